@@ -1,0 +1,100 @@
+/**
+ * The contract between the infrastructure (lib/) and the runtime (lambda/, local/, bin/).
+ *
+ * This is the ONLY module that both sides import. It holds names, never behaviour: environment
+ * variable names, ledger attribute names, message attribute names, metric names and stack output
+ * keys. `lambda/` never imports `aws-cdk-lib`; `lib/` reads these names to wire what it creates.
+ */
+
+/** Environment variables the processor reads. Values are set by the Processor construct. */
+export const ENV = {
+  STAGE: 'PIPELINE_STAGE',
+  LEDGER_TABLE: 'LEDGER_TABLE_NAME',
+  INPUT_QUEUE_URL: 'INPUT_QUEUE_URL',
+  INPUT_DLQ_URL: 'INPUT_DLQ_URL',
+  REVIEW_QUEUE_URL: 'REVIEW_QUEUE_URL',
+  /** Records of one batch processed at the same time in one invocation. */
+  RECORD_CONCURRENCY: 'RECORD_CONCURRENCY',
+  /** Visibility (s) given to a record whose key is leased by another live invocation. */
+  CLAIMED_ELSEWHERE_VISIBILITY_SECONDS: 'CLAIMED_ELSEWHERE_VISIBILITY_SECONDS',
+  /** Time (ms) kept back from the invocation's remaining time: work stops this long before the end. */
+  TIME_MARGIN_MS: 'TIME_MARGIN_MS',
+  /** Ledger items expire (DynamoDB TTL) this many days after their last write. */
+  LEDGER_TTL_DAYS: 'LEDGER_TTL_DAYS',
+  /** `true` lets log lines carry raw input text; off by default, and off in production. */
+  LOG_RAW_INPUT: 'LOG_RAW_INPUT',
+  MODEL_PROVIDER: 'MODEL_PROVIDER',
+  PRIMARY_MODEL_ID: 'PRIMARY_MODEL_ID',
+  /** Seed of the simulated model; the same seed gives the same answers. */
+  SIMULATOR_SEED: 'SIMULATOR_SEED',
+  /** Latency (ms) of each simulated model call. */
+  SIMULATOR_LATENCY_MS: 'SIMULATOR_LATENCY_MS',
+  POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
+  POWERTOOLS_METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
+  POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+/** Model providers the processor can be configured with. */
+export const MODEL_PROVIDERS = ['simulated'] as const;
+export type ModelProviderName = (typeof MODEL_PROVIDERS)[number];
+
+/** Attribute names of the ledger table (one item per input hash). */
+export const LEDGER = {
+  PARTITION_KEY: 'pk',
+  STATUS: 'status',
+  TTL: 'expiresAt',
+} as const;
+
+/** Status of a ledger item. A key moves IN_PROGRESS → COMPLETED | FAILED | REJECTED | IN_REVIEW. */
+export const LEDGER_STATUS = {
+  IN_PROGRESS: 'IN_PROGRESS',
+  COMPLETED: 'COMPLETED',
+  /** The last attempt failed with a retryable error; the message is back on the queue (or in the DLQ). */
+  FAILED: 'FAILED',
+  /** The message was rejected as bad input and sent to the DLQ with its reason. */
+  REJECTED: 'REJECTED',
+  IN_REVIEW: 'IN_REVIEW',
+} as const;
+export type LedgerStatus = (typeof LEDGER_STATUS)[keyof typeof LEDGER_STATUS];
+
+/** Message attributes the processor sets on what it sends to the DLQ or the review queue. */
+export const MESSAGE_ATTRIBUTE = {
+  FAILURE_REASON: 'FailureReason',
+  FAILURE_DETAIL: 'FailureDetail',
+  INPUT_HASH: 'InputHash',
+  ORIGINAL_MESSAGE_ID: 'OriginalMessageId',
+  RECEIVE_COUNT: 'ReceiveCount',
+  STAGE: 'Stage',
+} as const;
+
+/** The metric namespace; dimensions are kept low-cardinality (stage, task). */
+export const METRICS_NAMESPACE = 'ResilientAiPipeline';
+
+/** Metric names the processor emits (EMF). Alarms and dashboards refer to these names only. */
+export const METRIC = {
+  RECORDS_RECEIVED: 'RecordsReceived',
+  RECORDS_COMPLETED: 'RecordsCompleted',
+  RECORDS_REJECTED: 'RecordsRejected',
+  RECORDS_FAILED: 'RecordsFailed',
+  RECORDS_CLAIMED_ELSEWHERE: 'RecordsClaimedElsewhere',
+  DUPLICATES_SKIPPED: 'DuplicatesSkipped',
+  LEASES_TAKEN_OVER: 'LeasesTakenOver',
+  MODEL_CALLS: 'ModelCalls',
+  MODEL_LATENCY: 'ModelLatency',
+  TOKENS_IN: 'TokensIn',
+  TOKENS_OUT: 'TokensOut',
+  RECORD_AGE: 'RecordAge',
+} as const;
+
+/** CloudFormation output keys of the pipeline stack: what `pipectl` and producers read. */
+export const STACK_OUTPUT = {
+  INPUT_QUEUE_URL: 'InputQueueUrl',
+  INPUT_DLQ_URL: 'InputDlqUrl',
+  REVIEW_QUEUE_URL: 'ReviewQueueUrl',
+  REVIEW_DLQ_URL: 'ReviewDlqUrl',
+  LEDGER_TABLE_NAME: 'LedgerTableName',
+  PROCESSOR_FUNCTION_NAME: 'ProcessorFunctionName',
+} as const;
+
+/** The SQS message size limit, which is also the processor's input size limit. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;

@@ -1,0 +1,40 @@
+import type { z } from 'zod';
+
+/** A chat prompt, provider-neutral. */
+export interface Prompt {
+  readonly system: string;
+  readonly user: string;
+}
+
+/**
+ * A task type is a plug-in: everything the pipeline needs to know about one kind of work.
+ *
+ * To add one, write a module that exports a `TaskDefinition` and list it in `registry.ts`.
+ *
+ * @example
+ * export const summariseEmail: TaskDefinition<EmailInput, EmailSummary> = {
+ *   name: 'summarise-email',
+ *   version: '1',
+ *   inputSchema: EmailInput,
+ *   outputSchema: EmailSummary,
+ *   buildPrompt: (input) => ({ system: '…', user: `<email>${JSON.stringify(input)}</email>` }),
+ * };
+ */
+export interface TaskDefinition<I = unknown, O = unknown> {
+  /** Stable name producers put in `task`. */
+  readonly name: string;
+  /**
+   * Part of the idempotency key: bump it when the prompt or schema changes meaning, so inputs
+   * processed under the old version are processed again under the new one.
+   */
+  readonly version: string;
+  readonly inputSchema: z.ZodType<I>;
+  /** Model output is untrusted input: it is stored only after it passes this schema. */
+  readonly outputSchema: z.ZodType<O>;
+  buildPrompt(input: I): Prompt;
+  /** A deterministic classifier that needs no model: the last automatic tier of the fallback chain. */
+  readonly rules?: (input: I) => O;
+}
+
+/** A task definition with its generic parameters erased, as the registry holds it. */
+export type AnyTaskDefinition = TaskDefinition<any, any>;
