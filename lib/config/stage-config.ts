@@ -1,0 +1,335 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+import { MODEL_PROVIDERS, type ModelProviderName } from '../../lambda/contract';
+import { DEFAULT_STAGE, STAGES } from './stages';
+
+/*
+ * The one place where the pipeline's numbers live. Every construct reads them from the
+ * `StageConfig` that `loadStageConfig` returns; none hides a number of its own.
+ *
+ * The interfaces below document each value (and its default); the zod schema further down applies
+ * the defaults and checks ranges and cross-field rules when the app synthesizes, so a bad stage
+ * fails `cdk synth` with a message that names the key, instead of failing `cdk deploy` later.
+ */
+
+/** What happens to stateful resources (tables, queues, keys, log groups) when the stack is deleted. */
+export const REMOVAL_POLICIES = ['destroy', 'retain'] as const;
+export type RemovalPolicyName = (typeof REMOVAL_POLICIES)[number];
+
+/** Log levels Powertools Logger understands (`POWERTOOLS_LOG_LEVEL`). */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/**
+ * The retention periods CloudWatch Logs accepts, in days. "Never expire" is left out on purpose:
+ * every log group of the pipeline has a retention.
+ */
+export const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
+  (value): value is number => typeof value === 'number' && value !== RetentionDays.INFINITE,
+);
+
+/** AWS's guidance for SQS event sources: visibility timeout of at least six times the function timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/** SQS limits that the schema checks against. */
+const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+const SQS_MAX_RETENTION_DAYS = 14;
+/** Above this batch size, Lambda requires a batching window. */
+const SQS_BATCH_SIZE_WITHOUT_WINDOW = 10;
+
+/** The processor Lambda and its SQS event source. */
+export interface ProcessorConfig {
+  /** @default 512 */
+  readonly memoryMb: number;
+  /** Function timeout. Queues' visibility timeouts must be at least 6 x this. @default 30 */
+  readonly timeoutSeconds: number;
+  /** Records per invocation (1-10,000; above 10 a batching window is required). @default 10 */
+  readonly batchSize: number;
+  /** How long the event source waits to fill a batch. @default 1 */
+  readonly maxBatchingWindowSeconds: number;
+  /**
+   * Concurrent invocations the event source may start (SQS event sources accept 2-1,000): the
+   * first of the three concurrency bounds, and the one that protects the model provider.
+   * @default 5
+   */
+  readonly maxConcurrency: number;
+  /** Records of one batch processed at the same time in one invocation. @default 5 */
+  readonly recordConcurrency: number;
+  /** Time kept back from the invocation's remaining time: work stops this long before the end. @default 3000 */
+  readonly timeMarginMs: number;
+  /** Visibility given to a record whose key another live invocation holds. @default 10 */
+  readonly claimedElsewhereVisibilitySeconds: number;
+  /** Retention of the function's log group; one of {@link LOG_RETENTION_DAYS}. @default 30 */
+  readonly logRetentionDays: number;
+  /** @default 'INFO' */
+  readonly logLevel: LogLevelName;
+}
+
+/** A work queue and its dead-letter queue. */
+export interface QueueConfig {
+  /** Must be at least 6 x `processor.timeoutSeconds`. @default 180 */
+  readonly visibilityTimeoutSeconds: number;
+  /** How long a message waits in the queue (1-14 days). @default 4 (input), 7 (review) */
+  readonly retentionDays: number;
+  /** Receives before a message is moved to the dead-letter queue. @default 5 */
+  readonly maxReceiveCount: number;
+  /**
+   * Retention of the dead-letter queue; must be longer than `retentionDays`, because a standard
+   * queue keeps a message's original enqueue time when it is dead-lettered.
+   * @default 14
+   */
+  readonly dlqRetentionDays: number;
+}
+
+/** The idempotency ledger (DynamoDB). */
+export interface LedgerConfig {
+  /** Items expire this many days after their last write (DynamoDB TTL). @default 30 */
+  readonly ttlDays: number;
+  /** @default true */
+  readonly pointInTimeRecovery: boolean;
+  /** Refuse `DeleteTable` while set. @default false (true in prod) */
+  readonly deletionProtection: boolean;
+}
+
+/** Which model the processor calls. */
+export interface ModelConfig {
+  /** @default 'simulated' */
+  readonly provider: ModelProviderName;
+  /** @default 'sim-primary' */
+  readonly primaryModelId: string;
+  /** Seed of the simulated model; the same seed gives the same answers. @default 42 */
+  readonly simulatorSeed: number;
+  /** Latency added to each simulated model call. @default 0 */
+  readonly simulatorLatencyMs: number;
+}
+
+/** Everything that differs between stages, validated when the app synthesizes. */
+export interface StageConfig {
+  /** The stage name, one of the keys of `STAGES`. */
+  readonly stage: string;
+  /** A production stage refuses unsafe settings (see `allowUnsafeProductionSettings`). @default false */
+  readonly production: boolean;
+  /** `POWERTOOLS_SERVICE_NAME` of the processor. @default 'resilient-ai-pipeline' */
+  readonly serviceName: string;
+  /** What happens to tables, queues, keys and log groups when the stack is deleted. @default 'retain' */
+  readonly removalPolicy: RemovalPolicyName;
+  /** Let log lines carry raw input text. @default false */
+  readonly logRawInput: boolean;
+  /** Let the simulated model inject faults (game days, chaos tests). @default false */
+  readonly allowFaultInjection: boolean;
+  /**
+   * The explicit override that lets a production stage set `logRawInput` or
+   * `allowFaultInjection`; without it such a stage fails to synthesize.
+   * @default false
+   */
+  readonly allowUnsafeProductionSettings: boolean;
+  readonly processor: ProcessorConfig;
+  readonly inputQueue: QueueConfig;
+  readonly reviewQueue: QueueConfig;
+  readonly ledger: LedgerConfig;
+  readonly model: ModelConfig;
+}
+
+const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
+
+function queueSchema(defaults: { retentionDays: number }) {
+  return z
+    .strictObject({
+      visibilityTimeoutSeconds: seconds(0, SQS_MAX_VISIBILITY_SECONDS).default(180),
+      retentionDays: z.number().int().min(1).max(SQS_MAX_RETENTION_DAYS).default(defaults.retentionDays),
+      maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+      dlqRetentionDays: z.number().int().min(1).max(SQS_MAX_RETENTION_DAYS).default(14),
+    })
+    .prefault({});
+}
+
+/**
+ * The schema of a stage: defaults, ranges and cross-field rules. `.prefault({})` runs a missing
+ * section through its own schema, so its field defaults apply (zod 4's `.default` would not).
+ */
+export const StageConfigSchema = z
+  .strictObject({
+    stage: z.string().min(1),
+    production: z.boolean().default(false),
+    serviceName: z.string().min(1).default('resilient-ai-pipeline'),
+    removalPolicy: z.enum(REMOVAL_POLICIES).default('retain'),
+    logRawInput: z.boolean().default(false),
+    allowFaultInjection: z.boolean().default(false),
+    allowUnsafeProductionSettings: z.boolean().default(false),
+    processor: z
+      .strictObject({
+        memoryMb: z.number().int().min(128).max(10_240).default(512),
+        timeoutSeconds: seconds(1, 900).default(30),
+        batchSize: z.number().int().min(1).max(10_000).default(10),
+        maxBatchingWindowSeconds: seconds(0, 300).default(1),
+        maxConcurrency: z.number().int().min(2).max(1000).default(5),
+        recordConcurrency: z.number().int().min(1).default(5),
+        timeMarginMs: z.number().int().min(0).default(3000),
+        claimedElsewhereVisibilitySeconds: seconds(0, SQS_MAX_VISIBILITY_SECONDS).default(10),
+        logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(RetentionDays.ONE_MONTH),
+        logLevel: z.enum(LOG_LEVELS).default('INFO'),
+      })
+      .prefault({}),
+    inputQueue: queueSchema({ retentionDays: 4 }),
+    reviewQueue: queueSchema({ retentionDays: 7 }),
+    ledger: z
+      .strictObject({
+        ttlDays: z.number().int().min(1).default(30),
+        pointInTimeRecovery: z.boolean().default(true),
+        deletionProtection: z.boolean().default(false),
+      })
+      .prefault({}),
+    model: z
+      .strictObject({
+        provider: z.enum(MODEL_PROVIDERS).default('simulated'),
+        primaryModelId: z.string().min(1).default('sim-primary'),
+        simulatorSeed: z.number().int().default(42),
+        simulatorLatencyMs: z.number().int().min(0).default(0),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const { processor } = config;
+    const minVisibility = VISIBILITY_TIMEOUT_FACTOR * processor.timeoutSeconds;
+    for (const queue of ['inputQueue', 'reviewQueue'] as const) {
+      const { visibilityTimeoutSeconds, retentionDays, dlqRetentionDays } = config[queue];
+      if (visibilityTimeoutSeconds < minVisibility) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [queue, 'visibilityTimeoutSeconds'],
+          message:
+            `visibility timeout must be >= ${VISIBILITY_TIMEOUT_FACTOR} x processor timeout: ` +
+            `${visibilityTimeoutSeconds} s < ${VISIBILITY_TIMEOUT_FACTOR} x ${processor.timeoutSeconds} s = ${minVisibility} s ` +
+            '(a shorter one lets SQS redeliver a message while an invocation still works on it)',
+        });
+      }
+      if (dlqRetentionDays <= retentionDays) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [queue, 'dlqRetentionDays'],
+          message:
+            `DLQ retention must be longer than the source queue's: ${dlqRetentionDays} days <= ${retentionDays} days ` +
+            '(a dead-lettered message keeps its original enqueue time and would expire soon after it arrives)',
+        });
+      }
+    }
+    if (processor.batchSize > SQS_BATCH_SIZE_WITHOUT_WINDOW && processor.maxBatchingWindowSeconds <= 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['processor', 'maxBatchingWindowSeconds'],
+        message: `must be > 0 when processor.batchSize (${processor.batchSize}) is above ${SQS_BATCH_SIZE_WITHOUT_WINDOW}`,
+      });
+    }
+    if (processor.timeMarginMs >= processor.timeoutSeconds * 1000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['processor', 'timeMarginMs'],
+        message: `must be less than processor.timeoutSeconds x 1000 (${processor.timeoutSeconds * 1000} ms), or no time is left for work`,
+      });
+    }
+    if (config.production && !config.allowUnsafeProductionSettings) {
+      for (const key of ['logRawInput', 'allowFaultInjection'] as const) {
+        if (config[key]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `must be false in a production stage unless allowUnsafeProductionSettings is true`,
+          });
+        }
+      }
+    }
+  });
+
+/** What a stage in `STAGES` (or an override) may set: any subset of `StageConfig` except `stage`. */
+export type StageConfigInput = Omit<z.input<typeof StageConfigSchema>, 'stage'>;
+
+type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** Values that replace those of the stage, merged key by key (e.g. from a test, or local mode). */
+export type StageConfigOverrides = DeepPartial<StageConfigInput>;
+
+/** A stage config that does not validate. `issues` holds one line per problem, each naming its key. */
+export class StageConfigError extends Error {
+  public readonly stage: string;
+  public readonly issues: readonly string[];
+
+  public constructor(stage: string, issues: readonly string[]) {
+    super(`invalid stage config "${stage}":\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+    this.name = 'StageConfigError';
+    this.stage = stage;
+    this.issues = issues;
+  }
+}
+
+/**
+ * Returns the validated config of a stage: the stage's values from `STAGES`, then `overrides`,
+ * then the defaults for anything neither sets.
+ *
+ * @throws {StageConfigError} when the stage is unknown or a value breaks a rule; the message
+ *   names each bad key and, where there is a fixed set, the valid values.
+ * @example
+ * const config = loadStageConfig('prod');
+ * const fast = loadStageConfig('dev', { processor: { timeoutSeconds: 10 } });
+ */
+export function loadStageConfig(name: string, overrides: StageConfigOverrides = {}): StageConfig {
+  if (!Object.hasOwn(STAGES, name)) {
+    throw new StageConfigError(name, [
+      `unknown stage "${name}": valid stages are ${Object.keys(STAGES).join(', ')} (default: ${DEFAULT_STAGE})`,
+    ]);
+  }
+  const input = mergeOverrides({ ...STAGES[name as keyof typeof STAGES], stage: name }, overrides);
+  // reportInput puts the rejected value into each issue, so the message can quote it.
+  const result = StageConfigSchema.safeParse(input, { reportInput: true });
+  if (!result.success) {
+    throw new StageConfigError(name, result.error.issues.map(describeIssue));
+  }
+  // The assignment makes the compiler check that the schema's output is a StageConfig.
+  const config: StageConfig = result.data;
+  return config;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const where = key === '' ? 'stage config' : key;
+    return `${where}: unknown key(s) ${issue.keys.join(', ')}; valid keys are ${validKeysAt(issue.path).join(', ')}`;
+  }
+  if (issue.code === 'invalid_value') {
+    const valid = issue.values.map((value) => JSON.stringify(value)).join(', ');
+    return `${key}: ${JSON.stringify(issue.input)} is not valid; valid values are ${valid}`;
+  }
+  return `${key}: ${issue.message}`;
+}
+
+type SchemaDef = { innerType?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> };
+
+/** The object shape under a schema, looking through wrappers such as `.default()` and `.prefault()`. */
+function objectShape(schema: z.core.$ZodType): Record<string, z.core.$ZodType> | undefined {
+  let def = schema._zod.def as SchemaDef;
+  while (def.innerType) def = def.innerType._zod.def as SchemaDef;
+  return def.shape;
+}
+
+/** The keys the schema accepts at `path`, to list them when a key is misspelt. */
+function validKeysAt(path: readonly PropertyKey[]): string[] {
+  let shape = objectShape(StageConfigSchema);
+  for (const segment of path) {
+    const child = shape?.[String(segment)];
+    shape = child ? objectShape(child) : undefined;
+  }
+  return Object.keys(shape ?? {});
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function mergeOverrides(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const current = merged[key];
+    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeOverrides(current, value) : value;
+  }
+  return merged;
+}

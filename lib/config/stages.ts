@@ -1,0 +1,30 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { StageConfigInput } from './stage-config';
+
+/**
+ * The stages the app can synthesize (`cdk synth -c stage=<name>`). Each lists only what differs
+ * from the defaults in `stage-config.ts`; the defaults are the safe choice (retain data, no raw
+ * input in logs, no fault injection), so a stage has to opt out of them explicitly.
+ */
+export const STAGES = {
+  /** A developer's sandbox: torn down with the stack, game days allowed. */
+  dev: {
+    removalPolicy: 'destroy',
+    allowFaultInjection: true,
+  },
+  /** Production: data is kept, the table cannot be deleted by accident, logs are kept longer. */
+  prod: {
+    production: true,
+    removalPolicy: 'retain',
+    logRawInput: false,
+    allowFaultInjection: false,
+    processor: { logRetentionDays: RetentionDays.THREE_MONTHS },
+    ledger: { deletionProtection: true },
+  },
+} as const satisfies Record<string, StageConfigInput>;
+
+/** A stage name. */
+export type StageName = keyof typeof STAGES;
+
+/** The stage used when neither the caller nor `-c stage=` names one. */
+export const DEFAULT_STAGE: StageName = 'dev';
