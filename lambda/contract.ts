@@ -23,6 +23,8 @@ export const ENV = {
   LEDGER_TTL_DAYS: 'LEDGER_TTL_DAYS',
   /** `true` lets log lines carry raw input text; off by default, and off in production. */
   LOG_RAW_INPUT: 'LOG_RAW_INPUT',
+  /** `true` lets the simulated model inject faults; off in production unless the stage config overrides it. */
+  ALLOW_FAULT_INJECTION: 'ALLOW_FAULT_INJECTION',
   MODEL_PROVIDER: 'MODEL_PROVIDER',
   PRIMARY_MODEL_ID: 'PRIMARY_MODEL_ID',
   /** Seed of the simulated model; the same seed gives the same answers. */

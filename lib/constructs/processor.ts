@@ -1,0 +1,146 @@
+import * as path from 'node:path';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { type ITable, TableGrants } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { type IQueue, QueueGrants } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV, METRICS_NAMESPACE } from '../../lambda/contract';
+import type { StageConfig } from '../config/stage-config';
+
+/** The repository root: the bundler's project root, where package-lock.json lives. */
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** The processor's entry point; it exports `handler`. */
+export const PROCESSOR_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'processor', 'handler.ts');
+
+/** The IAM actions the processor gets on the ledger table: claim, complete, read. No delete, no admin. */
+export const LEDGER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
+/**
+ * KMS actions a producer needs to send to a queue encrypted with a customer managed key:
+ * GenerateDataKey for a new data key, Decrypt to reuse a cached one.
+ */
+const SEND_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+
+/** Properties of a {@link Processor}. */
+export interface ProcessorProps {
+  /** The stage config: function sizing, event source, runtime settings. */
+  readonly config: StageConfig;
+  /** The queue the processor consumes. */
+  readonly inputQueue: IQueue;
+  /** The input queue's dead-letter queue: the processor sends rejected input there at once. */
+  readonly inputDeadLetterQueue: IQueue;
+  /** Where records that need a human go. */
+  readonly reviewQueue: IQueue;
+  /** The idempotency ledger. */
+  readonly ledgerTable: ITable;
+  /** Applied to the log group. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The processor Lambda, fed by the input queue through an SQS event source with partial batch
+ * responses, with its own log group and a role that holds only what the handler uses.
+ *
+ * Logical ids: the function is `<id>` + hash, its role `<id>ServiceRole` + hash, its log group
+ * `<id>LogGroup` + hash; the event source mapping is a child of the function.
+ */
+export class Processor extends Construct {
+  /** The processor function. */
+  public readonly function: NodejsFunction;
+  /** The function's log group, with the stage's retention. */
+  public readonly logGroup: LogGroup;
+
+  public constructor(scope: Construct, id: string, props: ProcessorProps) {
+    super(scope, id);
+    const { config, inputQueue, inputDeadLetterQueue, reviewQueue, ledgerTable } = props;
+    const { processor } = config;
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: processor.logRetentionDays,
+      removalPolicy: props.removalPolicy,
+    });
+
+    // Our own role instead of the default one: the default attaches AWSLambdaBasicExecutionRole,
+    // which may create and write to any log group in the account (AwsSolutions-IAM4). This role may
+    // only write to the function's own log group.
+    const role = new Role(this, 'ServiceRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${config.stage} pipeline processor`,
+    });
+    this.logGroup.grantWrite(role);
+
+    // 'Default' makes the function the default child, so its logical id is `<id>` + hash.
+    this.function = new NodejsFunction(this, 'Default', {
+      entry: PROCESSOR_ENTRY,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: processor.memoryMb,
+      timeout: Duration.seconds(processor.timeoutSeconds),
+      role,
+      logGroup: this.logGroup,
+      bundling: {
+        // The bundle is the exact artifact: integration tests and local mode run this same file,
+        // so the AWS SDK is bundled (pinned by our lockfile) instead of taken from the runtime.
+        bundleAwsSDK: true,
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        format: OutputFormat.CJS,
+        // esbuild is a dependency of the project, so bundling runs locally; never fall back to
+        // Docker, which build machines here do not have.
+        forceDockerBundling: false,
+      },
+      environment: {
+        [ENV.STAGE]: config.stage,
+        [ENV.LEDGER_TABLE]: ledgerTable.tableName,
+        [ENV.INPUT_QUEUE_URL]: inputQueue.queueUrl,
+        [ENV.INPUT_DLQ_URL]: inputDeadLetterQueue.queueUrl,
+        [ENV.REVIEW_QUEUE_URL]: reviewQueue.queueUrl,
+        [ENV.RECORD_CONCURRENCY]: String(processor.recordConcurrency),
+        [ENV.CLAIMED_ELSEWHERE_VISIBILITY_SECONDS]: String(processor.claimedElsewhereVisibilitySeconds),
+        [ENV.TIME_MARGIN_MS]: String(processor.timeMarginMs),
+        [ENV.LEDGER_TTL_DAYS]: String(config.ledger.ttlDays),
+        [ENV.LOG_RAW_INPUT]: String(config.logRawInput),
+        [ENV.ALLOW_FAULT_INJECTION]: String(config.allowFaultInjection),
+        [ENV.MODEL_PROVIDER]: config.model.provider,
+        [ENV.PRIMARY_MODEL_ID]: config.model.primaryModelId,
+        [ENV.SIMULATOR_SEED]: String(config.model.simulatorSeed),
+        [ENV.SIMULATOR_LATENCY_MS]: String(config.model.simulatorLatencyMs),
+        [ENV.POWERTOOLS_SERVICE_NAME]: config.serviceName,
+        [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
+        [ENV.POWERTOOLS_LOG_LEVEL]: processor.logLevel,
+        // The bundle ships a source map; Node uses it for stack traces only when asked to.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+    });
+
+    // The event source grants what polling needs: ReceiveMessage, DeleteMessage,
+    // ChangeMessageVisibility (which the handler also uses to back failed records off),
+    // GetQueueAttributes, GetQueueUrl, and kms:Decrypt on the queue's key.
+    this.function.addEventSource(
+      new SqsEventSource(inputQueue, {
+        batchSize: processor.batchSize,
+        maxBatchingWindow: Duration.seconds(processor.maxBatchingWindowSeconds),
+        reportBatchItemFailures: true,
+        maxConcurrency: processor.maxConcurrency,
+      }),
+    );
+
+    // Only SendMessage: not the GetQueueAttributes/GetQueueUrl that `grantSendMessages` adds,
+    // and only the two key actions sending needs, not its Encrypt, ReEncrypt* and GenerateDataKey*.
+    for (const queue of [inputDeadLetterQueue, reviewQueue]) {
+      QueueGrants.fromQueue(queue).actions(this.function, ['sqs:SendMessage'], { keyActions: SEND_KEY_ACTIONS });
+    }
+
+    // On the table only, not on `/index/*`: the handler reads and writes items by key.
+    TableGrants.fromTable(ledgerTable).actions(this.function, ...LEDGER_ACTIONS);
+  }
+}
