@@ -1,0 +1,89 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadStageConfig, type StageConfig, type StageConfigOverrides } from './config/stage-config';
+import { DEFAULT_STAGE } from './config/stages';
+import { PipelineStack } from './pipeline-stack';
+
+/**
+ * Feature flags the app synthesizes with, whoever runs it. The CLI also reads them from cdk.json
+ * (where they win), but tests and local mode build the app in-process without the CLI; setting
+ * them here keeps the template the same in all three. A test checks that cdk.json agrees.
+ */
+export const PIPELINE_APP_CONTEXT: Readonly<Record<string, unknown>> = {
+  // Template schema findings fail synth instead of scrolling past as warnings.
+  '@aws-cdk/core:validateAgainstDefaultRules': true,
+  '@aws-cdk/aws-lambda:recognizeLayerVersion': true,
+  '@aws-cdk/core:checkSecretUsage': true,
+  '@aws-cdk/aws-iam:minimizePolicies': true,
+  '@aws-cdk/core:target-partitions': ['aws', 'aws-cn'],
+};
+
+/** Options of {@link createPipelineApp}. */
+export interface PipelineAppOptions {
+  /** The stage to synthesize. @default the `stage` context value (`-c stage=prod`), else 'dev' */
+  readonly stage?: string;
+  /** Where to write the cloud assembly. @default the CLI's outdir, else a temporary directory */
+  readonly outdir?: string;
+  /** Extra context, e.g. `{ 'aws:cdk:bundling-stacks': [] }` to skip bundling in tests. */
+  readonly context?: Record<string, unknown>;
+  /**
+   * Values that replace the stage's (e.g. shorter timeouts for local mode); validated like the
+   * stage itself.
+   * @default - none
+   */
+  readonly overrides?: StageConfigOverrides;
+  /**
+   * Check the templates against the CloudFormation schema when synthesizing (CDK's built-in
+   * validation plugin, as `cdk synth --no-validation` turns off). Loading the schema takes about
+   * two seconds per process, so tests that look at single properties may turn it off.
+   * @default true
+   */
+  readonly cloudFormationValidation?: boolean;
+}
+
+/** What {@link createPipelineApp} built. */
+export interface PipelineApp {
+  readonly app: App;
+  readonly stack: PipelineStack;
+  readonly config: StageConfig;
+}
+
+/**
+ * Builds the CDK app of one stage: the validated stage config, the `AiPipeline-<stage>` stack, and
+ * cdk-nag's AwsSolutions checks, which run as a validation plugin when the app synthesizes.
+ *
+ * @throws {StageConfigError} when the stage is unknown or its config breaks a rule.
+ * @example
+ * // bin/app.ts: `npx cdk synth -c stage=prod`
+ * createPipelineApp();
+ * // local mode: synthesize in-process, then read the template and asset metadata
+ * const { app, stack } = createPipelineApp({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+ * const template = app.synth().getStackByName(stack.stackName).template;
+ */
+export function createPipelineApp(options: PipelineAppOptions = {}): PipelineApp {
+  const app = new App({
+    outdir: options.outdir,
+    context: { ...PIPELINE_APP_CONTEXT, ...options.context },
+    builtinCloudFormationValidation: options.cloudFormationValidation ?? true,
+  });
+  const stage = options.stage ?? stringContext(app, 'stage') ?? DEFAULT_STAGE;
+  const config = loadStageConfig(stage, options.overrides);
+
+  const stack = new PipelineStack(app, `AiPipeline-${config.stage}`, {
+    config,
+    description: `Resilient AI pipeline (${config.stage}): SQS input queue, processor Lambda, DynamoDB ledger`,
+    // A production stack cannot be deleted by a stray `cdk destroy`; a sandbox can.
+    terminationProtection: config.production,
+  });
+
+  // cdk-nag 3 is a policy validation plugin: it runs after the templates are written, and its
+  // unacknowledged findings land in the cloud assembly's validation report (errors fail synth).
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+  return { app, stack, config };
+}
+
+function stringContext(app: App, key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  return value === undefined ? undefined : String(value);
+}

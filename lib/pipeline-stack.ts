@@ -1,0 +1,76 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { STACK_OUTPUT } from '../lambda/contract';
+import type { RemovalPolicyName, StageConfig } from './config/stage-config';
+import { LedgerTable } from './constructs/ledger-table';
+import { Processor } from './constructs/processor';
+import { WorkQueue } from './constructs/work-queue';
+
+const REMOVAL_POLICY: Readonly<Record<RemovalPolicyName, RemovalPolicy>> = {
+  destroy: RemovalPolicy.DESTROY,
+  retain: RemovalPolicy.RETAIN,
+};
+
+/** Properties of a {@link PipelineStack}. */
+export interface PipelineStackProps extends StackProps {
+  /** The validated stage config (see `loadStageConfig`). */
+  readonly config: StageConfig;
+}
+
+/**
+ * The pipeline of one stage: input queue → processor → ledger, with the human-review queue.
+ *
+ * The stack only composes constructs and declares the outputs that `pipectl`, producers and local
+ * mode read. Each output's id is its key in `STACK_OUTPUT`, so the CloudFormation output keys are
+ * exactly those strings, and each value is a plain `Ref` to the resource it names.
+ */
+export class PipelineStack extends Stack {
+  /** The queue producers send to, and its dead-letter queue. */
+  public readonly inputQueue: WorkQueue;
+  /** Records the fallback chain could not settle automatically, for a human. */
+  public readonly reviewQueue: WorkQueue;
+  /** The idempotency ledger. */
+  public readonly ledger: LedgerTable;
+  /** The processor Lambda and its event source. */
+  public readonly processor: Processor;
+
+  public constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = REMOVAL_POLICY[config.removalPolicy];
+
+    this.inputQueue = new WorkQueue(this, 'InputQueue', {
+      config: config.inputQueue,
+      removalPolicy,
+      purpose: 'pipeline input',
+    });
+    this.reviewQueue = new WorkQueue(this, 'HumanReviewQueue', {
+      config: config.reviewQueue,
+      removalPolicy,
+      purpose: 'human review',
+    });
+    this.ledger = new LedgerTable(this, 'Ledger', { config: config.ledger, removalPolicy });
+    this.processor = new Processor(this, 'Processor', {
+      config,
+      inputQueue: this.inputQueue.queue,
+      inputDeadLetterQueue: this.inputQueue.deadLetterQueue,
+      reviewQueue: this.reviewQueue.queue,
+      ledgerTable: this.ledger.table,
+      removalPolicy,
+    });
+
+    const outputs: ReadonlyArray<readonly [string, string, string]> = [
+      [STACK_OUTPUT.INPUT_QUEUE_URL, this.inputQueue.queue.queueUrl, 'Send task messages here'],
+      [STACK_OUTPUT.INPUT_DLQ_URL, this.inputQueue.deadLetterQueue.queueUrl, 'Input that failed or was rejected'],
+      [STACK_OUTPUT.REVIEW_QUEUE_URL, this.reviewQueue.queue.queueUrl, 'Records escalated to a human'],
+      [STACK_OUTPUT.REVIEW_DLQ_URL, this.reviewQueue.deadLetterQueue.queueUrl, 'Review messages received too often'],
+      [STACK_OUTPUT.LEDGER_TABLE_NAME, this.ledger.table.tableName, 'The idempotency ledger: one item per input hash'],
+      [STACK_OUTPUT.PROCESSOR_FUNCTION_NAME, this.processor.function.functionName, 'The processor Lambda'],
+    ];
+    for (const [key, value, description] of outputs) {
+      new CfnOutput(this, key, { value, description });
+    }
+
+    Tags.of(this).add('stage', config.stage);
+  }
+}
