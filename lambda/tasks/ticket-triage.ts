@@ -37,52 +37,155 @@ function buildPrompt(input: TicketInput): Prompt {
 }
 
 /**
- * Keyword rules, most specific first. Each entry: a category and the words that signal it.
+ * Keyword rules. Each category has strong words (weight 2: they rarely appear outside their
+ * category) and weak words (weight 1: suggestive, but common in other tickets too). A word
+ * ending in `*` also matches its inflections (`refund*` matches "refunded"). Words match whole
+ * words only, so "api" does not fire on "rapid" nor "vat" on "private".
+ * The list order breaks ties: the more specific category first.
+ *
  * These rules are also the simulator's ground truth, so the simulated model "agrees" with them
  * unless a fault or the seed says otherwise.
  */
-const CATEGORY_KEYWORDS: ReadonlyArray<readonly [TicketTriage['category'], readonly string[]]> = [
-  ['billing', ['invoice', 'charged', 'charge', 'refund', 'billing', 'payment', 'credit card', 'subscription', 'receipt', 'vat', 'overcharged', 'price']],
-  ['shipping', ['shipping', 'delivery', 'delivered', 'package', 'parcel', 'tracking', 'courier', 'shipment', 'arrived', 'warehouse']],
-  ['account', ['password', 'login', 'log in', 'sign in', '2fa', 'two-factor', 'locked out', 'account', 'email address', 'username', 'sso']],
-  ['technical', ['error', 'crash', 'bug', 'api', 'timeout', 'broken', '500', 'exception', 'not working', 'fails', 'slow', 'outage', 'down']],
-  ['feature_request', ['feature', 'would be great', 'would love', 'please add', 'suggestion', 'wish', 'roadmap', 'support for']],
+const CATEGORY_KEYWORDS: ReadonlyArray<{
+  readonly category: TicketTriage['category'];
+  readonly strong: readonly string[];
+  readonly weak: readonly string[];
+}> = [
+  {
+    category: 'billing',
+    strong: [
+      'invoice*', 'refund*', 'charged', 'overcharged', 'charge', 'charges', 'billing', 'billed', 'receipt*', 'vat',
+      'pro-rated', 'prorated', 'credit card', 'bank statement', 'statement', 'bank transfer', 'payment*', 'subscription*',
+      'price', 'pricing', 'per seat', 'paid twice', 'dispute', 'card declined', 'finance team', 'accounts payable',
+      'annual billing', 'discount', 'overdrawn', 'fraud',
+    ],
+    weak: ['card', 'paid', 'pay', 'cost*', 'bank', 'trial', 'cancel*', 'euros', 'dollars', 'plan', 'upgrade*', 'downgrade*', 'renewal'],
+  },
+  {
+    category: 'shipping',
+    strong: [
+      'shipping', 'shipped', 'shipment', 'ship', 'deliver*', 'package', 'parcel', 'tracking', 'courier', 'customs',
+      'carrier', 'ups', 'fedex', 'dhl', 'usps', 'royal mail', 'dpd', 'postnl', 'canada post', 'return label',
+      'pickup point', 'warehouse', 'arrived', 'arrive', 'import duties', 'returned to sender',
+      'wrong item', 'damaged',
+    ],
+    weak: ['order', 'box', 'address', 'sent', 'items', 'units', 'neighbours', 'missing'],
+  },
+  {
+    category: 'account',
+    strong: [
+      'password', 'log in', 'login', 'logged out', 'sign in', 'sign-in', 'signin', '2fa', 'two-factor', 'authenticator',
+      'locked out', 'sso', 'username', 'email address', 'ownership', 'admin', 'deactivated', 'hacked', 'gdpr',
+      'merge', 'permissions', 'identity provider', 'reset link', 'reset email', 'my data deleted', 'delete my account',
+      'access', 'suspended',
+    ],
+    weak: ['account', 'accounts', 'email', 'profile', 'user', 'users', 'workspace', 'verify', 'identity', 'security', 'device'],
+  },
+  {
+    category: 'technical',
+    strong: [
+      'error', 'errors', 'crash*', 'bug', 'api', 'timeout*', 'time out', 'timed out', 'timing out', 'exception',
+      'not working', 'stopped working', 'fails', 'freez*', 'blank page', 'white page', 'spinner', 'outage', 'is down',
+      'offline', 'disconnect*', 'wi-fi', 'wifi', 'firmware', 'webhook*', 'sync*', 'import', 'export*', 'upload*',
+      'console', 'http', 'status code', 'reinstall*', 'cache', 'data loss', 'reproduce', 'integration',
+      'slow', 'load', 'loading', 'version', '500', '502', '503', '504',
+    ],
+    weak: ['app', 'page', 'screen', 'update', 'report*', 'search', 'save', 'settings', 'server', 'request*', 'endpoint', 'browser', 'broken'],
+  },
+  {
+    category: 'feature_request',
+    strong: [
+      'feature', 'feature request', 'would be great', 'would love', 'would be nice', 'please add', 'suggestion', 'suggest',
+      'wish', 'wishlist', 'roadmap', 'support for', 'idea', 'consider adding', 'future release', 'any plans',
+      'plans to add', 'would it be possible', 'next version',
+    ],
+    weak: ['add', 'adding', 'could you consider', 'improvement', 'it would help', 'beta'],
+  },
+  {
+    category: 'other',
+    strong: [
+      'press', 'podcast', 'newsletter', 'journalist', 'interview', 'thesis', 'hiring', 'careers', 'partnership',
+      'resell*', 'donat*', 'raffle', 'speak*', 'invitation', 'sustainability', 'carbon',
+      'co-marketing', 'kudos', 'please ignore',
+    ],
+    weak: ['test', 'office', 'event', 'student', 'procurement', 'vendor', 'introduction'],
+  },
 ];
 
-const URGENT_WORDS = ['outage', 'down for everyone', 'production is down', 'data loss', 'security', 'breach', 'urgent', 'asap', 'immediately'];
-const HIGH_WORDS = ['cannot', "can't", 'unable', 'blocked', 'charged twice', 'locked out', 'crash', 'lost', 'missing'];
-const LOW_WORDS = ['feature', 'suggestion', 'question', 'wondering', 'would be great', 'would love', 'thanks'];
+/** Phrases that say a ticket is not urgent; removed before the urgent words are looked for. */
+const NEGATED_URGENCY = ['not urgent', 'no rush', 'no hurry', 'not a big deal'];
+const URGENT_WORDS = [
+  'urgent', 'asap', 'immediately', 'critical', 'escalate', 'production is down', 'down for everyone', 'is down',
+  'data loss', 'security issue', 'breach', 'hacked', 'fraud', 'unauthori*', 'losing orders', 'customers are affected', 'customers cannot', 'deadline today',
+];
+const HIGH_WORDS = [
+  'cannot', "can't", 'unable', 'blocked', 'blocking', 'locked out', 'charged twice', 'crash*', 'lost', 'overdrawn',
+  'stopped working', 'nobody', 'prioriti*', 'serious', 'today', 'dispute', 'broken', 'offline',
+];
+const LOW_WORDS = [
+  'no rush', 'not urgent', 'no hurry', 'whenever', 'just curious', 'quick question', 'wondering', 'suggestion',
+  'idea', 'would be great', 'would love', 'would be nice', 'feature', 'wish', 'roadmap', 'kudos', 'happy customer',
+  'please ignore', 'how do i',
+];
 
-function countHits(text: string, words: readonly string[]): number {
+/** Compiles a keyword to a whole-word pattern; a trailing `*` accepts any word ending. */
+function keywordPattern(word: string): RegExp {
+  const stem = word.endsWith('*') ? word.slice(0, -1) : word;
+  const escaped = stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const ending = word.endsWith('*') ? '[a-z]*' : '';
+  return new RegExp(`(?<![a-z0-9])${escaped}${ending}(?![a-z0-9])`);
+}
+
+function compile(words: readonly string[]): readonly RegExp[] {
+  return words.map(keywordPattern);
+}
+
+const COMPILED_CATEGORIES = CATEGORY_KEYWORDS.map(({ category, strong, weak }) => ({
+  category,
+  strong: compile(strong),
+  weak: compile(weak),
+}));
+const URGENT_PATTERNS = compile(URGENT_WORDS);
+const HIGH_PATTERNS = compile(HIGH_WORDS);
+const LOW_PATTERNS = compile(LOW_WORDS);
+
+function countHits(text: string, patterns: readonly RegExp[]): number {
   let hits = 0;
-  for (const word of words) if (text.includes(word)) hits += 1;
+  for (const pattern of patterns) if (pattern.test(text)) hits += 1;
   return hits;
 }
 
 /** Deterministic keyword classifier: the `rules` tier, and the simulator's ground truth. */
 export function classifyTicketByRules(input: TicketInput): TicketTriage {
-  const text = `${input.subject}\n${input.body}`.toLowerCase();
+  const subject = input.subject.toLowerCase();
+  const text = `${subject}\n${input.body.toLowerCase()}`;
   let best: TicketTriage['category'] = 'other';
-  let bestHits = 0;
-  let totalHits = 0;
-  for (const [category, words] of CATEGORY_KEYWORDS) {
-    const hits = countHits(text, words);
-    totalHits += hits;
-    if (hits > bestHits) {
+  let bestScore = 0;
+  let totalScore = 0;
+  for (const { category, strong, weak } of COMPILED_CATEGORIES) {
+    // The subject is the customer's own one-line summary, so its words count twice.
+    const score =
+      2 * countHits(text, strong) + countHits(text, weak) + 2 * countHits(subject, strong) + countHits(subject, weak);
+    totalScore += score;
+    if (score > bestScore) {
       best = category;
-      bestHits = hits;
+      bestScore = score;
     }
   }
+
+  let calmed = text;
+  for (const phrase of NEGATED_URGENCY) calmed = calmed.replaceAll(phrase, ' ');
   let priority: TicketTriage['priority'] = 'medium';
-  if (countHits(text, URGENT_WORDS) > 0) priority = 'urgent';
-  else if (countHits(text, HIGH_WORDS) > 0) priority = 'high';
-  else if (countHits(text, LOW_WORDS) > 0 || best === 'feature_request') priority = 'low';
+  if (countHits(calmed, URGENT_PATTERNS) > 0) priority = 'urgent';
+  else if (countHits(calmed, HIGH_PATTERNS) > 0) priority = 'high';
+  else if (countHits(text, LOW_PATTERNS) > 0 || best === 'feature_request') priority = 'low';
   if (input.customerTier === 'enterprise' && priority === 'medium') priority = 'high';
 
-  // Confidence: the share of keyword hits that went to the winning category, damped for few hits.
-  const confidence = bestHits === 0 ? 0.2 : Math.min(0.95, (bestHits / totalHits) * (1 - 1 / (bestHits + 2)) + 0.1);
-  const subject = input.subject.trim().replace(/\s+/g, ' ');
-  const summary = `${best.replace('_', ' ')} (${priority}): ${subject}`.slice(0, 280);
+  // Confidence: the share of the keyword score that went to the winning category, damped when
+  // the winner has little evidence (one weak word is not a confident answer).
+  const confidence = bestScore === 0 ? 0.2 : Math.min(0.95, (bestScore / totalScore) * (1 - 2 / (bestScore + 4)) + 0.1);
+  const oneLine = input.subject.trim().replace(/\s+/g, ' ');
+  const summary = `${best.replace('_', ' ')} (${priority}): ${oneLine}`.slice(0, 280);
   return { category: best, priority, confidence: Math.round(confidence * 100) / 100, summary };
 }
 
