@@ -18,11 +18,12 @@ const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const PROCESSOR_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'processor', 'handler.ts');
 
 /** The IAM actions the processor gets on the ledger table: claim, complete, read. No delete, no admin. */
-export const LEDGER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+const LEDGER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
 
 /**
- * KMS actions a producer needs to send to a queue encrypted with a customer managed key:
- * GenerateDataKey for a new data key, Decrypt to reuse a cached one.
+ * KMS actions a producer needs to send to a queue encrypted with a customer managed key, as the
+ * SQS documentation lists them: SQS generates data keys on the producer's behalf and decrypts
+ * them again while it reuses one (for the data key reuse period).
  */
 const SEND_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
 

@@ -34,14 +34,14 @@ export class WorkQueue extends Construct {
     super(scope, id);
     const { config, removalPolicy } = props;
 
-    // Why a customer managed key and not SSE-SQS or the AWS managed key (alias/aws/sqs):
-    // - SSE-SQS does not satisfy cdk-nag's AwsSolutions-SQS2 (it wants KmsMasterKeyId set) and
-    //   gives no control over who may decrypt.
-    // - The AWS managed key's policy cannot be edited, so SNS, EventBridge or another account can
-    //   never be allowed to send to the queue, and access cannot be revoked at the key.
+    // Why a customer managed key, when cdk-nag's AwsSolutions-SQS2 would accept less:
+    // - SSE-SQS (the default) encrypts with keys SQS owns: there is no key policy, key use is not
+    //   in CloudTrail, and only the queue policy stands between a principal and the plaintext.
+    // - The AWS managed key (alias/aws/sqs) is KMS, but its key policy cannot be edited, so SNS,
+    //   EventBridge or another account can never be allowed to send, nor access revoked at the key.
     // - With our own key, reading a message takes an IAM grant on the key as well as on the queue,
     //   each use is in CloudTrail, and rotation is on (AwsSolutions-KMS5). One key per queue pair
-    //   keeps a consumer of one queue from decrypting another's messages; it costs $1 a month.
+    //   keeps a consumer of one queue from decrypting another's messages; a key costs $1 a month.
     this.encryptionKey = new Key(this, 'Key', {
       description: `Encrypts the ${props.purpose} queue and its dead-letter queue`,
       enableKeyRotation: true,
