@@ -68,6 +68,16 @@ export interface SynthStageOptions {
  */
 export function synthStage(stage: string, options: SynthStageOptions = {}): SynthesizedStage {
   const outdir = mkdtempSync(join(tmpdir(), `pipeline-${stage}-`));
+  const dispose = () => rmSync(outdir, { recursive: true, force: true });
+  try {
+    return synthInto(outdir, stage, options, dispose);
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+}
+
+function synthInto(outdir: string, stage: string, options: SynthStageOptions, dispose: () => void): SynthesizedStage {
   const { app, stack, config } = createPipelineApp({
     stage,
     outdir,
@@ -88,7 +98,7 @@ export function synthStage(stage: string, options: SynthStageOptions = {}): Synt
     report,
     messages: artifact.messages,
     acknowledgements: collectAcknowledgements(app),
-    dispose: () => rmSync(outdir, { recursive: true, force: true }),
+    dispose,
   };
 }
 
