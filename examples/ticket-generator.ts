@@ -51,20 +51,29 @@ export const CATEGORY_MIX: Readonly<Record<TicketCategory, number>> = {
   other: 10,
 };
 
+/** How long a ticket is: a hurried one-liner, a short note, an email, or a long report. */
+const LENGTH_MIX = { oneLine: 12, short: 38, medium: 35, long: 15 } as const;
+/** Customer tiers; `none` is a producer that does not send the field. */
+const TIER_MIX = { free: 38, pro: 30, enterprise: 17, none: 15 } as const;
+const CURRENCY_MIX = { $: 70, '€': 20, '£': 10 } as const;
+
 /** Share of tickets that mention a second category, which makes them genuinely ambiguous. */
 const AMBIGUOUS_SHARE = 0.15;
 /** Bodies are kept under this many characters: long enough to exercise the pipeline, far below limits. */
 const MAX_BODY_CHARS = 1_500;
 
+/** One key of `weights`, drawn with probability proportional to its weight. Allocation-free: it runs millions of times. */
 function weighted<T extends string>(random: Random, weights: Readonly<Record<T, number>>): T {
-  const entries = Object.entries(weights) as Array<[T, number]>;
-  const total = entries.reduce((sum, [, weight]) => sum + weight, 0);
+  let total = 0;
+  for (const key in weights) total += weights[key];
   let roll = random() * total;
-  for (const [value, weight] of entries) {
-    roll -= weight;
-    if (roll < 0) return value;
+  let last: T | undefined;
+  for (const key in weights) {
+    roll -= weights[key];
+    last = key;
+    if (roll < 0) return key;
   }
-  return entries[entries.length - 1]![0];
+  return last!;
 }
 
 function chance(random: Random, probability: number): boolean {
@@ -103,8 +112,8 @@ function slug(text: string): string {
   return asciiFold(text).toLowerCase().replace(/[^a-z0-9]+/g, '');
 }
 
-function amount(random: Random): string {
-  const currency = weighted(random, { $: 70, '€': 20, '£': 10 });
+/** A price in the ticket's currency; one ticket never mixes dollars and euros. */
+function amount(random: Random, currency: string): string {
   const base = pick(random, [9, 12, 19, 29, 49, 79, 99, 149, 199, 249, 499, 1200]);
   const quantity = chance(random, 0.4) ? integer(random, 2, 40) : 1;
   const tax = pick(random, [0, 0, 0.07, 0.19, 0.2, 0.21]);
@@ -212,10 +221,15 @@ const SLOT_MAKERS: Readonly<Record<string, SlotMaker>> = {
     return other;
   },
   plan: (random) => pick(random, PLANS.slice(1)),
-  plan2: (random) => pick(random, PLANS),
+  plan2: (random, get) => {
+    let other = pick(random, PLANS);
+    while (other === get('plan')) other = pick(random, PLANS);
+    return other;
+  },
   addon: (random) => pick(random, ADDONS),
-  amount: (random) => amount(random),
-  amount2: (random) => amount(random),
+  currency: (random) => weighted(random, CURRENCY_MIX),
+  amount: (random, get) => amount(random, get('currency')),
+  amount2: (random, get) => amount(random, get('currency')),
   order: (random) => orderNumber(random),
   order2: (random) => orderNumber(random),
   invoice: (random) => `INV-${integer(random, 2023, 2025)}-${digits(random, 5)}`,
@@ -364,7 +378,7 @@ function writeBody(random: Random, plan: TicketPlan): string {
   const severe = basePriority === 'urgent' || basePriority === 'high';
   const core = fill(pick(random, severe && scenario.severe ? scenario.severe : scenario.mild));
   const mention = plan.alsoMentions ? fill(pick(random, CATEGORY_TEMPLATES[plan.alsoMentions].mentions)) : undefined;
-  const lengthClass = weighted(random, { oneLine: 12, short: 38, medium: 35, long: 15 });
+  const lengthClass = weighted(random, LENGTH_MIX);
   if (lengthClass === 'oneLine') {
     // A short core goes whole; a long one is cut to its first sentence, as a hurried writer would.
     const line = core.length <= 160 ? core : firstSentence(core);
@@ -451,7 +465,7 @@ export function generateTicket(random: Random, options: TicketGeneratorOptions =
     return value;
   };
 
-  const tier = weighted(random, { free: 38, pro: 30, enterprise: 17, none: 15 });
+  const tier = weighted(random, TIER_MIX);
   const customerTier = tier === 'none' ? undefined : tier;
   const angry = chance(random, basePriority === 'urgent' || basePriority === 'high' ? 0.35 : 0.08);
 

@@ -552,7 +552,7 @@ export const UX_IDEAS = [
 ];
 
 /** Hardware ideas for the device scenario. */
-export const HARDWARE_IDEAS = ['a battery level indicator', 'a black version', 'a longer cable in the box', 'a quieter click', 'a magnetic mount', 'USB-C instead of micro-USB'];
+export const HARDWARE_IDEAS = ['a battery level indicator', 'a black version', 'a longer cable in the box', 'a quieter click', 'a magnetic mount', 'a status light you can turn off'];
 
 /** Phrases that make a ticket sound urgent, high or low, added according to the intended priority. */
 export const PRIORITY_PHRASES: Readonly<Record<TicketPriority, readonly string[]>> = {
