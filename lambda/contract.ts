@@ -79,6 +79,7 @@ export const METRIC = {
   RECORDS_REJECTED: 'RecordsRejected',
   RECORDS_FAILED: 'RecordsFailed',
   RECORDS_CLAIMED_ELSEWHERE: 'RecordsClaimedElsewhere',
+  RECORDS_ESCALATED: 'RecordsEscalated',
   DUPLICATES_SKIPPED: 'DuplicatesSkipped',
   LEASES_TAKEN_OVER: 'LeasesTakenOver',
   MODEL_CALLS: 'ModelCalls',

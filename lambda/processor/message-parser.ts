@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { MAX_MESSAGE_BYTES } from '../contract';
+import { findTask, TASK_NAMES } from '../tasks/registry';
+import type { AnyTaskDefinition } from '../tasks/task-definition';
+import { REJECTION_REASON, RejectedInputError } from './errors';
+import { inputKey } from './input-key';
+
+/** Keys that could reach an object's prototype if the document were ever merged into an object. */
+const HOSTILE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Nesting deeper than this is rejected: no real task input needs it, and deep recursion is an attack surface. */
+export const MAX_DEPTH = 32;
+
+/** What a producer sends: the SQS message body. */
+export const MessageEnvelope = z.strictObject({
+  task: z.string().min(1).max(100),
+  input: z.unknown(),
+  jobId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:-]+$/, 'jobId may hold only letters, digits and . _ : -')
+    .optional(),
+  metadata: z.record(z.string().max(128), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()])).optional(),
+});
+export type MessageEnvelope = z.infer<typeof MessageEnvelope>;
+
+/** A message that passed every check, with its idempotency key. */
+export interface ParsedMessage {
+  readonly task: AnyTaskDefinition;
+  readonly input: unknown;
+  readonly jobId?: string;
+  readonly metadata?: Record<string, unknown>;
+  readonly key: string;
+}
+
+/**
+ * Parse and validate one message body. Throws `RejectedInputError` with a stable reason for any
+ * bad input; never throws anything else, whatever the bytes.
+ */
+export function parseMessage(body: string): ParsedMessage {
+  const bytes = Buffer.byteLength(body, 'utf8');
+  if (bytes > MAX_MESSAGE_BYTES) {
+    throw new RejectedInputError(REJECTION_REASON.TOO_LARGE, `body is ${bytes} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(body);
+  } catch (error) {
+    throw new RejectedInputError(REJECTION_REASON.NOT_JSON, `body is not JSON (${(error as Error).message.slice(0, 120)})`);
+  }
+  checkShape(document);
+
+  const envelope = MessageEnvelope.safeParse(document);
+  if (!envelope.success) {
+    throw new RejectedInputError(REJECTION_REASON.INVALID_ENVELOPE, describeIssues(envelope.error));
+  }
+  const task = findTask(envelope.data.task);
+  if (!task) {
+    throw new RejectedInputError(
+      REJECTION_REASON.UNKNOWN_TASK,
+      `unknown task "${envelope.data.task.slice(0, 100)}"; known tasks: ${TASK_NAMES.join(', ')}`,
+    );
+  }
+  const input = task.inputSchema.safeParse(envelope.data.input);
+  if (!input.success) {
+    throw new RejectedInputError(REJECTION_REASON.INVALID_INPUT, describeIssues(input.error));
+  }
+  return {
+    task,
+    input: input.data,
+    jobId: envelope.data.jobId,
+    metadata: envelope.data.metadata,
+    // The key hashes the input as the producer sent it (after schema checks), so the same
+    // content always gets the same key whatever the schema's transforms do.
+    key: inputKey(task.name, task.version, envelope.data.input),
+  };
+}
+
+/** Reject hostile keys and excessive depth anywhere in the document, without recursion. */
+function checkShape(document: unknown): void {
+  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: document, depth: 0, path: '$' }];
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_DEPTH) {
+      throw new RejectedInputError(REJECTION_REASON.TOO_DEEP, `nesting deeper than ${MAX_DEPTH} levels at ${path}`);
+    }
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => stack.push({ value: item, depth: depth + 1, path: `${path}[${index}]` }));
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      if (HOSTILE_KEYS.has(key)) {
+        throw new RejectedInputError(REJECTION_REASON.HOSTILE_KEY, `key "${key}" is not allowed (at ${path})`);
+      }
+      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, path: `${path}.${key.slice(0, 40)}` });
+    }
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ')
+    .slice(0, 500);
+}

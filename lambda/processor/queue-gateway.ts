@@ -1,0 +1,64 @@
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DependencyError } from './errors';
+
+/** What the processor sends to queues besides consuming its input. */
+export interface QueueGateway {
+  /** Send a rejected message to the DLQ, with its failure context as message attributes. */
+  deadLetter(body: string, attributes: Readonly<Record<string, string>>): Promise<void>;
+  /** Escalate a record to the human-review queue. */
+  escalate(body: string, attributes: Readonly<Record<string, string>>): Promise<void>;
+  /** Hide a message that goes back to the queue for `seconds`, so its retry is delayed (and spread). */
+  delay(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+export interface SqsQueueGatewayOptions {
+  readonly client: SQSClient;
+  readonly inputQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly reviewQueueUrl: string;
+}
+
+export class SqsQueueGateway implements QueueGateway {
+  constructor(private readonly options: SqsQueueGatewayOptions) {}
+
+  deadLetter(body: string, attributes: Readonly<Record<string, string>>): Promise<void> {
+    return this.send(this.options.deadLetterQueueUrl, body, attributes);
+  }
+
+  escalate(body: string, attributes: Readonly<Record<string, string>>): Promise<void> {
+    return this.send(this.options.reviewQueueUrl, body, attributes);
+  }
+
+  async delay(receiptHandle: string, seconds: number): Promise<void> {
+    try {
+      await this.options.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.options.inputQueueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
+        }),
+      );
+    } catch (error) {
+      // Not fatal: the message still comes back, only after the queue's own visibility timeout.
+      throw new DependencyError('sqs', `change visibility failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private async send(queueUrl: string, body: string, attributes: Readonly<Record<string, string>>): Promise<void> {
+    try {
+      await this.options.client.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: body,
+          MessageAttributes: Object.fromEntries(
+            Object.entries(attributes)
+              .filter(([, value]) => value !== '')
+              .map(([name, value]) => [name, { DataType: 'String', StringValue: value.slice(0, 1024) }]),
+          ),
+        }),
+      );
+    } catch (error) {
+      throw new DependencyError('sqs', `send to ${queueUrl} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
