@@ -1,0 +1,94 @@
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+
+/** Requests whose User-Agent carries this mark are the local runner's own observation calls, not the pipeline's. */
+export const OBSERVER_USER_AGENT = 'pipectl-observer';
+
+/** DynamoDB operations that read, and those that write (what a bill and a capacity plan count). */
+const DYNAMODB_READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
+const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+/** Requests the pipeline made, counted at the emulators (the observer's own are left out). */
+export class ApiCallCounter {
+  readonly byOperation = new Map<string, number>();
+
+  record(service: 'dynamodb' | 'sqs', request: IncomingMessage): void {
+    const userAgent = String(request.headers['user-agent'] ?? '');
+    if (userAgent.includes(OBSERVER_USER_AGENT)) return;
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const operation = target.slice(target.lastIndexOf('.') + 1) || 'Unknown';
+    const name = `${service}.${operation}`;
+    this.byOperation.set(name, (this.byOperation.get(name) ?? 0) + 1);
+  }
+
+  /** Totals in the report's shape. */
+  totals(): { 'dynamodb.read': number; 'dynamodb.write': number; sqs: number; cloudwatch: number } {
+    let read = 0;
+    let write = 0;
+    let sqs = 0;
+    for (const [name, count] of this.byOperation) {
+      const [service, operation] = name.split('.') as [string, string];
+      if (service === 'sqs') sqs += count;
+      else if (DYNAMODB_READS.has(operation)) read += count;
+      else if (DYNAMODB_WRITES.has(operation)) write += count;
+    }
+    // The processor emits metrics as EMF log lines: no CloudWatch API call on the hot path.
+    return { 'dynamodb.read': read, 'dynamodb.write': write, sqs, cloudwatch: 0 };
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.byOperation].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  reset(): void {
+    this.byOperation.clear();
+  }
+}
+
+/** The embedded AWS endpoints: SQS (fauxqs) and DynamoDB (dynalite), on loopback, ports chosen by the OS. */
+export interface Emulators {
+  readonly region: string;
+  readonly sqsEndpoint: string;
+  readonly dynamodbEndpoint: string;
+  readonly counter: ApiCallCounter;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_REGION = 'us-east-1';
+/** Dummy credentials: the emulators check none, but the SDK signs every request. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+export async function startEmulators(): Promise<Emulators> {
+  const counter = new ApiCallCounter();
+
+  const { default: dynalite } = await import('dynalite');
+  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  dynamo.prependListener('request', (request: IncomingMessage) => counter.record('dynamodb', request));
+  await new Promise<void>((resolve, reject) => {
+    dynamo.once('error', reject);
+    dynamo.listen(0, '127.0.0.1', () => resolve());
+  });
+  dynamo.keepAliveTimeout = 60_000;
+
+  // fauxqs is ESM-only; its buildApp lets us bind to loopback and count requests with a hook.
+  const { buildApp } = await import('fauxqs');
+  const sqs = buildApp({ logger: false, defaultRegion: LOCAL_REGION });
+  sqs.addHook('onRequest', (request: { raw: IncomingMessage }, _reply: unknown, done: () => void) => {
+    counter.record('sqs', request.raw);
+    done();
+  });
+  const sqsAddress = await sqs.listen({ port: 0, host: '127.0.0.1' });
+
+  const dynamoPort = (dynamo.address() as AddressInfo).port;
+  return {
+    region: LOCAL_REGION,
+    sqsEndpoint: sqsAddress,
+    dynamodbEndpoint: `http://127.0.0.1:${dynamoPort}`,
+    counter,
+    async stop() {
+      await sqs.close();
+      dynamo.closeAllConnections?.();
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./lambda-worker.cjs', import.meta.url));
+
+export interface FunctionSpec {
+  readonly functionName: string;
+  /** Absolute path of the bundled handler file: the artifact `cdk deploy` uploads. */
+  readonly bundlePath: string;
+  readonly handlerExport: string;
+  readonly timeoutMs: number;
+  readonly memoryMb: number;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly region: string;
+}
+
+export type InvokeResult =
+  | { readonly kind: 'ok'; readonly result: unknown; readonly durationMs: number }
+  | { readonly kind: 'error'; readonly error: { name: string; message: string }; readonly durationMs: number }
+  /** The invocation ran past the function timeout: the environment was killed, as Lambda does. */
+  | { readonly kind: 'timeout'; readonly durationMs: number };
+
+/**
+ * One Lambda execution environment: a worker thread with its own module instance, environment
+ * variables and stdout. It runs one invocation at a time; a timed-out invocation kills it and the
+ * next invocation gets a fresh one (a new cold start), as on Lambda.
+ */
+export class ExecutionEnvironment {
+  private worker?: Worker;
+  private starting?: Promise<Worker>;
+  private readonly pending = new Map<string, (result: InvokeResult) => void>();
+  /** Cold-start (module init) durations of every worker this environment started. */
+  readonly initDurationsMs: number[] = [];
+  coldStarts = 0;
+
+  constructor(
+    private readonly spec: FunctionSpec,
+    private readonly onLogLine: (line: string) => void,
+  ) {}
+
+  async invoke(event: unknown): Promise<InvokeResult> {
+    const worker = await this.ensureWorker();
+    const id = randomUUID();
+    const started = Date.now();
+    const deadline = started + this.spec.timeoutMs;
+    return new Promise<InvokeResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        void this.kill();
+        resolve({ kind: 'timeout', durationMs: Date.now() - started });
+      }, this.spec.timeoutMs + 50);
+      this.pending.set(id, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+      worker.postMessage({ type: 'invoke', id, event, deadline, requestId: id });
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+  }
+
+  private async kill(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.starting = undefined;
+    if (worker) await worker.terminate();
+  }
+
+  private ensureWorker(): Promise<Worker> {
+    if (this.worker) return Promise.resolve(this.worker);
+    this.starting ??= this.startWorker();
+    return this.starting;
+  }
+
+  private startWorker(): Promise<Worker> {
+    this.coldStarts += 1;
+    const worker = new Worker(WORKER_SCRIPT, {
+      workerData: {
+        bundlePath: this.spec.bundlePath,
+        handlerExport: this.spec.handlerExport,
+        functionName: this.spec.functionName,
+        memoryMb: this.spec.memoryMb,
+        region: this.spec.region,
+      },
+      env: { ...process.env, ...this.spec.environment },
+      stdout: true,
+      stderr: true,
+      // Roughly the function's memory setting: a runaway handler fails here as it would on Lambda.
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(128, this.spec.memoryMb) },
+    });
+    for (const stream of [worker.stdout, worker.stderr]) {
+      createInterface({ input: stream }).on('line', this.onLogLine);
+    }
+    return new Promise<Worker>((resolve, reject) => {
+      worker.on('message', (message: { type: string; id?: string; initMs?: number; error?: { message: string } } & Record<string, unknown>) => {
+        if (message.type === 'ready') {
+          this.initDurationsMs.push(message.initMs ?? 0);
+          this.worker = worker;
+          resolve(worker);
+        } else if (message.type === 'init-error') {
+          reject(new Error(`the handler failed to initialise: ${message.error?.message}`));
+        } else if (message.type === 'result' && message.id) {
+          const settle = this.pending.get(message.id);
+          this.pending.delete(message.id);
+          settle?.(
+            message.ok
+              ? { kind: 'ok', result: message.result, durationMs: Number(message.durationMs) }
+              : { kind: 'error', error: message.error as { name: string; message: string }, durationMs: Number(message.durationMs) },
+          );
+        }
+      });
+      worker.on('error', (error) => {
+        reject(error);
+        this.failPending(`the execution environment crashed: ${error.message}`);
+      });
+      worker.on('exit', () => {
+        if (this.worker === worker) this.worker = undefined;
+        this.starting = undefined;
+        this.failPending('the execution environment exited');
+      });
+    });
+  }
+
+  private failPending(message: string): void {
+    for (const [id, settle] of this.pending) {
+      this.pending.delete(id);
+      settle({ kind: 'error', error: { name: 'Runtime.ExitError', message }, durationMs: 0 });
+    }
+  }
+}
