@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import {
+  asPipelineError,
+  ClaimedElsewhereError,
+  DependencyError,
+  errorClassOf,
+  InvalidModelOutputError,
+  ModelCallError,
+  PipelineError,
+  REJECTION_REASON,
+  RejectedInputError,
+  TimeBudgetExhaustedError,
+} from '../../lambda/processor/errors';
+
+describe('the error hierarchy', () => {
+  it.each<[string, () => PipelineError, boolean]>([
+    ['RejectedInputError', () => new RejectedInputError(REJECTION_REASON.NOT_JSON, 'x'), false],
+    ['ClaimedElsewhereError', () => new ClaimedElsewhereError('k', 0), true],
+    ['TimeBudgetExhaustedError', () => new TimeBudgetExhaustedError('no time left'), true],
+    ['ModelCallError', () => new ModelCallError('throttled', true, 'Throttling'), true],
+    ['ModelCallError', () => new ModelCallError('access denied', false, 'AccessDenied'), false],
+    ['InvalidModelOutputError', () => new InvalidModelOutputError('not JSON'), false],
+    ['DependencyError', () => new DependencyError('sqs', 'send failed'), true],
+  ])('%s (retryable: %s) has a stable name and is a PipelineError', (name, create, retryable) => {
+    const error = create();
+    expect(error.name).toBe(name);
+    expect(error.retryable).toBe(retryable);
+    expect(error).toBeInstanceOf(PipelineError);
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error)).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('RejectedInputError carries its reason and detail, and says both', () => {
+    const error = new RejectedInputError(REJECTION_REASON.TOO_DEEP, 'nesting deeper than 32 levels at $');
+    expect(error.reason).toBe('TOO_DEEP');
+    expect(error.detail).toBe('nesting deeper than 32 levels at $');
+    expect(error.message).toBe('TOO_DEEP: nesting deeper than 32 levels at $');
+  });
+
+  it('ClaimedElsewhereError carries the key and lease end, and states the lease end in ISO time', () => {
+    const error = new ClaimedElsewhereError('abc', Date.UTC(2026, 10, 23, 14, 0, 0));
+    expect(error.key).toBe('abc');
+    expect(error.leaseUntil).toBe(Date.UTC(2026, 10, 23, 14, 0, 0));
+    expect(error.message).toContain('2026-11-23T14:00:00.000Z');
+  });
+
+  it('ModelCallError keeps its cause, error class and Retry-After', () => {
+    const cause = new Error('HTTP 429');
+    const error = new ModelCallError('rate limited', true, 'Throttling', { cause, retryAfterMs: 2_000 });
+    expect(error.cause).toBe(cause);
+    expect(error.errorClass).toBe('Throttling');
+    expect(error.retryAfterMs).toBe(2_000);
+    expect(new ModelCallError('x', true, 'Timeout').retryAfterMs).toBeUndefined();
+  });
+
+  it('DependencyError keeps its dependency and cause', () => {
+    const cause = new Error('socket hang up');
+    const error = new DependencyError('dynamodb', 'claim failed', { cause });
+    expect(error.dependency).toBe('dynamodb');
+    expect(error.cause).toBe(cause);
+  });
+});
+
+describe('asPipelineError', () => {
+  it.each<[string, PipelineError]>([
+    ['RejectedInputError', new RejectedInputError(REJECTION_REASON.UNKNOWN_TASK, 'x')],
+    ['ModelCallError', new ModelCallError('x', false, 'ContentFiltered')],
+    ['DependencyError', new DependencyError('sqs', 'x')],
+    ['TimeBudgetExhaustedError', new TimeBudgetExhaustedError('x')],
+  ])('returns a %s unchanged (same instance)', (_name, error) => {
+    expect(asPipelineError(error)).toBe(error);
+  });
+
+  it('wraps an unknown Error as a retryable DynamoDB dependency failure, keeping it as the cause', () => {
+    const original = new TypeError('boom');
+    const wrapped = asPipelineError(original);
+    expect(wrapped).toBeInstanceOf(DependencyError);
+    expect((wrapped as DependencyError).dependency).toBe('dynamodb');
+    expect(wrapped.retryable).toBe(true);
+    expect(wrapped.message).toBe('TypeError: boom');
+    expect(wrapped.cause).toBe(original);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a string', 'boom', 'boom'],
+    ['undefined', undefined, 'undefined'],
+    ['null', null, 'null'],
+    ['a number', 42, '42'],
+    ['a plain object', { code: 'X' }, '[object Object]'],
+  ])('wraps %s thrown as a value', (_name, thrown, message) => {
+    const wrapped = asPipelineError(thrown);
+    expect(wrapped).toBeInstanceOf(DependencyError);
+    expect(wrapped.message).toBe(message);
+    expect(wrapped.cause).toBe(thrown);
+  });
+});
+
+describe('errorClassOf', () => {
+  class CustomError extends Error {}
+
+  it.each<[string, unknown, string]>([
+    ['ModelCallError: its provider error class', new ModelCallError('x', true, 'Throttling'), 'Throttling'],
+    ['RejectedInputError: its reason', new RejectedInputError(REJECTION_REASON.HOSTILE_KEY, 'x'), 'HOSTILE_KEY'],
+    ['DependencyError: its name', new DependencyError('sqs', 'x'), 'DependencyError'],
+    ['ClaimedElsewhereError: its name', new ClaimedElsewhereError('k', 0), 'ClaimedElsewhereError'],
+    ['InvalidModelOutputError: its name', new InvalidModelOutputError('x'), 'InvalidModelOutputError'],
+    ['a built-in error: its name', new TypeError('x'), 'TypeError'],
+    ['an Error subclass that sets no name', new CustomError('x'), 'Error'],
+    ['a string', 'boom', 'Unknown'],
+    ['undefined', undefined, 'Unknown'],
+    ['an error-shaped plain object', { name: 'FakeError', message: 'x' }, 'Unknown'],
+  ])('%s', (_name, error, expected) => {
+    expect(errorClassOf(error)).toBe(expected);
+  });
+});
