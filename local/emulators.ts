@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { IncomingMessage } from 'node:http';
 
 /** Requests whose User-Agent carries this mark are the local runner's own observation calls, not the pipeline's. */
@@ -72,6 +75,7 @@ export async function startEmulators(): Promise<Emulators> {
 
   // fauxqs is ESM-only; its buildApp lets us bind to loopback and count requests with a hook.
   const { buildApp } = await import('fauxqs');
+  await acceptSupplementaryCharacters();
   const sqs = buildApp({ logger: false, defaultRegion: LOCAL_REGION });
   sqs.addHook('onRequest', (request: { raw: IncomingMessage }, _reply: unknown, done: () => void) => {
     counter.record('sqs', request.raw);
@@ -91,4 +95,23 @@ export async function startEmulators(): Promise<Emulators> {
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },
   };
+}
+
+/**
+ * fauxqs 1.9.2 checks message bodies with a regular expression that lacks the `u` flag, so every
+ * character above U+FFFF (emoji, which real tickets contain and real SQS accepts: #x10000 to
+ * #x10FFFF) is refused as "Invalid characters found". Until that is fixed upstream, recompile its
+ * shared pattern with the flag and the missing range. The module is not in the package's exports
+ * map, so it is found by path; if the layout changes, the check below says so loudly.
+ */
+async function acceptSupplementaryCharacters(): Promise<void> {
+  const candidates = (require.resolve.paths('fauxqs') ?? []).map((dir) => join(dir, 'fauxqs', 'dist', 'sqs', 'sqsTypes.js'));
+  const file = candidates.find((candidate) => existsSync(candidate));
+  if (!file) throw new Error('cannot find fauxqs/dist/sqs/sqsTypes.js to let it accept characters above U+FFFF');
+  const types = (await import(pathToFileURL(file).href)) as { INVALID_MESSAGE_BODY_CHAR?: RegExp };
+  const pattern = types.INVALID_MESSAGE_BODY_CHAR;
+  if (!(pattern instanceof RegExp)) throw new Error('fauxqs no longer exports INVALID_MESSAGE_BODY_CHAR; revisit acceptSupplementaryCharacters');
+  if (pattern.flags.includes('u')) return;
+  // RegExp.prototype.compile replaces the pattern in place, which every importer of it then sees.
+  (pattern as RegExp & { compile(source: string, flags: string): RegExp }).compile('[^\\x09\\x0A\\x0D\\x20-\\uD7FF\\uE000-\\uFFFD\\u{10000}-\\u{10FFFF}]', 'u');
 }

@@ -86,7 +86,9 @@ export class ExecutionEnvironment {
         memoryMb: this.spec.memoryMb,
         region: this.spec.region,
       },
-      env: { ...process.env, ...this.spec.environment },
+      // Only what the function is configured with, plus what the Lambda runtime itself sets: a local
+      // AWS_PROFILE or proxy setting must not leak into the function.
+      env: { ...this.spec.environment },
       stdout: true,
       stderr: true,
       // Roughly the function's memory setting: a runaway handler fails here as it would on Lambda.

@@ -31,7 +31,10 @@ const processor = new BatchProcessor({
   metrics,
   ledger: new DynamoDbLedgerStore({ client: new DynamoDBClient({}), tableName: config.ledgerTable, ttlDays: config.ledgerTtlDays }),
   queues: new SqsQueueGateway({
-    client: new SQSClient({}),
+    // The client's endpoint (the region's, or AWS_ENDPOINT_URL_SQS) is used for every queue, not
+    // the host in the queue URL: on AWS they are the same; against an emulator whose queue URLs
+    // name a host that does not resolve (sqs.<region>.localhost), only the endpoint works.
+    client: new SQSClient({ useQueueUrlAsEndpoint: false }),
     inputQueueUrl: config.inputQueueUrl,
     deadLetterQueueUrl: config.inputDlqUrl,
     reviewQueueUrl: config.reviewQueueUrl,

@@ -1,0 +1,162 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { defaultLogFile, startLocalPipeline } from '../../local/local-pipeline';
+import type { LocalRunReport } from '../../local/report';
+import { runLocal, sendBodies } from '../../local/run-local';
+import { buildBodies, DEFAULT_INPUT } from '../../local/workload';
+
+/** Where `--serve` writes its endpoints, so other pipectl commands (and scripts) can find them. */
+export const SERVE_FILE = join('.local', 'serve.json');
+
+interface LocalOptions {
+  readonly messages?: number;
+  readonly input?: string;
+  readonly duplicates?: number;
+  readonly faults?: string;
+  readonly seed?: number;
+  readonly report?: string;
+  readonly serve?: boolean;
+  readonly stage: string;
+  readonly timeScale: number;
+  readonly progress: boolean;
+}
+
+const integer = (name: string) => (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`${name} must be an integer`);
+  return parsed;
+};
+const fraction = (value: string) => {
+  const parsed = Number(value);
+  if (!(parsed >= 0 && parsed < 1)) throw new InvalidArgumentError('a fraction in [0, 1) is expected, e.g. 0.2');
+  return parsed;
+};
+const positive = (value: string) => {
+  const parsed = Number(value);
+  if (!(parsed > 0 && parsed <= 1)) throw new InvalidArgumentError('a number in (0, 1] is expected');
+  return parsed;
+};
+
+export function registerLocalCommand(program: Command): void {
+  program
+    .command('local')
+    .description('Run the pipeline on this machine: embedded SQS and DynamoDB, the bundled processor, a simulated model')
+    .option('--messages <n>', 'how many messages to send (a generated workload unless --input is given)', integer('--messages'))
+    .option('--input <file>', `one message body per line (default: ${relative(DEFAULT_INPUT)})`)
+    .option('--duplicates <fraction>', 'fraction of messages that re-send an earlier one', fraction)
+    .option('--faults <spec>', 'model faults to inject (arrives with the model layer)')
+    .option('--seed <n>', 'seed of the generated workload and the simulated model', integer('--seed'))
+    .option('--report <file>', 'write the JSON report here')
+    .option('--serve', 'keep running until SIGINT/SIGTERM; print the endpoints as one JSON line')
+    .addOption(new Option('--stage <name>', 'the stage whose template is emulated').default('dev'))
+    .addOption(new Option('--time-scale <factor>', 'run timeouts this much faster than real time').argParser(positive).default(0.1))
+    .option('--no-progress', 'no progress bar, even on a terminal')
+    .action(async (options: LocalOptions) => {
+      if (options.faults !== undefined) {
+        throw new InvalidArgumentError(
+          '--faults is not supported yet: fault injection arrives with the model layer (the HTTP model simulator). Run without --faults.',
+        );
+      }
+      process.exitCode = options.serve ? await serve(options) : await run(options);
+    });
+}
+
+async function run(options: LocalOptions): Promise<number> {
+  const bodies = buildBodies(options);
+  const logFile = defaultLogFile();
+  const environment = options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : undefined;
+  const showProgress = options.progress && Boolean(process.stderr.isTTY);
+  const bar = showProgress
+    ? new SingleBar({ format: ' {phase} |{bar}| {value}/{total} messages | {duration}s', stream: process.stderr, hideCursor: true }, Presets.shades_classic)
+    : undefined;
+  process.stderr.write(`pipectl local: synthesizing the ${options.stage} stack and starting the emulators…\n`);
+  bar?.start(bodies.length, 0, { phase: 'sending   ' });
+  let report: LocalRunReport;
+  try {
+    report = await runLocal(bodies, {
+      stage: options.stage,
+      timeScale: options.timeScale,
+      logFile,
+      environment,
+      onProgress: ({ phase, done }) => bar?.update(done, { phase: phase === 'sending' ? 'sending   ' : 'processing' }),
+    });
+  } finally {
+    bar?.stop();
+  }
+  if (options.report) {
+    mkdirSync(dirname(resolve(options.report)), { recursive: true });
+    writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  process.stdout.write(summary(report, logFile, options.report));
+  return report.invariantHolds ? 0 : 1;
+}
+
+async function serve(options: LocalOptions): Promise<number> {
+  const pipeline = await startLocalPipeline({
+    stage: options.stage,
+    timeScale: options.timeScale,
+    logFile: defaultLogFile(),
+    environment: options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : undefined,
+  });
+  const { emulators, resources } = pipeline;
+  const endpoints = {
+    region: emulators.region,
+    sqsEndpoint: emulators.sqsEndpoint,
+    dynamodbEndpoint: emulators.dynamodbEndpoint,
+    queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
+    tables: { ledger: resources.ledgerTableName },
+    functionName: resources.processorFunctionName,
+    logFile: defaultLogFile(),
+    pid: process.pid,
+  };
+  mkdirSync(dirname(SERVE_FILE), { recursive: true });
+  writeFileSync(SERVE_FILE, `${JSON.stringify(endpoints, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(endpoints)}\n`);
+  if (options.input !== undefined || options.messages !== undefined) {
+    const bodies = buildBodies(options);
+    await sendBodies(pipeline.sqs, resources.inputQueueUrl, bodies);
+    process.stderr.write(`sent ${bodies.length} message(s) to the input queue\n`);
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.stderr.write('stopping…\n');
+  await pipeline.stop();
+  return 0;
+}
+
+function relative(path: string): string {
+  return path.startsWith(process.cwd()) ? path.slice(process.cwd().length + 1) : path;
+}
+
+/** The human-readable summary of a run. */
+export function summary(report: LocalRunReport, logFile: string, reportFile?: string): string {
+  const perSecond = report.sent / Math.max(0.001, report.durationMs / 1000);
+  const lines = [
+    '',
+    `  sent               ${report.sent}  (${report.unique} unique inputs; ${report.sent - report.unique} re-sends)`,
+    `  completed          ${report.completed}  (primary ${report.byTier.primary}, secondary ${report.byTier.secondary}, rules ${report.byTier.rules})`,
+    `  dead-lettered      ${report.deadLettered}  (${report.rejected} rejected as bad input${formatReasons(report.details.dlqByReason)})`,
+    `  in human review    ${report.inReview}`,
+    `  duplicates skipped ${report.duplicatesSkipped}  (no model call)`,
+    `  model calls        ${report.modelCalls}`,
+    `  DynamoDB requests  ${report.apiCalls['dynamodb.write']} writes, ${report.apiCalls['dynamodb.read']} reads;  SQS requests ${report.apiCalls.sqs}`,
+    `  throughput         ${perSecond.toFixed(0)} messages/s over ${(report.durationMs / 1000).toFixed(1)} s`,
+    '',
+    report.invariantHolds
+      ? `  ✔ invariant holds: ${report.unique} unique = ${report.completed} completed + ${report.deadLettered} dead-lettered + ${report.inReview} in review`
+      : `  ✘ INVARIANT BROKEN:\n${report.invariantViolations.map((violation) => `      - ${violation}`).join('\n')}`,
+    '',
+    `  processor log: ${relative(logFile)}${reportFile ? `   report: ${reportFile}` : ''}`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function formatReasons(byReason: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(byReason);
+  return entries.length === 0 ? '' : `: ${entries.map(([reason, count]) => `${reason} ${count}`).join(', ')}`;
+}

@@ -1,0 +1,204 @@
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ExecutionEnvironment, InvokeResult } from './lambda-runtime';
+
+export interface EventSourceSettings {
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly region: string;
+  readonly batchSize: number;
+  readonly maxBatchingWindowMs: number;
+  readonly maxConcurrency: number;
+  readonly reportBatchItemFailures: boolean;
+}
+
+/** What one invocation did, for progress and tests. */
+export interface InvocationReport {
+  readonly records: number;
+  readonly failed: number;
+  readonly outcome: InvokeResult['kind'];
+}
+
+/**
+ * The SQS event source mapping, as the Lambda service runs it:
+ * - up to `maxConcurrency` batches in flight, each in its own execution environment;
+ * - a batch is up to `batchSize` messages, gathered for at most the batching window;
+ * - with `ReportBatchItemFailures`, messages not listed in `batchItemFailures` are deleted and
+ *   the listed ones stay to reappear after their visibility timeout; a response that lists an
+ *   unknown or empty id fails the whole batch, as Lambda does;
+ * - a handler error or timeout deletes nothing: the whole batch reappears;
+ * - the queue's own redrive policy (maxReceiveCount) moves repeat offenders to the DLQ.
+ *
+ * Written here because no library emulates an event source mapping; the semantics are the ones
+ * documented in "Using Lambda with Amazon SQS" (partial batch responses).
+ */
+export class EventSourcePoller {
+  private readonly controller = new AbortController();
+  private loops: Promise<void>[] = [];
+  private inFlightBatches = 0;
+  private paused = false;
+
+  constructor(
+    private readonly client: SQSClient,
+    private readonly settings: EventSourceSettings,
+    private readonly environments: readonly ExecutionEnvironment[],
+    private readonly onInvocation: (report: InvocationReport) => void = () => undefined,
+  ) {
+    if (environments.length < settings.maxConcurrency) throw new Error('one execution environment per concurrent batch is needed');
+  }
+
+  start(): void {
+    this.loops = Array.from({ length: this.settings.maxConcurrency }, (_, index) => this.loop(this.environments[index] as ExecutionEnvironment));
+  }
+
+  /** Batches being processed right now. */
+  get inFlight(): number {
+    return this.inFlightBatches;
+  }
+
+  /** Stop receiving (like disabling the mapping); batches in flight finish. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await Promise.allSettled(this.loops);
+  }
+
+  private async loop(environment: ExecutionEnvironment): Promise<void> {
+    const signal = this.controller.signal;
+    while (!signal.aborted) {
+      if (this.paused) {
+        await sleep(50, signal);
+        continue;
+      }
+      let messages: Message[];
+      try {
+        messages = await this.gatherBatch(signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        // The endpoint hiccupped: back off briefly, as the service's pollers do.
+        await sleep(200, signal);
+        continue;
+      }
+      if (messages.length === 0) continue;
+      this.inFlightBatches += 1;
+      try {
+        await this.invoke(environment, messages);
+      } finally {
+        this.inFlightBatches -= 1;
+      }
+    }
+  }
+
+  private async gatherBatch(signal: AbortSignal): Promise<Message[]> {
+    const { batchSize, maxBatchingWindowMs } = this.settings;
+    const messages: Message[] = [];
+    const windowEnds = Date.now() + maxBatchingWindowMs;
+    do {
+      const remainingMs = windowEnds - Date.now();
+      const response = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.settings.queueUrl,
+          MaxNumberOfMessages: Math.min(10, batchSize - messages.length),
+          // Long-poll while the batch is empty; once it has messages, only top it up inside the window.
+          WaitTimeSeconds: messages.length === 0 ? 1 : 0,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: signal },
+      );
+      const received = response.Messages ?? [];
+      messages.push(...received);
+      if (received.length === 0 && messages.length > 0) {
+        if (remainingMs <= 0) break;
+        await sleep(Math.min(remainingMs, 20), signal);
+      }
+      if (messages.length === 0) return messages;
+    } while (messages.length < batchSize && Date.now() < windowEnds && !signal.aborted);
+    return messages;
+  }
+
+  private async invoke(environment: ExecutionEnvironment, messages: readonly Message[]): Promise<void> {
+    const event: SQSEvent = { Records: messages.map((message) => this.toRecord(message)) };
+    const result = await environment.invoke(event);
+    const ids = new Set(event.Records.map((record) => record.messageId));
+    let toDelete: Message[] = [];
+    if (result.kind === 'ok') {
+      const failures = this.settings.reportBatchItemFailures ? parseBatchFailures(result.result, ids) : new Set<string>();
+      toDelete = failures === 'whole-batch' ? [] : messages.filter((message) => !failures.has(message.MessageId as string));
+    }
+    if (toDelete.length > 0) await this.delete(toDelete);
+    this.onInvocation({ records: messages.length, failed: messages.length - toDelete.length, outcome: result.kind });
+  }
+
+  private async delete(messages: readonly Message[]): Promise<void> {
+    for (let start = 0; start < messages.length; start += 10) {
+      const chunk = messages.slice(start, start + 10);
+      await this.client
+        .send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.settings.queueUrl,
+            Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+          }),
+        )
+        // A failed delete leaves the message to reappear; the ledger makes the repeat harmless.
+        .catch(() => undefined);
+    }
+  }
+
+  private toRecord(message: Message): SQSRecord {
+    const attributes = message.Attributes ?? {};
+    return {
+      messageId: message.MessageId as string,
+      receiptHandle: message.ReceiptHandle as string,
+      body: message.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+        SenderId: attributes.SenderId ?? '000000000000',
+        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      },
+      messageAttributes: Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+          name,
+          { dataType: value.DataType ?? 'String', stringValue: value.StringValue, stringListValues: [], binaryListValues: [] },
+        ]),
+      ),
+      md5OfBody: message.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.settings.queueArn,
+      awsRegion: this.settings.region,
+    };
+  }
+}
+
+/** The ids a partial batch response marks as failed, or 'whole-batch' when the response is malformed. */
+export function parseBatchFailures(result: unknown, ids: ReadonlySet<string>): Set<string> | 'whole-batch' {
+  if (result === null || result === undefined) return new Set();
+  if (typeof result !== 'object') return 'whole-batch';
+  const failures = (result as Partial<SQSBatchResponse>).batchItemFailures;
+  if (failures === undefined || failures === null) return new Set();
+  if (!Array.isArray(failures)) return 'whole-batch';
+  const failed = new Set<string>();
+  for (const failure of failures) {
+    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== 'string' || !ids.has(id)) return 'whole-batch';
+    failed.add(id);
+  }
+  return failed;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

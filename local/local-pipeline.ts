@@ -1,0 +1,250 @@
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ENV, STACK_OUTPUT } from '../lambda/contract';
+import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT, startEmulators, type Emulators } from './emulators';
+import { EventSourcePoller, type InvocationReport } from './event-source-poller';
+import { ExecutionEnvironment } from './lambda-runtime';
+import { LogSink } from './log-sink';
+import { synthesizeLocalStack, type LocalStackModel } from './stack-model';
+
+/** How much faster than real time local mode runs its timeouts (0.1: a 30 s timeout is 3 s). */
+export const DEFAULT_TIME_SCALE = 0.1;
+
+/** Environment variables holding durations that the time scale applies to, and their unit. */
+const SCALED_ENVIRONMENT: Readonly<Record<string, 'ms' | 's'>> = {
+  [ENV.TIME_MARGIN_MS]: 'ms',
+  [ENV.CLAIMED_ELSEWHERE_VISIBILITY_SECONDS]: 's',
+};
+
+export interface LocalPipelineOptions {
+  /** @default 'dev' */
+  readonly stage?: string;
+  /** @default DEFAULT_TIME_SCALE */
+  readonly timeScale?: number;
+  /** Where the processor's log lines go. @default none (lines are parsed for metrics, then dropped) */
+  readonly logFile?: string;
+  /** Replace environment variables of the processor (e.g. a simulator seed); applied after scaling. */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Reuse an already synthesized stack (tests synthesize once per file). */
+  readonly stack?: LocalStackModel;
+  /** Called after every invocation. */
+  readonly onInvocation?: (report: InvocationReport) => void;
+}
+
+/** Names and URLs of the local stack's resources, keyed like the stack outputs. */
+export interface LocalResources {
+  readonly inputQueueUrl: string;
+  readonly inputDlqUrl: string;
+  readonly reviewQueueUrl: string;
+  readonly reviewDlqUrl: string;
+  readonly ledgerTableName: string;
+  readonly processorFunctionName: string;
+}
+
+/** The whole pipeline on this machine: emulators, resources from the template, processor, event source. */
+export interface LocalPipeline {
+  readonly stack: LocalStackModel;
+  readonly emulators: Emulators;
+  readonly resources: LocalResources;
+  /** A client for the local SQS, marked as an observer so its calls are not counted as the pipeline's. */
+  readonly sqs: SQSClient;
+  readonly dynamodb: DynamoDBClient;
+  readonly logs: LogSink;
+  readonly poller: EventSourcePoller;
+  readonly environments: readonly ExecutionEnvironment[];
+  readonly timeScale: number;
+  /** The processor's environment as local mode runs it (endpoints, scaled durations). */
+  readonly processorEnvironment: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/** Starts everything; the poller is running when this resolves. */
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const timeScale = options.timeScale ?? DEFAULT_TIME_SCALE;
+  if (!(timeScale > 0 && timeScale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${timeScale}`);
+  const stack = options.stack ?? synthesizeLocalStack({ stage: options.stage });
+  const emulators = await startEmulators();
+  try {
+    const clientConfig = {
+      region: emulators.region,
+      credentials: LOCAL_CREDENTIALS,
+      customUserAgent: OBSERVER_USER_AGENT,
+      // fauxqs queue URLs name sqs.<region>.localhost, which need not resolve: always use the endpoint.
+      useQueueUrlAsEndpoint: false,
+    };
+    const sqs = new SQSClient({ ...clientConfig, endpoint: emulators.sqsEndpoint });
+    const { useQueueUrlAsEndpoint: _sqsOnly, ...dynamodbConfig } = clientConfig;
+    const dynamodb = new DynamoDBClient({ ...dynamodbConfig, endpoint: emulators.dynamodbEndpoint });
+
+    const physical = await provision(stack, sqs, dynamodb, timeScale);
+    const resourceOf = (outputKey: string) => physical.get(stack.outputs[outputKey] as string) as string;
+    const resources: LocalResources = {
+      inputQueueUrl: resourceOf(STACK_OUTPUT.INPUT_QUEUE_URL),
+      inputDlqUrl: resourceOf(STACK_OUTPUT.INPUT_DLQ_URL),
+      reviewQueueUrl: resourceOf(STACK_OUTPUT.REVIEW_QUEUE_URL),
+      reviewDlqUrl: resourceOf(STACK_OUTPUT.REVIEW_DLQ_URL),
+      ledgerTableName: resourceOf(STACK_OUTPUT.LEDGER_TABLE_NAME),
+      processorFunctionName: resourceOf(STACK_OUTPUT.PROCESSOR_FUNCTION_NAME),
+    };
+
+    const processorEnvironment = buildEnvironment(stack, physical, emulators, timeScale, options.environment ?? {});
+    const logs = new LogSink(options.logFile);
+    const { processor, eventSource } = stack;
+    const environments = Array.from(
+      { length: eventSource.maxConcurrency },
+      () =>
+        new ExecutionEnvironment(
+          {
+            functionName: resources.processorFunctionName,
+            bundlePath: processor.bundlePath,
+            handlerExport: processor.handlerExport,
+            timeoutMs: Math.round(processor.timeoutSeconds * 1000 * timeScale),
+            memoryMb: processor.memoryMb,
+            environment: processorEnvironment,
+            region: emulators.region,
+          },
+          logs.write,
+        ),
+    );
+    const queueUrl = physical.get(eventSource.queueLogicalId) as string;
+    const queueArn = await queueArnOf(sqs, queueUrl);
+    const poller = new EventSourcePoller(
+      // The event source's own client: its calls count as the pipeline's (they are billed on AWS too).
+      new SQSClient({ region: emulators.region, credentials: LOCAL_CREDENTIALS, endpoint: emulators.sqsEndpoint, useQueueUrlAsEndpoint: false }),
+      {
+        queueUrl,
+        queueArn,
+        region: emulators.region,
+        batchSize: eventSource.batchSize,
+        maxBatchingWindowMs: eventSource.maxBatchingWindowSeconds * 1000 * timeScale,
+        maxConcurrency: eventSource.maxConcurrency,
+        reportBatchItemFailures: eventSource.reportBatchItemFailures,
+      },
+      environments,
+      options.onInvocation,
+    );
+    poller.start();
+
+    let stopped = false;
+    return {
+      stack,
+      emulators,
+      resources,
+      sqs,
+      dynamodb,
+      logs,
+      poller,
+      environments,
+      timeScale,
+      processorEnvironment,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await poller.stop();
+        await Promise.all(environments.map((environment) => environment.stop()));
+        sqs.destroy();
+        dynamodb.destroy();
+        await logs.close();
+        await emulators.stop();
+      },
+    };
+  } catch (error) {
+    await emulators.stop();
+    throw error;
+  }
+}
+
+/**
+ * Creates the stack's queues (dead-letter queues first, so redrive policies can name them) and its
+ * table in the emulators. Returns logical id → physical id (queue URL, table name, function name).
+ */
+async function provision(stack: LocalStackModel, sqs: SQSClient, dynamodb: DynamoDBClient, timeScale: number): Promise<Map<string, string>> {
+  const physical = new Map<string, string>();
+  const arns = new Map<string, string>();
+  const ordered = [...stack.queues].sort((a, b) => Number(Boolean(a.redrive)) - Number(Boolean(b.redrive)));
+  for (const queue of ordered) {
+    const attributes: Record<string, string> = {
+      VisibilityTimeout: String(Math.max(1, Math.round(queue.visibilityTimeoutSeconds * timeScale))),
+      // Retention is not scaled: nothing in a local run lives that long.
+      MessageRetentionPeriod: String(queue.messageRetentionSeconds),
+    };
+    if (queue.redrive) {
+      const deadLetterArn = arns.get(queue.redrive.deadLetterLogicalId);
+      if (!deadLetterArn) throw new Error(`queue ${queue.logicalId}: dead-letter queue ${queue.redrive.deadLetterLogicalId} was not created first`);
+      attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: deadLetterArn, maxReceiveCount: queue.redrive.maxReceiveCount });
+    }
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${stack.stackName}-${queue.logicalId}`, Attributes: attributes }));
+    if (!QueueUrl) throw new Error(`CreateQueue returned no URL for ${queue.logicalId}`);
+    physical.set(queue.logicalId, QueueUrl);
+    arns.set(queue.logicalId, await queueArnOf(sqs, QueueUrl));
+  }
+
+  const tableName = `${stack.stackName}-${stack.table.logicalId}`;
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: stack.table.partitionKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: stack.table.partitionKey, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  if (stack.table.ttlAttribute) {
+    // dynalite stores the setting but expires nothing; nothing in a local run is 30 days old anyway.
+    await dynamodb
+      .send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: stack.table.ttlAttribute, Enabled: true } }))
+      .catch(() => undefined);
+  }
+  physical.set(stack.table.logicalId, tableName);
+  physical.set(stack.processor.logicalId, `${stack.stackName}-${stack.processor.logicalId}`);
+  return physical;
+}
+
+async function queueArnOf(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const arn = Attributes?.QueueArn;
+  if (!arn) throw new Error(`no ARN for ${queueUrl}`);
+  return arn;
+}
+
+/** The function's environment from the template, Refs resolved to local names, durations scaled. */
+function buildEnvironment(
+  stack: LocalStackModel,
+  physical: ReadonlyMap<string, string>,
+  emulators: Emulators,
+  timeScale: number,
+  overrides: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(stack.processor.environment)) {
+    if (typeof value === 'string') {
+      const unit = SCALED_ENVIRONMENT[name];
+      environment[name] = unit ? String(unit === 'ms' ? Math.round(Number(value) * timeScale) : Math.max(1, Math.round(Number(value) * timeScale))) : value;
+    } else {
+      const resolved = physical.get(value.ref);
+      if (!resolved) throw new Error(`environment variable ${name} refers to ${value.ref}, which local mode does not create`);
+      environment[name] = resolved;
+    }
+  }
+  return {
+    ...environment,
+    // What the Lambda runtime sets, pointed at the emulators by the SDK's standard variables.
+    AWS_REGION: emulators.region,
+    AWS_DEFAULT_REGION: emulators.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_SQS: emulators.sqsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamodbEndpoint,
+    AWS_LAMBDA_FUNCTION_NAME: physical.get(stack.processor.logicalId) as string,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(stack.processor.memoryMb),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    TZ: 'UTC',
+    PATH: process.env.PATH ?? '',
+    ...overrides,
+  };
+}
+
+/** The default log file of a local run. */
+export function defaultLogFile(): string {
+  return join(process.cwd(), '.local', 'processor.log');
+}

@@ -1,0 +1,206 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../lambda/contract';
+import { RejectedInputError } from '../lambda/processor/errors';
+import { rejectedKey } from '../lambda/processor/input-key';
+import { parseMessage } from '../lambda/processor/message-parser';
+import type { LocalPipeline } from './local-pipeline';
+
+/** The key the processor gives a body: its input hash, or the hash of the raw body when it is rejected. */
+export function keyOfBody(body: string): string {
+  try {
+    return parseMessage(body).key;
+  } catch (error) {
+    if (error instanceof RejectedInputError) return rejectedKey(body);
+    throw error;
+  }
+}
+
+/** The report of a local run; DESIGN.md, "Local mode", lists its required fields. */
+export interface LocalRunReport {
+  readonly sent: number;
+  /** Distinct keys among the sent messages: duplicates (same input, any formatting) count once. */
+  readonly unique: number;
+  readonly completed: number;
+  readonly deadLettered: number;
+  readonly inReview: number;
+  /** Keys dead-lettered because the input was bad (a subset of deadLettered). */
+  readonly rejected: number;
+  readonly duplicatesSkipped: number;
+  readonly modelCalls: number;
+  readonly byTier: { primary: number; secondary: number; rules: number; human: number };
+  /** Every alarm of the catalog with its final state; the catalog arrives with the observability work. */
+  readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: string }>;
+  readonly apiCalls: { 'dynamodb.read': number; 'dynamodb.write': number; sqs: number; cloudwatch: number };
+  readonly invariantHolds: boolean;
+  /** Why the invariant does not hold (empty when it does). */
+  readonly invariantViolations: readonly string[];
+  readonly durationMs: number;
+  /** Where things are, for a human following up. */
+  readonly details: {
+    readonly dlqByReason: Readonly<Record<string, number>>;
+    readonly ledgerByStatus: Readonly<Record<string, number>>;
+    readonly apiCallsByOperation: Readonly<Record<string, number>>;
+    readonly metrics: Readonly<Record<string, number>>;
+    readonly coldStarts: number;
+    readonly invocations: number;
+  };
+}
+
+/** What the emulators hold at the end of a run. */
+interface EmulatorState {
+  readonly ledger: ReadonlyArray<Record<string, unknown>>;
+  readonly deadLetters: readonly Message[];
+  readonly reviews: readonly Message[];
+  readonly inputQueueDepth: number;
+}
+
+/**
+ * Builds the report from the emulators' real state: the ledger's items, the DLQ's and the review
+ * queue's messages (read, then put back out of reach by a long visibility timeout), and the input
+ * queue's depth. Counters the processor keeps (EMF metrics) fill only the fields that are counts
+ * of events (duplicates skipped, model calls); the invariant never reads them.
+ */
+export async function buildReport(
+  pipeline: LocalPipeline,
+  sentBodies: readonly string[],
+  durationMs: number,
+  invocations: number,
+): Promise<LocalRunReport> {
+  const state = await readState(pipeline);
+  const sentKeys = new Set(sentBodies.map(keyOfBody));
+
+  const ledgerByStatus: Record<string, number> = {};
+  const completedKeys = new Set<string>();
+  const rejectedKeys = new Set<string>();
+  const stuckKeys = new Set<string>();
+  const byTier = { primary: 0, secondary: 0, rules: 0, human: 0 };
+  for (const item of state.ledger) {
+    const status = String(item[LEDGER.STATUS]);
+    const key = String(item[LEDGER.PARTITION_KEY]);
+    ledgerByStatus[status] = (ledgerByStatus[status] ?? 0) + 1;
+    if (status === LEDGER_STATUS.COMPLETED) {
+      completedKeys.add(key);
+      const tier = String(item.tier) as keyof typeof byTier;
+      if (tier in byTier) byTier[tier] += 1;
+    } else if (status === LEDGER_STATUS.REJECTED) rejectedKeys.add(key);
+    else if (status === LEDGER_STATUS.IN_PROGRESS) stuckKeys.add(key);
+  }
+
+  const dlqByReason: Record<string, number> = {};
+  const deadLetteredKeys = new Set<string>();
+  for (const message of state.deadLetters) {
+    const reason = message.MessageAttributes?.[MESSAGE_ATTRIBUTE.FAILURE_REASON]?.StringValue ?? 'MAX_RECEIVES_EXCEEDED';
+    dlqByReason[reason] = (dlqByReason[reason] ?? 0) + 1;
+    deadLetteredKeys.add(message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue ?? keyOfBody(message.Body ?? ''));
+  }
+  const reviewKeys = new Set<string>();
+  for (const message of state.reviews) {
+    const key = message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue;
+    reviewKeys.add(key ?? 'unknown');
+  }
+
+  // A key's single outcome: completed, else in review, else dead-lettered. A key with no outcome
+  // is lost; one that is also somewhere else is reported, since that is a copy someone must look at.
+  const violations: string[] = [];
+  let completed = 0;
+  let inReview = 0;
+  let deadLettered = 0;
+  let rejected = 0;
+  let lost = 0;
+  let overlapping = 0;
+  for (const key of sentKeys) {
+    const places = [completedKeys.has(key), reviewKeys.has(key), deadLetteredKeys.has(key)].filter(Boolean).length;
+    if (places > 1) overlapping += 1;
+    if (completedKeys.has(key)) completed += 1;
+    else if (reviewKeys.has(key)) inReview += 1;
+    else if (deadLetteredKeys.has(key)) {
+      deadLettered += 1;
+      if (rejectedKeys.has(key)) rejected += 1;
+    } else lost += 1;
+  }
+  const unknown = [...completedKeys, ...reviewKeys, ...deadLetteredKeys].filter((key) => !sentKeys.has(key));
+  if (lost > 0) violations.push(`${lost} sent key(s) are neither completed, dead-lettered nor in review`);
+  if (overlapping > 0) violations.push(`${overlapping} key(s) ended in more than one place`);
+  if (new Set(unknown).size > 0) violations.push(`${new Set(unknown).size} key(s) in the results were never sent`);
+  if (stuckKeys.size > 0) violations.push(`${stuckKeys.size} ledger item(s) are still IN_PROGRESS`);
+  if (state.inputQueueDepth > 0) violations.push(`${state.inputQueueDepth} message(s) are still on the input queue`);
+  if (completed + deadLettered + inReview !== sentKeys.size) {
+    violations.push(`unique ${sentKeys.size} ≠ completed ${completed} + dead-lettered ${deadLettered} + in review ${inReview}`);
+  }
+
+  const { logs, emulators } = pipeline;
+  return {
+    sent: sentBodies.length,
+    unique: sentKeys.size,
+    completed,
+    deadLettered,
+    inReview,
+    rejected,
+    duplicatesSkipped: logs.total(METRIC.DUPLICATES_SKIPPED),
+    modelCalls: logs.total(METRIC.MODEL_CALLS),
+    byTier: { ...byTier, human: inReview },
+    alarms: [],
+    apiCalls: emulators.counter.totals(),
+    invariantHolds: violations.length === 0,
+    invariantViolations: violations,
+    durationMs,
+    details: {
+      dlqByReason,
+      ledgerByStatus,
+      apiCallsByOperation: emulators.counter.snapshot(),
+      metrics: logs.snapshot(),
+      coldStarts: pipeline.environments.reduce((total, environment) => total + environment.coldStarts, 0),
+      invocations,
+    },
+  };
+}
+
+async function readState(pipeline: LocalPipeline): Promise<EmulatorState> {
+  const { sqs, dynamodb, resources } = pipeline;
+  const ledger: Record<string, unknown>[] = [];
+  let startKey: Record<string, any> | undefined;
+  do {
+    const page = await dynamodb.send(new ScanCommand({ TableName: resources.ledgerTableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+    for (const item of page.Items ?? []) ledger.push(unmarshall(item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+
+  const depth = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: resources.inputQueueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  const inputQueueDepth = Object.values(depth.Attributes ?? {}).reduce((total, value) => total + Number(value), 0);
+  return {
+    ledger,
+    deadLetters: await peekAll(pipeline, resources.inputDlqUrl),
+    reviews: await peekAll(pipeline, resources.reviewQueueUrl),
+    inputQueueDepth,
+  };
+}
+
+/**
+ * Reads every message of a queue without deleting it: each is received with a visibility timeout
+ * long enough that it is not seen twice while reading (and so stays for `pipectl` or a later look).
+ */
+async function peekAll(pipeline: LocalPipeline, queueUrl: string): Promise<Message[]> {
+  const seen = new Map<string, Message>();
+  for (let emptyReads = 0; emptyReads < 2; ) {
+    const { Messages = [] } = await pipeline.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 300,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) emptyReads += 1;
+    for (const message of Messages) seen.set(message.MessageId as string, message);
+  }
+  return [...seen.values()];
+}

@@ -1,0 +1,171 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { STACK_OUTPUT } from '../lambda/contract';
+import { createPipelineApp } from '../lib/pipeline-app';
+
+/**
+ * What local mode needs from the synthesized template, read from the template itself (never from
+ * the stage config), so local and AWS cannot drift apart: if the stack changes a queue setting,
+ * local mode changes with it.
+ */
+export interface LocalStackModel {
+  readonly stackName: string;
+  readonly queues: readonly QueueModel[];
+  readonly table: TableModel;
+  readonly processor: FunctionModel;
+  readonly eventSource: EventSourceModel;
+  /** Stack output key → the logical id of the resource whose `Ref` it is. */
+  readonly outputs: Readonly<Record<string, string>>;
+}
+
+export interface QueueModel {
+  readonly logicalId: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly messageRetentionSeconds: number;
+  readonly redrive?: { readonly deadLetterLogicalId: string; readonly maxReceiveCount: number };
+}
+
+export interface TableModel {
+  readonly logicalId: string;
+  readonly partitionKey: string;
+  readonly ttlAttribute?: string;
+}
+
+export interface FunctionModel {
+  readonly logicalId: string;
+  /** Absolute path of the bundled handler, `<asset dir>/index.js`: the file `cdk deploy` zips. */
+  readonly bundlePath: string;
+  readonly handlerExport: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** Environment variables; values that were a `Ref` are kept as `{ ref: logicalId }`. */
+  readonly environment: Readonly<Record<string, string | { readonly ref: string }>>;
+}
+
+export interface EventSourceModel {
+  readonly queueLogicalId: string;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly maxConcurrency: number;
+  readonly reportBatchItemFailures: boolean;
+}
+
+/** A template as far as this module reads it. */
+interface Template {
+  readonly Resources: Record<string, { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any> }>;
+  readonly Outputs?: Record<string, { Value: unknown }>;
+}
+
+export interface SynthesizeOptions {
+  /** @default 'dev' */
+  readonly stage?: string;
+  /** Where the cloud assembly goes. @default a new temporary directory */
+  readonly outdir?: string;
+}
+
+/**
+ * Synthesizes the stage in-process, exactly as `cdk synth` would (cdk-nag included, so local mode
+ * refuses to run a stack that could not be deployed), bundles the processor, and reads the model.
+ */
+export function synthesizeLocalStack(options: SynthesizeOptions = {}): LocalStackModel {
+  const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), 'pipeline-local-'));
+  const { app, stack } = createPipelineApp({
+    stage: options.stage ?? 'dev',
+    outdir,
+    // The asset path metadata tells us where the bundle was written.
+    context: { 'aws:cdk:enable-asset-metadata': true },
+    // The schema check costs ~2 s and `npm test` runs it on every stage already.
+    cloudFormationValidation: false,
+  });
+  const artifact = app.synth().getStackByName(stack.stackName);
+  return readStackModel(stack.stackName, artifact.template as Template, outdir);
+}
+
+/** Reads the resources local mode emulates out of a synthesized template. */
+export function readStackModel(stackName: string, template: Template, assemblyDir: string): LocalStackModel {
+  const resources = template.Resources;
+  const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+  const refOf = (value: unknown): string | undefined =>
+    value && typeof value === 'object' && 'Ref' in value ? String((value as { Ref: unknown }).Ref) : undefined;
+  const getAttTarget = (value: unknown): string | undefined => {
+    const getAtt = value && typeof value === 'object' ? (value as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt'] : undefined;
+    return Array.isArray(getAtt) ? String(getAtt[0]) : undefined;
+  };
+
+  const queues: QueueModel[] = ofType('AWS::SQS::Queue').map(([logicalId, resource]) => {
+    const properties = resource.Properties ?? {};
+    const redrivePolicy = properties.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: number } | undefined;
+    const deadLetterLogicalId = redrivePolicy ? getAttTarget(redrivePolicy.deadLetterTargetArn) : undefined;
+    if (redrivePolicy && !deadLetterLogicalId) throw new Error(`queue ${logicalId}: its dead-letter target is not a queue of this stack`);
+    return {
+      logicalId,
+      // SQS defaults when the template leaves them out.
+      visibilityTimeoutSeconds: Number(properties.VisibilityTimeout ?? 30),
+      messageRetentionSeconds: Number(properties.MessageRetentionPeriod ?? 345_600),
+      ...(deadLetterLogicalId ? { redrive: { deadLetterLogicalId, maxReceiveCount: Number(redrivePolicy?.maxReceiveCount ?? 10) } } : {}),
+    };
+  });
+
+  const tables = ofType('AWS::DynamoDB::Table');
+  if (tables.length !== 1) throw new Error(`expected one DynamoDB table in ${stackName}, found ${tables.length}`);
+  const [tableLogicalId, tableResource] = tables[0] as [string, { Properties?: Record<string, any> }];
+  const keySchema = (tableResource.Properties?.KeySchema ?? []) as Array<{ AttributeName: string; KeyType: string }>;
+  const partitionKey = keySchema.find((entry) => entry.KeyType === 'HASH')?.AttributeName;
+  if (!partitionKey) throw new Error(`table ${tableLogicalId} has no partition key`);
+
+  const mappings = ofType('AWS::Lambda::EventSourceMapping');
+  if (mappings.length !== 1) throw new Error(`expected one event source mapping in ${stackName}, found ${mappings.length}`);
+  const mapping = (mappings[0] as [string, { Properties?: Record<string, any> }])[1].Properties ?? {};
+  const functionLogicalId = refOf(mapping.FunctionName);
+  const queueLogicalId = getAttTarget(mapping.EventSourceArn);
+  if (!functionLogicalId || !queueLogicalId) throw new Error('the event source mapping does not name a function and queue of this stack');
+
+  const fn = resources[functionLogicalId];
+  if (!fn || fn.Type !== 'AWS::Lambda::Function') throw new Error(`${functionLogicalId} is not a Lambda function`);
+  const fnProperties = fn.Properties ?? {};
+  const assetPath = fn.Metadata?.['aws:asset:path'] as string | undefined;
+  if (!assetPath) throw new Error(`${functionLogicalId} has no aws:asset:path metadata (synthesize with aws:cdk:enable-asset-metadata)`);
+  const [handlerFile, handlerExport] = String(fnProperties.Handler ?? 'index.handler').split('.') as [string, string];
+  const bundlePath = join(assemblyDir, assetPath, `${handlerFile}.js`);
+  if (!existsSync(bundlePath)) throw new Error(`the processor bundle is missing: ${bundlePath}`);
+
+  const environment: Record<string, string | { ref: string }> = {};
+  for (const [name, value] of Object.entries((fnProperties.Environment?.Variables ?? {}) as Record<string, unknown>)) {
+    const ref = refOf(value);
+    if (ref) environment[name] = { ref };
+    else if (typeof value === 'string') environment[name] = value;
+    else throw new Error(`environment variable ${name} of ${functionLogicalId} is neither a string nor a Ref`);
+  }
+
+  const outputs: Record<string, string> = {};
+  for (const [key, output] of Object.entries(template.Outputs ?? {})) {
+    const ref = refOf(output.Value);
+    if (ref) outputs[key] = ref;
+  }
+  for (const key of Object.values(STACK_OUTPUT)) {
+    if (!outputs[key]) throw new Error(`the stack has no output ${key} (a plain Ref) that clients rely on`);
+  }
+
+  return {
+    stackName,
+    queues,
+    table: { logicalId: tableLogicalId, partitionKey, ttlAttribute: tableResource.Properties?.TimeToLiveSpecification?.AttributeName },
+    processor: {
+      logicalId: functionLogicalId,
+      bundlePath,
+      handlerExport,
+      timeoutSeconds: Number(fnProperties.Timeout ?? 3),
+      memoryMb: Number(fnProperties.MemorySize ?? 128),
+      environment,
+    },
+    eventSource: {
+      queueLogicalId,
+      batchSize: Number(mapping.BatchSize ?? 10),
+      maxBatchingWindowSeconds: Number(mapping.MaximumBatchingWindowInSeconds ?? 0),
+      maxConcurrency: Number(mapping.ScalingConfig?.MaximumConcurrency ?? 2),
+      reportBatchItemFailures: ((mapping.FunctionResponseTypes ?? []) as string[]).includes('ReportBatchItemFailures'),
+    },
+    outputs,
+  };
+}
