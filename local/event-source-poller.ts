@@ -121,7 +121,7 @@ export class EventSourcePoller {
   }
 
   private async invoke(environment: ExecutionEnvironment, messages: readonly Message[]): Promise<void> {
-    const event: SQSEvent = { Records: messages.map((message) => this.toRecord(message)) };
+    const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, this.settings.queueArn, this.settings.region)) };
     const result = await environment.invoke(event);
     const ids = new Set(event.Records.map((record) => record.messageId));
     let toDelete: Message[] = [];
@@ -147,31 +147,32 @@ export class EventSourcePoller {
         .catch(() => undefined);
     }
   }
+}
 
-  private toRecord(message: Message): SQSRecord {
-    const attributes = message.Attributes ?? {};
-    return {
-      messageId: message.MessageId as string,
-      receiptHandle: message.ReceiptHandle as string,
-      body: message.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-        SenderId: attributes.SenderId ?? '000000000000',
-        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      },
-      messageAttributes: Object.fromEntries(
-        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-          name,
-          { dataType: value.DataType ?? 'String', stringValue: value.StringValue, stringListValues: [], binaryListValues: [] },
-        ]),
-      ),
-      md5OfBody: message.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.settings.queueArn,
-      awsRegion: this.settings.region,
-    };
-  }
+/** The event record Lambda builds from a received SQS message. */
+export function toSqsRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId as string,
+    receiptHandle: message.ReceiptHandle as string,
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? '000000000000',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        { dataType: value.DataType ?? 'String', stringValue: value.StringValue, stringListValues: [], binaryListValues: [] },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
 }
 
 /** The ids a partial batch response marks as failed, or 'whole-batch' when the response is malformed. */

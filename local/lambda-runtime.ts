@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./lambda-worker.cjs', import.meta.url));
+/** The line that ends an invocation's log, as on Lambda. */
+const END_PREFIX = 'END RequestId: ';
 
 export interface FunctionSpec {
   readonly functionName: string;
@@ -31,6 +33,9 @@ export class ExecutionEnvironment {
   private worker?: Worker;
   private starting?: Promise<Worker>;
   private readonly pending = new Map<string, (result: InvokeResult) => void>();
+  /** Invocations whose result arrived before their END log line (see lambda-worker.cjs). */
+  private readonly awaitingEnd = new Map<string, InvokeResult>();
+  private readonly endSeen = new Set<string>();
   /** Cold-start (module init) durations of every worker this environment started. */
   readonly initDurationsMs: number[] = [];
   coldStarts = 0;
@@ -48,6 +53,8 @@ export class ExecutionEnvironment {
     return new Promise<InvokeResult>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.awaitingEnd.delete(id);
+        this.endSeen.delete(id);
         void this.kill();
         resolve({ kind: 'timeout', durationMs: Date.now() - started });
       }, this.spec.timeoutMs + 50);
@@ -94,9 +101,11 @@ export class ExecutionEnvironment {
       // Roughly the function's memory setting: a runaway handler fails here as it would on Lambda.
       resourceLimits: { maxOldGenerationSizeMb: Math.max(128, this.spec.memoryMb) },
     });
-    for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream }).on('line', this.onLogLine);
-    }
+    createInterface({ input: worker.stdout }).on('line', (line) => {
+      this.onLogLine(line);
+      if (line.startsWith(END_PREFIX)) this.onEnd(line.slice(END_PREFIX.length).trim());
+    });
+    createInterface({ input: worker.stderr }).on('line', this.onLogLine);
     return new Promise<Worker>((resolve, reject) => {
       worker.on('message', (message: { type: string; id?: string; initMs?: number; error?: { message: string } } & Record<string, unknown>) => {
         if (message.type === 'ready') {
@@ -106,13 +115,11 @@ export class ExecutionEnvironment {
         } else if (message.type === 'init-error') {
           reject(new Error(`the handler failed to initialise: ${message.error?.message}`));
         } else if (message.type === 'result' && message.id) {
-          const settle = this.pending.get(message.id);
-          this.pending.delete(message.id);
-          settle?.(
-            message.ok
-              ? { kind: 'ok', result: message.result, durationMs: Number(message.durationMs) }
-              : { kind: 'error', error: message.error as { name: string; message: string }, durationMs: Number(message.durationMs) },
-          );
+          const result: InvokeResult = message.ok
+            ? { kind: 'ok', result: message.result, durationMs: Number(message.durationMs) }
+            : { kind: 'error', error: message.error as { name: string; message: string }, durationMs: Number(message.durationMs) };
+          if (this.endSeen.delete(message.id)) this.settle(message.id, result);
+          else this.awaitingEnd.set(message.id, result);
         }
       });
       worker.on('error', (error) => {
@@ -127,7 +134,24 @@ export class ExecutionEnvironment {
     });
   }
 
+  /** The END line of an invocation: all its log lines are in; settle it if its result is too. */
+  private onEnd(id: string): void {
+    const result = this.awaitingEnd.get(id);
+    if (result) {
+      this.awaitingEnd.delete(id);
+      this.settle(id, result);
+    } else if (this.pending.has(id)) this.endSeen.add(id);
+  }
+
+  private settle(id: string, result: InvokeResult): void {
+    const settle = this.pending.get(id);
+    this.pending.delete(id);
+    settle?.(result);
+  }
+
   private failPending(message: string): void {
+    this.awaitingEnd.clear();
+    this.endSeen.clear();
     for (const [id, settle] of this.pending) {
       this.pending.delete(id);
       settle({ kind: 'error', error: { name: 'Runtime.ExitError', message }, durationMs: 0 });

@@ -33,16 +33,21 @@ parentPort.on('message', async (message) => {
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   const started = performance.now();
+  let outcome;
   try {
     const result = await handler(event, context);
-    parentPort.postMessage({ type: 'result', id, ok: true, result, durationMs: performance.now() - started });
+    outcome = { type: 'result', id, ok: true, result, durationMs: performance.now() - started };
   } catch (error) {
-    parentPort.postMessage({
+    outcome = {
       type: 'result',
       id,
       ok: false,
       error: { name: (error && error.name) || 'Error', message: String((error && error.message) || error) },
       durationMs: performance.now() - started,
-    });
+    };
   }
+  // Lambda ends every invocation's log with an END line; here it also tells the parent that every
+  // line the invocation wrote (its EMF metrics included) has been passed on, since stdout and this
+  // message port are separate channels with no ordering between them.
+  process.stdout.write(`END RequestId: ${requestId}\n`, () => parentPort.postMessage(outcome));
 });

@@ -28,6 +28,8 @@ export interface LocalPipelineOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Reuse an already synthesized stack (tests synthesize once per file). */
   readonly stack?: LocalStackModel;
+  /** Start polling the input queue at once. Tests that drive invocations by hand turn it off. @default true */
+  readonly autoStart?: boolean;
   /** Called after every invocation. */
   readonly onInvocation?: (report: InvocationReport) => void;
 }
@@ -53,6 +55,8 @@ export interface LocalPipeline {
   readonly logs: LogSink;
   readonly poller: EventSourcePoller;
   readonly environments: readonly ExecutionEnvironment[];
+  /** The input queue's ARN, as event records carry it. */
+  readonly inputQueueArn: string;
   readonly timeScale: number;
   /** The processor's environment as local mode runs it (endpoints, scaled durations). */
   readonly processorEnvironment: Readonly<Record<string, string>>;
@@ -124,7 +128,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       environments,
       options.onInvocation,
     );
-    poller.start();
+    if (options.autoStart ?? true) poller.start();
 
     let stopped = false;
     return {
@@ -136,6 +140,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       logs,
       poller,
       environments,
+      inputQueueArn: queueArn,
       timeScale,
       processorEnvironment,
       async stop() {

@@ -1,0 +1,60 @@
+/**
+ * `pipectl local` end to end: the invariant `sent = completed + dead-lettered + in review`
+ * (duplicates counted once), computed from the emulators' state.
+ */
+import { describe, expect, it } from 'vitest';
+import { startLocalPipeline } from '../../local/local-pipeline';
+import { buildReport, keyOfBody } from '../../local/report';
+import { runLocal, sendBodies } from '../../local/run-local';
+import { synthesizeLocalStack } from '../../local/stack-model';
+import { buildBodies } from '../../local/workload';
+
+describe('a local run', () => {
+  const stack = synthesizeLocalStack();
+
+  it('of 2,000 messages with 20% duplicates holds the invariant', async () => {
+    const bodies = buildBodies({ messages: 2000, duplicates: 0.2, seed: 7 });
+    const unique = new Set(bodies.map(keyOfBody)).size;
+    const report = await runLocal(bodies, { stack });
+
+    expect(report.invariantViolations).toEqual([]);
+    expect(report.invariantHolds).toBe(true);
+    expect(report.sent).toBe(2000);
+    expect(report.unique).toBe(unique);
+    expect(report.completed + report.deadLettered + report.inReview).toBe(report.unique);
+    // The generated workload carries nine malformed lines; each is rejected once, on its first receive.
+    expect(report.rejected).toBe(9);
+    expect(report.deadLettered).toBe(9);
+    // Every re-send was recognised, and only first sends reached the model (no faults are injected).
+    expect(report.duplicatesSkipped).toBe(report.sent - report.unique);
+    expect(report.modelCalls).toBe(report.completed);
+    expect(report.byTier.primary).toBe(report.completed);
+    // The happy path: two writes per fresh message (claim, complete), one per rejection and one
+    // conditional write per duplicate that reached DynamoDB; reads only from dynalite's missing
+    // ReturnValuesOnConditionCheckFailure (see dynamodb-ledger-store.ts), at most one per duplicate.
+    const { 'dynamodb.write': writes, 'dynamodb.read': reads } = report.apiCalls;
+    expect(writes).toBeLessThanOrEqual(2 * report.completed + report.rejected + report.duplicatesSkipped);
+    expect(writes).toBeGreaterThanOrEqual(2 * report.completed + report.rejected);
+    expect(reads).toBeLessThanOrEqual(report.duplicatesSkipped);
+    expect(report.alarms).toEqual([]);
+  });
+
+  it('reports a broken invariant when messages are left unprocessed', async () => {
+    // The poller never starts: what was sent is neither completed, dead-lettered nor in review.
+    const pipeline = await startLocalPipeline({ stack, autoStart: false });
+    try {
+      const bodies = buildBodies({ messages: 5, seed: 3 });
+      await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
+      const report = await buildReport(pipeline, bodies, 0, 0);
+      expect(report.invariantHolds).toBe(false);
+      expect(report.invariantViolations).toEqual(
+        expect.arrayContaining([
+          `${report.unique} sent key(s) are neither completed, dead-lettered nor in review`,
+          `${bodies.length} message(s) are still on the input queue`,
+        ]),
+      );
+    } finally {
+      await pipeline.stop();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+/** The `pipectl local` command as a user runs it: a child process, its exit status, its files. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const scratch = mkdtempSync(join(tmpdir(), 'pipectl-local-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function pipectl(args: string[], onStdoutLine?: (line: string, child: ReturnType<typeof spawn>) => void) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(TSX, ['bin/pipectl.ts', ...args], { cwd: ROOT, env: { ...process.env, CI: 'true' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      stdout += text;
+      for (const line of text.split('\n').filter(Boolean)) onStdoutLine?.(line, child);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('pipectl local', () => {
+  it('runs a workload, prints a summary, writes the report and exits 0 when the invariant holds', async () => {
+    const reportFile = join(scratch, 'report.json');
+    const { code, stdout, stderr } = await pipectl(['local', '--messages', '40', '--duplicates', '0.25', '--seed', '5', '--report', reportFile]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('invariant holds');
+    const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+    for (const field of ['sent', 'unique', 'completed', 'deadLettered', 'inReview', 'rejected', 'duplicatesSkipped', 'modelCalls', 'byTier', 'alarms', 'apiCalls', 'invariantHolds', 'durationMs']) {
+      expect(report).toHaveProperty(field);
+    }
+    expect(report).toMatchObject({ sent: 40, unique: 30, duplicatesSkipped: 10, invariantHolds: true });
+    expect(Object.keys(report.byTier).sort()).toEqual(['human', 'primary', 'rules', 'secondary']);
+    expect(Object.keys(report.apiCalls).sort()).toEqual(['cloudwatch', 'dynamodb.read', 'dynamodb.write', 'sqs']);
+  });
+
+  it('refuses --faults with a clear reason until the model layer lands', async () => {
+    const { code, stderr } = await pipectl(['local', '--faults', '429=0.1']);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/--faults is not supported yet: fault injection arrives with the model layer/);
+  });
+
+  it('rejects a duplicates fraction outside [0, 1)', async () => {
+    const { code, stderr } = await pipectl(['local', '--duplicates', '1.5']);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/fraction in \[0, 1\)/);
+  });
+
+  it('--serve prints one JSON line with endpoints, queue URLs and table names, and stops on SIGTERM', async () => {
+    let endpoints: Record<string, any> | undefined;
+    let queues: string[] = [];
+    const { code } = await pipectl(['local', '--serve'], (line, child) => {
+      if (endpoints) return;
+      endpoints = JSON.parse(line);
+      // Any SQS client can talk to it: list the queues, then ask it to stop.
+      const client = new SQSClient({ region: endpoints!.region, endpoint: endpoints!.sqsEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+      void client
+        .send(new ListQueuesCommand({}))
+        .then((response) => (queues = response.QueueUrls ?? []))
+        .finally(() => child.kill('SIGTERM'));
+    });
+    expect(code).toBe(0);
+    expect(endpoints).toMatchObject({
+      region: 'us-east-1',
+      sqsEndpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      dynamodbEndpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      tables: { ledger: expect.any(String) },
+    });
+    expect(queues.sort()).toEqual(Object.values(endpoints!.queues as Record<string, string>).sort());
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * The bundled processor (the artifact `cdk deploy` uploads) against fauxqs and dynalite over HTTP,
+ * with invocations driven by hand so each test controls exactly what is delivered when.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../../lambda/contract';
+import { inputKey } from '../../lambda/processor/input-key';
+import { startLocalPipeline, type LocalPipeline } from '../../local/local-pipeline';
+import { synthesizeLocalStack, type LocalStackModel } from '../../local/stack-model';
+import { PipelineHarness } from './pipeline-harness';
+
+const ticket = { subject: 'Refund for a double charge', body: 'I was charged twice for order 1182, please refund one of them.', customerTier: 'pro' };
+
+let stack: LocalStackModel;
+beforeAll(() => {
+  stack = synthesizeLocalStack();
+});
+
+describe('the bundled processor on emulated SQS and DynamoDB', () => {
+  let pipeline: LocalPipeline;
+  let harness: PipelineHarness;
+  beforeAll(async () => {
+    pipeline = await startLocalPipeline({ stack, autoStart: false });
+    harness = new PipelineHarness(pipeline);
+  });
+  afterAll(async () => pipeline?.stop());
+
+  it('runs the file the template points at, inside the cloud assembly', () => {
+    expect(stack.processor.bundlePath).toMatch(/asset\.[0-9a-f]{64}[/\\]index\.js$/);
+    expect(stack.processor.handlerExport).toBe('handler');
+  });
+
+  it('processes duplicates (same content, new message ids, other key order) once: one ledger item, one model call', async () => {
+    const input = { ...ticket, subject: 'Duplicate check' };
+    const reordered = { customerTier: input.customerTier, body: input.body, subject: input.subject };
+    const modelCallsBefore = pipeline.logs.total(METRIC.MODEL_CALLS);
+    const duplicatesBefore = pipeline.logs.total(METRIC.DUPLICATES_SKIPPED);
+
+    await harness.send(JSON.stringify({ task: 'ticket-triage', input }));
+    const first = await harness.invoke(await harness.receive(1));
+    expect(first.batchItemFailures).toEqual([]);
+
+    // Two re-sends in a later batch, in a different execution environment (no warm-instance memory).
+    await harness.send(JSON.stringify({ input: reordered, task: 'ticket-triage' }));
+    await harness.send(`{ "task" : "ticket-triage",\n  "input" : ${JSON.stringify(reordered, null, 4)} }`);
+    const resends = await harness.receive(2);
+    expect(new Set(resends.map((message) => message.MessageId)).size).toBe(2);
+    const second = await harness.invoke(resends, 1);
+    expect(second.batchItemFailures).toEqual([]);
+
+    const key = inputKey('ticket-triage', '1', input);
+    const items = (await harness.ledgerItems()).filter((item) => item.pk === key);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'primary' });
+    expect(items[0]?.result).toMatchObject({ category: expect.any(String), priority: expect.any(String) });
+    expect(pipeline.logs.total(METRIC.MODEL_CALLS) - modelCallsBefore).toBe(1);
+    expect(pipeline.logs.total(METRIC.DUPLICATES_SKIPPED) - duplicatesBefore).toBe(2);
+  });
+
+  it.each([
+    ['not JSON', '{"task":"ticket-triage","input":', 'NOT_JSON'],
+    ['an unknown task', JSON.stringify({ task: 'translate', input: { text: 'hola' } }), 'UNKNOWN_TASK'],
+    ['a schema violation', JSON.stringify({ task: 'ticket-triage', input: { subject: 'no body' } }), 'INVALID_INPUT'],
+    ['a hostile key in metadata', '{"task":"ticket-triage","input":{"subject":"a","body":"b"},"metadata":{"__proto__":{"admin":true}}}', 'HOSTILE_KEY'],
+    ['a body over 256 KB (SQS itself takes up to 1 MiB)', JSON.stringify({ task: 'ticket-triage', input: { subject: 'big', body: 'x'.repeat(300_000) } }), 'TOO_LARGE'],
+  ])('sends %s to the DLQ on the first receive, with its reason and a ledger entry', async (_name, body, reason) => {
+    await harness.send(body);
+    const [message] = await harness.receive(1);
+    expect(message?.Attributes?.ApproximateReceiveCount).toBe('1');
+    const response = await harness.invoke([message!]);
+    // Not a batch item failure: the event source deletes it; it is never retried.
+    expect(response.batchItemFailures).toEqual([]);
+
+    const [dead] = await harness.receive(1, pipeline.resources.inputDlqUrl);
+    expect(dead?.Body).toBe(body);
+    const attributes = dead?.MessageAttributes ?? {};
+    expect(attributes[MESSAGE_ATTRIBUTE.FAILURE_REASON]?.StringValue).toBe(reason);
+    expect(attributes[MESSAGE_ATTRIBUTE.RECEIVE_COUNT]?.StringValue).toBe('1');
+    expect(attributes[MESSAGE_ATTRIBUTE.ORIGINAL_MESSAGE_ID]?.StringValue).toBe(message?.MessageId);
+    const key = attributes[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue ?? '';
+    expect(await harness.ledgerItem(key)).toMatchObject({ status: LEDGER_STATUS.REJECTED, reason });
+  });
+
+  it('keeps a poison message from failing the rest of its batch', async () => {
+    const good = { ...ticket, subject: 'Batch neighbour' };
+    await harness.send('not json at all');
+    await harness.send(JSON.stringify({ task: 'ticket-triage', input: good }));
+    const response = await harness.invoke(await harness.receive(2));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await harness.ledgerItem(inputKey('ticket-triage', '1', good))).toMatchObject({ status: LEDGER_STATUS.COMPLETED });
+    await harness.receive(1, pipeline.resources.inputDlqUrl); // leave the DLQ as the next test expects
+  });
+});
+
+describe('a crash between claim and complete', () => {
+  let pipeline: LocalPipeline;
+  let harness: PipelineHarness;
+  beforeAll(async () => {
+    // A slow model keeps the first invocation between its claim and its completion long enough to kill it.
+    pipeline = await startLocalPipeline({ stack, autoStart: false, environment: { SIMULATOR_LATENCY_MS: '600' } });
+    harness = new PipelineHarness(pipeline);
+  });
+  afterAll(async () => pipeline?.stop());
+
+  it('is recovered after the lease expires, without a second result', async () => {
+    const input = { ...ticket, subject: 'Crash recovery' };
+    const key = inputKey('ticket-triage', '1', input);
+    await harness.send(JSON.stringify({ task: 'ticket-triage', input }));
+    const [message] = await harness.receive(1);
+
+    // Invocation 1 claims the key, then its execution environment dies mid model call.
+    const crashed = harness.invokeRaw([message!], 0);
+    const claimed = await harness.waitFor(async () => {
+      const item = await harness.ledgerItem(key);
+      return item?.status === LEDGER_STATUS.IN_PROGRESS ? item : undefined;
+    });
+    await pipeline.environments[0]!.stop();
+    expect((await crashed).kind).toBe('error');
+    const leaseUntil = Number(claimed.leaseUntil);
+    // The lease ends no later than the invocation's own timeout (3 s at local mode's time scale).
+    expect(leaseUntil).toBeLessThanOrEqual(Date.now() + stack.processor.timeoutSeconds * 1000 * pipeline.timeScale);
+
+    // Redelivered while the lease is live: reported as a batch item failure, nothing written.
+    const early = await harness.invoke([message!], 1);
+    expect(early.batchItemFailures).toEqual([{ itemIdentifier: message!.MessageId }]);
+    expect(await harness.ledgerItem(key)).toMatchObject({ status: LEDGER_STATUS.IN_PROGRESS, claimToken: claimed.claimToken });
+
+    // After the lease: taken over and completed once.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, leaseUntil - Date.now() + 50)));
+    const takenOverBefore = pipeline.logs.total(METRIC.LEASES_TAKEN_OVER);
+    const late = await harness.invoke([message!], 1);
+    expect(late.batchItemFailures).toEqual([]);
+    expect(pipeline.logs.total(METRIC.LEASES_TAKEN_OVER) - takenOverBefore).toBe(1);
+    const completed = await harness.ledgerItem(key);
+    expect(completed).toMatchObject({ status: LEDGER_STATUS.COMPLETED });
+    expect(completed?.claimToken).not.toBe(claimed.claimToken);
+
+    // Yet another delivery is a duplicate: the result is not written again.
+    const again = await harness.invoke([message!], 2);
+    expect(again.batchItemFailures).toEqual([]);
+    const final = await harness.ledgerItem(key);
+    expect(final?.completedAt).toBe(completed?.completedAt);
+    expect((await harness.ledgerItems()).filter((item) => item.pk === key)).toHaveLength(1);
+  });
+});
