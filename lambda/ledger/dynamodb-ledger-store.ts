@@ -113,13 +113,17 @@ export class DynamoDbLedgerStore implements LedgerStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { [LEDGER.PARTITION_KEY]: { S: request.key } },
-          // An upsert on the key: the first completion wins, a late one is a duplicate, never a second result.
-          ConditionExpression: '#status <> :completed OR #claimToken = :claimToken',
+          // An update of the claimed item: the first completion wins and takes ownership (its token),
+          // so a late one — a stale owner whose lease was taken over, or the new owner after the
+          // stale one finished first — is a duplicate, never a second result. The owner itself may
+          // repeat its completion (a retried request) and overwrite with the same result.
+          ConditionExpression: 'attribute_exists(#pk) AND (#status <> :completed OR #claimToken = :claimToken)',
           UpdateExpression:
-            'SET #status = :completed, #result = :result, #tier = :tier, #modelId = :modelId, #tokensIn = :tokensIn, ' +
+            'SET #claimToken = :claimToken, #status = :completed, #result = :result, #tier = :tier, #modelId = :modelId, #tokensIn = :tokensIn, ' +
             '#tokensOut = :tokensOut, #modelLatencyMs = :modelLatencyMs, #modelCalls = :modelCalls, ' +
             '#completedAt = :now, #updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil, #lastError, #lastErrorClass',
           ExpressionAttributeNames: {
+            '#pk': LEDGER.PARTITION_KEY,
             '#status': LEDGER.STATUS,
             '#claimToken': 'claimToken',
             '#result': 'result',

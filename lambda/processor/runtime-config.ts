@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { ENV, MODEL_PROVIDERS } from '../contract';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
+/**
+ * A decimal number written out in full. `z.coerce.number()` alone would read '' and ' ' as 0 and
+ * '0x10' as 16: an empty variable must fail the cold start, not silently remove a safety margin.
+ */
+const decimal = (pattern: RegExp) => z.string().regex(pattern, 'must be a decimal number').transform(Number);
+const integer = decimal(/^-?\d+$/);
+const nonNegative = decimal(/^\d+(\.\d+)?$/);
 
 const RuntimeConfigSchema = z.object({
   stage: z.string().min(1),
@@ -9,15 +16,15 @@ const RuntimeConfigSchema = z.object({
   inputQueueUrl: z.string().url(),
   inputDlqUrl: z.string().url(),
   reviewQueueUrl: z.string().url(),
-  recordConcurrency: z.coerce.number().int().min(1).max(100),
-  claimedElsewhereVisibilitySeconds: z.coerce.number().int().min(0).max(43_200),
-  timeMarginMs: z.coerce.number().int().min(0),
-  ledgerTtlDays: z.coerce.number().positive(),
+  recordConcurrency: integer.pipe(z.number().int().min(1).max(100)),
+  claimedElsewhereVisibilitySeconds: integer.pipe(z.number().int().min(0).max(43_200)),
+  timeMarginMs: integer.pipe(z.number().int().min(0)),
+  ledgerTtlDays: nonNegative.pipe(z.number().positive()),
   logRawInput: flag,
   modelProvider: z.enum(MODEL_PROVIDERS),
   primaryModelId: z.string().min(1),
-  simulatorSeed: z.coerce.number().int(),
-  simulatorLatencyMs: z.coerce.number().min(0),
+  simulatorSeed: integer.pipe(z.number().int()),
+  simulatorLatencyMs: nonNegative.pipe(z.number().min(0)),
 });
 
 /** The processor's configuration, read once at cold start from the environment the stack sets. */

@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
  * whitespace, numbers and strings serialised as `JSON.stringify` does. Two documents that differ
  * only in key order or whitespace give the same text, and so the same hash.
  *
- * Values that JSON cannot carry (undefined, functions, symbols, NaN, Infinity, BigInt) are
- * rejected rather than silently dropped: a key must never hide a difference.
+ * Values that JSON cannot carry (undefined, functions, symbols, NaN, Infinity, BigInt, sparse
+ * arrays, and objects other than plain ones: Date, Map, Set, class instances) are rejected rather than silently dropped: a key must never hide a difference.
  */
 export function canonicalJson(value: unknown): string {
   switch (typeof value) {
@@ -18,7 +18,19 @@ export function canonicalJson(value: unknown): string {
       return JSON.stringify(value); // -0 prints as 0, 1.0 as 1: the same as the parsed document
     case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+      if (Array.isArray(value)) {
+        // `map` skips holes, which would print `[1,,2]`: not JSON, and equal to nothing.
+        for (let index = 0; index < value.length; index += 1) {
+          if (!(index in value)) throw new TypeError(`canonical JSON cannot carry a sparse array (hole at ${index})`);
+        }
+        return `[${value.map(canonicalJson).join(',')}]`;
+      }
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) {
+        // A Date, Map, Set or class instance has no JSON form of its own; hashing it as `{}` would
+        // make different values the same key.
+        throw new TypeError(`canonical JSON carries plain objects only, not ${prototype?.constructor?.name ?? 'this object'}`);
+      }
       const keys = Object.keys(value).sort();
       const members = keys.map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
       return `{${members.join(',')}}`;

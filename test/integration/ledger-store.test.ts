@@ -245,12 +245,21 @@ describe('stale owners after a takeover', () => {
     });
   });
 
-  it('a late complete by the stale token is accepted while nobody has completed yet (ClaimRequest.claimToken)', async () => {
+  it('a late complete by the stale token while nobody has completed yet wins once: the new owner’s complete is then already-completed', async () => {
     const { key, takeoverAt } = await takenOver();
 
     expect(await store.complete(completeRequest(key, 'A', takeoverAt + 100))).toBe('completed');
-    expect(await readItem(key)).toMatchObject({ [LEDGER.STATUS]: LEDGER_STATUS.COMPLETED, result: { summary: 'answer of A' } });
-    expect(await store.claim(claimRequest(key, 'C', takeoverAt + 200))).toEqual({ kind: 'duplicate', status: LEDGER_STATUS.COMPLETED });
+    expect(await readItem(key)).toMatchObject({ [LEDGER.STATUS]: LEDGER_STATUS.COMPLETED, claimToken: 'A', result: { summary: 'answer of A' } });
+    // B finishes later: one result per key, so B's is a duplicate, not an overwrite.
+    expect(await store.complete(completeRequest(key, 'B', takeoverAt + 300, { modelId: 'late' }))).toBe('already-completed');
+    expect(await readItem(key)).toMatchObject({ claimToken: 'A', modelId: 'sim-primary', completedAt: takeoverAt + 100, result: { summary: 'answer of A' } });
+    expect(await store.claim(claimRequest(key, 'C', takeoverAt + 400))).toEqual({ kind: 'duplicate', status: LEDGER_STATUS.COMPLETED });
+  });
+
+  it('a complete on a key that was never claimed writes nothing (on DynamoDB and dynalite alike)', async () => {
+    const key = newKey();
+    expect(await store.complete(completeRequest(key, 'A'))).toBe('already-completed');
+    expect(await readItem(key)).toBeUndefined();
   });
 
   it('recordFailure by the stale token fails as a lost lease and leaves the new owner’s lease alone', async () => {

@@ -44,6 +44,13 @@ describe('canonicalJson: values JSON cannot carry are rejected, not dropped', ()
     // JSON.stringify would silently drop this member; a key must not hide it.
     ['an undefined member', { a: 1, b: undefined }],
     ['an undefined array element', [1, undefined]],
+    // eslint-disable-next-line no-sparse-arrays
+    ['a sparse array', [1, , 2]],
+    ['a Date', new Date(0)],
+    ['a Map', new Map([['a', 1]])],
+    ['a Set', new Set([1])],
+    ['a class instance', new (class Point { x = 1 })()],
+    ['a Date nested in an object', { at: new Date(0) }],
   ])('%s', (_name, value) => {
     expect(() => canonicalJson(value)).toThrow(TypeError);
   });
