@@ -10,6 +10,7 @@
 export const ENV = {
   STAGE: 'PIPELINE_STAGE',
   LEDGER_TABLE: 'LEDGER_TABLE_NAME',
+  CONTROL_TABLE: 'CONTROL_TABLE_NAME',
   INPUT_QUEUE_URL: 'INPUT_QUEUE_URL',
   INPUT_DLQ_URL: 'INPUT_DLQ_URL',
   REVIEW_QUEUE_URL: 'REVIEW_QUEUE_URL',
@@ -45,6 +46,23 @@ export const LEDGER = {
   PARTITION_KEY: 'pk',
   STATUS: 'status',
   TTL: 'expiresAt',
+} as const;
+
+/**
+ * The control table: small shared state, one item per thing, keyed `<kind>#<id>`. Every Lambda and
+ * `pipectl` read and write these items by these names only.
+ */
+export const CONTROL = {
+  PARTITION_KEY: 'pk',
+  TTL: 'expiresAt',
+  /** Circuit breaker of one model: `breaker#<modelId>`. */
+  BREAKER_PREFIX: 'breaker#',
+  /** Spend of one hour (UTC): `budget#<yyyy-mm-ddThh>`. */
+  BUDGET_PREFIX: 'budget#',
+  /** A registered job (id, expected count, sent at, deadline): `job#<jobId>`. */
+  JOB_PREFIX: 'job#',
+  /** A pinned drift baseline of one task: `drift-baseline#<task>`. */
+  DRIFT_BASELINE_PREFIX: 'drift-baseline#',
 } as const;
 
 /** Status of a ledger item. A key moves IN_PROGRESS → COMPLETED | FAILED | REJECTED | IN_REVIEW. */
@@ -96,7 +114,10 @@ export const STACK_OUTPUT = {
   REVIEW_QUEUE_URL: 'ReviewQueueUrl',
   REVIEW_DLQ_URL: 'ReviewDlqUrl',
   LEDGER_TABLE_NAME: 'LedgerTableName',
+  CONTROL_TABLE_NAME: 'ControlTableName',
   PROCESSOR_FUNCTION_NAME: 'ProcessorFunctionName',
+  /** The UUID of the processor's SQS event source mapping: `pipectl pause|resume` toggles it. */
+  PROCESSOR_EVENT_SOURCE_MAPPING_ID: 'ProcessorEventSourceMappingId',
 } as const;
 
 /** The SQS message size limit, which is also the processor's input size limit. */

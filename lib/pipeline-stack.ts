@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-
 import type { Construct } from 'constructs';
 import { STACK_OUTPUT } from '../lambda/contract';
 import type { RemovalPolicyName, StageConfig } from './config/stage-config';
+import { ControlTable } from './constructs/control-table';
 import { LedgerTable } from './constructs/ledger-table';
 import { Processor } from './constructs/processor';
 import { WorkQueue } from './constructs/work-queue';
@@ -31,6 +32,8 @@ export class PipelineStack extends Stack {
   public readonly reviewQueue: WorkQueue;
   /** The idempotency ledger. */
   public readonly ledger: LedgerTable;
+  /** Breaker, budget, jobs and baselines: the small state every Lambda and pipectl share. */
+  public readonly control: ControlTable;
   /** The processor Lambda and its event source. */
   public readonly processor: Processor;
 
@@ -50,12 +53,14 @@ export class PipelineStack extends Stack {
       purpose: 'human review',
     });
     this.ledger = new LedgerTable(this, 'Ledger', { config: config.ledger, removalPolicy });
+    this.control = new ControlTable(this, 'Control', { config: config.ledger, removalPolicy });
     this.processor = new Processor(this, 'Processor', {
       config,
       inputQueue: this.inputQueue.queue,
       inputDeadLetterQueue: this.inputQueue.deadLetterQueue,
       reviewQueue: this.reviewQueue.queue,
       ledgerTable: this.ledger.table,
+      controlTable: this.control.table,
       removalPolicy,
     });
 
@@ -65,7 +70,9 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUT.REVIEW_QUEUE_URL, this.reviewQueue.queue.queueUrl, 'Records escalated to a human'],
       [STACK_OUTPUT.REVIEW_DLQ_URL, this.reviewQueue.deadLetterQueue.queueUrl, 'Review messages received too often'],
       [STACK_OUTPUT.LEDGER_TABLE_NAME, this.ledger.table.tableName, 'The idempotency ledger: one item per input hash'],
+      [STACK_OUTPUT.CONTROL_TABLE_NAME, this.control.table.tableName, 'Breaker, budget, jobs and drift baselines'],
       [STACK_OUTPUT.PROCESSOR_FUNCTION_NAME, this.processor.function.functionName, 'The processor Lambda'],
+      [STACK_OUTPUT.PROCESSOR_EVENT_SOURCE_MAPPING_ID, this.processor.eventSource.eventSourceMappingId, 'pipectl pause|resume toggles this mapping'],
     ];
     for (const [key, value, description] of outputs) {
       new CfnOutput(this, key, { value, description });

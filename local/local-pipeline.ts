@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, type KeyType, type ProjectionType, type ScalarAttributeType } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, STACK_OUTPUT } from '../lambda/contract';
 import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT, startEmulators, type Emulators } from './emulators';
@@ -41,7 +42,9 @@ export interface LocalResources {
   readonly reviewQueueUrl: string;
   readonly reviewDlqUrl: string;
   readonly ledgerTableName: string;
+  readonly controlTableName: string;
   readonly processorFunctionName: string;
+  readonly eventSourceMappingId: string;
 }
 
 /** The whole pipeline on this machine: emulators, resources from the template, processor, event source. */
@@ -89,7 +92,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       reviewQueueUrl: resourceOf(STACK_OUTPUT.REVIEW_QUEUE_URL),
       reviewDlqUrl: resourceOf(STACK_OUTPUT.REVIEW_DLQ_URL),
       ledgerTableName: resourceOf(STACK_OUTPUT.LEDGER_TABLE_NAME),
+      controlTableName: resourceOf(STACK_OUTPUT.CONTROL_TABLE_NAME),
       processorFunctionName: resourceOf(STACK_OUTPUT.PROCESSOR_FUNCTION_NAME),
+      eventSourceMappingId: resourceOf(STACK_OUTPUT.PROCESSOR_EVENT_SOURCE_MAPPING_ID),
     };
 
     const processorEnvironment = buildEnvironment(stack, physical, emulators, timeScale, options.environment ?? {});
@@ -185,23 +190,40 @@ async function provision(stack: LocalStackModel, sqs: SQSClient, dynamodb: Dynam
     arns.set(queue.logicalId, await queueArnOf(sqs, QueueUrl));
   }
 
-  const tableName = `${stack.stackName}-${stack.table.logicalId}`;
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: stack.table.partitionKey, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: stack.table.partitionKey, KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  if (stack.table.ttlAttribute) {
-    // dynalite stores the setting but expires nothing; nothing in a local run is 30 days old anyway.
-    await dynamodb
-      .send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: stack.table.ttlAttribute, Enabled: true } }))
-      .catch(() => undefined);
+  for (const table of stack.tables) {
+    const tableName = `${stack.stackName}-${table.logicalId}`;
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: table.attributeDefinitions.map((definition) => ({
+          AttributeName: definition.AttributeName,
+          AttributeType: definition.AttributeType as ScalarAttributeType,
+        })),
+        KeySchema: [
+          { AttributeName: table.partitionKey, KeyType: 'HASH' },
+          ...(table.sortKey ? [{ AttributeName: table.sortKey, KeyType: 'RANGE' as const }] : []),
+        ],
+        ...(table.globalSecondaryIndexes.length > 0
+          ? {
+              GlobalSecondaryIndexes: table.globalSecondaryIndexes.map((index) => ({
+                IndexName: index.IndexName,
+                KeySchema: index.KeySchema.map((key) => ({ AttributeName: key.AttributeName, KeyType: key.KeyType as KeyType })),
+                Projection: {
+                  ProjectionType: (index.Projection.ProjectionType ?? 'ALL') as ProjectionType,
+                  ...(index.Projection.NonKeyAttributes ? { NonKeyAttributes: [...index.Projection.NonKeyAttributes] } : {}),
+                },
+              })),
+            }
+          : {}),
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    // TTL is not set: dynalite has no UpdateTimeToLive, and nothing in a local run lives for days.
+    physical.set(table.logicalId, tableName);
   }
-  physical.set(stack.table.logicalId, tableName);
   physical.set(stack.processor.logicalId, `${stack.stackName}-${stack.processor.logicalId}`);
+  // Lambda names a mapping by a UUID; a fixed one per stack keeps local runs reproducible.
+  physical.set(stack.eventSource.logicalId, uuidFromName(`${stack.stackName}/${stack.eventSource.logicalId}`));
   return physical;
 }
 
@@ -247,6 +269,12 @@ function buildEnvironment(
     PATH: process.env.PATH ?? '',
     ...overrides,
   };
+}
+
+/** A stable UUID-shaped id derived from a name. */
+function uuidFromName(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** The default log file of a local run. */

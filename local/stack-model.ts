@@ -12,7 +12,7 @@ import { createPipelineApp } from '../lib/pipeline-app';
 export interface LocalStackModel {
   readonly stackName: string;
   readonly queues: readonly QueueModel[];
-  readonly table: TableModel;
+  readonly tables: readonly TableModel[];
   readonly processor: FunctionModel;
   readonly eventSource: EventSourceModel;
   /** Stack output key → the logical id of the resource whose `Ref` it is. */
@@ -29,6 +29,15 @@ export interface QueueModel {
 export interface TableModel {
   readonly logicalId: string;
   readonly partitionKey: string;
+  readonly sortKey?: string;
+  /** Every attribute a key schema names, with its type (S, N, B). */
+  readonly attributeDefinitions: ReadonlyArray<{ readonly AttributeName: string; readonly AttributeType: string }>;
+  /** As in the template: IndexName, KeySchema, Projection. */
+  readonly globalSecondaryIndexes: ReadonlyArray<{
+    readonly IndexName: string;
+    readonly KeySchema: ReadonlyArray<{ readonly AttributeName: string; readonly KeyType: string }>;
+    readonly Projection: { readonly ProjectionType?: string; readonly NonKeyAttributes?: readonly string[] };
+  }>;
   readonly ttlAttribute?: string;
 }
 
@@ -44,6 +53,7 @@ export interface FunctionModel {
 }
 
 export interface EventSourceModel {
+  readonly logicalId: string;
   readonly queueLogicalId: string;
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
@@ -107,16 +117,30 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
     };
   });
 
-  const tables = ofType('AWS::DynamoDB::Table');
-  if (tables.length !== 1) throw new Error(`expected one DynamoDB table in ${stackName}, found ${tables.length}`);
-  const [tableLogicalId, tableResource] = tables[0] as [string, { Properties?: Record<string, any> }];
-  const keySchema = (tableResource.Properties?.KeySchema ?? []) as Array<{ AttributeName: string; KeyType: string }>;
-  const partitionKey = keySchema.find((entry) => entry.KeyType === 'HASH')?.AttributeName;
-  if (!partitionKey) throw new Error(`table ${tableLogicalId} has no partition key`);
+  const tables: TableModel[] = ofType('AWS::DynamoDB::Table').map(([logicalId, resource]) => {
+    const properties = resource.Properties ?? {};
+    const keySchema = (properties.KeySchema ?? []) as Array<{ AttributeName: string; KeyType: string }>;
+    const partitionKey = keySchema.find((entry) => entry.KeyType === 'HASH')?.AttributeName;
+    if (!partitionKey) throw new Error(`table ${logicalId} has no partition key`);
+    return {
+      logicalId,
+      partitionKey,
+      sortKey: keySchema.find((entry) => entry.KeyType === 'RANGE')?.AttributeName,
+      attributeDefinitions: properties.AttributeDefinitions ?? [],
+      globalSecondaryIndexes: (properties.GlobalSecondaryIndexes ?? []).map((index: Record<string, any>) => ({
+        IndexName: index.IndexName,
+        KeySchema: index.KeySchema,
+        Projection: index.Projection ?? { ProjectionType: 'ALL' },
+      })),
+      ttlAttribute: properties.TimeToLiveSpecification?.AttributeName,
+    };
+  });
+  if (tables.length === 0) throw new Error(`expected DynamoDB tables in ${stackName}, found none`);
 
   const mappings = ofType('AWS::Lambda::EventSourceMapping');
   if (mappings.length !== 1) throw new Error(`expected one event source mapping in ${stackName}, found ${mappings.length}`);
-  const mapping = (mappings[0] as [string, { Properties?: Record<string, any> }])[1].Properties ?? {};
+  const [mappingLogicalId, mappingResource] = mappings[0] as [string, { Properties?: Record<string, any> }];
+  const mapping = mappingResource.Properties ?? {};
   const functionLogicalId = refOf(mapping.FunctionName);
   const queueLogicalId = getAttTarget(mapping.EventSourceArn);
   if (!functionLogicalId || !queueLogicalId) throw new Error('the event source mapping does not name a function and queue of this stack');
@@ -150,7 +174,7 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
   return {
     stackName,
     queues,
-    table: { logicalId: tableLogicalId, partitionKey, ttlAttribute: tableResource.Properties?.TimeToLiveSpecification?.AttributeName },
+    tables,
     processor: {
       logicalId: functionLogicalId,
       bundlePath,
@@ -160,6 +184,7 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
       environment,
     },
     eventSource: {
+      logicalId: mappingLogicalId,
       queueLogicalId,
       batchSize: Number(mapping.BatchSize ?? 10),
       maxBatchingWindowSeconds: Number(mapping.MaximumBatchingWindowInSeconds ?? 0),

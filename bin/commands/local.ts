@@ -106,8 +106,9 @@ async function serve(options: LocalOptions): Promise<number> {
     sqsEndpoint: emulators.sqsEndpoint,
     dynamodbEndpoint: emulators.dynamodbEndpoint,
     queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
-    tables: { ledger: resources.ledgerTableName },
+    tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
     functionName: resources.processorFunctionName,
+    eventSourceMappingId: resources.eventSourceMappingId,
     logFile: defaultLogFile(),
     pid: process.pid,
   };

@@ -19,6 +19,8 @@ export const PROCESSOR_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'processor', 'h
 
 /** The IAM actions the processor gets on the ledger table: claim, complete, read. No delete, no admin. */
 const LEDGER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+/** The control table: read and update the breaker and budget items by key; never delete. */
+const CONTROL_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem'] as const;
 
 /**
  * KMS actions a producer needs to send to a queue encrypted with a customer managed key, as the
@@ -39,6 +41,8 @@ export interface ProcessorProps {
   readonly reviewQueue: IQueue;
   /** The idempotency ledger. */
   readonly ledgerTable: ITable;
+  /** Breaker and budget state shared by every invocation. */
+  readonly controlTable: ITable;
   /** Applied to the log group. */
   readonly removalPolicy: RemovalPolicy;
 }
@@ -55,10 +59,12 @@ export class Processor extends Construct {
   public readonly function: NodejsFunction;
   /** The function's log group, with the stage's retention. */
   public readonly logGroup: LogGroup;
+  /** The SQS event source; its mapping id is what `pipectl pause|resume` disables and enables. */
+  public readonly eventSource: SqsEventSource;
 
   public constructor(scope: Construct, id: string, props: ProcessorProps) {
     super(scope, id);
-    const { config, inputQueue, inputDeadLetterQueue, reviewQueue, ledgerTable } = props;
+    const { config, inputQueue, inputDeadLetterQueue, reviewQueue, ledgerTable, controlTable } = props;
     const { processor } = config;
 
     this.logGroup = new LogGroup(this, 'LogGroup', {
@@ -102,6 +108,7 @@ export class Processor extends Construct {
       environment: {
         [ENV.STAGE]: config.stage,
         [ENV.LEDGER_TABLE]: ledgerTable.tableName,
+        [ENV.CONTROL_TABLE]: controlTable.tableName,
         [ENV.INPUT_QUEUE_URL]: inputQueue.queueUrl,
         [ENV.INPUT_DLQ_URL]: inputDeadLetterQueue.queueUrl,
         [ENV.REVIEW_QUEUE_URL]: reviewQueue.queueUrl,
@@ -126,14 +133,13 @@ export class Processor extends Construct {
     // The event source grants what polling needs: ReceiveMessage, DeleteMessage,
     // ChangeMessageVisibility (which the handler also uses to back failed records off),
     // GetQueueAttributes, GetQueueUrl, and kms:Decrypt on the queue's key.
-    this.function.addEventSource(
-      new SqsEventSource(inputQueue, {
-        batchSize: processor.batchSize,
-        maxBatchingWindow: Duration.seconds(processor.maxBatchingWindowSeconds),
-        reportBatchItemFailures: true,
-        maxConcurrency: processor.maxConcurrency,
-      }),
-    );
+    this.eventSource = new SqsEventSource(inputQueue, {
+      batchSize: processor.batchSize,
+      maxBatchingWindow: Duration.seconds(processor.maxBatchingWindowSeconds),
+      reportBatchItemFailures: true,
+      maxConcurrency: processor.maxConcurrency,
+    });
+    this.function.addEventSource(this.eventSource);
 
     // Only SendMessage: not the GetQueueAttributes/GetQueueUrl that `grantSendMessages` adds,
     // and only the two key actions sending needs, not its Encrypt, ReEncrypt* and GenerateDataKey*.
@@ -143,5 +149,6 @@ export class Processor extends Construct {
 
     // On the table only, not on `/index/*`: the handler reads and writes items by key.
     TableGrants.fromTable(ledgerTable).actions(this.function, ...LEDGER_ACTIONS);
+    TableGrants.fromTable(controlTable).actions(this.function, ...CONTROL_ACTIONS);
   }
 }

@@ -106,7 +106,11 @@ describe('cdk-nag AwsSolutions on a non-compliant variant', () => {
           expect.objectContaining({
             ruleName: 'AwsSolutions-DDB3',
             severity: 'warning',
-            violatingConstructs: [expect.objectContaining({ constructPath: 'AiPipeline-dev/Ledger/Default/Resource' })],
+            // The control table follows the ledger's recovery settings, so it is flagged too.
+            violatingConstructs: [
+              expect.objectContaining({ constructPath: 'AiPipeline-dev/Ledger/Default/Resource' }),
+              expect.objectContaining({ constructPath: 'AiPipeline-dev/Control/Default/Resource' }),
+            ],
           }),
         ],
       }),

@@ -25,6 +25,7 @@ function ids(synth: SynthesizedStage) {
     reviewQueue: logicalIdOf(synth, stack.reviewQueue.queue),
     reviewKey: logicalIdOf(synth, stack.reviewQueue.encryptionKey),
     table: logicalIdOf(synth, stack.ledger.table),
+    control: logicalIdOf(synth, stack.control.table),
   };
 }
 
@@ -82,6 +83,7 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
     expect(environment).toEqual({
       [ENV.STAGE]: stage,
       [ENV.LEDGER_TABLE]: { Ref: resource.table },
+      [ENV.CONTROL_TABLE]: { Ref: resource.control },
       [ENV.INPUT_QUEUE_URL]: { Ref: resource.inputQueue },
       [ENV.INPUT_DLQ_URL]: { Ref: resource.inputDlq },
       [ENV.REVIEW_QUEUE_URL]: { Ref: resource.reviewQueue },
@@ -146,9 +148,10 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
       // Decrypt: reading the input queue and sending; GenerateDataKey: sending to the DLQ and review queue
       'kms:Decrypt': [resource.inputKey, resource.reviewKey].sort(),
       'kms:GenerateDataKey': [resource.inputKey, resource.reviewKey].sort(),
-      'dynamodb:GetItem': [resource.table],
+      // the ledger by key; the control table (breaker, budget) read and updated, never written whole
+      'dynamodb:GetItem': [resource.table, resource.control].sort(),
       'dynamodb:PutItem': [resource.table],
-      'dynamodb:UpdateItem': [resource.table],
+      'dynamodb:UpdateItem': [resource.table, resource.control].sort(),
     });
   });
 
