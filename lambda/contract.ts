@@ -90,21 +90,61 @@ export const MESSAGE_ATTRIBUTE = {
 /** The metric namespace; dimensions are kept low-cardinality (stage, task). */
 export const METRICS_NAMESPACE = 'ResilientAiPipeline';
 
-/** Metric names the processor emits (EMF). Alarms and dashboards refer to these names only. */
+/**
+ * Metric names (EMF, one namespace). Alarms, the dashboard and the runbook refer to these names
+ * only. Dimensions: every metric has `stage` and `task`; the ones marked below add one more
+ * low-cardinality dimension, from `METRIC_DIMENSION`.
+ */
 export const METRIC = {
   RECORDS_RECEIVED: 'RecordsReceived',
   RECORDS_COMPLETED: 'RecordsCompleted',
   RECORDS_REJECTED: 'RecordsRejected',
+  /** Records the processor itself sent to the DLQ (rejections, and records out of retries). */
+  RECORDS_DEAD_LETTERED: 'RecordsDeadLettered',
   RECORDS_FAILED: 'RecordsFailed',
   RECORDS_CLAIMED_ELSEWHERE: 'RecordsClaimedElsewhere',
+  /** Routed to the human-review queue. */
   RECORDS_ESCALATED: 'RecordsEscalated',
   DUPLICATES_SKIPPED: 'DuplicatesSkipped',
   LEASES_TAKEN_OVER: 'LeasesTakenOver',
+  /** Dimension `model`. */
   MODEL_CALLS: 'ModelCalls',
+  /** Dimensions `model` and `errorClass`. */
+  MODEL_ERRORS: 'ModelErrors',
+  /** Dimension `model`. */
+  MODEL_RETRIES: 'ModelRetries',
+  /** Milliseconds; dimension `model`; alarms use p95/p99. */
   MODEL_LATENCY: 'ModelLatency',
   TOKENS_IN: 'TokensIn',
   TOKENS_OUT: 'TokensOut',
+  /** US dollars, estimated from tokens and the stage's prices. */
+  ESTIMATED_COST_USD: 'EstimatedCostUsd',
+  /** Model output that failed parsing or the task's schema; dimension `model`. */
+  VALIDATION_FAILURES: 'ValidationFailures',
+  /** Results served below the primary tier; dimension `tier`. */
+  FALLBACKS: 'Fallbacks',
+  /** 1 when a call was refused because the model's breaker is open; dimension `model`. */
+  BREAKER_OPEN: 'BreakerOpen',
+  /** Percent of the hour's budget used, as seen by this invocation (max statistic). */
+  BUDGET_USED_PERCENT: 'BudgetUsedPercent',
+  /** Records refused because the hour's budget is spent. */
+  BUDGET_EXHAUSTED: 'BudgetExhausted',
+  /** Milliseconds from SentTimestamp to the end of processing: end-to-end age. */
   RECORD_AGE: 'RecordAge',
+  /** Published by the reconciler: items of overdue jobs that have no outcome. */
+  INCOMPLETE_JOB_ITEMS: 'IncompleteJobItems',
+  /** Published by the drift monitor; dimension `feature` (and `max` as the feature for the maximum). */
+  DRIFT_SCORE: 'DriftScore',
+} as const;
+
+/** Names of the extra metric dimensions (besides `stage` and `task`). */
+export const METRIC_DIMENSION = {
+  STAGE: 'stage',
+  TASK: 'task',
+  MODEL: 'model',
+  ERROR_CLASS: 'errorClass',
+  TIER: 'tier',
+  FEATURE: 'feature',
 } as const;
 
 /** CloudFormation output keys of the pipeline stack: what `pipectl` and producers read. */
