@@ -65,6 +65,22 @@ export const CONTROL = {
   DRIFT_BASELINE_PREFIX: 'drift-baseline#',
 } as const;
 
+/**
+ * A registered job, the control-table item `job#<jobId>`: written by `pipectl send` (or any
+ * producer that sets `jobId` on its messages), read by the reconciler and `pipectl jobs`.
+ */
+export const JOB = {
+  ID: 'jobId',
+  /** How many messages the producer sent (unique inputs are counted by the ledger). */
+  EXPECTED: 'expected',
+  /** Epoch milliseconds. */
+  SENT_AT: 'sentAt',
+  /** Epoch milliseconds after which missing items are reported. */
+  DEADLINE: 'deadline',
+  /** Who registered it, e.g. `pipectl`. */
+  SOURCE: 'source',
+} as const;
+
 /** Status of a ledger item. A key moves IN_PROGRESS → COMPLETED | FAILED | REJECTED | IN_REVIEW. */
 export const LEDGER_STATUS = {
   IN_PROGRESS: 'IN_PROGRESS',
