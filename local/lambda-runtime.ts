@@ -1,4 +1,6 @@
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -16,22 +18,44 @@ export interface FunctionSpec {
   readonly memoryMb: number;
   readonly environment: Readonly<Record<string, string>>;
   readonly region: string;
+  /**
+   * `thread` (default): a worker thread, cheap to start, what local mode uses. `process`: a child
+   * process, so the benchmark can read one environment's own CPU time and peak RSS.
+   */
+  readonly isolation?: 'thread' | 'process';
+}
+
+/** What an invocation cost, in `process` isolation only. */
+export interface InvocationUsage {
+  readonly cpuMicros: number;
+  readonly maxRssKb: number;
+}
+
+/** A worker thread or a child process, seen through the few calls this module makes. */
+interface Runner {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: any) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  on(event: 'exit', listener: () => void): void;
+  terminate(): Promise<unknown>;
 }
 
 export type InvokeResult =
-  | { readonly kind: 'ok'; readonly result: unknown; readonly durationMs: number }
-  | { readonly kind: 'error'; readonly error: { name: string; message: string }; readonly durationMs: number }
+  | { readonly kind: 'ok'; readonly result: unknown; readonly durationMs: number; readonly usage?: InvocationUsage }
+  | { readonly kind: 'error'; readonly error: { name: string; message: string }; readonly durationMs: number; readonly usage?: InvocationUsage }
   /** The invocation ran past the function timeout: the environment was killed, as Lambda does. */
   | { readonly kind: 'timeout'; readonly durationMs: number };
 
 /**
- * One Lambda execution environment: a worker thread with its own module instance, environment
- * variables and stdout. It runs one invocation at a time; a timed-out invocation kills it and the
+ * One Lambda execution environment: a worker thread (or child process) with its own module
+ * instance, environment variables and stdout. It runs one invocation at a time; a timed-out invocation kills it and the
  * next invocation gets a fresh one (a new cold start), as on Lambda.
  */
 export class ExecutionEnvironment {
-  private worker?: Worker;
-  private starting?: Promise<Worker>;
+  private worker?: Runner;
+  private starting?: Promise<Runner>;
   private readonly pending = new Map<string, (result: InvokeResult) => void>();
   /** Invocations whose result arrived before their END log line (see lambda-worker.cjs). */
   private readonly awaitingEnd = new Map<string, InvokeResult>();
@@ -77,36 +101,62 @@ export class ExecutionEnvironment {
     if (worker) await worker.terminate();
   }
 
-  private ensureWorker(): Promise<Worker> {
+  private ensureWorker(): Promise<Runner> {
     if (this.worker) return Promise.resolve(this.worker);
     this.starting ??= this.startWorker();
     return this.starting;
   }
 
-  private startWorker(): Promise<Worker> {
-    this.coldStarts += 1;
-    const worker = new Worker(WORKER_SCRIPT, {
-      workerData: {
-        bundlePath: this.spec.bundlePath,
-        handlerExport: this.spec.handlerExport,
-        functionName: this.spec.functionName,
-        memoryMb: this.spec.memoryMb,
-        region: this.spec.region,
-      },
+  private spawn(): Runner {
+    const workerData = {
+      bundlePath: this.spec.bundlePath,
+      handlerExport: this.spec.handlerExport,
+      functionName: this.spec.functionName,
+      memoryMb: this.spec.memoryMb,
+      region: this.spec.region,
+    };
+    // Roughly the function's memory setting: a runaway handler fails here as it would on Lambda.
+    const heapMb = Math.max(128, this.spec.memoryMb);
+    if (this.spec.isolation === 'process') {
+      const child: ChildProcess = fork(WORKER_SCRIPT, [], {
+        env: { ...this.spec.environment, LOCAL_LAMBDA_WORKER_DATA: JSON.stringify(workerData) },
+        execArgv: [`--max-old-space-size=${heapMb}`],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'advanced',
+      });
+      return {
+        stdout: child.stdout as Readable,
+        stderr: child.stderr as Readable,
+        postMessage: (message) => child.send(message as object),
+        on: (event: string, listener: (...args: any[]) => void) => child.on(event, listener),
+        terminate: () =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
+      };
+    }
+    return new Worker(WORKER_SCRIPT, {
+      workerData,
       // Only what the function is configured with, plus what the Lambda runtime itself sets: a local
       // AWS_PROFILE or proxy setting must not leak into the function.
       env: { ...this.spec.environment },
       stdout: true,
       stderr: true,
-      // Roughly the function's memory setting: a runaway handler fails here as it would on Lambda.
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(128, this.spec.memoryMb) },
+      resourceLimits: { maxOldGenerationSizeMb: heapMb },
     });
+  }
+
+  private startWorker(): Promise<Runner> {
+    this.coldStarts += 1;
+    const worker = this.spawn();
     createInterface({ input: worker.stdout }).on('line', (line) => {
       this.onLogLine(line);
       if (line.startsWith(END_PREFIX)) this.onEnd(line.slice(END_PREFIX.length).trim());
     });
     createInterface({ input: worker.stderr }).on('line', this.onLogLine);
-    return new Promise<Worker>((resolve, reject) => {
+    return new Promise<Runner>((resolve, reject) => {
       worker.on('message', (message: { type: string; id?: string; initMs?: number; error?: { message: string } } & Record<string, unknown>) => {
         if (message.type === 'ready') {
           this.initDurationsMs.push(message.initMs ?? 0);
@@ -115,9 +165,10 @@ export class ExecutionEnvironment {
         } else if (message.type === 'init-error') {
           reject(new Error(`the handler failed to initialise: ${message.error?.message}`));
         } else if (message.type === 'result' && message.id) {
+          const usage = typeof message.cpuMicros === 'number' ? { cpuMicros: message.cpuMicros, maxRssKb: Number(message.maxRssKb) } : undefined;
           const result: InvokeResult = message.ok
-            ? { kind: 'ok', result: message.result, durationMs: Number(message.durationMs) }
-            : { kind: 'error', error: message.error as { name: string; message: string }, durationMs: Number(message.durationMs) };
+            ? { kind: 'ok', result: message.result, durationMs: Number(message.durationMs), usage }
+            : { kind: 'error', error: message.error as { name: string; message: string }, durationMs: Number(message.durationMs), usage };
           if (this.endSeen.delete(message.id)) this.settle(message.id, result);
           else this.awaitingEnd.set(message.id, result);
         }

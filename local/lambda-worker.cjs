@@ -1,10 +1,24 @@
-// One Lambda execution environment, as a worker thread: it loads the bundled handler once (the
-// cold start) and then runs one invocation at a time, like the Lambda service does.
+// One Lambda execution environment, as a worker thread or a child process: it loads the bundled
+// handler once (the cold start) and then runs one invocation at a time, like the Lambda service does.
 // Plain CommonJS on purpose: it must start without a TypeScript loader (under tsx and vitest alike),
 // and it only relays messages.
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const threads = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
+
+// As a thread: workerData and parentPort. As a child process (fork): the same data in an env var
+// that is removed before the handler loads, and the IPC channel.
+let workerData = threads.workerData;
+let parentPort = threads.parentPort;
+if (!parentPort) {
+  workerData = JSON.parse(process.env.LOCAL_LAMBDA_WORKER_DATA);
+  delete process.env.LOCAL_LAMBDA_WORKER_DATA;
+  parentPort = {
+    postMessage: (message) => process.send(message),
+    on: (event, listener) => process.on(event, listener),
+  };
+}
+const isProcess = !threads.parentPort;
 
 const initStarted = performance.now();
 let handler;
@@ -33,6 +47,7 @@ parentPort.on('message', async (message) => {
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   const started = performance.now();
+  const cpuBefore = isProcess ? process.cpuUsage() : undefined;
   let outcome;
   try {
     const result = await handler(event, context);
@@ -45,6 +60,12 @@ parentPort.on('message', async (message) => {
       error: { name: (error && error.name) || 'Error', message: String((error && error.message) || error) },
       durationMs: performance.now() - started,
     };
+  }
+  if (cpuBefore) {
+    // Only a child process has its own CPU clock and RSS: what the benchmark reads per environment.
+    const cpu = process.cpuUsage(cpuBefore);
+    outcome.cpuMicros = cpu.user + cpu.system;
+    outcome.maxRssKb = process.resourceUsage().maxRSS;
   }
   // Lambda ends every invocation's log with an END line; here it also tells the parent that every
   // line the invocation wrote (its EMF metrics included) has been passed on, since stdout and this

@@ -29,6 +29,8 @@ export interface LocalPipelineOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Reuse an already synthesized stack (tests synthesize once per file). */
   readonly stack?: LocalStackModel;
+  /** How each execution environment is isolated (see FunctionSpec.isolation). @default 'thread' */
+  readonly isolation?: 'thread' | 'process';
   /** Start polling the input queue at once. Tests that drive invocations by hand turn it off. @default true */
   readonly autoStart?: boolean;
   /** Called after every invocation. */
@@ -112,6 +114,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
             memoryMb: processor.memoryMb,
             environment: processorEnvironment,
             region: emulators.region,
+            isolation: options.isolation,
           },
           logs.write,
         ),
