@@ -161,7 +161,35 @@ export const METRIC_DIMENSION = {
   ERROR_CLASS: 'errorClass',
   TIER: 'tier',
   FEATURE: 'feature',
+  /** Who published the metric, one of `METRIC_SERVICE` (Powertools Metrics adds it to every dimension set). */
+  SERVICE: 'service',
 } as const;
+
+/** Values of the `service` dimension: the component that published a metric (Powertools' `serviceName`). */
+export const METRIC_SERVICE = {
+  PROCESSOR: 'processor',
+  RECONCILER: 'reconciler',
+  DRIFT_MONITOR: 'drift-monitor',
+} as const;
+export type MetricService = (typeof METRIC_SERVICE)[keyof typeof METRIC_SERVICE];
+
+/**
+ * The dimension set that alarms and the dashboard read: `service` and `stage`, nothing else.
+ * A CloudWatch alarm matches a metric's dimensions exactly, so every value of every `METRIC` must
+ * be published under exactly this set, besides any finer one (task, model, tier, errorClass…);
+ * a value published only under a finer set never reaches an alarm. The local alarm evaluator
+ * (local/alarm-evaluator.ts) applies the same rule, so a local run shows the mistake.
+ * - Powertools Metrics: `new Metrics({ serviceName, defaultDimensions: { stage } })`, and for a
+ *   finer set call `metrics.addDimensions({})` (keeps `["service","stage"]`) as well as
+ *   `metrics.addDimensions({ task, model })`; `addDimension()` alone replaces the alarm set.
+ * - PutMetricData: one datum with just `service` and `stage` (plus any finer datum you want).
+ * - `DriftScore`: the alarms read the maximum over features, published with `feature` set to
+ *   `DRIFT_MAX_FEATURE`, i.e. dimensions `service`, `stage`, `feature`.
+ */
+export const ALARM_DIMENSIONS = [METRIC_DIMENSION.SERVICE, METRIC_DIMENSION.STAGE] as const;
+
+/** The `feature` value under which the drift monitor publishes the maximum `DriftScore` over all features. */
+export const DRIFT_MAX_FEATURE = 'max';
 
 /** CloudFormation output keys of the pipeline stack: what `pipectl` and producers read. */
 export const STACK_OUTPUT = {
@@ -174,6 +202,14 @@ export const STACK_OUTPUT = {
   PROCESSOR_FUNCTION_NAME: 'ProcessorFunctionName',
   /** The UUID of the processor's SQS event source mapping: `pipectl pause|resume` toggles it. */
   PROCESSOR_EVENT_SOURCE_MAPPING_ID: 'ProcessorEventSourceMappingId',
+  /** SNS topic of paging alarms (the composite "pipeline unhealthy" alarm notifies it). */
+  PAGE_TOPIC_ARN: 'PageTopicArn',
+  /** SNS topic of ticket alarms (and of every paging alarm, one by one, for the record). */
+  TICKET_TOPIC_ARN: 'TicketTopicArn',
+  /** The CloudWatch dashboard built from the alarm catalog. */
+  DASHBOARD_NAME: 'DashboardName',
+  /** Every alarm of the stack is named `<prefix><catalog id>`: `pipectl status` lists them by this prefix. */
+  ALARM_NAME_PREFIX: 'AlarmNamePrefix',
 } as const;
 
 /** The SQS message size limit, which is also the processor's input size limit. */
