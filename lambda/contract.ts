@@ -26,8 +26,61 @@ export const ENV = {
   LOG_RAW_INPUT: 'LOG_RAW_INPUT',
   /** `true` lets the simulated model inject faults; off in production unless the stage config overrides it. */
   ALLOW_FAULT_INJECTION: 'ALLOW_FAULT_INJECTION',
+  /** One of `MODEL_PROVIDERS`. */
   MODEL_PROVIDER: 'MODEL_PROVIDER',
   PRIMARY_MODEL_ID: 'PRIMARY_MODEL_ID',
+  /** The cheaper fallback model of the chain; unset or empty: no secondary tier. */
+  SECONDARY_MODEL_ID: 'SECONDARY_MODEL_ID',
+  /** Base URL of an OpenAI-compatible endpoint, up to and including `/v1` (`…/chat/completions` is appended). */
+  MODEL_BASE_URL: 'MODEL_BASE_URL',
+  /**
+   * ARN of the Secrets Manager secret that holds the OpenAI-compatible endpoint's API key. The key
+   * itself is never in the environment: the processor reads the secret at cold start.
+   */
+  MODEL_API_KEY_SECRET_ARN: 'MODEL_API_KEY_SECRET_ARN',
+  /** Upper bound of output tokens per model call. */
+  MODEL_MAX_OUTPUT_TOKENS: 'MODEL_MAX_OUTPUT_TOKENS',
+  /** JSON `{ "<modelId>": { "inputUsdPerMillionTokens": n, "outputUsdPerMillionTokens": n } }`: cost estimates. */
+  MODEL_PRICES: 'MODEL_PRICES',
+  /** Results whose `confidence` is below this go down the fallback chain (0: never). */
+  MIN_CONFIDENCE: 'MIN_CONFIDENCE',
+  /** JSON `{ "<task>": { "tiers": ["primary", …], "minConfidence": n } }`: per-task overrides of the chain. */
+  TASK_POLICIES: 'TASK_POLICIES',
+  /** Attempts of one model call (the first included), within the invocation's time. */
+  RETRY_MAX_ATTEMPTS: 'RETRY_MAX_ATTEMPTS',
+  /** Exponential backoff between attempts, with full jitter: base and cap (ms). Retry-After wins when longer. */
+  RETRY_BASE_DELAY_MS: 'RETRY_BASE_DELAY_MS',
+  RETRY_MAX_DELAY_MS: 'RETRY_MAX_DELAY_MS',
+  /** Timeout of one model call (ms); a call never gets more than the invocation's remaining time either. */
+  MODEL_CALL_TIMEOUT_MS: 'MODEL_CALL_TIMEOUT_MS',
+  /** Loop guard: model calls one record may make in one receive (retries and repairs included). */
+  MODEL_CALLS_PER_RECEIVE: 'MODEL_CALLS_PER_RECEIVE',
+  /** Loop guard: model calls one message may make over all its receives; past it, human review. */
+  MODEL_CALLS_PER_MESSAGE: 'MODEL_CALLS_PER_MESSAGE',
+  /** A record that goes back to the queue is hidden for a jittered base × 2^(receives − 1) s, capped. */
+  QUEUE_BACKOFF_BASE_SECONDS: 'QUEUE_BACKOFF_BASE_SECONDS',
+  QUEUE_BACKOFF_MAX_SECONDS: 'QUEUE_BACKOFF_MAX_SECONDS',
+  /** The input queue's maxReceiveCount: on the last receive the chain goes on to rules/review instead of the DLQ. */
+  MAX_RECEIVE_COUNT: 'MAX_RECEIVE_COUNT',
+  /** Shared breaker: failures in the window that open it. */
+  BREAKER_FAILURE_THRESHOLD: 'BREAKER_FAILURE_THRESHOLD',
+  /** Shared breaker: failure rate (%) that opens it, once the window holds `BREAKER_MIN_CALLS` calls. */
+  BREAKER_FAILURE_RATE_PERCENT: 'BREAKER_FAILURE_RATE_PERCENT',
+  BREAKER_MIN_CALLS: 'BREAKER_MIN_CALLS',
+  /** Shared breaker: length of the sliding window (ms). */
+  BREAKER_WINDOW_MS: 'BREAKER_WINDOW_MS',
+  /** Shared breaker: time open before one probe is let through (ms). */
+  BREAKER_COOLDOWN_MS: 'BREAKER_COOLDOWN_MS',
+  /** How long an invocation trusts the breaker state it read (ms): at most one read per this long. */
+  BREAKER_CACHE_MS: 'BREAKER_CACHE_MS',
+  /** `defer` (records back to the queue until the breaker may close) or `fallback` (rules, then review). */
+  BREAKER_WHEN_OPEN: 'BREAKER_WHEN_OPEN',
+  /** Tokens (in + out) per hour for the stage; 0: no limit. */
+  BUDGET_TOKENS_PER_HOUR: 'BUDGET_TOKENS_PER_HOUR',
+  /** Estimated US dollars per hour for the stage; 0: no limit. */
+  BUDGET_USD_PER_HOUR: 'BUDGET_USD_PER_HOUR',
+  /** `fallback` (skip the models: rules, then review) or `defer` (records back to the queue). */
+  BUDGET_WHEN_EXHAUSTED: 'BUDGET_WHEN_EXHAUSTED',
   /** Seed of the simulated model; the same seed gives the same answers. */
   SIMULATOR_SEED: 'SIMULATOR_SEED',
   /** Latency (ms) of each simulated model call. */
@@ -37,9 +90,17 @@ export const ENV = {
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
 } as const;
 
-/** Model providers the processor can be configured with. */
-export const MODEL_PROVIDERS = ['simulated'] as const;
+/**
+ * Model providers the processor can be configured with: the in-process simulated model, Amazon
+ * Bedrock (Converse API), or any OpenAI-compatible chat-completions endpoint (OpenAI, Azure
+ * OpenAI, vLLM, a LiteLLM proxy; local mode's HTTP simulator).
+ */
+export const MODEL_PROVIDERS = ['simulated', 'bedrock', 'openai-compatible'] as const;
 export type ModelProviderName = (typeof MODEL_PROVIDERS)[number];
+
+/** What the processor does with a record when no model tier may be called (breaker open, budget spent). */
+export const GUARD_ACTIONS = ['defer', 'fallback'] as const;
+export type GuardAction = (typeof GUARD_ACTIONS)[number];
 
 /** Attribute names of the ledger table (one item per input hash). */
 export const LEDGER = {
@@ -63,6 +124,78 @@ export const CONTROL = {
   JOB_PREFIX: 'job#',
   /** A pinned drift baseline of one task: `drift-baseline#<task>`. */
   DRIFT_BASELINE_PREFIX: 'drift-baseline#',
+} as const;
+
+/**
+ * The shared circuit breaker of one model, the control-table item `breaker#<modelId>`, read and
+ * written by every processor instance (lambda/resilience/shared-breaker.ts) and by `pipectl breaker`.
+ *
+ * ```
+ * pk               'breaker#<modelId>'
+ * state            'closed' | 'open' | 'half-open'          (absent item: closed, empty window)
+ * forced           'open' | 'closed'  (optional)  manual override: wins over `state` until removed
+ * forcedReason     string (optional)  why; forcedBy, forcedAt (epoch ms) likewise
+ * windowStart      epoch ms: start of the current window (length BREAKER_WINDOW_MS)
+ * failures, calls  counts in the current window; previousFailures, previousCalls: the window before
+ *                  (the sliding window weighs the previous one by how much of it still overlaps)
+ * openedAt         epoch ms of the last closed → open transition; openCount counts them (ADD)
+ * openUntil        epoch ms: while open, no call before this; then ONE probe may take `probeToken`
+ * probeToken       set while half-open: the one instance whose call decides; probeUntil ends its lease
+ * lastErrorClass   the error class of the last failure that was counted
+ * updatedAt        epoch ms
+ * ```
+ * `pipectl breaker open` sets `forced = 'open'`; `pipectl breaker close` sets `forced = 'closed'`
+ * (or removes `forced` and resets `state` to closed): instances see it within BREAKER_CACHE_MS.
+ */
+export const BREAKER = {
+  MODEL_ID: 'modelId',
+  STATE: 'state',
+  FORCED: 'forced',
+  FORCED_REASON: 'forcedReason',
+  FORCED_BY: 'forcedBy',
+  FORCED_AT: 'forcedAt',
+  WINDOW_START: 'windowStart',
+  FAILURES: 'failures',
+  CALLS: 'calls',
+  PREVIOUS_FAILURES: 'previousFailures',
+  PREVIOUS_CALLS: 'previousCalls',
+  OPENED_AT: 'openedAt',
+  OPEN_UNTIL: 'openUntil',
+  OPEN_COUNT: 'openCount',
+  PROBE_TOKEN: 'probeToken',
+  PROBE_UNTIL: 'probeUntil',
+  LAST_ERROR_CLASS: 'lastErrorClass',
+  UPDATED_AT: 'updatedAt',
+} as const;
+
+/** Values of `BREAKER.STATE`. */
+export const BREAKER_STATE = { CLOSED: 'closed', OPEN: 'open', HALF_OPEN: 'half-open' } as const;
+export type BreakerStateName = (typeof BREAKER_STATE)[keyof typeof BREAKER_STATE];
+
+/** Values of `BREAKER.FORCED`. */
+export const BREAKER_FORCED = { OPEN: 'open', CLOSED: 'closed' } as const;
+
+/**
+ * The spend of one hour (UTC) of one stage, the control-table item `budget#<yyyy-mm-ddThh>`,
+ * counted with one atomic ADD per batch by every processor instance (lambda/resilience/budget.ts).
+ *
+ * ```
+ * pk            'budget#2026-11-23T14'
+ * tokensIn, tokensOut, calls   ADDed once per batch
+ * costUsd       estimated from tokens and MODEL_PRICES, ADDed once per batch
+ * limitTokens, limitUsd        the limits in force when last written (0: none), for `pipectl status`
+ * updatedAt     epoch ms; expiresAt (TTL, epoch s) a week later
+ * ```
+ * Used percent = max(tokensIn + tokensOut / limitTokens, costUsd / limitUsd) × 100.
+ */
+export const BUDGET = {
+  TOKENS_IN: 'tokensIn',
+  TOKENS_OUT: 'tokensOut',
+  CALLS: 'calls',
+  COST_USD: 'costUsd',
+  LIMIT_TOKENS: 'limitTokens',
+  LIMIT_USD: 'limitUsd',
+  UPDATED_AT: 'updatedAt',
 } as const;
 
 /**

@@ -22,6 +22,8 @@ function createProvider(runtime: RuntimeConfig): ModelProvider {
   switch (runtime.modelProvider) {
     case 'simulated':
       return new SimulatedProvider({ seed: runtime.simulatorSeed, latencyMs: runtime.simulatorLatencyMs });
+    default:
+      throw new Error(`model provider ${runtime.modelProvider} is not wired into the processor yet`);
   }
 }
 
