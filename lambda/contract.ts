@@ -107,7 +107,39 @@ export const LEDGER = {
   PARTITION_KEY: 'pk',
   STATUS: 'status',
   TTL: 'expiresAt',
+  TASK: 'task',
+  TIER: 'tier',
+  /** The job the message named (`jobId` in the envelope), set by the claim. */
+  JOB_ID: 'jobId',
+  /** `<jobId>#<shard>`: partition key of the `byJob` index, set by the claim when the message names a job. */
+  JOB_SHARD: 'jobShard',
+  /** `<yyyy-mm-ddThh>#<shard>` (the UTC hour of completion): partition key of the `byHour` index, set by the completion. */
+  HOUR_SHARD: 'hourShard',
+  /** Epoch ms; the sort key of the `byHour` index. */
+  COMPLETED_AT: 'completedAt',
+  /** Map of feature name → bin label (strings) from the task's `features`, set by the completion: what the drift monitor counts. */
+  FEATURES: 'features',
+  /** Epoch ms when the claim's lease ends (IN_PROGRESS only). */
+  LEASE_UNTIL: 'leaseUntil',
+  /** The message's receive count when its last attempt failed (FAILED only). */
+  RECEIVE_COUNT: 'receiveCount',
+  UPDATED_AT: 'updatedAt',
 } as const;
+
+/**
+ * The ledger's global secondary indexes: what the monitors read instead of counters. Both are
+ * sharded by `LEDGER_SHARDS` (the key's first hex digit), so no index partition takes more than a
+ * sixteenth of a job's or an hour's writes, and any subset of shards is a uniform sample.
+ */
+export const LEDGER_INDEX = {
+  /** Partition key `jobShard`: every item of a job, in 16 partitions (the reconciler, `pipectl jobs`). */
+  BY_JOB: 'byJob',
+  /** Partition key `hourShard`, sort key `completedAt`: completed items of one hour (the drift monitor). */
+  BY_HOUR: 'byHour',
+} as const;
+
+/** Index shards per job and per hour: one per value of the key's first hex digit. */
+export const LEDGER_SHARDS = 16;
 
 /**
  * The control table: small shared state, one item per thing, keyed `<kind>#<id>`. Every Lambda and
@@ -212,6 +244,106 @@ export const JOB = {
   DEADLINE: 'deadline',
   /** Who registered it, e.g. `pipectl`. */
   SOURCE: 'source',
+  /**
+   * Distinct inputs among the messages (optional). The ledger holds one item per distinct input,
+   * so when a job re-sends an input the reconciler compares the ledger with this, else with EXPECTED.
+   */
+  UNIQUE: 'unique',
+  /** Epoch ms, set by an operator: the reconciler stops reporting the job (its missing items were dealt with). */
+  CLOSED_AT: 'closedAt',
+  /** Written by the reconciler from here on: one of `JOB_STATUS`. */
+  STATUS: 'status',
+  /** Epoch ms of the reconciler's last look. */
+  RECONCILED_AT: 'reconciledAt',
+  /** Counts from the ledger at the last look (`JobCompleteness` in lambda/monitors/completeness.ts). */
+  COMPLETED: 'completed',
+  DEAD_LETTERED: 'deadLettered',
+  IN_REVIEW: 'inReview',
+  /** expected − (completed + dead-lettered + in review), once the deadline has passed. */
+  MISSING: 'missing',
+  /** Keys IN_PROGRESS with an expired lease (a crashed or timed-out attempt), at most a few hundred. */
+  STUCK_KEYS: 'stuckKeys',
+  /** Keys FAILED and still retrying, or IN_PROGRESS with a live lease. */
+  PENDING_KEYS: 'pendingKeys',
+  /** Missing items that never reached the ledger (lost before the processor, or still queued). */
+  NOT_IN_LEDGER: 'notInLedger',
+} as const;
+
+/** Values of `JOB.STATUS`. */
+export const JOB_STATUS = {
+  /** Before the deadline, not all accounted for yet. */
+  OPEN: 'open',
+  /** Every item has an outcome: never looked at again. */
+  COMPLETE: 'complete',
+  /** Past the deadline with items missing: `IncompleteJobItems` counts them until they arrive or the job is closed. */
+  INCOMPLETE: 'incomplete',
+  /** An operator set `closedAt`. */
+  CLOSED: 'closed',
+} as const;
+export type JobStatus = (typeof JOB_STATUS)[keyof typeof JOB_STATUS];
+
+/**
+ * A task's drift baseline, the control-table item `drift-baseline#<task>`: the bin counts of each
+ * feature over a window, pinned by `pipectl drift baseline --from --to`, or by the drift monitor
+ * from the first full UTC day of data when nobody pinned one.
+ */
+export const DRIFT_BASELINE = {
+  TASK: 'task',
+  /** One of `DRIFT_BASELINE_SOURCE`. */
+  SOURCE: 'source',
+  /** The window (epoch ms, `to` exclusive). */
+  FROM: 'from',
+  TO: 'to',
+  /** Items counted. */
+  ITEMS: 'items',
+  /** Map feature → map bin label → count. */
+  HISTOGRAMS: 'histograms',
+  PINNED_AT: 'pinnedAt',
+  PINNED_BY: 'pinnedBy',
+  /** While no baseline exists: epoch ms when the monitor first saw the task's items (the first full day starts after it). */
+  FIRST_SEEN_AT: 'firstSeenAt',
+} as const;
+
+/** Values of `DRIFT_BASELINE.SOURCE`. */
+export const DRIFT_BASELINE_SOURCE = {
+  /** `pipectl drift baseline --from --to`. */
+  PINNED: 'pinned',
+  /** The monitor's default: the first full UTC day after it first saw the task's items. */
+  FIRST_FULL_DAY: 'first-full-day',
+  /** Local mode: a reference workload, as the simulated model answers it. */
+  REFERENCE: 'reference',
+  /** No baseline yet: the monitor is waiting for the first full day. */
+  PENDING: 'pending',
+} as const;
+
+/**
+ * Environment variables of the scheduled monitors, besides `ENV.STAGE`, `ENV.LEDGER_TABLE`,
+ * `ENV.CONTROL_TABLE`, `ENV.MAX_RECEIVE_COUNT` (the reconciler: a FAILED item received that often
+ * has gone to the DLQ) and `ENV.POWERTOOLS_*`.
+ */
+export const MONITOR_ENV = {
+  /** `cloudwatch` (PutMetricData, on AWS) or `emf` (EMF lines on stdout: local mode's LogSink). */
+  METRICS_PUBLISHER: 'MONITOR_METRICS_PUBLISHER',
+  /** Keys the reconciler records per job and kind (stuck, pending) at most. */
+  JOB_MAX_KEYS_RECORDED: 'JOB_MAX_KEYS_RECORDED',
+  /** Length of the window the drift monitor compares with the baseline (s). */
+  DRIFT_WINDOW_SECONDS: 'DRIFT_WINDOW_SECONDS',
+  /** Floor of a bin's share in the PSI (an empty bin counts as this share). */
+  DRIFT_EPSILON: 'DRIFT_EPSILON',
+  /** Below this many items in the window, no score is published. */
+  DRIFT_MIN_SAMPLE: 'DRIFT_MIN_SAMPLE',
+  /** Below this many items, a feature's PSI counts only when chi-squared / KS finds the shift significant. */
+  DRIFT_SMALL_SAMPLE: 'DRIFT_SMALL_SAMPLE',
+  DRIFT_SIGNIFICANCE: 'DRIFT_SIGNIFICANCE',
+  /** Index shards read per hour (1-16): the uniform sample. */
+  DRIFT_SAMPLE_SHARDS: 'DRIFT_SAMPLE_SHARDS',
+  /** Items one run reads at most. */
+  DRIFT_MAX_ITEMS: 'DRIFT_MAX_ITEMS',
+  /** `true`: disable the processor's event source mapping when the max score reaches DRIFT_AUTO_PAUSE_THRESHOLD. */
+  DRIFT_AUTO_PAUSE: 'DRIFT_AUTO_PAUSE',
+  DRIFT_AUTO_PAUSE_THRESHOLD: 'DRIFT_AUTO_PAUSE_THRESHOLD',
+  /** The processor's event source mapping (UUID), for the auto-pause. */
+  EVENT_SOURCE_MAPPING_ID: 'EVENT_SOURCE_MAPPING_ID',
 } as const;
 
 /** Status of a ledger item. A key moves IN_PROGRESS → COMPLETED | FAILED | REJECTED | IN_REVIEW. */
@@ -280,9 +412,16 @@ export const METRIC = {
   BUDGET_EXHAUSTED: 'BudgetExhausted',
   /** Milliseconds from SentTimestamp to the end of processing: end-to-end age. */
   RECORD_AGE: 'RecordAge',
-  /** Published by the reconciler: items of overdue jobs that have no outcome. */
+  /**
+   * Published by the reconciler on every run (0 when nothing is missing): items of overdue jobs
+   * that have no outcome, summed over jobs; dimensions `service`, `stage` only (a job may span tasks).
+   */
   INCOMPLETE_JOB_ITEMS: 'IncompleteJobItems',
-  /** Published by the drift monitor; dimension `feature` (and `max` as the feature for the maximum). */
+  /**
+   * Published by the drift monitor on every run that has enough items: per task and feature
+   * (`service`, `stage`, `task`, `feature`), and the maximum over every task's features under
+   * `feature` = `DRIFT_MAX_FEATURE` (`service`, `stage`, `feature`), which the alarms read.
+   */
   DRIFT_SCORE: 'DriftScore',
 } as const;
 
