@@ -103,6 +103,82 @@ export interface ModelConfig {
   readonly simulatorLatencyMs: number;
 }
 
+/** Who an alarm topic notifies. Every address and endpoint gets its own SNS subscription. */
+export interface NotificationTargets {
+  /** Email addresses; each must confirm the subscription SNS mails it. @default [] */
+  readonly emails: readonly string[];
+  /**
+   * HTTPS endpoints: a PagerDuty or Opsgenie CloudWatch integration URL, a chat webhook relay.
+   * SNS confirms them with a request the endpoint must answer. @default []
+   */
+  readonly httpsEndpoints: readonly string[];
+}
+
+/**
+ * The thresholds of the alarm catalog (`lib/observability/alarm-catalog.ts`): every number an
+ * alarm compares against. Periods and datapoints live in the catalog, next to the reason for them.
+ */
+export interface AlarmThresholds {
+  /** Page when the oldest input message is older than this (s): the stage's SLA. @default 900 */
+  readonly inputAgeSlaSeconds: number;
+  /** Ticket when the input DLQ holds at least this many messages. @default 1 */
+  readonly dlqMessages: number;
+  /** Page when the processor fails whole invocations (crash, timeout) this often per minute. @default 1 */
+  readonly processorErrorsPerMinute: number;
+  /** Ticket when Lambda throttles the processor this often per minute. @default 1 */
+  readonly processorThrottlesPerMinute: number;
+  /** Page when at least this percent of model calls fail (any error class). @default 20 */
+  readonly modelErrorRatePercent: number;
+  /** Ticket when the p99 model latency reaches this (ms): a brownout. @default 15000 */
+  readonly modelLatencyP99Ms: number;
+  /** Ticket when at least this percent of model answers fail parsing or the task's schema. @default 10 */
+  readonly validationFailureRatePercent: number;
+  /** Ticket when at least this percent of results are served below the primary tier. @default 25 */
+  readonly fallbackRatePercent: number;
+  /**
+   * Rate alarms (error, validation, fallback) stay quiet in a minute with fewer samples than this:
+   * one failure out of two calls is not a 50% error rate worth waking anyone for. @default 10
+   */
+  readonly rateMinimumSamples: number;
+  /** Ticket when the oldest human-review message is older than this (s). @default 14400 */
+  readonly reviewBacklogAgeSeconds: number;
+  /** Ticket when a model's breaker has refused calls for this many consecutive minutes. @default 3 */
+  readonly breakerOpenMinutes: number;
+  /** Ticket when the hour's token/cost budget is this percent used. @default 80 */
+  readonly budgetWarnPercent: number;
+  /** Page when the hour's budget is this percent used: the primary model is being skipped. @default 100 */
+  readonly budgetExhaustedPercent: number;
+  /** Page when messages have waited this many consecutive minutes while no record finished. @default 5 */
+  readonly processorSilentMinutes: number;
+  /** Ticket when the pipeline's tables throttle this many requests per minute. @default 1 */
+  readonly dynamodbThrottlesPerMinute: number;
+  /** Ticket when the pipeline's tables return this many system errors (HTTP 500) per minute. @default 1 */
+  readonly dynamodbSystemErrorsPerMinute: number;
+  /** Page when overdue jobs have more than this many items without an outcome. @default 0 */
+  readonly incompleteJobItems: number;
+  /** Ticket when the largest per-feature drift score (PSI) reaches this. @default 0.1 */
+  readonly driftTicket: number;
+  /** Page when the largest per-feature drift score (PSI) reaches this. @default 0.25 */
+  readonly driftPage: number;
+}
+
+/** Alarms, where they notify, and where their runbook lives. */
+export interface ObservabilityConfig {
+  /**
+   * Where RUNBOOK.md is published; each alarm's description links `<runbookBaseUrl>#<alarm id>`.
+   * An `https://` URL (e.g. the file's page in your Git host) makes the link clickable in the
+   * notification; the default, a repository path, still names the section, and
+   * `pipectl runbook <alarm>` prints it either way.
+   * @default 'RUNBOOK.md'
+   */
+  readonly runbookBaseUrl: string;
+  /** Who the composite "pipeline unhealthy" alarm pages. @default no subscriptions */
+  readonly page: NotificationTargets;
+  /** Who receives tickets (and a copy of each paging alarm, one by one). @default no subscriptions */
+  readonly ticket: NotificationTargets;
+  readonly alarms: AlarmThresholds;
+}
+
 /** Everything that differs between stages, validated when the app synthesizes. */
 export interface StageConfig {
   /** The stage name, one of the keys of `STAGES`. */
@@ -127,6 +203,8 @@ export interface StageConfig {
   readonly inputQueue: QueueConfig;
   readonly reviewQueue: QueueConfig;
   readonly ledger: LedgerConfig;
+  /** Alarm thresholds, notification targets, the runbook's address. */
+  readonly observability: ObservabilityConfig;
   readonly model: ModelConfig;
 }
 
@@ -142,6 +220,68 @@ function queueSchema(defaults: { retentionDays: number }) {
     })
     .prefault({});
 }
+
+const notificationTargetsSchema = z
+  .strictObject({
+    emails: z.array(z.email()).default([]),
+    httpsEndpoints: z.array(z.url({ protocol: /^https$/, error: 'must be an https:// URL (SNS delivers over TLS only here)' })).default([]),
+  })
+  .prefault({});
+
+const positive = () => z.number().positive();
+const percent = () => z.number().positive().max(1000);
+
+/** The observability section: thresholds with their defaults, and the rules between them. */
+const observabilitySchema = z
+  .strictObject({
+    runbookBaseUrl: z
+      .string()
+      .regex(/^(https:\/\/\S+|[\w./-]+\.md)$/, 'must be an https:// URL or a repository path ending in .md, such as RUNBOOK.md')
+      .default('RUNBOOK.md'),
+    page: notificationTargetsSchema,
+    ticket: notificationTargetsSchema,
+    alarms: z
+      .strictObject({
+        inputAgeSlaSeconds: z.number().int().min(60).default(900),
+        dlqMessages: z.number().int().min(1).default(1),
+        processorErrorsPerMinute: positive().default(1),
+        processorThrottlesPerMinute: positive().default(1),
+        modelErrorRatePercent: percent().max(100).default(20),
+        modelLatencyP99Ms: z.number().int().positive().default(15_000),
+        validationFailureRatePercent: percent().max(100).default(10),
+        fallbackRatePercent: percent().max(100).default(25),
+        rateMinimumSamples: z.number().int().min(1).default(10),
+        reviewBacklogAgeSeconds: z.number().int().min(60).default(14_400),
+        breakerOpenMinutes: z.number().int().min(1).max(60).default(3),
+        budgetWarnPercent: percent().default(80),
+        budgetExhaustedPercent: percent().default(100),
+        processorSilentMinutes: z.number().int().min(1).max(60).default(5),
+        dynamodbThrottlesPerMinute: positive().default(1),
+        dynamodbSystemErrorsPerMinute: positive().default(1),
+        incompleteJobItems: z.number().int().min(0).default(0),
+        driftTicket: positive().default(0.1),
+        driftPage: positive().default(0.25),
+      })
+      .prefault({}),
+  })
+  .prefault({})
+  .superRefine((observability, ctx) => {
+    const { alarms } = observability;
+    if (alarms.driftPage <= alarms.driftTicket) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alarms', 'driftPage'],
+        message: `must be greater than observability.alarms.driftTicket (${alarms.driftPage} <= ${alarms.driftTicket}): the page is the worse of the two`,
+      });
+    }
+    if (alarms.budgetExhaustedPercent <= alarms.budgetWarnPercent) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alarms', 'budgetExhaustedPercent'],
+        message: `must be greater than observability.alarms.budgetWarnPercent (${alarms.budgetExhaustedPercent} <= ${alarms.budgetWarnPercent})`,
+      });
+    }
+  });
 
 /**
  * The schema of a stage: defaults, ranges and cross-field rules. `.prefault({})` runs a missing
@@ -179,6 +319,7 @@ export const StageConfigSchema = z
         deletionProtection: z.boolean().default(false),
       })
       .prefault({}),
+    observability: observabilitySchema,
     model: z
       .strictObject({
         provider: z.enum(MODEL_PROVIDERS).default('simulated'),

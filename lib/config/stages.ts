@@ -20,6 +20,9 @@ export const STAGES = {
     allowFaultInjection: false,
     processor: { logRetentionDays: RetentionDays.THREE_MONTHS },
     ledger: { deletionProtection: true },
+    // Production answers faster and pages sooner; subscribe the on-call rotation here, e.g.
+    // page: { httpsEndpoints: ['https://events.pagerduty.com/integration/<key>/enqueue'] }.
+    observability: { alarms: { inputAgeSlaSeconds: 600, modelErrorRatePercent: 10 } },
   },
 } as const satisfies Record<string, StageConfigInput>;
 
