@@ -1,23 +1,14 @@
 #!/usr/bin/env -S npx tsx
 /**
  * pipectl: the pipeline's command-line tool. `pipectl local` runs the whole pipeline on this
- * machine (what `npm start` does); the on-call commands for a deployed stage build on the same
- * entry point.
+ * machine (what `npm start` does); the on-call commands (send, status, dlq, pause, resume, …)
+ * operate a deployed stage (`--stage`) or the local mode (`--local`). See bin/commands/program.ts.
  */
-import { Command } from 'commander';
-import { registerLocalCommand } from './commands/local';
+import { runPipectl } from './commands/program';
 
 // The bundled SDK warns about Node versions on every client; the warning is noise for a CLI.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const program = new Command()
-  .name('pipectl')
-  .description('Run and operate the resilient AI pipeline')
-  .showHelpAfterError('(run with --help for usage)');
-
-registerLocalCommand(program);
-
-program.parseAsync(process.argv).catch((error: unknown) => {
-  process.stderr.write(`pipectl: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 2;
+runPipectl(process.argv).then((code) => {
+  process.exitCode = code;
 });

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
+import { startPipelineControlApi } from '../../local/control-api';
 import { defaultLogFile, startLocalPipeline } from '../../local/local-pipeline';
 import type { LocalRunReport } from '../../local/report';
 import { runLocal, sendBodies } from '../../local/run-local';
@@ -101,10 +102,14 @@ async function serve(options: LocalOptions): Promise<number> {
     environment: options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : undefined,
   });
   const { emulators, resources } = pipeline;
+  // pipectl pause/resume/status reach the event source mapping through this Lambda API endpoint.
+  const controlApi = await startPipelineControlApi(pipeline);
   const endpoints = {
     region: emulators.region,
+    stage: options.stage,
     sqsEndpoint: emulators.sqsEndpoint,
     dynamodbEndpoint: emulators.dynamodbEndpoint,
+    lambdaEndpoint: controlApi.endpoint,
     queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
     tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
     functionName: resources.processorFunctionName,
@@ -125,6 +130,7 @@ async function serve(options: LocalOptions): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   process.stderr.write('stopping…\n');
+  await controlApi.stop();
   await pipeline.stop();
   return 0;
 }

@@ -1,0 +1,65 @@
+import { Command, CommanderError } from 'commander';
+import { type CliIo, processIo } from '../../pipectl/cli-io';
+import { EXIT, PipectlError } from '../../pipectl/errors';
+import { registerLocalCommand } from './local';
+import { registerSendCommand } from './send';
+
+/**
+ * The pipectl program with every command registered. Output goes through `io`, and commander
+ * throws instead of exiting, so the tests run the real command line in-process.
+ */
+export function createProgram(io: CliIo = processIo()): Command {
+  return buildProgram(io).program;
+}
+
+function buildProgram(io: CliIo): { program: Command; printed: () => string } {
+  // What commander itself printed: a usage error it reported is not printed twice.
+  let printed = '';
+  const program = new Command()
+    .name('pipectl')
+    .description('Run and operate the resilient AI pipeline: a deployed stage (--stage) or the local mode (--local)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text),
+      writeErr: (text) => {
+        printed += text;
+        io.err(text);
+      },
+    });
+  program.addHelpText(
+    'after',
+    '\nEvery on-call command is read-only unless it says otherwise; those that change state ask first (or take --yes).\n' +
+      'Exit status: 0 ok, 1 failure, 2 usage.\n',
+  );
+  registerLocalCommand(program);
+  registerSendCommand(program, io);
+  return { program, printed: () => printed };
+}
+
+/**
+ * Runs pipectl with `argv` (as `process.argv`: node, script, args…) and returns the exit status:
+ * 0 ok, 1 the operation failed, 2 the command line was wrong (or a confirmation was missing).
+ */
+export async function runPipectl(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const { program, printed } = buildProgram(io);
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" to commander; they already printed.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') return EXIT.OK;
+      // A usage problem commander reported itself (unknown option, bad argument) is already
+      // printed; one an action threw (an InvalidArgumentError) is not.
+      if (!printed().includes(error.message)) io.err(`pipectl: ${error.message}\n`);
+      return EXIT.USAGE;
+    }
+    if (error instanceof PipectlError) {
+      io.err(`pipectl: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.err(`pipectl: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+    return EXIT.FAILURE;
+  }
+}

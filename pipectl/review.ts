@@ -1,0 +1,192 @@
+import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { LEDGER, LEDGER_STATUS } from '../lambda/contract';
+import { TIER } from '../lambda/processor/batch-processor';
+import { findTask, TASK_NAMES } from '../lambda/tasks/registry';
+import { OperationFailedError, UsageError } from './errors';
+import { getLedgerItem, getLedgerItems, type LedgerItem } from './ledger-reader';
+import { attribute, changeVisibility, keyOfMessage, peekMessages, sentAt } from './queue-inspector';
+import type { PipelineTarget } from './target';
+import { MESSAGE_ATTRIBUTE } from '../lambda/contract';
+
+/** One record waiting for a human, from the review queue and the ledger. */
+export interface ReviewItem {
+  readonly key: string;
+  readonly messageId: string;
+  readonly task?: string;
+  readonly taskVersion?: string;
+  readonly jobId?: string;
+  readonly reasons: readonly string[];
+  readonly input?: unknown;
+  readonly sentAt?: number;
+  readonly receiveCount: number;
+  readonly ledgerStatus?: string;
+}
+
+/** What the processor puts on the review queue (lambda/processor/batch-processor.ts, `escalate`). */
+interface ReviewBody {
+  readonly key?: string;
+  readonly task?: string;
+  readonly taskVersion?: string;
+  readonly jobId?: string;
+  readonly input?: unknown;
+  readonly reasons?: readonly string[];
+}
+
+function parseReviewBody(message: Message): ReviewBody {
+  try {
+    const body = JSON.parse(message.Body ?? '') as unknown;
+    return body && typeof body === 'object' ? (body as ReviewBody) : {};
+  } catch {
+    return {};
+  }
+}
+
+function keyOfReview(message: Message): string {
+  return attribute(message, MESSAGE_ATTRIBUTE.INPUT_HASH) ?? parseReviewBody(message).key ?? keyOfMessage(message);
+}
+
+/** Reads the review queue (then makes its messages visible again) with each key's ledger status. */
+export async function listReviews(target: PipelineTarget, limit = 1000): Promise<{ items: ReviewItem[]; truncated: boolean }> {
+  const peeked = await peekMessages(target.sqs, target.resources.reviewQueueUrl, { limit });
+  try {
+    const keys = peeked.messages.map(keyOfReview);
+    const ledger = await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, keys, ['pk', 'status']);
+    const items = peeked.messages.map((message, index) => {
+      const body = parseReviewBody(message);
+      const key = keys[index] as string;
+      return {
+        key,
+        messageId: message.MessageId as string,
+        task: body.task,
+        taskVersion: body.taskVersion,
+        jobId: body.jobId,
+        reasons: Array.isArray(body.reasons) ? body.reasons.map(String) : [],
+        input: body.input,
+        sentAt: sentAt(message),
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+        ledgerStatus: ledger.get(key)?.status,
+      };
+    });
+    return { items: items.sort((a, b) => (a.sentAt ?? 0) - (b.sentAt ?? 0)), truncated: peeked.truncated };
+  } finally {
+    await peeked.release();
+  }
+}
+
+/** Parses and validates a human's result against the task's output schema. */
+export function validateResolution(item: LedgerItem, resultJson: string): unknown {
+  const taskName = String(item.task ?? '');
+  const task = findTask(taskName);
+  if (!task) throw new UsageError(`the item's task "${taskName}" is not one this pipectl knows (${TASK_NAMES.join(', ')}): update pipectl`);
+  if (item.taskVersion !== undefined && String(item.taskVersion) !== task.version) {
+    throw new UsageError(
+      `the item was made by ${task.name} version ${String(item.taskVersion)}; this pipectl validates version ${task.version}. ` +
+        'Resolve it with the pipectl of that version.',
+    );
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(resultJson);
+  } catch (error) {
+    throw new UsageError(`--result is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = task.outputSchema.safeParse(document);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    throw new UsageError(`--result does not match the ${task.name} output schema: ${issues}`);
+  }
+  return parsed.data;
+}
+
+export interface ResolveOutcome {
+  /** `resolved` now, or `already-resolved` by a human earlier (the command is safe to repeat). */
+  readonly outcome: 'resolved' | 'already-resolved';
+  /** Review messages of this key deleted from the review queue. */
+  readonly messagesDeleted: number;
+}
+
+/**
+ * Resolves a record in human review: the ledger item goes IN_REVIEW → COMPLETED with tier
+ * `human` and the result (one conditional update: a record resolved twice, or never escalated,
+ * is refused), then the key's review message is deleted. Repeating the command after a crash
+ * between the two finds the item completed by a human and deletes the message.
+ *
+ * Not the ledger store's `complete()`: that is the lease holder's write (claim token, model
+ * fields, TTL from the runtime config); a human resolution is conditional on IN_REVIEW instead
+ * and keeps the item's TTL.
+ */
+export async function resolveReview(
+  target: PipelineTarget,
+  key: string,
+  result: unknown,
+  resolvedBy: string,
+  now = Date.now(),
+): Promise<ResolveOutcome> {
+  const { dynamodb, resources } = target;
+  let outcome: ResolveOutcome['outcome'] = 'resolved';
+  try {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: resources.ledgerTableName,
+        Key: { [LEDGER.PARTITION_KEY]: { S: key } },
+        ConditionExpression: '#status = :inReview',
+        UpdateExpression:
+          'SET #status = :completed, #result = :result, #tier = :human, #modelId = :human, #resolvedBy = :resolvedBy, ' +
+          '#completedAt = :now, #updatedAt = :now REMOVE #leaseUntil',
+        ExpressionAttributeNames: {
+          '#status': LEDGER.STATUS,
+          '#result': 'result',
+          '#tier': LEDGER.TIER,
+          '#modelId': 'modelId',
+          '#resolvedBy': 'resolvedBy',
+          '#completedAt': LEDGER.COMPLETED_AT,
+          '#updatedAt': LEDGER.UPDATED_AT,
+          '#leaseUntil': LEDGER.LEASE_UNTIL,
+        },
+        ExpressionAttributeValues: {
+          ':inReview': { S: LEDGER_STATUS.IN_REVIEW },
+          ':completed': { S: LEDGER_STATUS.COMPLETED },
+          ':result': { M: marshall(result as Record<string, unknown>, { removeUndefinedValues: true }) },
+          ':human': { S: TIER.HUMAN },
+          ':resolvedBy': { S: resolvedBy.slice(0, 128) || 'unknown' },
+          ':now': { N: String(now) },
+        },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const current = await getLedgerItem(dynamodb, resources.ledgerTableName, key);
+    if (current?.status === LEDGER_STATUS.COMPLETED && current.tier === TIER.HUMAN) outcome = 'already-resolved';
+    else {
+      throw new OperationFailedError(
+        current
+          ? `${key} is ${String(current.status)}${current.tier ? ` (tier ${String(current.tier)})` : ''}, not in review: nothing changed`
+          : `no ledger item ${key}: list the keys in review with \`pipectl review list\``,
+      );
+    }
+  }
+  return { outcome, messagesDeleted: await deleteReviewMessages(target, key) };
+}
+
+/** Deletes the review queue's messages of one key; the others are made visible again. */
+async function deleteReviewMessages(target: PipelineTarget, key: string): Promise<number> {
+  const { sqs, resources } = target;
+  const peeked = await peekMessages(sqs, resources.reviewQueueUrl, { limit: 10_000 });
+  const mine = peeked.messages.filter((message) => keyOfReview(message) === key);
+  const others = peeked.messages.filter((message) => keyOfReview(message) !== key);
+  try {
+    for (let start = 0; start < mine.length; start += 10) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: resources.reviewQueueUrl,
+          Entries: mine.slice(start, start + 10).map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+        }),
+      );
+    }
+  } finally {
+    await changeVisibility(sqs, resources.reviewQueueUrl, others, 0);
+  }
+  return mine.length;
+}
