@@ -9,6 +9,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER, LEDGER_STATUS, type LedgerStatus } from '../contract';
 import { DependencyError } from '../processor/errors';
+import { hourShardKey, jobShardKey } from './ledger-index';
 import type {
   ClaimOutcome,
   ClaimRequest,
@@ -64,7 +65,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
             'SET #status = :inProgress, #leaseUntil = :leaseUntil, #claimToken = :claimToken, #task = :task, ' +
             '#taskVersion = :taskVersion, #messageId = :messageId, #updatedAt = :now, #expiresAt = :expiresAt, ' +
             '#firstSeenAt = if_not_exists(#firstSeenAt, :now)' +
-            (request.jobId ? ', #jobId = :jobId' : '') +
+            // The job's index key rides on the claim: no extra write (see ledger-index.ts).
+            (request.jobId ? ', #jobId = :jobId, #jobShard = :jobShard' : '') +
             ' ADD #claims :one',
           ExpressionAttributeNames: {
             '#pk': LEDGER.PARTITION_KEY,
@@ -78,7 +80,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
             '#expiresAt': LEDGER.TTL,
             '#firstSeenAt': 'firstSeenAt',
             '#claims': 'claims',
-            ...(request.jobId ? { '#jobId': 'jobId' } : {}),
+            ...(request.jobId ? { '#jobId': LEDGER.JOB_ID, '#jobShard': LEDGER.JOB_SHARD } : {}),
           },
           ExpressionAttributeValues: {
             ':failed': { S: LEDGER_STATUS.FAILED },
@@ -91,7 +93,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
             ':messageId': { S: request.messageId },
             ':expiresAt': { N: String(this.expiresAt(now)) },
             ':one': { N: '1' },
-            ...(request.jobId ? { ':jobId': { S: request.jobId } } : {}),
+            ...(request.jobId ? { ':jobId': { S: request.jobId }, ':jobShard': { S: jobShardKey(request.jobId, key) } } : {}),
           },
           ReturnValues: 'ALL_OLD',
           // DynamoDB returns the blocking item with the failure, saving a read. The local emulator
@@ -108,6 +110,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
   }
 
   async complete(request: CompleteRequest): Promise<'completed' | 'already-completed'> {
+    const features = request.features && Object.keys(request.features).length > 0 ? request.features : undefined;
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -121,7 +124,10 @@ export class DynamoDbLedgerStore implements LedgerStore {
           UpdateExpression:
             'SET #claimToken = :claimToken, #status = :completed, #result = :result, #tier = :tier, #modelId = :modelId, #tokensIn = :tokensIn, ' +
             '#tokensOut = :tokensOut, #modelLatencyMs = :modelLatencyMs, #modelCalls = :modelCalls, ' +
-            '#completedAt = :now, #updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil, #lastError, #lastErrorClass',
+            // The hour index key and the drift features ride on the completion: no extra write.
+            '#completedAt = :now, #hourShard = :hourShard, #updatedAt = :now, #expiresAt = :expiresAt' +
+            (features ? ', #features = :features' : '') +
+            ' REMOVE #leaseUntil, #lastError, #lastErrorClass',
           ExpressionAttributeNames: {
             '#pk': LEDGER.PARTITION_KEY,
             '#status': LEDGER.STATUS,
@@ -133,7 +139,9 @@ export class DynamoDbLedgerStore implements LedgerStore {
             '#tokensOut': 'tokensOut',
             '#modelLatencyMs': 'modelLatencyMs',
             '#modelCalls': 'modelCalls',
-            '#completedAt': 'completedAt',
+            '#completedAt': LEDGER.COMPLETED_AT,
+            '#hourShard': LEDGER.HOUR_SHARD,
+            ...(features ? { '#features': LEDGER.FEATURES } : {}),
             '#updatedAt': 'updatedAt',
             '#expiresAt': LEDGER.TTL,
             '#leaseUntil': 'leaseUntil',
@@ -151,6 +159,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
             ':modelLatencyMs': { N: String(Math.round(request.modelLatencyMs)) },
             ':modelCalls': { N: String(request.modelCalls) },
             ':now': { N: String(request.now) },
+            ':hourShard': { S: hourShardKey(request.now, request.key) },
+            ...(features ? { ':features': { M: marshall(features) } } : {}),
             ':expiresAt': { N: String(this.expiresAt(request.now)) },
           },
         }),

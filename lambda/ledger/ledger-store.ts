@@ -62,6 +62,12 @@ export interface CompleteRequest {
   readonly tokensOut: number;
   readonly modelLatencyMs: number;
   readonly modelCalls: number;
+  /**
+   * The task's drift features of this result (see `TaskDefinition.features`): stored with it, so
+   * the drift monitor reads them from the ledger. The completion also files the item under its
+   * hour in the `byHour` index.
+   */
+  readonly features?: Readonly<Record<string, string>>;
   readonly now: number;
 }
 

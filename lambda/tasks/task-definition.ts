@@ -1,5 +1,15 @@
 import type { z } from 'zod';
 
+/** What a task's `features` function sees: one record as it completes. */
+export interface FeatureObservation<I = unknown, O = unknown> {
+  /** The input after the task's schema. */
+  readonly input: I;
+  /** The validated result. */
+  readonly output: O;
+  /** The tier that served it: primary, secondary, rules or human. */
+  readonly tier: string;
+}
+
 /** A chat prompt, provider-neutral. */
 export interface Prompt {
   readonly system: string;
@@ -34,6 +44,19 @@ export interface TaskDefinition<I = unknown, O = unknown> {
   buildPrompt(input: I): Prompt;
   /** A deterministic classifier that needs no model: the last automatic tier of the fallback chain. */
   readonly rules?: (input: I) => O;
+  /**
+   * The features the drift monitor watches, as bin labels: computed when a record completes and
+   * stored on its ledger item (`features`), then counted per bin and compared with a baseline.
+   * Keep each feature to a few labels (buckets, deciles, enum values — at most ~20): every label
+   * is a bin, and free text would make every item its own bin.
+   */
+  readonly features?: (observation: FeatureObservation<I, O>) => Readonly<Record<string, string>>;
+  /**
+   * Features whose labels have an order (length buckets, deciles, priorities), with their labels
+   * in that order. In small samples these are tested with Kolmogorov-Smirnov, which sees a shift
+   * toward one end; the others with chi-squared.
+   */
+  readonly orderedFeatures?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A task definition with its generic parameters erased, as the registry holds it. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Prompt, TaskDefinition } from './task-definition';
+import type { FeatureObservation, Prompt, TaskDefinition } from './task-definition';
+import { DECILES, decile, LENGTH_BUCKETS, lengthBucket } from './task-features';
 
 export const TICKET_CATEGORIES = ['billing', 'technical', 'account', 'shipping', 'feature_request', 'other'] as const;
 export const TICKET_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
@@ -189,6 +190,22 @@ export function classifyTicketByRules(input: TicketInput): TicketTriage {
   return { category: best, priority, confidence: Math.round(confidence * 100) / 100, summary };
 }
 
+/**
+ * What the drift monitor watches for ticket triage: the input's length and customer tier (the
+ * traffic changed), the answer's category, priority and confidence (the model or the traffic
+ * changed), and the tier that served it (the pipeline is degrading to fallbacks).
+ */
+function ticketFeatures({ input, output, tier }: FeatureObservation<TicketInput, TicketTriage>): Record<string, string> {
+  return {
+    inputLength: lengthBucket(input.subject.length + input.body.length),
+    customerTier: input.customerTier ?? 'unknown',
+    category: output.category,
+    priority: output.priority,
+    confidence: decile(output.confidence),
+    servingTier: tier,
+  };
+}
+
 export const ticketTriage: TaskDefinition<TicketInput, TicketTriage> = {
   name: 'ticket-triage',
   version: '1',
@@ -196,4 +213,6 @@ export const ticketTriage: TaskDefinition<TicketInput, TicketTriage> = {
   outputSchema: TicketTriage,
   buildPrompt,
   rules: classifyTicketByRules,
+  features: ticketFeatures,
+  orderedFeatures: { inputLength: LENGTH_BUCKETS, priority: TICKET_PRIORITIES, confidence: DECILES },
 };
