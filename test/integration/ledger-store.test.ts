@@ -101,6 +101,8 @@ describe('claim', () => {
       taskVersion: '1',
       messageId: 'message-A',
       jobId: 'job-7',
+      // The byJob index key: the job and the key's first hex digit (its shard).
+      [LEDGER.JOB_SHARD]: `job-7#${key[0]}`,
       firstSeenAt: NOW,
       updatedAt: NOW,
       claims: 1,
@@ -112,6 +114,7 @@ describe('claim', () => {
     const key = newKey();
     await store.claim(claimRequest(key, 'A'));
     expect(await readItem(key)).not.toHaveProperty('jobId');
+    expect(await readItem(key)).not.toHaveProperty(LEDGER.JOB_SHARD);
   });
 
   it('a second claim while the lease is live is claimed-elsewhere, with the owner’s lease end, and changes nothing', async () => {
@@ -197,6 +200,26 @@ describe('complete', () => {
       [LEDGER.TTL]: expiresAt(done),
     });
     expect(item).not.toHaveProperty('leaseUntil');
+  });
+
+  it('files the item under its completion hour and shard, with the features it was given', async () => {
+    const key = newKey();
+    await store.claim(claimRequest(key, 'A'));
+    const done = Date.UTC(2026, 10, 23, 13, 59, 59, 999);
+    const features = { category: 'billing', confidence: '0.9' };
+
+    await store.complete({ ...completeRequest(key, 'A', done), features });
+
+    expect(await readItem(key)).toMatchObject({ [LEDGER.HOUR_SHARD]: `2026-11-23T13#${key[0]}`, [LEDGER.FEATURES]: features });
+  });
+
+  it('writes no features attribute when there are none', async () => {
+    const key = newKey();
+    await store.claim(claimRequest(key, 'A'));
+
+    await store.complete({ ...completeRequest(key, 'A'), features: {} });
+
+    expect(await readItem(key)).not.toHaveProperty(LEDGER.FEATURES);
   });
 
   it('a complete by another token on a completed key is already-completed and leaves the first result', async () => {
