@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { MODEL_PROVIDERS, type ModelProviderName } from '../../lambda/contract';
+import { LEDGER_SHARDS, MODEL_PROVIDERS, type ModelProviderName } from '../../lambda/contract';
 import { DEFAULT_STAGE, STAGES } from './stages';
 
 /*
@@ -179,6 +179,61 @@ export interface ObservabilityConfig {
   readonly alarms: AlarmThresholds;
 }
 
+/** The scheduled drift monitor (lambda/monitors/drift-monitor.ts). */
+export interface DriftConfig {
+  /** Minutes of completions compared with the baseline on each run. @default 60 */
+  readonly windowMinutes: number;
+  /** How often it runs (an EventBridge rate, in minutes). @default 15 */
+  readonly scheduleMinutes: number;
+  /** PSI's floor for a bin's share, so an empty bin counts as this share instead of infinity. @default 0.0001 */
+  readonly epsilon: number;
+  /** Below this many items in the window no score is published: too few to say anything. @default 50 */
+  readonly minSampleSize: number;
+  /**
+   * Below this many items, a feature's PSI counts only when chi-squared (unordered bins) or
+   * Kolmogorov-Smirnov (ordered bins) finds the difference significant; PSI alone is noisy there.
+   * @default 1000
+   */
+  readonly smallSampleSize: number;
+  /** The significance level of those tests. @default 0.01 */
+  readonly significanceLevel: number;
+  /** Index shards read per hour, of 16: each is a uniform 1/16 sample of the hour's items. @default 16 */
+  readonly sampleShards: number;
+  /** Items one run reads at most, whatever the traffic: the bound on its cost and time. @default 20000 */
+  readonly maxItemsPerRun: number;
+  /**
+   * Opt-in: disable the processor's event source mapping when the largest score reaches
+   * `autoPauseThreshold` (messages wait in the queue; `pipectl resume` undoes it). The runbook
+   * says when not to turn this on.
+   * @default false
+   */
+  readonly autoPause: boolean;
+  /** @default observability.alarms.driftPage */
+  readonly autoPauseThreshold?: number;
+  /** @default 256 */
+  readonly memoryMb: number;
+  /** @default 120 */
+  readonly timeoutSeconds: number;
+}
+
+/** The scheduled reconciler (lambda/monitors/completeness.ts): jobs past their deadline with items missing. */
+export interface CompletenessConfig {
+  /**
+   * Minutes after a job is sent by which every item should have an outcome: `pipectl send` sets
+   * the job's deadline to sent at + this.
+   * @default 60
+   */
+  readonly jobDeadlineMinutes: number;
+  /** How often the reconciler runs (an EventBridge rate, in minutes). @default 5 */
+  readonly scheduleMinutes: number;
+  /** Keys of stuck or pending items recorded per job, at most (a DynamoDB item holds 400 KB). @default 100 */
+  readonly maxKeysRecorded: number;
+  /** @default 256 */
+  readonly memoryMb: number;
+  /** @default 60 */
+  readonly timeoutSeconds: number;
+}
+
 /** Everything that differs between stages, validated when the app synthesizes. */
 export interface StageConfig {
   /** The stage name, one of the keys of `STAGES`. */
@@ -203,6 +258,10 @@ export interface StageConfig {
   readonly inputQueue: QueueConfig;
   readonly reviewQueue: QueueConfig;
   readonly ledger: LedgerConfig;
+  /** The drift monitor: window, schedule, statistics, sampling, opt-in auto-pause. */
+  readonly drift: DriftConfig;
+  /** The reconciler: job deadline and schedule. */
+  readonly completeness: CompletenessConfig;
   /** Alarm thresholds, notification targets, the runbook's address. */
   readonly observability: ObservabilityConfig;
   readonly model: ModelConfig;
@@ -319,6 +378,31 @@ export const StageConfigSchema = z
         deletionProtection: z.boolean().default(false),
       })
       .prefault({}),
+    drift: z
+      .strictObject({
+        windowMinutes: z.number().int().min(5).max(7 * 24 * 60).default(60),
+        scheduleMinutes: z.number().int().min(1).max(24 * 60).default(15),
+        epsilon: z.number().positive().max(0.01).default(0.0001),
+        minSampleSize: z.number().int().min(10).default(50),
+        smallSampleSize: z.number().int().min(10).default(1000),
+        significanceLevel: z.number().positive().max(0.5).default(0.01),
+        sampleShards: z.number().int().min(1).max(LEDGER_SHARDS).default(LEDGER_SHARDS),
+        maxItemsPerRun: z.number().int().min(100).max(1_000_000).default(20_000),
+        autoPause: z.boolean().default(false),
+        autoPauseThreshold: z.number().positive().optional(),
+        memoryMb: z.number().int().min(128).max(10_240).default(256),
+        timeoutSeconds: seconds(10, 900).default(120),
+      })
+      .prefault({}),
+    completeness: z
+      .strictObject({
+        jobDeadlineMinutes: z.number().int().min(1).max(14 * 24 * 60).default(60),
+        scheduleMinutes: z.number().int().min(1).max(24 * 60).default(5),
+        maxKeysRecorded: z.number().int().min(0).max(1000).default(100),
+        memoryMb: z.number().int().min(128).max(10_240).default(256),
+        timeoutSeconds: seconds(10, 900).default(60),
+      })
+      .prefault({}),
     observability: observabilitySchema,
     model: z
       .strictObject({
@@ -353,6 +437,21 @@ export const StageConfigSchema = z
             '(a dead-lettered message keeps its original enqueue time and would expire soon after it arrives)',
         });
       }
+    }
+    const { drift } = config;
+    if (drift.windowMinutes < drift.scheduleMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drift', 'windowMinutes'],
+        message: `must be >= drift.scheduleMinutes (${drift.windowMinutes} < ${drift.scheduleMinutes}): otherwise completions between two runs are never compared`,
+      });
+    }
+    if (drift.smallSampleSize < drift.minSampleSize) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drift', 'smallSampleSize'],
+        message: `must be >= drift.minSampleSize (${drift.smallSampleSize} < ${drift.minSampleSize})`,
+      });
     }
     if (processor.batchSize > SQS_BATCH_SIZE_WITHOUT_WINDOW && processor.maxBatchingWindowSeconds <= 0) {
       ctx.addIssue({
