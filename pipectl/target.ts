@@ -186,7 +186,9 @@ export async function stageTarget(stage: string, region?: string): Promise<Pipel
     );
   }
   const output = (key: string) => outputs.get(key) as string;
-  const sqs = new SQSClient({ region: resolvedRegion });
+  // The regional endpoint (or AWS_ENDPOINT_URL_SQS), not the queue URL's host: on AWS they are the
+  // same service, and an endpoint override must win over the host the URLs name.
+  const sqs = new SQSClient({ region: resolvedRegion, useQueueUrlAsEndpoint: false });
   const dynamodb = new DynamoDBClient({ region: resolvedRegion });
   const lambda = new LambdaClient({ region: resolvedRegion });
   const cloudwatch = new CloudWatchClient({ region: resolvedRegion });

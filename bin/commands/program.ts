@@ -1,8 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { type CliIo, processIo } from '../../pipectl/cli-io';
 import { EXIT, PipectlError } from '../../pipectl/errors';
+import { registerDlqCommand } from './dlq';
+import { registerJobsCommand } from './jobs';
 import { registerLocalCommand } from './local';
+import { registerPauseCommands } from './pause';
+import { registerReviewCommand } from './review';
 import { registerSendCommand } from './send';
+import { registerStatusCommand } from './status';
 
 /**
  * The pipectl program with every command registered. Output goes through `io`, and commander
@@ -34,6 +39,11 @@ function buildProgram(io: CliIo): { program: Command; printed: () => string } {
   );
   registerLocalCommand(program);
   registerSendCommand(program, io);
+  registerStatusCommand(program, io);
+  registerDlqCommand(program, io);
+  registerPauseCommands(program, io);
+  registerReviewCommand(program, io);
+  registerJobsCommand(program, io);
   return { program, printed: () => printed };
 }
 

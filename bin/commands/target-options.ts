@@ -37,3 +37,8 @@ export async function withTarget<T>(flags: TargetFlags, body: (target: PipelineT
 export function announce(io: CliIo, target: PipelineTarget): void {
   io.err(`pipectl: ${target.description}\n`);
 }
+
+/** The flags that name this target again, for the commands a message suggests. */
+export function targetHint(target: PipelineTarget): string {
+  return target.kind === 'local' ? '--local' : `--stage ${target.stage}${process.env.AWS_REGION ? '' : ` --region ${target.region}`}`;
+}

@@ -1,0 +1,84 @@
+import { type AlarmHistoryItem, DescribeAlarmHistoryCommand, paginateDescribeAlarms, type StateValue } from '@aws-sdk/client-cloudwatch';
+import type { PipelineTarget } from './target';
+
+/** An alarm and its state, from CloudWatch or from local mode's evaluator. */
+export interface AlarmView {
+  readonly name: string;
+  readonly state: string;
+  readonly reason?: string;
+  readonly updatedAt?: number;
+  readonly description?: string;
+  readonly kind: 'metric' | 'composite';
+}
+
+/** Alarms of a target, or why they cannot be read. */
+export type AlarmRead = { readonly available: true; readonly alarms: readonly AlarmView[] } | { readonly available: false; readonly reason: string };
+
+/**
+ * Every alarm of the target (optionally only those in `state`). A deployed stage's alarms are the
+ * CloudWatch alarms named with the stack's `AlarmNamePrefix` output.
+ */
+export async function readAlarms(target: PipelineTarget, state?: StateValue): Promise<AlarmRead> {
+  if (target.kind === 'local') return readLocalAlarms(target, state);
+  const prefix = target.resources.alarmNamePrefix;
+  if (!target.cloudwatch) return { available: false, reason: 'no CloudWatch client for this target' };
+  if (!prefix) return { available: false, reason: `the stack ${target.stackName} has no AlarmNamePrefix output: its alarm catalog is not deployed yet` };
+  const alarms: AlarmView[] = [];
+  for await (const page of paginateDescribeAlarms(
+    { client: target.cloudwatch },
+    { AlarmNamePrefix: prefix, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], ...(state ? { StateValue: state } : {}) },
+  )) {
+    for (const alarm of page.MetricAlarms ?? []) {
+      alarms.push({
+        name: alarm.AlarmName ?? '',
+        state: alarm.StateValue ?? 'INSUFFICIENT_DATA',
+        reason: alarm.StateReason,
+        updatedAt: alarm.StateUpdatedTimestamp?.getTime(),
+        description: alarm.AlarmDescription,
+        kind: 'metric',
+      });
+    }
+    for (const alarm of page.CompositeAlarms ?? []) {
+      alarms.push({
+        name: alarm.AlarmName ?? '',
+        state: alarm.StateValue ?? 'INSUFFICIENT_DATA',
+        reason: alarm.StateReason,
+        updatedAt: alarm.StateUpdatedTimestamp?.getTime(),
+        description: alarm.AlarmDescription,
+        kind: 'composite',
+      });
+    }
+  }
+  // The state is filtered here too: moto_server ignores StateValue when a prefix is given, and
+  // on AWS the filter is a no-op.
+  const matching = state ? alarms.filter((alarm) => alarm.state === state) : alarms;
+  return { available: true, alarms: matching.sort((a, b) => a.name.localeCompare(b.name)) };
+}
+
+/** State changes of the target's alarms since `since` (epoch ms), newest first. */
+export async function alarmHistory(target: PipelineTarget, since: number, alarmName?: string): Promise<AlarmHistoryItem[]> {
+  if (!target.cloudwatch || target.kind === 'local') return [];
+  const items: AlarmHistoryItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await target.cloudwatch.send(
+      new DescribeAlarmHistoryCommand({
+        ...(alarmName ? { AlarmName: alarmName } : {}),
+        HistoryItemType: 'StateUpdate',
+        StartDate: new Date(since),
+        EndDate: new Date(),
+        MaxRecords: 100,
+        ScanBy: 'TimestampDescending',
+        NextToken: nextToken,
+      }),
+    );
+    const prefix = target.resources.alarmNamePrefix;
+    items.push(...(page.AlarmHistoryItems ?? []).filter((item) => !prefix || (item.AlarmName ?? '').startsWith(prefix)));
+    nextToken = page.NextToken;
+  } while (nextToken && items.length < 500);
+  return items;
+}
+
+async function readLocalAlarms(_target: PipelineTarget, _state?: StateValue): Promise<AlarmRead> {
+  return { available: false, reason: 'local mode publishes no alarm states yet' };
+}

@@ -1,0 +1,282 @@
+/**
+ * pipectl against a "deployed stage": CloudFormation outputs, CloudWatch alarms and the Lambda
+ * event source mapping served by moto_server; the queues and tables those outputs name served by
+ * the embedded SQS and DynamoDB emulators. Every client is pointed at them by the standard
+ * AWS_ENDPOINT_URL_<SERVICE> variables, so this is the code path a real stage takes.
+ */
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateEventSourceMappingCommand, CreateFunctionCommand, GetEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTROL, JOB, STACK_OUTPUT } from '../../lambda/contract';
+import { LOCAL_CREDENTIALS, startEmulators, type Emulators } from '../../local/emulators';
+import { TargetNotFoundError } from '../../pipectl/errors';
+import { resolveTarget } from '../../pipectl/target';
+import { pipectl } from './cli-harness';
+import { motoUnavailable, startMoto, type MotoServer } from './moto-server';
+
+const skipReason = motoUnavailable();
+// A skipped test says why, where CI output shows it.
+if (skipReason) console.warn(`pipectl stage-target tests skipped: ${skipReason}`);
+
+const REGION = 'us-east-1';
+const ENV_KEYS = [
+  'AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL_LAMBDA', 'AWS_ENDPOINT_URL_SQS',
+  'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'PIPECTL_STAGE', 'PIPECTL_LOCAL',
+] as const;
+
+describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (moto_server + emulators)', () => {
+  let moto: MotoServer;
+  let emulators: Emulators;
+  const savedEnv: Record<string, string | undefined> = {};
+  let mappingUuid = '';
+  let inputQueueUrl = '';
+  let lambda: LambdaClient;
+  let sqs: SQSClient;
+  let dynamodb: DynamoDBClient;
+
+  beforeAll(async () => {
+    [moto, emulators] = await Promise.all([startMoto(), startEmulators()]);
+    for (const key of ENV_KEYS) savedEnv[key] = process.env[key];
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_CLOUDFORMATION: moto.endpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH: moto.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: moto.endpoint,
+      AWS_ENDPOINT_URL_SQS: emulators.sqsEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamodbEndpoint,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    });
+    delete process.env.PIPECTL_STAGE;
+    delete process.env.PIPECTL_LOCAL;
+
+    const motoConfig = { region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const localConfig = { region: REGION, credentials: LOCAL_CREDENTIALS };
+    sqs = new SQSClient({ ...localConfig, endpoint: emulators.sqsEndpoint, useQueueUrlAsEndpoint: false });
+    dynamodb = new DynamoDBClient({ ...localConfig, endpoint: emulators.dynamodbEndpoint });
+    lambda = new LambdaClient(motoConfig);
+
+    // The data plane: queues and tables in the emulators, as the stack would create them.
+    const url = async (name: string) => (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string;
+    const [dlq, review, reviewDlq] = await Promise.all([url('ci-InputDlq'), url('ci-Review'), url('ci-ReviewDlq')]);
+    inputQueueUrl = await url('ci-Input');
+    for (const table of ['ci-Ledger', 'ci-Control']) {
+      await dynamodb.send(
+        new CreateTableCommand({
+          TableName: table,
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    }
+
+    // The control plane in moto: a function and its SQS mapping (moto needs its own queue to map).
+    const motoSqs = new SQSClient(motoConfig);
+    await motoSqs.send(new CreateQueueCommand({ QueueName: 'ci-Input' }));
+    motoSqs.destroy();
+    // Lambda needs a role it can assume; no IAM client is installed, so the query API by hand
+    // (moto routes on the credential scope of the Authorization header and checks no signature).
+    const createRole = await fetch(moto.endpoint, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${REGION}/iam/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body: new URLSearchParams({
+        Action: 'CreateRole',
+        Version: '2010-05-08',
+        RoleName: 'ci-processor',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    });
+    if (!createRole.ok) throw new Error(`moto CreateRole: ${createRole.status} ${await createRole.text()}`);
+    // An empty zip: moto stores the code without running it.
+    const emptyZip = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'ci-Processor',
+        Runtime: 'nodejs22.x',
+        Role: 'arn:aws:iam::123456789012:role/ci-processor',
+        Handler: 'index.handler',
+        Code: { ZipFile: emptyZip },
+      }),
+    );
+    const mapping = await lambda.send(
+      new CreateEventSourceMappingCommand({ FunctionName: 'ci-Processor', EventSourceArn: `arn:aws:sqs:${REGION}:123456789012:ci-Input`, BatchSize: 10 }),
+    );
+    mappingUuid = mapping.UUID as string;
+
+    const outputs: Record<string, string> = {
+      [STACK_OUTPUT.INPUT_QUEUE_URL]: inputQueueUrl,
+      [STACK_OUTPUT.INPUT_DLQ_URL]: dlq,
+      [STACK_OUTPUT.REVIEW_QUEUE_URL]: review,
+      [STACK_OUTPUT.REVIEW_DLQ_URL]: reviewDlq,
+      [STACK_OUTPUT.LEDGER_TABLE_NAME]: 'ci-Ledger',
+      [STACK_OUTPUT.CONTROL_TABLE_NAME]: 'ci-Control',
+      [STACK_OUTPUT.PROCESSOR_FUNCTION_NAME]: 'ci-Processor',
+      [STACK_OUTPUT.PROCESSOR_EVENT_SOURCE_MAPPING_ID]: mappingUuid,
+      [STACK_OUTPUT.ALARM_NAME_PREFIX]: 'AiPipeline-ci-',
+    };
+    const template = JSON.stringify({
+      Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+      Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
+    });
+    const cloudformation = new CloudFormationClient(motoConfig);
+    await cloudformation.send(new CreateStackCommand({ StackName: 'AiPipeline-ci', TemplateBody: template }));
+    // A production stage: termination protection on, as createPipelineApp sets for `production: true`.
+    await cloudformation.send(new CreateStackCommand({ StackName: 'AiPipeline-prod', TemplateBody: template, EnableTerminationProtection: true }));
+    cloudformation.destroy();
+
+    const cloudwatch = new CloudWatchClient(motoConfig);
+    for (const name of ['AiPipeline-ci-DlqNotEmpty', 'AiPipeline-ci-ModelErrorRate', 'Someone-else-Alarm']) {
+      await cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: name,
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: 'ci-InputDlq' }],
+          Statistic: 'Maximum',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          AlarmDescription: `${name} (runbook: RUNBOOK.md)`,
+        }),
+      );
+    }
+    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'AiPipeline-ci-DlqNotEmpty', StateValue: 'ALARM', StateReason: 'test: 3 dead letters' }));
+    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'AiPipeline-ci-ModelErrorRate', StateValue: 'OK', StateReason: 'test: healthy' }));
+    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'Someone-else-Alarm', StateValue: 'ALARM', StateReason: 'not ours' }));
+    cloudwatch.destroy();
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const key of ENV_KEYS) {
+      if (savedEnv[key] === undefined) delete process.env[key];
+      else process.env[key] = savedEnv[key];
+    }
+    lambda?.destroy();
+    sqs?.destroy();
+    dynamodb?.destroy();
+    await Promise.all([moto?.stop(), emulators?.stop()]);
+  });
+
+  const mappingState = async () => (await lambda.send(new GetEventSourceMappingCommand({ UUID: mappingUuid }))).State;
+
+  it('resolves the stage from its stack outputs', async () => {
+    const target = await resolveTarget({ stage: 'ci' });
+    try {
+      expect(target).toMatchObject({ kind: 'stage', stage: 'ci', region: REGION, stackName: 'AiPipeline-ci', production: false });
+      expect(target.resources).toMatchObject({ inputQueueUrl, ledgerTableName: 'ci-Ledger', eventSourceMappingId: mappingUuid, alarmNamePrefix: 'AiPipeline-ci-' });
+    } finally {
+      target.destroy();
+    }
+    const prod = await resolveTarget({ stage: 'prod' });
+    expect(prod.production).toBe(true);
+    prod.destroy();
+  });
+
+  it('names the deployed stages when the stack does not exist', async () => {
+    const attempt = resolveTarget({ stage: 'nope' });
+    await expect(attempt).rejects.toBeInstanceOf(TargetNotFoundError);
+    await expect(attempt).rejects.toThrow(`no stack named AiPipeline-nope in ${REGION}; deployed stages: ci, prod`);
+    const run = await pipectl(['status', '--stage', 'nope']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('deployed stages: ci, prod');
+  });
+
+  it('asks which pipeline when neither --stage nor --local is given (usage error, exit 2)', async () => {
+    const run = await pipectl(['status']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/which pipeline\? Give --stage <name>.*or --local/);
+  });
+
+  it('pause without --yes and without a terminal changes nothing and says how to proceed', async () => {
+    const run = await pipectl(['pause', '--stage', 'ci']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/nothing done\. Re-run with --yes to confirm/);
+    expect(await mappingState()).toBe('Enabled');
+  });
+
+  it('pause asks on a terminal; "n" changes nothing', async () => {
+    const run = await pipectl(['pause', '--stage', 'ci'], { answers: ['n'] });
+    expect(run.code).toBe(2);
+    expect(run.asked[0]).toMatch(/pause the processor.*stage ci.*Continue\? \[y\/N\]/s);
+    expect(await mappingState()).toBe('Enabled');
+  });
+
+  it('on production, only the typed stage name confirms', async () => {
+    const wrong = await pipectl(['pause', '--stage', 'prod'], { answers: ['y'] });
+    expect(wrong.code).toBe(2);
+    expect(wrong.asked[0]).toMatch(/PRODUCTION.*Type the stage name \(prod\)/s);
+    expect(await mappingState()).toBe('Enabled');
+    // (Both test stacks share one mapping, so resume it right away.)
+    const right = await pipectl(['pause', '--stage', 'prod', '--wait', '10s'], { answers: ['prod'] });
+    expect(right.code, right.stderr).toBe(0);
+    expect(await mappingState()).toBe('Disabled');
+    expect((await pipectl(['resume', '--stage', 'prod', '--yes', '--wait', '10s'])).code).toBe(0);
+  });
+
+  it('pause --yes disables the mapping, status shows it loudly with the alarms in ALARM, resume enables it', async () => {
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: inputQueueUrl }));
+    const paused = await pipectl(['pause', '--stage', 'ci', '--yes', '--wait', '10s']);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout.trim()).toBe('Disabled');
+    expect(paused.stderr).toMatch(/Messages wait in the input queue.*Resume with: pipectl resume --stage ci/);
+    expect(await mappingState()).toBe('Disabled');
+
+    const again = await pipectl(['pause', '--stage', 'ci', '--yes']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/already Disabled: nothing to do/);
+
+    const screen = await pipectl(['status', '--stage', 'ci']);
+    expect(screen.code, screen.stderr).toBe(0);
+    expect(screen.stdout).toContain('PROCESSOR PAUSED');
+    expect(screen.stdout).toMatch(/alarms {8}1 in ALARM:\n {2}✘ AiPipeline-ci-DlqNotEmpty/);
+    expect(screen.stdout).not.toContain('Someone-else-Alarm');
+
+    const json = JSON.parse((await pipectl(['status', '--stage', 'ci', '--json'])).stdout);
+    expect(json.mapping).toMatchObject({ paused: true, state: 'Disabled', uuid: mappingUuid });
+    expect(json.alarms).toMatchObject({ available: true, alarms: [{ name: 'AiPipeline-ci-DlqNotEmpty', state: 'ALARM', reason: 'test: 3 dead letters' }] });
+    expect(json.queues.map((queue: { role: string }) => queue.role)).toEqual(['input', 'inputDlq', 'review', 'reviewDlq']);
+
+    const resumed = await pipectl(['resume', '--stage', 'ci', '--yes', '--wait', '10s']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await mappingState()).toBe('Enabled');
+    expect((await pipectl(['status', '--stage', 'ci'])).stdout).not.toContain('PAUSED');
+  });
+
+  it('send validates every line first: one bad line, nothing sent; --skip-invalid sends the rest and registers the job', async () => {
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: inputQueueUrl }));
+    const good = (subject: string) => JSON.stringify({ task: 'ticket-triage', input: { subject, body: `About ${subject}` } });
+    const stdin = [good('Refund'), '{"task":"ticket-triage","input":{"subject":""}}', good('Login'), '', good('Refund')].join('\n');
+
+    const refused = await pipectl(['send', '-', '--stage', 'ci', '--yes', '--job-id', 'ci-job-1'], { stdin });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/standard input:2: INVALID_INPUT: /);
+    expect(refused.stderr).toMatch(/1 of 4 line\(s\) are invalid: nothing was sent.*--skip-invalid/);
+    expect(await depth()).toBe(0);
+
+    const sent = await pipectl(['send', '-', '--stage', 'ci', '--yes', '--job-id', 'ci-job-1', '--skip-invalid', '--json'], { stdin });
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ jobId: 'ci-job-1', valid: 3, unique: 2, invalid: 1, sent: 3, alreadyDone: 0 });
+    expect(sent.stderr).toContain('1 blank line(s) ignored');
+    expect(await depth()).toBe(3);
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: 'ci-Control', Key: { pk: { S: `${CONTROL.JOB_PREFIX}ci-job-1` } } }));
+    expect(Item?.[JOB.EXPECTED]?.N).toBe('3');
+    expect(Item?.[JOB.UNIQUE]?.N).toBe('2');
+    expect(Item?.[JOB.SOURCE]?.S).toBe('pipectl');
+  });
+
+  async function depth(): Promise<number> {
+    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: inputQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    return Number(Attributes.ApproximateNumberOfMessages);
+  }
+});
