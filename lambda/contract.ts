@@ -55,8 +55,8 @@ export const ENV = {
   MODEL_CALL_TIMEOUT_MS: 'MODEL_CALL_TIMEOUT_MS',
   /** Loop guard: model calls one record may make in one receive (retries and repairs included). */
   MODEL_CALLS_PER_RECEIVE: 'MODEL_CALLS_PER_RECEIVE',
-  /** Loop guard: model calls one message may make over all its receives; past it, human review. */
-  MODEL_CALLS_PER_MESSAGE: 'MODEL_CALLS_PER_MESSAGE',
+  /** Loop guard: model calls one input (key) may make over all its receives and re-sends; past it, human review. */
+  MODEL_CALLS_PER_KEY: 'MODEL_CALLS_PER_KEY',
   /** A record that goes back to the queue is hidden for a jittered base × 2^(receives − 1) s, capped. */
   QUEUE_BACKOFF_BASE_SECONDS: 'QUEUE_BACKOFF_BASE_SECONDS',
   QUEUE_BACKOFF_MAX_SECONDS: 'QUEUE_BACKOFF_MAX_SECONDS',
@@ -156,6 +156,12 @@ export const CONTROL = {
   JOB_PREFIX: 'job#',
   /** A pinned drift baseline of one task: `drift-baseline#<task>`. */
   DRIFT_BASELINE_PREFIX: 'drift-baseline#',
+  /**
+   * Model calls made for one input whose processing failed and will be tried again:
+   * `calls#<input hash>`, attribute `calls` (ADD), TTL a day. Written and read on the retry path
+   * only (the loop guard MODEL_CALLS_PER_KEY); the happy path never touches it.
+   */
+  KEY_CALLS_PREFIX: 'calls#',
 } as const;
 
 /**

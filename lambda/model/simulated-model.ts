@@ -6,12 +6,13 @@ import { seededRandom, seedFromString } from '../shared/seeded-random';
  * The simulated model's answer to a prompt, deterministic for a seed: it finds the data block
  * (`<tag>{json}</tag>`) in the user message, runs the rules of the task whose input schema
  * accepts it (the ground truth), and varies the confidence with a seeded stream per prompt.
- * Shared by the in-process provider and, later, the HTTP simulator.
+ * Shared by the in-process provider and the HTTP simulator (local/model-simulator). With a model
+ * id, each model gets its own stream, so a secondary model's confidences differ from the primary's.
  */
-export function simulateAnswer(prompt: Prompt, seed: number): { text: string; tokensIn: number; tokensOut: number } {
+export function simulateAnswer(prompt: Prompt, seed: number, modelId?: string): { text: string; tokensIn: number; tokensOut: number } {
   const tokensIn = estimateTokens(prompt.system) + estimateTokens(prompt.user);
   const data = extractDataBlock(prompt.user);
-  const random = seededRandom(seedFromString(prompt.user, seed));
+  const random = seededRandom(seedFromString(modelId ? `${modelId}\n${prompt.user}` : prompt.user, seed));
   for (const task of Object.values(TASKS)) {
     if (!task.rules || data === undefined) continue;
     const input = task.inputSchema.safeParse(data);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ModelCallError } from '../processor/errors';
+import { MODEL_ERROR_CLASS, ModelCallError } from '../processor/errors';
 import type { ModelProvider, ModelRequest, ModelResponse } from './model-provider';
 import { simulateAnswer } from './simulated-model';
 
@@ -9,10 +9,14 @@ export interface SimulatedProviderOptions {
   readonly latencyMs?: number;
 }
 
-/** In-process simulated model: deterministic by seed, no network. Counts its calls. */
+/**
+ * In-process simulated model: deterministic by seed, no network, no faults. What a deployed stage
+ * with `model.provider: 'simulated'` runs; local mode and the tests use the HTTP simulator
+ * (local/model-simulator) through the real OpenAI-compatible provider instead.
+ */
 export class SimulatedProvider implements ModelProvider {
   readonly name = 'simulated';
-  /** Calls made through this instance (the local runner reads it). */
+  /** Calls made through this instance. */
   calls = 0;
   private readonly seed: number;
   private readonly latencyMs: number;
@@ -24,14 +28,15 @@ export class SimulatedProvider implements ModelProvider {
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
     this.calls += 1;
+    if (request.signal.aborted) throw new ModelCallError(MODEL_ERROR_CLASS.TIMEOUT, 'simulated call aborted by its time budget before it started');
     if (this.latencyMs > 0) {
       try {
         await sleep(this.latencyMs, undefined, { signal: request.signal });
       } catch (error) {
-        throw new ModelCallError('simulated call aborted by its time budget', true, 'Timeout', { cause: error });
+        throw new ModelCallError(MODEL_ERROR_CLASS.TIMEOUT, 'simulated call aborted by its time budget', { cause: error });
       }
     }
-    const answer = simulateAnswer(request.prompt, this.seed);
+    const answer = simulateAnswer(request.prompt, this.seed, request.modelId);
     return { text: answer.text, modelId: request.modelId, tokensIn: answer.tokensIn, tokensOut: answer.tokensOut, finishReason: 'stop' };
   }
 }

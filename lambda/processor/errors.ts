@@ -55,21 +55,98 @@ export class TimeBudgetExhaustedError extends PipelineError {
   readonly retryable = true;
 }
 
-/** The model call failed. `retryable` comes from the provider's classification of the failure. */
+/**
+ * Classes of model-call failure: stable values (metric dimension `errorClass`, ledger, logs).
+ * Every provider maps its failures (Bedrock exceptions, HTTP statuses, socket errors, aborts)
+ * onto these, and `MODEL_ERROR_TRAITS` says what each one means for the retry policy and breaker.
+ */
+export const MODEL_ERROR_CLASS = {
+  /** 429 / ThrottlingException: slow down and try again (Retry-After honoured). */
+  THROTTLED: 'Throttled',
+  /** 429 insufficient_quota, spend or billing limit, ServiceQuotaExceeded: no retry will help this hour. */
+  QUOTA_EXHAUSTED: 'QuotaExhausted',
+  /** 500 / InternalServerException, and any other 5xx. */
+  SERVER_ERROR: 'ServerError',
+  /** 502 Bad Gateway. */
+  BAD_GATEWAY: 'BadGateway',
+  /** 503 / ServiceUnavailableException. */
+  SERVICE_UNAVAILABLE: 'ServiceUnavailable',
+  /** 529 (Anthropic's "overloaded"). */
+  OVERLOADED: 'Overloaded',
+  /** 408, 504, ModelTimeoutException, or our own per-call timeout (the AbortSignal fired). */
+  TIMEOUT: 'Timeout',
+  /** Connection reset, refused, or closed before an answer. */
+  NETWORK: 'Network',
+  /** ModelNotReadyException: the model is being loaded. */
+  MODEL_NOT_READY: 'ModelNotReady',
+  /** ModelErrorException / ModelStreamErrorException: the model failed while processing. */
+  MODEL_ERROR: 'ModelError',
+  /** 409 / ConflictException. */
+  CONFLICT: 'Conflict',
+  /** 400, 413, 422 / ValidationException: this request can never succeed as it is. */
+  BAD_REQUEST: 'BadRequest',
+  /** 401, 403 / AccessDeniedException. */
+  ACCESS_DENIED: 'AccessDenied',
+  /** 404 / ResourceNotFoundException: no such model. */
+  NOT_FOUND: 'NotFound',
+  /** The provider refused the content (content filter, guardrail). */
+  CONTENT_FILTERED: 'ContentFiltered',
+  /** The answer was not in the provider's documented shape. */
+  BAD_RESPONSE: 'BadResponse',
+  UNKNOWN: 'Unknown',
+} as const;
+export type ModelErrorClass = (typeof MODEL_ERROR_CLASS)[keyof typeof MODEL_ERROR_CLASS];
+
+/**
+ * What each class means. `retryable`: the same call may succeed if tried again (the retry policy
+ * retries only these). `systemic`: the failure says the model or account is unhealthy rather than
+ * this request bad, so it counts against the model's shared breaker.
+ */
+export const MODEL_ERROR_TRAITS: Readonly<Record<ModelErrorClass, { readonly retryable: boolean; readonly systemic: boolean }>> = {
+  Throttled: { retryable: true, systemic: true },
+  QuotaExhausted: { retryable: false, systemic: true },
+  ServerError: { retryable: true, systemic: true },
+  BadGateway: { retryable: true, systemic: true },
+  ServiceUnavailable: { retryable: true, systemic: true },
+  Overloaded: { retryable: true, systemic: true },
+  Timeout: { retryable: true, systemic: true },
+  Network: { retryable: true, systemic: true },
+  ModelNotReady: { retryable: true, systemic: true },
+  ModelError: { retryable: true, systemic: true },
+  Conflict: { retryable: true, systemic: false },
+  BadRequest: { retryable: false, systemic: false },
+  AccessDenied: { retryable: false, systemic: true },
+  NotFound: { retryable: false, systemic: true },
+  ContentFiltered: { retryable: false, systemic: false },
+  BadResponse: { retryable: true, systemic: true },
+  Unknown: { retryable: true, systemic: true },
+};
+
+/**
+ * The model call failed. `retryable` follows from `errorClass` (see `MODEL_ERROR_TRAITS`);
+ * `retryAfterMs` is the provider's Retry-After, which a retry never undercuts.
+ */
 export class ModelCallError extends PipelineError {
   override readonly name = 'ModelCallError';
+  readonly retryable: boolean;
+  /** Counts against the model's breaker. */
+  readonly systemic: boolean;
+  readonly retryAfterMs?: number;
+  /** The HTTP status, when there was one. */
+  readonly status?: number;
 
   constructor(
+    readonly errorClass: ModelErrorClass,
     message: string,
-    readonly retryable: boolean,
-    readonly errorClass: string,
-    options?: { cause?: unknown; retryAfterMs?: number },
+    options?: { cause?: unknown; retryAfterMs?: number; status?: number },
   ) {
     super(message, options);
+    const traits = MODEL_ERROR_TRAITS[errorClass];
+    this.retryable = traits.retryable;
+    this.systemic = traits.systemic;
     this.retryAfterMs = options?.retryAfterMs;
+    this.status = options?.status;
   }
-
-  readonly retryAfterMs?: number;
 }
 
 /** The model answered, but the answer is not valid JSON of the task's output schema. */
@@ -78,13 +155,44 @@ export class InvalidModelOutputError extends PipelineError {
   readonly retryable = false;
 }
 
-/** A dependency (DynamoDB, SQS) failed; the record goes back to the queue. */
+/**
+ * No model tier may be called because their shared breakers are open, and the stage defers such
+ * records: it goes back to the queue, hidden at least until the breaker may let a probe through.
+ */
+export class BreakerOpenError extends PipelineError {
+  override readonly name = 'BreakerOpenError';
+  readonly retryable = true;
+
+  constructor(
+    readonly modelIds: readonly string[],
+    /** How long until the first of them may be probed. */
+    readonly retryAfterMs: number,
+  ) {
+    super(`the breaker of ${modelIds.join(', ')} is open; retry in ${Math.round(retryAfterMs)} ms`);
+  }
+}
+
+/** The hour's token or cost budget is spent, and the stage defers such records to the next hour. */
+export class BudgetExhaustedError extends PipelineError {
+  override readonly name = 'BudgetExhaustedError';
+  readonly retryable = true;
+
+  constructor(
+    readonly usedPercent: number,
+    /** Until the next hour's budget starts. */
+    readonly retryAfterMs: number,
+  ) {
+    super(`the hourly model budget is spent (${usedPercent.toFixed(0)}% used); retry in ${Math.round(retryAfterMs)} ms`);
+  }
+}
+
+/** A dependency (DynamoDB, SQS, Secrets Manager) failed; the record goes back to the queue. */
 export class DependencyError extends PipelineError {
   override readonly name = 'DependencyError';
   readonly retryable = true;
 
   constructor(
-    readonly dependency: 'dynamodb' | 'sqs',
+    readonly dependency: 'dynamodb' | 'sqs' | 'secretsmanager',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -1,12 +1,22 @@
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { METRICS_NAMESPACE } from '../contract';
+import { METRIC_SERVICE, METRICS_NAMESPACE } from '../contract';
 import { DynamoDbLedgerStore } from '../ledger/dynamodb-ledger-store';
+import { BedrockProvider } from '../model/bedrock-provider';
 import type { ModelProvider } from '../model/model-provider';
+import { OpenAiCompatibleProvider } from '../model/openai-compatible-provider';
+import { SecretApiKey } from '../model/secret-api-key';
 import { SimulatedProvider } from '../model/simulated-provider';
+import { HourlyBudget } from '../resilience/budget';
+import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
+import { KeyCallCounter } from '../resilience/key-call-counter';
+import { RetryPolicy } from '../resilience/retry-policy';
+import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
 import { SqsQueueGateway } from './queue-gateway';
 import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
@@ -15,23 +25,65 @@ import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
 // invocation. Endpoints come from the standard SDK variables (AWS_ENDPOINT_URL_SQS,
 // AWS_ENDPOINT_URL_DYNAMODB), which is how local mode points this same bundle at its emulators.
 const config = readRuntimeConfig();
-const logger = new Logger({ serviceName: 'processor', persistentKeys: { stage: config.stage } });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'processor', defaultDimensions: { stage: config.stage } });
+const logger = new Logger({ serviceName: METRIC_SERVICE.PROCESSOR, persistentKeys: { stage: config.stage } });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICE.PROCESSOR, defaultDimensions: { stage: config.stage } });
+const dynamodb = new DynamoDBClient({});
 
 function createProvider(runtime: RuntimeConfig): ModelProvider {
   switch (runtime.modelProvider) {
     case 'simulated':
       return new SimulatedProvider({ seed: runtime.simulatorSeed, latencyMs: runtime.simulatorLatencyMs });
-    default:
-      throw new Error(`model provider ${runtime.modelProvider} is not wired into the processor yet`);
+    case 'bedrock':
+      // maxAttempts 1: no SDK retries under ours (the retry policy is the one retry layer).
+      return new BedrockProvider({ client: new BedrockRuntimeClient({ maxAttempts: 1 }), maxOutputTokens: runtime.maxOutputTokens });
+    case 'openai-compatible': {
+      const secretArn = runtime.modelApiKeySecretArn;
+      // The config refuses a missing secret unless the endpoint is on loopback (local mode's simulator).
+      const key = secretArn ? new SecretApiKey(new SecretsManagerClient({ maxAttempts: 2 }), secretArn) : undefined;
+      key?.prefetch();
+      return new OpenAiCompatibleProvider({
+        baseUrl: runtime.modelBaseUrl as string,
+        apiKey: key ? () => key.get() : async () => undefined,
+        maxOutputTokens: runtime.maxOutputTokens,
+      });
+    }
   }
+}
+
+const breakerStore = new DynamoDbBreakerStore(dynamodb, config.controlTable);
+const breakers = new Map<string, SharedBreaker>();
+function breakerFor(modelId: string): SharedBreaker {
+  let breaker = breakers.get(modelId);
+  if (!breaker) {
+    breaker = new SharedBreaker(
+      modelId,
+      breakerStore,
+      {
+        failureThreshold: config.breakerFailureThreshold,
+        failureRatePercent: config.breakerFailureRatePercent,
+        minCalls: config.breakerMinCalls,
+        windowMs: config.breakerWindowMs,
+        cooldownMs: config.breakerCooldownMs,
+        cacheMs: config.breakerCacheMs,
+        // The probe is one call: its lease outlives one call's timeout, so a slow probe is not
+        // joined by a second one, and a dead instance's probe is replaced soon after.
+        probeLeaseMs: config.modelCallTimeoutMs + config.timeMarginMs,
+      },
+      {
+        onOpened: (model, openUntil) => logger.warn('breaker opened', { modelId: model, openUntil: new Date(openUntil).toISOString() }),
+        onProbeSettled: (model, closed) => logger.info(closed ? 'breaker closed after a probe' : 'breaker reopened after a probe', { modelId: model }),
+      },
+    );
+    breakers.set(modelId, breaker);
+  }
+  return breaker;
 }
 
 const processor = new BatchProcessor({
   config,
   logger,
   metrics,
-  ledger: new DynamoDbLedgerStore({ client: new DynamoDBClient({}), tableName: config.ledgerTable, ttlDays: config.ledgerTtlDays }),
+  ledger: new DynamoDbLedgerStore({ client: dynamodb, tableName: config.ledgerTable, ttlDays: config.ledgerTtlDays }),
   queues: new SqsQueueGateway({
     // The client's endpoint (the region's, or AWS_ENDPOINT_URL_SQS) is used for every queue, not
     // the host in the queue URL: on AWS they are the same; against an emulator whose queue URLs
@@ -42,6 +94,15 @@ const processor = new BatchProcessor({
     reviewQueueUrl: config.reviewQueueUrl,
   }),
   provider: createProvider(config),
+  breakerFor,
+  budget: new HourlyBudget(dynamodb, config.controlTable, { tokensPerHour: config.budgetTokensPerHour, usdPerHour: config.budgetUsdPerHour }),
+  retryPolicy: new RetryPolicy({
+    maxAttempts: config.retryMaxAttempts,
+    baseDelayMs: config.retryBaseDelayMs,
+    maxDelayMs: config.retryMaxDelayMs,
+    callTimeoutMs: config.modelCallTimeoutMs,
+  }),
+  keyCalls: new KeyCallCounter(dynamodb, config.controlTable),
 });
 
 /** The SQS event source's entry point: a partial batch response, never a thrown batch. */

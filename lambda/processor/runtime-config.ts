@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENV, MODEL_PROVIDERS } from '../contract';
+import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS } from '../contract';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 /**
@@ -9,63 +9,175 @@ const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 const decimal = (pattern: RegExp) => z.string().regex(pattern, 'must be a decimal number').transform(Number);
 const integer = decimal(/^-?\d+$/);
 const nonNegative = decimal(/^\d+(\.\d+)?$/);
+const count = (min: number, max = Number.MAX_SAFE_INTEGER) => integer.pipe(z.number().int().min(min).max(max));
+const json = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
 
-const RuntimeConfigSchema = z.object({
-  stage: z.string().min(1),
-  ledgerTable: z.string().min(1),
-  inputQueueUrl: z.string().url(),
-  inputDlqUrl: z.string().url(),
-  reviewQueueUrl: z.string().url(),
-  recordConcurrency: integer.pipe(z.number().int().min(1).max(100)),
-  claimedElsewhereVisibilitySeconds: integer.pipe(z.number().int().min(0).max(43_200)),
-  timeMarginMs: integer.pipe(z.number().int().min(0)),
-  ledgerTtlDays: nonNegative.pipe(z.number().positive()),
-  logRawInput: flag,
-  modelProvider: z.enum(MODEL_PROVIDERS),
-  primaryModelId: z.string().min(1),
-  simulatorSeed: integer.pipe(z.number().int()),
-  simulatorLatencyMs: nonNegative.pipe(z.number().min(0)),
+/** The serving tiers of the fallback chain, in order. */
+export const TIERS = ['primary', 'secondary', 'rules', 'human'] as const;
+export type TierName = (typeof TIERS)[number];
+
+const Price = z.strictObject({ inputUsdPerMillionTokens: z.number().min(0), outputUsdPerMillionTokens: z.number().min(0) });
+const TaskPolicy = z.strictObject({
+  tiers: z.array(z.enum(TIERS)).min(1).optional(),
+  minConfidence: z.number().min(0).max(1).optional(),
 });
+
+/** Variables that would hold a provider's API key. The key lives in Secrets Manager only. */
+export const FORBIDDEN_KEY_VARIABLES = ['OPENAI_API_KEY', 'MODEL_API_KEY', 'AZURE_OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'LITELLM_API_KEY'] as const;
+
+/** Hosts an OpenAI-compatible endpoint may have when no API key secret is configured: this machine only. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+const RuntimeConfigSchema = z
+  .object({
+    stage: z.string().min(1),
+    ledgerTable: z.string().min(1),
+    controlTable: z.string().min(1),
+    inputQueueUrl: z.string().url(),
+    inputDlqUrl: z.string().url(),
+    reviewQueueUrl: z.string().url(),
+    recordConcurrency: count(1, 100),
+    claimedElsewhereVisibilitySeconds: count(0, 43_200),
+    timeMarginMs: count(0),
+    ledgerTtlDays: nonNegative.pipe(z.number().positive()),
+    logRawInput: flag,
+    modelProvider: z.enum(MODEL_PROVIDERS),
+    primaryModelId: z.string().min(1),
+    secondaryModelId: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
+    modelBaseUrl: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
+    modelApiKeySecretArn: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
+    maxOutputTokens: count(1, 100_000),
+    modelPrices: json(z.record(z.string(), Price)),
+    minConfidence: nonNegative.pipe(z.number().min(0).max(1)),
+    taskPolicies: json(z.record(z.string(), TaskPolicy)),
+    retryMaxAttempts: count(1, 10),
+    retryBaseDelayMs: count(0),
+    retryMaxDelayMs: count(0),
+    modelCallTimeoutMs: count(1),
+    modelCallsPerReceive: count(1, 100),
+    modelCallsPerKey: count(1, 1000),
+    queueBackoffBaseSeconds: count(1, 43_200),
+    queueBackoffMaxSeconds: count(1, 43_200),
+    maxReceiveCount: count(1, 1000),
+    breakerFailureThreshold: count(0),
+    breakerFailureRatePercent: nonNegative.pipe(z.number().min(0).max(100)),
+    breakerMinCalls: count(1),
+    breakerWindowMs: count(1),
+    breakerCooldownMs: count(1),
+    breakerCacheMs: count(0),
+    breakerWhenOpen: z.enum(GUARD_ACTIONS),
+    budgetTokensPerHour: count(0),
+    budgetUsdPerHour: nonNegative.pipe(z.number().min(0)),
+    budgetWhenExhausted: z.enum(GUARD_ACTIONS),
+    simulatorSeed: integer.pipe(z.number().int()),
+    simulatorLatencyMs: nonNegative.pipe(z.number().min(0)),
+  })
+  .superRefine((config, ctx) => {
+    if (config.modelProvider !== 'openai-compatible') return;
+    if (!config.modelBaseUrl) {
+      ctx.addIssue({ code: 'custom', path: ['modelBaseUrl'], message: 'is required by the openai-compatible provider' });
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(config.modelBaseUrl);
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['modelBaseUrl'], message: 'must be a URL' });
+      return;
+    }
+    // No secret is only for an endpoint on this machine (local mode's simulator): a deployed
+    // function cannot reach a loopback endpoint, so this cannot send a real request without a key.
+    if (!config.modelApiKeySecretArn && !LOOPBACK_HOSTS.has(url.hostname)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['modelApiKeySecretArn'],
+        message: `is required for ${url.host}: only a loopback endpoint (local mode) may be called without an API key`,
+      });
+    }
+    if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+      ctx.addIssue({ code: 'custom', path: ['modelBaseUrl'], message: 'must be https (plain http only to a loopback endpoint)' });
+    }
+  });
 
 /** The processor's configuration, read once at cold start from the environment the stack sets. */
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
-/** Read and validate the environment; a missing or bad variable fails the cold start, naming it. */
+/** Config field → the environment variable it comes from, and its default (undefined: required). */
+const SOURCES: Readonly<Record<keyof z.input<typeof RuntimeConfigSchema>, readonly [string, string | undefined]>> = {
+  stage: [ENV.STAGE, undefined],
+  ledgerTable: [ENV.LEDGER_TABLE, undefined],
+  controlTable: [ENV.CONTROL_TABLE, undefined],
+  inputQueueUrl: [ENV.INPUT_QUEUE_URL, undefined],
+  inputDlqUrl: [ENV.INPUT_DLQ_URL, undefined],
+  reviewQueueUrl: [ENV.REVIEW_QUEUE_URL, undefined],
+  recordConcurrency: [ENV.RECORD_CONCURRENCY, '5'],
+  claimedElsewhereVisibilitySeconds: [ENV.CLAIMED_ELSEWHERE_VISIBILITY_SECONDS, '10'],
+  timeMarginMs: [ENV.TIME_MARGIN_MS, '3000'],
+  ledgerTtlDays: [ENV.LEDGER_TTL_DAYS, '30'],
+  logRawInput: [ENV.LOG_RAW_INPUT, 'false'],
+  modelProvider: [ENV.MODEL_PROVIDER, 'simulated'],
+  primaryModelId: [ENV.PRIMARY_MODEL_ID, 'sim-primary'],
+  secondaryModelId: [ENV.SECONDARY_MODEL_ID, ''],
+  modelBaseUrl: [ENV.MODEL_BASE_URL, ''],
+  modelApiKeySecretArn: [ENV.MODEL_API_KEY_SECRET_ARN, ''],
+  maxOutputTokens: [ENV.MODEL_MAX_OUTPUT_TOKENS, '512'],
+  modelPrices: [ENV.MODEL_PRICES, '{}'],
+  minConfidence: [ENV.MIN_CONFIDENCE, '0'],
+  taskPolicies: [ENV.TASK_POLICIES, '{}'],
+  retryMaxAttempts: [ENV.RETRY_MAX_ATTEMPTS, '3'],
+  retryBaseDelayMs: [ENV.RETRY_BASE_DELAY_MS, '200'],
+  retryMaxDelayMs: [ENV.RETRY_MAX_DELAY_MS, '5000'],
+  modelCallTimeoutMs: [ENV.MODEL_CALL_TIMEOUT_MS, '10000'],
+  modelCallsPerReceive: [ENV.MODEL_CALLS_PER_RECEIVE, '6'],
+  modelCallsPerKey: [ENV.MODEL_CALLS_PER_KEY, '20'],
+  queueBackoffBaseSeconds: [ENV.QUEUE_BACKOFF_BASE_SECONDS, '10'],
+  queueBackoffMaxSeconds: [ENV.QUEUE_BACKOFF_MAX_SECONDS, '300'],
+  maxReceiveCount: [ENV.MAX_RECEIVE_COUNT, '5'],
+  breakerFailureThreshold: [ENV.BREAKER_FAILURE_THRESHOLD, '10'],
+  breakerFailureRatePercent: [ENV.BREAKER_FAILURE_RATE_PERCENT, '50'],
+  breakerMinCalls: [ENV.BREAKER_MIN_CALLS, '20'],
+  breakerWindowMs: [ENV.BREAKER_WINDOW_MS, '60000'],
+  breakerCooldownMs: [ENV.BREAKER_COOLDOWN_MS, '30000'],
+  breakerCacheMs: [ENV.BREAKER_CACHE_MS, '2000'],
+  breakerWhenOpen: [ENV.BREAKER_WHEN_OPEN, 'defer'],
+  budgetTokensPerHour: [ENV.BUDGET_TOKENS_PER_HOUR, '0'],
+  budgetUsdPerHour: [ENV.BUDGET_USD_PER_HOUR, '0'],
+  budgetWhenExhausted: [ENV.BUDGET_WHEN_EXHAUSTED, 'fallback'],
+  simulatorSeed: [ENV.SIMULATOR_SEED, '42'],
+  simulatorLatencyMs: [ENV.SIMULATOR_LATENCY_MS, '0'],
+};
+
+/** The environment variable each config field is read from. */
+export const RUNTIME_CONFIG_VARIABLES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(SOURCES).map(([field, [variable]]) => [field, variable]),
+);
+
+/**
+ * Read and validate the environment; a missing or bad variable fails the cold start, naming it.
+ * An API key in the environment fails it too: keys are read from Secrets Manager only.
+ */
 export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
-  const parsed = RuntimeConfigSchema.safeParse({
-    stage: env[ENV.STAGE],
-    ledgerTable: env[ENV.LEDGER_TABLE],
-    inputQueueUrl: env[ENV.INPUT_QUEUE_URL],
-    inputDlqUrl: env[ENV.INPUT_DLQ_URL],
-    reviewQueueUrl: env[ENV.REVIEW_QUEUE_URL],
-    recordConcurrency: env[ENV.RECORD_CONCURRENCY] ?? '5',
-    claimedElsewhereVisibilitySeconds: env[ENV.CLAIMED_ELSEWHERE_VISIBILITY_SECONDS] ?? '10',
-    timeMarginMs: env[ENV.TIME_MARGIN_MS] ?? '3000',
-    ledgerTtlDays: env[ENV.LEDGER_TTL_DAYS] ?? '30',
-    logRawInput: env[ENV.LOG_RAW_INPUT] ?? 'false',
-    modelProvider: env[ENV.MODEL_PROVIDER] ?? 'simulated',
-    primaryModelId: env[ENV.PRIMARY_MODEL_ID] ?? 'sim-primary',
-    simulatorSeed: env[ENV.SIMULATOR_SEED] ?? '42',
-    simulatorLatencyMs: env[ENV.SIMULATOR_LATENCY_MS] ?? '0',
-  });
+  const leaked = FORBIDDEN_KEY_VARIABLES.filter((name) => env[name] !== undefined);
+  if (leaked.length > 0) {
+    throw new Error(
+      `processor configuration is invalid: ${leaked.join(', ')} must not be set: the model API key is read from the Secrets Manager secret named by ${ENV.MODEL_API_KEY_SECRET_ARN}`,
+    );
+  }
+  const input = Object.fromEntries(Object.entries(SOURCES).map(([field, [variable, fallback]]) => [field, env[variable] ?? fallback]));
+  const parsed = RuntimeConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const names: Record<string, string> = {
-      stage: ENV.STAGE,
-      ledgerTable: ENV.LEDGER_TABLE,
-      inputQueueUrl: ENV.INPUT_QUEUE_URL,
-      inputDlqUrl: ENV.INPUT_DLQ_URL,
-      reviewQueueUrl: ENV.REVIEW_QUEUE_URL,
-      recordConcurrency: ENV.RECORD_CONCURRENCY,
-      claimedElsewhereVisibilitySeconds: ENV.CLAIMED_ELSEWHERE_VISIBILITY_SECONDS,
-      timeMarginMs: ENV.TIME_MARGIN_MS,
-      ledgerTtlDays: ENV.LEDGER_TTL_DAYS,
-      logRawInput: ENV.LOG_RAW_INPUT,
-      modelProvider: ENV.MODEL_PROVIDER,
-      primaryModelId: ENV.PRIMARY_MODEL_ID,
-      simulatorSeed: ENV.SIMULATOR_SEED,
-      simulatorLatencyMs: ENV.SIMULATOR_LATENCY_MS,
-    };
-    const problems = parsed.error.issues.map((issue) => `${names[String(issue.path[0])] ?? issue.path.join('.')}: ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => `${RUNTIME_CONFIG_VARIABLES[String(issue.path[0])] ?? issue.path.join('.')}: ${issue.message}`);
     throw new Error(`processor configuration is invalid: ${problems.join('; ')}`);
   }
   return parsed.data;

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   asPipelineError,
+  BreakerOpenError,
+  BudgetExhaustedError,
+  MODEL_ERROR_CLASS,
+  MODEL_ERROR_TRAITS,
+  type ModelErrorClass,
   ClaimedElsewhereError,
   DependencyError,
   errorClassOf,
@@ -17,8 +22,10 @@ describe('the error hierarchy', () => {
     ['RejectedInputError', () => new RejectedInputError(REJECTION_REASON.NOT_JSON, 'x'), false],
     ['ClaimedElsewhereError', () => new ClaimedElsewhereError('k', 0), true],
     ['TimeBudgetExhaustedError', () => new TimeBudgetExhaustedError('no time left'), true],
-    ['ModelCallError', () => new ModelCallError('throttled', true, 'Throttling'), true],
-    ['ModelCallError', () => new ModelCallError('access denied', false, 'AccessDenied'), false],
+    ['ModelCallError', () => new ModelCallError('Throttled', 'throttled'), true],
+    ['ModelCallError', () => new ModelCallError('AccessDenied', 'access denied'), false],
+    ['BreakerOpenError', () => new BreakerOpenError(['m'], 100), true],
+    ['BudgetExhaustedError', () => new BudgetExhaustedError(100, 1000), true],
     ['InvalidModelOutputError', () => new InvalidModelOutputError('not JSON'), false],
     ['DependencyError', () => new DependencyError('sqs', 'send failed'), true],
   ])('%s (retryable: %s) has a stable name and is a PipelineError', (name, create, retryable) => {
@@ -44,13 +51,43 @@ describe('the error hierarchy', () => {
     expect(error.message).toContain('2026-11-23T14:00:00.000Z');
   });
 
-  it('ModelCallError keeps its cause, error class and Retry-After', () => {
+  it('ModelCallError keeps its cause, error class, status and Retry-After', () => {
     const cause = new Error('HTTP 429');
-    const error = new ModelCallError('rate limited', true, 'Throttling', { cause, retryAfterMs: 2_000 });
+    const error = new ModelCallError('Throttled', 'rate limited', { cause, retryAfterMs: 2_000, status: 429 });
     expect(error.cause).toBe(cause);
-    expect(error.errorClass).toBe('Throttling');
+    expect(error.errorClass).toBe('Throttled');
     expect(error.retryAfterMs).toBe(2_000);
-    expect(new ModelCallError('x', true, 'Timeout').retryAfterMs).toBeUndefined();
+    expect(error.status).toBe(429);
+    expect(new ModelCallError('Timeout', 'x').retryAfterMs).toBeUndefined();
+  });
+
+  it.each(Object.values(MODEL_ERROR_CLASS))('ModelCallError of class %s takes retryable and systemic from MODEL_ERROR_TRAITS', (errorClass) => {
+    const error = new ModelCallError(errorClass, 'x');
+    expect(error.retryable).toBe(MODEL_ERROR_TRAITS[errorClass].retryable);
+    expect(error.systemic).toBe(MODEL_ERROR_TRAITS[errorClass].systemic);
+  });
+
+  it.each<[ModelErrorClass, boolean]>([
+    ['Throttled', true],
+    ['ServerError', true],
+    ['BadGateway', true],
+    ['ServiceUnavailable', true],
+    ['Overloaded', true],
+    ['Timeout', true],
+    ['Network', true],
+    ['QuotaExhausted', false],
+    ['AccessDenied', false],
+    ['BadRequest', false],
+    ['NotFound', false],
+    ['ContentFiltered', false],
+  ])('the design\'s rule: %s is retryable: %s', (errorClass, retryable) => {
+    expect(MODEL_ERROR_TRAITS[errorClass].retryable).toBe(retryable);
+  });
+
+  it('BreakerOpenError and BudgetExhaustedError carry how long to wait', () => {
+    expect(new BreakerOpenError(['a', 'b'], 1500)).toMatchObject({ modelIds: ['a', 'b'], retryAfterMs: 1500 });
+    expect(new BudgetExhaustedError(104, 60_000)).toMatchObject({ usedPercent: 104, retryAfterMs: 60_000 });
+    expect(new BreakerOpenError(['a'], 1500).message).toContain('a');
   });
 
   it('DependencyError keeps its dependency and cause', () => {
@@ -64,7 +101,7 @@ describe('the error hierarchy', () => {
 describe('asPipelineError', () => {
   it.each<[string, PipelineError]>([
     ['RejectedInputError', new RejectedInputError(REJECTION_REASON.UNKNOWN_TASK, 'x')],
-    ['ModelCallError', new ModelCallError('x', false, 'ContentFiltered')],
+    ['ModelCallError', new ModelCallError('ContentFiltered', 'x')],
     ['DependencyError', new DependencyError('sqs', 'x')],
     ['TimeBudgetExhaustedError', new TimeBudgetExhaustedError('x')],
   ])('returns a %s unchanged (same instance)', (_name, error) => {
@@ -99,7 +136,8 @@ describe('errorClassOf', () => {
   class CustomError extends Error {}
 
   it.each<[string, unknown, string]>([
-    ['ModelCallError: its provider error class', new ModelCallError('x', true, 'Throttling'), 'Throttling'],
+    ['ModelCallError: its error class', new ModelCallError('Throttled', 'x'), 'Throttled'],
+    ['BreakerOpenError: its name', new BreakerOpenError(['m'], 1), 'BreakerOpenError'],
     ['RejectedInputError: its reason', new RejectedInputError(REJECTION_REASON.HOSTILE_KEY, 'x'), 'HOSTILE_KEY'],
     ['DependencyError: its name', new DependencyError('sqs', 'x'), 'DependencyError'],
     ['ClaimedElsewhereError: its name', new ClaimedElsewhereError('k', 0), 'ClaimedElsewhereError'],

@@ -1,33 +1,19 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../lambda/contract';
-import { readRuntimeConfig } from '../../lambda/processor/runtime-config';
+import { FORBIDDEN_KEY_VARIABLES, readRuntimeConfig, RUNTIME_CONFIG_VARIABLES } from '../../lambda/processor/runtime-config';
 
 /** The variables the Processor construct always sets; everything else has a default. */
 const REQUIRED = {
   [ENV.STAGE]: 'dev',
   [ENV.LEDGER_TABLE]: 'ledger-dev',
+  [ENV.CONTROL_TABLE]: 'control-dev',
   [ENV.INPUT_QUEUE_URL]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/input',
   [ENV.INPUT_DLQ_URL]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/input-dlq',
   [ENV.REVIEW_QUEUE_URL]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/review',
 } as const;
 
 /** Every env var name the reader maps to a config field. */
-const READ_NAMES = [
-  ENV.STAGE,
-  ENV.LEDGER_TABLE,
-  ENV.INPUT_QUEUE_URL,
-  ENV.INPUT_DLQ_URL,
-  ENV.REVIEW_QUEUE_URL,
-  ENV.RECORD_CONCURRENCY,
-  ENV.CLAIMED_ELSEWHERE_VISIBILITY_SECONDS,
-  ENV.TIME_MARGIN_MS,
-  ENV.LEDGER_TTL_DAYS,
-  ENV.LOG_RAW_INPUT,
-  ENV.MODEL_PROVIDER,
-  ENV.PRIMARY_MODEL_ID,
-  ENV.SIMULATOR_SEED,
-  ENV.SIMULATOR_LATENCY_MS,
-];
+const READ_NAMES = Object.values(RUNTIME_CONFIG_VARIABLES);
 
 function errorMessageOf(env: NodeJS.ProcessEnv): string {
   try {
@@ -48,6 +34,7 @@ describe('readRuntimeConfig: valid environments', () => {
     expect(readRuntimeConfig({ ...REQUIRED })).toEqual({
       stage: 'dev',
       ledgerTable: 'ledger-dev',
+      controlTable: 'control-dev',
       inputQueueUrl: REQUIRED[ENV.INPUT_QUEUE_URL],
       inputDlqUrl: REQUIRED[ENV.INPUT_DLQ_URL],
       reviewQueueUrl: REQUIRED[ENV.REVIEW_QUEUE_URL],
@@ -58,9 +45,65 @@ describe('readRuntimeConfig: valid environments', () => {
       logRawInput: false,
       modelProvider: 'simulated',
       primaryModelId: 'sim-primary',
+      secondaryModelId: undefined,
+      modelBaseUrl: undefined,
+      modelApiKeySecretArn: undefined,
+      maxOutputTokens: 512,
+      modelPrices: {},
+      minConfidence: 0,
+      taskPolicies: {},
+      retryMaxAttempts: 3,
+      retryBaseDelayMs: 200,
+      retryMaxDelayMs: 5000,
+      modelCallTimeoutMs: 10_000,
+      modelCallsPerReceive: 6,
+      modelCallsPerKey: 20,
+      queueBackoffBaseSeconds: 10,
+      queueBackoffMaxSeconds: 300,
+      maxReceiveCount: 5,
+      breakerFailureThreshold: 10,
+      breakerFailureRatePercent: 50,
+      breakerMinCalls: 20,
+      breakerWindowMs: 60_000,
+      breakerCooldownMs: 30_000,
+      breakerCacheMs: 2000,
+      breakerWhenOpen: 'defer',
+      budgetTokensPerHour: 0,
+      budgetUsdPerHour: 0,
+      budgetWhenExhausted: 'fallback',
       simulatorSeed: 42,
       simulatorLatencyMs: 0,
     });
+  });
+
+  it('reads the model layer: providers, prices, task policies, retry, breaker and budget settings', () => {
+    const config = readRuntimeConfig({
+      ...REQUIRED,
+      [ENV.MODEL_PROVIDER]: 'openai-compatible',
+      [ENV.MODEL_BASE_URL]: 'https://api.openai.com/v1',
+      [ENV.MODEL_API_KEY_SECRET_ARN]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:model-key-AbCdEf',
+      [ENV.SECONDARY_MODEL_ID]: 'gpt-4o-mini',
+      [ENV.MODEL_PRICES]: JSON.stringify({ 'gpt-4o-mini': { inputUsdPerMillionTokens: 0.15, outputUsdPerMillionTokens: 0.6 } }),
+      [ENV.TASK_POLICIES]: JSON.stringify({ 'ticket-triage': { tiers: ['rules', 'human'], minConfidence: 0.6 } }),
+      [ENV.BREAKER_WHEN_OPEN]: 'fallback',
+      [ENV.BUDGET_USD_PER_HOUR]: '2.5',
+      [ENV.BUDGET_WHEN_EXHAUSTED]: 'defer',
+    });
+    expect(config).toMatchObject({
+      modelProvider: 'openai-compatible',
+      modelBaseUrl: 'https://api.openai.com/v1',
+      secondaryModelId: 'gpt-4o-mini',
+      modelPrices: { 'gpt-4o-mini': { inputUsdPerMillionTokens: 0.15, outputUsdPerMillionTokens: 0.6 } },
+      taskPolicies: { 'ticket-triage': { tiers: ['rules', 'human'], minConfidence: 0.6 } },
+      breakerWhenOpen: 'fallback',
+      budgetUsdPerHour: 2.5,
+      budgetWhenExhausted: 'defer',
+    });
+  });
+
+  it.each(['http://127.0.0.1:8080/v1', 'http://localhost:9/v1'])('lets an openai-compatible endpoint on loopback (%s) run without an API key secret', (baseUrl) => {
+    const config = readRuntimeConfig({ ...REQUIRED, [ENV.MODEL_PROVIDER]: 'openai-compatible', [ENV.MODEL_BASE_URL]: baseUrl });
+    expect(config.modelApiKeySecretArn).toBeUndefined();
   });
 
   it('reads every variable, coercing numbers and flags', () => {
@@ -148,8 +191,17 @@ describe('readRuntimeConfig: invalid environments fail, naming the variable', ()
     [ENV.LOG_RAW_INPUT, 'yes'],
     [ENV.LOG_RAW_INPUT, 'TRUE'],
     [ENV.LOG_RAW_INPUT, '1'],
-    [ENV.MODEL_PROVIDER, 'bedrock'],
+    [ENV.MODEL_PROVIDER, 'gpt'],
     [ENV.MODEL_PROVIDER, 'Simulated'],
+    [ENV.MODEL_PRICES, '{not json'],
+    [ENV.MODEL_PRICES, JSON.stringify({ m: { inputUsdPerMillionTokens: -1, outputUsdPerMillionTokens: 1 } })],
+    [ENV.TASK_POLICIES, JSON.stringify({ 'ticket-triage': { tiers: ['oracle'] } })],
+    [ENV.MIN_CONFIDENCE, '1.5'],
+    [ENV.RETRY_MAX_ATTEMPTS, '0'],
+    [ENV.MODEL_CALL_TIMEOUT_MS, '0'],
+    [ENV.BREAKER_WHEN_OPEN, 'panic'],
+    [ENV.BREAKER_FAILURE_RATE_PERCENT, '101'],
+    [ENV.BUDGET_WHEN_EXHAUSTED, ''],
     [ENV.PRIMARY_MODEL_ID, ''],
     [ENV.SIMULATOR_SEED, '1.5'],
     [ENV.SIMULATOR_SEED, 'abc'],
@@ -160,6 +212,21 @@ describe('readRuntimeConfig: invalid environments fail, naming the variable', ()
     expect(message).toContain(`${name}: `);
     // Only the bad variable is blamed.
     for (const other of READ_NAMES.filter((candidate) => candidate !== name)) expect(message).not.toContain(other);
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['no base URL', {}, ENV.MODEL_BASE_URL],
+    ['a remote endpoint without an API key secret', { [ENV.MODEL_BASE_URL]: 'https://api.openai.com/v1' }, ENV.MODEL_API_KEY_SECRET_ARN],
+    ['plain http to a remote endpoint', { [ENV.MODEL_BASE_URL]: 'http://llm.internal/v1', [ENV.MODEL_API_KEY_SECRET_ARN]: 'arn:x' }, ENV.MODEL_BASE_URL],
+  ])('refuses the openai-compatible provider with %s', (_name, env, blamed) => {
+    const message = errorMessageOf({ ...REQUIRED, [ENV.MODEL_PROVIDER]: 'openai-compatible', ...env });
+    expect(message).toContain(`${blamed}: `);
+  });
+
+  it.each(FORBIDDEN_KEY_VARIABLES)('refuses an API key in the environment (%s): keys come from Secrets Manager only', (name) => {
+    const message = errorMessageOf({ ...REQUIRED, [name]: 'sk-not-a-real-key' });
+    expect(message).toContain(`${name} must not be set`);
+    expect(message).not.toContain('sk-not-a-real-key');
   });
 
   it('lists every bad variable at once', () => {

@@ -49,6 +49,17 @@ describe('simulateAnswer', () => {
     expect(new Set(lifts).size).toBeGreaterThan(10);
   });
 
+  it('gives each model id its own stream: a secondary model is not the primary\'s echo', () => {
+    const differing = tickets.slice(0, 100).filter((ticket) => simulateAnswer(prompt(ticket), 9, 'sim-primary').text !== simulateAnswer(prompt(ticket), 9, 'sim-secondary').text);
+    expect(differing.length).toBeGreaterThan(30);
+    // Only the confidence differs: both models agree with the rules on the rest.
+    for (const ticket of tickets.slice(0, 20)) {
+      const { confidence: _a, ...primary } = JSON.parse(simulateAnswer(prompt(ticket), 9, 'sim-primary').text);
+      const { confidence: _b, ...secondary } = JSON.parse(simulateAnswer(prompt(ticket), 9, 'sim-secondary').text);
+      expect(secondary).toEqual(primary);
+    }
+  });
+
   it('counts tokens as about four characters each', () => {
     const p = prompt(TICKET);
     const answer = simulateAnswer(p, 42);
@@ -85,7 +96,7 @@ describe('SimulatedProvider', () => {
 
   it('answers with the simulated model for its seed, echoing the model id, finish reason "stop"', async () => {
     const response = await new SimulatedProvider({ seed: 42 }).complete(request());
-    const expected = simulateAnswer(prompt(TICKET), 42);
+    const expected = simulateAnswer(prompt(TICKET), 42, 'sim-primary');
     expect(response).toEqual({ text: expected.text, modelId: 'sim-primary', tokensIn: expected.tokensIn, tokensOut: expected.tokensOut, finishReason: 'stop' });
     expect(TicketTriage.safeParse(JSON.parse(response.text)).success).toBe(true);
   });
