@@ -6,6 +6,7 @@ import { ControlTable } from './constructs/control-table';
 import { LedgerTable } from './constructs/ledger-table';
 import { Processor } from './constructs/processor';
 import { WorkQueue } from './constructs/work-queue';
+import { PipelineObservability } from './observability/pipeline-observability';
 
 const REMOVAL_POLICY: Readonly<Record<RemovalPolicyName, RemovalPolicy>> = {
   destroy: RemovalPolicy.DESTROY,
@@ -36,6 +37,8 @@ export class PipelineStack extends Stack {
   public readonly control: ControlTable;
   /** The processor Lambda and its event source. */
   public readonly processor: Processor;
+  /** Alarms from the catalog, the page and ticket topics, the dashboard. */
+  public readonly observability: PipelineObservability;
 
   public constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -64,6 +67,19 @@ export class PipelineStack extends Stack {
       removalPolicy,
     });
 
+    this.observability = new PipelineObservability(this, 'Observability', {
+      config,
+      removalPolicy,
+      resources: {
+        inputQueue: this.inputQueue.queue,
+        inputDeadLetterQueue: this.inputQueue.deadLetterQueue,
+        reviewQueue: this.reviewQueue.queue,
+        processorFunction: this.processor.function,
+        ledgerTable: this.ledger.table,
+        controlTable: this.control.table,
+      },
+    });
+
     const outputs: ReadonlyArray<readonly [string, string, string]> = [
       [STACK_OUTPUT.INPUT_QUEUE_URL, this.inputQueue.queue.queueUrl, 'Send task messages here'],
       [STACK_OUTPUT.INPUT_DLQ_URL, this.inputQueue.deadLetterQueue.queueUrl, 'Input that failed or was rejected'],
@@ -73,6 +89,10 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUT.CONTROL_TABLE_NAME, this.control.table.tableName, 'Breaker, budget, jobs and drift baselines'],
       [STACK_OUTPUT.PROCESSOR_FUNCTION_NAME, this.processor.function.functionName, 'The processor Lambda'],
       [STACK_OUTPUT.PROCESSOR_EVENT_SOURCE_MAPPING_ID, this.processor.eventSource.eventSourceMappingId, 'pipectl pause|resume toggles this mapping'],
+      [STACK_OUTPUT.PAGE_TOPIC_ARN, this.observability.pageTopic.topicArn, 'Pages: the composite "pipeline unhealthy" alarm'],
+      [STACK_OUTPUT.TICKET_TOPIC_ARN, this.observability.ticketTopic.topicArn, 'Tickets: every alarm, ALARM and OK'],
+      [STACK_OUTPUT.DASHBOARD_NAME, this.observability.dashboard.dashboardName, 'The CloudWatch dashboard built from the alarm catalog'],
+      [STACK_OUTPUT.ALARM_NAME_PREFIX, this.observability.catalog.alarmNamePrefix, 'Every alarm of the stack is named <prefix><alarm id>'],
     ];
     for (const [key, value, description] of outputs) {
       new CfnOutput(this, key, { value, description });
