@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { type CliIo, processIo } from '../../pipectl/cli-io';
 import { EXIT, PipectlError } from '../../pipectl/errors';
+import { registerBreakerCommand } from './breaker';
 import { registerDlqCommand } from './dlq';
 import { registerJobsCommand } from './jobs';
 import { registerLocalCommand } from './local';
 import { registerPauseCommands } from './pause';
 import { registerReviewCommand } from './review';
+import { registerRunbookCommand } from './runbook';
 import { registerSendCommand } from './send';
 import { registerStatusCommand } from './status';
 
@@ -44,6 +46,8 @@ function buildProgram(io: CliIo): { program: Command; printed: () => string } {
   registerPauseCommands(program, io);
   registerReviewCommand(program, io);
   registerJobsCommand(program, io);
+  registerBreakerCommand(program, io);
+  registerRunbookCommand(program, io);
   return { program, printed: () => printed };
 }
 

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../pipectl/errors';
+import type { CliIo } from '../../pipectl/cli-io';
+import { table } from '../../pipectl/format';
+import { alarmIds, findAlarm, renderAlarmSection } from '../../lib/observability/runbook';
+import { catalogOfStage, catalogsOfAllStages } from '../../lib/observability/stage-catalogs';
+import { addExamples } from './target-options';
+
+interface RunbookFlags {
+  readonly stage?: string;
+}
+
+export function registerRunbookCommand(program: Command, io: CliIo): void {
+  const command = program
+    .command('runbook')
+    .description("Print an alarm's runbook section (from the alarm catalog RUNBOOK.md is generated from), or the list of alarms")
+    .argument('[alarm]', 'the alarm id (dlq-has-messages) or its full name (AiPipeline-prod-dlq-has-messages)')
+    .option('--stage <name>', "show only this stage's thresholds (default: every stage; or PIPECTL_STAGE)");
+  addExamples(command, 'pipectl runbook', 'pipectl runbook dlq-has-messages', 'pipectl runbook AiPipeline-prod-input-age-over-sla');
+  command.action((alarm: string | undefined, flags: RunbookFlags) => {
+    const stage = flags.stage ?? process.env.PIPECTL_STAGE;
+    let catalogs;
+    try {
+      // The stage config validates the stage name and lists the valid ones.
+      catalogs = stage ? [catalogOfStage(stage)] : catalogsOfAllStages();
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const [first] = catalogs;
+    if (!first) throw new UsageError('no stage has an alarm catalog');
+    if (alarm === undefined) {
+      const rows = alarmIds(first).map((id) => {
+        const definition = findAlarm(first, id);
+        return [id, definition?.severity ?? '?', definition?.title ?? ''];
+      });
+      io.out(`${table(['alarm', 'severity', 'title'], rows)}\n\nprint one: pipectl runbook <alarm>\n`);
+      return;
+    }
+    if (!catalogs.some((catalog) => findAlarm(catalog, alarm))) {
+      throw new UsageError(`no alarm "${alarm}"; the alarms are: ${alarmIds(first).join(', ')}`);
+    }
+    io.out(renderAlarmSection(catalogs, alarm));
+  });
+}
