@@ -1,4 +1,5 @@
 import { MODEL_ERROR_CLASS, ModelCallError, type ModelErrorClass } from '../processor/errors';
+import { networkFailureCode } from './http-errors';
 
 /**
  * Bedrock Runtime exceptions by name. The Converse API throws the upper-case names; ConverseStream
@@ -61,9 +62,11 @@ export function classifyBedrockError(error: unknown, signal?: AbortSignal): Mode
                   : MODEL_ERROR_CLASS.BAD_REQUEST;
     return new ModelCallError(byStatus, `Bedrock: ${name || 'error'} (HTTP ${status}): ${message}`, { cause: error, status, retryAfterMs });
   }
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) {
-    return new ModelCallError(MODEL_ERROR_CLASS.NETWORK, `Bedrock: connection failed (${code})`, { cause: error });
+  const code = networkFailureCode(error);
+  if (code) {
+    return new ModelCallError(code.includes('TIMEOUT') ? MODEL_ERROR_CLASS.TIMEOUT : MODEL_ERROR_CLASS.NETWORK, `Bedrock: connection failed (${code})`, {
+      cause: error,
+    });
   }
   return new ModelCallError(MODEL_ERROR_CLASS.UNKNOWN, `Bedrock: ${name || 'error'}: ${message}`, { cause: error });
 }

@@ -112,8 +112,8 @@ export function classifyFetchFailure(error: unknown, signal?: AbortSignal): Mode
   if (signal?.aborted || isAbort(error)) {
     return new ModelCallError(MODEL_ERROR_CLASS.TIMEOUT, 'the model call ran out of its time budget and was aborted', { cause: error });
   }
-  const code = socketCode(error);
-  if (code && NETWORK_CODES.has(code)) {
+  const code = networkFailureCode(error);
+  if (code) {
     return new ModelCallError(
       code.includes('TIMEOUT') ? MODEL_ERROR_CLASS.TIMEOUT : MODEL_ERROR_CLASS.NETWORK,
       `the connection to the model endpoint failed (${code})`,
@@ -129,12 +129,19 @@ function isAbort(error: unknown): boolean {
   return name === 'AbortError' || name === 'TimeoutError';
 }
 
-/** The socket error code of an error or of its causes (undici wraps it: `TypeError('fetch failed', { cause })`). */
-function socketCode(error: unknown): string | undefined {
+/**
+ * The socket-level failure code of an error or of one of its causes — undici wraps it
+ * (`TypeError('fetch failed', { cause })`), the SDK's HTTP/2 handler too
+ * (`ERR_HTTP2_STREAM_CANCEL` caused by `ECONNREFUSED`) — or undefined when there is none.
+ */
+export function networkFailureCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current; depth += 1) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('ERR_HTTP2_'))) {
+      // An HTTP/2 wrapper says less than the socket error under it, when there is one.
+      return code.startsWith('ERR_HTTP2_') ? (networkFailureCode((current as { cause?: unknown }).cause) ?? code) : code;
+    }
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;

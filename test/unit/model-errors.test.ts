@@ -53,6 +53,12 @@ describe('classifyBedrockError', () => {
     ['an unknown 403', Object.assign(new Error('x'), { name: 'SomethingNew', ...metadata(403) }), 'AccessDenied', false],
     ['an unknown 400', Object.assign(new Error('x'), { name: 'SomethingNew', ...metadata(400) }), 'BadRequest', false],
     ['a reset socket', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'Network', true],
+    [
+      'a refused HTTP/2 connection',
+      Object.assign(new Error('The pending stream has been canceled'), { code: 'ERR_HTTP2_STREAM_CANCEL', cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }),
+      'Network',
+      true,
+    ],
     ['the SDK aborting on our signal', Object.assign(new Error('aborted'), { name: 'AbortError' }), 'Timeout', true],
     ['the SDK request timeout', Object.assign(new Error('x'), { name: 'TimeoutError' }), 'Timeout', true],
     ['anything else', new TypeError('what'), 'Unknown', true],

@@ -1,0 +1,166 @@
+/**
+ * The model simulator's fault spec: what `pipectl local --faults SPEC` takes (README, "Fault spec").
+ *
+ *   SPEC   := ITEM ( "," ITEM )*
+ *   ITEM   := 429=RATE[:RETRY_AFTER_MS] | 5xx=RATE | latency=MS@RATE | base=MS | hang=RATE
+ *           | malformed=RATE | truncated=RATE | schema=RATE | quota=RATE | outage=FROM-TO
+ *           | zero-latency | brownout | none
+ *
+ * RATE is a fraction in [0, 1] of calls; durations are real-time milliseconds (outage bounds are
+ * seconds since the simulator's first request, `s` or `ms` suffix allowed) and are run at local
+ * mode's time scale. Each call draws at most one of the answer faults (429, 5xx, hang, quota,
+ * malformed, truncated, schema), so their rates add up to at most 1; latency is drawn apart and
+ * adds to any answer; an outage answers 503 to everything inside its window.
+ */
+export interface FaultSpec {
+  /** Latency of every call (ms). */
+  readonly baseLatencyMs: number;
+  /** A share of calls takes this much longer (a brownout). */
+  readonly latency?: { readonly ms: number; readonly rate: number };
+  readonly throttle?: { readonly rate: number; readonly retryAfterMs?: number };
+  readonly serverError?: { readonly rate: number };
+  readonly hang?: { readonly rate: number };
+  readonly malformed?: { readonly rate: number };
+  readonly truncated?: { readonly rate: number };
+  readonly schema?: { readonly rate: number };
+  readonly quota?: { readonly rate: number };
+  /** Every call in [fromMs, toMs) after the first request gets 503. */
+  readonly outage?: { readonly fromMs: number; readonly toMs: number };
+}
+
+/** No faults, no latency: the default of local mode and of the benchmark's happy path. */
+export const NO_FAULTS: FaultSpec = { baseLatencyMs: 0 };
+
+/** Named specs a bench or a game day can select by name. */
+export const FAULT_PROFILES: Readonly<Record<string, string>> = {
+  /** The happy path: answers at once. */
+  'zero-latency': 'base=0',
+  /** A provider brownout: every call takes 100 ms, half of them 30 times as long. */
+  brownout: 'base=100,latency=2900@0.5',
+  none: 'base=0',
+};
+
+/** A spec that does not parse: `message` names the item and says what is valid. */
+export class FaultSpecError extends Error {
+  override readonly name = 'FaultSpecError';
+}
+
+const ITEM_HELP =
+  'valid items: 429=RATE[:retryAfterMs], 5xx=RATE, latency=MS@RATE, base=MS, hang=RATE, malformed=RATE, truncated=RATE, schema=RATE, quota=RATE, outage=FROM-TO, ' +
+  `or a profile (${Object.keys(FAULT_PROFILES).join(', ')})`;
+
+/** Parses a spec; throws FaultSpecError naming the first bad item. */
+export function parseFaultSpec(text: string): FaultSpec {
+  const spec: { -readonly [K in keyof FaultSpec]: FaultSpec[K] } = { baseLatencyMs: 0 };
+  const seen = new Set<string>();
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const item of items) {
+    const profile = FAULT_PROFILES[item];
+    if (profile !== undefined) {
+      Object.assign(spec, parseFaultSpec(profile));
+      continue;
+    }
+    const match = /^([a-z0-9]+)=(.+)$/i.exec(item);
+    if (!match) throw new FaultSpecError(`"${item}" is not KEY=VALUE; ${ITEM_HELP}`);
+    const key = (match[1] as string).toLowerCase();
+    const value = match[2] as string;
+    if (seen.has(key)) throw new FaultSpecError(`"${key}" appears twice`);
+    seen.add(key);
+    switch (key) {
+      case '429': {
+        const [rate, retryAfter] = value.split(':');
+        spec.throttle = { rate: parseRate(key, rate), ...(retryAfter !== undefined ? { retryAfterMs: parseMs(key, retryAfter) } : {}) };
+        break;
+      }
+      case '5xx':
+        spec.serverError = { rate: parseRate(key, value) };
+        break;
+      case 'latency': {
+        const [ms, rate] = value.split('@');
+        if (rate === undefined) throw new FaultSpecError(`latency=${value}: expected MS@RATE, e.g. latency=3000@0.5`);
+        spec.latency = { ms: parseMs(key, ms), rate: parseRate(key, rate) };
+        break;
+      }
+      case 'base':
+        spec.baseLatencyMs = parseMs(key, value);
+        break;
+      case 'hang':
+        spec.hang = { rate: parseRate(key, value) };
+        break;
+      case 'malformed':
+        spec.malformed = { rate: parseRate(key, value) };
+        break;
+      case 'truncated':
+        spec.truncated = { rate: parseRate(key, value) };
+        break;
+      case 'schema':
+        spec.schema = { rate: parseRate(key, value) };
+        break;
+      case 'quota':
+        spec.quota = { rate: parseRate(key, value) };
+        break;
+      case 'outage': {
+        const bounds = /^(\d+(?:\.\d+)?)(ms|s)?-(\d+(?:\.\d+)?)(ms|s)?$/.exec(value);
+        if (!bounds) throw new FaultSpecError(`outage=${value}: expected FROM-TO in seconds since the first request, e.g. outage=5-45 or outage=500ms-4500ms`);
+        const toMs = (amount: string, unit: string | undefined) => Number(amount) * (unit === 'ms' ? 1 : 1000);
+        const fromMs = toMs(bounds[1] as string, bounds[2]);
+        const untilMs = toMs(bounds[3] as string, bounds[4] ?? bounds[2]);
+        if (!(untilMs > fromMs)) throw new FaultSpecError(`outage=${value}: the end must come after the start`);
+        spec.outage = { fromMs, toMs: untilMs };
+        break;
+      }
+      default:
+        throw new FaultSpecError(`unknown fault "${key}"; ${ITEM_HELP}`);
+    }
+  }
+  const total = answerFaultRate(spec);
+  if (total > 1 + 1e-9) {
+    throw new FaultSpecError(`the answer faults (429, 5xx, hang, quota, malformed, truncated, schema) add up to ${round(total)}, more than 1`);
+  }
+  return spec;
+}
+
+/** The share of calls that draw an answer fault. */
+export function answerFaultRate(spec: FaultSpec): number {
+  return [spec.throttle, spec.serverError, spec.hang, spec.quota, spec.malformed, spec.truncated, spec.schema].reduce(
+    (total, fault) => total + (fault?.rate ?? 0),
+    0,
+  );
+}
+
+/** A spec with every duration multiplied by `timeScale` (local mode runs time faster). */
+export function scaleFaultSpec(spec: FaultSpec, timeScale: number): FaultSpec {
+  const ms = (value: number) => Math.round(value * timeScale);
+  return {
+    ...spec,
+    baseLatencyMs: ms(spec.baseLatencyMs),
+    ...(spec.latency ? { latency: { ...spec.latency, ms: ms(spec.latency.ms) } } : {}),
+    ...(spec.throttle?.retryAfterMs !== undefined ? { throttle: { ...spec.throttle, retryAfterMs: ms(spec.throttle.retryAfterMs) } } : {}),
+    ...(spec.outage ? { outage: { fromMs: ms(spec.outage.fromMs), toMs: ms(spec.outage.toMs) } } : {}),
+  };
+}
+
+/** Whether the spec injects anything beyond latency. */
+export function hasFaults(spec: FaultSpec): boolean {
+  return answerFaultRate(spec) > 0 || spec.outage !== undefined || spec.latency !== undefined;
+}
+
+function parseRate(key: string, value: string | undefined): number {
+  const rate = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+    throw new FaultSpecError(`${key}=${value ?? ''}: the rate must be a fraction from 0 to 1, e.g. ${key}=0.2`);
+  }
+  return rate;
+}
+
+function parseMs(key: string, value: string | undefined): number {
+  if (value === undefined || !/^\d+$/.test(value.trim())) throw new FaultSpecError(`${key}: "${value ?? ''}" is not a whole number of milliseconds`);
+  return Number(value);
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
