@@ -12,6 +12,10 @@ import { PipelineStack } from './pipeline-stack';
 export const PIPELINE_APP_CONTEXT: Readonly<Record<string, unknown>> = {
   // Template schema findings fail synth instead of scrolling past as warnings.
   '@aws-cdk/core:validateAgainstDefaultRules': true,
+  // Any validation warning fails synth, cdk-nag's included. Without it, as soon as the app
+  // acknowledges one finding, CDK decides each report's outcome from its errors alone, and
+  // cdk-nag's warnings (DDB3: a table without point-in-time recovery…) would no longer fail synth.
+  '@aws-cdk/core:strictCfnValidateErrors': true,
   '@aws-cdk/aws-lambda:recognizeLayerVersion': true,
   '@aws-cdk/core:checkSecretUsage': true,
   '@aws-cdk/aws-iam:minimizePolicies': true,

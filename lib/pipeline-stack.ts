@@ -4,6 +4,7 @@ import { STACK_OUTPUT } from '../lambda/contract';
 import type { RemovalPolicyName, StageConfig } from './config/stage-config';
 import { ControlTable } from './constructs/control-table';
 import { LedgerTable } from './constructs/ledger-table';
+import { Monitors } from './constructs/monitors';
 import { Processor } from './constructs/processor';
 import { WorkQueue } from './constructs/work-queue';
 import { PipelineObservability } from './observability/pipeline-observability';
@@ -37,6 +38,8 @@ export class PipelineStack extends Stack {
   public readonly control: ControlTable;
   /** The processor Lambda and its event source. */
   public readonly processor: Processor;
+  /** The scheduled reconciler and drift monitor, which read the ledger. */
+  public readonly monitors: Monitors;
   /** Alarms from the catalog, the page and ticket topics, the dashboard. */
   public readonly observability: PipelineObservability;
 
@@ -64,6 +67,14 @@ export class PipelineStack extends Stack {
       reviewQueue: this.reviewQueue.queue,
       ledgerTable: this.ledger.table,
       controlTable: this.control.table,
+      removalPolicy,
+    });
+    this.monitors = new Monitors(this, 'Monitors', {
+      config,
+      ledgerTable: this.ledger.table,
+      controlTable: this.control.table,
+      eventSourceMappingId: this.processor.eventSource.eventSourceMappingId,
+      eventSourceMappingArn: this.processor.eventSource.eventSourceMappingArn,
       removalPolicy,
     });
 

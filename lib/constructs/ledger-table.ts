@@ -1,7 +1,7 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, type CfnTable, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { LEDGER } from '../../lambda/contract';
+import { LEDGER, LEDGER_INDEX } from '../../lambda/contract';
 import type { LedgerConfig } from '../config/stage-config';
 
 /** Properties of a {@link LedgerTable}. */
@@ -18,6 +18,17 @@ export interface LedgerTableProps {
  * On-demand billing, because the load follows the queue and is spiky; point-in-time recovery;
  * items expire through TTL on `LEDGER.TTL`; the stream carries old and new images so downstream
  * consumers (and monitors) can subscribe to results instead of polling.
+ *
+ * Two indexes serve the monitors, which read the ledger instead of counters (see
+ * lambda/ledger/ledger-index.ts for the sharded keys):
+ * - `byJob` (`jobShard`): every item of a job, for the reconciler and `pipectl jobs`; projects the
+ *   status, lease end and receive count, what completeness needs;
+ * - `byHour` (`hourShard`, `completedAt`): completed items by hour of completion, for the drift
+ *   monitor; sparse (only completions set the key) and projects the task and the features only.
+ * Both keys are attributes the processor's existing claim and complete writes set: no extra
+ * request per message. Keys-plus-a-few projections keep each index write small.
+ * CloudFormation adds one index per stack update: a table deployed before these existed needs
+ * one deploy per index (comment one out for the first).
  *
  * A `Table` (AWS::DynamoDB::Table) rather than a `TableV2` (AWS::DynamoDB::GlobalTable): the
  * pipeline is single-region, and local mode creates its tables from this template's properties.
@@ -42,5 +53,31 @@ export class LedgerTable extends Construct {
       deletionProtection: config.deletionProtection,
       removalPolicy,
     });
+    // The indexes are declared on the CloudFormation resource, not with `addGlobalSecondaryIndex`:
+    // a `Table` that knows it has indexes makes every `TableGrants` on it (the processor's
+    // included) grant `<table>/index/*` too. Nobody but the monitors reads an index, and they are
+    // granted the exact index ARN (lib/constructs/monitors.ts), so the L2 is kept unaware.
+    const resource = this.table.node.defaultChild as CfnTable;
+    resource.globalSecondaryIndexes = [
+      {
+        indexName: LEDGER_INDEX.BY_JOB,
+        keySchema: [{ attributeName: LEDGER.JOB_SHARD, keyType: 'HASH' }],
+        projection: { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [LEDGER.STATUS, LEDGER.LEASE_UNTIL, LEDGER.RECEIVE_COUNT] },
+      },
+      {
+        indexName: LEDGER_INDEX.BY_HOUR,
+        keySchema: [
+          { attributeName: LEDGER.HOUR_SHARD, keyType: 'HASH' },
+          { attributeName: LEDGER.COMPLETED_AT, keyType: 'RANGE' },
+        ],
+        projection: { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [LEDGER.TASK, LEDGER.FEATURES] },
+      },
+    ];
+    resource.attributeDefinitions = [
+      { attributeName: LEDGER.PARTITION_KEY, attributeType: AttributeType.STRING },
+      { attributeName: LEDGER.JOB_SHARD, attributeType: AttributeType.STRING },
+      { attributeName: LEDGER.HOUR_SHARD, attributeType: AttributeType.STRING },
+      { attributeName: LEDGER.COMPLETED_AT, attributeType: AttributeType.NUMBER },
+    ];
   }
 }

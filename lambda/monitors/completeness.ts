@@ -1,0 +1,363 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { CONTROL, JOB, JOB_STATUS, type JobStatus, LEDGER_STATUS } from '../contract';
+import { MonitorDependencyError, MonitorInputError } from './errors';
+import { type JobItem, type ReadCost, readJobItems } from './ledger-reader';
+
+/**
+ * Completeness: did every item of a job reach an outcome? A job is registered in the control
+ * table (`job#<jobId>`) with how many messages it holds and a deadline; its messages carry the
+ * same `jobId`, which the processor's claim writes onto their ledger items (and into the `byJob`
+ * index). After the deadline, the items the ledger cannot account for are missing:
+ *
+ *   missing = expected − (completed + dead-lettered + in review)
+ *
+ * the same invariant every chaos test checks, counted from the ledger itself. Used by the
+ * scheduled reconciler (reconciler-handler.ts) and by `pipectl jobs`.
+ *
+ * Known limit: an item belongs to the job whose message claimed it first. An input already
+ * completed under another job (or none) is a duplicate, whose claim writes nothing, so re-sending
+ * a finished input under a new job id shows it as missing in that job; re-send under the same id.
+ */
+
+/** A registered job, the control-table item `job#<jobId>`. */
+export interface JobRecord {
+  readonly jobId: string;
+  /** Messages the producer sent. */
+  readonly expected: number;
+  /** Distinct inputs among them, when the producer counted them. */
+  readonly unique?: number;
+  /** Epoch ms. */
+  readonly sentAt: number;
+  /** Epoch ms. */
+  readonly deadline: number;
+  readonly source?: string;
+  readonly closedAt?: number;
+  readonly status?: JobStatus;
+  /** The last reconciliation's missing count, if any. */
+  readonly missing?: number;
+}
+
+/** What the ledger says about one job. */
+export interface JobCompleteness {
+  readonly jobId: string;
+  /** What the ledger is compared with: `unique` when the job has it, else `expected`. */
+  readonly expected: number;
+  readonly sentAt: number;
+  readonly deadline: number;
+  readonly overdue: boolean;
+  readonly completed: number;
+  /** Rejected as bad input, or failed on the queue's last receive (the redrive moves those to the DLQ). */
+  readonly deadLettered: number;
+  readonly inReview: number;
+  /** Items with no outcome yet: expected − (completed + dead-lettered + in review), at least 0. */
+  readonly missing: number;
+  /** IN_PROGRESS with an expired lease: an attempt that crashed or timed out. */
+  readonly stuck: number;
+  /** FAILED and still retrying, or IN_PROGRESS with a live lease. */
+  readonly pending: number;
+  /** Missing items with no ledger item at all: lost before the processor, or still queued. */
+  readonly notInLedger: number;
+  /** The first keys of stuck and pending items (at most `maxKeysRecorded` each). */
+  readonly stuckKeys: readonly string[];
+  readonly pendingKeys: readonly string[];
+  /** Ledger items found for the job. */
+  readonly ledgerItems: number;
+  readonly status: JobStatus;
+}
+
+/** Options of {@link assessJob}. */
+export interface AssessOptions {
+  /** Epoch ms. */
+  readonly now: number;
+  /** The input queue's maxReceiveCount. */
+  readonly maxReceiveCount: number;
+  /** Keys to keep per kind (stuck, pending). @default 100 */
+  readonly maxKeysRecorded?: number;
+}
+
+/** Counts a job's ledger items into outcomes. Pure: the reconciler and `pipectl jobs` share it. */
+export function assessJob(job: JobRecord, items: readonly JobItem[], options: AssessOptions): JobCompleteness {
+  const maxKeys = options.maxKeysRecorded ?? 100;
+  let completed = 0;
+  let deadLettered = 0;
+  let inReview = 0;
+  const stuckKeys: string[] = [];
+  const pendingKeys: string[] = [];
+  let stuck = 0;
+  let pending = 0;
+  for (const item of items) {
+    switch (item.status) {
+      case LEDGER_STATUS.COMPLETED:
+        completed += 1;
+        break;
+      case LEDGER_STATUS.IN_REVIEW:
+        inReview += 1;
+        break;
+      case LEDGER_STATUS.REJECTED:
+        deadLettered += 1;
+        break;
+      case LEDGER_STATUS.FAILED:
+        // A failure on the last allowed receive: SQS moves the message to the DLQ on its next receive.
+        if ((item.receiveCount ?? 0) >= options.maxReceiveCount) deadLettered += 1;
+        else if (pending++ < maxKeys) pendingKeys.push(item.key);
+        break;
+      case LEDGER_STATUS.IN_PROGRESS:
+        if ((item.leaseUntil ?? 0) < options.now) {
+          if (stuck++ < maxKeys) stuckKeys.push(item.key);
+        } else if (pending++ < maxKeys) pendingKeys.push(item.key);
+        break;
+      default:
+        // An unknown status has no outcome: it counts as pending, so it is looked at, not lost.
+        if (pending++ < maxKeys) pendingKeys.push(item.key);
+    }
+  }
+  const expected = job.unique ?? job.expected;
+  const missing = Math.max(0, expected - (completed + deadLettered + inReview));
+  const overdue = options.now >= job.deadline;
+  let status: JobStatus = JOB_STATUS.OPEN;
+  if (job.closedAt !== undefined) status = JOB_STATUS.CLOSED;
+  else if (missing === 0) status = JOB_STATUS.COMPLETE;
+  else if (overdue) status = JOB_STATUS.INCOMPLETE;
+  return {
+    jobId: job.jobId,
+    expected,
+    sentAt: job.sentAt,
+    deadline: job.deadline,
+    overdue,
+    completed,
+    deadLettered,
+    inReview,
+    missing,
+    stuck,
+    pending,
+    notInLedger: Math.max(0, missing - stuck - pending),
+    stuckKeys,
+    pendingKeys,
+    ledgerItems: items.length,
+    status,
+  };
+}
+
+/** What a producer registers. */
+export interface JobRegistration {
+  readonly jobId: string;
+  readonly expected: number;
+  readonly unique?: number;
+  /** Epoch ms. */
+  readonly sentAt: number;
+  /** Epoch ms. */
+  readonly deadline: number;
+  /** @default 'producer' */
+  readonly source?: string;
+  /** The item expires (control table TTL) this many days after the deadline. @default 30 */
+  readonly ttlDays?: number;
+}
+
+/**
+ * Registers a job: one PutItem of `job#<jobId>`, refused if the id exists (a job id names one
+ * batch of work). The equivalent with any DynamoDB client is in the README ("Completeness").
+ * @returns `exists` when a job with this id was registered before (nothing is changed).
+ */
+export async function registerJob(client: DynamoDBClient, controlTable: string, registration: JobRegistration): Promise<'registered' | 'exists'> {
+  const ttlDays = registration.ttlDays ?? 30;
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: controlTable,
+        Item: marshall(
+          {
+            [CONTROL.PARTITION_KEY]: `${CONTROL.JOB_PREFIX}${registration.jobId}`,
+            [JOB.ID]: registration.jobId,
+            [JOB.EXPECTED]: registration.expected,
+            [JOB.UNIQUE]: registration.unique,
+            [JOB.SENT_AT]: registration.sentAt,
+            [JOB.DEADLINE]: registration.deadline,
+            [JOB.SOURCE]: registration.source ?? 'producer',
+            [JOB.STATUS]: JOB_STATUS.OPEN,
+            [CONTROL.TTL]: Math.floor(registration.deadline / 1000) + ttlDays * 86_400,
+          },
+          { removeUndefinedValues: true },
+        ),
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': CONTROL.PARTITION_KEY },
+      }),
+    );
+    return 'registered';
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return 'exists';
+    throw new MonitorDependencyError('dynamodb', `register job ${registration.jobId}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function toJobRecord(item: Record<string, unknown>): JobRecord {
+  const number = (name: string) => (item[name] === undefined ? undefined : Number(item[name]));
+  return {
+    jobId: String(item[JOB.ID] ?? String(item[CONTROL.PARTITION_KEY]).slice(CONTROL.JOB_PREFIX.length)),
+    expected: Number(item[JOB.EXPECTED] ?? 0),
+    ...(number(JOB.UNIQUE) !== undefined ? { unique: number(JOB.UNIQUE) } : {}),
+    sentAt: Number(item[JOB.SENT_AT] ?? 0),
+    deadline: Number(item[JOB.DEADLINE] ?? 0),
+    ...(item[JOB.SOURCE] !== undefined ? { source: String(item[JOB.SOURCE]) } : {}),
+    ...(number(JOB.CLOSED_AT) !== undefined ? { closedAt: number(JOB.CLOSED_AT) } : {}),
+    ...(item[JOB.STATUS] !== undefined ? { status: item[JOB.STATUS] as JobStatus } : {}),
+    ...(number(JOB.MISSING) !== undefined ? { missing: number(JOB.MISSING) } : {}),
+  };
+}
+
+/** One registered job, or undefined. */
+export async function readJob(client: DynamoDBClient, controlTable: string, jobId: string): Promise<JobRecord | undefined> {
+  try {
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: controlTable, Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.JOB_PREFIX}${jobId}` } }, ConsistentRead: true }),
+    );
+    return Item ? toJobRecord(unmarshall(Item)) : undefined;
+  } catch (error) {
+    throw new MonitorDependencyError('dynamodb', `read job ${jobId}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Which jobs {@link listJobs} returns. */
+export interface ListJobsOptions {
+  /** Only jobs whose deadline is at or before this (epoch ms), not complete and not closed: what the reconciler checks. */
+  readonly dueBy?: number;
+}
+
+/**
+ * Registered jobs, oldest deadline first. The control table is small (a breaker per model, a
+ * budget item per hour, jobs, baselines; all with TTLs), so a filtered scan is cheaper than an
+ * index nobody else needs; its cost grows with the number of live jobs, not with traffic.
+ */
+export async function listJobs(client: DynamoDBClient, controlTable: string, options: ListJobsOptions = {}): Promise<JobRecord[]> {
+  const names: Record<string, string> = { '#pk': CONTROL.PARTITION_KEY };
+  const values: Record<string, AttributeValue> = { ':prefix': { S: CONTROL.JOB_PREFIX } };
+  let filter = 'begins_with(#pk, :prefix)';
+  if (options.dueBy !== undefined) {
+    Object.assign(names, { '#deadline': JOB.DEADLINE, '#closedAt': JOB.CLOSED_AT, '#status': JOB.STATUS });
+    Object.assign(values, { ':dueBy': { N: String(options.dueBy) }, ':complete': { S: JOB_STATUS.COMPLETE }, ':closed': { S: JOB_STATUS.CLOSED } });
+    filter += ' AND #deadline <= :dueBy AND attribute_not_exists(#closedAt) AND (attribute_not_exists(#status) OR NOT (#status IN (:complete, :closed)))';
+  }
+  const jobs: JobRecord[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  try {
+    do {
+      const page = await client.send(
+        new ScanCommand({ TableName: controlTable, FilterExpression: filter, ExpressionAttributeNames: names, ExpressionAttributeValues: values, ExclusiveStartKey: startKey }),
+      );
+      for (const item of page.Items ?? []) jobs.push(toJobRecord(unmarshall(item)));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  } catch (error) {
+    throw new MonitorDependencyError('dynamodb', `list jobs: ${(error as Error).message}`, { cause: error });
+  }
+  return jobs.sort((a, b) => a.deadline - b.deadline || a.jobId.localeCompare(b.jobId));
+}
+
+/** The tables and settings completeness needs. */
+export interface CompletenessContext {
+  readonly client: DynamoDBClient;
+  readonly ledgerTable: string;
+  readonly controlTable: string;
+  readonly maxReceiveCount: number;
+  /** @default 100 */
+  readonly maxKeysRecorded?: number;
+}
+
+/** Reads one job and its ledger items and assesses it, changing nothing (`pipectl jobs <id>`). */
+export async function checkJob(context: CompletenessContext, jobId: string, now: number): Promise<JobCompleteness & { readonly cost: ReadCost }> {
+  const job = await readJob(context.client, context.controlTable, jobId);
+  if (!job) throw new MonitorInputError(`no job "${jobId}" is registered (control table item ${CONTROL.JOB_PREFIX}${jobId})`);
+  const { items, ...cost } = await readJobItems(context.client, context.ledgerTable, jobId);
+  return { ...assessJob(job, items, { now, maxReceiveCount: context.maxReceiveCount, maxKeysRecorded: context.maxKeysRecorded }), cost };
+}
+
+/** Writes an assessment onto the job's item, for `pipectl jobs` and whoever reads the table. */
+export async function recordCompleteness(client: DynamoDBClient, controlTable: string, assessment: JobCompleteness, now: number): Promise<void> {
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: controlTable,
+        Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.JOB_PREFIX}${assessment.jobId}` } },
+        // An operator's close wins over a reconciliation that read the job before it.
+        ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#closedAt)',
+        UpdateExpression:
+          'SET #status = :status, #reconciledAt = :now, #completed = :completed, #deadLettered = :deadLettered, #inReview = :inReview, ' +
+          '#missing = :missing, #notInLedger = :notInLedger, #stuckKeys = :stuckKeys, #pendingKeys = :pendingKeys',
+        ExpressionAttributeNames: {
+          '#pk': CONTROL.PARTITION_KEY,
+          '#closedAt': JOB.CLOSED_AT,
+          '#status': JOB.STATUS,
+          '#reconciledAt': JOB.RECONCILED_AT,
+          '#completed': JOB.COMPLETED,
+          '#deadLettered': JOB.DEAD_LETTERED,
+          '#inReview': JOB.IN_REVIEW,
+          '#missing': JOB.MISSING,
+          '#notInLedger': JOB.NOT_IN_LEDGER,
+          '#stuckKeys': JOB.STUCK_KEYS,
+          '#pendingKeys': JOB.PENDING_KEYS,
+        },
+        ExpressionAttributeValues: marshall({
+          ':status': assessment.status,
+          ':now': now,
+          ':completed': assessment.completed,
+          ':deadLettered': assessment.deadLettered,
+          ':inReview': assessment.inReview,
+          ':missing': assessment.missing,
+          ':notInLedger': assessment.notInLedger,
+          ':stuckKeys': [...assessment.stuckKeys],
+          ':pendingKeys': [...assessment.pendingKeys],
+        }),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return;
+    throw new MonitorDependencyError('dynamodb', `record job ${assessment.jobId}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** What one reconciler run found. */
+export interface ReconcileResult {
+  /** Jobs assessed this run (overdue, not complete, not closed). */
+  readonly jobs: readonly JobCompleteness[];
+  /** Overdue jobs left for the next run because time ran out (their last recorded count is used). */
+  readonly deferred: readonly JobRecord[];
+  /** Σ missing over overdue incomplete jobs: the `IncompleteJobItems` metric. */
+  readonly incompleteItems: number;
+  readonly cost: ReadCost;
+}
+
+/**
+ * One reconciler run: every overdue job that is neither complete nor closed is assessed from the
+ * ledger and the result recorded on its item; a job found complete is never read again. Stops
+ * starting jobs at `workUntil` (epoch ms), leaving the rest for the next run.
+ */
+export async function reconcile(context: CompletenessContext, now: number, workUntil = Number.POSITIVE_INFINITY): Promise<ReconcileResult> {
+  const due = await listJobs(context.client, context.controlTable, { dueBy: now });
+  const cost: ReadCost = { requests: 0, readUnits: 0 };
+  const jobs: JobCompleteness[] = [];
+  const deferred: JobRecord[] = [];
+  for (const job of due) {
+    if (Date.now() >= workUntil) {
+      deferred.push(job);
+      continue;
+    }
+    const { items, ...read } = await readJobItems(context.client, context.ledgerTable, job.jobId);
+    cost.requests += read.requests;
+    cost.readUnits += read.readUnits;
+    const assessment = assessJob(job, items, { now, maxReceiveCount: context.maxReceiveCount, maxKeysRecorded: context.maxKeysRecorded });
+    await recordCompleteness(context.client, context.controlTable, assessment, now);
+    jobs.push(assessment);
+  }
+  const incompleteItems =
+    jobs.reduce((sum, job) => sum + (job.status === JOB_STATUS.INCOMPLETE ? job.missing : 0), 0) +
+    deferred.reduce((sum, job) => sum + (job.missing ?? 0), 0);
+  return { jobs, deferred, incompleteItems, cost };
+}
