@@ -12,6 +12,7 @@ import type { RetryPolicy } from '../resilience/retry-policy';
 import type { BreakerPermit, SharedBreaker } from '../resilience/shared-breaker';
 import type { KeyCallCounter } from '../resilience/key-call-counter';
 import type { Prompt } from '../tasks/task-definition';
+import { taskFeatures } from '../tasks/task-features';
 import { BatchMetrics } from './batch-metrics';
 import {
   asPipelineError,
@@ -311,6 +312,8 @@ export class BatchProcessor {
         tokensOut: served.tokensOut,
         modelLatencyMs: served.latencyMs,
         modelCalls: served.modelCalls,
+        // The drift monitor's features ride on this same write (no extra request).
+        features: taskFeatures(task, { input: message.input, output: served.result, tier: served.tier }),
         now: this.now(),
       });
       this.recentKeys.add(key);
