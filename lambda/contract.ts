@@ -98,6 +98,10 @@ export const ENV = {
 export const MODEL_PROVIDERS = ['simulated', 'bedrock', 'openai-compatible'] as const;
 export type ModelProviderName = (typeof MODEL_PROVIDERS)[number];
 
+/** The serving tiers of the fallback chain, in order; the ledger's `tier` attribute holds one of them. */
+export const TIERS = ['primary', 'secondary', 'rules', 'human'] as const;
+export type TierName = (typeof TIERS)[number];
+
 /** What the processor does with a record when no model tier may be called (breaker open, budget spent). */
 export const GUARD_ACTIONS = ['defer', 'fallback'] as const;
 export type GuardAction = (typeof GUARD_ACTIONS)[number];
@@ -486,7 +490,11 @@ export const STACK_OUTPUT = {
   TICKET_TOPIC_ARN: 'TicketTopicArn',
   /** The CloudWatch dashboard built from the alarm catalog. */
   DASHBOARD_NAME: 'DashboardName',
-  /** Every alarm of the stack is named `<prefix><catalog id>`: `pipectl status` lists them by this prefix. */
+  /**
+   * The stack's name: every alarm of the stack is named `<stack name>-<alarm id>`, so DescribeAlarms
+   * with this prefix lists them (`pipectl status`). It is a plain `Ref: AWS::StackName`, as local
+   * mode requires of every output; lib/observability/alarm-catalog.ts `alarmNamePrefix` adds the `-`.
+   */
   ALARM_NAME_PREFIX: 'AlarmNamePrefix',
 } as const;
 

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, type KeyType, type ProjectionType, type ScalarAttributeType } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, STACK_OUTPUT } from '../lambda/contract';
 import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT, startEmulators, type Emulators } from './emulators';
 import { EventSourcePoller, type InvocationReport } from './event-source-poller';
 import { ExecutionEnvironment } from './lambda-runtime';
+import { buildAlarmCatalog } from '../lib/observability/alarm-catalog';
+import { loadStageConfig } from '../lib/config/stage-config';
+import { LocalAlarmEvaluator } from './alarm-evaluator';
 import { LogSink } from './log-sink';
 import { synthesizeLocalStack, type LocalStackModel } from './stack-model';
 
@@ -35,6 +38,11 @@ export interface LocalPipelineOptions {
   readonly autoStart?: boolean;
   /** Called after every invocation. */
   readonly onInvocation?: (report: InvocationReport) => void;
+  /**
+   * Where the alarm evaluator writes the current alarm states (what `pipectl status --local` reads).
+   * @default `alarms.json` next to `logFile`; nowhere without a log file
+   */
+  readonly alarmsFile?: string;
 }
 
 /** Names and URLs of the local stack's resources, keyed like the stack outputs. */
@@ -58,6 +66,8 @@ export interface LocalPipeline {
   readonly sqs: SQSClient;
   readonly dynamodb: DynamoDBClient;
   readonly logs: LogSink;
+  /** The alarm catalog evaluated over what this run emits (local/alarm-evaluator.ts). */
+  readonly alarms: LocalAlarmEvaluator;
   readonly poller: EventSourcePoller;
   readonly environments: readonly ExecutionEnvironment[];
   /** The input queue's ARN, as event records carry it. */
@@ -101,6 +111,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
 
     const processorEnvironment = buildEnvironment(stack, physical, emulators, timeScale, options.environment ?? {});
     const logs = new LogSink(options.logFile);
+    const alarms = new LocalAlarmEvaluator({
+      catalog: buildAlarmCatalog(loadStageConfig(options.stage ?? 'dev'), { stackName: stack.stackName }),
+      metrics: logs.metrics,
+      timeScale,
+      sqsEndpoint: emulators.sqsEndpoint,
+      queueUrls: { inputQueue: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, reviewQueue: resources.reviewQueueUrl },
+      stateFile: options.alarmsFile ?? (options.logFile ? join(dirname(options.logFile), 'alarms.json') : undefined),
+    });
     const { processor, eventSource } = stack;
     const environments = Array.from(
       { length: eventSource.maxConcurrency },
@@ -134,9 +152,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         reportBatchItemFailures: eventSource.reportBatchItemFailures,
       },
       environments,
-      options.onInvocation,
+      (report) => {
+        alarms.recordInvocation(report);
+        options.onInvocation?.(report);
+      },
     );
     if (options.autoStart ?? true) poller.start();
+    alarms.start();
 
     let stopped = false;
     return {
@@ -146,6 +168,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       sqs,
       dynamodb,
       logs,
+      alarms,
       poller,
       environments,
       inputQueueArn: queueArn,
@@ -155,6 +178,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         if (stopped) return;
         stopped = true;
         await poller.stop();
+        await alarms.stop();
         await Promise.all(environments.map((environment) => environment.stop()));
         sqs.destroy();
         dynamodb.destroy();

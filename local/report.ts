@@ -5,6 +5,7 @@ import { LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../lambda/cont
 import { RejectedInputError } from '../lambda/processor/errors';
 import { rejectedKey } from '../lambda/processor/input-key';
 import { parseMessage } from '../lambda/processor/message-parser';
+import type { LocalAlarmState } from './alarm-evaluator';
 import type { LocalPipeline } from './local-pipeline';
 
 /** The key the processor gives a body: its input hash, or the hash of the raw body when it is rejected. */
@@ -30,8 +31,11 @@ export interface LocalRunReport {
   readonly duplicatesSkipped: number;
   readonly modelCalls: number;
   readonly byTier: { primary: number; secondary: number; rules: number; human: number };
-  /** Every alarm of the catalog with its final state; the catalog arrives with the observability work. */
-  readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: string }>;
+  /**
+   * Every alarm of the catalog (the composite first) with its final state, when it first fired and
+   * its runbook section, as local/alarm-evaluator.ts evaluated them over this run.
+   */
+  readonly alarms: readonly LocalAlarmState[];
   readonly apiCalls: { 'dynamodb.read': number; 'dynamodb.write': number; sqs: number; cloudwatch: number };
   readonly invariantHolds: boolean;
   /** Why the invariant does not hold (empty when it does). */
@@ -68,6 +72,8 @@ export async function buildReport(
   durationMs: number,
   invocations: number,
 ): Promise<LocalRunReport> {
+  // Before reading the queues: the report's reads hide the DLQ's messages, which the DLQ alarm counts.
+  const alarms = await pipeline.alarms.finish();
   const state = await readState(pipeline);
   const sentKeys = new Set(sentBodies.map(keyOfBody));
 
@@ -141,7 +147,7 @@ export async function buildReport(
     duplicatesSkipped: logs.total(METRIC.DUPLICATES_SKIPPED),
     modelCalls: logs.total(METRIC.MODEL_CALLS),
     byTier: { ...byTier, human: inReview },
-    alarms: [],
+    alarms,
     apiCalls: emulators.counter.totals(),
     invariantHolds: violations.length === 0,
     invariantViolations: violations,

@@ -1,0 +1,454 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { runbookUrl } from '../lib/observability/alarm-catalog';
+import type { AlarmCatalog, AlarmDefinition, MetricQuery, ResourceRole, Statistic, TreatMissingData } from '../lib/observability/alarm-types';
+import { evaluateExpression } from '../lib/observability/metric-math';
+import { OBSERVER_USER_AGENT } from './emulators';
+import type { InvocationReport } from './event-source-poller';
+import { MetricStore, type SeriesKey } from './log-sink';
+
+/*
+ * Local mode sees the same alarms: every entry of the alarm catalog is evaluated over what a local
+ * run can observe, by CloudWatch's rules, on the run's scaled clock.
+ *
+ * What local mode observes, and so which alarms it can evaluate:
+ * - the pipeline's own metrics: the EMF lines the bundled processor (and the monitors, when they
+ *   run locally) print, kept with their timestamps and exact dimension sets by the LogSink;
+ * - SQS: depth and age of the oldest message of the input, DLQ and review queues, sampled from
+ *   fauxqs' inspection endpoint (`GET /_fauxqs/queues/<name>`) over HTTP;
+ * - Lambda: Invocations and Errors from each invocation's result (an error or a timeout counts, as
+ *   Lambda counts them); Throttles is 0 on every invocation, because local mode runs one
+ *   execution environment per concurrent batch and has no account limit to hit;
+ * - DynamoDB: nothing. dynalite neither throttles nor fails requests, and those metrics are
+ *   reported by the service, not the client, so the DynamoDB alarms stay INSUFFICIENT_DATA
+ *   locally, and say why.
+ *
+ * Time: a period of P seconds lasts P × timeScale locally (like every other duration of local
+ * mode), and durations measured on the scaled clock (queue ages, model latency) are divided by
+ * timeScale before they are compared with thresholds written in real time.
+ *
+ * Written here because no library evaluates CloudWatch alarm definitions offline; moto_server
+ * stores alarms but does not evaluate them. The state rules are in `evaluateAlarmState`, checked
+ * against the tables of the CloudWatch documentation in test/unit/alarm-evaluator.test.ts.
+ */
+
+/** CloudWatch alarm states. */
+export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+/** One datapoint of an alarm's evaluation range, classified against its threshold. */
+export type DatapointClass = 'breaching' | 'ok' | 'missing';
+
+/** The settings of an alarm that decide its state from classified datapoints. */
+export interface EvaluationSettings {
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly treatMissingData: TreatMissingData;
+}
+
+/** The outcome of one evaluation. */
+export interface Evaluation {
+  readonly state: AlarmStateValue;
+  readonly reason: string;
+}
+
+/**
+ * How many periods CloudWatch looks back beyond the evaluation periods when some are missing. The
+ * documentation's examples use evaluation periods + 2 (3 periods, a range of 5); the real range
+ * also depends on the period, which local runs are too short to tell apart.
+ */
+export const EXTRA_RANGE_PERIODS = 2;
+
+/**
+ * An alarm's next state from its evaluation range, as "Configuring how CloudWatch alarms treat
+ * missing data" describes it. `range` is oldest first and holds `evaluationPeriods +
+ * EXTRA_RANGE_PERIODS` datapoints (fewer at the start of a run).
+ * - At least N real datapoints in the range: the most recent N decide (M of them breaching →
+ *   ALARM); missing data is not consulted.
+ * - None: `missing` → INSUFFICIENT_DATA, `ignore` → the current state, `breaching` → ALARM,
+ *   `notBreaching` → OK.
+ * - Fewer than N: every real datapoint counts, and only the shortfall is filled with the treatment
+ *   (as few fills as possible). With `missing` and `ignore` nothing is filled; but when every
+ *   real datapoint is breaching and the oldest is at least M periods old, CloudWatch goes to
+ *   ALARM anyway (its "premature alarm" rule) — with `ignore` it keeps the current state instead.
+ */
+export function evaluateAlarmState(range: readonly DatapointClass[], settings: EvaluationSettings, current: AlarmStateValue): Evaluation {
+  const { evaluationPeriods: n, datapointsToAlarm: m, treatMissingData } = settings;
+  const real = range.map((point, index) => ({ point, age: range.length - index })).filter(({ point }) => point !== 'missing');
+  const breachingReal = real.filter(({ point }) => point === 'breaching').length;
+
+  if (real.length >= n) {
+    const recent = real.slice(-n);
+    const breaching = recent.filter(({ point }) => point === 'breaching').length;
+    return verdict(breaching >= m, `${breaching} of the last ${n} datapoints breaching (${m} needed)`);
+  }
+  if (real.length === 0) {
+    switch (treatMissingData) {
+      case 'missing':
+        return { state: 'INSUFFICIENT_DATA', reason: 'no datapoints in the evaluation range' };
+      case 'ignore':
+        return { state: current, reason: 'no datapoints in the evaluation range; missing data is ignored (state kept)' };
+      case 'breaching':
+        return verdict(n >= m, `no datapoints; ${n} missing treated as breaching (${m} needed)`);
+      case 'notBreaching':
+        return { state: 'OK', reason: 'no datapoints; missing treated as not breaching' };
+    }
+  }
+  const fills = n - real.length;
+  switch (treatMissingData) {
+    case 'breaching':
+      return verdict(breachingReal + fills >= m, `${breachingReal} of ${real.length} datapoints breaching + ${fills} missing treated as breaching (${m} needed)`);
+    case 'notBreaching':
+      return verdict(breachingReal >= m, `${breachingReal} of ${real.length} datapoints breaching, ${fills} missing treated as not breaching (${m} needed)`);
+    case 'missing':
+    case 'ignore': {
+      if (breachingReal >= m) return verdict(true, `${breachingReal} of ${real.length} datapoints breaching (${m} needed)`);
+      const oldest = real[0];
+      const premature = breachingReal === real.length && oldest !== undefined && oldest.age >= m;
+      if (premature) {
+        return treatMissingData === 'missing'
+          ? { state: 'ALARM', reason: `every datapoint breaching and the oldest is ${oldest.age} periods old (${m} needed)` }
+          : { state: current, reason: 'only breaching datapoints, too few to decide; missing data is ignored (state kept)' };
+      }
+      return verdict(false, `${breachingReal} of ${real.length} datapoints breaching (${m} needed)`);
+    }
+  }
+}
+
+function verdict(alarm: boolean, reason: string): Evaluation {
+  return { state: alarm ? 'ALARM' : 'OK', reason };
+}
+
+/** A CloudWatch statistic over one period's values, undefined when there are none. Percentiles use the nearest rank. */
+export function computeStatistic(values: readonly number[], statistic: Statistic): number | undefined {
+  if (values.length === 0) return undefined;
+  switch (statistic) {
+    case 'Sum':
+      return values.reduce((total, value) => total + value, 0);
+    case 'Maximum':
+      return Math.max(...values);
+    case 'Minimum':
+      return Math.min(...values);
+    case 'Average':
+      return values.reduce((total, value) => total + value, 0) / values.length;
+    case 'SampleCount':
+      return values.length;
+    default: {
+      const percentile = Number(statistic.slice(1));
+      if (!(percentile > 0 && percentile <= 100)) throw new RangeError(`unsupported statistic ${statistic}`);
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted[Math.max(0, Math.ceil((percentile / 100) * sorted.length) - 1)];
+    }
+  }
+}
+
+/** Whether a value breaches an alarm's threshold. */
+export function isBreaching(value: number, alarm: Pick<AlarmDefinition, 'comparison' | 'threshold'>): boolean {
+  return alarm.comparison === 'GreaterThanThreshold' ? value > alarm.threshold : value >= alarm.threshold;
+}
+
+/** One alarm's state, as the report and `.local/alarms.json` list it. */
+export interface LocalAlarmState {
+  readonly id: string;
+  readonly name: string;
+  readonly severity: 'page' | 'ticket';
+  readonly state: AlarmStateValue;
+  /** Why, in CloudWatch's terms (or why local mode cannot tell). */
+  readonly reason: string;
+  /** When it first went to ALARM in this run (ISO time), or null. */
+  readonly firstFiredAt: string | null;
+  /** Seconds of scaled (virtual) time from the start of the run to that moment, or null. */
+  readonly firstFiredAfterSeconds: number | null;
+  /** Whether local mode observes every metric this alarm reads. */
+  readonly observable: boolean;
+  readonly runbook: string;
+}
+
+/** The file `pipectl status --local` reads while `pipectl local --serve` runs. */
+export const LOCAL_ALARMS_FILE = join('.local', 'alarms.json');
+
+/** Options of a {@link LocalAlarmEvaluator}. */
+export interface LocalAlarmEvaluatorOptions {
+  readonly catalog: AlarmCatalog;
+  /** The LogSink's store: the EMF datapoints. */
+  readonly metrics: MetricStore;
+  readonly timeScale: number;
+  /** fauxqs' base URL. */
+  readonly sqsEndpoint: string;
+  /** Queue URLs of the queues the catalog reads. */
+  readonly queueUrls: Readonly<Partial<Record<ResourceRole, string>>>;
+  /** Where to write the current states after every evaluation. @default nowhere */
+  readonly stateFile?: string;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** What local mode cannot observe, by source, and why. */
+function unobservableReason(query: MetricQuery): string | undefined {
+  const { source } = query;
+  if (source.kind === 'aws' && source.namespace === 'AWS/DynamoDB') {
+    return 'not observable locally: dynalite neither throttles nor returns system errors, and DynamoDB reports these metrics service-side';
+  }
+  return undefined;
+}
+
+interface AlarmProgress {
+  state: AlarmStateValue;
+  reason: string;
+  firstFiredAt: number | null;
+  /** The last period index evaluated. */
+  lastPeriod: number;
+}
+
+/**
+ * Evaluates the catalog during a local run: `start()` samples the queues and evaluates every alarm
+ * at each end of its (scaled) period; `finish()` takes a last sample and evaluates once more with
+ * the current, partial period included (no more data will come).
+ */
+export class LocalAlarmEvaluator {
+  private readonly aws = new MetricStore();
+  private readonly progress = new Map<string, AlarmProgress>();
+  private readonly origin: number;
+  private readonly now: () => number;
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+  private finished?: Promise<readonly LocalAlarmState[]>;
+  private compositeFiredAt: number | null = null;
+  private compositeState: AlarmStateValue = 'INSUFFICIENT_DATA';
+
+  constructor(private readonly options: LocalAlarmEvaluatorOptions) {
+    if (!(options.timeScale > 0 && options.timeScale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${options.timeScale}`);
+    this.now = options.now ?? Date.now;
+    this.origin = this.now();
+    for (const alarm of options.catalog.alarms) {
+      const blind = queriesOf(alarm).map(unobservableReason).find((reason) => reason !== undefined);
+      this.progress.set(alarm.id, { state: 'INSUFFICIENT_DATA', reason: blind ?? 'not evaluated yet', firstFiredAt: null, lastPeriod: -1 });
+    }
+    // Keep what the longest alarm window needs, twice over.
+    const longest = Math.max(...options.catalog.alarms.map((alarm) => this.periodMs(alarm) * (alarm.evaluationPeriods + EXTRA_RANGE_PERIODS)));
+    options.metrics.retentionMs = Math.max(options.metrics.retentionMs, 2 * longest);
+    this.aws.retentionMs = 2 * longest;
+  }
+
+  /** Samples and evaluates on a timer until `stop()` or `finish()`. */
+  start(): void {
+    if (this.timer) return;
+    const shortest = Math.min(...this.options.catalog.alarms.map((alarm) => this.periodMs(alarm)));
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.min(1000, shortest / 6)));
+    this.timer.unref();
+  }
+
+  /** Lambda's metrics of one invocation, at the time it ended. */
+  recordInvocation(report: Pick<InvocationReport, 'outcome'>): void {
+    const timestamp = this.now();
+    const record = (name: string, value: number) =>
+      this.aws.record({ ...awsKey('AWS/Lambda', name, 'processor'), timestamp, values: [value] });
+    record('Invocations', 1);
+    record('Errors', report.outcome === 'ok' ? 0 : 1);
+    record('Throttles', 0);
+  }
+
+  /** Takes one sample of every queue the catalog reads. */
+  async sampleQueues(): Promise<void> {
+    const timestamp = this.now();
+    await Promise.all(
+      Object.entries(this.options.queueUrls).map(async ([role, url]) => {
+        if (!url) return;
+        const snapshot = await inspectQueue(this.options.sqsEndpoint, url);
+        const record = (name: string, value: number) => this.aws.record({ ...awsKey('AWS/SQS', name, role as ResourceRole), timestamp, values: [value] });
+        record('ApproximateNumberOfMessagesVisible', snapshot.visible);
+        record('ApproximateNumberOfMessagesNotVisible', snapshot.inFlight);
+        record('ApproximateAgeOfOldestMessage', snapshot.oldestSentAt === undefined ? 0 : Math.max(0, timestamp - snapshot.oldestSentAt) / 1000);
+      }),
+    );
+  }
+
+  /** Evaluates every alarm whose period has ended since its last evaluation (or all, with the partial period, when `final`). */
+  evaluate(final = false): void {
+    const now = this.now();
+    for (const alarm of this.options.catalog.alarms) {
+      const progress = this.progress.get(alarm.id) as AlarmProgress;
+      if (queriesOf(alarm).some((query) => unobservableReason(query) !== undefined)) continue;
+      const periodMs = this.periodMs(alarm);
+      // A period is evaluated once it has ended and a grace for late log lines has passed.
+      const grace = Math.min(500, periodMs / 10);
+      const newest = final ? Math.floor((now - this.origin) / periodMs) : Math.floor((now - grace - this.origin) / periodMs) - 1;
+      if (newest < 0 || (newest <= progress.lastPeriod && !final)) continue;
+      const range: DatapointClass[] = [];
+      for (let period = newest - (alarm.evaluationPeriods + EXTRA_RANGE_PERIODS) + 1; period <= newest; period += 1) {
+        if (period < 0) continue;
+        const from = this.origin + period * periodMs;
+        const value = this.signalValue(alarm, from, from + periodMs);
+        range.push(value === undefined ? 'missing' : isBreaching(value, alarm) ? 'breaching' : 'ok');
+      }
+      const next = evaluateAlarmState(range, alarm, progress.state);
+      progress.state = next.state;
+      progress.reason = next.reason;
+      progress.lastPeriod = newest;
+      if (next.state === 'ALARM' && progress.firstFiredAt === null) progress.firstFiredAt = now;
+    }
+    // The composite: ALARM while any paging child is, else OK.
+    const anyChild = this.options.catalog.composite.children.some((id) => this.progress.get(id)?.state === 'ALARM');
+    this.compositeState = anyChild ? 'ALARM' : 'OK';
+    if (anyChild && this.compositeFiredAt === null) this.compositeFiredAt = now;
+    this.writeStateFile();
+  }
+
+  /** The states now, composite first. */
+  states(): LocalAlarmState[] {
+    const { catalog } = this.options;
+    const at = (time: number | null) => (time === null ? null : new Date(time).toISOString());
+    const after = (time: number | null) => (time === null ? null : Math.round(((time - this.origin) / this.options.timeScale / 1000) * 10) / 10);
+    const composite = catalog.composite;
+    const firing = composite.children.filter((id) => this.progress.get(id)?.state === 'ALARM');
+    return [
+      {
+        id: composite.id,
+        name: composite.name,
+        severity: 'page',
+        state: this.compositeState,
+        reason: firing.length > 0 ? `in ALARM: ${firing.join(', ')}` : 'no paging alarm in ALARM',
+        firstFiredAt: at(this.compositeFiredAt),
+        firstFiredAfterSeconds: after(this.compositeFiredAt),
+        observable: true,
+        runbook: runbookUrl(catalog.runbookBaseUrl, composite.id),
+      },
+      ...catalog.alarms.map((alarm) => {
+        const progress = this.progress.get(alarm.id) as AlarmProgress;
+        return {
+          id: alarm.id,
+          name: alarm.name,
+          severity: alarm.severity,
+          state: progress.state,
+          reason: progress.reason,
+          firstFiredAt: at(progress.firstFiredAt),
+          firstFiredAfterSeconds: after(progress.firstFiredAt),
+          observable: !queriesOf(alarm).some((query) => unobservableReason(query) !== undefined),
+          runbook: runbookUrl(catalog.runbookBaseUrl, alarm.id),
+        };
+      }),
+    ];
+  }
+
+  /** A last sample and a last evaluation including the current period; stops the timer. Idempotent. */
+  finish(): Promise<readonly LocalAlarmState[]> {
+    this.finished ??= (async () => {
+      this.stopTimer();
+      await this.ticking;
+      await this.sampleQueues().catch(() => undefined);
+      this.evaluate(true);
+      return this.states();
+    })();
+    return this.finished;
+  }
+
+  /** Stops sampling (the emulators are going away); what was evaluated stays readable. */
+  async stop(): Promise<void> {
+    this.stopTimer();
+    await this.ticking;
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = (async () => {
+      try {
+        await this.sampleQueues();
+      } catch {
+        // The endpoint hiccupped or is stopping: this sample is missing, as a late SQS metric would be.
+      }
+      this.evaluate();
+    })();
+    await this.ticking;
+    this.ticking = undefined;
+  }
+
+  private periodMs(alarm: AlarmDefinition): number {
+    return alarm.periodSeconds * 1000 * this.options.timeScale;
+  }
+
+  /** The alarm's signal over [from, to), in real-time units; undefined when missing. */
+  private signalValue(alarm: AlarmDefinition, from: number, to: number): number | undefined {
+    const { signal } = alarm;
+    if (signal.kind === 'metric') return this.queryValue(signal.metric, from, to);
+    const values = Object.fromEntries(Object.entries(signal.metrics).map(([id, query]) => [id, this.queryValue(query, from, to)]));
+    return evaluateExpression(signal.expression, values);
+  }
+
+  private queryValue(query: MetricQuery, from: number, to: number): number | undefined {
+    const { source } = query;
+    const values =
+      source.kind === 'pipeline'
+        ? this.options.metrics.values({ namespace: source.namespace, name: source.name, dimensions: source.dimensions }, from, to)
+        : this.aws.values(awsKey(source.namespace, source.name, source.resource), from, to);
+    const value = computeStatistic(values, query.statistic);
+    // Durations were measured on the scaled clock; thresholds are in real time.
+    const isDuration = query.unit === 'Seconds' || query.unit === 'Milliseconds';
+    return value !== undefined && isDuration && query.statistic !== 'SampleCount' ? value / this.options.timeScale : value;
+  }
+
+  private writeStateFile(): void {
+    const file = this.options.stateFile;
+    if (!file) return;
+    mkdirSync(dirname(file), { recursive: true });
+    // Write then rename, so a reader never sees half a file.
+    const temporary = `${file}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify({ updatedAt: new Date(this.now()).toISOString(), alarms: this.states() }, null, 2)}\n`);
+    renameSync(temporary, file);
+  }
+}
+
+function queriesOf(alarm: AlarmDefinition): MetricQuery[] {
+  return alarm.signal.kind === 'metric' ? [alarm.signal.metric] : Object.values(alarm.signal.metrics);
+}
+
+/** Local series of AWS-provided metrics are keyed by the resource's role rather than its physical name. */
+function awsKey(namespace: string, name: string, resource: ResourceRole): SeriesKey {
+  return { namespace, name, dimensions: { resource } };
+}
+
+/** What one look at a queue shows. */
+export interface QueueSnapshot {
+  readonly visible: number;
+  readonly inFlight: number;
+  /** SentTimestamp of the message ApproximateAgeOfOldestMessage points at; undefined when the queue is empty. */
+  readonly oldestSentAt?: number;
+}
+
+interface FauxqsMessage {
+  readonly sentTimestamp: number;
+  readonly approximateReceiveCount: number;
+}
+
+/**
+ * Reads a queue through fauxqs' inspection endpoint, which changes nothing (no receive, no
+ * visibility change), marked as an observer so the API counter leaves it out. The oldest message
+ * is chosen as SQS documents ApproximateAgeOfOldestMessage: a message received three times or
+ * more is moved to the back and no longer counts (when every message has been, the oldest of them
+ * does).
+ */
+export async function inspectQueue(sqsEndpoint: string, queueUrl: string): Promise<QueueSnapshot> {
+  const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+  const response = await fetch(`${sqsEndpoint}/_fauxqs/queues/${encodeURIComponent(name)}`, { headers: { 'user-agent': OBSERVER_USER_AGENT } });
+  if (!response.ok) throw new Error(`fauxqs inspection of ${name}: HTTP ${response.status}`);
+  const body = (await response.json()) as { messages: { ready: FauxqsMessage[]; delayed: FauxqsMessage[]; inflight: Array<{ message: FauxqsMessage }> } };
+  const { ready, delayed, inflight } = body.messages;
+  const all = [...ready, ...delayed, ...inflight.map((entry) => entry.message)];
+  const counted = all.filter((message) => message.approximateReceiveCount < 3);
+  const candidates = counted.length > 0 ? counted : all;
+  const oldestSentAt = candidates.length > 0 ? Math.min(...candidates.map((message) => message.sentTimestamp)) : undefined;
+  return { visible: ready.length, inFlight: inflight.length, oldestSentAt };
+}
+
+/** The lines a human summary prints for the alarms that fired, with their runbook anchors. */
+export function firedAlarmLines(states: readonly LocalAlarmState[]): string[] {
+  const fired = states.filter((alarm) => alarm.firstFiredAt !== null);
+  if (fired.length === 0) return ['  alarms             none fired'];
+  return fired.map(
+    (alarm) =>
+      `  alarm ${alarm.severity.padEnd(6)}      ${alarm.id}: ${alarm.state === 'ALARM' ? 'ALARM' : `fired, now ${alarm.state}`} (after ${alarm.firstFiredAfterSeconds} s)  ${alarm.runbook}`,
+  );
+}
