@@ -42,6 +42,7 @@ export function jobShardKey(jobId: string, key: string): string {
 export function hourBucketsBetween(fromMs: number, toMs: number): string[] {
   const hourMs = 3_600_000;
   const buckets: string[] = [];
+  if (!(fromMs < toMs)) return buckets;
   for (let start = Math.floor(fromMs / hourMs) * hourMs; start < toMs; start += hourMs) buckets.push(hourBucketOf(start));
   return buckets;
 }
