@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS } from '../contract';
+import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, TIERS } from '../contract';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 /**
@@ -23,9 +23,6 @@ const json = <T extends z.ZodType>(schema: T) =>
     })
     .pipe(schema);
 
-/** The serving tiers of the fallback chain, in order. */
-export const TIERS = ['primary', 'secondary', 'rules', 'human'] as const;
-export type TierName = (typeof TIERS)[number];
 
 const Price = z.strictObject({ inputUsdPerMillionTokens: z.number().min(0), outputUsdPerMillionTokens: z.number().min(0) });
 const TaskPolicy = z.strictObject({

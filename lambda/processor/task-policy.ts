@@ -1,4 +1,5 @@
-import type { RuntimeConfig, TierName } from './runtime-config';
+import type { TierName } from '../contract';
+import type { RuntimeConfig } from './runtime-config';
 
 /** How one task goes down the fallback chain. */
 export interface TaskPolicy {

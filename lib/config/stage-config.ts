@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { LEDGER_SHARDS, MODEL_PROVIDERS, type ModelProviderName } from '../../lambda/contract';
+import { GUARD_ACTIONS, type GuardAction, LEDGER_SHARDS, MODEL_PROVIDERS, type ModelProviderName, TIERS, type TierName } from '../../lambda/contract';
 import { DEFAULT_STAGE, STAGES } from './stages';
 
 /*
@@ -93,14 +93,101 @@ export interface LedgerConfig {
 
 /** Which model the processor calls. */
 export interface ModelConfig {
-  /** @default 'simulated' */
+  /**
+   * `simulated` (in-process, no network), `bedrock` (Converse API; IAM is scoped to the model ids
+   * below) or `openai-compatible` (see `openAiCompatible`).
+   * @default 'simulated'
+   */
   readonly provider: ModelProviderName;
-  /** @default 'sim-primary' */
+  /** A Bedrock model id or ARN, or the endpoint's model name. @default 'sim-primary' */
   readonly primaryModelId: string;
+  /** The cheaper model the chain falls back to; `''` for none. @default 'sim-secondary' */
+  readonly secondaryModelId: string;
+  /** Where an `openai-compatible` provider sends its requests; required by that provider only. */
+  readonly openAiCompatible?: OpenAiCompatibleConfig;
+  /** Upper bound of output tokens per call. @default 512 */
+  readonly maxOutputTokens: number;
+  /** Prices per model id, for the cost estimate and the USD budget. @default prices of the simulated models */
+  readonly prices: Readonly<Record<string, ModelPriceConfig>>;
+  /** A result whose `confidence` is below this goes down the fallback chain; 0 turns it off. @default 0 */
+  readonly minConfidence: number;
+  /** Per-task overrides of the chain's tiers and confidence threshold. @default {} */
+  readonly taskPolicies: Readonly<Record<string, TaskPolicyConfig>>;
   /** Seed of the simulated model; the same seed gives the same answers. @default 42 */
   readonly simulatorSeed: number;
   /** Latency added to each simulated model call. @default 0 */
   readonly simulatorLatencyMs: number;
+}
+
+/**
+ * An OpenAI-compatible endpoint. There is deliberately no field for the key itself: the stack
+ * passes the secret's ARN, and the processor reads the secret at cold start.
+ */
+export interface OpenAiCompatibleConfig {
+  /** Up to and including the API version, e.g. `https://api.openai.com/v1`. https only. */
+  readonly baseUrl: string;
+  /** The complete ARN (with its 6-character suffix) of the Secrets Manager secret holding the API key. */
+  readonly apiKeySecretArn: string;
+}
+
+/** Prices of one model in US dollars per million tokens. */
+export interface ModelPriceConfig {
+  readonly inputUsdPerMillionTokens: number;
+  readonly outputUsdPerMillionTokens: number;
+}
+
+/** How one task goes down the chain. */
+export interface TaskPolicyConfig {
+  /** Tiers in order, from primary, secondary, rules, human. @default all four */
+  readonly tiers?: readonly TierName[];
+  /** @default model.minConfidence */
+  readonly minConfidence?: number;
+}
+
+/** The one retry layer of model calls, and the queue-level backoff behind it. */
+export interface RetryConfig {
+  /** Attempts of one call, the first included. @default 3 */
+  readonly maxAttempts: number;
+  /** Full-jitter exponential backoff between attempts: base and cap. @default 200, 5000 */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Timeout of one call; never more than the invocation's remaining time either. @default 10000 */
+  readonly callTimeoutMs: number;
+  /** Loop guard: model calls per record per receive (retries and repairs included). @default 6 */
+  readonly callsPerReceive: number;
+  /** Loop guard: model calls per input over all its receives; then human review. @default 20 */
+  readonly callsPerKey: number;
+  /** A record that goes back to the queue is hidden base × 2^(receives − 1) s, equal-jittered, capped. @default 10, 300 */
+  readonly queueBackoffBaseSeconds: number;
+  readonly queueBackoffMaxSeconds: number;
+}
+
+/** The circuit breaker shared by every processor instance (state in the control table). */
+export interface BreakerConfig {
+  /** Failures in the sliding window that open it; 0 turns this rule off. @default 10 */
+  readonly failureThreshold: number;
+  /** Failure rate (%) that opens it once the window holds `minCalls`; 0 turns this rule off. @default 50 */
+  readonly failureRatePercent: number;
+  /** @default 20 */
+  readonly minCalls: number;
+  /** @default 60 */
+  readonly windowSeconds: number;
+  /** Open this long before one probe call is let through. @default 30 */
+  readonly cooldownSeconds: number;
+  /** How long an instance trusts the state it read: at most one read per this long. @default 2000 */
+  readonly cacheMs: number;
+  /** With every model tier's breaker open: `defer` (back to the queue) or `fallback` (rules, review). @default 'defer' */
+  readonly whenOpen: GuardAction;
+}
+
+/** The stage's model spend per UTC hour (counted in the control table). */
+export interface BudgetConfig {
+  /** Tokens in + out per hour; 0 for no limit. @default 0 */
+  readonly tokensPerHour: number;
+  /** Estimated US dollars per hour; 0 for no limit. @default 0 */
+  readonly usdPerHour: number;
+  /** Once spent: `fallback` (skip the models: rules, review) or `defer` (back to the queue). @default 'fallback' */
+  readonly whenExhausted: GuardAction;
 }
 
 /** Who an alarm topic notifies. Every address and endpoint gets its own SNS subscription. */
@@ -265,9 +352,26 @@ export interface StageConfig {
   /** Alarm thresholds, notification targets, the runbook's address. */
   readonly observability: ObservabilityConfig;
   readonly model: ModelConfig;
+  readonly retry: RetryConfig;
+  readonly breaker: BreakerConfig;
+  readonly budget: BudgetConfig;
 }
 
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** A complete Secrets Manager secret ARN: the 6-character suffix lets IAM name the secret without a wildcard. */
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
+
+const modelPriceSchema = z.strictObject({
+  inputUsdPerMillionTokens: z.number().min(0),
+  outputUsdPerMillionTokens: z.number().min(0),
+});
+
+/** What the simulated models "cost": a large and a small model's list prices, so budgets can be tried locally. */
+const SIMULATED_MODEL_PRICES: Record<string, ModelPriceConfig> = {
+  'sim-primary': { inputUsdPerMillionTokens: 3, outputUsdPerMillionTokens: 15 },
+  'sim-secondary': { inputUsdPerMillionTokens: 0.25, outputUsdPerMillionTokens: 1.25 },
+};
 
 function queueSchema(defaults: { retentionDays: number }) {
   return z
@@ -408,12 +512,64 @@ export const StageConfigSchema = z
       .strictObject({
         provider: z.enum(MODEL_PROVIDERS).default('simulated'),
         primaryModelId: z.string().min(1).default('sim-primary'),
+        secondaryModelId: z.string().default('sim-secondary'),
+        openAiCompatible: z
+          .strictObject({
+            baseUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
+            apiKeySecretArn: z
+              .string()
+              .regex(
+                SECRET_ARN,
+                'must be the complete ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>); the key itself never goes in the config',
+              ),
+          })
+          .optional(),
+        maxOutputTokens: z.number().int().min(1).max(100_000).default(512),
+        prices: z.record(z.string().min(1), modelPriceSchema).default(SIMULATED_MODEL_PRICES),
+        minConfidence: z.number().min(0).max(1).default(0),
+        taskPolicies: z
+          .record(
+            z.string().min(1),
+            z.strictObject({ tiers: z.array(z.enum(TIERS)).min(1).optional(), minConfidence: z.number().min(0).max(1).optional() }),
+          )
+          .default({}),
         simulatorSeed: z.number().int().default(42),
         simulatorLatencyMs: z.number().int().min(0).default(0),
       })
       .prefault({}),
+    retry: z
+      .strictObject({
+        maxAttempts: z.number().int().min(1).max(10).default(3),
+        baseDelayMs: z.number().int().min(0).default(200),
+        maxDelayMs: z.number().int().min(0).default(5000),
+        callTimeoutMs: z.number().int().min(100).default(10_000),
+        callsPerReceive: z.number().int().min(1).max(100).default(6),
+        callsPerKey: z.number().int().min(1).max(1000).default(20),
+        queueBackoffBaseSeconds: seconds(1, SQS_MAX_VISIBILITY_SECONDS).default(10),
+        queueBackoffMaxSeconds: seconds(1, SQS_MAX_VISIBILITY_SECONDS).default(300),
+      })
+      .prefault({}),
+    breaker: z
+      .strictObject({
+        failureThreshold: z.number().int().min(0).default(10),
+        failureRatePercent: z.number().min(0).max(100).default(50),
+        minCalls: z.number().int().min(1).default(20),
+        windowSeconds: seconds(1, 3600).default(60),
+        cooldownSeconds: seconds(1, 3600).default(30),
+        cacheMs: z.number().int().min(0).max(60_000).default(2000),
+        whenOpen: z.enum(GUARD_ACTIONS).default('defer'),
+      })
+      .prefault({}),
+    budget: z
+      .strictObject({
+        tokensPerHour: z.number().int().min(0).default(0),
+        usdPerHour: z.number().min(0).default(0),
+        whenExhausted: z.enum(GUARD_ACTIONS).default('fallback'),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
+    checkModelLayer(config, ctx);
     const { processor } = config;
     const minVisibility = VISIBILITY_TIMEOUT_FACTOR * processor.timeoutSeconds;
     for (const queue of ['inputQueue', 'reviewQueue'] as const) {
@@ -479,6 +635,54 @@ export const StageConfigSchema = z
       }
     }
   });
+
+/**
+ * Rules of the model layer: the provider has what it needs, a deployed provider is never given a
+ * simulated model id, and one model call fits in the function's time (the retry policy bounds the
+ * rest at run time, from the invocation's remaining time).
+ */
+function checkModelLayer(config: Pick<StageConfig, 'model' | 'retry' | 'breaker' | 'processor'>, ctx: z.core.$RefinementCtx): void {
+  const { model, retry, breaker, processor } = config;
+  if (model.provider === 'openai-compatible' && !model.openAiCompatible) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model', 'openAiCompatible'],
+      message: 'is required by the openai-compatible provider: { baseUrl, apiKeySecretArn }',
+    });
+  }
+  if (model.provider !== 'simulated') {
+    for (const key of ['primaryModelId', 'secondaryModelId'] as const) {
+      if (model[key].startsWith('sim-')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['model', key],
+          message: `"${model[key]}" is a simulated model id; set the ${model.provider} model to call${key === 'secondaryModelId' ? " (or '' for no secondary tier)" : ''}`,
+        });
+      }
+    }
+  }
+  // At run time a call never gets more than the invocation's remaining time minus its margin; a
+  // timeout longer than the function itself can never apply and says the config is confused.
+  if (retry.callTimeoutMs > processor.timeoutSeconds * 1000) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retry', 'callTimeoutMs'],
+      message: `must be at most processor.timeoutSeconds x 1000 (${processor.timeoutSeconds * 1000} ms): a call cannot outlast the function`,
+    });
+  }
+  if (retry.maxDelayMs < retry.baseDelayMs) {
+    ctx.addIssue({ code: 'custom', path: ['retry', 'maxDelayMs'], message: `must be >= retry.baseDelayMs (${retry.baseDelayMs})` });
+  }
+  if (retry.queueBackoffMaxSeconds < retry.queueBackoffBaseSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['retry', 'queueBackoffMaxSeconds'], message: `must be >= retry.queueBackoffBaseSeconds (${retry.queueBackoffBaseSeconds})` });
+  }
+  if (retry.callsPerKey < retry.callsPerReceive) {
+    ctx.addIssue({ code: 'custom', path: ['retry', 'callsPerKey'], message: `must be >= retry.callsPerReceive (${retry.callsPerReceive})` });
+  }
+  if (breaker.failureThreshold === 0 && breaker.failureRatePercent === 0) {
+    ctx.addIssue({ code: 'custom', path: ['breaker', 'failureThreshold'], message: 'and breaker.failureRatePercent are both 0: the breaker could never open' });
+  }
+}
 
 /** What a stage in `STAGES` (or an override) may set: any subset of `StageConfig` except `stage`. */
 export type StageConfigInput = Omit<z.input<typeof StageConfigSchema>, 'stage'>;

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type ITable, TableGrants } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -118,10 +118,7 @@ export class Processor extends Construct {
         [ENV.LEDGER_TTL_DAYS]: String(config.ledger.ttlDays),
         [ENV.LOG_RAW_INPUT]: String(config.logRawInput),
         [ENV.ALLOW_FAULT_INJECTION]: String(config.allowFaultInjection),
-        [ENV.MODEL_PROVIDER]: config.model.provider,
-        [ENV.PRIMARY_MODEL_ID]: config.model.primaryModelId,
-        [ENV.SIMULATOR_SEED]: String(config.model.simulatorSeed),
-        [ENV.SIMULATOR_LATENCY_MS]: String(config.model.simulatorLatencyMs),
+        ...modelEnvironment(config),
         [ENV.POWERTOOLS_SERVICE_NAME]: config.serviceName,
         [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
         [ENV.POWERTOOLS_LOG_LEVEL]: processor.logLevel,
@@ -150,5 +147,84 @@ export class Processor extends Construct {
     // On the table only, not on `/index/*`: the handler reads and writes items by key.
     TableGrants.fromTable(ledgerTable).actions(this.function, ...LEDGER_ACTIONS);
     TableGrants.fromTable(controlTable).actions(this.function, ...CONTROL_ACTIONS);
+
+    const { model } = config;
+    if (model.provider === 'bedrock') {
+      // Converse is authorised as InvokeModel, on exactly the configured models.
+      this.function.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'InvokeConfiguredModels',
+          actions: ['bedrock:InvokeModel'],
+          resources: modelIds(config).map((modelId) => bedrockModelArn(Stack.of(this), modelId)),
+        }),
+      );
+    }
+    if (model.provider === 'openai-compatible' && model.openAiCompatible) {
+      // The complete ARN (the schema requires its suffix): the grant names the secret, no wildcard.
+      // A secret encrypted with a customer managed key also needs kms:Decrypt on that key.
+      this.function.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'ReadModelApiKey',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [model.openAiCompatible.apiKeySecretArn],
+        }),
+      );
+    }
   }
+}
+
+/** The model ids the processor may call: the primary and, when set, the secondary. */
+function modelIds(config: StageConfig): string[] {
+  return [config.model.primaryModelId, config.model.secondaryModelId].filter((id) => id !== '');
+}
+
+/**
+ * The ARN IAM authorises a Bedrock call on: a model id names a foundation model in the stack's
+ * region; an ARN (an inference profile, a provisioned model) is used as given.
+ */
+export function bedrockModelArn(stack: Stack, modelId: string): string {
+  if (modelId.startsWith('arn:')) return modelId;
+  return stack.formatArn({ service: 'bedrock', account: '', resource: 'foundation-model', resourceName: modelId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+}
+
+/**
+ * The model layer's settings as the processor's environment (names in `ENV`). Durations that
+ * local mode scales are in ms or s as their names say. No secret value is ever among them: the
+ * OpenAI-compatible key is passed as its secret's ARN.
+ */
+function modelEnvironment(config: StageConfig): Record<string, string> {
+  const { model, retry, breaker, budget, inputQueue } = config;
+  return {
+    [ENV.MODEL_PROVIDER]: model.provider,
+    [ENV.PRIMARY_MODEL_ID]: model.primaryModelId,
+    [ENV.SECONDARY_MODEL_ID]: model.secondaryModelId,
+    ...(model.provider === 'openai-compatible' && model.openAiCompatible
+      ? { [ENV.MODEL_BASE_URL]: model.openAiCompatible.baseUrl, [ENV.MODEL_API_KEY_SECRET_ARN]: model.openAiCompatible.apiKeySecretArn }
+      : {}),
+    [ENV.MODEL_MAX_OUTPUT_TOKENS]: String(model.maxOutputTokens),
+    [ENV.MODEL_PRICES]: JSON.stringify(model.prices),
+    [ENV.MIN_CONFIDENCE]: String(model.minConfidence),
+    [ENV.TASK_POLICIES]: JSON.stringify(model.taskPolicies),
+    [ENV.RETRY_MAX_ATTEMPTS]: String(retry.maxAttempts),
+    [ENV.RETRY_BASE_DELAY_MS]: String(retry.baseDelayMs),
+    [ENV.RETRY_MAX_DELAY_MS]: String(retry.maxDelayMs),
+    [ENV.MODEL_CALL_TIMEOUT_MS]: String(retry.callTimeoutMs),
+    [ENV.MODEL_CALLS_PER_RECEIVE]: String(retry.callsPerReceive),
+    [ENV.MODEL_CALLS_PER_KEY]: String(retry.callsPerKey),
+    [ENV.QUEUE_BACKOFF_BASE_SECONDS]: String(retry.queueBackoffBaseSeconds),
+    [ENV.QUEUE_BACKOFF_MAX_SECONDS]: String(retry.queueBackoffMaxSeconds),
+    [ENV.MAX_RECEIVE_COUNT]: String(inputQueue.maxReceiveCount),
+    [ENV.BREAKER_FAILURE_THRESHOLD]: String(breaker.failureThreshold),
+    [ENV.BREAKER_FAILURE_RATE_PERCENT]: String(breaker.failureRatePercent),
+    [ENV.BREAKER_MIN_CALLS]: String(breaker.minCalls),
+    [ENV.BREAKER_WINDOW_MS]: String(breaker.windowSeconds * 1000),
+    [ENV.BREAKER_COOLDOWN_MS]: String(breaker.cooldownSeconds * 1000),
+    [ENV.BREAKER_CACHE_MS]: String(breaker.cacheMs),
+    [ENV.BREAKER_WHEN_OPEN]: breaker.whenOpen,
+    [ENV.BUDGET_TOKENS_PER_HOUR]: String(budget.tokensPerHour),
+    [ENV.BUDGET_USD_PER_HOUR]: String(budget.usdPerHour),
+    [ENV.BUDGET_WHEN_EXHAUSTED]: budget.whenExhausted,
+    [ENV.SIMULATOR_SEED]: String(model.simulatorSeed),
+    [ENV.SIMULATOR_LATENCY_MS]: String(model.simulatorLatencyMs),
+  };
 }

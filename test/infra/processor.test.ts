@@ -95,6 +95,31 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
       [ENV.ALLOW_FAULT_INJECTION]: stage === 'prod' ? 'false' : 'true',
       [ENV.MODEL_PROVIDER]: 'simulated',
       [ENV.PRIMARY_MODEL_ID]: config.model.primaryModelId,
+      [ENV.SECONDARY_MODEL_ID]: config.model.secondaryModelId,
+      [ENV.MODEL_MAX_OUTPUT_TOKENS]: String(config.model.maxOutputTokens),
+      [ENV.MODEL_PRICES]: JSON.stringify(config.model.prices),
+      [ENV.MIN_CONFIDENCE]: String(config.model.minConfidence),
+      [ENV.TASK_POLICIES]: JSON.stringify(config.model.taskPolicies),
+      [ENV.RETRY_MAX_ATTEMPTS]: String(config.retry.maxAttempts),
+      [ENV.RETRY_BASE_DELAY_MS]: String(config.retry.baseDelayMs),
+      [ENV.RETRY_MAX_DELAY_MS]: String(config.retry.maxDelayMs),
+      [ENV.MODEL_CALL_TIMEOUT_MS]: String(config.retry.callTimeoutMs),
+      [ENV.MODEL_CALLS_PER_RECEIVE]: String(config.retry.callsPerReceive),
+      [ENV.MODEL_CALLS_PER_KEY]: String(config.retry.callsPerKey),
+      [ENV.QUEUE_BACKOFF_BASE_SECONDS]: String(config.retry.queueBackoffBaseSeconds),
+      [ENV.QUEUE_BACKOFF_MAX_SECONDS]: String(config.retry.queueBackoffMaxSeconds),
+      // The queue's own maxReceiveCount: the processor settles a record on its last receive.
+      [ENV.MAX_RECEIVE_COUNT]: String(config.inputQueue.maxReceiveCount),
+      [ENV.BREAKER_FAILURE_THRESHOLD]: String(config.breaker.failureThreshold),
+      [ENV.BREAKER_FAILURE_RATE_PERCENT]: String(config.breaker.failureRatePercent),
+      [ENV.BREAKER_MIN_CALLS]: String(config.breaker.minCalls),
+      [ENV.BREAKER_WINDOW_MS]: String(config.breaker.windowSeconds * 1000),
+      [ENV.BREAKER_COOLDOWN_MS]: String(config.breaker.cooldownSeconds * 1000),
+      [ENV.BREAKER_CACHE_MS]: String(config.breaker.cacheMs),
+      [ENV.BREAKER_WHEN_OPEN]: config.breaker.whenOpen,
+      [ENV.BUDGET_TOKENS_PER_HOUR]: String(config.budget.tokensPerHour),
+      [ENV.BUDGET_USD_PER_HOUR]: String(config.budget.usdPerHour),
+      [ENV.BUDGET_WHEN_EXHAUSTED]: config.budget.whenExhausted,
       [ENV.SIMULATOR_SEED]: String(config.model.simulatorSeed),
       [ENV.SIMULATOR_LATENCY_MS]: String(config.model.simulatorLatencyMs),
       [ENV.POWERTOOLS_SERVICE_NAME]: config.serviceName,
@@ -102,8 +127,10 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
       [ENV.POWERTOOLS_LOG_LEVEL]: config.processor.logLevel,
       NODE_OPTIONS: '--enable-source-maps',
     });
-    // Every name the contract declares is set: a new ENV entry without a value fails here.
-    expect(Object.keys(environment)).toEqual(expect.arrayContaining(Object.values(ENV)));
+    // Every name the contract declares is set: a new ENV entry without a value fails here. The
+    // OpenAI-compatible endpoint's two are set only with that provider (see below).
+    const onlyWithOpenAi: string[] = [ENV.MODEL_BASE_URL, ENV.MODEL_API_KEY_SECRET_ARN];
+    expect(Object.keys(environment)).toEqual(expect.arrayContaining(Object.values(ENV).filter((name) => !onlyWithOpenAi.includes(name))));
   });
 
   it('is fed by the input queue with partial batch responses and bounded concurrency', () => {
@@ -197,3 +224,76 @@ describe('Processor log retention', () => {
     synth.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: days });
   });
 });
+
+describe('Processor with a real model provider', () => {
+  const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pipeline/model-key-AbC123';
+  const synths: SynthesizedStage[] = [];
+  afterAll(() => {
+    for (const synth of synths) synth.dispose();
+  });
+
+  it('bedrock: may invoke exactly the configured models (foundation model ids and an inference profile ARN), nothing else', () => {
+    // Prepare
+    const profile = 'arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-3-haiku-20240307-v1:0';
+    const synth = synthStage('dev', {
+      overrides: { model: { provider: 'bedrock', primaryModelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', secondaryModelId: profile } },
+    });
+    synths.push(synth);
+
+    // Act
+    const granted = grantedPolicyStatements(synth, ids(synth).role).filter((statement) => [statement.Action].flat().some((action: string) => action.startsWith('bedrock:')));
+
+    // Assess
+    expect(granted).toHaveLength(1);
+    expect(granted[0]).toMatchObject({ Action: 'bedrock:InvokeModel', Effect: 'Allow' });
+    expect(JSON.stringify(granted[0].Resource)).toContain('foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0');
+    expect([granted[0].Resource].flat()).toContain(profile);
+    expect([granted[0].Resource].flat()).toHaveLength(2);
+    const environment = synth.templateJson.Resources[ids(synth).function].Properties.Environment.Variables;
+    expect(environment).toMatchObject({ [ENV.MODEL_PROVIDER]: 'bedrock', [ENV.SECONDARY_MODEL_ID]: profile });
+    expect(environment[ENV.MODEL_BASE_URL]).toBeUndefined();
+  });
+
+  it('openai-compatible: passes the secret ARN, never a key, and may read only that secret', () => {
+    // Prepare
+    const synth = synthStage('dev', {
+      overrides: {
+        model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: 'gpt-4o-mini', openAiCompatible: { baseUrl: 'https://api.openai.com/v1', apiKeySecretArn: SECRET } },
+      },
+    });
+    synths.push(synth);
+    const resource = ids(synth);
+
+    // Act
+    const environment = synth.templateJson.Resources[resource.function].Properties.Environment.Variables;
+    const granted = grantedActions(synth, resource.role);
+
+    // Assess
+    expect(environment).toMatchObject({ [ENV.MODEL_PROVIDER]: 'openai-compatible', [ENV.MODEL_BASE_URL]: 'https://api.openai.com/v1', [ENV.MODEL_API_KEY_SECRET_ARN]: SECRET });
+    expect(granted['secretsmanager:GetSecretValue']).toEqual([JSON.stringify(SECRET)]);
+    expect(Object.keys(granted).filter((action) => action.startsWith('bedrock:'))).toEqual([]);
+    // No variable carries anything that looks like a key.
+    for (const [name, value] of Object.entries(environment)) {
+      expect(name).not.toMatch(/API_KEY$/);
+      expect(JSON.stringify(value)).not.toMatch(/sk-[A-Za-z0-9]/);
+    }
+  });
+
+  it.each<[string, object, RegExp]>([
+    ['a key in the config (there is no field for one)', { model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: '', openAiCompatible: { baseUrl: 'https://api.openai.com/v1', apiKeySecretArn: SECRET, apiKey: 'sk-live' } } }, /unknown key\(s\) apiKey/],
+    ['a secret name instead of its complete ARN', { model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: '', openAiCompatible: { baseUrl: 'https://api.openai.com/v1', apiKeySecretArn: 'pipeline/model-key' } } }, /apiKeySecretArn: must be the complete ARN/],
+    ['plain http', { model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: '', openAiCompatible: { baseUrl: 'http://llm.internal/v1', apiKeySecretArn: SECRET } } }, /baseUrl: must be an https:\/\/ URL/],
+    ['no endpoint', { model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: '' } }, /model.openAiCompatible: is required/],
+    ['a simulated model id on bedrock', { model: { provider: 'bedrock' } }, /model.primaryModelId: "sim-primary" is a simulated model id/],
+    ['a call timeout longer than the function can run', { retry: { callTimeoutMs: 31_000 } }, /retry.callTimeoutMs: must be at most/],
+  ])('refuses %s at synth', (_name, overrides, message) => {
+    expect(() => synthStage('dev', { overrides: overrides as never })).toThrow(message);
+  });
+});
+
+/** Every Allow statement of every policy attached to the role, as written. */
+function grantedPolicyStatements(synth: SynthesizedStage, roleId: string): any[] {
+  return resourcesOfType(synth, 'AWS::IAM::Policy')
+    .filter(([, policy]) => policy.Properties.Roles.some((role: unknown) => referencedId(role) === roleId))
+    .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+}
