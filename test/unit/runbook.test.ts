@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { POSTMORTEM_TEMPLATE } from '../../lib/observability/postmortem-template';
+import { alarmIds, renderAlarmSection, renderRunbook } from '../../lib/observability/runbook';
+import { catalogsOfAllStages } from '../../lib/observability/stage-catalogs';
+
+const ROOT = join(__dirname, '..', '..');
+const catalogs = catalogsOfAllStages();
+const committed = readFileSync(join(ROOT, 'RUNBOOK.md'), 'utf8');
+const ids = [...new Set(catalogs.flatMap(alarmIds))];
+
+/** The text of one alarm's section in the committed runbook. */
+function sectionOf(id: string): string {
+  const start = committed.indexOf(`<a id="${id}"></a>`);
+  if (start < 0) throw new Error(`RUNBOOK.md has no anchor for ${id}`);
+  const next = committed.indexOf('<a id="', start + 1);
+  return committed.slice(start, next < 0 ? undefined : next);
+}
+
+/** The subcommands `pipectl` has (issue 5) plus `drift` (issue 6); the runbook may name no other. */
+const PIPECTL_COMMANDS = new Set(['status', 'triage', 'dlq', 'pause', 'resume', 'breaker', 'review', 'jobs', 'runbook', 'gameday', 'drift', 'send', 'local']);
+
+describe('RUNBOOK.md', () => {
+  it('is what `npm run runbook` writes from the alarm catalog (regenerate and commit it when this fails)', () => {
+    expect(committed).toBe(renderRunbook(catalogs));
+  });
+
+  it('ships the post-mortem template as docs/POSTMORTEM_TEMPLATE.md too', () => {
+    expect(readFileSync(join(ROOT, 'docs', 'POSTMORTEM_TEMPLATE.md'), 'utf8')).toBe(POSTMORTEM_TEMPLATE);
+  });
+
+  it('opens with the five-step recovery checklist, before any alarm section', () => {
+    const checklist = committed.indexOf('## Five-step recovery checklist');
+    const firstSection = committed.indexOf('<a id="');
+    expect(checklist).toBeGreaterThan(0);
+    expect(checklist).toBeLessThan(firstSection);
+    const steps = committed.slice(checklist, firstSection);
+    for (const [number, step] of [
+      [1, 'Stop the bleeding'],
+      [2, 'Isolate the failure mode'],
+      [3, 'Roll back to the last known-good state'],
+      [4, 'Reproduce the seam minimally'],
+      [5, 'Document before declaring fixed'],
+    ] as const) {
+      expect(steps).toContain(`${number}. **${step}.**`);
+    }
+  });
+
+  it('ends with the post-mortem template, with every part the issue asks for', () => {
+    const template = committed.slice(committed.indexOf('## Post-mortem template'));
+    expect(template).toContain(POSTMORTEM_TEMPLATE.trimEnd());
+    for (const part of ['# Post-mortem:', '**Status:**', '**Authors:**', '## Summary', '## Impact', '## Timeline', '## Five whys', '## Trigger', '## Resolution', '## Action items']) {
+      expect(POSTMORTEM_TEMPLATE).toContain(part);
+    }
+    expect(POSTMORTEM_TEMPLATE).toMatch(/\| action \|.*\| owner \| due date \|/);
+  });
+
+  it.each(ids)('has a full section for %s', (id) => {
+    // Prepare
+    const section = sectionOf(id);
+
+    // Assess: the heading, every part of the issue's list, and a pipectl command in the first five minutes.
+    expect(section).toContain(`## ${id}: `);
+    for (const part of [
+      '**What it means.**',
+      '**User impact.**',
+      '**First five minutes (stop the bleeding).**',
+      '**Data, infrastructure or model drift?**',
+      '- *Data:*',
+      '- *Infrastructure:*',
+      '- *Model drift:*',
+      '**Safe, reversible remediations.**',
+      '**When NOT to automate the fix.**',
+      '**Verify recovery.**',
+      '**Escalate.**',
+    ]) {
+      expect(section, part).toContain(part);
+    }
+    const firstFive = section.slice(section.indexOf('**First five minutes'), section.indexOf('**Data, infrastructure'));
+    expect(firstFive).toMatch(/`pipectl [a-z]+/);
+    expect(section).toBe(`${renderAlarmSection(catalogs, id).trimEnd()}\n\n`);
+  });
+
+  it('names only pipectl commands that exist', () => {
+    const used = [...committed.matchAll(/pipectl ([a-z]+)/g)].map((match) => match[1] as string);
+    expect(used.length).toBeGreaterThan(50);
+    expect(used.filter((command) => !PIPECTL_COMMANDS.has(command))).toEqual([]);
+  });
+
+  it('lists per-stage thresholds in each alarm section', () => {
+    const section = sectionOf('input-age-over-sla');
+    expect(section).toContain('| dev | ≥ 900 s | 2 of 3 periods of 60 s | notBreaching |');
+    expect(section).toContain('| prod | ≥ 600 s | 2 of 3 periods of 60 s | notBreaching |');
+  });
+});
+
+describe('renderAlarmSection', () => {
+  it('finds an alarm by its full CloudWatch name as well as by its id', () => {
+    expect(renderAlarmSection(catalogs, 'AiPipeline-prod-dlq-has-messages')).toBe(renderAlarmSection(catalogs, 'dlq-has-messages'));
+  });
+
+  it('refuses an unknown alarm, listing the ones there are', () => {
+    expect(() => renderAlarmSection(catalogs, 'no-such-alarm')).toThrow(/no alarm "no-such-alarm"; the alarms are: pipeline-unhealthy, input-age-over-sla/);
+  });
+});
