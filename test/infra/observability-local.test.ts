@@ -1,0 +1,89 @@
+/**
+ * Local mode sees the same alarms: the synthesized stack's bundled processor runs on the embedded
+ * emulators (over HTTP), and the alarm catalog is evaluated over what it emits. This file lives
+ * with the observability tests it belongs to, but it is an integration test: it starts fauxqs,
+ * dynalite and the worker-thread execution environments, bounded to a few hundred messages on
+ * loopback.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambda/contract';
+import { loadStageConfig } from '../../lib/config/stage-config';
+import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
+import { alarmIds } from '../../lib/observability/runbook';
+import type { LocalAlarmState } from '../../local/alarm-evaluator';
+import { startLocalPipeline } from '../../local/local-pipeline';
+import { runLocal, sendBodies, waitForDrain } from '../../local/run-local';
+import { synthesizeLocalStack } from '../../local/stack-model';
+import { buildBodies } from '../../local/workload';
+
+const stack = synthesizeLocalStack({ stage: 'dev' });
+const catalog = buildAlarmCatalog(loadStageConfig('dev'), { stackName: stack.stackName });
+const scratch = mkdtempSync(join(tmpdir(), 'alarms-local-'));
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function stateOf(alarms: readonly LocalAlarmState[], id: string): LocalAlarmState {
+  const found = alarms.find((alarm) => alarm.id === id);
+  if (!found) throw new Error(`the report lists no alarm ${id}`);
+  return found;
+}
+
+describe('local mode evaluates the alarm catalog', () => {
+  it('a run with poison messages fires the DLQ alarm, and the report lists every catalog alarm with its state', async () => {
+    // Prepare: 120 generated tickets carry nine malformed lines, each rejected to the DLQ at once.
+    const bodies = buildBodies({ messages: 120, seed: 3 });
+
+    // Act
+    const report = await runLocal(bodies, { stack, timeScale: 0.1 });
+
+    // Assess
+    expect(report.invariantHolds).toBe(true);
+    expect(report.rejected).toBe(9);
+    expect(report.alarms.map((alarm) => alarm.id)).toEqual(alarmIds(catalog));
+    expect(report.alarms.map((alarm) => alarm.name)).toEqual([catalog.composite.name, ...catalog.alarms.map((alarm) => alarm.name)]);
+    const dlq = stateOf(report.alarms, 'dlq-has-messages');
+    expect(dlq.state).toBe('ALARM');
+    expect(dlq.firstFiredAt).not.toBeNull();
+    expect(dlq.runbook).toBe('RUNBOOK.md#dlq-has-messages');
+    // A ticket, so nothing pages; a healthy model and processor stay OK.
+    expect(stateOf(report.alarms, 'pipeline-unhealthy').state).toBe('OK');
+    for (const id of ['model-error-rate', 'processor-errors', 'processor-silent', 'input-age-over-sla']) {
+      expect(stateOf(report.alarms, id), id).toMatchObject({ state: 'OK', firstFiredAt: null });
+    }
+    for (const id of ['dynamodb-throttles', 'dynamodb-system-errors']) {
+      expect(stateOf(report.alarms, id), id).toMatchObject({ state: 'INSUFFICIENT_DATA', observable: false });
+    }
+  });
+
+  it('the bundled processor emits the catalog\'s metrics under the alarm dimension set, and --serve state is on disk', async () => {
+    // Prepare
+    const alarmsFile = join(scratch, 'alarms.json');
+    const pipeline = await startLocalPipeline({ stack, timeScale: 0.1, alarmsFile });
+    try {
+      const bodies = buildBodies({ messages: 100, seed: 5, duplicates: 0.2 });
+
+      // Act
+      await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
+      expect(await waitForDrain(pipeline, 60_000)).toBe(true);
+      const states = await pipeline.alarms.finish();
+
+      // Assess: what a CloudWatch alarm on (service, stage) would see.
+      const alarmSet = { [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.PROCESSOR, [METRIC_DIMENSION.STAGE]: 'dev' };
+      const seen = (name: string) => pipeline.logs.metrics.values({ namespace: METRICS_NAMESPACE, name, dimensions: alarmSet }, 0, Number.MAX_SAFE_INTEGER);
+      for (const name of [METRIC.RECORDS_RECEIVED, METRIC.RECORDS_COMPLETED, METRIC.RECORDS_REJECTED, METRIC.DUPLICATES_SKIPPED, METRIC.MODEL_CALLS, METRIC.MODEL_LATENCY, METRIC.RECORD_AGE]) {
+        expect(seen(name).length, `${name} under (service, stage); seen under ${JSON.stringify(pipeline.logs.metrics.dimensionSetsOf(METRICS_NAMESPACE, name))}`).toBeGreaterThan(0);
+      }
+      const completed = seen(METRIC.RECORDS_COMPLETED).reduce((total, value) => total + value, 0);
+      expect(completed).toBe(pipeline.logs.total(METRIC.RECORDS_COMPLETED));
+      const onDisk = JSON.parse(readFileSync(alarmsFile, 'utf8')) as { updatedAt: string; alarms: LocalAlarmState[] };
+      expect(onDisk.alarms).toEqual(states);
+      expect(stateOf(onDisk.alarms, 'dlq-has-messages').state).toBe('ALARM');
+    } finally {
+      await pipeline.stop();
+    }
+  });
+});
