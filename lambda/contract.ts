@@ -488,14 +488,11 @@ export const STACK_OUTPUT = {
   PAGE_TOPIC_ARN: 'PageTopicArn',
   /** SNS topic of ticket alarms (and of every paging alarm, one by one, for the record). */
   TICKET_TOPIC_ARN: 'TicketTopicArn',
-  /** The CloudWatch dashboard built from the alarm catalog. */
-  DASHBOARD_NAME: 'DashboardName',
   /**
-   * The stack's name: every alarm of the stack is named `<stack name>-<alarm id>`, so DescribeAlarms
-   * with this prefix lists them (`pipectl status`). It is a plain `Ref: AWS::StackName`, as local
-   * mode requires of every output; lib/observability/alarm-catalog.ts `alarmNamePrefix` adds the `-`.
+   * The CloudWatch dashboard built from the alarm catalog. Alarms need no output: each is named
+   * `<stack name>-<alarm id>` (`alarmNamePrefix` in lib/observability/alarm-catalog.ts).
    */
-  ALARM_NAME_PREFIX: 'AlarmNamePrefix',
+  DASHBOARD_NAME: 'DashboardName',
 } as const;
 
 /** The SQS message size limit, which is also the processor's input size limit. */

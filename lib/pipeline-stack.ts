@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUT } from '../lambda/contract';
 import type { RemovalPolicyName, StageConfig } from './config/stage-config';
@@ -103,7 +103,6 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUT.PAGE_TOPIC_ARN, this.observability.pageTopic.topicArn, 'Pages: the composite "pipeline unhealthy" alarm'],
       [STACK_OUTPUT.TICKET_TOPIC_ARN, this.observability.ticketTopic.topicArn, 'Tickets: every alarm, ALARM and OK'],
       [STACK_OUTPUT.DASHBOARD_NAME, this.observability.dashboard.dashboardName, 'The CloudWatch dashboard built from the alarm catalog'],
-      [STACK_OUTPUT.ALARM_NAME_PREFIX, Aws.STACK_NAME, 'Every alarm of the stack is named <this>-<alarm id>'],
     ];
     for (const [key, value, description] of outputs) {
       new CfnOutput(this, key, { value, description });

@@ -4,7 +4,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_OUTPUT } from '../../lambda/contract';
 import type { AlarmCatalog } from '../../lib/observability/alarm-types';
-import { type SynthesizedStage, synthStage } from './synth-stage';
+import { logicalIdOf, type SynthesizedStage, synthStage } from './synth-stage';
 
 const RUNBOOK = readFileSync(join(__dirname, '..', '..', 'RUNBOOK.md'), 'utf8');
 
@@ -101,7 +101,7 @@ describe.each(['dev', 'prod'])('alarms of the synthesized %s template', (stage) 
 
   it('read AWS metrics of the stack\'s own resources (the DLQ depth, per-operation DynamoDB errors)', () => {
     const synth = stages[stage] as SynthesizedStage;
-    const dlq = synth.stack.inputQueue.deadLetterQueue.node.defaultChild as { logicalId: string };
+    const dlq = logicalIdOf(synth, synth.stack.inputQueue.deadLetterQueue);
     synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `AiPipeline-${stage}-dlq-has-messages`,
       Metrics: [
@@ -113,7 +113,7 @@ describe.each(['dev', 'prod'])('alarms of the synthesized %s template', (stage) 
             Metric: {
               Namespace: 'AWS/SQS',
               MetricName: 'ApproximateNumberOfMessagesVisible',
-              Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [synth.stack.resolve(dlq.logicalId), 'QueueName'] } }],
+              Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
             },
           },
         }),
@@ -130,8 +130,8 @@ describe.each(['dev', 'prod'])('alarms of the synthesized %s template', (stage) 
 describe('notifications', () => {
   it('page only through the composite alarm; every metric alarm notifies the ticket topic on ALARM and OK', () => {
     const synth = stages.dev as SynthesizedStage;
-    const page = { Ref: synth.stack.resolve((synth.stack.observability.pageTopic.node.defaultChild as { logicalId: string }).logicalId) };
-    const ticket = { Ref: synth.stack.resolve((synth.stack.observability.ticketTopic.node.defaultChild as { logicalId: string }).logicalId) };
+    const page = { Ref: logicalIdOf(synth, synth.stack.observability.pageTopic) };
+    const ticket = { Ref: logicalIdOf(synth, synth.stack.observability.ticketTopic) };
     for (const [, { Properties }] of resourcesOfType(synth, 'AWS::CloudWatch::Alarm')) {
       expect(Properties.AlarmActions).toEqual([ticket]);
       expect(Properties.OKActions).toEqual([ticket]);
@@ -189,7 +189,7 @@ describe('notifications', () => {
 
   it('subscribe the stage config\'s emails and HTTPS endpoints to the right topic', () => {
     const synth = stages.subscribed as SynthesizedStage;
-    const topicRef = (topic: 'pageTopic' | 'ticketTopic') => ({ Ref: synth.stack.resolve((synth.stack.observability[topic].node.defaultChild as { logicalId: string }).logicalId) });
+    const topicRef = (topic: 'pageTopic' | 'ticketTopic') => ({ Ref: logicalIdOf(synth, synth.stack.observability[topic]) });
     const subscriptions = resourcesOfType(synth, 'AWS::SNS::Subscription').map(([, { Properties }]) => ({
       Protocol: Properties.Protocol,
       Endpoint: Properties.Endpoint,
@@ -236,12 +236,11 @@ describe('dashboard', () => {
 });
 
 describe('stack outputs', () => {
-  it('name the topics, the dashboard and the alarm name prefix', () => {
+  it('name the topics and the dashboard', () => {
     const synth = stages.dev as SynthesizedStage;
     const outputs = synth.templateJson.Outputs as Record<string, { Value: unknown }>;
     expect(outputs[STACK_OUTPUT.PAGE_TOPIC_ARN]?.Value).toEqual({ Ref: expect.stringMatching(/^ObservabilityPageTopic/) });
     expect(outputs[STACK_OUTPUT.TICKET_TOPIC_ARN]?.Value).toEqual({ Ref: expect.stringMatching(/^ObservabilityTicketTopic/) });
     expect(outputs[STACK_OUTPUT.DASHBOARD_NAME]?.Value).toEqual({ Ref: expect.stringMatching(/^ObservabilityDashboard/) });
-    expect(outputs[STACK_OUTPUT.ALARM_NAME_PREFIX]?.Value).toEqual({ Ref: 'AWS::StackName' });
   });
 });
