@@ -10,6 +10,9 @@ import { buildAlarmCatalog } from '../lib/observability/alarm-catalog';
 import { loadStageConfig } from '../lib/config/stage-config';
 import { LocalAlarmEvaluator } from './alarm-evaluator';
 import { LogSink } from './log-sink';
+import { ScheduledMonitors, type ScheduledMonitorsOptions } from './scheduled-monitors';
+import { type FaultSpec, FaultSpecError, hasFaults, NO_FAULTS, parseFaultSpec, scaleFaultSpec } from './model-simulator/fault-spec';
+import { type ModelSimulator, startModelSimulator } from './model-simulator/model-simulator';
 import { synthesizeLocalStack, type LocalStackModel } from './stack-model';
 
 /** How much faster than real time local mode runs its timeouts (0.1: a 30 s timeout is 3 s). */
@@ -19,6 +22,17 @@ export const DEFAULT_TIME_SCALE = 0.1;
 const SCALED_ENVIRONMENT: Readonly<Record<string, 'ms' | 's'>> = {
   [ENV.TIME_MARGIN_MS]: 'ms',
   [ENV.CLAIMED_ELSEWHERE_VISIBILITY_SECONDS]: 's',
+  // The model layer's clock: retries, call timeouts, the breaker's window/cooldown/cache, the
+  // queue-level backoff and the simulated latency all run at the same scale as the Lambda timeout.
+  [ENV.RETRY_BASE_DELAY_MS]: 'ms',
+  [ENV.RETRY_MAX_DELAY_MS]: 'ms',
+  [ENV.MODEL_CALL_TIMEOUT_MS]: 'ms',
+  [ENV.BREAKER_WINDOW_MS]: 'ms',
+  [ENV.BREAKER_COOLDOWN_MS]: 'ms',
+  [ENV.BREAKER_CACHE_MS]: 'ms',
+  [ENV.SIMULATOR_LATENCY_MS]: 'ms',
+  [ENV.QUEUE_BACKOFF_BASE_SECONDS]: 's',
+  [ENV.QUEUE_BACKOFF_MAX_SECONDS]: 's',
 };
 
 export interface LocalPipelineOptions {
@@ -43,6 +57,18 @@ export interface LocalPipelineOptions {
    * @default `alarms.json` next to `logFile`; nowhere without a log file
    */
   readonly alarmsFile?: string;
+  /**
+   * The stack's scheduled monitors (reconciler, drift monitor) on the local clock, with a drift
+   * baseline pinned from a reference workload (local/scheduled-monitors.ts); `false`: none.
+   * @default on, reference examples/tickets.jsonl
+   */
+  readonly monitors?: ScheduledMonitorsOptions | false;
+  /**
+   * Faults the model simulator injects (README, "Fault spec"), as a spec string or parsed; its
+   * durations are real time and run at `timeScale`. Refused when the stage's template does not
+   * allow fault injection. @default none
+   */
+  readonly faults?: string | FaultSpec;
 }
 
 /** Names and URLs of the local stack's resources, keyed like the stack outputs. */
@@ -68,6 +94,8 @@ export interface LocalPipeline {
   readonly logs: LogSink;
   /** The alarm catalog evaluated over what this run emits (local/alarm-evaluator.ts). */
   readonly alarms: LocalAlarmEvaluator;
+  /** The reconciler and the drift monitor, unless started with `monitors: false`. */
+  readonly monitors?: ScheduledMonitors;
   readonly poller: EventSourcePoller;
   readonly environments: readonly ExecutionEnvironment[];
   /** The input queue's ARN, as event records carry it. */
@@ -75,6 +103,8 @@ export interface LocalPipeline {
   readonly timeScale: number;
   /** The processor's environment as local mode runs it (endpoints, scaled durations). */
   readonly processorEnvironment: Readonly<Record<string, string>>;
+  /** The model endpoint the processor calls: the simulator, over the OpenAI-compatible API. */
+  readonly simulator: ModelSimulator;
   stop(): Promise<void>;
 }
 
@@ -84,6 +114,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   if (!(timeScale > 0 && timeScale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${timeScale}`);
   const stack = options.stack ?? synthesizeLocalStack({ stage: options.stage });
   const emulators = await startEmulators();
+  let simulator: ModelSimulator | undefined;
   try {
     const clientConfig = {
       region: emulators.region,
@@ -109,7 +140,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       eventSourceMappingId: resourceOf(STACK_OUTPUT.PROCESSOR_EVENT_SOURCE_MAPPING_ID),
     };
 
-    const processorEnvironment = buildEnvironment(stack, physical, emulators, timeScale, options.environment ?? {});
+    const overrides = options.environment ?? {};
+    const templateEnvironment = buildEnvironment(stack, physical, emulators, timeScale, overrides);
+    simulator = await startLocalModel(templateEnvironment, options.faults, timeScale, stack.stackName);
+    // The processor calls the simulator through the real OpenAI-compatible provider. No API key:
+    // the endpoint is on loopback, the only case the processor accepts without a key's secret.
+    const processorEnvironment: Record<string, string> = {
+      ...templateEnvironment,
+      [ENV.MODEL_PROVIDER]: 'openai-compatible',
+      [ENV.MODEL_BASE_URL]: simulator.url,
+      [ENV.MODEL_API_KEY_SECRET_ARN]: '',
+      ...overrides,
+    };
     const logs = new LogSink(options.logFile);
     const alarms = new LocalAlarmEvaluator({
       catalog: buildAlarmCatalog(loadStageConfig(options.stage ?? 'dev'), { stackName: stack.stackName }),
@@ -157,6 +199,22 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         options.onInvocation?.(report);
       },
     );
+    const monitors =
+      options.monitors === false
+        ? undefined
+        : await ScheduledMonitors.start(
+            {
+              stack,
+              physical,
+              emulators,
+              writeLog: logs.write,
+              timeScale,
+              processorEnvironment: options.environment,
+              ledgerTableName: resources.ledgerTableName,
+              controlTableName: resources.controlTableName,
+            },
+            options.monitors,
+          );
     if (options.autoStart ?? true) poller.start();
     alarms.start();
 
@@ -169,27 +227,54 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       dynamodb,
       logs,
       alarms,
+      monitors,
       poller,
       environments,
       inputQueueArn: queueArn,
       timeScale,
       processorEnvironment,
+      simulator,
       async stop() {
         if (stopped) return;
         stopped = true;
         await poller.stop();
+        await monitors?.stop();
         await alarms.stop();
         await Promise.all(environments.map((environment) => environment.stop()));
         sqs.destroy();
         dynamodb.destroy();
         await logs.close();
+        await simulator?.stop();
         await emulators.stop();
       },
     };
   } catch (error) {
+    await simulator?.stop();
     await emulators.stop();
     throw error;
   }
+}
+
+/**
+ * Starts the model simulator with the processor's seed and latency (as the template and the
+ * overrides set them, already scaled) plus the requested faults, scaled to local time. Faults are
+ * refused unless the stage allows fault injection (ALLOW_FAULT_INJECTION in its template).
+ */
+async function startLocalModel(
+  environment: Readonly<Record<string, string>>,
+  faults: string | FaultSpec | undefined,
+  timeScale: number,
+  stackName: string,
+): Promise<ModelSimulator> {
+  const spec = typeof faults === 'string' ? parseFaultSpec(faults) : (faults ?? NO_FAULTS);
+  if (hasFaults(spec) && environment[ENV.ALLOW_FAULT_INJECTION] !== 'true') {
+    throw new FaultSpecError(`${stackName} does not allow fault injection (allowFaultInjection is false in its stage config): run without --faults, or use a stage that allows it`);
+  }
+  const scaled = scaleFaultSpec(spec, timeScale);
+  return startModelSimulator({
+    seed: Number(environment[ENV.SIMULATOR_SEED] ?? 42),
+    faults: { ...scaled, baseLatencyMs: scaled.baseLatencyMs + Number(environment[ENV.SIMULATOR_LATENCY_MS] ?? 0) },
+  });
 }
 
 /**

@@ -111,6 +111,8 @@ interface RecordWork {
   /** The last receive before the queue's redrive: settle now (rules, review) rather than defer. */
   readonly finalReceive: boolean;
   readonly metrics: BatchMetrics;
+  /** Breakers refreshed in this batch (each at most once per invocation). */
+  readonly refreshed: Map<string, Promise<void>>;
   calls: number;
   tokensIn: number;
   tokensOut: number;
@@ -174,7 +176,8 @@ export class BatchProcessor {
     const limit = bulkhead(this.deps.config.recordConcurrency, event.Records.length);
     const leaders = new Map<string, Promise<RecordResult>>();
     const metrics = new BatchMetrics();
-    await this.refreshGuards(metrics);
+    const refreshed = new Map<string, Promise<void>>();
+    this.refreshGuards(metrics, refreshed);
 
     const results = await Promise.all(
       event.Records.map((record) => {
@@ -182,7 +185,7 @@ export class BatchProcessor {
         if (parsed instanceof RejectedInputError) return limit.execute(() => this.reject(record, parsed));
         const leader = leaders.get(parsed.key);
         if (leader) return leader.then((result) => this.follow(record, result));
-        const work = limit.execute(() => this.processRecord(record, parsed, deadline, workUntil, metrics));
+        const work = limit.execute(() => this.processRecord(record, parsed, deadline, workUntil, metrics, refreshed));
         leaders.set(parsed.key, work);
         return work;
       }),
@@ -246,7 +249,14 @@ export class BatchProcessor {
     }
   }
 
-  private async processRecord(record: SQSRecord, message: ParsedMessage, deadline: number, workUntil: number, metrics: BatchMetrics): Promise<RecordResult> {
+  private async processRecord(
+    record: SQSRecord,
+    message: ParsedMessage,
+    deadline: number,
+    workUntil: number,
+    metrics: BatchMetrics,
+    refreshed: Map<string, Promise<void>>,
+  ): Promise<RecordResult> {
     const { key, task } = message;
     const base = { key, task: task.name, jobId: message.jobId, correlationId: correlationIdOf(message) };
     if (this.recentKeys.has(key)) return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
@@ -264,6 +274,7 @@ export class BatchProcessor {
       callCap: this.deps.config.modelCallsPerReceive,
       finalReceive: receiveCount >= this.deps.config.maxReceiveCount,
       metrics,
+      refreshed,
       calls: 0,
       tokensIn: 0,
       tokensOut: 0,
@@ -440,6 +451,7 @@ export class BatchProcessor {
     const { task, input } = work.message;
     const prompt = task.buildPrompt(input);
     const breaker = this.deps.breakerFor(modelId);
+    await this.refreshBreaker(work.refreshed, modelId);
     let repair: RepairTurn | undefined;
     for (let pass = 0; pass < 2; pass += 1) {
       const permit = await breaker.acquire();
@@ -572,15 +584,29 @@ export class BatchProcessor {
     await this.deps.ledger.markInReview({ key: message.key, claimToken, reasons, now: this.now() });
   }
 
-  /** The primary model's breaker state, read at most once per BREAKER_CACHE_MS; the budget's percentage. */
-  private async refreshGuards(metrics: BatchMetrics): Promise<void> {
-    try {
-      await this.deps.breakerFor(this.deps.config.primaryModelId).refresh();
-    } catch (error) {
-      // The cached state stands; the records' own DynamoDB writes will show whether the table is down.
-      this.deps.logger.warn('breaker state could not be read', { errorClass: errorClassOf(error), error: (error as Error).message });
-    }
+  /** Starts reading the primary model's breaker (it is needed first); the budget's percentage. */
+  private refreshGuards(metrics: BatchMetrics, refreshed: Map<string, Promise<void>>): void {
+    void this.refreshBreaker(refreshed, this.deps.config.primaryModelId);
     if (this.deps.budget.limited) metrics.observe(METRIC.BUDGET_USED_PERCENT, this.deps.budget.usedPercent(), {}, MetricUnit.Percent);
+  }
+
+  /**
+   * A model's breaker state, read at most once per invocation (and per BREAKER_CACHE_MS): the
+   * secondary's only when the chain gets to it. A failed read leaves the cached state standing;
+   * the records' own DynamoDB writes will show whether the table is down.
+   */
+  private refreshBreaker(refreshed: Map<string, Promise<void>>, modelId: string): Promise<void> {
+    let pending = refreshed.get(modelId);
+    if (!pending) {
+      pending = this.deps
+        .breakerFor(modelId)
+        .refresh()
+        .catch((error: unknown) => {
+          this.deps.logger.warn('breaker state could not be read', { modelId, errorClass: errorClassOf(error), error: (error as Error).message });
+        });
+      refreshed.set(modelId, pending);
+    }
+    return pending;
   }
 
   private async flushGuards(): Promise<void> {

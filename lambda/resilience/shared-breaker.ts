@@ -24,8 +24,8 @@ export interface SharedBreakerEvents {
  * One model's circuit breaker as one execution environment sees it, with its state shared by all
  * of them in the control table (DynamoDbBreakerStore):
  *
- * - The state is read at most once per `cacheMs` (one GetItem per invocation at most: an
- *   invocation calls `refresh` once, at its start).
+ * - The state is read at most once per `cacheMs`, and at most once per invocation: the processor
+ *   calls `refresh` once per batch for each model it is about to call; `acquire` never reads.
  * - Calls and failures are counted in memory and written once per batch (`flush`), and only when
  *   something failed — in this batch, or in the window as last read. The happy path writes nothing.
  *   (So the failure rate's denominator misses the calls that succeeded before the window's first
@@ -75,9 +75,11 @@ export class SharedBreaker {
     this.snapshot = await this.store.read(this.modelId);
   }
 
-  /** May the caller call the model now? At most one conditional write (the probe), never a read if cached. */
+  /**
+   * May the caller call the model now, by the state as last read (call `refresh` once per
+   * invocation first)? Never reads; at most one conditional write (taking the probe).
+   */
   async acquire(): Promise<BreakerPermit> {
-    await this.refresh();
     const decision = gate(this.snapshot, this.now(), this.settings);
     if (decision.kind === 'allow') return { kind: 'call' };
     if (decision.kind === 'deny') return { kind: 'denied', retryAfterMs: decision.retryAfterMs, reason: decision.reason };

@@ -53,6 +53,12 @@ function instances(count: number, now: () => number, overrides: Partial<BreakerS
   return Array.from({ length: count }, () => new SharedBreaker('m1', store, { ...settings, ...overrides }, {}, now));
 }
 
+/** What an invocation does: read the state (cacheMs 0 here: every time), then ask. */
+async function ask(breaker: SharedBreaker) {
+  await breaker.refresh();
+  return breaker.acquire();
+}
+
 describe('DynamoDbBreakerStore', () => {
   it('rolls the window over: the current window becomes the previous one, reading the old values', async () => {
     const store = new DynamoDbBreakerStore(client, table);
@@ -89,10 +95,13 @@ describe('SharedBreaker', () => {
     let now = T;
     const store = new DynamoDbBreakerStore(client, table);
     const breaker = new SharedBreaker('m1', store, { ...settings, cacheMs: 2000 }, {}, () => now);
-    for (let i = 0; i < 10; i += 1) await breaker.acquire();
+    for (let i = 0; i < 10; i += 1) {
+      await breaker.refresh();
+      await breaker.acquire();
+    }
     expect(breaker.requests.reads).toBe(1);
     now += 2000;
-    await breaker.acquire();
+    await breaker.refresh();
     expect(breaker.requests.reads).toBe(2);
   });
 
@@ -103,13 +112,13 @@ describe('SharedBreaker', () => {
     const breakers = Array.from({ length: 4 }, () => new SharedBreaker('m1', store, settings, { onOpened: (model) => opened.push(model) }, () => now));
     // Two failures in each of four instances: 8 ≥ 5, but no single instance has 5.
     for (const breaker of breakers) {
-      for (let i = 0; i < 2; i += 1) await breaker.settle(await breaker.acquire(), 'failure', 'ServiceUnavailable');
+      for (let i = 0; i < 2; i += 1) await breaker.settle(await ask(breaker), 'failure', 'ServiceUnavailable');
     }
     await Promise.all(breakers.map((breaker) => breaker.flush()));
     expect(opened).toEqual(['m1']);
     const item = await breakerItem('m1');
     expect(item).toMatchObject({ state: BREAKER_STATE.OPEN, openCount: 1, openUntil: now + settings.cooldownMs, lastErrorClass: 'ServiceUnavailable' });
-    for (const breaker of breakers) expect(await breaker.acquire()).toMatchObject({ kind: 'denied', reason: 'open' });
+    for (const breaker of breakers) expect(await ask(breaker)).toMatchObject({ kind: 'denied', reason: 'open' });
   });
 
   it('flushes at once when one instance alone reaches the threshold', async () => {
@@ -126,7 +135,14 @@ describe('SharedBreaker', () => {
 
     now += settings.cooldownMs;
     // Eight instances, three records each, all asking at once.
-    const permits = await Promise.all(breakers.flatMap((breaker) => [breaker.acquire(), breaker.acquire(), breaker.acquire()]));
+    const permits = (
+      await Promise.all(
+        breakers.map(async (breaker) => {
+          await breaker.refresh(); // once per invocation
+          return Promise.all([breaker.acquire(), breaker.acquire(), breaker.acquire()]);
+        }),
+      )
+    ).flat();
     const probes = permits.filter((permit) => permit.kind === 'probe');
     expect(probes).toHaveLength(1);
     expect(permits.filter((permit) => permit.kind === 'call')).toHaveLength(0);
@@ -137,7 +153,7 @@ describe('SharedBreaker', () => {
     const item = await breakerItem('m1');
     expect(item).toMatchObject({ state: BREAKER_STATE.CLOSED, failures: 0, calls: 0 });
     expect(item[BREAKER.PROBE_TOKEN]).toBeUndefined();
-    for (const breaker of breakers) expect(await breaker.acquire()).toEqual({ kind: 'call' });
+    for (const breaker of breakers) expect(await ask(breaker)).toEqual({ kind: 'call' });
   });
 
   it('reopens for another cooldown when the probe fails, without counting a new opening', async () => {
@@ -145,11 +161,11 @@ describe('SharedBreaker', () => {
     const [first, second] = instances(2, () => now);
     for (let i = 0; i < 5; i += 1) await first!.settle({ kind: 'call' }, 'failure', 'ServiceUnavailable');
     now += settings.cooldownMs;
-    const probe = await first!.acquire();
+    const probe = await ask(first!);
     expect(probe.kind).toBe('probe');
     await first!.settle(probe, 'failure', 'ServiceUnavailable');
     expect(await breakerItem('m1')).toMatchObject({ state: BREAKER_STATE.OPEN, openUntil: now + settings.cooldownMs, openCount: 1 });
-    expect(await second!.acquire()).toMatchObject({ kind: 'denied', reason: 'open' });
+    expect(await ask(second!)).toMatchObject({ kind: 'denied', reason: 'open' });
   });
 
   it('lets another instance probe when the probe owner died (its lease ran out)', async () => {
@@ -157,10 +173,10 @@ describe('SharedBreaker', () => {
     const [dead, alive] = instances(2, () => now);
     for (let i = 0; i < 5; i += 1) await dead!.settle({ kind: 'call' }, 'failure', 'Timeout');
     now += settings.cooldownMs;
-    expect((await dead!.acquire()).kind).toBe('probe'); // and then it never settles
-    expect(await alive!.acquire()).toMatchObject({ kind: 'denied', reason: 'probing' });
+    expect((await ask(dead!)).kind).toBe('probe'); // and then it never settles
+    expect(await ask(alive!)).toMatchObject({ kind: 'denied', reason: 'probing' });
     now += settings.probeLeaseMs + 1;
-    const second = await alive!.acquire();
+    const second = await ask(alive!);
     expect(second.kind).toBe('probe');
     // The dead one's late answer cannot close it: the probe is not its any more.
     await dead!.settle({ kind: 'probe', token: 'stale' }, 'success');
@@ -171,17 +187,17 @@ describe('SharedBreaker', () => {
     const now = T;
     const [breaker] = instances(1, () => now);
     await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `${CONTROL.BREAKER_PREFIX}m1` }, [BREAKER.FORCED]: { S: 'open' } } }));
-    expect(await breaker!.acquire()).toMatchObject({ kind: 'denied', reason: 'forced-open' });
+    expect(await ask(breaker!)).toMatchObject({ kind: 'denied', reason: 'forced-open' });
 
     await client.send(
       new PutItemCommand({ TableName: table, Item: { pk: { S: `${CONTROL.BREAKER_PREFIX}m1` }, [BREAKER.FORCED]: { S: 'closed' }, [BREAKER.STATE]: { S: 'open' }, [BREAKER.OPEN_UNTIL]: { N: String(now + 60_000) } } }),
     );
-    expect(await breaker!.acquire()).toEqual({ kind: 'call' });
+    expect(await ask(breaker!)).toEqual({ kind: 'call' });
     // Forced closed: failures are counted but never open it.
     for (let i = 0; i < 10; i += 1) await breaker!.settle({ kind: 'call' }, 'failure', 'ServerError');
     await breaker!.flush();
     expect(await breakerItem('m1')).toMatchObject({ forced: 'closed', state: 'open', failures: 10 });
-    expect(await breaker!.acquire()).toEqual({ kind: 'call' });
+    expect(await ask(breaker!)).toEqual({ kind: 'call' });
   });
 });
 
