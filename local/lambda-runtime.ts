@@ -23,6 +23,8 @@ export interface FunctionSpec {
    * process, so the benchmark can read one environment's own CPU time and peak RSS.
    */
   readonly isolation?: 'thread' | 'process';
+  /** Extra Node options of a `process` environment, e.g. `--cpu-prof` for the benchmark's profile. */
+  readonly execArgv?: readonly string[];
 }
 
 /** What an invocation cost, in `process` isolation only. */
@@ -120,7 +122,7 @@ export class ExecutionEnvironment {
     if (this.spec.isolation === 'process') {
       const child: ChildProcess = fork(WORKER_SCRIPT, [], {
         env: { ...this.spec.environment, LOCAL_LAMBDA_WORKER_DATA: JSON.stringify(workerData) },
-        execArgv: [`--max-old-space-size=${heapMb}`],
+        execArgv: [`--max-old-space-size=${heapMb}`, ...(this.spec.execArgv ?? [])],
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'advanced',
       });

@@ -48,6 +48,8 @@ export interface LocalPipelineOptions {
   readonly stack?: LocalStackModel;
   /** How each execution environment is isolated (see FunctionSpec.isolation). @default 'thread' */
   readonly isolation?: 'thread' | 'process';
+  /** Extra Node options of `process` environments (the benchmark's CPU profile). */
+  readonly execArgv?: readonly string[];
   /** Start polling the input queue at once. Tests that drive invocations by hand turn it off. @default true */
   readonly autoStart?: boolean;
   /** Called after every invocation. */
@@ -175,6 +177,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
             environment: processorEnvironment,
             region: emulators.region,
             isolation: options.isolation,
+            execArgv: options.execArgv,
           },
           logs.write,
         ),
