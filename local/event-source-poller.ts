@@ -37,6 +37,9 @@ export class EventSourcePoller {
   private loops: Promise<void>[] = [];
   private inFlightBatches = 0;
   private paused = false;
+  private dropFault?: (message: Message) => boolean;
+  /** Messages the drop fault deleted without an invocation. */
+  droppedMessages = 0;
 
   constructor(
     private readonly client: SQSClient,
@@ -54,6 +57,16 @@ export class EventSourcePoller {
   /** Batches being processed right now. */
   get inFlight(): number {
     return this.inFlightBatches;
+  }
+
+  /**
+   * Test-only fault: messages the predicate picks are deleted without invoking the function, as a
+   * buggy poller or an over-eager filter would lose them. Nothing in the pipeline sees them go;
+   * only completeness does (a registered job comes up short), which is what the fault is for.
+   * `undefined` turns it off.
+   */
+  dropMessages(predicate: ((message: Message) => boolean) | undefined): void {
+    this.dropFault = predicate;
   }
 
   /** Stop receiving (like disabling the mapping); batches in flight finish. */
@@ -82,6 +95,7 @@ export class EventSourcePoller {
         await sleep(200, signal);
         continue;
       }
+      if (this.dropFault && messages.length > 0) messages = await this.drop(messages, this.dropFault);
       if (messages.length === 0) continue;
       this.inFlightBatches += 1;
       try {
@@ -131,6 +145,15 @@ export class EventSourcePoller {
     }
     if (toDelete.length > 0) await this.delete(toDelete);
     this.onInvocation({ records: messages.length, failed: messages.length - toDelete.length, outcome: result.kind });
+  }
+
+  /** The drop fault: deletes the picked messages, returns the others. */
+  private async drop(messages: readonly Message[], pick: (message: Message) => boolean): Promise<Message[]> {
+    const dropped = messages.filter(pick);
+    if (dropped.length === 0) return [...messages];
+    await this.delete(dropped);
+    this.droppedMessages += dropped.length;
+    return messages.filter((message) => !dropped.includes(message));
   }
 
   private async delete(messages: readonly Message[]): Promise<void> {

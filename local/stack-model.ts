@@ -15,6 +15,8 @@ export interface LocalStackModel {
   readonly tables: readonly TableModel[];
   readonly processor: FunctionModel;
   readonly eventSource: EventSourceModel;
+  /** Functions an EventBridge schedule invokes (the reconciler, the drift monitor), with their rate. */
+  readonly scheduledFunctions: readonly ScheduledFunctionModel[];
   /** Stack output key → the logical id of the resource whose `Ref` it is. */
   readonly outputs: Readonly<Record<string, string>>;
 }
@@ -50,6 +52,13 @@ export interface FunctionModel {
   readonly memoryMb: number;
   /** Environment variables; values that were a `Ref` are kept as `{ ref: logicalId }`. */
   readonly environment: Readonly<Record<string, string | { readonly ref: string }>>;
+}
+
+/** A function invoked by an EventBridge rule with a `rate(...)` schedule. */
+export interface ScheduledFunctionModel extends FunctionModel {
+  readonly ruleLogicalId: string;
+  /** The rule's `rate(...)` in seconds. */
+  readonly rateSeconds: number;
 }
 
 export interface EventSourceModel {
@@ -145,22 +154,44 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
   const queueLogicalId = getAttTarget(mapping.EventSourceArn);
   if (!functionLogicalId || !queueLogicalId) throw new Error('the event source mapping does not name a function and queue of this stack');
 
-  const fn = resources[functionLogicalId];
-  if (!fn || fn.Type !== 'AWS::Lambda::Function') throw new Error(`${functionLogicalId} is not a Lambda function`);
-  const fnProperties = fn.Properties ?? {};
-  const assetPath = fn.Metadata?.['aws:asset:path'] as string | undefined;
-  if (!assetPath) throw new Error(`${functionLogicalId} has no aws:asset:path metadata (synthesize with aws:cdk:enable-asset-metadata)`);
-  const [handlerFile, handlerExport] = String(fnProperties.Handler ?? 'index.handler').split('.') as [string, string];
-  const bundlePath = join(assemblyDir, assetPath, `${handlerFile}.js`);
-  if (!existsSync(bundlePath)) throw new Error(`the processor bundle is missing: ${bundlePath}`);
+  const readFunction = (logicalId: string): FunctionModel => {
+    const fn = resources[logicalId];
+    if (!fn || fn.Type !== 'AWS::Lambda::Function') throw new Error(`${logicalId} is not a Lambda function`);
+    const fnProperties = fn.Properties ?? {};
+    const assetPath = fn.Metadata?.['aws:asset:path'] as string | undefined;
+    if (!assetPath) throw new Error(`${logicalId} has no aws:asset:path metadata (synthesize with aws:cdk:enable-asset-metadata)`);
+    const [handlerFile, handlerExport] = String(fnProperties.Handler ?? 'index.handler').split('.') as [string, string];
+    const bundlePath = join(assemblyDir, assetPath, `${handlerFile}.js`);
+    if (!existsSync(bundlePath)) throw new Error(`the bundle of ${logicalId} is missing: ${bundlePath}`);
 
-  const environment: Record<string, string | { ref: string }> = {};
-  for (const [name, value] of Object.entries((fnProperties.Environment?.Variables ?? {}) as Record<string, unknown>)) {
-    const ref = refOf(value);
-    if (ref) environment[name] = { ref };
-    else if (typeof value === 'string') environment[name] = value;
-    else throw new Error(`environment variable ${name} of ${functionLogicalId} is neither a string nor a Ref`);
-  }
+    const environment: Record<string, string | { ref: string }> = {};
+    for (const [name, value] of Object.entries((fnProperties.Environment?.Variables ?? {}) as Record<string, unknown>)) {
+      const ref = refOf(value);
+      if (ref) environment[name] = { ref };
+      else if (typeof value === 'string') environment[name] = value;
+      else throw new Error(`environment variable ${name} of ${logicalId} is neither a string nor a Ref`);
+    }
+    return {
+      logicalId,
+      bundlePath,
+      handlerExport,
+      timeoutSeconds: Number(fnProperties.Timeout ?? 3),
+      memoryMb: Number(fnProperties.MemorySize ?? 128),
+      environment,
+    };
+  };
+  const processor = readFunction(functionLogicalId);
+
+  const scheduledFunctions: ScheduledFunctionModel[] = ofType('AWS::Events::Rule').flatMap(([ruleLogicalId, rule]) => {
+    const expression = String(rule.Properties?.ScheduleExpression ?? '');
+    const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+    if (!rate) return [];
+    const unitSeconds = rate[2]!.startsWith('minute') ? 60 : rate[2]!.startsWith('hour') ? 3600 : 86_400;
+    return ((rule.Properties?.Targets ?? []) as Array<{ Arn?: unknown }>)
+      .map((target) => getAttTarget(target.Arn))
+      .filter((logicalId): logicalId is string => logicalId !== undefined && resources[logicalId]?.Type === 'AWS::Lambda::Function')
+      .map((logicalId) => ({ ...readFunction(logicalId), ruleLogicalId, rateSeconds: Number(rate[1]) * unitSeconds }));
+  });
 
   const outputs: Record<string, string> = {};
   for (const [key, output] of Object.entries(template.Outputs ?? {})) {
@@ -175,14 +206,8 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
     stackName,
     queues,
     tables,
-    processor: {
-      logicalId: functionLogicalId,
-      bundlePath,
-      handlerExport,
-      timeoutSeconds: Number(fnProperties.Timeout ?? 3),
-      memoryMb: Number(fnProperties.MemorySize ?? 128),
-      environment,
-    },
+    processor,
+    scheduledFunctions,
     eventSource: {
       logicalId: mappingLogicalId,
       queueLogicalId,

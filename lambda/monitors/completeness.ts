@@ -236,7 +236,12 @@ export interface ListJobsOptions {
  * budget item per hour, jobs, baselines; all with TTLs), so a filtered scan is cheaper than an
  * index nobody else needs; its cost grows with the number of live jobs, not with traffic.
  */
-export async function listJobs(client: DynamoDBClient, controlTable: string, options: ListJobsOptions = {}): Promise<JobRecord[]> {
+export async function listJobs(
+  client: DynamoDBClient,
+  controlTable: string,
+  options: ListJobsOptions = {},
+  cost: ReadCost = { requests: 0, readUnits: 0 },
+): Promise<JobRecord[]> {
   const names: Record<string, string> = { '#pk': CONTROL.PARTITION_KEY };
   const values: Record<string, AttributeValue> = { ':prefix': { S: CONTROL.JOB_PREFIX } };
   let filter = 'begins_with(#pk, :prefix)';
@@ -250,8 +255,17 @@ export async function listJobs(client: DynamoDBClient, controlTable: string, opt
   try {
     do {
       const page = await client.send(
-        new ScanCommand({ TableName: controlTable, FilterExpression: filter, ExpressionAttributeNames: names, ExpressionAttributeValues: values, ExclusiveStartKey: startKey }),
+        new ScanCommand({
+          TableName: controlTable,
+          FilterExpression: filter,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ExclusiveStartKey: startKey,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
       );
+      cost.requests += 1;
+      cost.readUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;
       for (const item of page.Items ?? []) jobs.push(toJobRecord(unmarshall(item)));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -340,8 +354,8 @@ export interface ReconcileResult {
  * starting jobs at `workUntil` (epoch ms), leaving the rest for the next run.
  */
 export async function reconcile(context: CompletenessContext, now: number, workUntil = Number.POSITIVE_INFINITY): Promise<ReconcileResult> {
-  const due = await listJobs(context.client, context.controlTable, { dueBy: now });
   const cost: ReadCost = { requests: 0, readUnits: 0 };
+  const due = await listJobs(context.client, context.controlTable, { dueBy: now }, cost);
   const jobs: JobCompleteness[] = [];
   const deferred: JobRecord[] = [];
   for (const job of due) {

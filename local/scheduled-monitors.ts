@@ -1,0 +1,309 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DRIFT_BASELINE_SOURCE, ENV, METRIC_SERVICE, MONITOR_ENV } from '../lambda/contract';
+import { buildBaseline, type DriftBaseline, writeBaseline } from '../lambda/monitors/baseline-store';
+import { MonitorInputError } from '../lambda/monitors/errors';
+import { TASK_NAMES } from '../lambda/tasks/registry';
+import { type Emulators, LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from './emulators';
+import { ExecutionEnvironment, type InvokeResult } from './lambda-runtime';
+import type { LocalStackModel, ScheduledFunctionModel } from './stack-model';
+import { DEFAULT_INPUT } from './workload';
+
+/*
+ * Local mode's EventBridge: runs the stack's scheduled functions (the reconciler and the drift
+ * monitor) — their bundles, with the environment the template gives them — in their own execution
+ * environments, on the local clock, with their EMF metrics going to the LogSink like the
+ * processor's, where the local alarm evaluator reads them.
+ *
+ * The clock: a rule's rate runs at the time scale like every other duration (15 min × 0.1 = 90 s),
+ * but a local run lasts seconds, so no run waits longer than `maxIntervalMs` (2 s) for the next
+ * one; `runOnce()` runs them now (a test, or the end of a run). The drift window, also a duration,
+ * is scaled: 1 h × 0.1 = 6 min covers a whole local run.
+ *
+ * The baseline: on AWS the drift monitor pins the first full day of data, which a local run never
+ * has. Local mode pins each task's baseline from a reference workload instead (by default
+ * examples/tickets.jsonl), run once through a separate local pipeline of the same stack — same
+ * bundle, same simulated model — and counted from its ledger with the code `pipectl drift baseline`
+ * uses. The result is cached under .local/drift-reference/, keyed by the bundle and the workload,
+ * so only the first run after a code change pays for it (a few seconds).
+ *
+ * The monitors' DynamoDB requests carry the observer mark: they cost per schedule, not per
+ * message, so they stay out of the report's per-message request counts; `totals` has them.
+ */
+
+/** The default reference workload: the same tickets `npm start` sends. */
+export const DEFAULT_DRIFT_REFERENCE = DEFAULT_INPUT;
+
+/** A local run lasts seconds: no monitor waits longer than this for its next run. */
+export const DEFAULT_MAX_INTERVAL_MS = 2_000;
+
+/** Durations in the monitors' environment that the time scale applies to (seconds). */
+const SCALED_SECONDS = [MONITOR_ENV.DRIFT_WINDOW_SECONDS] as const;
+
+/** Options of local mode's scheduled monitors (`LocalPipelineOptions.monitors`). */
+export interface ScheduledMonitorsOptions {
+  /** @default DEFAULT_MAX_INTERVAL_MS */
+  readonly maxIntervalMs?: number;
+  /**
+   * Message bodies (JSONL) whose processing pins each task's drift baseline; `false`: pin none (the
+   * drift monitor then waits for a first full day of data, as on AWS).
+   * @default DEFAULT_DRIFT_REFERENCE
+   */
+  readonly driftReference?: string | false;
+  /** Where computed reference baselines are cached. @default `.local/drift-reference` */
+  readonly cacheDir?: string;
+  /** Run on the timers. Tests that call `runOnce()` themselves turn it off. @default true */
+  readonly autoStart?: boolean;
+}
+
+/** What local mode hands the monitors (local-pipeline.ts). */
+export interface ScheduledMonitorsContext {
+  readonly stack: LocalStackModel;
+  /** Logical id → physical name (table names) of what local mode created. */
+  readonly physical: ReadonlyMap<string, string>;
+  readonly emulators: Emulators;
+  /** The LogSink's writer: every line the monitors print. */
+  readonly writeLog: (line: string) => void;
+  readonly timeScale: number;
+  /** The processor's environment overrides (the simulator seed…), for the reference run. */
+  readonly processorEnvironment?: Readonly<Record<string, string>>;
+  readonly ledgerTableName: string;
+  readonly controlTableName: string;
+}
+
+/** One run of a monitor. */
+export interface MonitorRun {
+  /** The function's service name: `reconciler` or `drift-monitor`. */
+  readonly monitor: string;
+  readonly at: number;
+  readonly result: InvokeResult;
+}
+
+interface Scheduled {
+  readonly name: string;
+  readonly model: ScheduledFunctionModel;
+  readonly environment: ExecutionEnvironment;
+  readonly intervalMs: number;
+  running?: Promise<MonitorRun>;
+  timer?: NodeJS.Timeout;
+}
+
+export class ScheduledMonitors {
+  /** Every run so far, oldest first. */
+  readonly runs: MonitorRun[] = [];
+  /** Reference baselines pinned at start, by task. */
+  readonly referenceBaselines: DriftBaseline[] = [];
+  private stopped = false;
+
+  private constructor(private readonly scheduled: readonly Scheduled[]) {}
+
+  /** Creates the monitors' execution environments, pins reference baselines, starts the timers. */
+  static async start(context: ScheduledMonitorsContext, options: ScheduledMonitorsOptions = {}): Promise<ScheduledMonitors> {
+    const maxIntervalMs = options.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS;
+    const scheduled = context.stack.scheduledFunctions.map((model) => {
+      const environment = monitorEnvironment(model, context);
+      const name = environment[ENV.POWERTOOLS_SERVICE_NAME] ?? model.logicalId;
+      return {
+        name,
+        model,
+        intervalMs: Math.max(50, Math.min(model.rateSeconds * 1000 * context.timeScale, maxIntervalMs)),
+        environment: new ExecutionEnvironment(
+          {
+            functionName: `${context.stack.stackName}-${model.logicalId}`,
+            bundlePath: model.bundlePath,
+            handlerExport: model.handlerExport,
+            timeoutMs: Math.round(model.timeoutSeconds * 1000 * context.timeScale),
+            memoryMb: model.memoryMb,
+            environment,
+            region: context.emulators.region,
+          },
+          context.writeLog,
+        ),
+      };
+    });
+    const monitors = new ScheduledMonitors(scheduled);
+    const reference = options.driftReference ?? DEFAULT_DRIFT_REFERENCE;
+    if (reference !== false) {
+      monitors.referenceBaselines.push(...(await pinReferenceBaselines(context, reference, options.cacheDir ?? join(process.cwd(), '.local', 'drift-reference'))));
+    }
+    if (options.autoStart ?? true) monitors.startTimers();
+    return monitors;
+  }
+
+  /** The monitors' names (their service names). */
+  get names(): string[] {
+    return this.scheduled.map((entry) => entry.name);
+  }
+
+  /**
+   * Runs the monitors now — all of them, or the one named — and waits for them. A monitor already
+   * running is waited for, not started twice (EventBridge may overlap runs; local mode need not).
+   */
+  async runOnce(name?: string): Promise<MonitorRun[]> {
+    const selected = this.scheduled.filter((entry) => name === undefined || entry.name === name);
+    if (name !== undefined && selected.length === 0) throw new Error(`no scheduled monitor named ${name}; there are: ${this.names.join(', ')}`);
+    return Promise.all(selected.map((entry) => this.run(entry)));
+  }
+
+  /** The monitors' own DynamoDB cost so far, from the summaries their runs returned. */
+  totals(): { runs: number; failed: number; requests: number; readUnits: number } {
+    let requests = 0;
+    let readUnits = 0;
+    let failed = 0;
+    for (const run of this.runs) {
+      if (run.result.kind !== 'ok') {
+        failed += 1;
+        continue;
+      }
+      const summary = run.result.result as { requests?: number; readUnits?: number } | undefined;
+      requests += summary?.requests ?? 0;
+      readUnits += summary?.readUnits ?? 0;
+    }
+    return { runs: this.runs.length, failed, requests, readUnits };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const entry of this.scheduled) clearInterval(entry.timer);
+    await Promise.allSettled(this.scheduled.map((entry) => entry.running));
+    await Promise.all(this.scheduled.map((entry) => entry.environment.stop()));
+  }
+
+  private startTimers(): void {
+    for (const entry of this.scheduled) {
+      entry.timer = setInterval(() => {
+        if (!entry.running) void this.run(entry);
+      }, entry.intervalMs);
+      entry.timer.unref();
+    }
+  }
+
+  private run(entry: Scheduled): Promise<MonitorRun> {
+    if (entry.running) return entry.running;
+    if (this.stopped) return Promise.resolve({ monitor: entry.name, at: Date.now(), result: { kind: 'error', error: { name: 'Stopped', message: 'local mode is stopping' }, durationMs: 0 } });
+    const at = Date.now();
+    // The event EventBridge sends for a scheduled rule.
+    const event = { version: '0', id: `local-${at}`, 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date(at).toISOString(), resources: [entry.model.ruleLogicalId], detail: {} };
+    entry.running = entry.environment.invoke(event).then((result) => {
+      const run = { monitor: entry.name, at, result };
+      this.runs.push(run);
+      entry.running = undefined;
+      return run;
+    });
+    return entry.running;
+  }
+}
+
+/** The monitor's environment from the template: Refs resolved, durations scaled, endpoints local, metrics as EMF. */
+function monitorEnvironment(model: ScheduledFunctionModel, context: ScheduledMonitorsContext): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(model.environment)) {
+    if (typeof value === 'string') {
+      environment[name] = (SCALED_SECONDS as readonly string[]).includes(name) ? String(Number(value) * context.timeScale) : value;
+    } else {
+      const resolved = context.physical.get(value.ref);
+      if (!resolved) throw new Error(`environment variable ${name} of ${model.logicalId} refers to ${value.ref}, which local mode does not create`);
+      environment[name] = resolved;
+    }
+  }
+  return {
+    ...environment,
+    // Local mode has no CloudWatch: the metrics go out as EMF lines, into the LogSink.
+    [MONITOR_ENV.METRICS_PUBLISHER]: 'emf',
+    AWS_REGION: context.emulators.region,
+    AWS_DEFAULT_REGION: context.emulators.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: context.emulators.dynamodbEndpoint,
+    AWS_ENDPOINT_URL_SQS: context.emulators.sqsEndpoint,
+    // The emulators leave requests with this mark out of the per-message counts (see the header).
+    AWS_SDK_UA_APP_ID: `${OBSERVER_USER_AGENT}-monitor`,
+    AWS_LAMBDA_FUNCTION_NAME: `${context.stack.stackName}-${model.logicalId}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(model.memoryMb),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    TZ: 'UTC',
+    PATH: process.env.PATH ?? '',
+  };
+}
+
+/**
+ * Each task's baseline from the reference workload: cached, or computed by running the workload
+ * through a separate local pipeline and counting its ledger. Written into this pipeline's control
+ * table as source `reference`.
+ */
+async function pinReferenceBaselines(context: ScheduledMonitorsContext, referenceFile: string, cacheDir: string): Promise<DriftBaseline[]> {
+  if (!existsSync(referenceFile)) {
+    context.writeLog(JSON.stringify({ level: 'WARN', service: 'local', message: `drift reference ${referenceFile} not found: no baseline pinned` }));
+    return [];
+  }
+  const bodies = readFileSync(referenceFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim().length > 0);
+  const hash = createHash('sha256');
+  hash.update(readFileSync(context.stack.processor.bundlePath));
+  hash.update(JSON.stringify(context.processorEnvironment ?? {}));
+  hash.update(JSON.stringify(context.stack.processor.environment));
+  for (const body of bodies) hash.update(`${body}\n`);
+  const cacheFile = join(cacheDir, `${hash.digest('hex').slice(0, 32)}.json`);
+
+  let baselines: DriftBaseline[];
+  if (existsSync(cacheFile)) {
+    baselines = JSON.parse(readFileSync(cacheFile, 'utf8')) as DriftBaseline[];
+  } else {
+    baselines = await computeReferenceBaselines(context, referenceFile, bodies);
+    mkdirSync(cacheDir, { recursive: true });
+    const temporary = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(baselines));
+    renameSync(temporary, cacheFile);
+  }
+
+  const client = new DynamoDBClient({ region: context.emulators.region, endpoint: context.emulators.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS, customUserAgent: OBSERVER_USER_AGENT });
+  try {
+    for (const baseline of baselines) await writeBaseline(client, context.controlTableName, { ...baseline, pinnedAt: Date.now() });
+  } finally {
+    client.destroy();
+  }
+  return baselines;
+}
+
+async function computeReferenceBaselines(context: ScheduledMonitorsContext, referenceFile: string, bodies: readonly string[]): Promise<DriftBaseline[]> {
+  // Imported here: local-pipeline and run-local import this module.
+  const { startLocalPipeline } = await import('./local-pipeline');
+  const { sendBodies, waitForDrain } = await import('./run-local');
+  const reference = await startLocalPipeline({
+    stack: context.stack,
+    timeScale: context.timeScale,
+    environment: context.processorEnvironment,
+    monitors: false,
+  });
+  try {
+    const from = Date.now();
+    await sendBodies(reference.sqs, reference.resources.inputQueueUrl, bodies);
+    if (!(await waitForDrain(reference, Math.max(60_000, bodies.length * 50)))) throw new Error(`the drift reference run did not drain: ${referenceFile}`);
+    const to = Date.now() + 1;
+    const baselines: DriftBaseline[] = [];
+    for (const task of TASK_NAMES) {
+      try {
+        const { requests: _requests, readUnits: _readUnits, ...baseline } = await buildBaseline(reference.dynamodb, reference.resources.ledgerTableName, task, from, to, {
+          sampleShards: 16,
+          maxItems: 1_000_000,
+          source: DRIFT_BASELINE_SOURCE.REFERENCE,
+          pinnedAt: to,
+          pinnedBy: `local mode, reference ${referenceFile}`,
+        });
+        baselines.push(baseline);
+      } catch (error) {
+        // A task the reference workload does not exercise has no baseline.
+        if (!(error instanceof MonitorInputError)) throw error;
+      }
+    }
+    return baselines;
+  } finally {
+    await reference.stop();
+  }
+}
+
+/** The service names of the two monitors, for callers of `runOnce`. */
+export const MONITOR_NAMES = { RECONCILER: METRIC_SERVICE.RECONCILER, DRIFT_MONITOR: METRIC_SERVICE.DRIFT_MONITOR } as const;

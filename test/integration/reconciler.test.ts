@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTROL, JOB, JOB_STATUS, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambda/contract';
+import { DynamoDbLedgerStore } from '../../lambda/ledger/dynamodb-ledger-store';
+import { checkJob, type CompletenessContext, reconcile, registerJob } from '../../lambda/monitors/completeness';
+import { inputKey } from '../../lambda/processor/input-key';
+import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from '../../local/emulators';
+import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
+import { sendBodies, waitForDrain } from '../../local/run-local';
+import { MONITOR_NAMES } from '../../local/scheduled-monitors';
+import { synthesizeLocalStack } from '../../local/stack-model';
+
+/*
+ * Completeness against the real ledger on the embedded DynamoDB (dynalite), with the table and its
+ * indexes created from the synthesized template: the reconciler's own functions in-process (exact
+ * counts and keys), then the bundled reconciler Lambda in local mode after the event source dropped
+ * messages on purpose (the test-only fault), which must page through the `incomplete-job` alarm.
+ */
+
+let pipeline: LocalPipeline;
+let client: DynamoDBClient;
+let store: DynamoDbLedgerStore;
+let context: CompletenessContext;
+const MAX_RECEIVES = 5;
+
+beforeAll(async () => {
+  pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), monitors: { autoStart: false, driftReference: false } });
+  client = new DynamoDBClient({
+    region: pipeline.emulators.region,
+    endpoint: pipeline.emulators.dynamodbEndpoint,
+    credentials: LOCAL_CREDENTIALS,
+    customUserAgent: OBSERVER_USER_AGENT,
+  });
+  store = new DynamoDbLedgerStore({ client, tableName: pipeline.resources.ledgerTableName, ttlDays: 30 });
+  context = { client, ledgerTable: pipeline.resources.ledgerTableName, controlTable: pipeline.resources.controlTableName, maxReceiveCount: MAX_RECEIVES };
+}, 120_000);
+
+afterAll(async () => {
+  client?.destroy();
+  await pipeline?.stop();
+});
+
+// Every job gets its own inputs: an input completed under one job is a duplicate in the next.
+const ticket = (index: number, jobId: string) => ({ task: 'ticket-triage', jobId, input: { subject: `Order ${index}`, body: `Where is order ${index} of ${jobId}?` } });
+
+describe('reconcile (in-process, on dynalite)', () => {
+  it('finds exactly the missing and the stuck items of an overdue job, and records them on the job', async () => {
+    // Prepare: a job of 12 inputs whose ledger items end in every state the processor writes
+    const jobId = `job-${randomUUID()}`;
+    const now = Date.now();
+    const keys = Array.from({ length: 12 }, (_, index) => inputKey('ticket-triage', '1', ticket(index, jobId).input));
+    const claim = (key: string, token: string, leaseUntil: number) =>
+      store.claim({ key, task: 'ticket-triage', taskVersion: '1', messageId: `m-${token}`, jobId, claimToken: token, leaseUntil, now: now - 60_000 });
+    const result = { category: 'shipping', priority: 'medium', confidence: 0.8, summary: 'shipping (medium)' };
+    for (const key of keys.slice(0, 5)) {
+      await claim(key, key, now + 60_000);
+      await store.complete({ key, claimToken: key, result, tier: 'primary', modelId: 'm', tokensIn: 1, tokensOut: 1, modelLatencyMs: 1, modelCalls: 1, now });
+    }
+    await claim(keys[5]!, 'r', now + 60_000);
+    await store.markInReview({ key: keys[5]!, claimToken: 'r', reasons: ['low confidence'], now });
+    // Failed on the last receive (dead-lettered by the redrive) and on an early one (still retrying).
+    await claim(keys[6]!, 'f5', now + 60_000);
+    await store.recordFailure({ key: keys[6]!, claimToken: 'f5', errorClass: 'throttled', message: 'x', receiveCount: MAX_RECEIVES, now });
+    await claim(keys[7]!, 'f1', now + 60_000);
+    await store.recordFailure({ key: keys[7]!, claimToken: 'f1', errorClass: 'throttled', message: 'x', receiveCount: 1, now });
+    // Two attempts that died (lease over) and one in flight.
+    await claim(keys[8]!, 's1', now - 1_000);
+    await claim(keys[9]!, 's2', now - 1_000);
+    await claim(keys[10]!, 'live', now + 60_000);
+    // keys[11] never reached the ledger.
+    await registerJob(client, context.controlTable, { jobId, expected: 12, sentAt: now - 120_000, deadline: now - 1, source: 'test' });
+
+    // Act
+    const run = await reconcile(context, now);
+
+    // Assess: 12 = completed 5 + dead-lettered 1 + in review 1 + missing 5 (stuck 2, pending 2, not in the ledger 1)
+    const job = run.jobs.find((candidate) => candidate.jobId === jobId);
+    expect(job).toMatchObject({ expected: 12, completed: 5, deadLettered: 1, inReview: 1, missing: 5, stuck: 2, pending: 2, notInLedger: 1, status: JOB_STATUS.INCOMPLETE });
+    expect(new Set(job?.stuckKeys)).toEqual(new Set([keys[8], keys[9]]));
+    expect(new Set(job?.pendingKeys)).toEqual(new Set([keys[7], keys[10]]));
+    expect(job!.completed + job!.deadLettered + job!.inReview + job!.missing).toBe(12);
+    expect(run.incompleteItems).toBeGreaterThanOrEqual(5);
+    expect(run.cost.requests).toBeGreaterThanOrEqual(17); // the jobs scan + one query per shard
+
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: context.controlTable, Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.JOB_PREFIX}${jobId}` } }, ConsistentRead: true }),
+    );
+    const recorded = unmarshall(Item!);
+    expect(recorded).toMatchObject({ [JOB.STATUS]: JOB_STATUS.INCOMPLETE, [JOB.MISSING]: 5, [JOB.COMPLETED]: 5, [JOB.NOT_IN_LEDGER]: 1, [JOB.RECONCILED_AT]: now });
+    expect(new Set(recorded[JOB.STUCK_KEYS])).toEqual(new Set([keys[8], keys[9]]));
+  });
+
+  it('leaves a job alone before its deadline, marks a complete one complete and never reads it again', async () => {
+    // Prepare
+    const now = Date.now();
+    const early = `job-${randomUUID()}`;
+    const done = `job-${randomUUID()}`;
+    const key = inputKey('ticket-triage', '1', ticket(1, done).input);
+    await store.claim({ key, task: 'ticket-triage', taskVersion: '1', messageId: 'm', jobId: done, claimToken: 't', leaseUntil: now + 1000, now });
+    await store.complete({ key, claimToken: 't', result: { summary: 'x' }, tier: 'rules', modelId: 'rules', tokensIn: 0, tokensOut: 0, modelLatencyMs: 0, modelCalls: 1, now });
+    await registerJob(client, context.controlTable, { jobId: early, expected: 3, sentAt: now, deadline: now + 3_600_000 });
+    await registerJob(client, context.controlTable, { jobId: done, expected: 1, sentAt: now - 10, deadline: now - 1 });
+
+    // Act
+    const first = await reconcile(context, now);
+    const second = await reconcile(context, now + 1);
+
+    // Assess
+    expect(first.jobs.map((job) => job.jobId)).not.toContain(early);
+    expect(first.jobs.find((job) => job.jobId === done)?.status).toBe(JOB_STATUS.COMPLETE);
+    expect(second.jobs.map((job) => job.jobId)).not.toContain(done);
+    // pipectl jobs reads any job on demand, the early one included
+    expect(await checkJob(context, early, now)).toMatchObject({ status: JOB_STATUS.OPEN, missing: 3, notInLedger: 3, overdue: false });
+  });
+
+  it('refuses to register a job id twice', async () => {
+    const jobId = `job-${randomUUID()}`;
+    const registration = { jobId, expected: 1, sentAt: 1, deadline: 2 };
+    expect(await registerJob(client, context.controlTable, registration)).toBe('registered');
+    expect(await registerJob(client, context.controlTable, { ...registration, expected: 99 })).toBe('exists');
+  });
+});
+
+describe('the reconciler in local mode', () => {
+  it('pages through incomplete-job when the event source drops messages of a registered job', async () => {
+    // Prepare: a job of 40 tickets; the test-only fault drops the ones whose subject ends in 7
+    const jobId = `dropped-${randomUUID()}`;
+    const bodies = Array.from({ length: 40 }, (_, index) => JSON.stringify(ticket(index, jobId)));
+    const dropped = bodies.filter((body) => /Order \d*7"/.test(body)).length;
+    pipeline.poller.dropMessages((message) => /Order \d*7"/.test(message.Body ?? ''));
+    const sentAt = Date.now();
+    // The producer's two steps: register the job (deadline 2 s on), then send with its jobId.
+    await registerJob(client, context.controlTable, { jobId, expected: bodies.length, sentAt, deadline: sentAt + 2_000, source: 'test' });
+    await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
+    expect(await waitForDrain(pipeline, 60_000)).toBe(true);
+    pipeline.poller.dropMessages(undefined);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, sentAt + 2_100 - Date.now())));
+
+    // Act: one scheduled run of the bundled reconciler
+    const [run] = await pipeline.monitors!.runOnce(MONITOR_NAMES.RECONCILER);
+    const alarms = await pipeline.alarms.finish();
+
+    // Assess
+    expect(dropped).toBe(4);
+    expect(pipeline.poller.droppedMessages).toBe(dropped);
+    expect(run?.result).toMatchObject({ kind: 'ok', result: { jobsIncomplete: expect.any(Number) } });
+    const job = await checkJob(context, jobId, Date.now());
+    expect(job).toMatchObject({ completed: 40 - dropped, missing: dropped, notInLedger: dropped, stuck: 0, status: JOB_STATUS.INCOMPLETE });
+    // Published as EMF under the alarm's exact dimension set (service, stage), as on AWS
+    const published = pipeline.logs.metrics.values(
+      { namespace: METRICS_NAMESPACE, name: METRIC.INCOMPLETE_JOB_ITEMS, dimensions: { [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.RECONCILER, [METRIC_DIMENSION.STAGE]: 'dev' } },
+      0,
+      Number.POSITIVE_INFINITY,
+    );
+    expect(published.length).toBeGreaterThan(0);
+    expect(Math.max(...published)).toBeGreaterThanOrEqual(dropped);
+    expect(alarms.find((alarm) => alarm.id === 'incomplete-job')?.state).toBe('ALARM');
+  });
+});
