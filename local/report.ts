@@ -7,6 +7,8 @@ import { rejectedKey } from '../lambda/processor/input-key';
 import { parseMessage } from '../lambda/processor/message-parser';
 import type { LocalAlarmState } from './alarm-evaluator';
 import type { LocalPipeline } from './local-pipeline';
+import type { FaultSpec } from './model-simulator/fault-spec';
+import type { ModelSimulatorStats } from './model-simulator/model-simulator';
 
 /** The key the processor gives a body: its input hash, or the hash of the raw body when it is rejected. */
 export function keyOfBody(body: string): string {
@@ -49,6 +51,8 @@ export interface LocalRunReport {
     readonly metrics: Readonly<Record<string, number>>;
     readonly coldStarts: number;
     readonly invocations: number;
+    /** What the model simulator saw: requests by outcome and model, repairs, in-flight peak, Retry-After compliance. */
+    readonly model: ModelSimulatorStats & { readonly faults: FaultSpec };
   };
 }
 
@@ -159,6 +163,7 @@ export async function buildReport(
       metrics: logs.snapshot(),
       coldStarts: pipeline.environments.reduce((total, environment) => total + environment.coldStarts, 0),
       invocations,
+      model: { ...pipeline.simulator.stats(), faults: pipeline.simulator.faults },
     },
   };
 }

@@ -7,6 +7,8 @@ import { defaultLogFile, startLocalPipeline } from '../../local/local-pipeline';
 import type { LocalRunReport } from '../../local/report';
 import { runLocal, sendBodies } from '../../local/run-local';
 import { buildBodies, DEFAULT_INPUT } from '../../local/workload';
+import { METRIC } from '../../lambda/contract';
+import { FaultSpecError, parseFaultSpec } from '../../local/model-simulator/fault-spec';
 
 /** Where `--serve` writes its endpoints, so other pipectl commands (and scripts) can find them. */
 export const SERVE_FILE = join('.local', 'serve.json');
@@ -34,6 +36,16 @@ const fraction = (value: string) => {
   if (!(parsed >= 0 && parsed < 1)) throw new InvalidArgumentError('a fraction in [0, 1) is expected, e.g. 0.2');
   return parsed;
 };
+/** Checked when the flag is read, so a typo fails before anything starts; the text is passed on as given. */
+const faultSpec = (value: string) => {
+  try {
+    parseFaultSpec(value);
+  } catch (error) {
+    if (error instanceof FaultSpecError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+  return value;
+};
 const positive = (value: string) => {
   const parsed = Number(value);
   if (!(parsed > 0 && parsed <= 1)) throw new InvalidArgumentError('a number in (0, 1] is expected');
@@ -47,7 +59,7 @@ export function registerLocalCommand(program: Command): void {
     .option('--messages <n>', 'how many messages to send (a generated workload unless --input is given)', integer('--messages'))
     .option('--input <file>', `one message body per line (default: ${relative(DEFAULT_INPUT)})`)
     .option('--duplicates <fraction>', 'fraction of messages that re-send an earlier one', fraction)
-    .option('--faults <spec>', 'model faults to inject (arrives with the model layer)')
+    .option('--faults <spec>', 'model faults to inject, e.g. 429=0.3:2000,5xx=0.1 or brownout (README: "Fault spec")', faultSpec)
     .option('--seed <n>', 'seed of the generated workload and the simulated model', integer('--seed'))
     .option('--report <file>', 'write the JSON report here')
     .option('--serve', 'keep running until SIGINT/SIGTERM; print the endpoints as one JSON line')
@@ -55,11 +67,6 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option('--time-scale <factor>', 'run timeouts this much faster than real time').argParser(positive).default(0.1))
     .option('--no-progress', 'no progress bar, even on a terminal')
     .action(async (options: LocalOptions) => {
-      if (options.faults !== undefined) {
-        throw new InvalidArgumentError(
-          '--faults is not supported yet: fault injection arrives with the model layer (the HTTP model simulator). Run without --faults.',
-        );
-      }
       process.exitCode = options.serve ? await serve(options) : await run(options);
     });
 }
@@ -81,6 +88,7 @@ async function run(options: LocalOptions): Promise<number> {
       timeScale: options.timeScale,
       logFile,
       environment,
+      faults: options.faults,
       onProgress: ({ phase, done }) => bar?.update(done, { phase: phase === 'sending' ? 'sending   ' : 'processing' }),
     });
   } finally {
@@ -100,6 +108,7 @@ async function serve(options: LocalOptions): Promise<number> {
     timeScale: options.timeScale,
     logFile: defaultLogFile(),
     environment: options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : undefined,
+    faults: options.faults,
   });
   const { emulators, resources } = pipeline;
   // pipectl pause/resume/status reach the event source mapping through this Lambda API endpoint.
@@ -149,7 +158,7 @@ export function summary(report: LocalRunReport, logFile: string, reportFile?: st
     `  dead-lettered      ${report.deadLettered}  (${report.rejected} rejected as bad input${formatReasons(report.details.dlqByReason)})`,
     `  in human review    ${report.inReview}`,
     `  duplicates skipped ${report.duplicatesSkipped}  (no model call)`,
-    `  model calls        ${report.modelCalls}`,
+    `  model calls        ${report.modelCalls}${modelDetail(report)}`,
     `  DynamoDB requests  ${report.apiCalls['dynamodb.write']} writes, ${report.apiCalls['dynamodb.read']} reads;  SQS requests ${report.apiCalls.sqs}`,
     `  throughput         ${perSecond.toFixed(0)} messages/s over ${(report.durationMs / 1000).toFixed(1)} s`,
     '',
@@ -161,6 +170,23 @@ export function summary(report: LocalRunReport, logFile: string, reportFile?: st
     '',
   ];
   return lines.join('\n');
+}
+
+/** Retries, repairs, breaker refusals and, under faults, what the simulator injected. */
+function modelDetail(report: LocalRunReport): string {
+  const { metrics, model } = report.details;
+  const parts = [
+    [metrics[METRIC.MODEL_RETRIES] ?? 0, 'retries'],
+    [model.repairs, 'repairs'],
+    [metrics[METRIC.BREAKER_OPEN] ?? 0, 'refused by an open breaker'],
+  ]
+    .filter(([count]) => Number(count) > 0)
+    .map(([count, what]) => `${count} ${what}`);
+  const injected = Object.entries(model.byOutcome)
+    .filter(([outcome, count]) => outcome !== 'ok' && count > 0)
+    .map(([outcome, count]) => `${outcome} ${count}`);
+  if (injected.length > 0) parts.push(`faults injected: ${injected.join(', ')}`);
+  return parts.length === 0 ? '' : `  (${parts.join('; ')})`;
 }
 
 function formatReasons(byReason: Readonly<Record<string, number>>): string {

@@ -104,7 +104,8 @@ interface RecordResult {
 /** The work on one record in one receive: its model calls and what each tier said. */
 interface RecordWork {
   readonly message: ParsedMessage;
-  readonly workUntil: number;
+  /** Model calls (attempts and backoff) end by this time, leaving the rest for the record's own writes. */
+  readonly modelUntil: number;
   readonly receiveCount: number;
   /** Model calls this record may make in this receive (the loop guard). */
   callCap: number;
@@ -139,6 +140,18 @@ interface Served {
 
 /** Below this much time left, a record is not started: it could not finish inside the lease. */
 const MIN_WORK_MS = 250;
+
+/**
+ * Time kept back after the model calls, besides the invocation's margin, for what a record still
+ * has to write (complete or escalate, or record the failure and delay the message): model work —
+ * attempts, timeouts and backoff — ends this long before the margin begins. A fixed second, not a
+ * share of the timeout: those requests take as long in a short invocation as in a long one (and
+ * as long in local mode, whose time scale shortens the timeout but not an emulator's latency).
+ */
+const FINISH_RESERVE_MS = 1000;
+
+/** Batch-end writes (breaker counts, budget) give up this long before the invocation's deadline. */
+const FLUSH_GUARD_MS = 50;
 
 /** How many terminal keys one warm instance remembers. */
 const RECENT_KEYS_CAPACITY = 10_000;
@@ -192,7 +205,7 @@ export class BatchProcessor {
     );
 
     // Shared state once per batch: breaker counts (only when something failed), the budget's ADD.
-    await this.flushGuards();
+    await this.flushGuards(deadline);
 
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     results.forEach((result, index) => {
@@ -261,7 +274,7 @@ export class BatchProcessor {
     const base = { key, task: task.name, jobId: message.jobId, correlationId: correlationIdOf(message) };
     if (this.recentKeys.has(key)) return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
     const receiveCount = receiveCountOf(record);
-    if (workUntil - this.now() < MIN_WORK_MS) {
+    if (workUntil - FINISH_RESERVE_MS - this.now() < MIN_WORK_MS) {
       return this.giveBack(record, { ...base, outcome: OUTCOME.FAILED, error: new TimeBudgetExhaustedError('too little time left to start'), retry: true });
     }
 
@@ -269,7 +282,7 @@ export class BatchProcessor {
     let claimed = false;
     const work: RecordWork = {
       message,
-      workUntil,
+      modelUntil: workUntil - FINISH_RESERVE_MS,
       receiveCount,
       callCap: this.deps.config.modelCallsPerReceive,
       finalReceive: receiveCount >= this.deps.config.maxReceiveCount,
@@ -485,7 +498,7 @@ export class BatchProcessor {
             }
           },
           {
-            deadline: work.workUntil,
+            deadline: work.modelUntil,
             // A probe is one call: the breaker's single trial, not a retry loop.
             maxAttempts: permit.kind === 'probe' ? 1 : callsLeft,
             mayRetry: () => work.calls < work.callCap && breaker.allowsCalls(),
@@ -609,11 +622,26 @@ export class BatchProcessor {
     return pending;
   }
 
-  private async flushGuards(): Promise<void> {
+  /**
+   * Writes the batch's breaker counts and budget spend, but never past the invocation's deadline:
+   * the records are settled already, and a Lambda timeout now would send the whole batch round
+   * again. A write that does not finish in time is logged; its counts are lost, not the records.
+   */
+  private async flushGuards(deadline: number): Promise<void> {
     const { config, breakerFor, budget, logger } = this.deps;
     const models = [config.primaryModelId, config.secondaryModelId].filter((id): id is string => Boolean(id));
-    const flushes = [...models.map((modelId) => breakerFor(modelId).flush()), budget.flush()];
-    for (const outcome of await Promise.allSettled(flushes)) {
+    const flushes = Promise.allSettled([...models.map((modelId) => breakerFor(modelId).flush()), budget.flush()]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - FLUSH_GUARD_MS - this.now()));
+    });
+    const outcomes = await Promise.race([flushes, timeout]);
+    clearTimeout(timer);
+    if (outcomes === 'timeout') {
+      logger.warn('shared breaker or budget state was not written before the deadline', { modelIds: models });
+      return;
+    }
+    for (const outcome of outcomes) {
       if (outcome.status === 'rejected') {
         const error = outcome.reason as Error;
         logger.warn('shared breaker or budget state could not be written', { errorClass: errorClassOf(error), error: error.message });

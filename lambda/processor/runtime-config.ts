@@ -141,7 +141,7 @@ const SOURCES: Readonly<Record<keyof z.input<typeof RuntimeConfigSchema>, readon
   queueBackoffBaseSeconds: [ENV.QUEUE_BACKOFF_BASE_SECONDS, '10'],
   queueBackoffMaxSeconds: [ENV.QUEUE_BACKOFF_MAX_SECONDS, '300'],
   maxReceiveCount: [ENV.MAX_RECEIVE_COUNT, '5'],
-  breakerFailureThreshold: [ENV.BREAKER_FAILURE_THRESHOLD, '10'],
+  breakerFailureThreshold: [ENV.BREAKER_FAILURE_THRESHOLD, '0'],
   breakerFailureRatePercent: [ENV.BREAKER_FAILURE_RATE_PERCENT, '50'],
   breakerMinCalls: [ENV.BREAKER_MIN_CALLS, '20'],
   breakerWindowMs: [ENV.BREAKER_WINDOW_MS, '60000'],

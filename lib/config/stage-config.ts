@@ -164,7 +164,12 @@ export interface RetryConfig {
 
 /** The circuit breaker shared by every processor instance (state in the control table). */
 export interface BreakerConfig {
-  /** Failures in the sliding window that open it; 0 turns this rule off. @default 10 */
+  /**
+   * Failures in the sliding window that open it, whatever the rate; 0 turns this rule off. A count
+   * means something only for a known traffic level (30% throttling at 300 calls a minute is 90
+   * failures), so the default relies on the rate alone.
+   * @default 0
+   */
   readonly failureThreshold: number;
   /** Failure rate (%) that opens it once the window holds `minCalls`; 0 turns this rule off. @default 50 */
   readonly failureRatePercent: number;
@@ -551,7 +556,7 @@ export const StageConfigSchema = z
       .prefault({}),
     breaker: z
       .strictObject({
-        failureThreshold: z.number().int().min(0).default(10),
+        failureThreshold: z.number().int().min(0).default(0),
         failureRatePercent: z.number().min(0).max(100).default(50),
         minCalls: z.number().int().min(1).default(20),
         windowSeconds: seconds(1, 3600).default(60),

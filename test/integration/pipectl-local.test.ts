@@ -42,10 +42,24 @@ describe('pipectl local', () => {
     expect(Object.keys(report.apiCalls).sort()).toEqual(['cloudwatch', 'dynamodb.read', 'dynamodb.write', 'sqs']);
   });
 
-  it('refuses --faults with a clear reason until the model layer lands', async () => {
-    const { code, stderr } = await pipectl(['local', '--faults', '429=0.1']);
+  it('runs with --faults: the simulator injects them, the summary says so, the invariant holds', async () => {
+    const reportFile = join(scratch, 'faults.json');
+    const { code, stdout, stderr } = await pipectl(['local', '--messages', '40', '--seed', '4', '--faults', '429=0.3:1000,5xx=0.1', '--report', reportFile]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/faults injected: throttled \d+/);
+    const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+    expect(report.invariantHolds).toBe(true);
+    expect(report.details.model.byOutcome.throttled).toBeGreaterThan(0);
+    expect(report.details.model.retryAfter.violations).toBe(0);
+  });
+
+  it.each<[string, string[], RegExp]>([
+    ['a fault spec that does not parse', ['--faults', '503=0.1'], /unknown fault "503"; valid items: 429=RATE/],
+    ['faults on a stage that does not allow fault injection', ['--stage', 'prod', '--faults', '429=0.1'], /does not allow fault injection/],
+  ])('refuses %s, saying why', async (_name, args, message) => {
+    const { code, stderr } = await pipectl(['local', '--messages', '5', ...args]);
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/--faults is not supported yet: fault injection arrives with the model layer/);
+    expect(stderr).toMatch(message);
   });
 
   it('rejects a duplicates fraction outside [0, 1)', async () => {

@@ -61,7 +61,7 @@ describe('readRuntimeConfig: valid environments', () => {
       queueBackoffBaseSeconds: 10,
       queueBackoffMaxSeconds: 300,
       maxReceiveCount: 5,
-      breakerFailureThreshold: 10,
+      breakerFailureThreshold: 0,
       breakerFailureRatePercent: 50,
       breakerMinCalls: 20,
       breakerWindowMs: 60_000,
