@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { LocalPipeline } from './local-pipeline';
 
@@ -21,6 +23,18 @@ export interface LocalMappingSettings {
   readonly reportBatchItemFailures: boolean;
   /** @default '000000000000' */
   readonly accountId?: string;
+  /**
+   * The function as GetFunctionConfiguration reports it (`pipectl triage` reads the model ids and
+   * settings from its environment). Omitted: that operation answers 404.
+   */
+  readonly function?: {
+    readonly handler: string;
+    readonly timeoutSeconds: number;
+    readonly memoryMb: number;
+    /** The bundle's SHA-256 (base64, as Lambda's CodeSha256). */
+    readonly codeSha256: string;
+    readonly environment: Readonly<Record<string, string>>;
+  };
 }
 
 export interface ControlApi {
@@ -32,13 +46,15 @@ export interface ControlApi {
 }
 
 const API_PREFIX = '/2015-03-31/event-source-mappings';
+const FUNCTIONS_PREFIX = '/2015-03-31/functions/';
 /** Request bodies of the three operations are a few hundred bytes; anything bigger is refused. */
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * A loopback HTTP server speaking the part of the AWS Lambda REST API (2015-03-31) that
  * `@aws-sdk/client-lambda` uses for GetEventSourceMapping, UpdateEventSourceMapping (`Enabled`
- * only) and ListEventSourceMappings, backed by the local poller's `setPaused()`. With it,
+ * only) and ListEventSourceMappings, backed by the local poller's `setPaused()`, and
+ * GetFunctionConfiguration (the processor's settings and environment, for `pipectl triage`). With it,
  * `pipectl pause|resume|status` run the same SDK calls against local mode as against AWS.
  *
  * Written here because no emulator serves an event source mapping for a poller it does not run:
@@ -69,16 +85,46 @@ export async function startControlApi(source: PausableEventSource, settings: Loc
 
   const matchesFunction = (name: string | null) => name === null || name === settings.functionName || name === functionArn;
 
+  const started = new Date().toISOString().replace(/Z$/, '+0000');
+  const functionConfiguration = () => {
+    const fn = settings.function as NonNullable<LocalMappingSettings['function']>;
+    return {
+      FunctionName: settings.functionName,
+      FunctionArn: functionArn,
+      Runtime: 'nodejs',
+      Handler: fn.handler,
+      Timeout: fn.timeoutSeconds,
+      MemorySize: fn.memoryMb,
+      CodeSha256: fn.codeSha256,
+      Version: '$LATEST',
+      LastModified: started,
+      State: 'Active',
+      Environment: { Variables: fn.environment },
+    };
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname.replace(/\/+$/, '');
+    if (path.startsWith(FUNCTIONS_PREFIX) && path.endsWith('/configuration') && request.method === 'GET') {
+      const name = decodeURIComponent(path.slice(FUNCTIONS_PREFIX.length, -'/configuration'.length));
+      if (!settings.function || !matchesFunction(name)) {
+        return error(response, 404, 'ResourceNotFoundException', `Function not found: ${name}`);
+      }
+      return send(response, 200, functionConfiguration());
+    }
     if (path === API_PREFIX && request.method === 'GET') {
       const matches = matchesFunction(url.searchParams.get('FunctionName')) &&
         [null, settings.queueArn].includes(url.searchParams.get('EventSourceArn'));
       return send(response, 200, { EventSourceMappings: matches ? [configuration()] : [] });
     }
     if (!path.startsWith(`${API_PREFIX}/`)) {
-      return error(response, 404, 'UnknownOperationException', `local mode serves only ${API_PREFIX}: not ${request.method} ${url.pathname}`);
+      return error(
+      response,
+      404,
+      'UnknownOperationException',
+      `local mode serves only event source mappings and GetFunctionConfiguration: not ${request.method} ${url.pathname}`,
+    );
     }
     const uuid = decodeURIComponent(path.slice(API_PREFIX.length + 1));
     if (uuid !== settings.uuid) {
@@ -184,5 +230,15 @@ export function startPipelineControlApi(pipeline: LocalPipeline): Promise<Contro
     maxBatchingWindowSeconds: eventSource.maxBatchingWindowSeconds,
     maxConcurrency: eventSource.maxConcurrency,
     reportBatchItemFailures: eventSource.reportBatchItemFailures,
+    function: {
+      handler: `index.${pipeline.stack.processor.handlerExport}`,
+      timeoutSeconds: pipeline.stack.processor.timeoutSeconds,
+      memoryMb: pipeline.stack.processor.memoryMb,
+      codeSha256: createHash('sha256').update(readFileSync(pipeline.stack.processor.bundlePath)).digest('base64'),
+      // What Lambda would show: the stack's variables, not the emulator plumbing local mode adds.
+      environment: Object.fromEntries(
+        Object.entries(pipeline.processorEnvironment).filter(([name]) => !/^(AWS_|PATH$|TZ$)/.test(name)),
+      ),
+    },
   });
 }

@@ -22,12 +22,11 @@ export async function readAlarms(target: PipelineTarget, state?: StateValue): Pr
   if (target.kind === 'local') return readLocalAlarms(target, state);
   const prefix = target.resources.alarmNamePrefix;
   if (!target.cloudwatch) return { available: false, reason: 'no CloudWatch client for this target' };
-  if (!prefix) return { available: false, reason: `the stack ${target.stackName} has no AlarmNamePrefix output: its alarm catalog is not deployed yet` };
+  if (!prefix) return { available: false, reason: 'no alarm name prefix for this target' };
   const alarms: AlarmView[] = [];
-  for await (const page of paginateDescribeAlarms(
-    { client: target.cloudwatch },
-    { AlarmNamePrefix: prefix, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], ...(state ? { StateValue: state } : {}) },
-  )) {
+  // Every alarm of the prefix, filtered by state here: an empty answer then means "no alarm
+  // deployed" (said as such), never a silent "none in ALARM".
+  for await (const page of paginateDescribeAlarms({ client: target.cloudwatch }, { AlarmNamePrefix: prefix, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] })) {
     for (const alarm of page.MetricAlarms ?? []) {
       alarms.push({
         name: alarm.AlarmName ?? '',
@@ -49,8 +48,9 @@ export async function readAlarms(target: PipelineTarget, state?: StateValue): Pr
       });
     }
   }
-  // The state is filtered here too: moto_server ignores StateValue when a prefix is given, and
-  // on AWS the filter is a no-op.
+  if (alarms.length === 0) {
+    return { available: false, reason: `no alarm named ${prefix}* exists in ${target.region}: the stage's alarm catalog is not deployed` };
+  }
   const matching = state ? alarms.filter((alarm) => alarm.state === state) : alarms;
   return { available: true, alarms: matching.sort((a, b) => a.name.localeCompare(b.name)) };
 }

@@ -158,8 +158,10 @@ export interface RedriveResult {
   /** Of those, bad input that will be rejected again. */
   readonly badInput: number;
   readonly byClass: Readonly<Record<string, number>>;
-  /** Messages left in the DLQ because they are of another class. */
+  /** Messages left in the DLQ because they are of another class (or SQS refused to send them). */
   readonly skipped: number;
+  /** Messages moved by this run that were dead-lettered again while it ran (left in the DLQ). */
+  readonly returned?: number;
   readonly taskHandle?: string;
   /** The receive → send → delete path stopped at the limit. */
   readonly limited: boolean;
@@ -246,6 +248,8 @@ async function receiveSendDelete(target: PipelineTarget, options: RedriveOptions
   const visibility = Math.min(43_200, Math.ceil(options.limit / rate) + 60);
   const skippedMessages: Message[] = [];
   const moved: DeadLetter[] = [];
+  const movedKeys = new Set<string>();
+  let returned = 0;
   const started = Date.now();
   let emptyReads = 0;
   try {
@@ -268,7 +272,15 @@ async function receiveSendDelete(target: PipelineTarget, options: RedriveOptions
       Messages.forEach((message, index) => {
         const letter = toDeadLetter(message, ledger.get(keys[index] as string));
         if (options.failureClass !== undefined && letter.failureClass !== options.failureClass) skippedMessages.push(message);
-        else batch.push({ message, letter });
+        // A key moved earlier in this run that is back already (bad input is rejected again at
+        // once) stays: moving it again would loop until the limit.
+        else if (movedKeys.has(letter.key)) {
+          skippedMessages.push(message);
+          returned += 1;
+        } else {
+          movedKeys.add(letter.key);
+          batch.push({ message, letter });
+        }
       });
       if (batch.length === 0) continue;
       // Bounded rate: the n-th message does not leave before n / rate seconds into the run.
@@ -302,7 +314,8 @@ async function receiveSendDelete(target: PipelineTarget, options: RedriveOptions
   return {
     method: 'receive-send-delete',
     ...summarise(moved),
-    skipped: skippedMessages.length,
+    skipped: skippedMessages.length - returned,
+    returned,
     limited: moved.length >= options.limit,
   };
 }

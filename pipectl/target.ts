@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STACK_OUTPUT } from '../lambda/contract';
+import { alarmNamePrefix } from '../lib/observability/alarm-catalog';
 import { OperationFailedError, TargetNotFoundError, UsageError } from './errors';
 import { LOCAL_TARGET_ENV, readServeFile, SERVE_FILE, type LocalEndpoints } from './local-endpoints';
 
@@ -36,7 +37,7 @@ export interface PipelineResources {
   readonly controlTableName: string;
   readonly processorFunctionName: string;
   readonly eventSourceMappingId: string;
-  /** Every alarm of the stage is named `<prefix><catalog id>` (absent before the alarm catalog was deployed). */
+  /** Every alarm of a deployed stage is named `<prefix><catalog id>` (lib/observability/alarm-catalog.ts). */
   readonly alarmNamePrefix?: string;
 }
 
@@ -209,7 +210,7 @@ export async function stageTarget(stage: string, region?: string): Promise<Pipel
       controlTableName: output(STACK_OUTPUT.CONTROL_TABLE_NAME),
       processorFunctionName: output(STACK_OUTPUT.PROCESSOR_FUNCTION_NAME),
       eventSourceMappingId: output(STACK_OUTPUT.PROCESSOR_EVENT_SOURCE_MAPPING_ID),
-      ...(outputs.get(STACK_OUTPUT.ALARM_NAME_PREFIX) ? { alarmNamePrefix: outputs.get(STACK_OUTPUT.ALARM_NAME_PREFIX) } : {}),
+      alarmNamePrefix: alarmNamePrefix(stackName),
     },
     sqs,
     dynamodb,

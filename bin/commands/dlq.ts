@@ -182,6 +182,7 @@ function describeRedrive(result: RedriveResult, reason: string | undefined): str
     if (result.badInput > 0) lines.push(`  ${result.badInput} are bad input and will be rejected again`);
   }
   if (result.skipped > 0) lines.push(`  ${result.skipped} message(s) of other reasons stay in the DLQ`);
+  if (result.returned) lines.push(`  ${result.returned} came back to the DLQ while it ran (failed again at once) and were left there`);
   if (result.limited) lines.push('  stopped at --limit: more remain; run it again');
   return `${lines.join('\n')}\n`;
 }

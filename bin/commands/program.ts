@@ -10,6 +10,7 @@ import { registerReviewCommand } from './review';
 import { registerRunbookCommand } from './runbook';
 import { registerSendCommand } from './send';
 import { registerStatusCommand } from './status';
+import { registerTriageCommand } from './triage';
 
 /**
  * The pipectl program with every command registered. Output goes through `io`, and commander
@@ -48,6 +49,7 @@ function buildProgram(io: CliIo): { program: Command; printed: () => string } {
   registerJobsCommand(program, io);
   registerBreakerCommand(program, io);
   registerRunbookCommand(program, io);
+  registerTriageCommand(program, io);
   return { program, printed: () => printed };
 }
 

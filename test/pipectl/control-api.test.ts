@@ -4,6 +4,7 @@
  */
 import {
   GetEventSourceMappingCommand,
+  GetFunctionConfigurationCommand,
   LambdaClient,
   ListEventSourceMappingsCommand,
   ResourceNotFoundException,
@@ -37,6 +38,7 @@ beforeAll(async () => {
     maxBatchingWindowSeconds: 1,
     maxConcurrency: 5,
     reportBatchItemFailures: true,
+    function: { handler: 'index.handler', timeoutSeconds: 30, memoryMb: 512, codeSha256: 'abc=', environment: { PRIMARY_MODEL_ID: 'sim-primary' } },
   });
   lambda = new LambdaClient({ region: 'us-east-1', endpoint: api.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 });
@@ -92,6 +94,12 @@ describe('local control API', () => {
 
   it('answers an unknown mapping with ResourceNotFoundException, as Lambda does', async () => {
     await expect(lambda.send(new GetEventSourceMappingCommand({ UUID: 'nope' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('serves GetFunctionConfiguration with the environment; another function is not found', async () => {
+    const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'AiPipeline-dev-Processor' }));
+    expect(fn).toMatchObject({ FunctionName: 'AiPipeline-dev-Processor', Timeout: 30, MemorySize: 512, Environment: { Variables: { PRIMARY_MODEL_ID: 'sim-primary' } } });
+    await expect(lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'other' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
   it('refuses changes it cannot make locally, naming where they come from', async () => {

@@ -122,7 +122,6 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
       [STACK_OUTPUT.CONTROL_TABLE_NAME]: 'ci-Control',
       [STACK_OUTPUT.PROCESSOR_FUNCTION_NAME]: 'ci-Processor',
       [STACK_OUTPUT.PROCESSOR_EVENT_SOURCE_MAPPING_ID]: mappingUuid,
-      [STACK_OUTPUT.ALARM_NAME_PREFIX]: 'AiPipeline-ci-',
     };
     const template = JSON.stringify({
       Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
