@@ -1,0 +1,485 @@
+/**
+ * `npm run bench`: the cost and speed of this pipeline's reliability, side by side with a handler
+ * built only from Powertools (bench/baseline/powertools-handler.ts), in ONE run, on the same kind
+ * of emulators, with the same workload and the same model simulator. A benchmark, not a test:
+ * nothing here fails on a slow machine; it prints tables and writes bench/results.json.
+ *
+ *   npm run bench                              # ~10-15 min on 2 cores
+ *   npm run bench -- --quick                   # 2,000 messages, scales 1k/2k: a few minutes
+ *
+ * Bounded: every run sends a fixed number of messages to loopback and waits at most 10 minutes
+ * for its queue to drain.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { Command } from 'commander';
+import { generateTickets } from '../examples/ticket-generator';
+import { restyledJson } from '../examples/ticket-workload';
+import { ENV } from '../lambda/contract';
+import type { InvocationReport } from '../local/event-source-poller';
+import { startLocalPipeline } from '../local/local-pipeline';
+import { parseFaultSpec } from '../local/model-simulator/fault-spec';
+import { buildReport } from '../local/report';
+import { synthesizeLocalStack, type LocalStackModel } from '../local/stack-model';
+import { startBaselinePipeline } from './baseline-pipeline';
+import type { BenchTarget } from './bench-target';
+import { bundleBaseline, bundleFigures, coldInitMs } from './bundles';
+import { PRICES } from './prices';
+
+const TIME_SCALE = 0.1;
+const SEED = 42;
+
+const program = new Command()
+  .option('--messages <n>', 'messages per scenario (20% of them duplicates)', (value) => Number.parseInt(value, 10), 10_000)
+  .option('--scales <list>', 'message counts for the cost-growth runs', '1000,10000,50000')
+  .option('--cold-samples <n>', 'fresh processes per cold-init median', (value) => Number.parseInt(value, 10), 7)
+  .option('--quick', 'a smaller run: 2,000 messages, scales 1000,2000')
+  .option('--out <file>', 'where to write the JSON results', join(__dirname, 'results.json'))
+  .parse();
+const options = program.opts<{ messages: number; scales: string; coldSamples: number; quick?: boolean; out: string }>();
+if (options.quick) {
+  options.messages = 2000;
+  options.scales = '1000,2000';
+}
+
+type Variant = 'pipeline' | 'baseline';
+
+interface Usage {
+  invocations: number;
+  cpuMicros: number;
+  durationMs: number;
+  /** Peak RSS per invocation, in order, for the memory-flatness check. */
+  rssKb: number[];
+}
+
+interface PhaseFigures {
+  readonly messages: number;
+  readonly dynamodbWrites: number;
+  readonly dynamodbReads: number;
+  readonly sqsRequests: number;
+  readonly modelCalls: number;
+}
+
+interface ScenarioResult {
+  readonly variant: Variant;
+  readonly profile: string;
+  readonly messages: number;
+  readonly unique: number;
+  readonly seconds: number;
+  readonly messagesPerSecond: number;
+  readonly cpuMsPerMessage: number;
+  readonly lambdaMsPerMessage: number;
+  readonly invocationsPerMessage: number;
+  readonly peakRssMb: number;
+  /** Peak RSS over the first and the last quarter of invocations: memory is flat when they match. */
+  readonly rssFirstQuarterMb: number;
+  readonly rssLastQuarterMb: number;
+  readonly fresh: PhaseFigures;
+  readonly duplicate: PhaseFigures;
+  readonly sqsRequestsPerMessage: number;
+  readonly modelCallsPerUniqueKey: number;
+  readonly maxInFlightModelCalls: number;
+  readonly inFlightBound: number | null;
+  readonly logBytesPerMessage: number;
+  readonly outcome: string;
+}
+
+/** `unique` distinct tickets, then `duplicates` re-sends of the first ones (half restyled). */
+function workload(messages: number, seed: number): { fresh: string[]; duplicates: string[] } {
+  const duplicates = Math.round(messages * 0.2);
+  const tickets = generateTickets(messages - duplicates, seed);
+  const fresh = tickets.map((ticket) => JSON.stringify({ task: 'ticket-triage', input: ticket.input }));
+  const resends = tickets
+    .slice(0, duplicates)
+    .map((ticket, index) => (index % 2 === 0 ? JSON.stringify({ task: 'ticket-triage', input: ticket.input }) : restyledJson({ input: ticket.input, task: 'ticket-triage' })));
+  return { fresh, duplicates: resends };
+}
+
+async function send(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const start = next;
+      next += 10;
+      const chunk = bodies.slice(start, start + 10);
+      const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((body, index) => ({ Id: String(index), MessageBody: body })) }));
+      if (response.Failed?.length) throw new Error(`SQS refused ${response.Failed.length} message(s): ${response.Failed[0]?.Message}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+}
+
+async function drain(target: BenchTarget, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quiet = 0;
+  while (Date.now() < deadline) {
+    const { Attributes = {} } = await target.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: target.inputQueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    const depth = Object.values(Attributes).reduce((total, value) => total + Number(value), 0);
+    quiet = depth === 0 && target.poller.inFlight === 0 ? quiet + 1 : 0;
+    if (quiet >= 2) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${target.name}: the input queue did not drain within ${timeoutMs / 1000} s`);
+}
+
+async function phase(target: BenchTarget, bodies: readonly string[]): Promise<{ seconds: number; figures: PhaseFigures }> {
+  target.counter.reset();
+  const requestsBefore = target.simulator.stats().requests;
+  const started = process.hrtime.bigint();
+  await send(target.sqs, target.inputQueueUrl, bodies);
+  await drain(target);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const calls = target.counter.totals();
+  return {
+    seconds,
+    figures: {
+      messages: bodies.length,
+      dynamodbWrites: calls['dynamodb.write'],
+      dynamodbReads: calls['dynamodb.read'],
+      sqsRequests: calls.sqs,
+      modelCalls: target.simulator.stats().requests - requestsBefore,
+    },
+  };
+}
+
+function newUsage(): Usage {
+  return { invocations: 0, cpuMicros: 0, durationMs: 0, rssKb: [] };
+}
+
+function track(usage: Usage): (report: InvocationReport) => void {
+  return (report) => {
+    usage.invocations += 1;
+    usage.durationMs += report.durationMs;
+    if (report.usage) {
+      usage.cpuMicros += report.usage.cpuMicros;
+      usage.rssKb.push(report.usage.maxRssKb);
+    }
+  };
+}
+
+async function scenario(variant: Variant, stack: LocalStackModel, baselineBundle: string, profile: string, messages: number, seed: number): Promise<ScenarioResult> {
+  const usage = newUsage();
+  const { fresh, duplicates } = workload(messages, seed);
+  const logDir = mkdtempSync(join(tmpdir(), `bench-${variant}-`));
+  const logFile = join(logDir, 'log.jsonl');
+  let target: BenchTarget;
+  let outcome = 'n/a';
+  let inFlightBound: number | null = null;
+  let finish: () => Promise<void>;
+  if (variant === 'pipeline') {
+    const pipeline = await startLocalPipeline({
+      stack,
+      timeScale: TIME_SCALE,
+      isolation: 'process',
+      faults: profile,
+      monitors: false,
+      logFile,
+      onInvocation: track(usage),
+    });
+    target = { name: 'pipeline', sqs: pipeline.sqs, inputQueueUrl: pipeline.resources.inputQueueUrl, counter: pipeline.emulators.counter, simulator: pipeline.simulator, poller: pipeline.poller, stop: () => pipeline.stop() };
+    inFlightBound = Number(pipeline.processorEnvironment[ENV.RECORD_CONCURRENCY]) * stack.eventSource.maxConcurrency;
+    finish = async () => {
+      await pipeline.poller.stop();
+      const report = await buildReport(pipeline, [...fresh, ...duplicates], 0, usage.invocations);
+      outcome = report.invariantHolds
+        ? `invariant holds: ${report.unique} unique = ${report.completed} completed + ${report.deadLettered} dead-lettered + ${report.inReview} in review`
+        : `INVARIANT BROKEN: ${report.invariantViolations.join('; ')}`;
+    };
+  } else {
+    const baseline = await startBaselinePipeline({ stack, bundlePath: baselineBundle, faults: parseFaultSpec(profile), timeScale: TIME_SCALE, seed: SEED, onInvocation: track(usage), logFile });
+    target = baseline;
+    // BatchProcessor runs every record of a batch at once: the batch size is its only bound.
+    inFlightBound = stack.eventSource.batchSize * stack.eventSource.maxConcurrency;
+    finish = async () => {
+      outcome = await baseline.outcome(fresh.length);
+    };
+  }
+  let measured: Omit<ScenarioResult, 'logBytesPerMessage'>;
+  try {
+    const first = await phase(target, fresh);
+    const second = await phase(target, duplicates);
+    const stats = target.simulator.stats();
+    await finish();
+    const seconds = first.seconds + second.seconds;
+    const quarter = Math.max(1, Math.floor(usage.rssKb.length / 4));
+    measured = {
+      variant,
+      profile,
+      messages,
+      unique: fresh.length,
+      seconds,
+      messagesPerSecond: messages / seconds,
+      cpuMsPerMessage: usage.cpuMicros / 1000 / messages,
+      lambdaMsPerMessage: usage.durationMs / messages,
+      invocationsPerMessage: usage.invocations / messages,
+      peakRssMb: Math.max(...usage.rssKb) / 1024,
+      rssFirstQuarterMb: Math.max(...usage.rssKb.slice(0, quarter)) / 1024,
+      rssLastQuarterMb: Math.max(...usage.rssKb.slice(-quarter)) / 1024,
+      fresh: first.figures,
+      duplicate: second.figures,
+      sqsRequestsPerMessage: (first.figures.sqsRequests + second.figures.sqsRequests) / messages,
+      modelCallsPerUniqueKey: stats.requests / fresh.length,
+      maxInFlightModelCalls: stats.maxInFlight,
+      inFlightBound,
+      outcome,
+    };
+  } finally {
+    await target.stop();
+  }
+  // After stop: the log file is flushed and closed.
+  const logBytes = statSync(logFile).size;
+  rmSync(logDir, { recursive: true, force: true });
+  return { ...measured, logBytesPerMessage: logBytes / messages };
+}
+
+/** Per-message cost in USD at list prices (bench/prices.ts), from one scenario's measured figures. */
+function costPerMessage(result: ScenarioResult, memoryMb: number) {
+  const perMessage = (figures: PhaseFigures, key: keyof PhaseFigures) => figures[key] / figures.messages;
+  const share = (fresh: number, duplicate: number) => (fresh * result.fresh.messages + duplicate * result.duplicate.messages) / result.messages;
+  const writes = share(perMessage(result.fresh, 'dynamodbWrites'), perMessage(result.duplicate, 'dynamodbWrites'));
+  const reads = share(perMessage(result.fresh, 'dynamodbReads'), perMessage(result.duplicate, 'dynamodbReads'));
+  // The producer's SendMessageBatch (one request per ten messages) plus the pipeline's own requests.
+  const sqsRequests = 0.1 + result.sqsRequestsPerMessage;
+  const lambda = (result.lambdaMsPerMessage / 1000) * (memoryMb / 1024) * PRICES.lambdaArmPerGbSecond + result.invocationsPerMessage * PRICES.lambdaPerRequest;
+  const sqs = sqsRequests * PRICES.sqsPerRequest;
+  const dynamodb = writes * PRICES.dynamodbPerWriteUnit + reads * PRICES.dynamodbPerReadUnit;
+  const cloudwatch = (result.logBytesPerMessage / 1024 ** 3) * PRICES.cloudwatchLogsPerGb;
+  return { lambda, sqs, dynamodb, cloudwatch, total: lambda + sqs + dynamodb + cloudwatch, inputs: { writes, reads, sqsRequests } };
+}
+
+/**
+ * The same steps as a Step Functions standard workflow, per message: start, validate, claim
+ * (DynamoDB integration), invoke model, validate, complete (DynamoDB integration) — six state
+ * transitions — with the same DynamoDB and SQS requests as this pipeline and no Lambda.
+ */
+function stepFunctionsCostPerMessage(pipelineCost: ReturnType<typeof costPerMessage>) {
+  const transitions = 6;
+  return { transitions, total: transitions * PRICES.stepFunctionsPerTransition + pipelineCost.dynamodb + pipelineCost.sqs + pipelineCost.cloudwatch };
+}
+
+interface Frame {
+  readonly name: string;
+  readonly source: string;
+  readonly selfMs: number;
+  readonly share: number;
+}
+
+/** Top self-time frames of the processor's CPU profiles, mapped to sources through the bundle's source map. */
+function topFrames(profileDir: string, bundlePath: string, top = 12): { frames: Frame[]; byArea: Record<string, number>; totalMs: number } {
+  const map = new SourceMap(JSON.parse(readFileSync(`${bundlePath}.map`, 'utf8')));
+  const selfMs = new Map<string, { name: string; source: string; ms: number }>();
+  const byArea: Record<string, number> = {};
+  let totalMs = 0;
+  for (const file of readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'))) {
+    const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as {
+      nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }>;
+      samples: number[];
+      timeDeltas: number[];
+    };
+    const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+    profile.samples.forEach((id, index) => {
+      const node = nodes.get(id);
+      if (!node) return;
+      const ms = (profile.timeDeltas[index] ?? 0) / 1000;
+      const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+      let name = functionName || '(anonymous)';
+      let source = url || functionName;
+      if (url.endsWith('index.js') && lineNumber >= 0) {
+        const entry = map.findEntry(lineNumber, columnNumber) as { originalSource?: string; originalLine?: number; name?: string };
+        if (entry.originalSource) {
+          source = `${entry.originalSource.replace(/^.*node_modules\//, '').replace(/^.*?\/(lambda|bench)\//, '$1/')}:${(entry.originalLine ?? 0) + 1}`;
+          if (entry.name) name = entry.name;
+        }
+      } else if (url.startsWith('node:')) source = url;
+      if (name === '(idle)' || name === '(program)' || name === '(garbage collector)') source = name;
+      if (name === '(idle)') return;
+      totalMs += ms;
+      const area = areaOf(source);
+      byArea[area] = (byArea[area] ?? 0) + ms;
+      const key = `${name} ${source}`;
+      const entry = selfMs.get(key) ?? { name, source, ms: 0 };
+      entry.ms += ms;
+      selfMs.set(key, entry);
+    });
+  }
+  const frames = [...selfMs.values()]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, top)
+    .map((entry) => ({ name: entry.name, source: entry.source, selfMs: entry.ms, share: entry.ms / totalMs }));
+  return { frames, byArea, totalMs };
+}
+
+function areaOf(source: string): string {
+  if (source.startsWith('lambda/')) return 'pipeline code (lambda/)';
+  if (source.startsWith('@aws-sdk/') || source.startsWith('@smithy/')) return 'AWS SDK';
+  if (source.startsWith('@aws-lambda-powertools/')) return 'Powertools';
+  if (source.startsWith('zod/')) return 'zod';
+  if (source.startsWith('node:') || source === '' ) return 'Node.js internals';
+  if (source.startsWith('(')) return source;
+  return 'other libraries / native';
+}
+
+const pad = (value: string, width: number) => value.padStart(width);
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const started = Date.now();
+  const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
+  log('synthesizing the stack and bundling the baseline');
+  const stack = synthesizeLocalStack();
+  const baselineBundle = bundleBaseline();
+
+  const results: ScenarioResult[] = [];
+  for (const profile of ['zero-latency', 'brownout']) {
+    for (const variant of ['pipeline', 'baseline'] as const) {
+      log(`${variant}, ${profile}, ${options.messages} messages`);
+      const result = await scenario(variant, stack, baselineBundle, profile, options.messages, 1);
+      log(`  ${fixed(result.messagesPerSecond, 0)} msg/s, ${fixed(result.cpuMsPerMessage, 3)} CPU ms/msg — ${result.outcome}`);
+      results.push(result);
+    }
+  }
+
+  const scales = options.scales.split(',').map((value) => Number.parseInt(value, 10));
+  const growth: Array<{ variant: Variant; messages: number; costPerMillion: number; messagesPerSecond: number }> = [];
+  for (const messages of scales) {
+    for (const variant of ['pipeline', 'baseline'] as const) {
+      const existing = results.find((result) => result.variant === variant && result.profile === 'zero-latency' && result.messages === messages);
+      log(`cost growth: ${variant}, ${messages} messages${existing ? ' (reusing the scenario run)' : ''}`);
+      const result = existing ?? (await scenario(variant, stack, baselineBundle, 'zero-latency', messages, 7));
+      growth.push({ variant, messages, costPerMillion: costPerMessage(result, stack.processor.memoryMb).total * 1e6, messagesPerSecond: result.messagesPerSecond });
+    }
+  }
+
+  log('bundles and cold init');
+  const pipelineEnvironment = await (async () => {
+    const pipeline = await startLocalPipeline({ stack, autoStart: false, monitors: false });
+    const environment = { ...pipeline.processorEnvironment };
+    await pipeline.stop();
+    return environment;
+  })();
+  const baselineEnvironment = { IDEMPOTENCY_TABLE_NAME: 'baseline-idempotency', MODEL_BASE_URL: 'http://127.0.0.1:9/v1', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const bundles = {
+    pipeline: { ...bundleFigures(stack.processor.bundlePath), coldInit: coldInitMs(stack.processor.bundlePath, pipelineEnvironment, options.coldSamples) },
+    baseline: { ...bundleFigures(baselineBundle), coldInit: coldInitMs(baselineBundle, baselineEnvironment, options.coldSamples) },
+  };
+
+  log('CPU profile of the processor (2,000 messages)');
+  const profileDir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
+  {
+    const pipeline = await startLocalPipeline({ stack, isolation: 'process', execArgv: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], monitors: false });
+    const target: BenchTarget = { name: 'pipeline', sqs: pipeline.sqs, inputQueueUrl: pipeline.resources.inputQueueUrl, counter: pipeline.emulators.counter, simulator: pipeline.simulator, poller: pipeline.poller, stop: () => pipeline.stop() };
+    const { fresh, duplicates } = workload(2000, 3);
+    await phase(target, [...fresh, ...duplicates]);
+    await pipeline.stop();
+  }
+  const profile = topFrames(profileDir, stack.processor.bundlePath);
+  rmSync(profileDir, { recursive: true, force: true });
+
+  const memoryMb = stack.processor.memoryMb;
+  const at = (variant: Variant, profileName: string) => results.find((result) => result.variant === variant && result.profile === profileName) as ScenarioResult;
+  const ours = at('pipeline', 'zero-latency');
+  const theirs = at('baseline', 'zero-latency');
+  const oursCost = costPerMessage(ours, memoryMb);
+  const theirsCost = costPerMessage(theirs, memoryMb);
+  const sfnCost = stepFunctionsCostPerMessage(oursCost);
+
+  const output = {
+    benchmark: 'pipeline-vs-powertools-baseline',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    settings: { messages: options.messages, duplicates: 0.2, timeScale: TIME_SCALE, memoryMb, batchSize: stack.eventSource.batchSize, maxConcurrency: stack.eventSource.maxConcurrency, isolation: 'child process per execution environment' },
+    results,
+    bundles,
+    cost: { prices: PRICES, perMillion: { pipeline: scaleCost(oursCost), baseline: scaleCost(theirsCost), stepFunctionsStandard: { transitions: sfnCost.transitions, total: sfnCost.total * 1e6 } } },
+    growth,
+    cpuProfile: profile,
+    durationSeconds: (Date.now() - started) / 1000,
+  };
+  writeFileSync(options.out, `${JSON.stringify(output, null, 2)}\n`);
+
+  const rows: Array<[string, (result: ScenarioResult) => string]> = [
+    ['messages/s end to end', (result) => fixed(result.messagesPerSecond, 0)],
+    ['handler CPU ms per message', (result) => fixed(result.cpuMsPerMessage, 3)],
+    ['Lambda duration ms per message', (result) => fixed(result.lambdaMsPerMessage, 2)],
+    ['DynamoDB writes per fresh message', (result) => fixed(result.fresh.dynamodbWrites / result.fresh.messages)],
+    ['DynamoDB reads per fresh message', (result) => fixed(result.fresh.dynamodbReads / result.fresh.messages)],
+    ['DynamoDB requests per duplicate', (result) => fixed((result.duplicate.dynamodbWrites + result.duplicate.dynamodbReads) / result.duplicate.messages)],
+    ['model calls per duplicate', (result) => fixed(result.duplicate.modelCalls / result.duplicate.messages)],
+    ['model calls per unique key', (result) => fixed(result.modelCallsPerUniqueKey)],
+    ['SQS requests per message (consumer)', (result) => fixed(result.sqsRequestsPerMessage)],
+    ['peak RSS MB (one environment)', (result) => fixed(result.peakRssMb, 0)],
+    ['RSS MB first → last quarter', (result) => `${fixed(result.rssFirstQuarterMb, 0)} → ${fixed(result.rssLastQuarterMb, 0)}`],
+    ['max in-flight model calls / bound', (result) => `${result.maxInFlightModelCalls} / ${result.inFlightBound}`],
+  ];
+  const table = (profileName: string) => {
+    const a = at('pipeline', profileName);
+    const b = at('baseline', profileName);
+    return [
+      `| ${profileName.padEnd(36)} | ${pad('pipeline', 12)} | ${pad('baseline', 12)} |`,
+      `|${'-'.repeat(38)}|${'-'.repeat(14)}|${'-'.repeat(14)}|`,
+      ...rows.map(([label, pick]) => `| ${label.padEnd(36)} | ${pad(pick(a), 12)} | ${pad(pick(b), 12)} |`),
+    ].join('\n');
+  };
+  const ratio = (a: number, b: number) => fixed(a / b, 2);
+  process.stdout.write(
+    [
+      '',
+      `${options.messages} messages (20% duplicates) per scenario, ${cpus().length} cores, Node ${process.version}, time scale ${TIME_SCALE}`,
+      '',
+      table('zero-latency'),
+      '',
+      table('brownout'),
+      '',
+      `outcomes: ${results.map((result) => `${result.variant}/${result.profile}: ${result.outcome}`).join('\n          ')}`,
+      '',
+      `| bundle                  | ${pad('pipeline', 12)} | ${pad('baseline', 12)} | ratio |`,
+      `|-------------------------|--------------|--------------|-------|`,
+      `| minified KB             | ${pad(fixed(bundles.pipeline.bytes / 1024, 0), 12)} | ${pad(fixed(bundles.baseline.bytes / 1024, 0), 12)} | ${ratio(bundles.pipeline.bytes, bundles.baseline.bytes)} |`,
+      `| gzipped KB              | ${pad(fixed(bundles.pipeline.gzipBytes / 1024, 0), 12)} | ${pad(fixed(bundles.baseline.gzipBytes / 1024, 0), 12)} | ${ratio(bundles.pipeline.gzipBytes, bundles.baseline.gzipBytes)} |`,
+      `| cold init ms (median)   | ${pad(fixed(bundles.pipeline.coldInit.medianMs, 1), 12)} | ${pad(fixed(bundles.baseline.coldInit.medianMs, 1), 12)} | ${ratio(bundles.pipeline.coldInit.medianMs, bundles.baseline.coldInit.medianMs)} |`,
+      '',
+      `ratios ours/baseline (zero latency): CPU per message ${ratio(ours.cpuMsPerMessage, theirs.cpuMsPerMessage)}, throughput ${ratio(ours.messagesPerSecond, theirs.messagesPerSecond)}`,
+      '',
+      `cost per 1M messages (USD, ${PRICES.region} list prices, ${PRICES.checked}):`,
+      `  pipeline  ${fixed(oursCost.total * 1e6)}  (Lambda ${fixed(oursCost.lambda * 1e6)}, SQS ${fixed(oursCost.sqs * 1e6)}, DynamoDB ${fixed(oursCost.dynamodb * 1e6)}, CloudWatch Logs ${fixed(oursCost.cloudwatch * 1e6)})`,
+      `  baseline  ${fixed(theirsCost.total * 1e6)}  (Lambda ${fixed(theirsCost.lambda * 1e6)}, SQS ${fixed(theirsCost.sqs * 1e6)}, DynamoDB ${fixed(theirsCost.dynamodb * 1e6)}, CloudWatch Logs ${fixed(theirsCost.cloudwatch * 1e6)})`,
+      `  Step Functions standard, same steps: ${fixed(sfnCost.total * 1e6)} (${sfnCost.transitions} transitions per message)`,
+      '',
+      'cost growth (zero latency), USD per 1M messages:',
+      ...growth.map((entry) => `  ${entry.variant.padEnd(8)} ${String(entry.messages).padStart(6)} messages: ${fixed(entry.costPerMillion)}  (${fixed(entry.messagesPerSecond, 0)} msg/s)`),
+      '',
+      `processor CPU profile, top frames by self time (${fixed(profile.totalMs, 0)} ms sampled):`,
+      ...profile.frames.map((frame) => `  ${fixed(frame.share * 100, 1).padStart(5)}%  ${frame.name}  ${frame.source}`),
+      `  by area: ${Object.entries(profile.byArea).sort((a, b) => b[1] - a[1]).map(([area, ms]) => `${area} ${fixed((ms / profile.totalMs) * 100, 0)}%`).join(', ')}`,
+      '',
+      `results: ${options.out} (${fixed((Date.now() - started) / 1000, 0)} s)`,
+      '',
+    ].join('\n'),
+  );
+}
+
+function scaleCost(cost: ReturnType<typeof costPerMessage>) {
+  return {
+    lambda: cost.lambda * 1e6,
+    sqs: cost.sqs * 1e6,
+    dynamodb: cost.dynamodb * 1e6,
+    cloudwatch: cost.cloudwatch * 1e6,
+    total: cost.total * 1e6,
+    perMessageInputs: cost.inputs,
+  };
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
+
