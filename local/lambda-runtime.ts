@@ -42,6 +42,8 @@ interface Runner {
   on(event: 'error', listener: (error: Error) => void): void;
   on(event: 'exit', listener: () => void): void;
   terminate(): Promise<unknown>;
+  /** Asks the environment to exit normally (child process only); falls back to terminate. */
+  exit?(): Promise<unknown>;
 }
 
 export type InvokeResult =
@@ -92,7 +94,15 @@ export class ExecutionEnvironment {
     });
   }
 
+  /** Stops the environment; between invocations a child process exits normally (profiles get written). */
   async stop(): Promise<void> {
+    const worker = this.worker;
+    if (worker?.exit && this.pending.size === 0) {
+      this.worker = undefined;
+      this.starting = undefined;
+      await worker.exit();
+      return;
+    }
     await this.kill();
   }
 
@@ -136,6 +146,16 @@ export class ExecutionEnvironment {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();
             child.once('exit', () => resolve());
             child.kill('SIGKILL');
+          }),
+        exit: () =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null || !child.connected) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.send({ type: 'exit' });
           }),
       };
     }

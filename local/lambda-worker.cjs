@@ -33,6 +33,8 @@ try {
 parentPort.postMessage({ type: 'ready', initMs: performance.now() - initStarted });
 
 parentPort.on('message', async (message) => {
+  // A graceful stop (child process only): exit normally so --cpu-prof and friends write their files.
+  if (message.type === 'exit') process.exit(0);
   if (message.type !== 'invoke') return;
   const { id, event, deadline, requestId } = message;
   const context = {
