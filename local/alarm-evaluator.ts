@@ -14,8 +14,10 @@ import { MetricStore, type SeriesKey } from './log-sink';
  * What local mode observes, and so which alarms it can evaluate:
  * - the pipeline's own metrics: the EMF lines the bundled processor (and the monitors, when they
  *   run locally) print, kept with their timestamps and exact dimension sets by the LogSink;
- * - SQS: depth and age of the oldest message of the input, DLQ and review queues, sampled from
- *   fauxqs' inspection endpoint (`GET /_fauxqs/queues/<name>`) over HTTP;
+ * - SQS: depth of the input, DLQ and review queues from fauxqs' queue list (`GET /_fauxqs/queues`)
+ *   every tick, and the age of the oldest message from its inspection endpoint
+ *   (`GET /_fauxqs/queues/<name>`) once per scaled minute, SQS's own reporting interval (an
+ *   inspection serializes every message, which would slow a busy run if done every tick);
  * - Lambda: Invocations and Errors from each invocation's result (an error or a timeout counts, as
  *   Lambda counts them); Throttles is 0 on every invocation, because local mode runs one
  *   execution environment per concurrent batch and has no account limit to hit;
@@ -213,6 +215,9 @@ export class LocalAlarmEvaluator {
   private ticking?: Promise<void>;
   private finished?: Promise<readonly LocalAlarmState[]>;
   private compositeFiredAt: number | null = null;
+  private lastAgeSample = Number.NEGATIVE_INFINITY;
+  /** The queues whose age of the oldest message an alarm reads. */
+  private readonly agedQueues: ReadonlySet<ResourceRole>;
   private compositeState: AlarmStateValue = 'INSUFFICIENT_DATA';
 
   constructor(private readonly options: LocalAlarmEvaluatorOptions) {
@@ -227,6 +232,11 @@ export class LocalAlarmEvaluator {
     const longest = Math.max(...options.catalog.alarms.map((alarm) => this.periodMs(alarm) * (alarm.evaluationPeriods + EXTRA_RANGE_PERIODS)));
     options.metrics.retentionMs = Math.max(options.metrics.retentionMs, 2 * longest);
     this.aws.retentionMs = 2 * longest;
+    this.agedQueues = new Set(
+      options.catalog.alarms
+        .flatMap(queriesOf)
+        .flatMap(({ source }) => (source.kind === 'aws' && source.namespace === 'AWS/SQS' && source.name === 'ApproximateAgeOfOldestMessage' ? [source.resource] : [])),
+    );
   }
 
   /** Samples and evaluates on a timer until `stop()` or `finish()`. */
@@ -247,17 +257,27 @@ export class LocalAlarmEvaluator {
     record('Throttles', 0);
   }
 
-  /** Takes one sample of every queue the catalog reads. */
-  async sampleQueues(): Promise<void> {
+  /**
+   * Takes one sample of the queues the catalog reads: depths always, ages when a scaled minute has
+   * passed since the last age sample (or when `withAges`).
+   */
+  async sampleQueues(withAges = false): Promise<void> {
     const timestamp = this.now();
+    const depths = await queueDepths(this.options.sqsEndpoint);
+    const sampleAges = withAges || timestamp - this.lastAgeSample >= SQS_REPORTING_INTERVAL_MS * this.options.timeScale;
+    if (sampleAges) this.lastAgeSample = timestamp;
     await Promise.all(
-      Object.entries(this.options.queueUrls).map(async ([role, url]) => {
-        if (!url) return;
-        const snapshot = await inspectQueue(this.options.sqsEndpoint, url);
-        const record = (name: string, value: number) => this.aws.record({ ...awsKey('AWS/SQS', name, role as ResourceRole), timestamp, values: [value] });
-        record('ApproximateNumberOfMessagesVisible', snapshot.visible);
-        record('ApproximateNumberOfMessagesNotVisible', snapshot.inFlight);
-        record('ApproximateAgeOfOldestMessage', snapshot.oldestSentAt === undefined ? 0 : Math.max(0, timestamp - snapshot.oldestSentAt) / 1000);
+      Object.entries(this.options.queueUrls).map(async ([key, url]) => {
+        const role = key as ResourceRole;
+        const depth = url ? depths.get(queueNameOf(url)) : undefined;
+        if (!url || !depth) return;
+        const record = (name: string, value: number) => this.aws.record({ ...awsKey('AWS/SQS', name, role), timestamp, values: [value] });
+        record('ApproximateNumberOfMessagesVisible', depth.visible);
+        record('ApproximateNumberOfMessagesNotVisible', depth.inFlight);
+        if (!sampleAges || !this.agedQueues.has(role)) return;
+        const empty = depth.visible + depth.inFlight + depth.delayed === 0;
+        const oldestSentAt = empty ? undefined : (await inspectQueue(this.options.sqsEndpoint, url)).oldestSentAt;
+        record('ApproximateAgeOfOldestMessage', oldestSentAt === undefined ? 0 : Math.max(0, timestamp - oldestSentAt) / 1000);
       }),
     );
   }
@@ -334,7 +354,7 @@ export class LocalAlarmEvaluator {
     this.finished ??= (async () => {
       this.stopTimer();
       await this.ticking;
-      await this.sampleQueues().catch(() => undefined);
+      await this.sampleQueues(true).catch(() => undefined);
       this.evaluate(true);
       return this.states();
     })();
@@ -410,6 +430,23 @@ function awsKey(namespace: string, name: string, resource: ResourceRole): Series
   return { namespace, name, dimensions: { resource } };
 }
 
+/** SQS sends its CloudWatch metrics once a minute. */
+const SQS_REPORTING_INTERVAL_MS = 60_000;
+
+function queueNameOf(queueUrl: string): string {
+  return queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+}
+
+/** Message counts of every queue by name, from fauxqs' queue list (cheap: no message bodies). */
+export async function queueDepths(sqsEndpoint: string): Promise<Map<string, { visible: number; inFlight: number; delayed: number }>> {
+  const response = await fetch(`${sqsEndpoint}/_fauxqs/queues`, { headers: { 'user-agent': OBSERVER_USER_AGENT } });
+  if (!response.ok) throw new Error(`fauxqs queue list: HTTP ${response.status}`);
+  const queues = (await response.json()) as Array<{ name: string; approximateMessageCount: number; approximateInflightCount: number; approximateDelayedCount: number }>;
+  return new Map(
+    queues.map((queue) => [queue.name, { visible: queue.approximateMessageCount, inFlight: queue.approximateInflightCount, delayed: queue.approximateDelayedCount }]),
+  );
+}
+
 /** What one look at a queue shows. */
 export interface QueueSnapshot {
   readonly visible: number;
@@ -431,7 +468,7 @@ interface FauxqsMessage {
  * does).
  */
 export async function inspectQueue(sqsEndpoint: string, queueUrl: string): Promise<QueueSnapshot> {
-  const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+  const name = queueNameOf(queueUrl);
   const response = await fetch(`${sqsEndpoint}/_fauxqs/queues/${encodeURIComponent(name)}`, { headers: { 'user-agent': OBSERVER_USER_AGENT } });
   if (!response.ok) throw new Error(`fauxqs inspection of ${name}: HTTP ${response.status}`);
   const body = (await response.json()) as { messages: { ready: FauxqsMessage[]; delayed: FauxqsMessage[]; inflight: Array<{ message: FauxqsMessage }> } };
