@@ -59,6 +59,43 @@ describe('local mode evaluates the alarm catalog', () => {
     }
   });
 
+  it('a stopped processor pages through "pipeline unhealthy" (age over the SLA, processor silent), and recovers when it resumes', async () => {
+    // Prepare: time scale 0.01, so dev's 900 s SLA is 9 s and a 60 s period 0.6 s. The event
+    // source is not started: messages wait, as after `pipectl pause` or a disabled mapping.
+    const pipeline = await startLocalPipeline({ stack, timeScale: 0.01, autoStart: false });
+    const waitFor = async (what: string, predicate: (alarms: readonly LocalAlarmState[]) => boolean, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!predicate(pipeline.alarms.states())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(pipeline.alarms.states().map(({ id, state }) => [id, state]))}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    try {
+      await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, buildBodies({ messages: 20, seed: 11 }));
+
+      // Act 1: wait for the page.
+      await waitFor('the composite alarm', (alarms) => stateOf(alarms, 'pipeline-unhealthy').state === 'ALARM' && stateOf(alarms, 'input-age-over-sla').state === 'ALARM', 30_000);
+      const paged = pipeline.alarms.states();
+
+      // Act 2: resume, drain, wait for every paging alarm to clear.
+      pipeline.poller.start();
+      expect(await waitForDrain(pipeline, 30_000)).toBe(true);
+      await waitFor('recovery', (alarms) => stateOf(alarms, 'pipeline-unhealthy').state === 'OK', 30_000);
+      const recovered = pipeline.alarms.states();
+
+      // Assess: the age alarm fired only once the oldest message was past the SLA in real-time terms.
+      expect(stateOf(paged, 'processor-silent').state).toBe('ALARM');
+      expect(stateOf(paged, 'input-age-over-sla').firstFiredAfterSeconds).toBeGreaterThanOrEqual(900);
+      expect(stateOf(paged, 'pipeline-unhealthy').reason).toMatch(/in ALARM: .*input-age-over-sla/);
+      for (const id of ['pipeline-unhealthy', 'input-age-over-sla', 'processor-silent']) {
+        expect(stateOf(recovered, id).state, id).toBe('OK');
+        expect(stateOf(recovered, id).firstFiredAt, id).not.toBeNull();
+      }
+    } finally {
+      await pipeline.stop();
+    }
+  });
+
   it('the bundled processor emits the catalog\'s metrics under the alarm dimension set, and --serve state is on disk', async () => {
     // Prepare
     const alarmsFile = join(scratch, 'alarms.json');
