@@ -3,6 +3,7 @@ import { type CliIo, processIo } from '../../pipectl/cli-io';
 import { EXIT, PipectlError } from '../../pipectl/errors';
 import { registerBreakerCommand } from './breaker';
 import { registerDlqCommand } from './dlq';
+import { registerDriftCommand } from './drift';
 import { registerJobsCommand } from './jobs';
 import { registerLocalCommand } from './local';
 import { registerPauseCommands } from './pause';
@@ -47,6 +48,7 @@ function buildProgram(io: CliIo): { program: Command; printed: () => string } {
   registerPauseCommands(program, io);
   registerReviewCommand(program, io);
   registerJobsCommand(program, io);
+  registerDriftCommand(program, io);
   registerBreakerCommand(program, io);
   registerRunbookCommand(program, io);
   registerTriageCommand(program, io);
