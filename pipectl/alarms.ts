@@ -1,4 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { type AlarmHistoryItem, DescribeAlarmHistoryCommand, paginateDescribeAlarms, type StateValue } from '@aws-sdk/client-cloudwatch';
+import { z } from 'zod';
+import { COMPOSITE_ALARM_ID } from '../lib/observability/alarm-catalog';
 import type { PipelineTarget } from './target';
 
 /** An alarm and its state, from CloudWatch or from local mode's evaluator. */
@@ -79,6 +83,37 @@ export async function alarmHistory(target: PipelineTarget, since: number, alarmN
   return items;
 }
 
-async function readLocalAlarms(_target: PipelineTarget, _state?: StateValue): Promise<AlarmRead> {
-  return { available: false, reason: 'local mode publishes no alarm states yet' };
+/** What local mode's alarm evaluator writes (local/alarm-evaluator.ts, `LocalAlarmState`). */
+const LocalAlarmsFile = z.object({
+  updatedAt: z.string(),
+  alarms: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      state: z.string(),
+      reason: z.string(),
+      firstFiredAt: z.string().nullable(),
+      observable: z.boolean(),
+    }),
+  ),
+});
+
+/**
+ * A local pipeline's alarm states: the file its evaluator rewrites after every evaluation, next to
+ * the processor log (`.local/alarms.json` for `pipectl local --serve`).
+ */
+async function readLocalAlarms(target: PipelineTarget, state?: StateValue): Promise<AlarmRead> {
+  const logFile = target.local?.logFile;
+  const file = logFile ? join(dirname(logFile), 'alarms.json') : undefined;
+  if (!file || !existsSync(file)) return { available: false, reason: 'the local pipeline has written no alarm states yet (alarms.json next to its processor log)' };
+  const parsed = LocalAlarmsFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) return { available: false, reason: `${file} is not in the shape this pipectl reads: ${parsed.error.issues[0]?.message}` };
+  const alarms: AlarmView[] = parsed.data.alarms.map((alarm) => ({
+    name: alarm.name,
+    state: alarm.state,
+    reason: alarm.reason,
+    ...(alarm.state === 'ALARM' && alarm.firstFiredAt ? { updatedAt: Date.parse(alarm.firstFiredAt) } : {}),
+    kind: alarm.id === COMPOSITE_ALARM_ID ? 'composite' : 'metric',
+  }));
+  return { available: true, alarms: state ? alarms.filter((alarm) => alarm.state === state) : alarms };
 }

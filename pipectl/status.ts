@@ -1,5 +1,6 @@
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { type AlarmRead, readAlarms } from './alarms';
+import { type Completions, recentCompletions } from './completions';
 import { type BreakerView, type BudgetView, getBudget, listBreakers } from './control-state';
 import { getMapping, type MappingState } from './event-source';
 import { formatDuration, isoSeconds, table } from './format';
@@ -22,7 +23,11 @@ export interface StatusReport {
   readonly alarms: AlarmRead;
   readonly breakers: readonly BreakerView[] | { readonly error: string };
   readonly budget: BudgetView | { readonly error: string };
+  /** The last hour's outcomes by serving tier. */
+  readonly lastHour: Completions | { readonly unavailable: string } | { readonly error: string };
 }
+
+const HOUR_MS = 3_600_000;
 
 const settle = async <T>(promise: Promise<T>): Promise<T | { error: string }> => {
   try {
@@ -44,13 +49,14 @@ export async function gatherStatus(target: PipelineTarget, now = Date.now()): Pr
     ['review', resources.reviewQueueUrl],
     ['reviewDlq', resources.reviewDlqUrl],
   ] as const;
-  const [mapping, depths, ages, alarms, breakers, budget] = await Promise.all([
+  const [mapping, depths, ages, alarms, breakers, budget, lastHour] = await Promise.all([
     settle(getMapping(target)),
     Promise.all(roles.map(([, url]) => queueDepth(target.sqs, url))),
     oldestAges(target, roles.map(([, url]) => queueName(url)), now).catch(() => new Map<string, number>()),
     readAlarms(target, 'ALARM').catch((error: unknown): AlarmRead => ({ available: false, reason: (error as Error).message })),
     settle(listBreakers(target.dynamodb, resources.controlTableName)),
     settle(getBudget(target.dynamodb, resources.controlTableName, now)),
+    settle(recentCompletions(target, HOUR_MS, now)),
   ]);
   return {
     target: { kind: target.kind, stage: target.stage, region: target.region, description: target.description },
@@ -65,6 +71,7 @@ export async function gatherStatus(target: PipelineTarget, now = Date.now()): Pr
     alarms,
     breakers,
     budget,
+    lastHour,
   };
 }
 
@@ -172,6 +179,15 @@ export function renderStatus(report: StatusReport, commandHint: string): string 
     lines.push(
       `budget        hour ${budget.hour}Z: ${used}; ${budget.tokensIn + budget.tokensOut} tokens, $${budget.costUsd.toFixed(4)}, ${budget.calls} call(s)` +
         `${budget.limitTokens > 0 ? `; limit ${budget.limitTokens} tokens` : ''}${budget.limitUsd > 0 ? `; limit $${budget.limitUsd}` : ''}`,
+    );
+  }
+  if ('error' in report.lastHour) lines.push(`last hour     unreadable: ${report.lastHour.error}`);
+  else if ('unavailable' in report.lastHour) lines.push(`last hour     n/a: ${report.lastHour.unavailable}`);
+  else {
+    const hour = report.lastHour;
+    lines.push(
+      `last hour     ${hour.completed} completed (primary ${hour.byTier.primary}, secondary ${hour.byTier.secondary}, rules ${hour.byTier.rules}); ` +
+        `${hour.escalated} to human review; ${hour.deadLettered} dead-lettered  [${hour.source}]`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -12,6 +12,7 @@ interface StatusFlags extends TargetFlags {
 }
 interface ChangeFlags extends TargetFlags {
   readonly model?: string;
+  readonly by?: string;
   readonly reason?: string;
   readonly pin?: boolean;
   readonly yes?: boolean;
@@ -78,6 +79,7 @@ export function registerBreakerCommand(program: Command, io: CliIo): void {
       .description(description)
       .option('--model <id>', 'the model id (as `breaker status` lists it)')
       .option('--reason <text>', 'why (recorded on the item; required for open and --pin)')
+      .option('--by <name>', 'who (default: $PIPECTL_OPERATOR or your user name)')
       .option('-y, --yes', 'do not ask for confirmation')
       .option('--json', 'print the breaker as written');
     if (name === 'close') command.option('--pin', 'force it closed: calls go through whatever fails, until `breaker release`');
@@ -110,7 +112,7 @@ export function registerBreakerCommand(program: Command, io: CliIo): void {
           release: `remove the manual override of the breaker of ${flags.model}`,
         };
         await confirm(io, { action: what[action.kind], target: target.description, stage: target.stage, production: target.production, yes: Boolean(flags.yes) });
-        const written = await applyBreakerAction(dynamodb, resources.controlTableName, flags.model, action, operator());
+        const written = await applyBreakerAction(dynamodb, resources.controlTableName, flags.model, action, flags.by ?? operator());
         io.err(`the breaker of ${flags.model} is now ${written.effective}; instances see it within their breaker cache time. Check: pipectl breaker status ${targetHint(target)}\n`);
         io.out(flags.json ? `${JSON.stringify(written)}\n` : `${written.effective}\n`);
       });

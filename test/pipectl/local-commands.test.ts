@@ -5,7 +5,7 @@
  * `sent = completed + dead-lettered + in review`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -37,7 +37,8 @@ let target: PipelineTarget;
 let producer: SQSClient;
 
 beforeAll(async () => {
-  pipeline = await startLocalPipeline({ stack: synthesizeLocalStack() });
+  // A processor log (and the alarm states written next to it), as `pipectl local --serve` has.
+  pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), logFile: join(scratch, 'processor.log') });
   controlApi = await startPipelineControlApi(pipeline);
   const { emulators, resources } = pipeline;
   writeServeFile(
@@ -51,6 +52,7 @@ beforeAll(async () => {
       tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
       functionName: resources.processorFunctionName,
       eventSourceMappingId: resources.eventSourceMappingId,
+      logFile: join(scratch, 'processor.log'),
       pid: process.pid,
     },
     serveFile,
@@ -232,6 +234,53 @@ describe('dlq', () => {
     expect(screen.stdout).toMatch(/NOT_JSON\s+2\s+bad input/);
   });
 
+  it('status shows the DLQ alarm local mode raised, and the last hour by tier from the processor log', async () => {
+    // The local evaluator samples the DLQ and evaluates one (scaled) period after the first dead letter.
+    let screen = '';
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 500))) {
+      screen = (await pipectl(['status', ...local])).stdout;
+      if (screen.includes('dlq-has-messages')) break;
+    }
+    expect(screen).toMatch(/alarms {8}\d+ in ALARM:[\s\S]*✘ AiPipeline-dev-dlq-has-messages/);
+    expect(screen).toMatch(/→ 5 dead letter\(s\): pipectl dlq list --local/);
+    const report = JSON.parse((await pipectl(['status', ...local, '--json'])).stdout);
+    expect(report.lastHour).toMatchObject({ source: 'processor log', byTier: { secondary: 0, rules: 0 } });
+    // Everything completed so far went to the primary model: the send and pause tests' 36 inputs.
+    expect(report.lastHour.completed).toBeGreaterThanOrEqual(36);
+    expect(report.lastHour.byTier.primary).toBe(report.lastHour.completed);
+  });
+
+  it('triage writes the incident files from the evidence and changes nothing', async () => {
+    const before = JSON.parse((await pipectl(['dlq', 'list', ...local, '--json'])).stdout);
+    const out = join(scratch, 'incidents');
+    const run = await pipectl(['triage', '--alarm', 'dlq-has-messages', '--since', '30m', '--out', out, ...local]);
+    expect(run.code, run.stderr).toBe(0);
+    const markdownFile = run.stdout.trim();
+    expect(markdownFile).toMatch(/incident-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\.md$/);
+    const markdown = readFileSync(markdownFile, 'utf8');
+    const evidence = JSON.parse(readFileSync(markdownFile.replace(/\.md$/, '.json'), 'utf8'));
+    expect(evidence.deadLetters.total).toBe(5);
+    expect(evidence.deadLetters.groups.map((group: { failureClass: string }) => group.failureClass).sort()).toEqual(['INVALID_INPUT', 'MAX_RECEIVES_EXCEEDED', 'NOT_JSON']);
+    // Bodies stay out unless asked for (they may hold customer data).
+    const samples = evidence.deadLetters.groups.flatMap((group: { samples: object[] }) => group.samples);
+    expect(samples.length).toBeGreaterThan(0);
+    for (const sample of samples) expect(sample).not.toHaveProperty('body');
+    expect(evidence.configuration.models).toMatchObject({ PRIMARY_MODEL_ID: 'sim-primary' });
+    expect(evidence.configuration.tasks).toEqual([{ name: 'ticket-triage', version: '1' }]);
+    expect(Object.keys(evidence.runbook)).toContain('dlq-has-messages');
+    expect(markdown).toContain('## Dead letters');
+    expect(markdown).toMatch(/\| NOT_JSON \| 2 \| bad input \|/);
+    expect(markdown).toContain('## dlq-has-messages: Input DLQ has messages'.replace('## ', '### '));
+    expect(markdown).toContain('Processor metrics in the window');
+    // The post-mortem template, its timeline prefilled with what triage saw.
+    expect(markdown).toContain('# Post-mortem: <title');
+    expect(markdown).toMatch(/\| \d{2}:\d{2}:\d{2} \| dlq: first dead letter of the window sent/);
+    expect(markdown).toMatch(/\| \d{2}:\d{2}:\d{2} \| triage: pipectl triage collected this evidence \|/);
+    expect(markdown).toMatch(/\*\*Alarms:\*\* .*AiPipeline-dev-dlq-has-messages/);
+    const after = JSON.parse((await pipectl(['dlq', 'list', ...local, '--json'])).stdout);
+    expect(after.total).toBe(before.total);
+  });
+
   it('show prints one dead letter with its failure and ledger item; an unknown id says what to do', async () => {
     const run = await pipectl(['dlq', 'show', rejectedIds[0] as string, ...local]);
     expect(run.code, run.stderr).toBe(0);
@@ -354,6 +403,48 @@ function aws(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ status:
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+describe('breaker', () => {
+  afterAll(async () => {
+    await pipectl(['breaker', 'close', '--model', 'sim-primary', ...local, '--yes']);
+  });
+
+  it('open needs a model and a reason, and without --yes changes nothing', async () => {
+    const noModel = await pipectl(['breaker', 'open', ...local, '--yes']);
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toMatch(/which model\? Give --model <id>/);
+    const noReason = await pipectl(['breaker', 'open', '--model', 'sim-primary', ...local, '--yes']);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/--reason is required/);
+    const unconfirmed = await pipectl(['breaker', 'open', '--model', 'sim-primary', '--reason', 'drill', ...local]);
+    expect(unconfirmed.code).toBe(2);
+    const status = JSON.parse((await pipectl(['breaker', 'status', '--model', 'sim-primary', ...local, '--json'])).stdout);
+    expect(status[0].forced).toBeUndefined();
+  });
+
+  it('forced open, the processor serves from the next tier; closed again, from the primary model', async () => {
+    const opened = await pipectl(['breaker', 'open', '--model', 'sim-primary', '--reason', 'provider incident drill', '--by', 'test', ...local, '--yes']);
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(opened.stdout.trim()).toBe('open (forced)');
+    const screen = (await pipectl(['status', ...local])).stdout;
+    expect(screen).toMatch(/✘ sim-primary: open \(forced\).*forced by .*: provider incident drill/);
+
+    const during = line(ticket('Sent while the breaker was forced open'));
+    await producer.send(new SendMessageCommand({ QueueUrl: target.resources.inputQueueUrl, MessageBody: during }));
+    await drain();
+    const closed = await pipectl(['breaker', 'close', '--model', 'sim-primary', ...local, '--yes']);
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(closed.stdout.trim()).toBe('closed');
+    // Instances trust the breaker state they read for a moment (BREAKER_CACHE_MS, scaled).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const after = line(ticket('Sent after the breaker was closed'));
+    await producer.send(new SendMessageCommand({ QueueUrl: target.resources.inputQueueUrl, MessageBody: after }));
+    await drain();
+    const items = await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, [keyOfBody(during), keyOfBody(after)]);
+    expect(items.get(keyOfBody(during))).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'secondary' });
+    expect(items.get(keyOfBody(after))).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'primary' });
+  });
+});
 
 const awsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' });
 const awsCliMissing = awsCli.error || awsCli.status !== 0 ? 'the AWS CLI (aws) is not installed' : undefined;
