@@ -1,80 +1,51 @@
-import { LEDGER_STATUS } from '../lambda/contract';
-import type { JobRecord } from './job-registry';
-import { scanLedgerByJob } from './ledger-reader';
-import { jobIdOfBody, keyOfMessage, peekMessages } from './queue-inspector';
+import { assessJob, type JobCompleteness, type JobRecord, listJobs, readJob } from '../lambda/monitors/completeness';
+import { readJobItems } from '../lambda/monitors/ledger-reader';
+import { OperationFailedError } from './errors';
 import type { PipelineTarget } from './target';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 
-/** Where a job's messages are: `sent = completed + dead-lettered + in review` once `pending` is 0. */
-export interface JobProgress {
-  readonly jobId: string;
+/** A job's completeness as the reconciler computes it, with how many messages were sent. */
+export type JobProgress = JobCompleteness & {
   /** Messages sent (duplicates included), as registered. */
   readonly sent: number;
-  /** Distinct inputs among them (as registered; else the sent count). */
-  readonly unique: number;
-  readonly completed: number;
-  readonly deadLettered: number;
-  readonly inReview: number;
-  /** unique − (completed + dead-lettered + in review): queued, in flight, retrying, or lost. */
-  readonly pending: number;
-  readonly sentAt: number;
-  readonly deadline?: number;
-  readonly overdue: boolean;
-  readonly complete: boolean;
+  /** Read capacity this assessment cost (the `byJob` index, 16 shards). */
+  readonly readUnits: number;
+};
+
+/**
+ * The input queue's maxReceiveCount, from its redrive policy: a FAILED item received that often
+ * is on its way to the DLQ (the reconciler's rule; lambda/monitors/completeness.ts).
+ */
+async function maxReceiveCount(target: PipelineTarget): Promise<number> {
+  const { Attributes = {} } = await target.sqs.send(new GetQueueAttributesCommand({ QueueUrl: target.resources.inputQueueUrl, AttributeNames: ['RedrivePolicy'] }));
+  const policy = Attributes.RedrivePolicy ? (JSON.parse(Attributes.RedrivePolicy) as { maxReceiveCount?: unknown }) : {};
+  const count = Number(policy.maxReceiveCount);
+  if (!Number.isInteger(count) || count < 1) throw new OperationFailedError(`the input queue has no redrive policy with a maxReceiveCount (${Attributes.RedrivePolicy ?? 'none'})`);
+  return count;
 }
 
 /**
- * Progress of jobs, from the ledger (items carry the `jobId` their message named) and the DLQ
- * (dead letters carry their body, whose envelope names the job).
- *
- * A key counts once per job however often it was sent; an input that another job completed
- * first is recorded under that job (the ledger keeps the first claimer's jobId), so it shows as
- * pending here — `pipectl send` skips such inputs and says so.
+ * Progress of jobs with the reconciler's own code (`assessJob` over the ledger's `byJob` index),
+ * so `pipectl jobs` and the IncompleteJobItems metric always agree:
+ * `expected = completed + dead-lettered + in review + missing`.
  */
 export async function jobProgress(target: PipelineTarget, jobs: readonly JobRecord[], now = Date.now()): Promise<JobProgress[]> {
-  const deadLetterKeys = await deadLetterKeysByJob(target);
+  const maxReceives = await maxReceiveCount(target);
   const results: JobProgress[] = [];
   for (const job of jobs) {
-    const items = await scanLedgerByJob(target.dynamodb, target.resources.ledgerTableName, job.jobId);
-    const completed = new Set<string>();
-    const inReview = new Set<string>();
-    for (const item of items) {
-      if (item.status === LEDGER_STATUS.COMPLETED) completed.add(item.pk);
-      else if (item.status === LEDGER_STATUS.IN_REVIEW) inReview.add(item.pk);
-    }
-    const deadLettered = [...(deadLetterKeys.get(job.jobId) ?? [])].filter((key) => !completed.has(key) && !inReview.has(key)).length;
-    const unique = job.unique ?? job.expected;
-    const pending = Math.max(0, unique - completed.size - inReview.size - deadLettered);
-    results.push({
-      jobId: job.jobId,
-      sent: job.expected,
-      unique,
-      completed: completed.size,
-      deadLettered,
-      inReview: inReview.size,
-      pending,
-      sentAt: job.sentAt,
-      ...(job.deadline !== undefined ? { deadline: job.deadline } : {}),
-      overdue: pending > 0 && job.deadline !== undefined && now > job.deadline,
-      complete: pending === 0,
-    });
+    const { items, readUnits } = await readJobItems(target.dynamodb, target.resources.ledgerTableName, job.jobId);
+    results.push({ ...assessJob(job, items, { now, maxReceiveCount: maxReceives }), sent: job.expected, readUnits });
   }
   return results;
 }
 
-/** The DLQ's keys per job id (read, then made visible again). */
-async function deadLetterKeysByJob(target: PipelineTarget): Promise<Map<string, Set<string>>> {
-  const peeked = await peekMessages(target.sqs, target.resources.inputDlqUrl, { limit: 10_000 });
-  try {
-    const byJob = new Map<string, Set<string>>();
-    for (const message of peeked.messages) {
-      const jobId = jobIdOfBody(message.Body);
-      if (!jobId) continue;
-      const keys = byJob.get(jobId) ?? new Set<string>();
-      keys.add(keyOfMessage(message));
-      byJob.set(jobId, keys);
-    }
-    return byJob;
-  } finally {
-    await peeked.release();
-  }
+/** One registered job, or undefined. */
+export function findJob(target: PipelineTarget, jobId: string): Promise<JobRecord | undefined> {
+  return readJob(target.dynamodb, target.resources.controlTableName, jobId);
+}
+
+/** Registered jobs, most recently sent first. */
+export async function recentJobs(target: PipelineTarget, limit: number): Promise<JobRecord[]> {
+  const jobs = await listJobs(target.dynamodb, target.resources.controlTableName);
+  return jobs.sort((a, b) => b.sentAt - a.sentAt).slice(0, limit);
 }

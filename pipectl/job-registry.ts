@@ -1,7 +1,10 @@
-import { ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, paginateScan, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { CONTROL, JOB } from '../lambda/contract';
+import { CONTROL, JOB, JOB_STATUS } from '../lambda/contract';
 import { UsageError } from './errors';
+
+/** Days a job item is kept after its deadline (the default of `registerJob` in lambda/monitors/completeness.ts). */
+const JOB_RETENTION_DAYS = 30;
 
 /** A registered job, the control-table item `job#<jobId>` (attribute names: JOB in lambda/contract.ts). */
 export interface JobRecord {
@@ -41,7 +44,8 @@ export async function registerJob(dynamodb: DynamoDBClient, tableName: string, r
         Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.JOB_PREFIX}${request.jobId}` } },
         ConditionExpression: 'attribute_not_exists(#pk) OR #expected = :expected',
         UpdateExpression:
-          'SET #jobId = :jobId, #expected = :expected, #unique = :unique, #source = :source, #sentAt = if_not_exists(#sentAt, :now), #deadline = if_not_exists(#deadline, :deadline)',
+          'SET #jobId = :jobId, #expected = :expected, #unique = :unique, #source = :source, #sentAt = if_not_exists(#sentAt, :now), ' +
+          '#deadline = if_not_exists(#deadline, :deadline), #status = if_not_exists(#status, :open), #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
         ExpressionAttributeNames: {
           '#pk': CONTROL.PARTITION_KEY,
           '#jobId': JOB.ID,
@@ -50,6 +54,8 @@ export async function registerJob(dynamodb: DynamoDBClient, tableName: string, r
           '#source': JOB.SOURCE,
           '#sentAt': JOB.SENT_AT,
           '#deadline': JOB.DEADLINE,
+          '#status': JOB.STATUS,
+          '#expiresAt': CONTROL.TTL,
         },
         ExpressionAttributeValues: {
           ':jobId': { S: request.jobId },
@@ -58,6 +64,9 @@ export async function registerJob(dynamodb: DynamoDBClient, tableName: string, r
           ':source': { S: 'pipectl' },
           ':now': { N: String(request.now) },
           ':deadline': { N: String(request.now + request.deadlineMs) },
+          ':open': { S: JOB_STATUS.OPEN },
+          // As the reconciler's own registration: the item expires 30 days after the deadline.
+          ':expiresAt': { N: String(Math.floor((request.now + request.deadlineMs) / 1000) + JOB_RETENTION_DAYS * 86_400) },
         },
         ReturnValues: 'ALL_NEW',
       }),
@@ -81,23 +90,6 @@ export async function getJob(dynamodb: DynamoDBClient, tableName: string, jobId:
     new GetItemCommand({ TableName: tableName, Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.JOB_PREFIX}${jobId}` } }, ConsistentRead: true }),
   );
   return Item ? toJob(unmarshall(Item)) : undefined;
-}
-
-/** Every registered job, newest first. The control table is small (one item per thing): a scan is fine. */
-export async function listJobs(dynamodb: DynamoDBClient, tableName: string): Promise<JobRecord[]> {
-  const jobs: JobRecord[] = [];
-  const pages = paginateScan(
-    { client: dynamodb },
-    {
-      TableName: tableName,
-      ConsistentRead: true,
-      FilterExpression: 'begins_with(#pk, :prefix)',
-      ExpressionAttributeNames: { '#pk': CONTROL.PARTITION_KEY },
-      ExpressionAttributeValues: { ':prefix': { S: CONTROL.JOB_PREFIX } },
-    },
-  );
-  for await (const page of pages) for (const item of page.Items ?? []) jobs.push(toJob(unmarshall(item)));
-  return jobs.sort((a, b) => b.sentAt - a.sentAt);
 }
 
 function toJob(item: Record<string, unknown>): JobRecord {

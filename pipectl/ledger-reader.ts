@@ -1,4 +1,4 @@
-import { BatchGetItemCommand, type DynamoDBClient, GetItemCommand, type AttributeValue, paginateScan } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER, LEDGER_STATUS, type LedgerStatus } from '../lambda/contract';
 
@@ -56,26 +56,5 @@ export async function getLedgerItems(
       pending = response.UnprocessedKeys?.[tableName]?.Keys ?? [];
     }
   }
-  return items;
-}
-
-/**
- * Ledger items of one job. The ledger has no index on `jobId`, so this is a filtered scan: fine
- * for the local mode and a small stage, costly on a large production table (a job-id index, or
- * the reconciler's published metric, is the scalable answer).
- */
-export async function scanLedgerByJob(dynamodb: DynamoDBClient, tableName: string, jobId?: string): Promise<LedgerItem[]> {
-  const items: LedgerItem[] = [];
-  const pages = paginateScan(
-    { client: dynamodb },
-    {
-      TableName: tableName,
-      ConsistentRead: true,
-      FilterExpression: jobId === undefined ? 'attribute_exists(#jobId)' : '#jobId = :jobId',
-      ExpressionAttributeNames: { '#jobId': 'jobId' },
-      ...(jobId === undefined ? {} : { ExpressionAttributeValues: { ':jobId': { S: jobId } } }),
-    },
-  );
-  for await (const page of pages) for (const item of page.Items ?? []) items.push(unmarshall(item) as LedgerItem);
   return items;
 }

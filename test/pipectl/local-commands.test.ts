@@ -135,8 +135,8 @@ describe('send', () => {
     const jobs = await pipectl(['jobs', jobId, ...local, '--json']);
     expect(jobs.code, jobs.stderr).toBe(0);
     const progress = JSON.parse(jobs.stdout);
-    expect(progress).toMatchObject({ jobId, sent: 25, unique: 23, completed: 23, deadLettered: 0, inReview: 0, pending: 0, complete: true });
-    expect(progress.completed + progress.deadLettered + progress.inReview).toBe(progress.unique);
+    expect(progress).toMatchObject({ jobId, sent: 25, expected: 23, completed: 23, deadLettered: 0, inReview: 0, missing: 0, status: 'complete' });
+    expect(progress.completed + progress.deadLettered + progress.inReview).toBe(progress.expected);
     const accounted = await accountFor(good);
     expect(accounted).toMatchObject({ unique: 23, completed: 23, lost: [] });
   });
@@ -164,7 +164,7 @@ describe('send', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe('stdin-job');
     await drain();
-    expect(JSON.parse((await pipectl(['jobs', 'stdin-job', ...local, '--json'])).stdout)).toMatchObject({ completed: 1, pending: 0 });
+    expect(JSON.parse((await pipectl(['jobs', 'stdin-job', ...local, '--json'])).stdout)).toMatchObject({ completed: 1, missing: 0, status: 'complete' });
   });
 });
 
