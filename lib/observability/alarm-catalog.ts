@@ -306,17 +306,21 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       id: 'model-error-rate',
       title: 'Model error rate high',
       severity: 'page',
-      summary: 'A large share of model calls failed (any error class), over a minimum number of calls.',
+      summary: 'A large share of model calls failed (any error class) or were refused by an open breaker, over a minimum number of attempts.',
       signal: {
         kind: 'math',
-        label: 'model error rate (%)',
+        label: 'model calls failed or refused (%)',
         unit: 'Percent',
         expression: math.if(
-          math.compare(math.fill('calls'), '>=', t.rateMinimumSamples),
-          math.divide(math.multiply(100, math.fill('errors')), 'calls'),
+          math.compare(math.add(math.fill('calls'), math.fill('refused')), '>=', t.rateMinimumSamples),
+          math.divide(math.multiply(100, math.add(math.fill('errors'), math.fill('refused'))), math.add(math.fill('calls'), math.fill('refused'))),
           0,
         ),
-        metrics: { errors: pipeline(METRIC.MODEL_ERRORS, 'Sum', 'Count', 'model errors'), calls: modelCalls },
+        metrics: {
+          errors: pipeline(METRIC.MODEL_ERRORS, 'Sum', 'Count', 'model errors'),
+          calls: modelCalls,
+          refused: pipeline(METRIC.BREAKER_OPEN, 'Sum', 'Count', 'calls refused by an open breaker'),
+        },
       },
       periodSeconds: 60,
       evaluationPeriods: 3,
@@ -326,10 +330,12 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       thresholdUnit: '%',
       treatMissingData: 'notBreaching',
       rationale:
-        'A rate, not a count, so it means the same at 10 and 10,000 calls a minute; below the minimum number of calls it reads 0, because two failures out of three calls are noise. 2 of 3 minutes rides out a short burst of 429s that retries absorb.',
+        'A rate, not a count, so it means the same at 10 and 10,000 calls a minute; below the minimum number of attempts it reads 0, because two failures out of three calls are noise. ' +
+        'Calls the open breaker refused count as failed: once the breaker opens there are few real calls, and an error rate over those alone would clear the page while the provider is still down. ' +
+        '2 of 3 minutes rides out a short burst of 429s that retries absorb.',
       runbook: {
         meaning:
-          'The model provider is failing a large share of calls: throttling (429), server errors (5xx), timeouts, or non-retryable errors such as quota exhausted or access denied. Retries and the fallback chain are absorbing what they can.',
+          'The model provider is failing a large share of calls: throttling (429), server errors (5xx), timeouts, or non-retryable errors such as quota exhausted or access denied; or the breaker has opened and refuses calls. Retries and the fallback chain are absorbing what they can. The alarm stays in ALARM while the breaker is open, and clears once calls succeed again.',
         impact: 'Retries add latency; records fall back to the secondary model, the rules or human review, so answers are of lower quality; some records may dead-letter after their receives.',
         firstFiveMinutes: [
           `${STATUS}: breaker state per model, the hour's budget, and which error classes dominate.`,

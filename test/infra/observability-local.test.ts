@@ -37,8 +37,8 @@ describe('local mode evaluates the alarm catalog', () => {
     // Prepare: 120 generated tickets carry nine malformed lines, each rejected to the DLQ at once.
     const bodies = buildBodies({ messages: 120, seed: 3 });
 
-    // Act
-    const report = await runLocal(bodies, { stack, timeScale: 0.1 });
+    // Act (without the scheduled monitors: a small sample against the reference baseline is not what this checks)
+    const report = await runLocal(bodies, { stack, timeScale: 0.1, monitors: false });
 
     // Assess
     expect(report.invariantHolds).toBe(true);
@@ -59,10 +59,26 @@ describe('local mode evaluates the alarm catalog', () => {
     }
   });
 
+  it('--faults 5xx=0.9 fires the model error-rate alarm (and pages through the composite)', async () => {
+    // Prepare: 200 tickets against a model that fails 90% of calls with 500/502/503/529.
+    const bodies = buildBodies({ messages: 200, seed: 9 });
+
+    // Act
+    const report = await runLocal(bodies, { stack, timeScale: 0.1, faults: '5xx=0.9', monitors: false });
+
+    // Assess: nothing lost, and the alarm that names the failure fired.
+    expect(report.invariantHolds).toBe(true);
+    const errorRate = stateOf(report.alarms, 'model-error-rate');
+    expect(errorRate.firstFiredAt, errorRate.reason).not.toBeNull();
+    expect(stateOf(report.alarms, 'pipeline-unhealthy').firstFiredAt).not.toBeNull();
+    // The processor itself kept answering: no whole invocation failed.
+    expect(stateOf(report.alarms, 'processor-errors').firstFiredAt).toBeNull();
+  });
+
   it('a stopped processor pages through "pipeline unhealthy" (age over the SLA, processor silent), and recovers when it resumes', async () => {
     // Prepare: time scale 0.01, so dev's 900 s SLA is 9 s and a 60 s period 0.6 s. The event
     // source is not started: messages wait, as after `pipectl pause` or a disabled mapping.
-    const pipeline = await startLocalPipeline({ stack, timeScale: 0.01, autoStart: false });
+    const pipeline = await startLocalPipeline({ stack, timeScale: 0.01, autoStart: false, monitors: false });
     const waitFor = async (what: string, predicate: (alarms: readonly LocalAlarmState[]) => boolean, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(pipeline.alarms.states())) {

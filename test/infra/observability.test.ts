@@ -92,8 +92,10 @@ describe.each(['dev', 'prod'])('alarms of the synthesized %s template', (stage) 
     const synth = stages[stage] as SynthesizedStage;
     const [, errorRate] = resourcesOfType(synth, 'AWS::CloudWatch::Alarm').find(([, resource]) => resource.Properties.AlarmName === `AiPipeline-${stage}-model-error-rate`)!;
     const metrics = errorRate.Properties.Metrics as Array<Record<string, any>>;
-    expect(metrics.find((metric) => metric.ReturnData)?.Expression).toBe(`IF(FILL(calls, 0) >= 10, 100 * FILL(errors, 0) / calls, 0)`);
-    for (const id of ['calls', 'errors']) {
+    expect(metrics.find((metric) => metric.ReturnData)?.Expression).toBe(
+      'IF(FILL(calls, 0) + FILL(refused, 0) >= 10, 100 * (FILL(errors, 0) + FILL(refused, 0)) / (FILL(calls, 0) + FILL(refused, 0)), 0)',
+    );
+    for (const id of ['calls', 'errors', 'refused']) {
       const stat = metrics.find((metric) => metric.Id === id)?.MetricStat;
       expect(stat).toMatchObject({ Period: 60, Stat: 'Sum', Metric: { Namespace: 'ResilientAiPipeline', Dimensions: [{ Name: 'service', Value: 'processor' }, { Name: 'stage', Value: stage }] } });
     }

@@ -171,6 +171,17 @@ describe('alarm thresholds come from the stage config', () => {
     expect(alarm(catalog, id)[field]).toBe(value);
   });
 
+  it('keeps the model error-rate alarm breaching while the breaker refuses calls (no false all-clear mid-outage)', () => {
+    const { signal, threshold } = alarm(catalogs.dev as AlarmCatalog, 'model-error-rate');
+    if (signal.kind !== 'math') throw new Error('model-error-rate is metric math');
+    // The breaker is open: 2 probe calls (both failed) and 40 refused attempts in the minute.
+    expect(evaluateExpression(signal.expression, { calls: 2, errors: 2, refused: 40 })).toBe(100);
+    // Recovered: 50 calls, 1 error, nothing refused.
+    expect(evaluateExpression(signal.expression, { calls: 50, errors: 1, refused: undefined })).toBe(2);
+    expect(100).toBeGreaterThanOrEqual(threshold);
+    expect(2).toBeLessThan(threshold);
+  });
+
   it('puts rateMinimumSamples into every rate expression', () => {
     const catalog = buildAlarmCatalog(loadStageConfig('dev', { observability: { alarms: { rateMinimumSamples: 37 } } }));
     for (const id of ['model-error-rate', 'validation-failure-rate', 'fallback-rate']) {
