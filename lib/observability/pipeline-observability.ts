@@ -106,11 +106,13 @@ export class PipelineObservability extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy,
     });
+    // The two actions publishing to an SSE topic needs (as for the processor's SQS sends), no
+    // `GenerateDataKey*`. In a key policy, Resource '*' means this key and nothing else.
     this.topicKey.addToResourcePolicy(
       new PolicyStatement({
         sid: 'CloudWatchAlarmsPublishToEncryptedTopics',
         principals: [cloudwatch],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
         conditions: fromOurAlarms,
       }),

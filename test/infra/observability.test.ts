@@ -178,7 +178,7 @@ describe('notifications', () => {
       EnableKeyRotation: true,
       KeyPolicy: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Principal: { Service: 'cloudwatch.amazonaws.com' }, Condition: fromOurAlarms }),
+          Match.objectLike({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Principal: { Service: 'cloudwatch.amazonaws.com' }, Condition: fromOurAlarms }),
         ]),
       },
     });
