@@ -190,7 +190,7 @@ export class BatchProcessor {
     const leaders = new Map<string, Promise<RecordResult>>();
     const metrics = new BatchMetrics();
     const refreshed = new Map<string, Promise<void>>();
-    this.refreshGuards(metrics, refreshed);
+    if (this.deps.budget.limited) metrics.observe(METRIC.BUDGET_USED_PERCENT, this.deps.budget.usedPercent(), {}, MetricUnit.Percent);
 
     const results = await Promise.all(
       event.Records.map((record) => {
@@ -597,16 +597,11 @@ export class BatchProcessor {
     await this.deps.ledger.markInReview({ key: message.key, claimToken, reasons, now: this.now() });
   }
 
-  /** Starts reading the primary model's breaker (it is needed first); the budget's percentage. */
-  private refreshGuards(metrics: BatchMetrics, refreshed: Map<string, Promise<void>>): void {
-    void this.refreshBreaker(refreshed, this.deps.config.primaryModelId);
-    if (this.deps.budget.limited) metrics.observe(METRIC.BUDGET_USED_PERCENT, this.deps.budget.usedPercent(), {}, MetricUnit.Percent);
-  }
-
   /**
-   * A model's breaker state, read at most once per invocation (and per BREAKER_CACHE_MS): the
-   * secondary's only when the chain gets to it. A failed read leaves the cached state standing;
-   * the records' own DynamoDB writes will show whether the table is down.
+   * A model's breaker state, read at most once per invocation (and per BREAKER_CACHE_MS), and only
+   * when a record of the batch is about to call that model: a batch of duplicates reads nothing,
+   * the secondary's state is read only when the chain gets to it. A failed read leaves the cached
+   * state standing; the records' own DynamoDB writes will show whether the table is down.
    */
   private refreshBreaker(refreshed: Map<string, Promise<void>>, modelId: string): Promise<void> {
     let pending = refreshed.get(modelId);
