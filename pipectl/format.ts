@@ -14,13 +14,16 @@ export function parseDuration(text: string, option = 'duration'): number {
   return parts.reduce((total, part) => total + Number(part[1]) * (UNIT_MS[part[2] as string] as number), 0);
 }
 
-/** A duration for people: `850 ms`, `42 s`, `7 min`, `3 h 05 min`, `2 d 4 h`. */
+/** A duration for people: `850 ms`, `42 s`, `7 min 5 s`, `3 h 05 min`, `2 d 4 h`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return 'n/a';
   const abs = Math.abs(ms);
   if (abs < 1000) return `${Math.round(ms)} ms`;
   if (abs < 60_000) return `${(ms / 1000).toFixed(abs < 10_000 ? 1 : 0)} s`;
-  if (abs < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  if (abs < 3_600_000) {
+    const seconds = Math.round(abs / 1000);
+    return `${ms < 0 ? '-' : ''}${Math.floor(seconds / 60)} min${seconds % 60 > 0 ? ` ${seconds % 60} s` : ''}`;
+  }
   if (abs < 86_400_000) {
     const hours = Math.floor(abs / 3_600_000);
     return `${hours} h ${String(Math.round((abs % 3_600_000) / 60_000)).padStart(2, '0')} min`;

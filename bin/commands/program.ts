@@ -4,6 +4,7 @@ import { EXIT, PipectlError } from '../../pipectl/errors';
 import { registerBreakerCommand } from './breaker';
 import { registerDlqCommand } from './dlq';
 import { registerDriftCommand } from './drift';
+import { registerGameDayCommand } from './gameday';
 import { registerJobsCommand } from './jobs';
 import { registerLocalCommand } from './local';
 import { registerPauseCommands } from './pause';
@@ -52,6 +53,7 @@ function buildProgram(io: CliIo): { program: Command; printed: () => string } {
   registerBreakerCommand(program, io);
   registerRunbookCommand(program, io);
   registerTriageCommand(program, io);
+  registerGameDayCommand(program, io);
   return { program, printed: () => printed };
 }
 

@@ -5,12 +5,15 @@
  * AWS_ENDPOINT_URL_<SERVICE> variables, so this is the code path a real stage takes.
  */
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventSourceMappingCommand, CreateFunctionCommand, GetEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL, JOB, STACK_OUTPUT } from '../../lambda/contract';
+import { CONTROL, JOB, METRIC, METRICS_NAMESPACE, STACK_OUTPUT } from '../../lambda/contract';
 import { LOCAL_CREDENTIALS, startEmulators, type Emulators } from '../../local/emulators';
 import { TargetNotFoundError } from '../../pipectl/errors';
 import { resolveTarget } from '../../pipectl/target';
@@ -106,6 +109,7 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
         Role: 'arn:aws:iam::123456789012:role/ci-processor',
         Handler: 'index.handler',
         Code: { ZipFile: emptyZip },
+        Environment: { Variables: { PRIMARY_MODEL_ID: 'anthropic.claude-test', MODEL_PROVIDER: 'bedrock', LEDGER_TABLE_NAME: 'ci-Ledger' } },
       }),
     );
     const mapping = await lambda.send(
@@ -128,13 +132,13 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
       Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
     });
     const cloudformation = new CloudFormationClient(motoConfig);
-    await cloudformation.send(new CreateStackCommand({ StackName: 'AiPipeline-ci', TemplateBody: template }));
+    await cloudformation.send(new CreateStackCommand({ StackName: 'AiPipeline-dev', TemplateBody: template }));
     // A production stage: termination protection on, as createPipelineApp sets for `production: true`.
     await cloudformation.send(new CreateStackCommand({ StackName: 'AiPipeline-prod', TemplateBody: template, EnableTerminationProtection: true }));
     cloudformation.destroy();
 
     const cloudwatch = new CloudWatchClient(motoConfig);
-    for (const name of ['AiPipeline-ci-DlqNotEmpty', 'AiPipeline-ci-ModelErrorRate', 'Someone-else-Alarm']) {
+    for (const name of ['AiPipeline-dev-dlq-has-messages', 'AiPipeline-dev-model-error-rate', 'Someone-else-Alarm']) {
       await cloudwatch.send(
         new PutMetricAlarmCommand({
           AlarmName: name,
@@ -150,9 +154,27 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
         }),
       );
     }
-    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'AiPipeline-ci-DlqNotEmpty', StateValue: 'ALARM', StateReason: 'test: 3 dead letters' }));
-    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'AiPipeline-ci-ModelErrorRate', StateValue: 'OK', StateReason: 'test: healthy' }));
+    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'AiPipeline-dev-dlq-has-messages', StateValue: 'ALARM', StateReason: 'test: 3 dead letters' }));
+    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'AiPipeline-dev-model-error-rate', StateValue: 'OK', StateReason: 'test: healthy' }));
     await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'Someone-else-Alarm', StateValue: 'ALARM', StateReason: 'not ours' }));
+    // The processor's metrics under the alarm dimensions (and tiers under the finer set), as its EMF publishes them.
+    const dimensions = [{ Name: 'service', Value: 'processor' }, { Name: 'stage', Value: 'dev' }];
+    await cloudwatch.send(
+      new PutMetricDataCommand({
+        Namespace: METRICS_NAMESPACE,
+        MetricData: [
+          { MetricName: METRIC.RECORDS_COMPLETED, Dimensions: dimensions, Value: 12, Unit: 'Count', Timestamp: new Date(Date.now() - 5 * 60_000) },
+          { MetricName: METRIC.RECORDS_DEAD_LETTERED, Dimensions: dimensions, Value: 3, Unit: 'Count', Timestamp: new Date(Date.now() - 5 * 60_000) },
+          {
+            MetricName: METRIC.FALLBACKS,
+            Dimensions: [...dimensions, { Name: 'task', Value: 'ticket-triage' }, { Name: 'tier', Value: 'rules' }],
+            Value: 2,
+            Unit: 'Count',
+            Timestamp: new Date(Date.now() - 5 * 60_000),
+          },
+        ],
+      }),
+    );
     cloudwatch.destroy();
   }, 90_000);
 
@@ -170,10 +192,10 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
   const mappingState = async () => (await lambda.send(new GetEventSourceMappingCommand({ UUID: mappingUuid }))).State;
 
   it('resolves the stage from its stack outputs', async () => {
-    const target = await resolveTarget({ stage: 'ci' });
+    const target = await resolveTarget({ stage: 'dev' });
     try {
-      expect(target).toMatchObject({ kind: 'stage', stage: 'ci', region: REGION, stackName: 'AiPipeline-ci', production: false });
-      expect(target.resources).toMatchObject({ inputQueueUrl, ledgerTableName: 'ci-Ledger', eventSourceMappingId: mappingUuid, alarmNamePrefix: 'AiPipeline-ci-' });
+      expect(target).toMatchObject({ kind: 'stage', stage: 'dev', region: REGION, stackName: 'AiPipeline-dev', production: false });
+      expect(target.resources).toMatchObject({ inputQueueUrl, ledgerTableName: 'ci-Ledger', eventSourceMappingId: mappingUuid, alarmNamePrefix: 'AiPipeline-dev-' });
     } finally {
       target.destroy();
     }
@@ -185,10 +207,10 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
   it('names the deployed stages when the stack does not exist', async () => {
     const attempt = resolveTarget({ stage: 'nope' });
     await expect(attempt).rejects.toBeInstanceOf(TargetNotFoundError);
-    await expect(attempt).rejects.toThrow(`no stack named AiPipeline-nope in ${REGION}; deployed stages: ci, prod`);
+    await expect(attempt).rejects.toThrow(`no stack named AiPipeline-nope in ${REGION}; deployed stages: dev, prod`);
     const run = await pipectl(['status', '--stage', 'nope']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('deployed stages: ci, prod');
+    expect(run.stderr).toContain('deployed stages: dev, prod');
   });
 
   it('asks which pipeline when neither --stage nor --local is given (usage error, exit 2)', async () => {
@@ -198,16 +220,16 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
   });
 
   it('pause without --yes and without a terminal changes nothing and says how to proceed', async () => {
-    const run = await pipectl(['pause', '--stage', 'ci']);
+    const run = await pipectl(['pause', '--stage', 'dev']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/nothing done\. Re-run with --yes to confirm/);
     expect(await mappingState()).toBe('Enabled');
   });
 
   it('pause asks on a terminal; "n" changes nothing', async () => {
-    const run = await pipectl(['pause', '--stage', 'ci'], { answers: ['n'] });
+    const run = await pipectl(['pause', '--stage', 'dev'], { answers: ['n'] });
     expect(run.code).toBe(2);
-    expect(run.asked[0]).toMatch(/pause the processor.*stage ci.*Continue\? \[y\/N\]/s);
+    expect(run.asked[0]).toMatch(/pause the processor.*stage dev.*Continue\? \[y\/N\]/s);
     expect(await mappingState()).toBe('Enabled');
   });
 
@@ -225,31 +247,31 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
 
   it('pause --yes disables the mapping, status shows it loudly with the alarms in ALARM, resume enables it', async () => {
     await sqs.send(new PurgeQueueCommand({ QueueUrl: inputQueueUrl }));
-    const paused = await pipectl(['pause', '--stage', 'ci', '--yes', '--wait', '10s']);
+    const paused = await pipectl(['pause', '--stage', 'dev', '--yes', '--wait', '10s']);
     expect(paused.code, paused.stderr).toBe(0);
     expect(paused.stdout.trim()).toBe('Disabled');
-    expect(paused.stderr).toMatch(/Messages wait in the input queue.*Resume with: pipectl resume --stage ci/);
+    expect(paused.stderr).toMatch(/Messages wait in the input queue.*Resume with: pipectl resume --stage dev/);
     expect(await mappingState()).toBe('Disabled');
 
-    const again = await pipectl(['pause', '--stage', 'ci', '--yes']);
+    const again = await pipectl(['pause', '--stage', 'dev', '--yes']);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/already Disabled: nothing to do/);
 
-    const screen = await pipectl(['status', '--stage', 'ci']);
+    const screen = await pipectl(['status', '--stage', 'dev']);
     expect(screen.code, screen.stderr).toBe(0);
     expect(screen.stdout).toContain('PROCESSOR PAUSED');
-    expect(screen.stdout).toMatch(/alarms {8}1 in ALARM:\n {2}✘ AiPipeline-ci-DlqNotEmpty/);
+    expect(screen.stdout).toMatch(/alarms {8}1 in ALARM:\n {2}✘ AiPipeline-dev-dlq-has-messages/);
     expect(screen.stdout).not.toContain('Someone-else-Alarm');
 
-    const json = JSON.parse((await pipectl(['status', '--stage', 'ci', '--json'])).stdout);
+    const json = JSON.parse((await pipectl(['status', '--stage', 'dev', '--json'])).stdout);
     expect(json.mapping).toMatchObject({ paused: true, state: 'Disabled', uuid: mappingUuid });
-    expect(json.alarms).toMatchObject({ available: true, alarms: [{ name: 'AiPipeline-ci-DlqNotEmpty', state: 'ALARM', reason: 'test: 3 dead letters' }] });
+    expect(json.alarms).toMatchObject({ available: true, alarms: [{ name: 'AiPipeline-dev-dlq-has-messages', state: 'ALARM', reason: 'test: 3 dead letters' }] });
     expect(json.queues.map((queue: { role: string }) => queue.role)).toEqual(['input', 'inputDlq', 'review', 'reviewDlq']);
 
-    const resumed = await pipectl(['resume', '--stage', 'ci', '--yes', '--wait', '10s']);
+    const resumed = await pipectl(['resume', '--stage', 'dev', '--yes', '--wait', '10s']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(await mappingState()).toBe('Enabled');
-    expect((await pipectl(['status', '--stage', 'ci'])).stdout).not.toContain('PAUSED');
+    expect((await pipectl(['status', '--stage', 'dev'])).stdout).not.toContain('PAUSED');
   });
 
   it('send validates every line first: one bad line, nothing sent; --skip-invalid sends the rest and registers the job', async () => {
@@ -257,13 +279,13 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
     const good = (subject: string) => JSON.stringify({ task: 'ticket-triage', input: { subject, body: `About ${subject}` } });
     const stdin = [good('Refund'), '{"task":"ticket-triage","input":{"subject":""}}', good('Login'), '', good('Refund')].join('\n');
 
-    const refused = await pipectl(['send', '-', '--stage', 'ci', '--yes', '--job-id', 'ci-job-1'], { stdin });
+    const refused = await pipectl(['send', '-', '--stage', 'dev', '--yes', '--job-id', 'ci-job-1'], { stdin });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/standard input:2: INVALID_INPUT: /);
     expect(refused.stderr).toMatch(/1 of 4 line\(s\) are invalid: nothing was sent.*--skip-invalid/);
     expect(await depth()).toBe(0);
 
-    const sent = await pipectl(['send', '-', '--stage', 'ci', '--yes', '--job-id', 'ci-job-1', '--skip-invalid', '--json'], { stdin });
+    const sent = await pipectl(['send', '-', '--stage', 'dev', '--yes', '--job-id', 'ci-job-1', '--skip-invalid', '--json'], { stdin });
     expect(sent.code, sent.stderr).toBe(0);
     expect(JSON.parse(sent.stdout)).toMatchObject({ jobId: 'ci-job-1', valid: 3, unique: 2, invalid: 1, sent: 3, alreadyDone: 0 });
     expect(sent.stderr).toContain('1 blank line(s) ignored');
@@ -272,6 +294,51 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
     expect(Item?.[JOB.EXPECTED]?.N).toBe('3');
     expect(Item?.[JOB.UNIQUE]?.N).toBe('2');
     expect(Item?.[JOB.SOURCE]?.S).toBe('pipectl');
+  });
+
+  it('status reads the last hour by tier from CloudWatch', async () => {
+    const json = JSON.parse((await pipectl(['status', '--stage', 'dev', '--json'])).stdout);
+    expect(json.lastHour).toMatchObject({ source: 'cloudwatch', completed: 12, byTier: { primary: 10, secondary: 0, rules: 2 }, deadLettered: 3 });
+    expect((await pipectl(['status', '--stage', 'dev'])).stdout).toMatch(/last hour {5}12 completed \(primary 10, secondary 0, rules 2\)/);
+  });
+
+  it('triage collects alarms, history, stack events, configuration and runbook sections into the incident files', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pipectl-triage-'));
+    try {
+      const run = await pipectl(['triage', '--stage', 'dev', '--since', '1h', '--out', out]);
+      expect(run.code, run.stderr).toBe(0);
+      const file = run.stdout.trim();
+      const evidence = JSON.parse(readFileSync(file.replace(/\.md$/, '.json'), 'utf8'));
+      expect(evidence.target).toMatchObject({ kind: 'stage', stage: 'dev', stackName: 'AiPipeline-dev' });
+      expect(evidence.alarms.alarms.map((alarm: { name: string; state: string }) => `${alarm.name}=${alarm.state}`).sort()).toEqual([
+        'AiPipeline-dev-dlq-has-messages=ALARM',
+        'AiPipeline-dev-model-error-rate=OK',
+      ]);
+      // moto_server 5.2 answers DescribeAlarmHistory with a 500: the gap is recorded, the rest is collected.
+      const historyRead = evidence.alarmHistory.some((item: { alarm: string }) => item.alarm === 'AiPipeline-dev-dlq-has-messages');
+      expect(historyRead || evidence.gaps.some((gap: string) => gap.startsWith('alarm history: '))).toBe(true);
+      expect(evidence.configuration.models).toEqual({ MODEL_PROVIDER: 'bedrock', PRIMARY_MODEL_ID: 'anthropic.claude-test' });
+      expect(evidence.configuration.stack.status).toBe('CREATE_COMPLETE');
+      expect(evidence.stackEvents.some((event: { resource: string; status: string }) => event.resource === 'AiPipeline-dev' && event.status === 'CREATE_COMPLETE')).toBe(true);
+      expect(Object.keys(evidence.runbook)).toEqual(['dlq-has-messages']);
+      // Each catalog alarm's signal was asked for; a query moto cannot answer is recorded, not fatal.
+      expect(evidence.metrics.length).toBeGreaterThan(10);
+      const markdown = readFileSync(file, 'utf8');
+      expect(markdown).toContain('### dlq-has-messages: Input DLQ has messages');
+      expect(markdown).toMatch(/\*\*Alarms:\*\* AiPipeline-dev-dlq-has-messages/);
+      expect(markdown).toMatch(/\| \d{2}:\d{2}:\d{2} \| stack: AiPipeline-dev CREATE_COMPLETE/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('gameday refuses a production stage, and says what works instead on the others', async () => {
+    const prod = await pipectl(['gameday', 'model-outage', '--stage', 'prod']);
+    expect(prod.code).toBe(1);
+    expect(prod.stderr).toMatch(/refusing a game day against stage prod .*: it is a production stage/);
+    const dev = await pipectl(['gameday', 'model-outage', '--stage', 'dev']);
+    expect(dev.code).toBe(1);
+    expect(dev.stderr).toMatch(/not supported yet.*Run it locally: pipectl gameday model-outage/);
   });
 
   async function depth(): Promise<number> {

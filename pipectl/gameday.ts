@@ -1,0 +1,215 @@
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { buildWorkload } from '../examples/ticket-workload';
+import type { LocalAlarmState } from '../local/alarm-evaluator';
+import { startLocalPipeline } from '../local/local-pipeline';
+import { buildReport, type LocalRunReport } from '../local/report';
+import { waitForDrain } from '../local/run-local';
+import { UsageError } from './errors';
+
+/** A named fault scenario: what is injected, and which alarms must see it. */
+export interface GameDayScenario {
+  readonly name: string;
+  readonly description: string;
+  /**
+   * The model simulator's fault spec (README, "Fault spec"), in real time. It must end by
+   * itself (an `outage=FROM-TO` window): recovery is measured from its end.
+   */
+  readonly faults: string;
+  /** Catalog alarm ids; detection is the first of them in ALARM after the fault starts. */
+  readonly expectedAlarms: readonly string[];
+  /** Messages per second of real time sent during the game day (what keeps the signals alive). */
+  readonly ratePerSecond: number;
+}
+
+/**
+ * The scenarios. Only windowed faults are here: the simulator's rate faults (429, 5xx, latency,
+ * malformed…) last the whole run, so nothing could recover from them.
+ */
+export const GAMEDAY_SCENARIOS: Readonly<Record<string, GameDayScenario>> = {
+  'model-outage': {
+    name: 'model-outage',
+    description: 'the model endpoint answers 503 to every call for two minutes (both models: no fallback model answers either)',
+    faults: 'outage=30-150',
+    expectedAlarms: ['model-error-rate', 'breaker-open'],
+    ratePerSecond: 1,
+  },
+  'model-blip': {
+    name: 'model-blip',
+    description: 'a 60-second outage of the model endpoint: the breaker should catch it, and close again by itself',
+    faults: 'outage=20-80',
+    expectedAlarms: ['model-error-rate', 'breaker-open'],
+    ratePerSecond: 1,
+  },
+};
+
+export function findScenario(name: string): GameDayScenario {
+  const scenario = GAMEDAY_SCENARIOS[name];
+  if (!scenario) throw new UsageError(`no game day scenario "${name}"; the scenarios are: ${Object.keys(GAMEDAY_SCENARIOS).join(', ')}`);
+  return scenario;
+}
+
+/** One moment of the game day, in real-time-equivalent seconds since it started. */
+export interface GameDayEvent {
+  /** Wall-clock epoch ms. */
+  readonly at: number;
+  /** Seconds of pipeline time (wall time ÷ time scale) since the start. */
+  readonly virtualSeconds: number;
+  readonly event: string;
+}
+
+export interface GameDayResult {
+  readonly scenario: string;
+  readonly faults: string;
+  readonly timeScale: number;
+  /** Seconds of pipeline time from the fault's start to the first expected alarm in ALARM; null: not detected. */
+  readonly timeToDetectSeconds: number | null;
+  /** Seconds of pipeline time from the fault's end until every alarm that fired was OK again; null: not recovered. */
+  readonly timeToRecoverSeconds: number | null;
+  readonly detectedBy: string | null;
+  /** Expected alarms in ALARM before the fault began (a false positive, or a pipeline that was not healthy). */
+  readonly firedBeforeFault: readonly string[];
+  readonly events: readonly GameDayEvent[];
+  readonly sent: number;
+  readonly report: Pick<LocalRunReport, 'unique' | 'completed' | 'deadLettered' | 'inReview' | 'invariantHolds' | 'invariantViolations' | 'byTier'>;
+  readonly wallSeconds: number;
+  /** The game day passed: detected, recovered, and the invariant holds. */
+  readonly passed: boolean;
+}
+
+export interface GameDayOptions {
+  readonly stage: string;
+  readonly timeScale: number;
+  /** Give up after this much pipeline time (s) from the start. */
+  readonly timeoutSeconds: number;
+  readonly logFile?: string;
+  readonly seed?: number;
+  readonly onEvent?: (event: GameDayEvent) => void;
+}
+
+/**
+ * Runs a game day on a local pipeline of its own, started with the scenario's faults exactly as
+ * `pipectl local --faults SPEC` starts one: a steady workload, the catalog's alarms evaluated by
+ * local mode, and a watch on them until the fault is detected and, after it ends, recovered.
+ * Then the workload stops, the queue drains, and the invariant is checked on the emulators'
+ * state. Loopback only, bounded in messages and time, and it stops by itself.
+ */
+export async function runGameDay(scenario: GameDayScenario, options: GameDayOptions): Promise<GameDayResult> {
+  const { timeScale } = options;
+  const pipeline = await startLocalPipeline({
+    stage: options.stage,
+    timeScale,
+    faults: scenario.faults,
+    logFile: options.logFile,
+    // The monitors watch jobs and drift, which a fault of the model does not touch.
+    monitors: false,
+  });
+  const started = Date.now();
+  const virtual = (at: number) => Math.round(((at - started) / 1000 / timeScale) * 10) / 10;
+  const events: GameDayEvent[] = [];
+  const note = (event: string, at = Date.now()) => {
+    const entry = { at, virtualSeconds: virtual(at), event };
+    events.push(entry);
+    options.onEvent?.(entry);
+  };
+  const bodies: string[] = [];
+  const maxMessages = Math.ceil(options.timeoutSeconds * scenario.ratePerSecond) + 10;
+  const workload = buildWorkload({ count: maxMessages, seed: options.seed ?? 7, duplicateRate: 0, badLines: false }).map((line) => line.text);
+  const outage = pipeline.simulator.faults.outage;
+  if (!outage) {
+    await pipeline.stop();
+    throw new UsageError(`scenario ${scenario.name}: its faults (${scenario.faults}) have no outage window, so nothing could recover`);
+  }
+
+  let firstRequestAt: number | undefined;
+  let detectedAt: number | undefined;
+  let detectedBy: string | undefined;
+  let recoveredAt: number | undefined;
+  const firedBeforeFault = new Set<string>();
+  const everFired = new Set<string>();
+  const states = new Map<string, LocalAlarmState['state']>();
+  const deadline = started + options.timeoutSeconds * 1000 * timeScale;
+  // Messages per wall-clock second: the scenario's rate in pipeline time.
+  const sendEveryMs = (10_000 * timeScale) / scenario.ratePerSecond;
+
+  try {
+    note(`sending ${scenario.ratePerSecond} message(s) per second (pipeline time); faults: ${scenario.faults}`);
+    let nextSend = Date.now();
+    let faultStartNoted = false;
+    let faultEndNoted = false;
+    while (Date.now() < deadline && recoveredAt === undefined) {
+      const now = Date.now();
+      if (now >= nextSend && bodies.length + 10 <= workload.length) {
+        const chunk = workload.slice(bodies.length, bodies.length + 10);
+        await pipeline.sqs.send(
+          new SendMessageBatchCommand({ QueueUrl: pipeline.resources.inputQueueUrl, Entries: chunk.map((body, index) => ({ Id: String(index), MessageBody: body })) }),
+        );
+        bodies.push(...chunk);
+        nextSend += sendEveryMs;
+      }
+      if (firstRequestAt === undefined && pipeline.simulator.stats().requests > 0) firstRequestAt = now;
+      const faultStart = firstRequestAt === undefined ? undefined : firstRequestAt + outage.fromMs;
+      const faultEnd = firstRequestAt === undefined ? undefined : firstRequestAt + outage.toMs;
+      if (faultStart !== undefined && now >= faultStart && !faultStartNoted) {
+        faultStartNoted = true;
+        note('fault starts', faultStart);
+      }
+      if (faultEnd !== undefined && now >= faultEnd && !faultEndNoted) {
+        faultEndNoted = true;
+        note('fault ends', faultEnd);
+      }
+      for (const alarm of pipeline.alarms.states()) {
+        const previous = states.get(alarm.id);
+        states.set(alarm.id, alarm.state);
+        if (previous === undefined || previous === alarm.state) continue;
+        if (alarm.state === 'ALARM' || previous === 'ALARM') note(`${alarm.id} ${previous} → ${alarm.state}`);
+        if (alarm.state !== 'ALARM') continue;
+        everFired.add(alarm.id);
+        if (!scenario.expectedAlarms.includes(alarm.id)) continue;
+        if (faultStart === undefined || now < faultStart) firedBeforeFault.add(alarm.id);
+        else if (detectedAt === undefined) {
+          detectedAt = now;
+          detectedBy = alarm.id;
+        }
+      }
+      // Recovered: the fault is over and every alarm that fired during the game day is OK again.
+      if (detectedAt !== undefined && faultEnd !== undefined && now >= faultEnd && [...everFired].every((id) => states.get(id) === 'OK')) {
+        recoveredAt = now;
+        note('every alarm that fired is OK again');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (recoveredAt === undefined) note(detectedAt === undefined ? 'timed out before detection' : 'timed out before recovery');
+    note('workload stopped; draining the input queue');
+    await waitForDrain(pipeline, Math.max(30_000, options.timeoutSeconds * 1000 * timeScale));
+    const report = await buildReport(pipeline, bodies, Date.now() - started, 0);
+    const faultStart = (firstRequestAt ?? started) + outage.fromMs;
+    const faultEnd = (firstRequestAt ?? started) + outage.toMs;
+    const seconds = (ms: number) => Math.round((ms / 1000 / timeScale) * 10) / 10;
+    const timeToDetectSeconds = detectedAt === undefined ? null : seconds(detectedAt - faultStart);
+    const timeToRecoverSeconds = recoveredAt === undefined ? null : seconds(Math.max(0, recoveredAt - faultEnd));
+    return {
+      scenario: scenario.name,
+      faults: scenario.faults,
+      timeScale,
+      timeToDetectSeconds,
+      timeToRecoverSeconds,
+      detectedBy: detectedBy ?? null,
+      firedBeforeFault: [...firedBeforeFault],
+      events,
+      sent: bodies.length,
+      report: {
+        unique: report.unique,
+        completed: report.completed,
+        deadLettered: report.deadLettered,
+        inReview: report.inReview,
+        invariantHolds: report.invariantHolds,
+        invariantViolations: report.invariantViolations,
+        byTier: report.byTier,
+      },
+      wallSeconds: Math.round((Date.now() - started) / 100) / 10,
+      passed: timeToDetectSeconds !== null && timeToRecoverSeconds !== null && report.invariantHolds && firedBeforeFault.size === 0,
+    };
+  } finally {
+    await pipeline.stop();
+  }
+}
