@@ -252,6 +252,7 @@ describe('Processor with a real model provider', () => {
     const environment = synth.templateJson.Resources[ids(synth).function].Properties.Environment.Variables;
     expect(environment).toMatchObject({ [ENV.MODEL_PROVIDER]: 'bedrock', [ENV.SECONDARY_MODEL_ID]: profile });
     expect(environment[ENV.MODEL_BASE_URL]).toBeUndefined();
+    expect(nagViolations(synth)).toEqual([]);
   });
 
   it('openai-compatible: passes the secret ARN, never a key, and may read only that secret', () => {
@@ -277,6 +278,7 @@ describe('Processor with a real model provider', () => {
       expect(name).not.toMatch(/API_KEY$/);
       expect(JSON.stringify(value)).not.toMatch(/sk-[A-Za-z0-9]/);
     }
+    expect(nagViolations(synth)).toEqual([]);
   });
 
   it.each<[string, object, RegExp]>([
@@ -296,4 +298,11 @@ function grantedPolicyStatements(synth: SynthesizedStage, roleId: string): any[]
   return resourcesOfType(synth, 'AWS::IAM::Policy')
     .filter(([, policy]) => policy.Properties.Roles.some((role: unknown) => referencedId(role) === roleId))
     .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+}
+
+/** cdk-nag's unacknowledged findings of a synthesized stage. */
+function nagViolations(synth: SynthesizedStage): string[] {
+  // The report must come from cdk-nag, or an empty list would prove nothing.
+  expect(synth.report.pluginReports.map((report) => report.pluginName).join(' ')).toMatch(/AwsSolutions/);
+  return synth.report.pluginReports.flatMap((report) => report.violations.map((violation) => `${violation.ruleName}: ${violation.violatingConstructs.map((c) => c.constructPath).join(', ')}`));
 }
