@@ -467,6 +467,11 @@ export class BatchProcessor {
     await this.refreshBreaker(work.refreshed, modelId);
     let repair: RepairTurn | undefined;
     for (let pass = 0; pass < 2; pass += 1) {
+      const callsLeft = work.callCap - work.calls;
+      if (callsLeft <= 0) {
+        work.notes.push({ tier, modelId, reason: 'the model call cap was reached' });
+        return { kind: 'next' };
+      }
       const permit = await breaker.acquire();
       if (permit.kind === 'denied') {
         work.metrics.count(METRIC.BREAKER_OPEN, 1, { task: task.name, model: modelId });
@@ -477,12 +482,6 @@ export class BatchProcessor {
             ? new BreakerOpenError([...previous.modelIds, modelId], Math.min(previous.retryAfterMs, permit.retryAfterMs))
             : (work.deferral ?? new BreakerOpenError([modelId], permit.retryAfterMs));
         }
-        return { kind: 'next' };
-      }
-      const callsLeft = work.callCap - work.calls;
-      if (callsLeft <= 0) {
-        work.notes.push({ tier, modelId, reason: 'the model call cap was reached' });
-        if (permit.kind === 'probe') await breaker.settle(permit, 'neutral');
         return { kind: 'next' };
       }
       let response: ModelResponse;
