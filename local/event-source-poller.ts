@@ -1,6 +1,6 @@
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ExecutionEnvironment, InvokeResult } from './lambda-runtime';
+import type { ExecutionEnvironment, InvocationUsage, InvokeResult } from './lambda-runtime';
 
 export interface EventSourceSettings {
   readonly queueUrl: string;
@@ -17,6 +17,10 @@ export interface InvocationReport {
   readonly records: number;
   readonly failed: number;
   readonly outcome: InvokeResult['kind'];
+  /** How long the invocation ran. */
+  readonly durationMs: number;
+  /** CPU time and peak RSS of the environment (child-process isolation only). */
+  readonly usage?: InvocationUsage;
 }
 
 /**
@@ -144,7 +148,13 @@ export class EventSourcePoller {
       toDelete = failures === 'whole-batch' ? [] : messages.filter((message) => !failures.has(message.MessageId as string));
     }
     if (toDelete.length > 0) await this.delete(toDelete);
-    this.onInvocation({ records: messages.length, failed: messages.length - toDelete.length, outcome: result.kind });
+    this.onInvocation({
+      records: messages.length,
+      failed: messages.length - toDelete.length,
+      outcome: result.kind,
+      durationMs: result.durationMs,
+      usage: result.kind === 'timeout' ? undefined : result.usage,
+    });
   }
 
   /** The drop fault: deletes the picked messages, returns the others. */
