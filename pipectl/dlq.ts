@@ -22,10 +22,12 @@ export interface DeadLetter {
   readonly messageId: string;
   readonly key: string;
   /**
-   * Why it is here: the processor's `FailureReason` attribute (a rejection reason), else the
-   * ledger's last error class (a record that ran out of receives), else MAX_RECEIVES_EXCEEDED.
+   * Why it is here, as RUNBOOK.md and the local report name it: the processor's `FailureReason`
+   * attribute (a rejection reason), else MAX_RECEIVES_EXCEEDED (the queue's redrive policy moved it).
    */
   readonly failureClass: string;
+  /** The error class of its last failed attempt, from the ledger (Timeout, Throttled, …), when recorded. */
+  readonly lastErrorClass?: string;
   readonly detail?: string;
   /** Receives in the DLQ (this read included): how often someone looked at it. */
   readonly receiveCount: number;
@@ -40,17 +42,18 @@ export interface DeadLetter {
   readonly badInput: boolean;
 }
 
-export function failureClassOf(message: Message, ledger?: LedgerItem): string {
-  return (
-    attribute(message, MESSAGE_ATTRIBUTE.FAILURE_REASON) ??
-    (typeof ledger?.lastErrorClass === 'string' ? ledger.lastErrorClass : undefined) ??
-    (typeof ledger?.reason === 'string' ? ledger.reason : undefined) ??
-    MAX_RECEIVES_EXCEEDED
-  );
+export function failureClassOf(message: Message): string {
+  return attribute(message, MESSAGE_ATTRIBUTE.FAILURE_REASON) ?? MAX_RECEIVES_EXCEEDED;
+}
+
+/** Whether `--reason CLASS` selects this dead letter: its failure class, or its last error class. */
+export function matchesReason(letter: DeadLetter, reason: string | undefined): boolean {
+  return reason === undefined || letter.failureClass === reason || letter.lastErrorClass === reason;
 }
 
 function toDeadLetter(message: Message, ledger: LedgerItem | undefined): DeadLetter {
-  const failureClass = failureClassOf(message, ledger);
+  const failureClass = failureClassOf(message);
+  const lastErrorClass = typeof ledger?.lastErrorClass === 'string' ? ledger.lastErrorClass : undefined;
   const body = message.Body ?? '';
   let task: string | undefined;
   try {
@@ -64,6 +67,7 @@ function toDeadLetter(message: Message, ledger: LedgerItem | undefined): DeadLet
     messageId: message.MessageId as string,
     key: keyOfMessage(message),
     failureClass,
+    ...(lastErrorClass ? { lastErrorClass } : {}),
     detail:
       attribute(message, MESSAGE_ATTRIBUTE.FAILURE_DETAIL) ??
       (typeof ledger?.lastError === 'string' ? ledger.lastError : typeof ledger?.detail === 'string' ? ledger.detail : undefined),
@@ -106,6 +110,8 @@ export interface DeadLetterGroup {
   readonly oldest?: number;
   readonly newest?: number;
   readonly tasks: readonly string[];
+  /** Counts by the ledger's last error class (what made the attempts fail), when recorded. */
+  readonly lastErrors: Readonly<Record<string, number>>;
   /** Up to three, for the reader to `dlq show`. */
   readonly samples: readonly DeadLetter[];
 }
@@ -124,6 +130,10 @@ export function groupByClass(letters: readonly DeadLetter[]): DeadLetterGroup[] 
         oldest: times.length > 0 ? Math.min(...times) : undefined,
         newest: times.length > 0 ? Math.max(...times) : undefined,
         tasks: [...new Set(members.map((member) => member.task ?? '(unparsed)'))].sort(),
+        lastErrors: members.reduce<Record<string, number>>((counts, member) => {
+          if (member.lastErrorClass) counts[member.lastErrorClass] = (counts[member.lastErrorClass] ?? 0) + 1;
+          return counts;
+        }, {}),
         samples: members.slice(0, 3),
       };
     })
@@ -136,7 +146,7 @@ export function findDeadLetter(letters: readonly DeadLetter[], id: string): Dead
 }
 
 export interface RedriveOptions {
-  /** Only messages of this failure class (receive → send → delete); absent: all of them. */
+  /** Only messages of this failure class or last error class (receive → send → delete); absent: all of them. */
   readonly failureClass?: string;
   /** Messages moved per second at most. */
   readonly ratePerSecond: number;
@@ -193,7 +203,7 @@ export async function redrive(target: PipelineTarget, options: RedriveOptions): 
 
 async function dryRun(target: PipelineTarget, options: RedriveOptions): Promise<RedriveResult> {
   const { letters, truncated } = await readDeadLetters(target, options.limit);
-  const selected = letters.filter((letter) => options.failureClass === undefined || letter.failureClass === options.failureClass);
+  const selected = letters.filter((letter) => matchesReason(letter, options.failureClass));
   return {
     method: 'dry-run',
     ...summarise(selected),
@@ -271,7 +281,7 @@ async function receiveSendDelete(target: PipelineTarget, options: RedriveOptions
       const batch: Array<{ message: Message; letter: DeadLetter }> = [];
       Messages.forEach((message, index) => {
         const letter = toDeadLetter(message, ledger.get(keys[index] as string));
-        if (options.failureClass !== undefined && letter.failureClass !== options.failureClass) skippedMessages.push(message);
+        if (!matchesReason(letter, options.failureClass)) skippedMessages.push(message);
         // A key moved earlier in this run that is back already (bad input is rejected again at
         // once) stays: moving it again would loop until the limit.
         else if (movedKeys.has(letter.key)) {

@@ -4,6 +4,7 @@ import { type Completions, recentCompletions } from './completions';
 import { type BreakerView, type BudgetView, getBudget, listBreakers } from './control-state';
 import { getMapping, type MappingState } from './event-source';
 import { formatDuration, isoSeconds, table } from './format';
+import { inspectQueue } from '../local/alarm-evaluator';
 import { type QueueDepth, queueDepth, queueName } from './queue-inspector';
 import type { PipelineTarget } from './target';
 
@@ -75,8 +76,22 @@ export async function gatherStatus(target: PipelineTarget, now = Date.now()): Pr
   };
 }
 
-/** ApproximateAgeOfOldestMessage (max over the last 5 minutes) per queue name; empty without CloudWatch. */
+/**
+ * Age of the oldest message per queue name: CloudWatch's ApproximateAgeOfOldestMessage (max over
+ * the last 5 minutes) for a deployed stage; locally, fauxqs' inspection endpoint, which reads the
+ * SentTimestamps without receiving anything (SQS itself has no API for it).
+ */
 async function oldestAges(target: PipelineTarget, names: readonly string[], now: number): Promise<Map<string, number>> {
+  if (target.kind === 'local' && target.local) {
+    const { sqsEndpoint } = target.local;
+    const urls = [target.resources.inputQueueUrl, target.resources.inputDlqUrl, target.resources.reviewQueueUrl, target.resources.reviewDlqUrl];
+    const snapshots = await Promise.all(urls.map((url) => inspectQueue(sqsEndpoint, url)));
+    return new Map(
+      snapshots.flatMap((snapshot, index) =>
+        snapshot.oldestSentAt === undefined ? [] : [[queueName(urls[index] as string), Math.max(0, now - snapshot.oldestSentAt)] as const],
+      ),
+    );
+  }
   if (!target.cloudwatch) return new Map();
   const { MetricDataResults = [] } = await target.cloudwatch.send(
     new GetMetricDataCommand({
@@ -136,7 +151,7 @@ export function renderStatus(report: StatusReport, commandHint: string): string 
         queue.visible,
         queue.inFlight,
         queue.delayed,
-        queue.oldestAgeMs !== undefined ? formatDuration(queue.oldestAgeMs) : report.target.kind === 'local' ? 'n/a locally' : 'n/a',
+        queue.oldestAgeMs !== undefined ? formatDuration(queue.oldestAgeMs) : queue.visible + queue.inFlight + queue.delayed === 0 ? '-' : 'n/a',
       ]),
     ),
   );

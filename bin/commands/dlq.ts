@@ -32,7 +32,7 @@ const positiveNumber = (value: string) => {
 
 export function registerDlqCommand(program: Command, io: CliIo): void {
   const dlq = program.command('dlq').description('The input dead-letter queue: list grouped by failure reason, show one, redrive');
-  addExamples(dlq, 'pipectl dlq list --stage prod', 'pipectl dlq show 3f2a… --stage prod', 'pipectl dlq redrive --reason ModelTimeout --dry-run --stage prod');
+  addExamples(dlq, 'pipectl dlq list --stage prod', 'pipectl dlq show 3f2a… --stage prod', 'pipectl dlq redrive --reason MAX_RECEIVES_EXCEEDED --dry-run --stage prod');
 
   const list = dlq
     .command('list')
@@ -58,11 +58,12 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
       io.out(`${letters.length}${truncated ? '+' : ''} dead letter(s) in ${target.description}\n\n`);
       io.out(
         `${table(
-          ['reason', 'count', 'kind', 'oldest', 'tasks'],
+          ['reason', 'count', 'kind', 'last errors', 'oldest', 'tasks'],
           groups.map((group) => [
             group.failureClass,
             group.count,
             group.badInput ? 'bad input' : 'failed',
+            Object.entries(group.lastErrors).map(([name, count]) => `${name} ${count}`).join(', ') || '-',
             group.oldest ? `${formatDuration(now - group.oldest)} ago` : '?',
             group.tasks.join(', '),
           ]),
@@ -113,7 +114,7 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
         [
           `message     ${letter.messageId}`,
           `key         ${letter.key}`,
-          `reason      ${letter.failureClass}${letter.badInput ? ' (bad input)' : ''}`,
+          `reason      ${letter.failureClass}${letter.badInput ? ' (bad input)' : ''}${letter.lastErrorClass ? `; last error ${letter.lastErrorClass}` : ''}`,
           `detail      ${letter.detail ?? '(none)'}`,
           `task        ${letter.task ?? '(unparsed)'}${letter.jobId ? `   job ${letter.jobId}` : ''}`,
           `sent        ${letter.sentAt ? isoSeconds(letter.sentAt) : '?'}; received ${letter.inputReceiveCount ?? '?'} time(s) before the DLQ`,
@@ -129,7 +130,7 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
   const redriveCommand = dlq
     .command('redrive')
     .description('Move dead letters back to the input queue: all (StartMessageMoveTask where available) or one failure class')
-    .option('--reason <class>', 'only messages of this failure reason (as `dlq list` shows it)')
+    .option('--reason <class>', 'only messages of this failure reason, or of this last error class (as `dlq list` shows them)')
     .option('--dry-run', 'say what would move, move nothing')
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(new Option('--rate <n>', 'messages per second at most').argParser(positiveNumber).default(10))
@@ -139,7 +140,7 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
   addExamples(
     redriveCommand,
     'pipectl dlq redrive --dry-run --stage prod',
-    'pipectl dlq redrive --reason ModelTimeout --rate 5 --stage prod',
+    'pipectl dlq redrive --reason Timeout --rate 5 --stage prod',
     'pipectl dlq redrive --local --yes',
   );
   redriveCommand.action(async (flags: RedriveFlags) => {

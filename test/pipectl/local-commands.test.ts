@@ -190,6 +190,8 @@ describe('pause and resume', () => {
     const report = JSON.parse(status.stdout);
     expect(report.mapping).toMatchObject({ paused: true, state: 'Disabled' });
     expect(report.queues[0]).toMatchObject({ role: 'input', visible: 12, inFlight: 0 });
+    // The age of the oldest waiting message, read without receiving it.
+    expect(report.queues[0].oldestAgeMs).toBeGreaterThanOrEqual(1000);
     const screen = await pipectl(['status', ...local]);
     expect(screen.stdout).toContain('PROCESSOR PAUSED');
     expect(screen.stdout).toContain('resume with: pipectl resume --local');
@@ -208,6 +210,8 @@ describe('dlq', () => {
   const rejected = ['not json at all', '{"task":"ticket-triage","input":{"subject":"no body"}}', 'still not json'];
   const fresh = line(ticket('Stuck during the outage'));
   const alreadyDone = line(ticket('Order 7 did not arrive'));
+  // One whose attempts timed out until its receives ran out: the ledger holds why.
+  const timedOut = line(ticket('Timed out five times'));
   let rejectedIds: string[] = [];
 
   beforeAll(async () => {
@@ -215,21 +219,30 @@ describe('dlq', () => {
     await drain();
     // What the queue's redrive policy leaves after maxReceiveCount: the bare body, no failure attributes.
     // One input never completed, one completed earlier (a copy from before an outage).
-    for (const body of [fresh, alreadyDone]) await producer.send(new SendMessageCommand({ QueueUrl: target.resources.inputDlqUrl, MessageBody: body }));
+    for (const body of [fresh, alreadyDone, timedOut]) await producer.send(new SendMessageCommand({ QueueUrl: target.resources.inputDlqUrl, MessageBody: body }));
+    const dynamodb = new DynamoDBClient({ region: target.region, endpoint: target.local?.dynamodbEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const ledger = new DynamoDbLedgerStore({ client: dynamodb, tableName: target.resources.ledgerTableName, ttlDays: 30 });
+    const now = Date.now();
+    const key = keyOfBody(timedOut);
+    await ledger.claim({ key, task: 'ticket-triage', taskVersion: '1', messageId: 'm-timeout', claimToken: 't-timeout', leaseUntil: now + 60_000, now });
+    await ledger.recordFailure({ key, claimToken: 't-timeout', errorClass: 'Timeout', message: 'the model call timed out', receiveCount: 5, now });
+    dynamodb.destroy();
   });
 
   it('list groups dead letters by reason and leaves them in the DLQ', async () => {
     const run = await pipectl(['dlq', 'list', ...local, '--json']);
     expect(run.code, run.stderr).toBe(0);
     const listing = JSON.parse(run.stdout);
-    expect(listing.total).toBe(5);
+    expect(listing.total).toBe(6);
     const counts = Object.fromEntries(listing.groups.map((group: { failureClass: string; count: number }) => [group.failureClass, group.count]));
-    expect(counts).toEqual({ [REJECTION_REASON.NOT_JSON]: 2, [REJECTION_REASON.INVALID_INPUT]: 1, MAX_RECEIVES_EXCEEDED: 2 });
+    expect(counts).toEqual({ [REJECTION_REASON.NOT_JSON]: 2, [REJECTION_REASON.INVALID_INPUT]: 1, MAX_RECEIVES_EXCEEDED: 3 });
+    const exhausted = listing.groups.find((group: { failureClass: string }) => group.failureClass === 'MAX_RECEIVES_EXCEEDED');
+    expect(exhausted.lastErrors).toEqual({ Timeout: 1 });
     rejectedIds = listing.groups
       .filter((group: { badInput: boolean }) => group.badInput)
       .flatMap((group: { samples: Array<{ messageId: string }> }) => group.samples.map((sample) => sample.messageId));
     // Read twice: the first read put everything back.
-    expect(JSON.parse((await pipectl(['dlq', 'list', ...local, '--json'])).stdout).total).toBe(5);
+    expect(JSON.parse((await pipectl(['dlq', 'list', ...local, '--json'])).stdout).total).toBe(6);
     const screen = await pipectl(['dlq', 'list', ...local]);
     expect(screen.stdout).toMatch(/NOT_JSON\s+2\s+bad input/);
   });
@@ -242,7 +255,7 @@ describe('dlq', () => {
       if (screen.includes('dlq-has-messages')) break;
     }
     expect(screen).toMatch(/alarms {8}\d+ in ALARM:[\s\S]*✘ AiPipeline-dev-dlq-has-messages/);
-    expect(screen).toMatch(/→ 5 dead letter\(s\): pipectl dlq list --local/);
+    expect(screen).toMatch(/→ 6 dead letter\(s\): pipectl dlq list --local/);
     const report = JSON.parse((await pipectl(['status', ...local, '--json'])).stdout);
     expect(report.lastHour).toMatchObject({ source: 'processor log', byTier: { secondary: 0, rules: 0 } });
     // Everything completed so far went to the primary model: the send and pause tests' 36 inputs.
@@ -259,7 +272,7 @@ describe('dlq', () => {
     expect(markdownFile).toMatch(/incident-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\.md$/);
     const markdown = readFileSync(markdownFile, 'utf8');
     const evidence = JSON.parse(readFileSync(markdownFile.replace(/\.md$/, '.json'), 'utf8'));
-    expect(evidence.deadLetters.total).toBe(5);
+    expect(evidence.deadLetters.total).toBe(6);
     expect(evidence.deadLetters.groups.map((group: { failureClass: string }) => group.failureClass).sort()).toEqual(['INVALID_INPUT', 'MAX_RECEIVES_EXCEEDED', 'NOT_JSON']);
     // Bodies stay out unless asked for (they may hold customer data).
     const samples = evidence.deadLetters.groups.flatMap((group: { samples: object[] }) => group.samples);
@@ -296,23 +309,26 @@ describe('dlq', () => {
   it('redrive --dry-run moves nothing; without --yes nothing moves either', async () => {
     const dry = await pipectl(['dlq', 'redrive', '--reason', 'MAX_RECEIVES_EXCEEDED', '--dry-run', ...local, '--json']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(JSON.parse(dry.stdout)).toMatchObject({ method: 'dry-run', moved: 2, duplicates: 1, badInput: 0, skipped: 3 });
+    expect(JSON.parse(dry.stdout)).toMatchObject({ method: 'dry-run', moved: 3, duplicates: 1, badInput: 0, skipped: 3 });
+    // --reason also takes the last error class the ledger recorded.
+    const byError = await pipectl(['dlq', 'redrive', '--reason', 'Timeout', '--dry-run', ...local, '--json']);
+    expect(JSON.parse(byError.stdout)).toMatchObject({ method: 'dry-run', moved: 1, byClass: { MAX_RECEIVES_EXCEEDED: 1 }, skipped: 5 });
     const unconfirmed = await pipectl(['dlq', 'redrive', ...local]);
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toMatch(/Re-run with --yes to confirm \(or --dry-run to see what it would do\)/);
-    expect(JSON.parse((await pipectl(['dlq', 'list', ...local, '--json'])).stdout).total).toBe(5);
+    expect(JSON.parse((await pipectl(['dlq', 'list', ...local, '--json'])).stdout).total).toBe(6);
   });
 
   it('redrive --reason moves only that class, says how many were duplicates, and the ledger dedupes them', async () => {
     const run = await pipectl(['dlq', 'redrive', '--reason', 'MAX_RECEIVES_EXCEEDED', '--rate', '50', ...local, '--yes', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ method: 'receive-send-delete', moved: 2, duplicates: 1, skipped: 3 });
+    expect(JSON.parse(run.stdout)).toMatchObject({ method: 'receive-send-delete', moved: 3, duplicates: 1, skipped: 3 });
     await drain();
-    const items = await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, [keyOfBody(fresh), keyOfBody(alreadyDone)]);
-    expect([...items.values()].map((item) => item.status)).toEqual([LEDGER_STATUS.COMPLETED, LEDGER_STATUS.COMPLETED]);
+    const items = await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, [fresh, alreadyDone, timedOut].map(keyOfBody));
+    expect([...items.values()].map((item) => item.status)).toEqual([LEDGER_STATUS.COMPLETED, LEDGER_STATUS.COMPLETED, LEDGER_STATUS.COMPLETED]);
     const left = JSON.parse((await pipectl(['dlq', 'list', ...local, '--json'])).stdout);
     expect(left.total).toBe(3);
-    expect(await accountFor([...rejected, fresh, alreadyDone])).toMatchObject({ unique: 5, completed: 2, deadLettered: 3, inReview: 0, lost: [] });
+    expect(await accountFor([...rejected, fresh, alreadyDone, timedOut])).toMatchObject({ unique: 6, completed: 3, deadLettered: 3, inReview: 0, lost: [] });
   });
 
   it('redrive of everything falls back from StartMessageMoveTask locally; bad input is rejected again, nothing is lost', async () => {
