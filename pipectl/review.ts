@@ -1,14 +1,15 @@
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { LEDGER, LEDGER_STATUS } from '../lambda/contract';
+import { LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../lambda/contract';
+import { hourShardKey } from '../lambda/ledger/ledger-index';
 import { TIER } from '../lambda/processor/batch-processor';
 import { findTask, TASK_NAMES } from '../lambda/tasks/registry';
+import { taskFeatures } from '../lambda/tasks/task-features';
 import { OperationFailedError, UsageError } from './errors';
 import { getLedgerItem, getLedgerItems, type LedgerItem } from './ledger-reader';
 import { attribute, changeVisibility, keyOfMessage, peekMessages, sentAt } from './queue-inspector';
 import type { PipelineTarget } from './target';
-import { MESSAGE_ATTRIBUTE } from '../lambda/contract';
 
 /** One record waiting for a human, from the review queue and the ledger. */
 export interface ReviewItem {
@@ -113,6 +114,8 @@ export interface ResolveOutcome {
  * is refused), then the key's review message is deleted. Repeating the command after a crash
  * between the two finds the item completed by a human and deletes the message.
  *
+ * Like a processor completion, the write carries the `byHour` index key and the task's drift
+ * features (from the input on the review message), so the monitors see human results too.
  * Not the ledger store's `complete()`: that is the lease holder's write (claim token, model
  * fields, TTL from the runtime config); a human resolution is conditional on IN_REVIEW instead
  * and keeps the item's TTL.
@@ -124,59 +127,13 @@ export async function resolveReview(
   resolvedBy: string,
   now = Date.now(),
 ): Promise<ResolveOutcome> {
-  const { dynamodb, resources } = target;
-  let outcome: ResolveOutcome['outcome'] = 'resolved';
-  try {
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: resources.ledgerTableName,
-        Key: { [LEDGER.PARTITION_KEY]: { S: key } },
-        ConditionExpression: '#status = :inReview',
-        UpdateExpression:
-          'SET #status = :completed, #result = :result, #tier = :human, #modelId = :human, #resolvedBy = :resolvedBy, ' +
-          '#completedAt = :now, #updatedAt = :now REMOVE #leaseUntil',
-        ExpressionAttributeNames: {
-          '#status': LEDGER.STATUS,
-          '#result': 'result',
-          '#tier': LEDGER.TIER,
-          '#modelId': 'modelId',
-          '#resolvedBy': 'resolvedBy',
-          '#completedAt': LEDGER.COMPLETED_AT,
-          '#updatedAt': LEDGER.UPDATED_AT,
-          '#leaseUntil': LEDGER.LEASE_UNTIL,
-        },
-        ExpressionAttributeValues: {
-          ':inReview': { S: LEDGER_STATUS.IN_REVIEW },
-          ':completed': { S: LEDGER_STATUS.COMPLETED },
-          ':result': { M: marshall(result as Record<string, unknown>, { removeUndefinedValues: true }) },
-          ':human': { S: TIER.HUMAN },
-          ':resolvedBy': { S: resolvedBy.slice(0, 128) || 'unknown' },
-          ':now': { N: String(now) },
-        },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    const current = await getLedgerItem(dynamodb, resources.ledgerTableName, key);
-    if (current?.status === LEDGER_STATUS.COMPLETED && current.tier === TIER.HUMAN) outcome = 'already-resolved';
-    else {
-      throw new OperationFailedError(
-        current
-          ? `${key} is ${String(current.status)}${current.tier ? ` (tier ${String(current.tier)})` : ''}, not in review: nothing changed`
-          : `no ledger item ${key}: list the keys in review with \`pipectl review list\``,
-      );
-    }
-  }
-  return { outcome, messagesDeleted: await deleteReviewMessages(target, key) };
-}
-
-/** Deletes the review queue's messages of one key; the others are made visible again. */
-async function deleteReviewMessages(target: PipelineTarget, key: string): Promise<number> {
   const { sqs, resources } = target;
+  // Read first: the review message holds the input the features are computed from.
   const peeked = await peekMessages(sqs, resources.reviewQueueUrl, { limit: 10_000 });
   const mine = peeked.messages.filter((message) => keyOfReview(message) === key);
   const others = peeked.messages.filter((message) => keyOfReview(message) !== key);
   try {
+    const outcome = await completeAsHuman(target, key, result, resolvedBy, now, mine[0] ? parseReviewBody(mine[0]) : undefined);
     for (let start = 0; start < mine.length; start += 10) {
       await sqs.send(
         new DeleteMessageBatchCommand({
@@ -185,8 +142,69 @@ async function deleteReviewMessages(target: PipelineTarget, key: string): Promis
         }),
       );
     }
+    return { outcome, messagesDeleted: mine.length };
+  } catch (error) {
+    // Nothing was resolved: this key's messages go back for the next reviewer too.
+    await changeVisibility(sqs, resources.reviewQueueUrl, mine, 0);
+    throw error;
   } finally {
     await changeVisibility(sqs, resources.reviewQueueUrl, others, 0);
   }
-  return mine.length;
+}
+
+async function completeAsHuman(
+  target: PipelineTarget,
+  key: string,
+  result: unknown,
+  resolvedBy: string,
+  now: number,
+  review: ReviewBody | undefined,
+): Promise<ResolveOutcome['outcome']> {
+  const { dynamodb, resources } = target;
+  const task = review?.task ? findTask(review.task) : undefined;
+  const features = task && review?.input !== undefined ? taskFeatures(task, { input: review.input, output: result, tier: TIER.HUMAN }) : undefined;
+  try {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: resources.ledgerTableName,
+        Key: { [LEDGER.PARTITION_KEY]: { S: key } },
+        ConditionExpression: '#status = :inReview',
+        UpdateExpression:
+          'SET #status = :completed, #result = :result, #tier = :human, #modelId = :human, #resolvedBy = :resolvedBy, ' +
+          `#completedAt = :now, #hourShard = :hourShard, #updatedAt = :now${features ? ', #features = :features' : ''} REMOVE #leaseUntil`,
+        ExpressionAttributeNames: {
+          '#status': LEDGER.STATUS,
+          '#result': 'result',
+          '#tier': LEDGER.TIER,
+          '#modelId': 'modelId',
+          '#resolvedBy': 'resolvedBy',
+          '#completedAt': LEDGER.COMPLETED_AT,
+          '#hourShard': LEDGER.HOUR_SHARD,
+          '#updatedAt': LEDGER.UPDATED_AT,
+          '#leaseUntil': LEDGER.LEASE_UNTIL,
+          ...(features ? { '#features': LEDGER.FEATURES } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':inReview': { S: LEDGER_STATUS.IN_REVIEW },
+          ':completed': { S: LEDGER_STATUS.COMPLETED },
+          ':result': { M: marshall(result as Record<string, unknown>, { removeUndefinedValues: true }) },
+          ':human': { S: TIER.HUMAN },
+          ':resolvedBy': { S: resolvedBy.slice(0, 128) || 'unknown' },
+          ':now': { N: String(now) },
+          ':hourShard': { S: hourShardKey(now, key) },
+          ...(features ? { ':features': { M: marshall(features) } } : {}),
+        },
+      }),
+    );
+    return 'resolved';
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const current = await getLedgerItem(dynamodb, resources.ledgerTableName, key);
+    if (current?.status === LEDGER_STATUS.COMPLETED && current.tier === TIER.HUMAN) return 'already-resolved';
+    throw new OperationFailedError(
+      current
+        ? `${key} is ${String(current.status)}${current.tier ? ` (tier ${String(current.tier)})` : ''}, not in review: nothing changed`
+        : `no ledger item ${key}: list the keys in review with \`pipectl review list\``,
+    );
+  }
 }

@@ -388,6 +388,9 @@ describe('review', () => {
     expect(run.stderr).toMatch(/1 review message\(s\) removed/);
     const item = (await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, [key])).get(key);
     expect(item).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'human', result, resolvedBy: 'on-call' });
+    // As a processor completion: in the byHour index, with the task's drift features.
+    expect(item?.hourShard).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}#[0-9a-f]$/);
+    expect(item?.features).toMatchObject({ category: 'other', priority: 'low', servingTier: 'human' });
     expect(DONE_STATUSES.has(String(item?.status))).toBe(true);
     expect(JSON.parse((await pipectl(['review', 'list', ...local, '--json'])).stdout).items).toHaveLength(0);
 
