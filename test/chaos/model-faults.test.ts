@@ -161,9 +161,10 @@ describe('chaos: the model misbehaves, nothing is lost', () => {
     expectAllCompleted(run.report);
     const { model, metrics } = run.report.details;
     expect(metrics[METRIC.MODEL_RETRIES] ?? 0).toBe(0);
-    // Each prompt met the quota error once per model at most: no retry of it.
+    // Each claim of a key met the quota error once per model at most: no retry of it.
     expect(model.byOutcome.quota).toBe(model.requests);
-    expect(model.requests).toBeLessThanOrEqual(2 * (run.report.unique - run.report.rejected));
+    const claims = run.ledger.filter((item) => item.status === LEDGER_STATUS.COMPLETED).reduce((total, item) => total + Number(item.claims), 0);
+    expect(model.requests).toBeLessThanOrEqual(2 * claims);
     expect(run.breakers.filter((item) => Number(item[BREAKER.OPEN_COUNT] ?? 0) >= 1).length).toBeGreaterThan(0);
     expect(metrics[METRIC.BREAKER_OPEN]).toBeGreaterThan(0);
     expect(run.report.byTier.rules).toBe(run.report.completed);
@@ -197,8 +198,19 @@ describe('chaos: the model misbehaves, nothing is lost', () => {
     expectAllCompleted(run.report);
     const fresh = run.report.unique - run.report.rejected;
     expect(run.report.sent - run.report.unique).toBeGreaterThan(40);
-    expect(run.report.modelCalls).toBe(fresh);
-    expect(run.report.details.model.requests).toBe(fresh);
-    expect(run.report.duplicatesSkipped).toBe(run.report.sent - run.report.unique);
+    // Every model call belongs to a claim of its key, and a duplicate never claims: so the calls
+    // are at least the unique keys and at most their claims (a key is claimed again only when an
+    // invocation died holding it — a Lambda timeout on a starved machine).
+    const claims = run.ledger.filter((item) => item.status === LEDGER_STATUS.COMPLETED).reduce((total, item) => total + Number(item.claims), 0);
+    const calls = run.report.details.model.requests;
+    expect(calls).toBeGreaterThanOrEqual(fresh);
+    expect(calls).toBeLessThanOrEqual(claims);
+    if (run.coldStarts === stack.eventSource.maxConcurrency) {
+      // No invocation died: exactly one call per unique input, every re-send skipped.
+      expect(calls).toBe(fresh);
+      expect(claims).toBe(fresh);
+      expect(run.report.modelCalls).toBe(fresh);
+      expect(run.report.duplicatesSkipped).toBe(run.report.sent - run.report.unique);
+    }
   });
 });
