@@ -147,7 +147,9 @@ describe('chaos: the model misbehaves, nothing is lost', () => {
     const { model, metrics } = run.report.details;
     const invalid = model.byOutcome.truncated + model.byOutcome.malformed + model.byOutcome.schema;
     expect(invalid).toBeGreaterThan(10);
-    expect(metrics[METRIC.VALIDATION_FAILURES]).toBe(invalid);
+    // Counted as validation failures (at most: a killed invocation's metrics are lost with it).
+    expect(metrics[METRIC.VALIDATION_FAILURES]).toBeGreaterThan(0);
+    expect(metrics[METRIC.VALIDATION_FAILURES]).toBeLessThanOrEqual(invalid);
     // A repair follows an invalid answer, never more than one per answer.
     expect(model.repairs).toBeGreaterThan(0);
     expect(model.repairs).toBeLessThanOrEqual(invalid);
