@@ -25,8 +25,8 @@ import { DEFAULT_INPUT } from './workload';
  * The baseline: on AWS the drift monitor pins the first full day of data, which a local run never
  * has. Local mode pins each task's baseline from a reference workload instead (by default
  * examples/tickets.jsonl), run once through a separate local pipeline of the same stack — same
- * bundle, same simulated model — and counted from its ledger with the code `pipectl drift baseline`
- * uses. The result is cached under .local/drift-reference/, keyed by the bundle and the workload,
+ * bundle, same simulated model, at real time — and counted from its ledger with the code
+ * `pipectl drift baseline` uses. The result is cached under .local/drift-reference/, keyed by the bundle and the workload,
  * so only the first run after a code change pays for it (a few seconds).
  *
  * The monitors' DynamoDB requests carry the observer mark: they cost per schedule, not per
@@ -38,6 +38,9 @@ export const DEFAULT_DRIFT_REFERENCE = DEFAULT_INPUT;
 
 /** A local run lasts seconds: no monitor waits longer than this for its next run. */
 export const DEFAULT_MAX_INTERVAL_MS = 2_000;
+
+/** Part of the reference cache key: bump it when the way the reference run is made changes. */
+const REFERENCE_RUN_VERSION = 'reference-run-2';
 
 /** Durations in the monitors' environment that the time scale applies to (seconds). */
 const SCALED_SECONDS = [MONITOR_ENV.DRIFT_WINDOW_SECONDS] as const;
@@ -242,6 +245,7 @@ async function pinReferenceBaselines(context: ScheduledMonitorsContext, referenc
     .split('\n')
     .filter((line) => line.trim().length > 0);
   const hash = createHash('sha256');
+  hash.update(REFERENCE_RUN_VERSION);
   hash.update(readFileSync(context.stack.processor.bundlePath));
   hash.update(JSON.stringify(context.processorEnvironment ?? {}));
   hash.update(JSON.stringify(context.stack.processor.environment));
@@ -274,7 +278,10 @@ async function computeReferenceBaselines(context: ScheduledMonitorsContext, refe
   const { sendBodies, waitForDrain } = await import('./run-local');
   const reference = await startLocalPipeline({
     stack: context.stack,
-    timeScale: context.timeScale,
+    // Real time: on a busy machine a scaled-down timeout can cut an invocation short and send some
+    // answers down the fallback chain, which would bake a degraded serving-tier mix into the
+    // baseline. The simulated model has no latency, so this costs only the batching window.
+    timeScale: 1,
     environment: context.processorEnvironment,
     monitors: false,
   });

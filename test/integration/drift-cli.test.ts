@@ -24,7 +24,8 @@ let pipeline: LocalPipeline;
 let client: DynamoDBClient;
 
 beforeAll(async () => {
-  pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), monitors: { autoStart: false } });
+  // At real time, so a busy machine cannot time out invocations and change the counts below.
+  pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), timeScale: 1, monitors: { autoStart: false } });
   const { emulators, resources } = pipeline;
   writeServeFile(
     {

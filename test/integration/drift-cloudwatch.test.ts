@@ -73,7 +73,8 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
       .UUID as string;
 
     // The data: a shifted workload processed by local mode, and an overdue job with items that never arrived.
-    pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), monitors: { autoStart: false } });
+    // At real time, so a busy machine cannot time out invocations and shift the serving tiers.
+    pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), timeScale: 1, monitors: { autoStart: false } });
     const bodies = buildWorkload({ count: 200, seed: 8, category: 'account', duplicateRate: 0, badLines: false }).map((line) => line.text);
     await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
     expect(await waitForDrain(pipeline, 60_000)).toBe(true);
@@ -156,7 +157,7 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
     // Assess
     expect(summary).toMatchObject({ incompleteJobItems: missing });
     expect(await maximum(METRIC.INCOMPLETE_JOB_ITEMS, { service: METRIC_SERVICE.RECONCILER, stage: 'dev' })).toBe(missing);
-  });
+  }, 120_000);
 
   it('the drift monitor puts DriftScore per feature and the maximum, and its opt-in auto-pause disables the processor mapping', async () => {
     // Act
@@ -174,5 +175,5 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
     expect(await maximum(METRIC.DRIFT_SCORE, { service: METRIC_SERVICE.DRIFT_MONITOR, stage: 'dev', feature: DRIFT_MAX_FEATURE })).toBeCloseTo(maxScore, 9);
     expect(await maximum(METRIC.DRIFT_SCORE, { service: METRIC_SERVICE.DRIFT_MONITOR, stage: 'dev', task: 'ticket-triage', feature: 'category' })).toBeGreaterThan(0.25);
     expect(mapping.State).toMatch(/^Disabl/);
-  });
+  }, 120_000);
 });
