@@ -169,8 +169,8 @@ const MAX_REPAIR_QUOTE = 4000;
  * take its outcome without touching DynamoDB.
  *
  * DynamoDB cost of the resilience layer per invocation on the happy path: at most one read (the
- * primary model's breaker, cached for BREAKER_CACHE_MS) and one write (the budget's ADD), nothing
- * per record.
+ * primary model's breaker, cached for BREAKER_CACHE_MS, and only when a record calls the model)
+ * and one write (the budget's ADD, only when the batch made model calls), nothing per record.
  */
 export class BatchProcessor {
   private readonly recentKeys = new RecentKeys(RECENT_KEYS_CAPACITY);
