@@ -24,6 +24,12 @@ export interface LocalMappingSettings {
   /** @default '000000000000' */
   readonly accountId?: string;
   /**
+   * After a disable, how long a receive already waiting may still return messages (the poller's
+   * long poll plus its batching window): the mapping reads `Disabling` at least this long, so
+   * `Disabled` means nothing more will be processed. @default 0
+   */
+  readonly settleMs?: number;
+  /**
    * The function as GetFunctionConfiguration reports it (`pipectl triage` reads the model ids and
    * settings from its environment). Omitted: that operation answers 404.
    */
@@ -66,7 +72,9 @@ const MAX_BODY_BYTES = 64 * 1024;
 export async function startControlApi(source: PausableEventSource, settings: LocalMappingSettings): Promise<ControlApi> {
   let enabled = true;
   let lastModified = Date.now();
+  let disabledAt = 0;
   const accountId = settings.accountId ?? '000000000000';
+  const { settleMs } = settings;
   const functionArn = `arn:aws:lambda:${settings.region}:${accountId}:function:${settings.functionName}`;
 
   const configuration = (transition?: 'Enabling' | 'Disabling') => ({
@@ -79,7 +87,7 @@ export async function startControlApi(source: PausableEventSource, settings: Loc
     ScalingConfig: { MaximumConcurrency: settings.maxConcurrency },
     FunctionResponseTypes: settings.reportBatchItemFailures ? ['ReportBatchItemFailures'] : [],
     LastModified: lastModified / 1000,
-    State: transition ?? (enabled ? 'Enabled' : source.inFlight > 0 ? 'Disabling' : 'Disabled'),
+    State: transition ?? (enabled ? 'Enabled' : source.inFlight > 0 || Date.now() < disabledAt + (settleMs ?? 0) ? 'Disabling' : 'Disabled'),
     StateTransitionReason: 'USER_INITIATED',
   });
 
@@ -158,6 +166,7 @@ export async function startControlApi(source: PausableEventSource, settings: Loc
     if (typeof update.Enabled === 'boolean' && update.Enabled !== enabled) {
       enabled = update.Enabled;
       lastModified = Date.now();
+      if (!enabled) disabledAt = lastModified;
       source.setPaused(!enabled);
       transition = enabled ? 'Enabling' : 'Disabling';
     }
@@ -230,6 +239,9 @@ export function startPipelineControlApi(pipeline: LocalPipeline): Promise<Contro
     maxBatchingWindowSeconds: eventSource.maxBatchingWindowSeconds,
     maxConcurrency: eventSource.maxConcurrency,
     reportBatchItemFailures: eventSource.reportBatchItemFailures,
+    // The poller long-polls for up to 1 s (WaitTimeSeconds: 1 in event-source-poller.ts), then
+    // tops a batch up for its batching window: what a receive already waiting can still bring in.
+    settleMs: 1000 + eventSource.maxBatchingWindowSeconds * 1000 * pipeline.timeScale + 100,
     function: {
       handler: `index.${pipeline.stack.processor.handlerExport}`,
       timeoutSeconds: pipeline.stack.processor.timeoutSeconds,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { type CliIo, processIo } from '../../pipectl/cli-io';
 import { EXIT, PipectlError } from '../../pipectl/errors';
+import { awsCallFailed } from '../../pipectl/target';
 import { registerBreakerCommand } from './breaker';
 import { registerDlqCommand } from './dlq';
 import { registerDriftCommand } from './drift';
@@ -78,6 +79,11 @@ export async function runPipectl(argv: readonly string[], io: CliIo = processIo(
     if (error instanceof PipectlError) {
       io.err(`pipectl: ${error.message}\n`);
       return error.exitCode;
+    }
+    // An AWS SDK error (it carries `$metadata`) gets the hint for credentials, permissions or a dead endpoint.
+    if (error instanceof Error && '$metadata' in error) {
+      io.err(`pipectl: ${awsCallFailed('an AWS call', error).message}\n`);
+      return EXIT.FAILURE;
     }
     io.err(`pipectl: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
     return EXIT.FAILURE;

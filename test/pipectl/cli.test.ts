@@ -109,12 +109,13 @@ describe('gameday', () => {
     expect(unknown.stderr).toMatch(/no game day scenario "meteor"; the scenarios are: model-outage, model-blip/);
   });
 
-  it('model-blip: the outage is detected and recovered from, times are printed, and nothing is lost', async () => {
+  it('model-outage: the outage is detected and recovered from, times are printed, and nothing is lost', async () => {
     const log = join(scratch, 'gameday', 'processor.log');
-    const run = await pipectl(['gameday', 'model-blip', '--log', log, '--json']);
+    // A generous bound of pipeline time: on a loaded machine the local pipeline runs slower.
+    const run = await pipectl(['gameday', 'model-outage', '--log', log, '--timeout', '20m', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
-    expect(result).toMatchObject({ scenario: 'model-blip', passed: true, firedBeforeFault: [] });
+    expect(result).toMatchObject({ scenario: 'model-outage', passed: true, firedBeforeFault: [] });
     expect(['model-error-rate', 'breaker-open']).toContain(result.detectedBy);
     // The alarms evaluate minutes (of pipeline time): detection takes at least one period, at most
     // the timeout; recovery is measured from the fault's end.
@@ -127,5 +128,5 @@ describe('gameday', () => {
     expect(result.report.unique).toBe(result.sent);
     expect(result.events.map((event: { event: string }) => event.event)).toEqual(expect.arrayContaining(['fault starts', 'fault ends', 'every alarm that fired is OK again']));
     expect(run.stderr).toMatch(/fault starts\n/);
-  }, 120_000);
+  }, 240_000);
 });

@@ -73,6 +73,21 @@ describe('local control API', () => {
     expect(api.enabled).toBe(false);
   });
 
+  it('stays Disabling for the settle time after a disable, even with nothing in flight', async () => {
+    const settling = await startControlApi(source, { uuid: UUID, functionName: 'f', region: 'us-east-1', queueArn: QUEUE_ARN, batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 1, reportBatchItemFailures: true, settleMs: 2000 });
+    const client = new LambdaClient({ region: 'us-east-1', endpoint: settling.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    try {
+      source.inFlight = 0;
+      await client.send(new UpdateEventSourceMappingCommand({ UUID, Enabled: false }));
+      expect((await client.send(new GetEventSourceMappingCommand({ UUID }))).State).toBe('Disabling');
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      expect((await client.send(new GetEventSourceMappingCommand({ UUID }))).State).toBe('Disabled');
+    } finally {
+      client.destroy();
+      await settling.stop();
+    }
+  });
+
   it('enables again, and an update that changes nothing does not touch the poller', async () => {
     const update = await lambda.send(new UpdateEventSourceMappingCommand({ UUID, Enabled: true }));
     expect(update.State).toBe('Enabling');
