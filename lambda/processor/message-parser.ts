@@ -59,7 +59,7 @@ export function parseMessage(body: string): ParsedMessage {
   if (!task) {
     throw new RejectedInputError(
       REJECTION_REASON.UNKNOWN_TASK,
-      `unknown task "${envelope.data.task.slice(0, 100)}"; known tasks: ${TASK_NAMES.join(', ')}`,
+      `unknown task ${safeName(envelope.data.task)}; known tasks: ${TASK_NAMES.join(', ')}`,
     );
   }
   const input = task.inputSchema.safeParse(envelope.data.input);
@@ -92,17 +92,45 @@ function checkShape(document: unknown): void {
     }
     for (const key of Object.keys(value)) {
       if (HOSTILE_KEYS.has(key)) {
-        throw new RejectedInputError(REJECTION_REASON.HOSTILE_KEY, `key "${key}" is not allowed (at ${path})`);
+        throw new RejectedInputError(REJECTION_REASON.HOSTILE_KEY, `key "${key}" is not allowed (at ${safePath(path)})`);
       }
       stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, path: `${path}.${key.slice(0, 40)}` });
     }
   }
 }
 
+/**
+ * The rejection detail, which goes to the log line and the DLQ's FailureDetail attribute. It names
+ * where the problem is and what was expected, never the producer's data: zod's messages carry no
+ * received values, but key names and task names come from the message, so they pass `safeName`.
+ */
 function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .map((issue) => {
+      const where = issue.path.length > 0 ? issue.path.map((segment) => safeName(String(segment))).join('.') : '(root)';
+      const what = issue.code === 'unrecognized_keys' ? `unrecognized key(s): ${issue.keys.map(safeName).join(', ')}` : issue.message;
+      return `${where}: ${what}`;
+    })
     .join('; ')
     .slice(0, 500);
+}
+
+/**
+ * A name from a message as it may appear in logs: itself when it looks like an identifier, else
+ * only its length. An email address, a phone or card number used as a key or task name never
+ * reaches a log line or a DLQ attribute.
+ */
+export function safeName(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(name) && !/\d{5,}/.test(name) ? `"${name}"` : `<${name.length} characters, not shown>`;
+}
+
+function safePath(path: string): string {
+  return path
+    .split('.')
+    .map((segment) => {
+      const [, name = '', indexes = ''] = /^(.*?)((?:\[\d+\])*)$/.exec(segment) ?? [];
+      return (name === '' || name === '$' ? name : safeName(name).replace(/^"|"$/g, '')) + indexes;
+    })
+    .join('.');
 }
