@@ -108,7 +108,7 @@ function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
-      const where = issue.path.length > 0 ? issue.path.map((segment) => safeName(String(segment))).join('.') : '(root)';
+      const where = issue.path.length > 0 ? issue.path.map((segment) => (typeof segment === 'number' ? String(segment) : unquoted(String(segment)))).join('.') : '(root)';
       const what = issue.code === 'unrecognized_keys' ? `unrecognized key(s): ${issue.keys.map(safeName).join(', ')}` : issue.message;
       return `${where}: ${what}`;
     })
@@ -125,12 +125,16 @@ export function safeName(name: string): string {
   return /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(name) && !/\d{5,}/.test(name) ? `"${name}"` : `<${name.length} characters, not shown>`;
 }
 
+function unquoted(name: string): string {
+  return safeName(name).replace(/^"|"$/g, '');
+}
+
 function safePath(path: string): string {
   return path
     .split('.')
     .map((segment) => {
       const [, name = '', indexes = ''] = /^(.*?)((?:\[\d+\])*)$/.exec(segment) ?? [];
-      return (name === '' || name === '$' ? name : safeName(name).replace(/^"|"$/g, '')) + indexes;
+      return (name === '' || name === '$' ? name : unquoted(name)) + indexes;
     })
     .join('.');
 }
