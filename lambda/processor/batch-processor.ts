@@ -274,7 +274,9 @@ export class BatchProcessor {
     const base = { key, task: task.name, jobId: message.jobId, correlationId: correlationIdOf(message) };
     if (this.recentKeys.has(key)) return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
     const receiveCount = receiveCountOf(record);
-    if (workUntil - FINISH_RESERVE_MS - this.now() < MIN_WORK_MS) {
+    // Not started unless one model attempt still fits: a claim that cannot reach the model only
+    // costs writes and a receive.
+    if (workUntil - FINISH_RESERVE_MS - this.now() < Math.max(MIN_WORK_MS, this.deps.retryPolicy.minAttemptMs)) {
       return this.giveBack(record, { ...base, outcome: OUTCOME.FAILED, error: new TimeBudgetExhaustedError('too little time left to start'), retry: true });
     }
 

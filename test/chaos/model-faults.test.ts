@@ -208,9 +208,10 @@ describe('chaos: the model misbehaves, nothing is lost', () => {
     expect(calls).toBeGreaterThanOrEqual(fresh);
     expect(calls).toBeLessThanOrEqual(claims);
     if (run.coldStarts === stack.eventSource.maxConcurrency) {
-      // No invocation died: exactly one call per unique input, every re-send skipped.
+      // No invocation died: exactly one call per unique input, every re-send skipped. (A key may
+      // still have been claimed twice: a record that found too little time left for a model call
+      // after its claim goes back to the queue without calling.)
       expect(calls).toBe(fresh);
-      expect(claims).toBe(fresh);
       expect(run.report.modelCalls).toBe(fresh);
       expect(run.report.duplicatesSkipped).toBe(run.report.sent - run.report.unique);
     }
