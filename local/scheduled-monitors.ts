@@ -39,6 +39,13 @@ export const DEFAULT_DRIFT_REFERENCE = DEFAULT_INPUT;
 /** A local run lasts seconds: no monitor waits longer than this for its next run. */
 export const DEFAULT_MAX_INTERVAL_MS = 2_000;
 
+/**
+ * The drift monitor's item bound in local mode. dynalite runs in this process, so a run that read
+ * every completion every 2 s would compete with the pipeline for it; the sample stays a uniform
+ * set of whole shards, and a few hundred items is what a local run's comparison needs.
+ */
+export const DEFAULT_LOCAL_DRIFT_MAX_ITEMS = 1_000;
+
 /** Part of the reference cache key: bump it when the way the reference run is made changes. */
 const REFERENCE_RUN_VERSION = 'reference-run-2';
 
@@ -59,6 +66,8 @@ export interface ScheduledMonitorsOptions {
   readonly cacheDir?: string;
   /** Run on the timers. Tests that call `runOnce()` themselves turn it off. @default true */
   readonly autoStart?: boolean;
+  /** Items one drift run reads at most (the template's bound is for AWS). @default DEFAULT_LOCAL_DRIFT_MAX_ITEMS */
+  readonly driftMaxItems?: number;
 }
 
 /** What local mode hands the monitors (local-pipeline.ts). */
@@ -106,7 +115,7 @@ export class ScheduledMonitors {
   static async start(context: ScheduledMonitorsContext, options: ScheduledMonitorsOptions = {}): Promise<ScheduledMonitors> {
     const maxIntervalMs = options.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS;
     const scheduled = context.stack.scheduledFunctions.map((model) => {
-      const environment = monitorEnvironment(model, context);
+      const environment = monitorEnvironment(model, context, options.driftMaxItems ?? DEFAULT_LOCAL_DRIFT_MAX_ITEMS);
       const name = environment[ENV.POWERTOOLS_SERVICE_NAME] ?? model.logicalId;
       return {
         name,
@@ -200,7 +209,7 @@ export class ScheduledMonitors {
 }
 
 /** The monitor's environment from the template: Refs resolved, durations scaled, endpoints local, metrics as EMF. */
-function monitorEnvironment(model: ScheduledFunctionModel, context: ScheduledMonitorsContext): Record<string, string> {
+function monitorEnvironment(model: ScheduledFunctionModel, context: ScheduledMonitorsContext, driftMaxItems: number): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(model.environment)) {
     if (typeof value === 'string') {
@@ -210,6 +219,9 @@ function monitorEnvironment(model: ScheduledFunctionModel, context: ScheduledMon
       if (!resolved) throw new Error(`environment variable ${name} of ${model.logicalId} refers to ${value.ref}, which local mode does not create`);
       environment[name] = resolved;
     }
+  }
+  if (environment[MONITOR_ENV.DRIFT_MAX_ITEMS] !== undefined) {
+    environment[MONITOR_ENV.DRIFT_MAX_ITEMS] = String(Math.min(Number(environment[MONITOR_ENV.DRIFT_MAX_ITEMS]), driftMaxItems));
   }
   return {
     ...environment,
