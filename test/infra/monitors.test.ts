@@ -26,8 +26,25 @@ function statementsOf(synth: SynthesizedStage, roleId: string): Statement[] {
     .flatMap((resource: any) => resource.Properties.PolicyDocument.Statement as Statement[]);
 }
 
+/**
+ * The actions of the statements, except a table key's (a stage with a customer managed key grants
+ * it to every function that reads the tables; `kmsOnKeysOnly` checks those separately).
+ */
 function actionsOf(statements: readonly Statement[]): string[] {
-  return statements.flatMap((statement) => asList(statement.Action)).sort();
+  return statements
+    .flatMap((statement) => asList(statement.Action))
+    .filter((action) => !action.startsWith('kms:'))
+    .sort();
+}
+
+/** Every KMS action of a role is on a KMS key of this stack, never on `*` or another resource. */
+function kmsOnKeysOnly(synth: SynthesizedStage, statements: readonly Statement[]): boolean {
+  return statements
+    .filter((statement) => asList(statement.Action).some((action) => action.startsWith('kms:')))
+    .every((statement) => {
+      const target = (statement.Resource as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
+      return target !== undefined && synth.templateJson.Resources[target]?.Type === 'AWS::KMS::Key';
+    });
 }
 
 function monitor(synth: SynthesizedStage, which: 'reconciler' | 'driftMonitor') {
@@ -119,6 +136,7 @@ describe.each(['dev', 'prod'])('Monitors (%s)', (stage) => {
 
     // Assess
     expect(actionsOf(statements)).toEqual(['cloudwatch:PutMetricData', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(kmsOnKeysOnly(synth, statements)).toBe(true);
     expect(statements.find((statement) => statement.Action === 'dynamodb:Query')?.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ledgerId, 'Arn'] }, `/index/${LEDGER_INDEX.BY_JOB}`]] });
     expect(statements.find((statement) => asList(statement.Action).includes('dynamodb:Scan'))?.Resource).toEqual({ 'Fn::GetAtt': [controlId, 'Arn'] });
     expect(resource.Properties.Environment.Variables).toMatchObject({
@@ -138,6 +156,7 @@ describe.each(['dev', 'prod'])('Monitors (%s)', (stage) => {
     // Assess
     const actions = actionsOf(statements);
     expect(actions).toEqual(['cloudwatch:PutMetricData', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(kmsOnKeysOnly(synth, statements)).toBe(true);
     expect(actions.some((action) => action.startsWith('sqs:') || action.startsWith('lambda:') || action.startsWith('bedrock:'))).toBe(false);
     expect(statements.find((statement) => asList(statement.Action).includes('dynamodb:PutItem'))?.Resource).toEqual({
       'Fn::GetAtt': [logicalIdOf(synth, synth.stack.control.table), 'Arn'],
