@@ -1,4 +1,5 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUT } from '../lambda/contract';
 import type { RemovalPolicyName, StageConfig } from './config/stage-config';
@@ -34,6 +35,8 @@ export class PipelineStack extends Stack {
   public readonly reviewQueue: WorkQueue;
   /** The idempotency ledger. */
   public readonly ledger: LedgerTable;
+  /** The customer-managed key of the tables, when the stage config asks for one. */
+  public readonly dataKey?: Key;
   /** Breaker, budget, jobs and baselines: the small state every Lambda and pipectl share. */
   public readonly control: ControlTable;
   /** The processor Lambda and its event source. */
@@ -58,8 +61,16 @@ export class PipelineStack extends Stack {
       removalPolicy,
       purpose: 'human review',
     });
-    this.ledger = new LedgerTable(this, 'Ledger', { config: config.ledger, removalPolicy });
-    this.control = new ControlTable(this, 'Control', { config: config.ledger, removalPolicy });
+    // One customer-managed key for both tables when the stage asks for it (prod does).
+    this.dataKey = config.ledger.customerManagedKey
+      ? new Key(this, 'DataKey', {
+          enableKeyRotation: true,
+          description: `Encrypts the ${config.stage} pipeline's ledger and control tables`,
+          removalPolicy,
+        })
+      : undefined;
+    this.ledger = new LedgerTable(this, 'Ledger', { config: config.ledger, removalPolicy, encryptionKey: this.dataKey });
+    this.control = new ControlTable(this, 'Control', { config: config.ledger, removalPolicy, encryptionKey: this.dataKey });
     this.processor = new Processor(this, 'Processor', {
       config,
       inputQueue: this.inputQueue.queue,
@@ -77,6 +88,14 @@ export class PipelineStack extends Stack {
       eventSourceMappingArn: this.processor.eventSource.eventSourceMappingArn,
       removalPolicy,
     });
+
+    if (this.dataKey) {
+      // What the tables' grants do not add: every function that reads or writes them needs the key.
+      // Exact actions (no GenerateDataKey*/ReEncrypt* wildcards); DescribeKey lets the SDK check it.
+      for (const fn of [this.processor.function, this.monitors.reconciler, this.monitors.driftMonitor]) {
+        this.dataKey.grant(fn, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
+      }
+    }
 
     this.observability = new PipelineObservability(this, 'Observability', {
       config,

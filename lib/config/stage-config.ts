@@ -89,6 +89,12 @@ export interface LedgerConfig {
   readonly pointInTimeRecovery: boolean;
   /** Refuse `DeleteTable` while set. @default false (true in prod) */
   readonly deletionProtection: boolean;
+  /**
+   * Encrypt the ledger and control tables with a customer-managed KMS key (rotation on) instead of
+   * the AWS-managed `aws/dynamodb` key: the key policy, its audit trail and its deletion are then
+   * yours. @default false (true in prod)
+   */
+  readonly customerManagedKey: boolean;
 }
 
 /** Which model the processor calls. */
@@ -485,6 +491,7 @@ export const StageConfigSchema = z
         ttlDays: z.number().int().min(1).default(30),
         pointInTimeRecovery: z.boolean().default(true),
         deletionProtection: z.boolean().default(false),
+        customerManagedKey: z.boolean().default(false),
       })
       .prefault({}),
     drift: z

@@ -19,7 +19,7 @@ export const STAGES = {
     logRawInput: false,
     allowFaultInjection: false,
     processor: { logRetentionDays: RetentionDays.THREE_MONTHS },
-    ledger: { deletionProtection: true },
+    ledger: { deletionProtection: true, customerManagedKey: true },
     // Production answers faster and pages sooner; subscribe the on-call rotation here, e.g.
     // page: { httpsEndpoints: ['https://events.pagerduty.com/integration/<key>/enqueue'] }.
     observability: { alarms: { inputAgeSlaSeconds: 600, modelErrorRatePercent: 10 } },

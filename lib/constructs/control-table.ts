@@ -1,5 +1,6 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { CONTROL } from '../../lambda/contract';
 import type { LedgerConfig } from '../config/stage-config';
@@ -9,6 +10,8 @@ export interface ControlTableProps {
   /** Point-in-time recovery and deletion protection follow the ledger's settings. */
   readonly config: LedgerConfig;
   readonly removalPolicy: RemovalPolicy;
+  /** The customer-managed key the table is encrypted with; without one, the AWS-managed `aws/dynamodb` KMS key. */
+  readonly encryptionKey?: IKey;
 }
 
 /**
@@ -31,6 +34,9 @@ export class ControlTable extends Construct {
       timeToLiveAttribute: CONTROL.TTL,
       deletionProtection: props.config.deletionProtection,
       removalPolicy: props.removalPolicy,
+      // Always KMS: the stage's own key when it has one, else the AWS-managed aws/dynamodb key.
+      encryption: props.encryptionKey ? TableEncryption.CUSTOMER_MANAGED : TableEncryption.AWS_MANAGED,
+      encryptionKey: props.encryptionKey,
     });
   }
 }

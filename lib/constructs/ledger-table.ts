@@ -1,5 +1,6 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, type CfnTable, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, type CfnTable, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LEDGER, LEDGER_INDEX } from '../../lambda/contract';
 import type { LedgerConfig } from '../config/stage-config';
@@ -10,6 +11,8 @@ export interface LedgerTableProps {
   readonly config: LedgerConfig;
   /** Retain in production, destroy in a sandbox. */
   readonly removalPolicy: RemovalPolicy;
+  /** The customer-managed key the table is encrypted with; without one, the AWS-managed `aws/dynamodb` KMS key. */
+  readonly encryptionKey?: IKey;
 }
 
 /**
@@ -52,6 +55,9 @@ export class LedgerTable extends Construct {
       stream: StreamViewType.NEW_AND_OLD_IMAGES,
       deletionProtection: config.deletionProtection,
       removalPolicy,
+      // Always KMS: the stage's own key when it has one, else the AWS-managed aws/dynamodb key.
+      encryption: props.encryptionKey ? TableEncryption.CUSTOMER_MANAGED : TableEncryption.AWS_MANAGED,
+      encryptionKey: props.encryptionKey,
     });
     // The indexes are declared on the CloudFormation resource, not with `addGlobalSecondaryIndex`:
     // a `Table` that knows it has indexes makes every `TableGrants` on it (the processor's

@@ -38,6 +38,17 @@ const ACCEPTED_WILDCARDS: ReadonlyArray<{ readonly reason: string; readonly matc
   },
   {
     reason:
+      "a KMS key policy's Resource '*' means this key only: a service principal (e.g. CloudWatch publishing to an " +
+      'encrypted topic) may use it for exact actions, under conditions that name the source account and resources',
+    matches: ({ type, statement }) =>
+      type === 'AWS::KMS::Key' &&
+      statement.Effect === 'Allow' &&
+      JSON.stringify(statement.Principal).includes('"Service"') &&
+      asList(statement.Action).every((action) => !String(action).includes('*')) &&
+      JSON.stringify(statement.Condition ?? {}).includes('aws:Source'),
+  },
+  {
+    reason:
       "cloudwatch:PutMetricData has no resource-level permissions (Resource must be '*'); it is scoped by a " +
       'cloudwatch:namespace condition to the pipeline\'s own namespace instead',
     matches: ({ statement }) =>

@@ -162,6 +162,8 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
 
     // Assess
     const inputQueue = [resource.inputQueue];
+    // prod encrypts the tables with its own key: the processor may use it, with exact actions only
+    const dataKey = synth.stack.dataKey ? [logicalIdOf(synth, synth.stack.dataKey)] : [];
     expect(granted).toEqual({
       'logs:CreateLogStream': [resource.logGroup],
       'logs:PutLogEvents': [resource.logGroup],
@@ -173,8 +175,9 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
       'sqs:GetQueueUrl': inputQueue,
       'sqs:SendMessage': [resource.inputDlq, resource.reviewQueue].sort(),
       // Decrypt: reading the input queue and sending; GenerateDataKey: sending to the DLQ and review queue
-      'kms:Decrypt': [resource.inputKey, resource.reviewKey].sort(),
-      'kms:GenerateDataKey': [resource.inputKey, resource.reviewKey].sort(),
+      'kms:Decrypt': [resource.inputKey, resource.reviewKey, ...dataKey].sort(),
+      'kms:GenerateDataKey': [resource.inputKey, resource.reviewKey, ...dataKey].sort(),
+      ...(dataKey.length > 0 ? { 'kms:Encrypt': dataKey, 'kms:DescribeKey': dataKey } : {}),
       // the ledger by key; the control table (breaker, budget) read and updated, never written whole
       'dynamodb:GetItem': [resource.table, resource.control].sort(),
       'dynamodb:PutItem': [resource.table],
