@@ -31,7 +31,7 @@ export interface RegisterJobRequest {
 
 /**
  * Registers a job, or confirms an earlier registration of the same job (a resumed send): the
- * first `sentAt` and deadline are kept. A job id registered with another size is refused, since
+ * first `sentAt`, deadline and count of unique inputs are kept. A job id registered with another size is refused, since
  * its completeness could no longer be judged.
  *
  * @returns the record as stored, and whether it existed before.
@@ -44,7 +44,7 @@ export async function registerJob(dynamodb: DynamoDBClient, tableName: string, r
         Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.JOB_PREFIX}${request.jobId}` } },
         ConditionExpression: 'attribute_not_exists(#pk) OR #expected = :expected',
         UpdateExpression:
-          'SET #jobId = :jobId, #expected = :expected, #unique = :unique, #source = :source, #sentAt = if_not_exists(#sentAt, :now), ' +
+          'SET #jobId = :jobId, #expected = :expected, #unique = if_not_exists(#unique, :unique), #source = :source, #sentAt = if_not_exists(#sentAt, :now), ' +
           '#deadline = if_not_exists(#deadline, :deadline), #status = if_not_exists(#status, :open), #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
         ExpressionAttributeNames: {
           '#pk': CONTROL.PARTITION_KEY,

@@ -81,12 +81,20 @@ export function registerSendCommand(program: Command, io: CliIo): void {
       announce(io, target);
       const { resources, dynamodb, sqs } = target;
       // Resumable: keys the ledger already settled are not sent again (the ledger would skip them anyway).
-      const items = await getLedgerItems(dynamodb, resources.ledgerTableName, input.valid.map((line) => line.key), ['pk', 'status']);
-      const done = new Set([...items.values()].filter((item) => DONE_STATUSES.has(String(item.status))).map((item) => item.pk));
+      const items = await getLedgerItems(dynamodb, resources.ledgerTableName, input.valid.map((line) => line.key), ['pk', 'status', 'jobId']);
+      const settled = [...items.values()].filter((item) => DONE_STATUSES.has(String(item.status)));
+      const done = new Set(settled.map((item) => item.pk));
+      // An input settled under another job (or none) belongs to that job in the ledger: this job's
+      // reconciliation could never count it, so it is not one of this job's inputs.
+      const foreign = new Set(settled.filter((item) => item.jobId !== jobId).map((item) => item.pk));
       const toSend = input.valid.filter((line) => !done.has(line.key));
       const alreadyDone = input.valid.length - toSend.length;
-      const summary = { jobId, valid: input.valid.length, unique, invalid: input.problems.length, alreadyDone, toSend: toSend.length };
+      const jobUnique = unique - foreign.size;
+      const summary = { jobId, valid: input.valid.length, unique, invalid: input.problems.length, alreadyDone, toSend: toSend.length, settledElsewhere: foreign.size };
       if (alreadyDone > 0) io.err(`${alreadyDone} message(s) were already done (their inputs are in the ledger): not sent again\n`);
+      if (foreign.size > 0) {
+        io.err(`${foreign.size} of those input(s) were settled under another job (or none): the job counts ${jobUnique} input(s), not ${unique}\n`);
+      }
 
       if (flags.dryRun) {
         io.err(`dry run: would register job ${jobId} and send ${toSend.length} message(s) to ${resources.inputQueueUrl}; nothing sent\n`);
@@ -103,7 +111,7 @@ export function registerSendCommand(program: Command, io: CliIo): void {
       });
 
       const now = Date.now();
-      const { job, resumed } = await registerJob(dynamodb, resources.controlTableName, { jobId, expected: input.valid.length, unique, now, deadlineMs });
+      const { job, resumed } = await registerJob(dynamodb, resources.controlTableName, { jobId, expected: input.valid.length, unique: jobUnique, now, deadlineMs });
       io.err(`${resumed ? 'resuming' : 'registered'} job ${jobId}: ${job.expected} message(s), first sent ${new Date(job.sentAt).toISOString()}\n`);
 
       const started = Date.now();
