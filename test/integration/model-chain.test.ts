@@ -18,8 +18,14 @@ afterEach(async () => {
   pipeline = undefined;
 });
 
+/**
+ * Half speed (a 15 s invocation): these cases drive one invocation at a time and assert what it
+ * did, which a starved CPU must not turn into a timeout.
+ */
+const TIME_SCALE = 0.5;
+
 async function start(environment: Record<string, string>, faults = ''): Promise<PipelineHarness> {
-  pipeline = await startLocalPipeline({ stack, autoStart: false, environment, faults });
+  pipeline = await startLocalPipeline({ stack, autoStart: false, environment, faults, timeScale: TIME_SCALE });
   return new PipelineHarness(pipeline);
 }
 
@@ -95,7 +101,7 @@ describe('transient model failures', () => {
     const { message, response } = await processOne(harness, body);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: message.MessageId }]);
     expect(await harness.ledgerItem(key)).toMatchObject({ status: LEDGER_STATUS.FAILED, lastErrorClass: expect.stringMatching(/ServerError|BadGateway|ServiceUnavailable|Overloaded/) });
-    // Hidden for the queue-level backoff (1–2 s at local mode's time scale), not back at once.
+    // Hidden for the queue-level backoff (2.5–5 s at this time scale), not back at once.
     const { Attributes } = await pipeline!.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: pipeline!.resources.inputQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
     );

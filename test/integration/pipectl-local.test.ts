@@ -42,7 +42,8 @@ describe('pipectl local', () => {
     expect(Object.keys(report.apiCalls).sort()).toEqual(['cloudwatch', 'dynamodb.read', 'dynamodb.write', 'sqs']);
   });
 
-  it('runs with --faults: the simulator injects them, the summary says so, the invariant holds', async () => {
+  // A child process that synthesizes, runs and drains: allow a busy machine more than the default 60 s.
+  it('runs with --faults: the simulator injects them, the summary says so, the invariant holds', { timeout: 150_000 }, async () => {
     const reportFile = join(scratch, 'faults.json');
     const { code, stdout, stderr } = await pipectl(['local', '--messages', '40', '--seed', '4', '--faults', '429=0.3:1000,5xx=0.1', '--report', reportFile]);
     expect(code, stderr).toBe(0);
