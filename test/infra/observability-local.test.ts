@@ -5,8 +5,7 @@
  * dynalite and the worker-thread execution environments, bounded to a few hundred messages on
  * loopback.
  */
-import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import { alarmIds } from '../../lib/observability/runbook';
 import type { LocalAlarmState } from '../../local/alarm-evaluator';
 import { startLocalPipeline } from '../../local/local-pipeline';
+import { buildReport } from '../../local/report';
 import { runLocal, sendBodies, waitForDrain } from '../../local/run-local';
 import { synthesizeLocalStack } from '../../local/stack-model';
 import { buildBodies } from '../../local/workload';
@@ -33,33 +33,57 @@ function stateOf(alarms: readonly LocalAlarmState[], id: string): LocalAlarmStat
 }
 
 describe('local mode evaluates the alarm catalog', () => {
-  it('a run with poison messages fires the DLQ alarm, and the report lists every catalog alarm with its state', async () => {
-    // Prepare: 120 generated tickets carry nine malformed lines, each rejected to the DLQ at once.
-    const bodies = buildBodies({ messages: 120, seed: 3 });
+  it('a run with poison messages fires the DLQ alarm; the report lists every catalog alarm; the processor\'s EMF carries the catalog\'s metrics under (service, stage)', async () => {
+    // Prepare: 120 generated tickets (20% re-sent) carry nine malformed lines, each rejected to the
+    // DLQ at once. Without the scheduled monitors: a small sample against the reference baseline is
+    // not what this checks.
+    const alarmsFile = join(scratch, 'alarms.json');
+    const pipeline = await startLocalPipeline({ stack, timeScale: 0.1, alarmsFile, monitors: false });
+    try {
+      const bodies = buildBodies({ messages: 120, seed: 3, duplicates: 0.2 });
 
-    // Act (without the scheduled monitors: a small sample against the reference baseline is not what this checks)
-    const report = await runLocal(bodies, { stack, timeScale: 0.1, monitors: false });
-    expect(report.invariantViolations).toEqual([]);
+      // Act
+      const started = Date.now();
+      pipeline.emulators.counter.reset();
+      await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
+      expect(await waitForDrain(pipeline, 60_000)).toBe(true);
+      await pipeline.poller.stop();
+      const report = await buildReport(pipeline, bodies, Date.now() - started, 0);
 
-    // Assess
-    expect(report.invariantHolds).toBe(true);
-    expect(report.rejected).toBe(9);
-    expect(report.alarms.map((alarm) => alarm.id)).toEqual(alarmIds(catalog));
-    expect(report.alarms.map((alarm) => alarm.name)).toEqual([catalog.composite.name, ...catalog.alarms.map((alarm) => alarm.name)]);
-    const dlq = stateOf(report.alarms, 'dlq-has-messages');
-    expect(dlq.state).toBe('ALARM');
-    expect(dlq.firstFiredAt).not.toBeNull();
-    expect(dlq.runbook).toBe('RUNBOOK.md#dlq-has-messages');
-    // The DLQ alarm is a ticket: it never pages. (Whether anything else fired depends on how busy
-    // the machine is — a starved worker can time out an invocation — so only the page's cause is checked.)
-    const composite = stateOf(report.alarms, 'pipeline-unhealthy');
-    expect(composite.reason).not.toContain('dlq-has-messages');
-    expect(catalog.composite.children).not.toContain('dlq-has-messages');
-    for (const id of ['processor-silent', 'input-age-over-sla']) {
-      expect(stateOf(report.alarms, id), id).toMatchObject({ state: 'OK', firstFiredAt: null });
-    }
-    for (const id of ['dynamodb-throttles', 'dynamodb-system-errors']) {
-      expect(stateOf(report.alarms, id), id).toMatchObject({ state: 'INSUFFICIENT_DATA', observable: false });
+      // Assess: nothing lost; every alarm of the catalog reported, the DLQ alarm fired.
+      expect(report.invariantViolations).toEqual([]);
+      expect(report.invariantHolds).toBe(true);
+      expect(report.rejected).toBe(9);
+      expect(report.alarms.map((alarm) => alarm.id)).toEqual(alarmIds(catalog));
+      expect(report.alarms.map((alarm) => alarm.name)).toEqual([catalog.composite.name, ...catalog.alarms.map((alarm) => alarm.name)]);
+      const dlq = stateOf(report.alarms, 'dlq-has-messages');
+      expect(dlq).toMatchObject({ state: 'ALARM', runbook: 'RUNBOOK.md#dlq-has-messages' });
+      expect(dlq.firstFiredAt).not.toBeNull();
+      // The DLQ alarm is a ticket: it never pages. (Whether anything else fired depends on how busy
+      // the machine is — a starved worker can time out an invocation — so only the page's cause is checked.)
+      expect(stateOf(report.alarms, 'pipeline-unhealthy').reason).not.toContain('dlq-has-messages');
+      expect(catalog.composite.children).not.toContain('dlq-has-messages');
+      for (const id of ['processor-silent', 'input-age-over-sla']) {
+        expect(stateOf(report.alarms, id), id).toMatchObject({ state: 'OK', firstFiredAt: null });
+      }
+      for (const id of ['dynamodb-throttles', 'dynamodb-system-errors']) {
+        expect(stateOf(report.alarms, id), id).toMatchObject({ state: 'INSUFFICIENT_DATA', observable: false });
+      }
+
+      // Assess: what a CloudWatch alarm on (service, stage) would see of the bundled processor's EMF.
+      const alarmSet = { [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.PROCESSOR, [METRIC_DIMENSION.STAGE]: 'dev' };
+      const seen = (name: string) => pipeline.logs.metrics.values({ namespace: METRICS_NAMESPACE, name, dimensions: alarmSet }, 0, Number.MAX_SAFE_INTEGER);
+      for (const name of [METRIC.RECORDS_RECEIVED, METRIC.RECORDS_COMPLETED, METRIC.RECORDS_REJECTED, METRIC.DUPLICATES_SKIPPED, METRIC.MODEL_CALLS, METRIC.MODEL_LATENCY, METRIC.RECORD_AGE]) {
+        expect(seen(name).length, `${name} under (service, stage); seen under ${JSON.stringify(pipeline.logs.metrics.dimensionSetsOf(METRICS_NAMESPACE, name))}`).toBeGreaterThan(0);
+      }
+      const completed = seen(METRIC.RECORDS_COMPLETED).reduce((total, value) => total + value, 0);
+      expect(completed).toBe(pipeline.logs.total(METRIC.RECORDS_COMPLETED));
+
+      // Assess: the states `pipectl status --local` reads.
+      const onDisk = JSON.parse(readFileSync(alarmsFile, 'utf8')) as { updatedAt: string; alarms: LocalAlarmState[] };
+      expect(onDisk.alarms).toEqual(report.alarms);
+    } finally {
+      await pipeline.stop();
     }
   });
 
@@ -121,32 +145,4 @@ describe('local mode evaluates the alarm catalog', () => {
       await pipeline.stop();
     }
   }, 120_000);
-
-  it('the bundled processor emits the catalog\'s metrics under the alarm dimension set, and --serve state is on disk', async () => {
-    // Prepare
-    const alarmsFile = join(scratch, 'alarms.json');
-    const pipeline = await startLocalPipeline({ stack, timeScale: 0.1, alarmsFile });
-    try {
-      const bodies = buildBodies({ messages: 100, seed: 5, duplicates: 0.2 });
-
-      // Act
-      await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
-      expect(await waitForDrain(pipeline, 60_000)).toBe(true);
-      const states = await pipeline.alarms.finish();
-
-      // Assess: what a CloudWatch alarm on (service, stage) would see.
-      const alarmSet = { [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.PROCESSOR, [METRIC_DIMENSION.STAGE]: 'dev' };
-      const seen = (name: string) => pipeline.logs.metrics.values({ namespace: METRICS_NAMESPACE, name, dimensions: alarmSet }, 0, Number.MAX_SAFE_INTEGER);
-      for (const name of [METRIC.RECORDS_RECEIVED, METRIC.RECORDS_COMPLETED, METRIC.RECORDS_REJECTED, METRIC.DUPLICATES_SKIPPED, METRIC.MODEL_CALLS, METRIC.MODEL_LATENCY, METRIC.RECORD_AGE]) {
-        expect(seen(name).length, `${name} under (service, stage); seen under ${JSON.stringify(pipeline.logs.metrics.dimensionSetsOf(METRICS_NAMESPACE, name))}`).toBeGreaterThan(0);
-      }
-      const completed = seen(METRIC.RECORDS_COMPLETED).reduce((total, value) => total + value, 0);
-      expect(completed).toBe(pipeline.logs.total(METRIC.RECORDS_COMPLETED));
-      const onDisk = JSON.parse(readFileSync(alarmsFile, 'utf8')) as { updatedAt: string; alarms: LocalAlarmState[] };
-      expect(onDisk.alarms).toEqual(states);
-      expect(stateOf(onDisk.alarms, 'dlq-has-messages').state).toBe('ALARM');
-    } finally {
-      await pipeline.stop();
-    }
-  });
 });
