@@ -47,6 +47,8 @@ export interface LocalRunReport {
   readonly details: {
     readonly dlqByReason: Readonly<Record<string, number>>;
     readonly ledgerByStatus: Readonly<Record<string, number>>;
+    /** Claims of all ledger items together: every model call follows a claim, so calls per claim bound them. */
+    readonly claims: number;
     readonly apiCallsByOperation: Readonly<Record<string, number>>;
     readonly metrics: Readonly<Record<string, number>>;
     readonly coldStarts: number;
@@ -82,6 +84,7 @@ export async function buildReport(
   const sentKeys = new Set(sentBodies.map(keyOfBody));
 
   const ledgerByStatus: Record<string, number> = {};
+  let claims = 0;
   const completedKeys = new Set<string>();
   const rejectedKeys = new Set<string>();
   const stuckKeys = new Set<string>();
@@ -90,6 +93,7 @@ export async function buildReport(
     const status = String(item[LEDGER.STATUS]);
     const key = String(item[LEDGER.PARTITION_KEY]);
     ledgerByStatus[status] = (ledgerByStatus[status] ?? 0) + 1;
+    claims += Number(item.claims ?? 0);
     if (status === LEDGER_STATUS.COMPLETED) {
       completedKeys.add(key);
       const tier = String(item.tier) as keyof typeof byTier;
@@ -159,6 +163,7 @@ export async function buildReport(
     details: {
       dlqByReason,
       ledgerByStatus,
+      claims,
       apiCallsByOperation: emulators.counter.snapshot(),
       metrics: logs.snapshot(),
       coldStarts: pipeline.environments.reduce((total, environment) => total + environment.coldStarts, 0),

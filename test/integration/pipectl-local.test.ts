@@ -37,7 +37,9 @@ describe('pipectl local', () => {
     for (const field of ['sent', 'unique', 'completed', 'deadLettered', 'inReview', 'rejected', 'duplicatesSkipped', 'modelCalls', 'byTier', 'alarms', 'apiCalls', 'invariantHolds', 'durationMs']) {
       expect(report).toHaveProperty(field);
     }
-    expect(report).toMatchObject({ sent: 40, unique: 30, duplicatesSkipped: 10, invariantHolds: true });
+    expect(report).toMatchObject({ sent: 40, unique: 30, invariantHolds: true });
+    // Ten re-sends; a redelivery after a timed-out invocation (a starved machine) also counts as one.
+    expect(report.duplicatesSkipped).toBeGreaterThanOrEqual(10);
     expect(Object.keys(report.byTier).sort()).toEqual(['human', 'primary', 'rules', 'secondary']);
     expect(Object.keys(report.apiCalls).sort()).toEqual(['cloudwatch', 'dynamodb.read', 'dynamodb.write', 'sqs']);
   });
