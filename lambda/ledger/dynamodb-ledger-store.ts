@@ -220,6 +220,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
             detail: request.detail.slice(0, 1000),
             messageId: request.messageId,
             bodyBytes: request.bodyBytes,
+            ...(request.jobId ? { [LEDGER.JOB_ID]: request.jobId, [LEDGER.JOB_SHARD]: jobShardKey(request.jobId, request.key) } : {}),
             updatedAt: request.now,
             [LEDGER.TTL]: this.expiresAt(request.now),
           }),

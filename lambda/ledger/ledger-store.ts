@@ -86,6 +86,8 @@ export interface RejectionRequest {
   readonly detail: string;
   readonly messageId: string;
   readonly bodyBytes: number;
+  /** The envelope's job id when the body was a JSON object with one, so the job counts its bad lines as dead-lettered. */
+  readonly jobId?: string;
   readonly now: number;
 }
 

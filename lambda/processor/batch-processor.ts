@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { bulkhead } from 'cockatiel';
-import { LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../contract';
+import { LEDGER_STATUS, MAX_MESSAGE_BYTES, MESSAGE_ATTRIBUTE, METRIC } from '../contract';
 import type { LedgerStore } from '../ledger/ledger-store';
 import type { ModelProvider, ModelResponse, RepairTurn } from '../model/model-provider';
 import { estimateCostUsd, type HourlyBudget, msUntilNextHour } from '../resilience/budget';
@@ -244,6 +244,7 @@ export class BatchProcessor {
         detail: error.detail,
         messageId: record.messageId,
         bodyBytes: Buffer.byteLength(record.body, 'utf8'),
+        jobId: jobIdOfRejected(record.body),
         now: this.now(),
       });
       await this.deps.queues.deadLetter(record.body, {
@@ -705,4 +706,20 @@ function correlationIdOf(message: ParsedMessage): string {
 function retryAfterOf(error: PipelineError | undefined): number {
   if (error instanceof ModelCallError || error instanceof BreakerOpenError || error instanceof BudgetExhaustedError) return error.retryAfterMs ?? 0;
   return 0;
+}
+
+/**
+ * The job id of a rejected body, when it is a JSON object whose `jobId` looks like one; anything
+ * else (not JSON, too large, a hostile or odd value) gives none. Only so that a job counts its own
+ * bad lines as dead-lettered rather than missing.
+ */
+function jobIdOfRejected(body: string): string | undefined {
+  if (body.length > MAX_MESSAGE_BYTES) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const jobId = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as { jobId?: unknown }).jobId : undefined;
+    return typeof jobId === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(jobId) ? jobId : undefined;
+  } catch {
+    return undefined;
+  }
 }

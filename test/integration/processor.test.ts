@@ -81,6 +81,17 @@ describe('the bundled processor on emulated SQS and DynamoDB', () => {
     expect(await harness.ledgerItem(key)).toMatchObject({ status: LEDGER_STATUS.REJECTED, reason });
   });
 
+  it('records the job of a rejected message when its envelope names one, so the job counts it as dead-lettered', async () => {
+    await harness.send(JSON.stringify({ task: 'ticket-triage', input: { subject: 'no body' }, jobId: 'job-42' }));
+    await harness.send(JSON.stringify({ task: 'ticket-triage', input: { subject: 'no body either' }, jobId: 'job 42; DROP' }));
+    const response = await harness.invoke(await harness.receive(2));
+    expect(response.batchItemFailures).toEqual([]);
+    const dead = await harness.receive(2, pipeline.resources.inputDlqUrl);
+    const items = await Promise.all(dead.map((message) => harness.ledgerItem(message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue ?? '')));
+    expect(items.map((item) => item?.jobId ?? null).sort()).toEqual(['job-42', null]);
+    expect(items.find((item) => item?.jobId === 'job-42')).toMatchObject({ status: LEDGER_STATUS.REJECTED, jobShard: expect.stringContaining('job-42') });
+  });
+
   it('keeps a poison message from failing the rest of its batch', async () => {
     const good = { ...ticket, subject: 'Batch neighbour' };
     await harness.send('not json at all');
