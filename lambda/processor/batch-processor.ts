@@ -312,6 +312,13 @@ export class BatchProcessor {
         return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
       }
       if (claim.kind === 'claimed-elsewhere') {
+        // On its last receive, another failure would send this copy to the DLQ while the copy that
+        // holds the lease settles the same key — one key in two places. The holder's message stays
+        // on the queue until it is settled (completed, reviewed or dead-lettered itself), so this
+        // copy is redundant: let it go as a duplicate.
+        if (receiveCountOf(record) >= this.deps.config.maxReceiveCount) {
+          return { ...base, outcome: OUTCOME.DUPLICATE, retry: false, notes: [{ tier: 'none', reason: 'claimed elsewhere on its last receive: the copy holding the lease settles the key' }] };
+        }
         await this.deps.queues.delay(record.receiptHandle, this.deps.config.claimedElsewhereVisibilitySeconds).catch(() => undefined);
         return { ...base, outcome: OUTCOME.CLAIMED_ELSEWHERE, retry: true, visibilitySeconds: this.deps.config.claimedElsewhereVisibilitySeconds };
       }

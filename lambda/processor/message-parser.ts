@@ -47,7 +47,10 @@ export function parseMessage(body: string): ParsedMessage {
   try {
     document = JSON.parse(body);
   } catch (error) {
-    throw new RejectedInputError(REJECTION_REASON.NOT_JSON, `body is not JSON (${(error as Error).message.slice(0, 120)})`);
+    // Only where it broke: the parser's own message quotes the body, which must not reach logs or the DLQ.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    const where = position !== undefined ? ` (at character ${position})` : /end of JSON input/.test((error as Error).message) ? ' (it ends early)' : '';
+    throw new RejectedInputError(REJECTION_REASON.NOT_JSON, `body is not JSON${where}`);
   }
   checkShape(document);
 

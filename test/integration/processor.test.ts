@@ -136,6 +136,14 @@ describe('a crash between claim and complete', () => {
     expect(early.batchItemFailures).toEqual([{ itemIdentifier: message!.MessageId }]);
     expect(await harness.ledgerItem(key)).toMatchObject({ status: LEDGER_STATUS.IN_PROGRESS, claimToken: claimed.claimToken });
 
+    // The same key on its last receive while the lease is live: let go as a duplicate (deleted), not
+    // failed into the DLQ — the copy holding the lease settles the key, so it ends in one place.
+    const maxReceiveCount = stack.queues.find((queue) => queue.logicalId === stack.eventSource.queueLogicalId)?.redrive?.maxReceiveCount ?? 0;
+    expect(maxReceiveCount).toBeGreaterThan(1);
+    const lastReceive = { ...message!, Attributes: { ...message!.Attributes, ApproximateReceiveCount: String(maxReceiveCount) } };
+    expect((await harness.invoke([lastReceive], 2)).batchItemFailures).toEqual([]);
+    expect(await harness.ledgerItem(key)).toMatchObject({ status: LEDGER_STATUS.IN_PROGRESS, claimToken: claimed.claimToken });
+
     // After the lease: taken over and completed once.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, leaseUntil - Date.now() + 50)));
     const takenOverBefore = pipeline.logs.total(METRIC.LEASES_TAKEN_OVER);

@@ -28,6 +28,8 @@ describe('rejection details never echo the message', () => {
     ['a hostile key under a card-number key', `{"task":"ticket-triage","input":{"${card}":{"__proto__":{}}}}`],
     ['a bad enum value', JSON.stringify({ task: 'ticket-triage', input: { subject: 'a', body: 'b', customerTier: card } })],
     ['not JSON', `card=${card}`],
+    ['not JSON, short', card.slice(0, 6) + 'x'],
+    ['truncated JSON', `{"task":"${card}`],
   ])('%s', (_name, body) => {
     let error: unknown;
     try {
@@ -36,7 +38,9 @@ describe('rejection details never echo the message', () => {
       error = thrown;
     }
     expect(error).toBeInstanceOf(RejectedInputError);
-    expect((error as RejectedInputError).detail).not.toContain(card);
-    expect((error as RejectedInputError).message).not.toContain(card);
+    // Not even a fragment: the first six digits would already identify the card's issuer.
+    expect((error as RejectedInputError).detail).not.toContain(card.slice(0, 6));
+    expect((error as RejectedInputError).message).not.toContain(card.slice(0, 6));
+    expect((error as RejectedInputError).detail).not.toMatch(/card|4111/);
   });
 });
