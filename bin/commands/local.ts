@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { startPipelineControlApi } from '../../local/control-api';
+import { firedAlarmLines } from '../../local/alarm-evaluator';
 import { defaultLogFile, startLocalPipeline } from '../../local/local-pipeline';
 import type { LocalRunReport } from '../../local/report';
 import { runLocal, sendBodies } from '../../local/run-local';
@@ -161,6 +162,7 @@ export function summary(report: LocalRunReport, logFile: string, reportFile?: st
     `  model calls        ${report.modelCalls}${modelDetail(report)}`,
     `  DynamoDB requests  ${report.apiCalls['dynamodb.write']} writes, ${report.apiCalls['dynamodb.read']} reads;  SQS requests ${report.apiCalls.sqs}`,
     `  throughput         ${perSecond.toFixed(0)} messages/s over ${(report.durationMs / 1000).toFixed(1)} s`,
+    ...firedAlarmLines(report.alarms),
     '',
     report.invariantHolds
       ? `  ✔ invariant holds: ${report.unique} unique = ${report.completed} completed + ${report.deadLettered} dead-lettered + ${report.inReview} in review`
