@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: local-mode throughput and the DynamoDB/SQS cost of each message, counted at the
- * emulators. A benchmark, not a test: it prints a table and writes bench/results.json; nothing
+ * emulators. A benchmark, not a test: it prints a table and writes bench/local-results.json; nothing
  * here fails on a slow machine. Bounded: a few thousand messages to loopback, then it stops.
  *
  *   npm run bench                         # 3 rounds of 2,000 fresh + 2,000 re-sent messages
@@ -36,7 +36,7 @@ interface PhaseResult {
 const program = new Command()
   .option('--messages <n>', 'messages per phase', (value) => Number.parseInt(value, 10), 2000)
   .option('--rounds <n>', 'rounds (the median is reported)', (value) => Number.parseInt(value, 10), 3)
-  .option('--out <file>', 'where to write the JSON results', join(__dirname, 'results.json'))
+  .option('--out <file>', 'where to write the JSON results', join(__dirname, 'local-results.json'))
   .parse();
 const options = program.opts<{ messages: number; rounds: number; out: string }>();
 
