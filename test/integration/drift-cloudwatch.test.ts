@@ -12,7 +12,7 @@ import { sendBodies, waitForDrain } from '../../local/run-local';
 import type { ScheduledFunctionModel } from '../../local/stack-model';
 import { synthesizeLocalStack } from '../../local/stack-model';
 import { buildWorkload } from '../../examples/ticket-workload';
-import { motoUnavailable, type MotoServer, startMoto } from '../pipectl/moto-server';
+import { createLambdaRole, EMPTY_ZIP, motoUnavailable, type MotoServer, startMoto } from '../pipectl/moto-server';
 
 /*
  * The monitors' AWS path, with the bundled handlers exactly as deployed: CloudWatch PutMetricData
@@ -44,29 +44,14 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
     const sqs = new SQSClient(motoConfig);
     await sqs.send(new CreateQueueCommand({ QueueName: 'drift-Input' }));
     sqs.destroy();
-    // No IAM client is installed: CreateRole by the query API (moto routes on the credential scope).
-    const role = await fetch(moto.endpoint, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${REGION}/iam/aws4_request, SignedHeaders=host, Signature=0`,
-      },
-      body: new URLSearchParams({
-        Action: 'CreateRole',
-        Version: '2010-05-08',
-        RoleName: 'drift-processor',
-        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
-      }),
-    });
-    if (!role.ok) throw new Error(`moto CreateRole: ${role.status} ${await role.text()}`);
+    const role = await createLambdaRole(moto, REGION, 'drift-processor');
     await lambda.send(
       new CreateFunctionCommand({
         FunctionName: 'drift-Processor',
         Runtime: 'nodejs22.x',
-        Role: 'arn:aws:iam::123456789012:role/drift-processor',
+        Role: role,
         Handler: 'index.handler',
-        // An empty zip: moto stores the code without running it.
-        Code: { ZipFile: Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]) },
+        Code: { ZipFile: EMPTY_ZIP },
       }),
     );
     mappingUuid = (await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'drift-Processor', EventSourceArn: `arn:aws:sqs:${REGION}:123456789012:drift-Input` })))

@@ -58,3 +58,32 @@ export async function startMoto(): Promise<MotoServer> {
     },
   };
 }
+
+/** An empty zip archive: moto stores a function's code without running it. */
+export const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
+
+/**
+ * Creates a role Lambda may assume in moto and returns its ARN. No IAM client is installed, so
+ * CreateRole goes by the query API by hand (moto routes on the credential scope of the
+ * Authorization header and checks no signature).
+ */
+export async function createLambdaRole(moto: MotoServer, region: string, roleName: string): Promise<string> {
+  const response = await fetch(moto.endpoint, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${region}/iam/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: new URLSearchParams({
+      Action: 'CreateRole',
+      Version: '2010-05-08',
+      RoleName: roleName,
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
+    }),
+  });
+  if (!response.ok) throw new Error(`moto CreateRole: ${response.status} ${await response.text()}`);
+  return `arn:aws:iam::123456789012:role/${roleName}`;
+}

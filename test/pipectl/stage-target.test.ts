@@ -18,7 +18,7 @@ import { LOCAL_CREDENTIALS, startEmulators, type Emulators } from '../../local/e
 import { TargetNotFoundError } from '../../pipectl/errors';
 import { resolveTarget } from '../../pipectl/target';
 import { pipectl } from './cli-harness';
-import { motoUnavailable, startMoto, type MotoServer } from './moto-server';
+import { createLambdaRole, EMPTY_ZIP, motoUnavailable, startMoto, type MotoServer } from './moto-server';
 
 const skipReason = motoUnavailable();
 // A skipped test says why, where CI output shows it.
@@ -81,34 +81,14 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
     const motoSqs = new SQSClient(motoConfig);
     await motoSqs.send(new CreateQueueCommand({ QueueName: 'ci-Input' }));
     motoSqs.destroy();
-    // Lambda needs a role it can assume; no IAM client is installed, so the query API by hand
-    // (moto routes on the credential scope of the Authorization header and checks no signature).
-    const createRole = await fetch(moto.endpoint, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${REGION}/iam/aws4_request, SignedHeaders=host, Signature=0`,
-      },
-      body: new URLSearchParams({
-        Action: 'CreateRole',
-        Version: '2010-05-08',
-        RoleName: 'ci-processor',
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-        }),
-      }),
-    });
-    if (!createRole.ok) throw new Error(`moto CreateRole: ${createRole.status} ${await createRole.text()}`);
-    // An empty zip: moto stores the code without running it.
-    const emptyZip = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
+    const role = await createLambdaRole(moto, REGION, 'ci-processor');
     await lambda.send(
       new CreateFunctionCommand({
         FunctionName: 'ci-Processor',
         Runtime: 'nodejs22.x',
-        Role: 'arn:aws:iam::123456789012:role/ci-processor',
+        Role: role,
         Handler: 'index.handler',
-        Code: { ZipFile: emptyZip },
+        Code: { ZipFile: EMPTY_ZIP },
         Environment: { Variables: { PRIMARY_MODEL_ID: 'anthropic.claude-test', MODEL_PROVIDER: 'bedrock', LEDGER_TABLE_NAME: 'ci-Ledger' } },
       }),
     );
