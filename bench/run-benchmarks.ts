@@ -14,7 +14,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { SourceMap } from 'node:module';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Command } from 'commander';
 import { generateTickets } from '../examples/ticket-generator';
 import { restyledJson } from '../examples/ticket-workload';
@@ -23,6 +22,7 @@ import type { InvocationReport } from '../local/event-source-poller';
 import { startLocalPipeline } from '../local/local-pipeline';
 import { parseFaultSpec } from '../local/model-simulator/fault-spec';
 import { buildReport } from '../local/report';
+import { drainQueue, sendBodies } from '../local/run-local';
 import { synthesizeLocalStack, type LocalStackModel } from '../local/stack-model';
 import { startBaselinePipeline } from './baseline-pipeline';
 import type { BenchTarget } from './bench-target';
@@ -98,43 +98,17 @@ function workload(messages: number, seed: number): { fresh: string[]; duplicates
   return { fresh, duplicates: resends };
 }
 
-async function send(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < bodies.length) {
-      const start = next;
-      next += 10;
-      const chunk = bodies.slice(start, start + 10);
-      const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((body, index) => ({ Id: String(index), MessageBody: body })) }));
-      if (response.Failed?.length) throw new Error(`SQS refused ${response.Failed.length} message(s): ${response.Failed[0]?.Message}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 4 }, worker));
-}
-
 async function drain(target: BenchTarget, timeoutMs = 600_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let quiet = 0;
-  while (Date.now() < deadline) {
-    const { Attributes = {} } = await target.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: target.inputQueueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-      }),
-    );
-    const depth = Object.values(Attributes).reduce((total, value) => total + Number(value), 0);
-    quiet = depth === 0 && target.poller.inFlight === 0 ? quiet + 1 : 0;
-    if (quiet >= 2) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  if (!(await drainQueue(target.sqs, target.inputQueueUrl, target.poller, timeoutMs))) {
+    throw new Error(`${target.name}: the input queue did not drain within ${timeoutMs / 1000} s`);
   }
-  throw new Error(`${target.name}: the input queue did not drain within ${timeoutMs / 1000} s`);
 }
 
 async function phase(target: BenchTarget, bodies: readonly string[]): Promise<{ seconds: number; figures: PhaseFigures }> {
   target.counter.reset();
   const requestsBefore = target.simulator.stats().requests;
   const started = process.hrtime.bigint();
-  await send(target.sqs, target.inputQueueUrl, bodies);
+  await sendBodies(target.sqs, target.inputQueueUrl, bodies);
   await drain(target);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const calls = target.counter.totals();

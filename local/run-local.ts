@@ -1,8 +1,7 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { METRIC } from '../lambda/contract';
 import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from './local-pipeline';
 import { buildReport, type LocalRunReport } from './report';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 
 /** Batches of ten (the SendMessageBatch maximum), this many in flight. */
 const SEND_CONCURRENCY = 4;
@@ -83,18 +82,23 @@ export async function sendBodies(sqs: SQSClient, queueUrl: string, bodies: reado
  * Waits until the input queue holds nothing (visible, in flight or delayed) and no batch is being
  * processed, twice in a row a moment apart (a batch can be between receive and invoke).
  */
-export async function waitForDrain(pipeline: LocalPipeline, timeoutMs: number): Promise<boolean> {
+export function waitForDrain(pipeline: LocalPipeline, timeoutMs: number): Promise<boolean> {
+  return drainQueue(pipeline.sqs, pipeline.resources.inputQueueUrl, pipeline.poller, timeoutMs);
+}
+
+/** The same wait for any queue and poller (the benchmark's baseline has no LocalPipeline). */
+export async function drainQueue(sqs: SQSClient, queueUrl: string, poller: { readonly inFlight: number }, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let quietChecks = 0;
   while (Date.now() < deadline) {
-    const { Attributes = {} } = await pipeline.sqs.send(
+    const { Attributes = {} } = await sqs.send(
       new GetQueueAttributesCommand({
-        QueueUrl: pipeline.resources.inputQueueUrl,
+        QueueUrl: queueUrl,
         AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
       }),
     );
     const depth = Object.values(Attributes).reduce((total, value) => total + Number(value), 0);
-    quietChecks = depth === 0 && pipeline.poller.inFlight === 0 ? quietChecks + 1 : 0;
+    quietChecks = depth === 0 && poller.inFlight === 0 ? quietChecks + 1 : 0;
     if (quietChecks >= 2) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
