@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { bulkhead } from 'cockatiel';
-import { LEDGER_STATUS, MAX_MESSAGE_BYTES, MESSAGE_ATTRIBUTE, METRIC } from '../contract';
+import { LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../contract';
 import type { LedgerStore } from '../ledger/ledger-store';
 import type { ModelProvider, ModelResponse, RepairTurn } from '../model/model-provider';
 import { estimateCostUsd, type HourlyBudget, msUntilNextHour } from '../resilience/budget';
@@ -46,6 +46,16 @@ export type Outcome = (typeof OUTCOME)[keyof typeof OUTCOME];
 
 /** The serving tier of a result. */
 export const TIER = { PRIMARY: 'primary', SECONDARY: 'secondary', RULES: 'rules', HUMAN: 'human' } as const;
+
+/** The counter each outcome adds to (built once, not per record). */
+const OUTCOME_METRIC: Readonly<Record<Outcome, string>> = {
+  [OUTCOME.COMPLETED]: METRIC.RECORDS_COMPLETED,
+  [OUTCOME.DUPLICATE]: METRIC.DUPLICATES_SKIPPED,
+  [OUTCOME.REJECTED]: METRIC.RECORDS_REJECTED,
+  [OUTCOME.IN_REVIEW]: METRIC.RECORDS_ESCALATED,
+  [OUTCOME.CLAIMED_ELSEWHERE]: METRIC.RECORDS_CLAIMED_ELSEWHERE,
+  [OUTCOME.FAILED]: METRIC.RECORDS_FAILED,
+};
 
 /** The `task` dimension of a record whose message named no known task: never the producer's text. */
 const UNKNOWN_TASK_DIMENSION = 'unknown';
@@ -244,7 +254,7 @@ export class BatchProcessor {
         detail: error.detail,
         messageId: record.messageId,
         bodyBytes: Buffer.byteLength(record.body, 'utf8'),
-        jobId: jobIdOfRejected(record.body),
+        jobId: error.jobId,
         now: this.now(),
       });
       await this.deps.queues.deadLetter(record.body, {
@@ -657,16 +667,8 @@ export class BatchProcessor {
   private report(record: SQSRecord, result: RecordResult, started: number, metrics: BatchMetrics): void {
     const { logger, config } = this.deps;
     const task = result.task ?? UNKNOWN_TASK_DIMENSION;
-    const counter: Record<Outcome, string> = {
-      [OUTCOME.COMPLETED]: METRIC.RECORDS_COMPLETED,
-      [OUTCOME.DUPLICATE]: METRIC.DUPLICATES_SKIPPED,
-      [OUTCOME.REJECTED]: METRIC.RECORDS_REJECTED,
-      [OUTCOME.IN_REVIEW]: METRIC.RECORDS_ESCALATED,
-      [OUTCOME.CLAIMED_ELSEWHERE]: METRIC.RECORDS_CLAIMED_ELSEWHERE,
-      [OUTCOME.FAILED]: METRIC.RECORDS_FAILED,
-    };
     metrics.count(METRIC.RECORDS_RECEIVED, 1, { task });
-    metrics.count(counter[result.outcome], 1, { task });
+    metrics.count(OUTCOME_METRIC[result.outcome], 1, { task });
     const receiveCount = receiveCountOf(record);
     // Rejections go to the DLQ now; a failure on the last receive goes there by the queue's redrive.
     const deadLettered = result.outcome === OUTCOME.REJECTED || (result.retry && receiveCount >= config.maxReceiveCount);
@@ -713,20 +715,4 @@ function correlationIdOf(message: ParsedMessage): string {
 function retryAfterOf(error: PipelineError | undefined): number {
   if (error instanceof ModelCallError || error instanceof BreakerOpenError || error instanceof BudgetExhaustedError) return error.retryAfterMs ?? 0;
   return 0;
-}
-
-/**
- * The job id of a rejected body, when it is a JSON object whose `jobId` looks like one; anything
- * else (not JSON, too large, a hostile or odd value) gives none. Only so that a job counts its own
- * bad lines as dead-lettered rather than missing.
- */
-function jobIdOfRejected(body: string): string | undefined {
-  if (body.length > MAX_MESSAGE_BYTES) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(body);
-    const jobId = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as { jobId?: unknown }).jobId : undefined;
-    return typeof jobId === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(jobId) ? jobId : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -31,6 +31,8 @@ export class RejectedInputError extends PipelineError {
   constructor(
     readonly reason: RejectionReason,
     readonly detail: string,
+    /** The envelope's job id, when the body parsed far enough to name a well-formed one. */
+    readonly jobId?: string,
   ) {
     super(`${reason}: ${detail}`);
   }

@@ -52,6 +52,24 @@ export function parseMessage(body: string): ParsedMessage {
     const where = position !== undefined ? ` (at character ${position})` : /end of JSON input/.test((error as Error).message) ? ' (it ends early)' : '';
     throw new RejectedInputError(REJECTION_REASON.NOT_JSON, `body is not JSON${where}`);
   }
+  try {
+    return parseDocument(document);
+  } catch (error) {
+    // A parsed body that is rejected still names its job, so the job counts it as dead-lettered.
+    const jobId = jobIdOf(document);
+    if (error instanceof RejectedInputError && jobId) throw new RejectedInputError(error.reason, error.detail, jobId);
+    throw error;
+  }
+}
+
+/** The envelope's `jobId` when it is a well-formed one (the envelope schema's own pattern). */
+function jobIdOf(document: unknown): string | undefined {
+  if (document === null || typeof document !== 'object' || Array.isArray(document) || !Object.hasOwn(document, 'jobId')) return undefined;
+  const jobId = (document as { jobId?: unknown }).jobId;
+  return MessageEnvelope.shape.jobId.safeParse(jobId).data;
+}
+
+function parseDocument(document: unknown): ParsedMessage {
   checkShape(document);
 
   const envelope = MessageEnvelope.safeParse(document);
