@@ -18,10 +18,10 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TICKET_CATEGORIES } from '../lambda/tasks/ticket-triage';
-import type { TicketCategory } from './ticket-generator';
+import type { TicketCategory } from '../local/workload-generator/ticket-generator';
 import {
   BAD_LINE_KINDS, buildWorkload, DEFAULT_WORKLOAD, renderWorkload, type WorkloadLineKind, type WorkloadOptions,
-} from './ticket-workload';
+} from '../local/workload-generator/ticket-workload';
 
 function fail(message: string): never {
   process.stderr.write(`write-tickets: ${message}\n`);

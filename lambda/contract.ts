@@ -101,6 +101,8 @@ export type ModelProviderName = (typeof MODEL_PROVIDERS)[number];
 /** The serving tiers of the fallback chain, in order; the ledger's `tier` attribute holds one of them. */
 export const TIERS = ['primary', 'secondary', 'rules', 'human'] as const;
 export type TierName = (typeof TIERS)[number];
+/** The tiers by name, for code that branches on one. */
+export const TIER = { PRIMARY: 'primary', SECONDARY: 'secondary', RULES: 'rules', HUMAN: 'human' } as const satisfies Record<string, TierName>;
 
 /** What the processor does with a record when no model tier may be called (breaker open, budget spent). */
 export const GUARD_ACTIONS = ['defer', 'fallback'] as const;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seededRandom } from '../lambda/shared/seeded-random';
-import { buildWorkload, DEFAULT_WORKLOAD, restyledJson } from '../examples/ticket-workload';
+import { buildWorkload, DEFAULT_WORKLOAD, restyledJson } from '../local/workload-generator/ticket-workload';
 
 /** The committed demo workload: a few hundred tickets, some re-sent, a few malformed. */
 export const DEFAULT_INPUT = join(__dirname, '..', 'examples', 'tickets.jsonl');

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE } from '../lambda/contract';
-import { TIER } from '../lambda/processor/batch-processor';
+import { TIER } from '../lambda/contract';
 import { TASK_NAMES } from '../lambda/tasks/registry';
 import type { PipelineTarget } from './target';
 

@@ -6,7 +6,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../lambda/contract';
-import { REJECTION_REASON } from '../lambda/processor/errors';
+import { REJECTION_REASON } from '../lambda/errors/pipeline-errors';
 import { getLedgerItems, type LedgerItem } from './ledger-reader';
 import { attribute, changeVisibility, jobIdOfBody, keyOfMessage, peekMessages, queueArn, sentAt } from './queue-inspector';
 import type { PipelineTarget } from './target';

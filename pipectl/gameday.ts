@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { buildWorkload } from '../examples/ticket-workload';
+import { buildWorkload } from '../local/workload-generator/ticket-workload';
 import type { LocalAlarmState } from '../local/alarm-evaluator';
 import { startLocalPipeline } from '../local/local-pipeline';
 import { buildReport, type LocalRunReport } from '../local/report';

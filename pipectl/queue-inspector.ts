@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { MESSAGE_ATTRIBUTE } from '../lambda/contract';
-import { RejectedInputError } from '../lambda/processor/errors';
+import { RejectedInputError } from '../lambda/errors/pipeline-errors';
 import { rejectedKey } from '../lambda/processor/input-key';
 import { parseMessage } from '../lambda/processor/message-parser';
 

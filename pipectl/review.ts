@@ -3,7 +3,7 @@ import { DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../lambda/contract';
 import { hourShardKey } from '../lambda/ledger/ledger-index';
-import { TIER } from '../lambda/processor/batch-processor';
+import { TIER } from '../lambda/contract';
 import { findTask, TASK_NAMES } from '../lambda/tasks/registry';
 import { taskFeatures } from '../lambda/tasks/task-features';
 import { OperationFailedError, UsageError } from './errors';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_MESSAGE_BYTES } from '../lambda/contract';
-import { RejectedInputError } from '../lambda/processor/errors';
+import { RejectedInputError } from '../lambda/errors/pipeline-errors';
 import { MessageEnvelope, parseMessage } from '../lambda/processor/message-parser';
 import { OperationFailedError, UsageError } from './errors';
 

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER, LEDGER_STATUS, type LedgerStatus } from '../contract';
-import { DependencyError } from '../processor/errors';
+import { DependencyError } from '../errors/pipeline-errors';
 import { hourShardKey, jobShardKey } from './ledger-index';
 import type {
   ClaimOutcome,

@@ -1,4 +1,4 @@
-import { MODEL_ERROR_CLASS, ModelCallError, type ModelErrorClass } from '../processor/errors';
+import { MODEL_ERROR_CLASS, ModelCallError, type ModelErrorClass } from '../errors/pipeline-errors';
 import { networkFailureCode } from './http-errors';
 
 /**

@@ -1,5 +1,5 @@
 import { type BedrockRuntimeClient, ConverseCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
-import { MODEL_ERROR_CLASS, ModelCallError } from '../processor/errors';
+import { MODEL_ERROR_CLASS, ModelCallError } from '../errors/pipeline-errors';
 import { classifyBedrockError } from './bedrock-errors';
 import { type ModelProvider, type ModelRequest, type ModelResponse, repairInstruction } from './model-provider';
 

@@ -1,4 +1,4 @@
-import { MODEL_ERROR_CLASS, ModelCallError, type ModelErrorClass } from '../processor/errors';
+import { MODEL_ERROR_CLASS, ModelCallError, type ModelErrorClass } from '../errors/pipeline-errors';
 
 /**
  * Error codes an OpenAI-compatible endpoint puts in `error.code` or `error.type` when the account

@@ -1,4 +1,4 @@
-import { MODEL_ERROR_CLASS, ModelCallError } from '../processor/errors';
+import { MODEL_ERROR_CLASS, ModelCallError } from '../errors/pipeline-errors';
 import { classifyFetchFailure, classifyHttpResponse } from './http-errors';
 import { type ModelProvider, type ModelRequest, type ModelResponse, repairInstruction } from './model-provider';
 

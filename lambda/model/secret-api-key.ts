@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DependencyError } from '../processor/errors';
+import { DependencyError } from '../errors/pipeline-errors';
 
 /** Fields of a JSON secret that may hold the key, in the order they are tried. */
 const KEY_FIELDS = ['apiKey', 'api_key', 'key', 'OPENAI_API_KEY'] as const;

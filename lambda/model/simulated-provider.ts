@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MODEL_ERROR_CLASS, ModelCallError } from '../processor/errors';
+import { MODEL_ERROR_CLASS, ModelCallError } from '../errors/pipeline-errors';
 import type { ModelProvider, ModelRequest, ModelResponse } from './model-provider';
 import { simulateAnswer } from './simulated-model';
 

@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { bulkhead } from 'cockatiel';
-import { LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../contract';
+import { LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC, TIER } from '../contract';
 import type { LedgerStore } from '../ledger/ledger-store';
 import type { ModelProvider, ModelResponse, RepairTurn } from '../model/model-provider';
 import { estimateCostUsd, type HourlyBudget, msUntilNextHour } from '../resilience/budget';
@@ -24,7 +24,7 @@ import {
   type PipelineError,
   RejectedInputError,
   TimeBudgetExhaustedError,
-} from './errors';
+} from '../errors/pipeline-errors';
 import { rejectedKey } from './input-key';
 import { parseMessage, type ParsedMessage } from './message-parser';
 import { parseModelOutput } from './model-output';
@@ -43,9 +43,6 @@ export const OUTCOME = {
   FAILED: 'failed',
 } as const;
 export type Outcome = (typeof OUTCOME)[keyof typeof OUTCOME];
-
-/** The serving tier of a result. */
-export const TIER = { PRIMARY: 'primary', SECONDARY: 'secondary', RULES: 'rules', HUMAN: 'human' } as const;
 
 /** The counter each outcome adds to (built once, not per record). */
 const OUTCOME_METRIC: Readonly<Record<Outcome, string>> = {

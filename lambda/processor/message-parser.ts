@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_MESSAGE_BYTES } from '../contract';
 import { findTask, TASK_NAMES } from '../tasks/registry';
 import type { AnyTaskDefinition } from '../tasks/task-definition';
-import { REJECTION_REASON, RejectedInputError } from './errors';
+import { REJECTION_REASON, RejectedInputError } from '../errors/pipeline-errors';
 import { inputKey } from './input-key';
 
 /** Keys that could reach an object's prototype if the document were ever merged into an object. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InvalidModelOutputError } from './errors';
+import { InvalidModelOutputError } from '../errors/pipeline-errors';
 
 const FENCED = /^\s*```(?:json)?\s*\n?([\s\S]*?)\n?```\s*$/i;
 

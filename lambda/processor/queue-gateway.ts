@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DependencyError } from './errors';
+import { DependencyError } from '../errors/pipeline-errors';
 
 /** What the processor sends to queues besides consuming its input. */
 export interface QueueGateway {

@@ -1,7 +1,7 @@
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { BUDGET, CONTROL } from '../contract';
-import { DependencyError } from '../processor/errors';
+import { DependencyError } from '../errors/pipeline-errors';
 
 /** The stage's hourly limits; 0 means no limit. */
 export interface BudgetLimits {

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { BREAKER, BREAKER_FORCED, BREAKER_STATE, type BreakerStateName, CONTROL } from '../contract';
-import { DependencyError } from '../processor/errors';
+import { DependencyError } from '../errors/pipeline-errors';
 import { type BreakerSnapshot, CLOSED_SNAPSHOT } from './breaker-state';
 
 /** Counts one instance adds to the window at once. */

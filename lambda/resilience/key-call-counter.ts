@@ -1,6 +1,6 @@
 import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CONTROL } from '../contract';
-import { DependencyError } from '../processor/errors';
+import { DependencyError } from '../errors/pipeline-errors';
 
 /** The counter's attribute on `calls#<key>`. */
 const CALLS = 'calls';

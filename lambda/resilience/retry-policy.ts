@@ -1,5 +1,5 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { ModelCallError, TimeBudgetExhaustedError } from '../processor/errors';
+import { ModelCallError, TimeBudgetExhaustedError } from '../errors/pipeline-errors';
 
 /** Options of a {@link RetryPolicy}. Durations in ms. */
 export interface RetryPolicyOptions {

@@ -10,7 +10,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeli
 import { sendBodies, waitForDrain } from '../../local/run-local';
 import { synthesizeLocalStack } from '../../local/stack-model';
 import { writeServeFile } from '../../pipectl/local-endpoints';
-import { buildWorkload } from '../../examples/ticket-workload';
+import { buildWorkload } from '../../local/workload-generator/ticket-workload';
 import { pipectl } from '../pipectl/cli-harness';
 
 /*

@@ -11,7 +11,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeli
 import { sendBodies, waitForDrain } from '../../local/run-local';
 import type { ScheduledFunctionModel } from '../../local/stack-model';
 import { synthesizeLocalStack } from '../../local/stack-model';
-import { buildWorkload } from '../../examples/ticket-workload';
+import { buildWorkload } from '../../local/workload-generator/ticket-workload';
 import { createLambdaRole, EMPTY_ZIP, motoUnavailable, type MotoServer, startMoto } from '../pipectl/moto-server';
 
 /*

@@ -12,7 +12,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeli
 import { sendBodies, waitForDrain } from '../../local/run-local';
 import { MONITOR_NAMES } from '../../local/scheduled-monitors';
 import { type LocalStackModel, synthesizeLocalStack } from '../../local/stack-model';
-import { buildWorkload } from '../../examples/ticket-workload';
+import { buildWorkload } from '../../local/workload-generator/ticket-workload';
 
 /*
  * The drift monitor on the real ledger (dynalite, indexes from the template): the shard sample

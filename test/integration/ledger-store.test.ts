@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER, LEDGER_STATUS } from '../../lambda/contract';
 import { DynamoDbLedgerStore } from '../../lambda/ledger/dynamodb-ledger-store';
 import type { ClaimRequest, CompleteRequest } from '../../lambda/ledger/ledger-store';
-import { DependencyError } from '../../lambda/processor/errors';
+import { DependencyError } from '../../lambda/errors/pipeline-errors';
 import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT, startEmulators, type Emulators } from '../../local/emulators';
 
 /**

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BedrockProvider } from '../../lambda/model/bedrock-provider';
 import type { ModelProvider } from '../../lambda/model/model-provider';
 import { OpenAiCompatibleProvider } from '../../lambda/model/openai-compatible-provider';
-import { InvalidModelOutputError, ModelCallError } from '../../lambda/processor/errors';
+import { InvalidModelOutputError, ModelCallError } from '../../lambda/errors/pipeline-errors';
 import { parseModelOutput } from '../../lambda/processor/model-output';
 import { RetryPolicy } from '../../lambda/resilience/retry-policy';
 import { ticketTriage, TicketTriage } from '../../lambda/tasks/ticket-triage';

@@ -8,7 +8,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAiCompatibleProvider } from '../../lambda/model/openai-compatible-provider';
 import { extractKey, SecretApiKey } from '../../lambda/model/secret-api-key';
-import { DependencyError } from '../../lambda/processor/errors';
+import { DependencyError } from '../../lambda/errors/pipeline-errors';
 import { ticketTriage } from '../../lambda/tasks/ticket-triage';
 import { startModelSimulator } from '../../local/model-simulator/model-simulator';
 import { motoUnavailable, type MotoServer, startMoto } from '../pipectl/moto-server';

@@ -13,7 +13,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../../lambda/contract';
 import { DynamoDbLedgerStore } from '../../lambda/ledger/dynamodb-ledger-store';
-import { REJECTION_REASON } from '../../lambda/processor/errors';
+import { REJECTION_REASON } from '../../lambda/errors/pipeline-errors';
 import { inputKey } from '../../lambda/processor/input-key';
 import { SqsQueueGateway } from '../../lambda/processor/queue-gateway';
 import { type ControlApi, startPipelineControlApi } from '../../local/control-api';

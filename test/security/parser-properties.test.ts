@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_MESSAGE_BYTES } from '../../lambda/contract';
-import { REJECTION_REASON, RejectedInputError } from '../../lambda/processor/errors';
+import { REJECTION_REASON, RejectedInputError } from '../../lambda/errors/pipeline-errors';
 import { MAX_DEPTH, parseMessage } from '../../lambda/processor/message-parser';
 import { startLocalPipeline, type LocalPipeline } from '../../local/local-pipeline';
 import { buildReport } from '../../local/report';

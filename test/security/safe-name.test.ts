@@ -1,6 +1,6 @@
 /** What of a producer's names may appear in a rejection detail (logs, DLQ attributes). */
 import { describe, expect, it } from 'vitest';
-import { RejectedInputError } from '../../lambda/processor/errors';
+import { RejectedInputError } from '../../lambda/errors/pipeline-errors';
 import { parseMessage, safeName } from '../../lambda/processor/message-parser';
 
 describe('safeName', () => {

@@ -15,7 +15,7 @@ import {
   REJECTION_REASON,
   RejectedInputError,
   TimeBudgetExhaustedError,
-} from '../../lambda/processor/errors';
+} from '../../lambda/errors/pipeline-errors';
 
 describe('the error hierarchy', () => {
   it.each<[string, () => PipelineError, boolean]>([

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_MESSAGE_BYTES } from '../../lambda/contract';
-import { REJECTION_REASON, RejectedInputError, type RejectionReason } from '../../lambda/processor/errors';
+import { REJECTION_REASON, RejectedInputError, type RejectionReason } from '../../lambda/errors/pipeline-errors';
 import { inputKey } from '../../lambda/processor/input-key';
 import { MAX_DEPTH, parseMessage, type ParsedMessage } from '../../lambda/processor/message-parser';
 import { ticketTriage } from '../../lambda/tasks/ticket-triage';

@@ -20,7 +20,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { BEDROCK_EXCEPTION_NAMES, classifyBedrockError } from '../../lambda/model/bedrock-errors';
 import { classifyFetchFailure, classifyHttpResponse, parseRetryAfter } from '../../lambda/model/http-errors';
-import { type ModelErrorClass, ModelCallError } from '../../lambda/processor/errors';
+import { type ModelErrorClass, ModelCallError } from '../../lambda/errors/pipeline-errors';
 
 const metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 const headers = (values: Record<string, string> = {}) => new Headers(values);

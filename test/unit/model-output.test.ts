@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { InvalidModelOutputError } from '../../lambda/processor/errors';
+import { InvalidModelOutputError } from '../../lambda/errors/pipeline-errors';
 import { parseModelOutput } from '../../lambda/processor/model-output';
 import { TicketTriage } from '../../lambda/tasks/ticket-triage';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ModelCallError, TimeBudgetExhaustedError } from '../../lambda/processor/errors';
+import { ModelCallError, TimeBudgetExhaustedError } from '../../lambda/errors/pipeline-errors';
 import { queueBackoffSeconds } from '../../lambda/resilience/queue-backoff';
 import { type AttemptContext, type GiveUpReason, RetryPolicy } from '../../lambda/resilience/retry-policy';
 

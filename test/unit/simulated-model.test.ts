@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { generateTickets } from '../../examples/ticket-generator';
+import { generateTickets } from '../../local/workload-generator/ticket-generator';
 import { estimateTokens, simulateAnswer } from '../../lambda/model/simulated-model';
 import { SimulatedProvider } from '../../lambda/model/simulated-provider';
-import { InvalidModelOutputError, ModelCallError } from '../../lambda/processor/errors';
+import { InvalidModelOutputError, ModelCallError } from '../../lambda/errors/pipeline-errors';
 import { parseModelOutput } from '../../lambda/processor/model-output';
 import { classifyTicketByRules, ticketTriage, TicketTriage, type TicketInput } from '../../lambda/tasks/ticket-triage';
 

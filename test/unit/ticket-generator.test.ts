@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { generateTicket, generateTickets } from '../../examples/ticket-generator';
-import { BAD_LINE_KINDS, buildWorkload, renderWorkload, type WorkloadLineKind } from '../../examples/ticket-workload';
+import { generateTicket, generateTickets } from '../../local/workload-generator/ticket-generator';
+import { BAD_LINE_KINDS, buildWorkload, renderWorkload, type WorkloadLineKind } from '../../local/workload-generator/ticket-workload';
 import { seededRandom } from '../../lambda/shared/seeded-random';
 import { findTask } from '../../lambda/tasks/registry';
 import { TICKET_CATEGORIES, TICKET_PRIORITIES, TicketInput } from '../../lambda/tasks/ticket-triage';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { generateTickets } from '../../examples/ticket-generator';
+import { generateTickets } from '../../local/workload-generator/ticket-generator';
 import { seededRandom } from '../../lambda/shared/seeded-random';
 import { classifyTicketByRules, TicketInput, TicketTriage } from '../../lambda/tasks/ticket-triage';
 

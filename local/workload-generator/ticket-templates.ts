@@ -11,7 +11,7 @@
  * the noise a real inbox has (a shipping ticket that says "404", a feature request about
  * invoices), so the rules' agreement with the intended label is a fair measure.
  */
-import type { TicketTriage } from '../lambda/tasks/ticket-triage';
+import type { TicketTriage } from '../../lambda/tasks/ticket-triage';
 
 /** A ticket category, as the triage task names it. */
 export type TicketCategory = TicketTriage['category'];

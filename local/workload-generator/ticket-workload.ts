@@ -7,8 +7,8 @@
  * which is what lets a test prove that the committed examples/tickets.jsonl has not drifted
  * from this code.
  */
-import { pick, seededRandom, type Random } from '../lambda/shared/seeded-random';
-import { ticketTriage, type TicketInput } from '../lambda/tasks/ticket-triage';
+import { pick, seededRandom, type Random } from '../../lambda/shared/seeded-random';
+import { ticketTriage, type TicketInput } from '../../lambda/tasks/ticket-triage';
 import { generateTicket, type TicketCategory } from './ticket-generator';
 
 /** The ways a bad line is bad: each is one line of the default workload. */

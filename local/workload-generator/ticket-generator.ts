@@ -7,8 +7,8 @@
  * almost all distinct while staying readable. All randomness flows from one `Random`, so the
  * same seed always gives the same tickets.
  */
-import { pick, seededRandom, type Random } from '../lambda/shared/seeded-random';
-import { TICKET_CATEGORIES, type TicketInput } from '../lambda/tasks/ticket-triage';
+import { pick, seededRandom, type Random } from '../../lambda/shared/seeded-random';
+import { TICKET_CATEGORIES, type TicketInput } from '../../lambda/tasks/ticket-triage';
 import {
   ADDONS, ANGRY, BROWSERS, CARRIERS, CATEGORY_TEMPLATES, CHARITIES, CITIES, CLOSINGS, COMPANIES, COMPETITORS,
   CONSOLE_ERRORS, CONTEXT_PARAGRAPHS, COUNTRIES, ENDPOINTS, ERROR_MESSAGES, EVENTS, FEATURE_NAMES, FIRST_NAMES,
