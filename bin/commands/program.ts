@@ -3,6 +3,7 @@ import { type CliIo, processIo } from '../../pipectl/cli-io';
 import { EXIT, PipectlError } from '../../pipectl/errors';
 import { awsCallFailed } from '../../pipectl/target';
 import { registerBreakerCommand } from './breaker';
+import { registerConsoleCommand } from './console';
 import { registerDlqCommand } from './dlq';
 import { registerDriftCommand } from './drift';
 import { registerGameDayCommand } from './gameday';
@@ -55,6 +56,7 @@ function buildProgram(io: CliIo): { program: Command; printed: () => string } {
   registerRunbookCommand(program, io);
   registerTriageCommand(program, io);
   registerGameDayCommand(program, io);
+  registerConsoleCommand(program, io);
   return { program, printed: () => printed };
 }
 
