@@ -85,13 +85,15 @@ export function cookieValue(header: string | undefined, name: string): string | 
 /**
  * Headers on every answer: no framing (a confirm button must not be clickjacked), scripts only
  * from this origin (no inline script, so injected markup cannot run), nothing cached, no referrer
- * (the first URL carries the session secret).
+ * to other sites.
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` on form posts,
+  // which the Origin check must refuse. Other sites get no referrer either way.
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',

@@ -39,7 +39,7 @@ export interface ChartWindow {
 
 /** The CloudWatch dashboard's default interval and a one-minute period. */
 export const STAGE_WINDOW: ChartWindow = { windowMs: 3 * 3_600_000, periodMs: 60_000 };
-/** A local run lasts minutes and its clock runs faster: ten minutes in ten-second periods. */
+/** A local run lasts minutes and its clock runs faster: at most ten minutes, in periods of at most ten seconds. */
 export const LOCAL_WINDOW: ChartWindow = { windowMs: 10 * 60_000, periodMs: 10_000 };
 
 const RESOURCE_DIMENSION = { 'AWS/SQS': 'QueueName', 'AWS/Lambda': 'FunctionName', 'AWS/DynamoDB': 'TableName' } as const;
@@ -94,6 +94,8 @@ export class MetricSeriesReader {
   private readonly store = new MetricStore();
   private logOffset = 0;
   private logSize = 0;
+  /** The first datapoint seen locally: a local run lasts a minute or two, and is drawn across the whole chart. */
+  private firstSeen?: number;
 
   constructor(
     private readonly target: PipelineTarget,
@@ -110,7 +112,7 @@ export class MetricSeriesReader {
       const role = QUEUE_ROLE[queue.role];
       if (!role) continue;
       const dimensions = { QueueName: queue.name };
-      const record = (name: string, value: number) => this.store.record({ namespace: 'AWS/SQS', name, dimensions, timestamp: report.at, values: [value] });
+      const record = (name: string, value: number) => this.recordPoint({ namespace: 'AWS/SQS', name, dimensions, timestamp: report.at, values: [value] });
       record('ApproximateNumberOfMessagesVisible', queue.visible);
       record('ApproximateNumberOfMessagesNotVisible', queue.inFlight);
       record('ApproximateAgeOfOldestMessage', (queue.oldestAgeMs ?? 0) / 1000);
@@ -119,12 +121,19 @@ export class MetricSeriesReader {
 
   /** Every row of the catalog's dashboard with its data up to `now`. */
   async charts(now = Date.now()): Promise<ChartRow[]> {
-    const fromMs = now - this.window.windowMs;
     if (this.target.kind === 'local') {
       this.readLog();
-      return this.catalog.dashboard.map((row) => ({ heading: row.heading, charts: row.graphs.map((graph) => this.localChart(graph, fromMs, now)) }));
+      // From the first datapoint (at least a minute, at most the window), in about 60 periods.
+      const fromMs = Math.max(now - this.window.windowMs, Math.min(now - 60_000, (this.firstSeen ?? now) - 1000));
+      const periodMs = Math.min(this.window.periodMs, Math.max(1000, Math.round((now - fromMs) / 60 / 1000) * 1000));
+      return this.catalog.dashboard.map((row) => ({ heading: row.heading, charts: row.graphs.map((graph) => this.localChart(graph, fromMs, now, periodMs)) }));
     }
-    return this.stageCharts(fromMs, now);
+    return this.stageCharts(now - this.window.windowMs, now);
+  }
+
+  private recordPoint(point: SeriesKey & { readonly timestamp: number; readonly values: readonly number[] }): void {
+    this.firstSeen = Math.min(this.firstSeen ?? point.timestamp, point.timestamp);
+    this.store.record(point);
   }
 
   /**
@@ -148,7 +157,7 @@ export class MetricSeriesReader {
     return MetricDataResults[0]?.Values?.[0];
   }
 
-  private localChart(graph: DashboardGraph, fromMs: number, toMs: number): ChartData {
+  private localChart(graph: DashboardGraph, fromMs: number, toMs: number, periodMs: number): ChartData {
     const notes: string[] = [];
     const series = graph.left.map((query) => {
       if (query.source.kind === 'aws' && query.source.namespace !== 'AWS/SQS') {
@@ -157,13 +166,14 @@ export class MetricSeriesReader {
       }
       const key = seriesKeyOf(this.target, query);
       const points: Array<[number, number]> = [];
-      for (let start = fromMs; start < toMs; start += this.window.periodMs) {
-        const value = computeStatistic(this.store.values(key, start, start + this.window.periodMs), query.statistic);
+      for (let start = fromMs; start < toMs; start += periodMs) {
+        const value = computeStatistic(this.store.values(key, start, start + periodMs), query.statistic);
         if (value !== undefined) points.push([start, value]);
       }
       return { label: query.label, points };
     });
     if (graph.search) notes.push(`${graph.search.label}: a CloudWatch SEARCH, shown on a deployed stage only`);
+    notes.push(`local mode: ${periodMs / 1000}-second periods`);
     return { title: graph.title, width: graph.width, series, thresholds: graph.thresholds ?? [], fromMs, toMs, notes };
   }
 
@@ -250,7 +260,7 @@ export class MetricSeriesReader {
     for (const line of text.slice(0, end).split('\n')) {
       if (!line.includes('"_aws"')) continue;
       try {
-        for (const point of emfDatapoints(JSON.parse(line))) this.store.record(point);
+        for (const point of emfDatapoints(JSON.parse(line))) this.recordPoint(point);
       } catch {
         // A line that is not JSON is not a metric.
       }

@@ -104,7 +104,7 @@ describe('the resolve form of ticket-triage', () => {
 
   const ledgerItem = { pk: 'k', task: 'ticket-triage', taskVersion: findTask('ticket-triage')?.version };
   const submit = (values: Record<string, string>) =>
-    resultJsonFromForm(fields ?? [], new URLSearchParams(Object.entries(values).map(([name, value]) => [`field.${name}`, value])));
+    resultJsonFromForm(fields ?? [], new URLSearchParams(Object.fromEntries(Object.entries(values).map(([name, value]) => [`field.${name}`, value]))));
 
   it('turns a filled form into a result the CLI\'s validation accepts, numbers as numbers', () => {
     const json = submit({ category: 'billing', priority: 'high', confidence: '0.9', summary: 'Charged twice' });
