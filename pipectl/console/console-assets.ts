@@ -11,6 +11,7 @@ export const CONSOLE_JS = `'use strict';
   if (!live) return;
   var state = document.getElementById('refresh-state');
   var url = live.getAttribute('data-fragment');
+  var interval = Number(live.getAttribute('data-interval')) || 5000;
   var refreshes = 0;
   function refresh() {
     if (document.hidden) return schedule();
@@ -31,7 +32,7 @@ export const CONSOLE_JS = `'use strict';
       .then(schedule);
   }
   function schedule() {
-    setTimeout(refresh, 3000);
+    setTimeout(refresh, interval);
   }
   schedule();
 })();

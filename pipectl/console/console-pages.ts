@@ -23,6 +23,8 @@ export interface PageContext {
   readonly targetDescription: string;
   readonly production: boolean;
   readonly catalog: AlarmCatalog;
+  /** How often the overview's live part refreshes. */
+  readonly refreshMs: number;
 }
 
 const NAV = [
@@ -85,8 +87,8 @@ export function overviewPage(context: PageContext, data: OverviewData): string {
     context,
     '/',
     'Overview',
-    html`<p class="hint">Read-only. Refreshes every few seconds (<span id="refresh-state">live</span>).</p>
-<div id="live" data-fragment="/fragments/overview">${liveOverview(context, data)}</div>`,
+    html`<p class="hint">Read-only. Refreshes every ${context.refreshMs / 1000} s (<span id="refresh-state">live</span>).</p>
+<div id="live" data-fragment="/fragments/overview" data-interval="${context.refreshMs}">${liveOverview(context, data)}</div>`,
   );
 }
 

@@ -30,7 +30,7 @@ import {
 } from './console-pages';
 import { assertLoopbackBind, ConsoleSecrets, cookieValue, isLoopbackAddress, isLoopbackHost, SECURITY_HEADERS, SESSION_COOKIE } from './console-security';
 import { GAMEDAY_RESULT_FILE, readGameDay } from './gameday-timeline';
-import { MetricSeriesReader } from './metric-series';
+import { type ChartRow, MetricSeriesReader } from './metric-series';
 import { formFieldsOf } from './review-form';
 
 /** Options of {@link startConsole}. */
@@ -64,6 +64,15 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 /** The window the latency percentiles of the overview summarise. */
 const LATENCY_WINDOW_MS = { local: 10 * 60_000, stage: 5 * 60_000 } as const;
+
+/**
+ * How often an open overview refreshes. A deployed stage is read with paid CloudWatch calls
+ * (GetMetricData is billed per metric: the dashboard's ~40 every 3 s would be about $0.50 an hour
+ * per open tab), and its metrics have one-minute periods anyway.
+ */
+const REFRESH_MS = { local: 3_000, stage: 20_000 } as const;
+/** A deployed stage's charts are read at most this often (their period is a minute). */
+const STAGE_CHART_TTL_MS = 60_000;
 
 class HttpError extends Error {
   constructor(
@@ -100,7 +109,19 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const metrics = new MetricSeriesReader(target, catalog);
   const operator = options.operator ?? operatorName();
   const gamedayFile = options.gamedayFile ?? GAMEDAY_RESULT_FILE;
-  const context: PageContext = { csrf: secrets.csrf, targetDescription: target.description, production: target.production, catalog };
+  const context: PageContext = {
+    csrf: secrets.csrf,
+    targetDescription: target.description,
+    production: target.production,
+    catalog,
+    refreshMs: target.kind === 'local' ? REFRESH_MS.local : REFRESH_MS.stage,
+  };
+  let chartCache: { at: number; rows: Promise<ChartRow[]> } | undefined;
+  const charts = (now: number): Promise<ChartRow[]> => {
+    if (target.kind === 'local') return metrics.charts(now);
+    if (!chartCache || now - chartCache.at >= STAGE_CHART_TTL_MS) chartCache = { at: now, rows: metrics.charts(now) };
+    return chartCache.rows;
+  };
   const latencyQueries = catalog.dashboard
     .flatMap((row) => row.graphs)
     .flatMap((graph) => graph.left)
@@ -112,11 +133,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     const status = await gatherStatus(target, now);
     metrics.recordStatus(status);
     const windowMs = target.kind === 'local' ? LATENCY_WINDOW_MS.local : LATENCY_WINDOW_MS.stage;
-    const [charts, latencies] = await Promise.all([
-      metrics.charts(now),
+    const [rows, latencies] = await Promise.all([
+      charts(now),
       Promise.all(latencyQueries.map((query) => metrics.summary(query, windowMs, now).catch(() => undefined))),
     ]);
-    return { status, charts, latency: { windowMs, values: latencyQueries.map((query, index) => ({ label: query.label, value: latencies[index] })) } };
+    return { status, charts: rows, latency: { windowMs, values: latencyQueries.map((query, index) => ({ label: query.label, value: latencies[index] })) } };
   }
 
   async function get(url: URL): Promise<string> {

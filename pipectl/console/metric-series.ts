@@ -178,54 +178,62 @@ export class MetricSeriesReader {
   }
 
   private async stageCharts(fromMs: number, toMs: number): Promise<ChartRow[]> {
-    const cloudwatch = this.target.cloudwatch;
     const graphs = this.catalog.dashboard.flatMap((row) => row.graphs);
     const period = this.window.periodMs / 1000;
-    const queries: MetricDataQuery[] = [];
+    const metricQueries: MetricDataQuery[] = [];
+    const searchQueries: MetricDataQuery[] = [];
     graphs.forEach((graph, graphIndex) => {
-      graph.left.forEach((query, index) => queries.push({ Id: `g${graphIndex}m${index}`, Label: query.label, MetricStat: this.metricStat(query, period) }));
-      if (graph.search) queries.push({ Id: `g${graphIndex}s`, Expression: graph.search.expression, Label: graph.search.label });
+      graph.left.forEach((query, index) => metricQueries.push({ Id: `g${graphIndex}m${index}`, Label: query.label, MetricStat: this.metricStat(query, period) }));
+      if (graph.search) searchQueries.push({ Id: `g${graphIndex}s`, Expression: graph.search.expression, Label: graph.search.label });
     });
-    let results = new Map<string, Array<[number, number]>>();
-    const searchLabels = new Map<string, string[]>();
-    let failure: string | undefined;
-    if (!cloudwatch) failure = 'no CloudWatch client for this target';
-    else {
-      try {
-        results = new Map();
-        let nextToken: string | undefined;
-        do {
-          // GetMetricData takes 500 queries per call; the catalog's dashboard has a few dozen.
-          const page = await cloudwatch.send(
-            new GetMetricDataCommand({ StartTime: new Date(fromMs), EndTime: new Date(toMs), MetricDataQueries: queries, ScanBy: 'TimestampAscending', NextToken: nextToken }),
-          );
-          for (const result of page.MetricDataResults ?? []) {
-            // A SEARCH answers one result per matching series, all under the query's id: told apart by label.
-            const id = result.Id ?? '';
-            const points = (result.Timestamps ?? []).map((at, index) => [at.getTime(), result.Values?.[index] ?? 0] as [number, number]);
-            const isSearch = id.endsWith('s');
-            const key = isSearch ? `${id}|${result.Label ?? ''}` : id;
-            results.set(key, [...(results.get(key) ?? []), ...points]);
-            if (isSearch) searchLabels.set(id, [...new Set([...(searchLabels.get(id) ?? []), result.Label ?? ''])]);
-          }
-          nextToken = page.NextToken;
-        } while (nextToken);
-      } catch (error) {
-        failure = `CloudWatch GetMetricData failed: ${(error as Error).message}`;
-      }
-    }
-    let graphIndex = 0;
+    // Two calls: a SEARCH that fails (an account without those metrics yet, an emulator without
+    // SEARCH) costs its own breakdowns, not every chart.
+    const [metrics, searches] = await Promise.all([this.metricData(metricQueries, fromMs, toMs), this.metricData(searchQueries, fromMs, toMs)]);
     return this.catalog.dashboard.map((row) => ({
       heading: row.heading,
       charts: row.graphs.map((graph) => {
-        const index = graphIndex++;
-        const series: ChartSeries[] = graph.left.map((query, metricIndex) => ({ label: query.label, points: sorted(results.get(`g${index}m${metricIndex}`) ?? []) }));
-        for (const label of searchLabels.get(`g${index}s`) ?? []) {
-          series.push({ label: `${graph.search?.label ?? 'search'}: ${label}`, points: sorted(results.get(`g${index}s|${label}`) ?? []) });
-        }
-        return { title: graph.title, width: graph.width, series, thresholds: graph.thresholds ?? [], fromMs, toMs, notes: failure ? [failure] : [] };
+        const index = graphs.indexOf(graph);
+        const series: ChartSeries[] = graph.left.map((query, metricIndex) => ({ label: query.label, points: metrics.series.get(`g${index}m${metricIndex}`)?.[0]?.points ?? [] }));
+        for (const found of searches.series.get(`g${index}s`) ?? []) series.push({ label: `${graph.search?.label ?? 'search'}: ${found.label}`, points: found.points });
+        const notes = [metrics.failure, graph.search ? searches.failure : undefined].filter((note): note is string => note !== undefined);
+        return { title: graph.title, width: graph.width, series, thresholds: graph.thresholds ?? [], fromMs, toMs, notes };
       }),
     }));
+  }
+
+  /**
+   * GetMetricData, every page, as series by query id (a SEARCH answers several series under its
+   * id, told apart by label), or why it failed.
+   */
+  private async metricData(queries: MetricDataQuery[], fromMs: number, toMs: number): Promise<{ series: Map<string, ChartSeries[]>; failure?: string }> {
+    const series = new Map<string, ChartSeries[]>();
+    if (queries.length === 0) return { series };
+    const cloudwatch = this.target.cloudwatch;
+    if (!cloudwatch) return { series, failure: 'no CloudWatch client for this target' };
+    try {
+      let nextToken: string | undefined;
+      do {
+        // GetMetricData takes 500 queries per call; the catalog's dashboard has a few dozen.
+        const page = await cloudwatch.send(
+          new GetMetricDataCommand({ StartTime: new Date(fromMs), EndTime: new Date(toMs), MetricDataQueries: queries, ScanBy: 'TimestampAscending', NextToken: nextToken }),
+        );
+        for (const result of page.MetricDataResults ?? []) {
+          const id = result.Id ?? '';
+          const label = result.Label ?? '';
+          const points = (result.Timestamps ?? []).map((at, index) => [at.getTime(), result.Values?.[index] ?? 0] as [number, number]);
+          const list = series.get(id) ?? [];
+          const existing = list.find((entry) => entry.label === label);
+          if (existing) (existing.points as Array<readonly [number, number]>).push(...points);
+          else list.push({ label, points });
+          series.set(id, list);
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    } catch (error) {
+      return { series, failure: `CloudWatch GetMetricData failed: ${(error as Error).message}` };
+    }
+    for (const list of series.values()) for (const entry of list) (entry.points as Array<readonly [number, number]>).sort((a, b) => a[0] - b[0]);
+    return { series };
   }
 
   private metricStat(query: MetricQuery, periodSeconds: number): MetricDataQuery['MetricStat'] {
@@ -266,8 +274,4 @@ export class MetricSeriesReader {
       }
     }
   }
-}
-
-function sorted(points: Array<[number, number]>): Array<[number, number]> {
-  return points.sort((a, b) => a[0] - b[0]);
 }
