@@ -70,8 +70,13 @@ function equalSecret(candidate: string | undefined, secret: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The name of the session cookie. */
-export const SESSION_COOKIE = 'pipectl_console';
+/**
+ * The name of the session cookie of the console on `port`. Cookies are not kept per port, so two
+ * consoles (say, local and prod) open in one browser would overwrite each other's under one name.
+ */
+export function sessionCookieName(port: number): string {
+  return `pipectl_console_${port}`;
+}
 
 /** The value of one cookie from a Cookie header. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {

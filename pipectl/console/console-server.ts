@@ -28,7 +28,7 @@ import {
   reviewItemPage,
   reviewListPage,
 } from './console-pages';
-import { assertLoopbackBind, ConsoleSecrets, cookieValue, isLoopbackAddress, isLoopbackHost, SECURITY_HEADERS, SESSION_COOKIE } from './console-security';
+import { assertLoopbackBind, ConsoleSecrets, cookieValue, isLoopbackAddress, isLoopbackHost, SECURITY_HEADERS, sessionCookieName } from './console-security';
 import { GAMEDAY_RESULT_FILE, readGameDay } from './gameday-timeline';
 import { type ChartRow, MetricSeriesReader } from './metric-series';
 import { formFieldsOf } from './review-form';
@@ -214,12 +214,12 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     if (request.method === 'GET' && token !== null) {
       if (!secrets.isSession(token)) return send(response, 401, 'text/plain', 'this link is not the one the console printed\n');
       // The secret leaves the address bar and the history: it lives in a cookie only this origin sends.
-      response.setHeader('Set-Cookie', `${SESSION_COOKIE}=${secrets.session}; HttpOnly; SameSite=Strict; Path=/`);
+      response.setHeader('Set-Cookie', `${sessionCookieName(port)}=${secrets.session}; HttpOnly; SameSite=Strict; Path=/`);
       url.searchParams.delete('token');
       response.setHeader('Location', `${url.pathname}${url.search}`);
       return send(response, 303, 'text/plain', 'signed in\n');
     }
-    if (!secrets.isSession(cookieValue(request.headers.cookie, SESSION_COOKIE))) {
+    if (!secrets.isSession(cookieValue(request.headers.cookie, sessionCookieName(port)))) {
       return send(response, 401, 'text/plain', 'open the link `pipectl console` printed (it carries this session\'s secret)\n');
     }
     try {

@@ -23,7 +23,10 @@ import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeli
 import { keyOfBody } from '../../local/report';
 import { waitForDrain } from '../../local/run-local';
 import { synthesizeLocalStack } from '../../local/stack-model';
+import { runbookUrl } from '../../lib/observability/alarm-catalog';
 import { catalogOfStage } from '../../lib/observability/stage-catalogs';
+import { readAlarms } from '../../pipectl/alarms';
+import { sessionCookieName } from '../../pipectl/console/console-security';
 import { type ConsoleServer, startConsole } from '../../pipectl/console/console-server';
 import { UsageError } from '../../pipectl/errors';
 import { getMapping } from '../../pipectl/event-source';
@@ -160,7 +163,7 @@ describe('served on loopback only', () => {
   });
 
   it('answers nothing to a Host other than its own loopback name (DNS rebinding), even with the session', async () => {
-    const cookie = `pipectl_console=${new URL(server.url).searchParams.get('token')}`;
+    const cookie = `${sessionCookieName(server.port)}=${new URL(server.url).searchParams.get('token')}`;
     const own = await rawRequest({ headers: { host: `127.0.0.1:${server.port}`, cookie } });
     expect(own.status).toBe(200);
     const rebound = await rawRequest({ headers: { host: `attacker.example:${server.port}`, cookie } });
@@ -221,6 +224,17 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
     expect(await dlqDepth()).toBe(bad.length + 1);
     await expect.poll(() => page.locator('#queues tr[data-queue="inputDlq"] td').nth(1).textContent(), { timeout: 60_000 }).toBe(String(bad.length + 1));
     expect(Number(await page.locator('#live').getAttribute('data-refreshes'))).toBeGreaterThan(0);
+
+    // The DLQ alarm of local mode's evaluator fires within a (scaled) period; the page lists it with its runbook section.
+    await expect
+      .poll(async () => {
+        const alarms = await readAlarms(target, 'ALARM');
+        return alarms.available && alarms.alarms.some((alarm) => alarm.name.endsWith('-dlq-has-messages'));
+      }, { timeout: 120_000 })
+      .toBe(true);
+    const link = page.locator('#alarms a[href$="#dlq-has-messages"]');
+    await expect.poll(() => link.count(), { timeout: 30_000 }).toBe(1);
+    expect(await link.getAttribute('href')).toBe(runbookUrl(catalogOfStage('dev').runbookBaseUrl, 'dlq-has-messages'));
 
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -327,6 +341,29 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
     await page.click('#confirm-yes');
     expect(await page.locator('#action-result').textContent()).toMatch(/^resumed: /);
     expect((await getMapping(target)).paused).toBe(false);
+  });
+
+  it('on a production stage, asks for the stage name as the CLI does; a wrong answer changes nothing', async () => {
+    // The same pipeline, described as production: the console decides by the target, as `confirm()` does.
+    const production = await startConsole({ target: { ...target, production: true, description: 'stage dev (as production)' }, port: 0, operator: 'console-test' });
+    try {
+      const prodPage = await context.newPage();
+      await prodPage.goto(production.url);
+      expect(await prodPage.locator('header.production').textContent()).toContain('PRODUCTION');
+      await prodPage.goto(`${production.origin}/controls`);
+      await prodPage.click('text=Pause the processor…');
+      expect(await prodPage.locator('#confirm-form.production').textContent()).toContain('Type the stage name (dev) to confirm');
+      await prodPage.fill('input[name="confirm"]', 'prod');
+      await prodPage.click('#confirm-form button[type="submit"]');
+      expect(await prodPage.locator('#error-message').textContent()).toBe('not confirmed ("prod" ≠ "dev"): nothing done.');
+      expect((await getMapping(target)).paused).toBe(false);
+      await prodPage.close();
+      // Its cookie is its own: the first console still knows this browser.
+      await page.goto(`${server.origin}/controls`);
+      expect(await page.locator('#mapping-state').textContent()).toBe('Enabled');
+    } finally {
+      await production.stop();
+    }
   });
 
   describe('cross-site requests', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findTask } from '../../lambda/tasks/registry';
-import { assertLoopbackBind, ConsoleSecrets, cookieValue, isLoopbackAddress, isLoopbackHost } from '../../pipectl/console/console-security';
+import { assertLoopbackBind, ConsoleSecrets, cookieValue, isLoopbackAddress, isLoopbackHost, sessionCookieName } from '../../pipectl/console/console-security';
 import { readGameDay } from '../../pipectl/console/gameday-timeline';
 import { html } from '../../pipectl/console/html';
 import { formFieldsOf, resultJsonFromForm } from '../../pipectl/console/review-form';
@@ -68,7 +68,7 @@ describe('which requests are believed', () => {
   });
 
   it('reads one cookie among several', () => {
-    expect(cookieValue('a=1; pipectl_console=xyz=; b=2', 'pipectl_console')).toBe('xyz=');
+    expect(cookieValue('a=1; pipectl_console_8700=xyz=; pipectl_console_8701=abc', sessionCookieName(8700))).toBe('xyz=');
     expect(cookieValue(undefined, 'pipectl_console')).toBeUndefined();
   });
 });
