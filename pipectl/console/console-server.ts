@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { METRIC } from '../../lambda/contract';
 import type { AlarmCatalog, MetricQuery } from '../../lib/observability/alarm-types';
-import { catalogOfStage } from '../../lib/observability/stage-catalogs';
+import { loadStageConfig } from '../../lib/config/stage-config';
+import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import { listBreakers } from '../control-state';
 import { groupByClass, readDeadLetters } from '../dlq';
 import { PipectlError, UsageError } from '../errors';
@@ -104,7 +105,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const host = options.host ?? '127.0.0.1';
   assertLoopbackBind(host);
   const { target } = options;
-  const catalog = options.catalog ?? catalogOfStage(target.stage);
+  const catalog = options.catalog ?? catalogOf(target);
   const secrets = new ConsoleSecrets();
   const metrics = new MetricSeriesReader(target, catalog);
   const operator = options.operator ?? operatorName();
@@ -263,6 +264,18 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         server.closeAllConnections();
       }),
   };
+}
+
+/** The catalog the target's alarms and dashboard were generated from, as `pipectl triage` builds it. */
+function catalogOf(target: PipelineTarget): AlarmCatalog {
+  try {
+    return buildAlarmCatalog(loadStageConfig(target.stage), target.stackName ? { stackName: target.stackName } : {});
+  } catch (error) {
+    throw new UsageError(
+      `this checkout has no stage config "${target.stage}", and the console draws its charts and runbook links from that stage's alarm catalog ` +
+        `(${(error as Error).message})`,
+    );
+  }
 }
 
 function send(response: ServerResponse, status: number, type: string, body: string): void {

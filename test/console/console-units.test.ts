@@ -13,6 +13,7 @@ import { html } from '../../pipectl/console/html';
 import { formFieldsOf, resultJsonFromForm } from '../../pipectl/console/review-form';
 import { UsageError } from '../../pipectl/errors';
 import { validateResolution } from '../../pipectl/review';
+import { pipectl } from '../pipectl/cli-harness';
 
 const scratch = mkdtempSync(join(tmpdir(), 'console-units-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -70,6 +71,15 @@ describe('which requests are believed', () => {
   it('reads one cookie among several', () => {
     expect(cookieValue('a=1; pipectl_console_8700=xyz=; pipectl_console_8701=abc', sessionCookieName(8700))).toBe('xyz=');
     expect(cookieValue(undefined, 'pipectl_console')).toBeUndefined();
+  });
+});
+
+describe('pipectl console --help', () => {
+  it('describes the command with examples and the loopback-only --host', async () => {
+    const run = await pipectl(['console', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\nExamples:\n {2}\$ pipectl console --local/);
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain('--host <address> the loopback address to listen on: 127.0.0.1 or ::1; anything else is refused');
   });
 });
 
