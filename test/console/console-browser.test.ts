@@ -5,7 +5,7 @@
  * with pipectl's own readers; the page is only how the person gets there. All traffic is to
  * 127.0.0.1.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -364,6 +364,35 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
     } finally {
       await production.stop();
     }
+  });
+
+  it('draws the game day of a `pipectl gameday --json` result: fault window, detection, recovery', async () => {
+    await page.goto(`${server.origin}/gameday`);
+    expect(await page.locator('#gameday-missing').textContent()).toMatch(/no game day result at .*pipectl gameday model-outage --json/);
+    const events = [
+      ['fault starts', 30],
+      ['model-error-rate INSUFFICIENT_DATA → ALARM', 92],
+      ['fault ends', 150],
+      ['every alarm that fired is OK again', 245],
+    ] as const;
+    writeFileSync(
+      join(scratch, 'no-gameday.json'),
+      JSON.stringify({
+        scenario: 'model-outage',
+        faults: 'outage=30-150',
+        timeScale: 0.1,
+        timeToDetectSeconds: 62,
+        timeToRecoverSeconds: 95,
+        detectedBy: 'model-error-rate',
+        passed: true,
+        events: events.map(([event, virtualSeconds]) => ({ at: virtualSeconds * 100, virtualSeconds, event })),
+      }),
+    );
+    await page.reload();
+    expect(await page.locator('#gameday-facts').textContent()).toMatch(/fault window30 s → 150 s.*detection62 s after the fault began \(model-error-rate\).*recovery95 s after the fault ended/s);
+    expect(await page.locator('svg.timeline rect.fault-window').count()).toBe(1);
+    expect(await page.locator('svg.timeline line.detection').count()).toBe(1);
+    expect(await page.locator('#gameday-events tbody tr').evaluateAll((rows) => rows.map((row) => row.className))).toEqual(['fault', 'detection', 'fault', 'recovery']);
   });
 
   describe('cross-site requests', () => {
