@@ -11,6 +11,8 @@ import { runLocal, sendBodies } from '../../local/run-local';
 import { buildBodies, DEFAULT_INPUT } from '../../local/workload';
 import { METRIC } from '../../lambda/contract';
 import { FaultSpecError, parseFaultSpec } from '../../local/model-simulator/fault-spec';
+import { startConsole } from '../../pipectl/console/console-server';
+import { localTarget } from '../../pipectl/target';
 
 /** Where `--serve` writes its endpoints, so other pipectl commands (and scripts) can find them. */
 export const SERVE_FILE = join('.local', 'serve.json');
@@ -23,6 +25,7 @@ interface LocalOptions {
   readonly seed?: number;
   readonly report?: string;
   readonly serve?: boolean;
+  readonly console?: boolean;
   readonly stage: string;
   readonly timeScale: number;
   readonly progress: boolean;
@@ -66,12 +69,13 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
     .option('--seed <n>', 'seed of the generated workload and the simulated model', integer('--seed'))
     .option('--report <file>', 'write the JSON report here')
     .option('--serve', 'keep running until SIGINT/SIGTERM; print the endpoints as one JSON line')
+    .option('--console', 'as --serve, with the demo workload sent and the operator console (pipectl console) open on it')
     .addOption(new Option('--stage <name>', 'the stage whose template is emulated').default('dev'))
     .addOption(new Option('--time-scale <factor>', 'run timeouts this much faster than real time').argParser(positive).default(0.1))
     .option('--no-progress', 'no progress bar, even on a terminal')
     .option('--json', 'print the report (what --report writes) instead of the summary')
     .action(async (options: LocalOptions) => {
-      process.exitCode = options.serve ? await serve(options) : await run(options, io);
+      process.exitCode = options.serve || options.console ? await serve(options) : await run(options, io);
     });
 }
 
@@ -133,7 +137,11 @@ async function serve(options: LocalOptions): Promise<number> {
   mkdirSync(dirname(SERVE_FILE), { recursive: true });
   writeFileSync(SERVE_FILE, `${JSON.stringify(endpoints, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(endpoints)}\n`);
-  if (options.input !== undefined || options.messages !== undefined) {
+  // The console reads the pipeline as any pipectl command does: through the serve file.
+  const consoleTarget = options.console ? localTarget(SERVE_FILE) : undefined;
+  const consoleServer = consoleTarget ? await startConsole({ target: consoleTarget, port: 0 }) : undefined;
+  if (consoleServer) process.stderr.write(`operator console: open ${consoleServer.url}\n`);
+  if (options.input !== undefined || options.messages !== undefined || options.console) {
     const bodies = buildBodies(options);
     await sendBodies(pipeline.sqs, resources.inputQueueUrl, bodies);
     process.stderr.write(`sent ${bodies.length} message(s) to the input queue\n`);
@@ -143,6 +151,8 @@ async function serve(options: LocalOptions): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   process.stderr.write('stopping…\n');
+  await consoleServer?.stop();
+  consoleTarget?.destroy();
   await controlApi.stop();
   await pipeline.stop();
   return 0;

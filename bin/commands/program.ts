@@ -5,6 +5,7 @@ import { outputOption } from '../../pipectl/output-format';
 import { awsCallFailed } from '../../pipectl/target';
 import packageJson from '../../package.json';
 import { registerBreakerCommand } from './breaker';
+import { registerConsoleCommand } from './console';
 import { registerDlqCommand } from './dlq';
 import { registerDriftCommand } from './drift';
 import { registerGameDayCommand } from './gameday';
@@ -66,6 +67,7 @@ function registerCommands(program: Command, io: CliIo): void {
   registerRunbookCommand(program, io);
   registerTriageCommand(program, io);
   registerGameDayCommand(program, io);
+  registerConsoleCommand(program, io);
 }
 
 /**
