@@ -160,7 +160,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       metrics: logs.metrics,
       timeScale,
       sqsEndpoint: emulators.sqsEndpoint,
-      queueUrls: { inputQueue: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, reviewQueue: resources.reviewQueueUrl },
+      queueUrls: { inputQueue: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, reviewQueue: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
       stateFile: options.alarmsFile ?? (options.logFile ? join(dirname(options.logFile), 'alarms.json') : undefined),
     });
     const { processor, eventSource } = stack;

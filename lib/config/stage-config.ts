@@ -71,7 +71,7 @@ export interface QueueConfig {
   readonly visibilityTimeoutSeconds: number;
   /** How long a message waits in the queue (1-14 days). @default 4 (input), 7 (review) */
   readonly retentionDays: number;
-  /** Receives before a message is moved to the dead-letter queue. @default 5 */
+  /** Receives before a message is moved to the dead-letter queue. @default 5 (input), 1000 (review: see the schema) */
   readonly maxReceiveCount: number;
   /**
    * Retention of the dead-letter queue; must be longer than `retentionDays`, because a standard
@@ -384,12 +384,12 @@ const SIMULATED_MODEL_PRICES: Record<string, ModelPriceConfig> = {
   'sim-secondary': { inputUsdPerMillionTokens: 0.25, outputUsdPerMillionTokens: 1.25 },
 };
 
-function queueSchema(defaults: { retentionDays: number }) {
+function queueSchema(defaults: { retentionDays: number; maxReceiveCount: number }) {
   return z
     .strictObject({
       visibilityTimeoutSeconds: seconds(0, SQS_MAX_VISIBILITY_SECONDS).default(180),
       retentionDays: z.number().int().min(1).max(SQS_MAX_RETENTION_DAYS).default(defaults.retentionDays),
-      maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+      maxReceiveCount: z.number().int().min(1).max(1000).default(defaults.maxReceiveCount),
       dlqRetentionDays: z.number().int().min(1).max(SQS_MAX_RETENTION_DAYS).default(14),
     })
     .prefault({});
@@ -484,8 +484,12 @@ export const StageConfigSchema = z
         logLevel: z.enum(LOG_LEVELS).default('INFO'),
       })
       .prefault({}),
-    inputQueue: queueSchema({ retentionDays: 4 }),
-    reviewQueue: queueSchema({ retentionDays: 7 }),
+    inputQueue: queueSchema({ retentionDays: 4, maxReceiveCount: 5 }),
+    // Nothing of ours consumes the review queue: it notifies, the ledger's IN_REVIEW items are
+    // what is in review. `pipectl review resolve` must receive to delete (SQS deletes by receipt
+    // handle only), which counts a receive on the notifications it passes over; SQS's maximum
+    // (1,000) keeps that from ever moving a waiting notification to the review DLQ.
+    reviewQueue: queueSchema({ retentionDays: 7, maxReceiveCount: 1000 }),
     ledger: z
       .strictObject({
         ttlDays: z.number().int().min(1).default(30),

@@ -634,6 +634,42 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       },
     },
     {
+      id: 'review-dlq-has-messages',
+      title: 'Review DLQ has notifications',
+      severity: 'ticket',
+      summary: 'Review notifications were received maxReceiveCount times and moved to the review DLQ: a consumer is reading the review queue without deleting.',
+      signal: { kind: 'metric', metric: sqs('ApproximateNumberOfMessagesVisible', 'reviewDlq', 'Maximum', 'Count', 'review DLQ messages') },
+      periodSeconds: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      threshold: 1,
+      thresholdUnit: 'messages',
+      treatMissingData: 'notBreaching',
+      rationale:
+        'What is in review is the ledger (IN_REVIEW items), so nothing is lost when a notification moves; but something receives review notifications without deleting them, ' +
+        'which is worth a ticket. `pipectl review` never receives to list, and resolving receives each other notification at most once.',
+      runbook: {
+        meaning:
+          'Messages reached the human-review queue\'s dead-letter queue: each was received as many times as the review queue\'s maxReceiveCount. The items themselves are still IN_REVIEW in the ledger.',
+        impact: 'None on the items (`pipectl review list` reads the ledger and still shows them); a tool that relies on the review queue as its inbox no longer sees them.',
+        firstFiveMinutes: [
+          `\`pipectl review list --stage ${stage}\`: the items in review, from the ledger; they are all still there.`,
+          'Find what receives from the review queue (CloudTrail data events on the queue, or the consumers your team runs): a reader that never deletes drains it into the DLQ.',
+          triage('review-dlq-has-messages'),
+        ],
+        diagnosis: {
+          data: 'Not a data problem: the notification bodies are the processor\'s own.',
+          infrastructure: 'A consumer receives without deleting (a dashboard, a script that "peeks"), or the review queue\'s maxReceiveCount was lowered in the stage config.',
+          model: 'Not the model.',
+        },
+        remediations: ['Stop the consumer that receives without deleting.', 'Resolve the items with `pipectl review resolve <key> --result <json>`; then purge the review DLQ, whose notifications point at resolved items.'],
+        doNotAutomate: 'Do not redrive the review DLQ automatically into the review queue: the same consumer would drain it again.',
+        verifyRecovery: ['The review DLQ stays empty for a day; `pipectl review list` shows what you expect.'],
+        escalate: 'The team that owns the consumer of the review queue.',
+      },
+    },
+    {
       id: 'dynamodb-throttles',
       title: 'DynamoDB throttling the pipeline',
       severity: 'ticket',

@@ -36,7 +36,11 @@ export interface ObservedResources {
   readonly inputQueue: IQueue;
   readonly inputDeadLetterQueue: IQueue;
   readonly reviewQueue: IQueue;
+  readonly reviewDeadLetterQueue: IQueue;
   readonly processorFunction: IFunction;
+  /** The scheduled monitors: their Errors, Throttles (AWS/Lambda) are alarmed. */
+  readonly reconcilerFunction: IFunction;
+  readonly driftMonitorFunction: IFunction;
   readonly ledgerTable: ITable;
   readonly controlTable: ITable;
 }
@@ -247,6 +251,12 @@ function metricFor(query: MetricQuery, period: Duration, resources: ObservedReso
     inputQueue: resources.inputQueue,
     inputDlq: resources.inputDeadLetterQueue,
     reviewQueue: resources.reviewQueue,
+    reviewDlq: resources.reviewDeadLetterQueue,
+  };
+  const functions: Partial<Record<ResourceRole, IFunction>> = {
+    processor: resources.processorFunction,
+    reconciler: resources.reconcilerFunction,
+    driftMonitor: resources.driftMonitorFunction,
   };
   const tables: Partial<Record<ResourceRole, ITable>> = { ledgerTable: resources.ledgerTable, controlTable: resources.controlTable };
   switch (source.namespace) {
@@ -255,8 +265,11 @@ function metricFor(query: MetricQuery, period: Duration, resources: ObservedReso
       if (!queue) throw new Error(`no queue for ${source.resource}`);
       return queue.metric(source.name, options);
     }
-    case 'AWS/Lambda':
-      return resources.processorFunction.metric(source.name, options);
+    case 'AWS/Lambda': {
+      const fn = functions[source.resource];
+      if (!fn) throw new Error(`no function for ${source.resource}`);
+      return fn.metric(source.name, options);
+    }
     case 'AWS/DynamoDB': {
       const table = tables[source.resource];
       if (!table) throw new Error(`no table for ${source.resource}`);

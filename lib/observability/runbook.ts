@@ -18,7 +18,10 @@ const RESOURCE_LABEL: Readonly<Record<ResourceRole, string>> = {
   inputQueue: 'input queue',
   inputDlq: 'input DLQ',
   reviewQueue: 'human-review queue',
+  reviewDlq: 'human-review DLQ',
   processor: 'processor function',
+  reconciler: 'reconciler function',
+  driftMonitor: 'drift monitor function',
   ledgerTable: 'ledger table',
   controlTable: 'control table',
 };
