@@ -165,6 +165,26 @@ export interface LocalAlarmState {
   readonly runbook: string;
 }
 
+/** The SNS topics of the stack: every alarm notifies `ticket`, paging alarms `page` too. */
+export type NotificationTopic = 'page' | 'ticket';
+
+/**
+ * One notification an alarm action sent: CloudWatch runs an alarm's actions when it transitions
+ * into the action's state (the stack sets ALARM and OK actions, none for INSUFFICIENT_DATA), so a
+ * notification is a state change, never a state held.
+ */
+export interface AlarmNotification {
+  readonly topic: NotificationTopic;
+  readonly alarmId: string;
+  readonly from: AlarmStateValue;
+  readonly state: 'ALARM' | 'OK';
+  /** ISO time of the transition. */
+  readonly at: string;
+  /** Seconds of scaled (virtual) time since the start of the run. */
+  readonly afterSeconds: number;
+  readonly reason: string;
+}
+
 /** The file `pipectl status --local` reads while `pipectl local --serve` runs. */
 export const LOCAL_ALARMS_FILE = join('.local', 'alarms.json');
 
@@ -219,6 +239,7 @@ export class LocalAlarmEvaluator {
   /** The queues whose age of the oldest message an alarm reads. */
   private readonly agedQueues: ReadonlySet<ResourceRole>;
   private compositeState: AlarmStateValue = 'INSUFFICIENT_DATA';
+  private readonly sent: AlarmNotification[] = [];
 
   constructor(private readonly options: LocalAlarmEvaluatorOptions) {
     if (!(options.timeScale > 0 && options.timeScale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${options.timeScale}`);
@@ -301,6 +322,7 @@ export class LocalAlarmEvaluator {
         range.push(value === undefined ? 'missing' : isBreaching(value, alarm) ? 'breaching' : 'ok');
       }
       const next = evaluateAlarmState(range, alarm, progress.state);
+      if (next.state !== progress.state && next.state !== 'INSUFFICIENT_DATA') this.notify(alarm, progress.state, next.state, next.reason, now);
       progress.state = next.state;
       progress.reason = next.reason;
       progress.lastPeriod = newest;
@@ -311,6 +333,21 @@ export class LocalAlarmEvaluator {
     this.compositeState = anyChild ? 'ALARM' : 'OK';
     if (anyChild && this.compositeFiredAt === null) this.compositeFiredAt = now;
     this.writeStateFile();
+  }
+
+  /**
+   * Every notification sent so far, oldest first; only those to `topic` when given. The stack's
+   * actions: paging alarms notify `page` and `ticket`, the others `ticket`, on ALARM and on OK
+   * (lib/observability/pipeline-observability.ts); the composite notifies nobody.
+   */
+  notifications(topic?: NotificationTopic): AlarmNotification[] {
+    return this.sent.filter((notification) => topic === undefined || notification.topic === topic);
+  }
+
+  private notify(alarm: AlarmDefinition, from: AlarmStateValue, state: 'ALARM' | 'OK', reason: string, now: number): void {
+    const topics: NotificationTopic[] = alarm.severity === 'page' ? ['page', 'ticket'] : ['ticket'];
+    const afterSeconds = Math.round(((now - this.origin) / this.options.timeScale / 1000) * 10) / 10;
+    for (const topic of topics) this.sent.push({ topic, alarmId: alarm.id, from, state, at: new Date(now).toISOString(), afterSeconds, reason });
   }
 
   /** The states now, composite first. */

@@ -114,6 +114,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     escalated: pipeline(METRIC.RECORDS_ESCALATED, 'Sum', 'Count', 'escalated'),
   };
   const throttleMetrics = dynamodbPerOperation('ThrottledRequests');
+  /** A drift alarm's period is the drift monitor's schedule: one published score per period. */
+  const driftPeriodSeconds = config.drift.scheduleMinutes * 60;
   const systemErrorMetrics = dynamodbPerOperation('SystemErrors');
 
   const definitions: ReadonlyArray<Omit<AlarmDefinition, 'name'>> = [
@@ -765,14 +767,16 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       severity: 'ticket',
       summary: 'The largest per-feature drift score (PSI) reached the ticket level: the last window moved away from the baseline.',
       signal: { kind: 'metric', metric: pipeline(METRIC.DRIFT_SCORE, 'Maximum', 'None', 'drift score (max PSI)', METRIC_SERVICE.DRIFT_MONITOR) },
-      periodSeconds: 300,
+      periodSeconds: driftPeriodSeconds,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
       comparison: 'GreaterThanOrEqualToThreshold',
       threshold: t.driftTicket,
       thresholdUnit: 'PSI',
-      treatMissingData: 'ignore',
-      rationale: 'The drift monitor publishes once per window; between runs the alarm keeps its state (ignore). PSI 0.1 is the usual "moderate shift, look at it" line.',
+      treatMissingData: 'missing',
+      rationale:
+        'One period per drift-monitor run, so every run lands in its own period. Below the minimum sample the monitor publishes no score: missing data is missing, so the alarm leaves ALARM ' +
+        '(INSUFFICIENT_DATA: not measured) instead of holding it on quiet traffic, and a later drift notifies again. PSI 0.1 is the usual "moderate shift, look at it" line.',
       runbook: driftRunbook('drift-warning'),
     },
     {
@@ -781,14 +785,16 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       severity: 'page',
       summary: 'The largest per-feature drift score (PSI) reached the paging level: a major shift in what the pipeline sees or answers.',
       signal: { kind: 'metric', metric: pipeline(METRIC.DRIFT_SCORE, 'Maximum', 'None', 'drift score (max PSI)', METRIC_SERVICE.DRIFT_MONITOR) },
-      periodSeconds: 300,
+      periodSeconds: driftPeriodSeconds,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
       comparison: 'GreaterThanOrEqualToThreshold',
       threshold: t.driftPage,
       thresholdUnit: 'PSI',
-      treatMissingData: 'ignore',
-      rationale: 'PSI 0.25 is the usual "significant shift" line: answers may be systematically wrong without a single error. Published once per window, so missing data keeps the state.',
+      treatMissingData: 'missing',
+      rationale:
+        'PSI 0.25 is the usual "significant shift" line: answers may be systematically wrong without a single error. One period per drift run; a run with too few items ' +
+        'publishes nothing, which is INSUFFICIENT_DATA (missing), never a held ALARM.',
       runbook: driftRunbook('drift-critical'),
     },
   ];
@@ -799,11 +805,11 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     name: `${prefix}${COMPOSITE_ALARM_ID}`,
     title: 'Pipeline unhealthy',
     severity: 'page',
-    summary: 'At least one paging alarm is in ALARM. The only alarm that pages: a cascade pages once, and its OK says it is over.',
+    summary: 'At least one paging alarm is in ALARM. A summary for the dashboard: it notifies nobody, each paging alarm pages on its own.',
     children: alarms.filter((alarm) => alarm.severity === 'page').map((alarm) => alarm.id),
     runbook: {
       meaning:
-        'One or more paging alarms are in ALARM. This composite alarm is what pages (each child also notifies the ticket topic for the record), so a cascade — a provider outage that raises error rate, latency, age and fallbacks at once — wakes you once.',
+        'One or more paging alarms are in ALARM. This composite alarm only summarises them on the dashboard. Each paging alarm pages by itself (and files a ticket), because CloudWatch notifies on state transitions only: a paging composite already in ALARM would swallow a second, unrelated incident. A cascade therefore pages once per alarm that fires; the first page names the likely cause.',
       impact: 'See the child alarm\'s section: the notification lists the alarms that triggered it.',
       firstFiveMinutes: [
         `${STATUS}: every alarm in ALARM, the breaker, the budget, and whether the mapping is paused.`,
@@ -817,7 +823,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       },
       remediations: ['Follow the child alarm\'s section. `pipectl pause` / `pipectl resume` and `pipectl breaker open|close` are the reversible levers.'],
       doNotAutomate: 'Do not auto-acknowledge or silence the composite: it goes back to OK by itself when every child does.',
-      verifyRecovery: ['Every child back to OK (`pipectl status`); the composite sends its OK notification to the page topic.'],
+      verifyRecovery: ['Every child back to OK (`pipectl status`); each paging child sends its OK to the page topic.'],
       escalate: 'Per the child alarm; if several unrelated children fire, call the pipeline owners.',
     },
   };

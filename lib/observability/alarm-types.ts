@@ -6,7 +6,7 @@ import type { MathExpression } from './metric-math';
  * RUNBOOK.md, `pipectl runbook` and the local alarm evaluator all read the same entries.
  */
 
-/** `page` wakes someone (through the composite alarm); `ticket` is for working hours. */
+/** `page` wakes someone (each paging alarm notifies the page topic); `ticket` is for working hours. */
 export const SEVERITIES = ['page', 'ticket'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -117,7 +117,7 @@ export interface AlarmDefinition {
   readonly runbook: RunbookText;
 }
 
-/** The composite alarm every paging alarm feeds: the only alarm that notifies the `page` topic. */
+/** The composite alarm every paging alarm feeds: the dashboard's "is anything paging?"; it notifies nobody (the children page). */
 export interface CompositeAlarmDefinition {
   readonly id: string;
   readonly name: string;
