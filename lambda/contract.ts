@@ -435,6 +435,12 @@ export const METRIC = {
    * `feature` = `DRIFT_MAX_FEATURE` (`service`, `stage`, `feature`), which the alarms read.
    */
   DRIFT_SCORE: 'DriftScore',
+  /**
+   * 1 at the end of every run of a scheduled monitor that finished its work (service = the
+   * monitor). A missing heartbeat is what tells a stopped, failing or unscheduled monitor from a
+   * quiet one: the catalog's `<monitor>-heartbeat` alarms treat missing data as breaching.
+   */
+  MONITOR_HEARTBEAT: 'MonitorHeartbeat',
 } as const;
 
 /** Names of the extra metric dimensions (besides `stage` and `task`). */

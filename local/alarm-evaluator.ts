@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runbookUrl } from '../lib/observability/alarm-catalog';
+import { METRIC } from '../lambda/contract';
 import type { AlarmCatalog, AlarmDefinition, MetricQuery, ResourceRole, Statistic, TreatMissingData } from '../lib/observability/alarm-types';
 import { evaluateExpression } from '../lib/observability/metric-math';
 import { OBSERVER_USER_AGENT } from './emulators';
@@ -145,7 +146,14 @@ export function computeStatistic(values: readonly number[], statistic: Statistic
 
 /** Whether a value breaches an alarm's threshold. */
 export function isBreaching(value: number, alarm: Pick<AlarmDefinition, 'comparison' | 'threshold'>): boolean {
-  return alarm.comparison === 'GreaterThanThreshold' ? value > alarm.threshold : value >= alarm.threshold;
+  switch (alarm.comparison) {
+    case 'GreaterThanThreshold':
+      return value > alarm.threshold;
+    case 'LessThanThreshold':
+      return value < alarm.threshold;
+    case 'GreaterThanOrEqualToThreshold':
+      return value >= alarm.threshold;
+  }
 }
 
 /** One alarm's state, as the report and `.local/alarms.json` list it. */
@@ -202,13 +210,25 @@ export interface LocalAlarmEvaluatorOptions {
   readonly stateFile?: string;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * Whether the run has the stack's scheduled monitors (local/scheduled-monitors.ts). Without
+   * them no heartbeat is expected, and the heartbeat alarms are reported as not observable
+   * instead of paging. @default true
+   */
+  readonly scheduledMonitors?: boolean;
 }
 
 /** What local mode cannot observe, by source, and why. */
-function unobservableReason(query: MetricQuery): string | undefined {
+function unobservableReason(query: MetricQuery, scheduledMonitors: boolean): string | undefined {
   const { source } = query;
   if (source.kind === 'aws' && source.namespace === 'AWS/DynamoDB') {
     return 'not observable locally: dynalite neither throttles nor returns system errors, and DynamoDB reports these metrics service-side';
+  }
+  if (source.kind === 'aws' && source.namespace === 'AWS/Lambda' && source.resource !== 'processor') {
+    return "not observable locally: local mode records Lambda's metrics for the processor's invocations only";
+  }
+  if (!scheduledMonitors && source.kind === 'pipeline' && source.name === METRIC.MONITOR_HEARTBEAT) {
+    return 'not observable in this run: it runs without the scheduled monitors, so no heartbeat is expected';
   }
   return undefined;
 }
@@ -246,7 +266,7 @@ export class LocalAlarmEvaluator {
     this.now = options.now ?? Date.now;
     this.origin = this.now();
     for (const alarm of options.catalog.alarms) {
-      const blind = queriesOf(alarm).map(unobservableReason).find((reason) => reason !== undefined);
+      const blind = this.blindReason(alarm);
       this.progress.set(alarm.id, { state: 'INSUFFICIENT_DATA', reason: blind ?? 'not evaluated yet', firstFiredAt: null, lastPeriod: -1 });
     }
     // Keep what the longest alarm window needs, twice over.
@@ -308,7 +328,7 @@ export class LocalAlarmEvaluator {
     const now = this.now();
     for (const alarm of this.options.catalog.alarms) {
       const progress = this.progress.get(alarm.id) as AlarmProgress;
-      if (queriesOf(alarm).some((query) => unobservableReason(query) !== undefined)) continue;
+      if (this.blindReason(alarm) !== undefined) continue;
       const periodMs = this.periodMs(alarm);
       // A period is evaluated once it has ended and a grace for late log lines has passed.
       const grace = Math.min(500, periodMs / 10);
@@ -379,7 +399,7 @@ export class LocalAlarmEvaluator {
           reason: progress.reason,
           firstFiredAt: at(progress.firstFiredAt),
           firstFiredAfterSeconds: after(progress.firstFiredAt),
-          observable: !queriesOf(alarm).some((query) => unobservableReason(query) !== undefined),
+          observable: this.blindReason(alarm) === undefined,
           runbook: runbookUrl(catalog.runbookBaseUrl, alarm.id),
         };
       }),
@@ -421,6 +441,14 @@ export class LocalAlarmEvaluator {
     })();
     await this.ticking;
     this.ticking = undefined;
+  }
+
+  /** Why local mode cannot evaluate this alarm, or undefined when it can. */
+  private blindReason(alarm: AlarmDefinition): string | undefined {
+    const monitors = this.options.scheduledMonitors ?? true;
+    return queriesOf(alarm)
+      .map((query) => unobservableReason(query, monitors))
+      .find((reason) => reason !== undefined);
   }
 
   private periodMs(alarm: AlarmDefinition): number {

@@ -14,7 +14,7 @@ export type Severity = (typeof SEVERITIES)[number];
 export type TreatMissingData = 'breaching' | 'notBreaching' | 'ignore' | 'missing';
 
 /** The comparisons the catalog uses (CloudWatch `ComparisonOperator` names). */
-export type ComparisonOperator = 'GreaterThanOrEqualToThreshold' | 'GreaterThanThreshold';
+export type ComparisonOperator = 'GreaterThanOrEqualToThreshold' | 'GreaterThanThreshold' | 'LessThanThreshold';
 
 /** CloudWatch statistics: the basic ones, or a percentile such as `p99`. */
 export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average' | 'SampleCount' | `p${number}`;

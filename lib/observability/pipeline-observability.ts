@@ -237,7 +237,14 @@ export class PipelineObservability extends Construct {
 }
 
 function comparisonKey(definition: AlarmDefinition): keyof typeof ComparisonOperator {
-  return definition.comparison === 'GreaterThanThreshold' ? 'GREATER_THAN_THRESHOLD' : 'GREATER_THAN_OR_EQUAL_TO_THRESHOLD';
+  switch (definition.comparison) {
+    case 'GreaterThanThreshold':
+      return 'GREATER_THAN_THRESHOLD';
+    case 'LessThanThreshold':
+      return 'LESS_THAN_THRESHOLD';
+    case 'GreaterThanOrEqualToThreshold':
+      return 'GREATER_THAN_OR_EQUAL_TO_THRESHOLD';
+  }
 }
 
 function signalMetric(signal: AlarmSignal, period: Duration, metricOf: (query: MetricQuery, period: Duration) => IMetric): IMetric {

@@ -12,6 +12,7 @@ import { POSTMORTEM_TEMPLATE } from './postmortem-template';
 const COMPARISON_SYMBOL: Readonly<Record<ComparisonOperator, string>> = {
   GreaterThanOrEqualToThreshold: '≥',
   GreaterThanThreshold: '>',
+  LessThanThreshold: '<',
 };
 
 const RESOURCE_LABEL: Readonly<Record<ResourceRole, string>> = {

@@ -15,7 +15,7 @@ const TIME_SCALE = 0.01;
 const catalog: AlarmCatalog = buildAlarmCatalog(loadStageConfig('dev'));
 
 /** A local evaluator on a hand-driven clock; no queues (SQS alarms see no data). */
-function harness() {
+function harness(options: { scheduledMonitors?: boolean } = {}) {
   const start = Date.now() - 24 * 3_600_000;
   let clock = start;
   const metrics = new MetricStore();
@@ -26,6 +26,7 @@ function harness() {
     sqsEndpoint: 'http://127.0.0.1:9',
     queueUrls: {},
     now: () => clock,
+    scheduledMonitors: options.scheduledMonitors,
   });
   /** Real seconds → the scaled clock. */
   const at = (realSeconds: number) => start + realSeconds * 1000 * TIME_SCALE;
@@ -64,7 +65,7 @@ const drift = (h: ReturnType<typeof harness>, value: number, realSeconds: number
 
 describe('paging', () => {
   it('a second, different paging condition pages while the first is still in ALARM (two incidents, two pages)', () => {
-    const h = harness();
+    const h = harness({ scheduledMonitors: false });
     // Incident 1: drift at the paging level, published once by the drift monitor.
     drift(h, 0.9, 10);
     h.advanceTo(1_000);
@@ -84,7 +85,7 @@ describe('paging', () => {
   });
 
   it('notifies the page topic on OK too, so the person paged learns it is over', () => {
-    const h = harness();
+    const h = harness({ scheduledMonitors: false });
     for (let second = 0; second < 300; second += 20) {
       h.setClock(second);
       h.evaluator.recordInvocation({ outcome: 'error' });
@@ -111,5 +112,28 @@ describe('paging', () => {
     // No more scores: below the minimum sample the monitor publishes none.
     h.advanceTo(6 * 3_600);
     expect(h.state('drift-critical')).not.toBe('ALARM');
+  });
+});
+
+describe('scheduled monitors', () => {
+  const heartbeat = (h: ReturnType<typeof harness>, realSeconds: number) => h.pipeline(METRIC.MONITOR_HEARTBEAT, METRIC_SERVICE.RECONCILER, 1, realSeconds);
+
+  it('a reconciler that stops running pages through its heartbeat alarm; one that runs does not', () => {
+    const h = harness();
+    for (let second = 0; second < 3_600; second += 300) heartbeat(h, second + 5);
+    h.advanceTo(3_600);
+    expect(h.state('reconciler-heartbeat')).toBe('OK');
+    // Stopped: no run after 3,600 s.
+    h.advanceTo(3_600 + 1_500);
+    expect(h.state('reconciler-heartbeat')).toBe('ALARM');
+    expect(h.evaluator.notifications('page').filter((notification) => notification.state === 'ALARM').map((notification) => notification.alarmId)).toContain('reconciler-heartbeat');
+  });
+
+  it('a run without the scheduled monitors reports the heartbeat alarms as not observable instead of paging', () => {
+    const h = harness({ scheduledMonitors: false });
+    h.advanceTo(3_600);
+    const state = h.evaluator.states().find((alarm) => alarm.id === 'drift-monitor-heartbeat');
+    expect(state).toMatchObject({ state: 'INSUFFICIENT_DATA', observable: false });
+    expect(h.evaluator.notifications('page').filter((notification) => notification.alarmId.endsWith('-heartbeat'))).toEqual([]);
   });
 });
