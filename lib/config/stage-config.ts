@@ -210,6 +210,11 @@ export interface NotificationTargets {
    * SNS confirms them with a request the endpoint must answer. @default []
    */
   readonly httpsEndpoints: readonly string[];
+  /**
+   * Nobody, on purpose, and why (e.g. "a staging stage: alarms are read on the dashboard"). A
+   * production stage must set a target or this. @default undefined
+   */
+  readonly none?: string;
 }
 
 /**
@@ -264,13 +269,16 @@ export interface AlarmThresholds {
 export interface ObservabilityConfig {
   /**
    * Where RUNBOOK.md is published; each alarm's description links `<runbookBaseUrl>#<alarm id>`.
-   * An `https://` URL (e.g. the file's page in your Git host) makes the link clickable in the
-   * notification; the default, a repository path, still names the section, and
-   * `pipectl runbook <alarm>` prints it either way.
-   * @default 'RUNBOOK.md'
+   * An absolute `https://` URL (the file's page in your Git host) is clickable in the page, the
+   * email and the console; a production stage must have one. `pipectl runbook <alarm>` prints the
+   * section either way.
+   * @default DEFAULT_RUNBOOK_URL
    */
   readonly runbookBaseUrl: string;
-  /** Who the composite "pipeline unhealthy" alarm pages. @default no subscriptions */
+  /**
+   * Who the paging alarms page. A production stage must name someone, or say `none` and why.
+   * @default no subscriptions
+   */
   readonly page: NotificationTargets;
   /** Who receives tickets (and a copy of each paging alarm, one by one). @default no subscriptions */
   readonly ticket: NotificationTargets;
@@ -399,8 +407,16 @@ const notificationTargetsSchema = z
   .strictObject({
     emails: z.array(z.email()).default([]),
     httpsEndpoints: z.array(z.url({ protocol: /^https$/, error: 'must be an https:// URL (SNS delivers over TLS only here)' })).default([]),
+    none: z.string().trim().min(1, 'must say why nobody is notified').optional(),
   })
   .prefault({});
+
+/**
+ * Where this repository's RUNBOOK.md is read on the web: the default runbook address of every
+ * stage. A fork that publishes its runbook elsewhere sets `observability.runbookBaseUrl`, or
+ * `-c runbookBaseUrl=<https URL>` at synth.
+ */
+export const DEFAULT_RUNBOOK_URL = 'https://github.com/resilient-ai-pipeline/resilient-ai-pipeline/blob/main/RUNBOOK.md';
 
 const positive = () => z.number().positive();
 const percent = () => z.number().positive().max(1000);
@@ -411,7 +427,7 @@ const observabilitySchema = z
     runbookBaseUrl: z
       .string()
       .regex(/^(https:\/\/\S+|[\w./-]+\.md)$/, 'must be an https:// URL or a repository path ending in .md, such as RUNBOOK.md')
-      .default('RUNBOOK.md'),
+      .default(DEFAULT_RUNBOOK_URL),
     page: notificationTargetsSchema,
     ticket: notificationTargetsSchema,
     alarms: z
@@ -639,6 +655,7 @@ export const StageConfigSchema = z
         message: `must be less than processor.timeoutSeconds x 1000 (${processor.timeoutSeconds * 1000} ms), or no time is left for work`,
       });
     }
+    checkNotifications(config, ctx);
     if (config.production && !config.allowUnsafeProductionSettings) {
       for (const key of ['logRawInput', 'allowFaultInjection'] as const) {
         if (config[key]) {
@@ -651,6 +668,43 @@ export const StageConfigSchema = z
       }
     }
   });
+
+/**
+ * Who hears about an alarm, and where the alarm's link leads: a production stage names a page
+ * target (an email, an HTTPS endpoint, or `none` with the reason), because a topic without
+ * subscriptions accepts every alarm and delivers it to nobody; and it links an absolute runbook
+ * address, because a relative one is not a link in an email, a pager or the console.
+ */
+function checkNotifications(config: Pick<StageConfig, 'production' | 'observability'>, ctx: z.core.$RefinementCtx): void {
+  for (const severity of ['page', 'ticket'] as const) {
+    const targets = config.observability[severity];
+    if (targets.none !== undefined && targets.emails.length + targets.httpsEndpoints.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['observability', severity, 'none'],
+        message: `says nobody is notified, but ${targets.emails.length + targets.httpsEndpoints.length} target(s) are listed: remove one or the other`,
+      });
+    }
+  }
+  if (!config.production) return;
+  const { page, runbookBaseUrl } = config.observability;
+  if (page.emails.length === 0 && page.httpsEndpoints.length === 0 && page.none === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['observability', 'page'],
+      message:
+        'a production stage must say who is paged: observability.page.emails (addresses), observability.page.httpsEndpoints ' +
+        "(a PagerDuty or Opsgenie CloudWatch integration URL), or observability.page.none: '<why nobody is>' (docs/paging.md)",
+    });
+  }
+  if (!runbookBaseUrl.startsWith('https://')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['observability', 'runbookBaseUrl'],
+      message: `must be an absolute https:// URL in a production stage (got "${runbookBaseUrl}"): a relative link is not clickable in a page or the console`,
+    });
+  }
+}
 
 /**
  * Rules of the model layer: the provider has what it needs, a deployed provider is never given a

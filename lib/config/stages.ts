@@ -20,9 +20,13 @@ export const STAGES = {
     allowFaultInjection: false,
     processor: { logRetentionDays: RetentionDays.THREE_MONTHS },
     ledger: { deletionProtection: true, customerManagedKey: true },
-    // Production answers faster and pages sooner; subscribe the on-call rotation here, e.g.
-    // page: { httpsEndpoints: ['https://events.pagerduty.com/integration/<key>/enqueue'] }.
-    observability: { alarms: { inputAgeSlaSeconds: 600, modelErrorRatePercent: 10 } },
+    // Production answers faster and pages sooner. A production stage does not synthesize without
+    // a page target: replace `none` with your rotation (docs/paging.md), e.g.
+    //   page: { httpsEndpoints: ['https://events.pagerduty.com/integration/<key>/enqueue'] }
+    observability: {
+      alarms: { inputAgeSlaSeconds: 600, modelErrorRatePercent: 10 },
+      page: { none: 'the example prod stage of this repository; a real deployment subscribes its on-call rotation (docs/paging.md)' },
+    },
   },
 } as const satisfies Record<string, StageConfigInput>;
 
