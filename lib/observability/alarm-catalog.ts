@@ -95,7 +95,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
   const dynamodbPerOperation = (name: 'ThrottledRequests' | 'SystemErrors'): Record<string, MetricQuery> => {
     const metrics: Record<string, MetricQuery> = {};
     for (const [table, prefixId] of [['ledgerTable', 'ledger'], ['controlTable', 'control']] as const) {
-      for (const operation of DYNAMODB_OPERATIONS) {
+      for (const operation of DYNAMODB_OPERATIONS[table]) {
         metrics[`${prefixId}${operation}`] = {
           source: { kind: 'aws', namespace: 'AWS/DynamoDB', name, resource: table, extraDimensions: { Operation: operation } },
           statistic: 'Sum',
@@ -803,7 +803,12 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     ...monitorAlarms({ id: 'reconciler', service: METRIC_SERVICE.RECONCILER, resource: 'reconciler', scheduleMinutes: config.completeness.scheduleMinutes, watches: 'incomplete-job', stage }, lambda, pipeline),
     ...monitorAlarms({ id: 'drift-monitor', service: METRIC_SERVICE.DRIFT_MONITOR, resource: 'driftMonitor', scheduleMinutes: config.drift.scheduleMinutes, watches: 'drift-warning and drift-critical', stage }, lambda, pipeline),
   ];
-  const alarms: AlarmDefinition[] = [...definitions, ...monitors].map((alarm) => ({ ...alarm, name: `${prefix}${alarm.id}` }));
+  // Only what the stage can produce: the processor publishes BudgetUsedPercent only when a token
+  // or USD limit is set (batch-processor.ts, `budget.limited`), so without one the budget alarms
+  // could never leave INSUFFICIENT_DATA/OK and would only suggest a guard that is not there.
+  const budgetSet = config.budget.tokensPerHour > 0 || config.budget.usdPerHour > 0;
+  const applicable = definitions.filter((alarm) => budgetSet || !BUDGET_ALARM_IDS.has(alarm.id));
+  const alarms: AlarmDefinition[] = [...applicable, ...monitors].map((alarm) => ({ ...alarm, name: `${prefix}${alarm.id}` }));
 
   const composite: CompositeAlarmDefinition = {
     id: COMPOSITE_ALARM_ID,
@@ -840,12 +845,25 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     runbookBaseUrl: config.observability.runbookBaseUrl,
     alarms,
     composite,
-    dashboard: buildDashboard(alarms, pipeline, sqs, lambda, stage),
+    dashboard: buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet),
   };
 }
 
-/** The operations of the pipeline's tables that DynamoDB reports per-operation metrics for. */
-const DYNAMODB_OPERATIONS = ['GetItem', 'PutItem', 'UpdateItem', 'Query'] as const;
+/** The alarms that exist only when the stage sets a budget. */
+const BUDGET_ALARM_IDS: ReadonlySet<string> = new Set(['budget-warning', 'budget-exhausted']);
+
+/**
+ * The operations the stack calls on each table: DynamoDB reports ThrottledRequests and SystemErrors
+ * per (table, operation) and only for operations that are called, so an alarm on any other would
+ * never fire. Ledger: the processor's claim/complete (GetItem, PutItem, UpdateItem) and the
+ * monitors' index Query. Control: breaker, budget and baselines (GetItem, PutItem, UpdateItem) and
+ * the reconciler's job Scan. test/infra/alarm-reachability.test.ts checks each against the IAM
+ * grants of the synthesized stack.
+ */
+const DYNAMODB_OPERATIONS = {
+  ledgerTable: ['GetItem', 'PutItem', 'UpdateItem', 'Query'],
+  controlTable: ['GetItem', 'PutItem', 'UpdateItem', 'Scan'],
+} as const;
 
 function driftRunbook(id: string): RunbookText {
   return {
@@ -1001,6 +1019,7 @@ function buildDashboard(
   sqs: SqsMetricFactory,
   lambda: LambdaMetricFactory,
   stage: string,
+  budgetSet: boolean,
 ): AlarmCatalog['dashboard'] {
   const threshold = (id: string) => {
     const alarm = alarms.find((candidate) => candidate.id === id);
@@ -1117,12 +1136,16 @@ function buildDashboard(
         left: [pipeline(METRIC.BREAKER_OPEN, 'Maximum', 'None', 'breaker open')],
         thresholds: [threshold('breaker-open')],
       },
-      {
-        title: 'Hourly budget used (%)',
-        width: 8,
-        left: [pipeline(METRIC.BUDGET_USED_PERCENT, 'Maximum', 'Percent', 'budget used'), pipeline(METRIC.BUDGET_EXHAUSTED, 'Sum', 'Count', 'records refused: budget')],
-        thresholds: [threshold('budget-warning'), threshold('budget-exhausted')],
-      },
+      ...(budgetSet
+        ? [
+            {
+              title: 'Hourly budget used (%)',
+              width: 8,
+              left: [pipeline(METRIC.BUDGET_USED_PERCENT, 'Maximum', 'Percent', 'budget used'), pipeline(METRIC.BUDGET_EXHAUSTED, 'Sum', 'Count', 'records refused: budget')],
+              thresholds: [threshold('budget-warning'), threshold('budget-exhausted')],
+            },
+          ]
+        : []),
     ),
     graphs(
       'Completeness and drift',
