@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { GUARD_ACTIONS, type GuardAction, LEDGER_SHARDS, MODEL_PROVIDERS, type ModelProviderName, TIERS, type TierName } from '../../lambda/contract';
+import { GUARD_ACTIONS, type GuardAction, LEDGER_SHARDS, METRIC_SERVICE, MODEL_PROVIDERS, type ModelProviderName, TIERS, type TierName } from '../../lambda/contract';
 import { DEFAULT_STAGE, STAGES } from './stages';
 
 /*
@@ -346,7 +346,12 @@ export interface StageConfig {
   readonly stage: string;
   /** A production stage refuses unsafe settings (see `allowUnsafeProductionSettings`). @default false */
   readonly production: boolean;
-  /** `POWERTOOLS_SERVICE_NAME` of the processor. @default 'resilient-ai-pipeline' */
+  /**
+   * The processor's service name: its `POWERTOOLS_SERVICE_NAME`, so the `service` field of its log
+   * lines and the `service` dimension of its metrics, which the alarms and the dashboard match.
+   * (The scheduled monitors keep their own: `reconciler`, `drift-monitor`.)
+   * @default 'processor'
+   */
   readonly serviceName: string;
   /** What happens to tables, queues, keys and log groups when the stack is deleted. @default 'retain' */
   readonly removalPolicy: RemovalPolicyName;
@@ -481,7 +486,10 @@ export const StageConfigSchema = z
   .strictObject({
     stage: z.string().min(1),
     production: z.boolean().default(false),
-    serviceName: z.string().min(1).default('resilient-ai-pipeline'),
+    serviceName: z
+      .string()
+      .regex(/^[A-Za-z0-9][\w.-]{0,63}$/, 'must be 1-64 letters, digits, dots, underscores or dashes (it is a metric dimension value)')
+      .default(METRIC_SERVICE.PROCESSOR),
     removalPolicy: z.enum(REMOVAL_POLICIES).default('retain'),
     logRawInput: z.boolean().default(false),
     allowFaultInjection: z.boolean().default(false),

@@ -64,7 +64,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
   const t = config.observability.alarms;
   const stage = config.stage;
 
-  const pipeline = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service: MetricService = METRIC_SERVICE.PROCESSOR): MetricQuery => ({
+  // The processor's metrics carry the stage's serviceName (its POWERTOOLS_SERVICE_NAME); the monitors' their own.
+  const pipeline = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service: string = config.serviceName): MetricQuery => ({
     source: {
       kind: 'pipeline',
       namespace: METRICS_NAMESPACE,
@@ -1008,7 +1009,7 @@ function monitorAlarms(
   ];
 }
 
-type PipelineMetricFactory = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service?: MetricService) => MetricQuery;
+type PipelineMetricFactory = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service?: string) => MetricQuery;
 type SqsMetricFactory = (name: string, resource: ResourceRole, statistic: Statistic, unit: MetricUnit, label: string) => MetricQuery;
 type LambdaMetricFactory = (name: string, statistic: Statistic, unit: MetricUnit, label: string, resource?: ResourceRole) => MetricQuery;
 
