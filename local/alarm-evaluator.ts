@@ -117,6 +117,16 @@ export function evaluateAlarmState(range: readonly DatapointClass[], settings: E
   }
 }
 
+/**
+ * The missing-data treatment CloudWatch applies to an alarm: "Alarms that evaluate metrics in the
+ * AWS/DynamoDB namespace always ignore missing data even if you choose a different option"
+ * (PutMetricAlarm API reference, TreatMissingData); the declared treatment otherwise.
+ */
+export function effectiveTreatMissingData(alarm: Pick<AlarmDefinition, 'signal' | 'treatMissingData'>): TreatMissingData {
+  const dynamodb = queriesOf(alarm).some(({ source }) => source.kind === 'aws' && source.namespace === 'AWS/DynamoDB');
+  return dynamodb ? 'ignore' : alarm.treatMissingData;
+}
+
 function verdict(alarm: boolean, reason: string): Evaluation {
   return { state: alarm ? 'ALARM' : 'OK', reason };
 }
@@ -335,13 +345,15 @@ export class LocalAlarmEvaluator {
       const newest = final ? Math.floor((now - this.origin) / periodMs) : Math.floor((now - grace - this.origin) / periodMs) - 1;
       if (newest < 0 || (newest <= progress.lastPeriod && !final)) continue;
       const range: DatapointClass[] = [];
-      for (let period = newest - (alarm.evaluationPeriods + EXTRA_RANGE_PERIODS) + 1; period <= newest; period += 1) {
-        if (period < 0) continue;
+      const first = Math.max(0, newest - (alarm.evaluationPeriods + EXTRA_RANGE_PERIODS) + 1);
+      // Metrics with no datapoint in the whole range: FILL leaves them empty (metric-math.ts).
+      const emptyInRange = this.emptyMetrics(alarm, this.origin + first * periodMs, this.origin + (newest + 1) * periodMs);
+      for (let period = first; period <= newest; period += 1) {
         const from = this.origin + period * periodMs;
-        const value = this.signalValue(alarm, from, from + periodMs);
+        const value = this.signalValue(alarm, from, from + periodMs, emptyInRange);
         range.push(value === undefined ? 'missing' : isBreaching(value, alarm) ? 'breaching' : 'ok');
       }
-      const next = evaluateAlarmState(range, alarm, progress.state);
+      const next = evaluateAlarmState(range, { ...alarm, treatMissingData: effectiveTreatMissingData(alarm) }, progress.state);
       if (next.state !== progress.state && next.state !== 'INSUFFICIENT_DATA') this.notify(alarm, progress.state, next.state, next.reason, now);
       progress.state = next.state;
       progress.reason = next.reason;
@@ -456,11 +468,18 @@ export class LocalAlarmEvaluator {
   }
 
   /** The alarm's signal over [from, to), in real-time units; undefined when missing. */
-  private signalValue(alarm: AlarmDefinition, from: number, to: number): number | undefined {
+  private signalValue(alarm: AlarmDefinition, from: number, to: number, emptyInRange: ReadonlySet<string>): number | undefined {
     const { signal } = alarm;
     if (signal.kind === 'metric') return this.queryValue(signal.metric, from, to);
     const values = Object.fromEntries(Object.entries(signal.metrics).map(([id, query]) => [id, this.queryValue(query, from, to)]));
-    return evaluateExpression(signal.expression, values);
+    return evaluateExpression(signal.expression, values, { emptyInRange });
+  }
+
+  /** Ids of a math alarm's metrics with no datapoint in [from, to). */
+  private emptyMetrics(alarm: AlarmDefinition, from: number, to: number): ReadonlySet<string> {
+    const { signal } = alarm;
+    if (signal.kind === 'metric') return new Set();
+    return new Set(Object.entries(signal.metrics).filter(([, query]) => this.queryValue(query, from, to) === undefined).map(([id]) => id));
   }
 
   private queryValue(query: MetricQuery, from: number, to: number): number | undefined {
@@ -486,7 +505,7 @@ export class LocalAlarmEvaluator {
   }
 }
 
-function queriesOf(alarm: AlarmDefinition): MetricQuery[] {
+function queriesOf(alarm: Pick<AlarmDefinition, 'signal'>): MetricQuery[] {
   return alarm.signal.kind === 'metric' ? [alarm.signal.metric] : Object.values(alarm.signal.metrics);
 }
 

@@ -107,17 +107,36 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     }
     return metrics;
   };
-  const sumOfAll = (metrics: Record<string, MetricQuery>) => math.add(...Object.keys(metrics).map((id) => math.fill(id, 0)));
+  /**
+   * The sum of per-operation DynamoDB counters, anchored on the ledger's write activity. DynamoDB
+   * publishes ThrottledRequests and SystemErrors only when they happen, and an AWS/DynamoDB alarm
+   * always ignores missing data (PutMetricAlarm, TreatMissingData), so without an anchor a quiet
+   * hour after a burst is "missing" and the alarm would hold ALARM. `0 * FILL(activity, 0)` adds
+   * nothing but a value at every period the ledger is written, which makes the sum 0 (OK) on a
+   * busy table whether or not FILL fills empty series. A table with no traffic at all keeps the
+   * alarm's state: that is CloudWatch's rule for this namespace.
+   */
+  const sumOfAll = (metrics: Record<string, MetricQuery>) =>
+    math.add(...Object.keys(metrics).filter((id) => id !== 'activity').map((id) => math.fill(id, 0)), math.multiply(0, math.fill('activity', 0)));
+  const withActivity = (metrics: Record<string, MetricQuery>): Record<string, MetricQuery> => ({
+    ...metrics,
+    activity: {
+      source: { kind: 'aws', namespace: 'AWS/DynamoDB', name: 'ConsumedWriteCapacityUnits', resource: 'ledgerTable' },
+      statistic: 'SampleCount',
+      unit: 'Count',
+      label: 'ledger writes (activity anchor)',
+    },
+  });
 
   const modelCalls = pipeline(METRIC.MODEL_CALLS, 'Sum', 'Count', 'model calls');
   const served = {
     completed: pipeline(METRIC.RECORDS_COMPLETED, 'Sum', 'Count', 'completed'),
     escalated: pipeline(METRIC.RECORDS_ESCALATED, 'Sum', 'Count', 'escalated'),
   };
-  const throttleMetrics = dynamodbPerOperation('ThrottledRequests');
+  const throttleMetrics = withActivity(dynamodbPerOperation('ThrottledRequests'));
   /** A drift alarm's period is the drift monitor's schedule: one published score per period. */
   const driftPeriodSeconds = config.drift.scheduleMinutes * 60;
-  const systemErrorMetrics = dynamodbPerOperation('SystemErrors');
+  const systemErrorMetrics = withActivity(dynamodbPerOperation('SystemErrors'));
 
   const definitions: ReadonlyArray<Omit<AlarmDefinition, 'name'>> = [
     {
@@ -177,13 +196,13 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         kind: 'math',
         label: 'messages waiting and nothing finished (1 = silent)',
         unit: 'None',
-        expression: math.if(
-          math.and(
-            math.compare('visible', '>=', 1),
-            math.compare(math.add(math.fill('completed'), math.fill('duplicates'), math.fill('rejected'), math.fill('escalated')), '==', 0),
-          ),
-          1,
-          0,
+        // (visible >= 1) - (finished > 0), not IF(visible >= 1 AND finished == 0, …): a processor that
+        // publishes nothing at all may leave the FILLed sum empty (FILL has no timestamps to fill in
+        // an empty series), and the AND would then read false. Subtraction treats the missing side
+        // as 0 ("Using metric math"), so waiting messages with no finished record breach either way.
+        expression: math.subtract(
+          math.if(math.compare('visible', '>=', 1), 1, 0),
+          math.if(math.compare(math.add(math.fill('completed'), math.fill('duplicates'), math.fill('rejected'), math.fill('escalated')), '>', 0), 1, 0),
         ),
         metrics: {
           visible: sqs('ApproximateNumberOfMessagesVisible', 'inputQueue', 'Maximum', 'Count', 'input messages visible'),

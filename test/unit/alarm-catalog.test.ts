@@ -224,13 +224,15 @@ describe('metric math', () => {
     { values: { visible: 5, completed: undefined, rejected: undefined }, expected: 1 },
     { values: { visible: 5, completed: 1, rejected: undefined }, expected: 0 },
     { values: { visible: 0, completed: undefined, rejected: undefined }, expected: 0 },
-    { values: { visible: undefined, completed: undefined, rejected: undefined }, expected: undefined }, // an idle queue reports nothing: missing
+    // An idle queue reports nothing: the AND's missing side counts as 0 (false) between two series, so 0.
+    { values: { visible: undefined, completed: undefined, rejected: undefined }, expected: 0 },
   ])('silent over $values is $expected', ({ values, expected }) => {
     expect(evaluateExpression(silent, values)).toBe(expected);
   });
 
-  it('is missing when an unfilled operand is missing, and on division by zero', () => {
-    expect(evaluateExpression(math.add('a', 'b'), { a: 1, b: undefined })).toBeUndefined();
+  it('treats a missing operand as 0 beside a present one ("Using metric math": missing values are treated as 0), and drops division by zero', () => {
+    expect(evaluateExpression(math.add('a', 'b'), { a: 1, b: undefined })).toBe(1);
+    expect(evaluateExpression(math.add('a', 'b'), { a: undefined, b: undefined })).toBeUndefined();
     expect(evaluateExpression(math.divide('a', 'b'), { a: 1, b: 0 })).toBeUndefined();
   });
 });
