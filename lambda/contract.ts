@@ -481,6 +481,19 @@ export const ALARM_DIMENSIONS = [METRIC_DIMENSION.SERVICE, METRIC_DIMENSION.STAG
 /** The `feature` value under which the drift monitor publishes the maximum `DriftScore` over all features. */
 export const DRIFT_MAX_FEATURE = 'max';
 
+/** The feature every task reports for the tier that served a record (`TIER` values). */
+export const SERVING_TIER_FEATURE = 'servingTier';
+
+/**
+ * The `feature` dimension of the run-level score of the serving mix (the largest `servingTier`
+ * score over tasks), which the `serving-mix-shift` alarm reads. It is kept out of
+ * `DRIFT_MAX_FEATURE`: a breaker or budget pushing records to rules is not data drift.
+ */
+export const DRIFT_SERVING_MIX_FEATURE = 'servingMix';
+
+/** Tiers whose answers are the models' own: drift of answers is measured on these only. */
+export const MODEL_TIERS: readonly string[] = [TIER.PRIMARY, TIER.SECONDARY];
+
 /** CloudFormation output keys of the pipeline stack: what `pipectl` and producers read. */
 export const STACK_OUTPUT = {
   INPUT_QUEUE_URL: 'InputQueueUrl',

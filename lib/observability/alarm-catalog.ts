@@ -1,4 +1,4 @@
-import { DRIFT_MAX_FEATURE, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, type MetricService } from '../../lambda/contract';
+import { DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, type MetricService } from '../../lambda/contract';
 import type { StageConfig } from '../config/stage-config';
 import type {
   AlarmCatalog,
@@ -65,7 +65,14 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
   const stage = config.stage;
 
   // The processor's metrics carry the stage's serviceName (its POWERTOOLS_SERVICE_NAME); the monitors' their own.
-  const pipeline = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service: string = config.serviceName): MetricQuery => ({
+  const pipeline = (
+    name: PipelineMetricName,
+    statistic: Statistic,
+    unit: MetricUnit,
+    label: string,
+    service: string = config.serviceName,
+    feature: string = DRIFT_MAX_FEATURE,
+  ): MetricQuery => ({
     source: {
       kind: 'pipeline',
       namespace: METRICS_NAMESPACE,
@@ -73,7 +80,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       dimensions: {
         [METRIC_DIMENSION.SERVICE]: service,
         [METRIC_DIMENSION.STAGE]: stage,
-        ...(name === METRIC.DRIFT_SCORE ? { [METRIC_DIMENSION.FEATURE]: DRIFT_MAX_FEATURE } : {}),
+        ...(name === METRIC.DRIFT_SCORE ? { [METRIC_DIMENSION.FEATURE]: feature } : {}),
       },
     },
     statistic,
@@ -818,6 +825,44 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         'publishes nothing, which is INSUFFICIENT_DATA (missing), never a held ALARM.',
       runbook: driftRunbook('drift-critical'),
     },
+    {
+      id: 'serving-mix-shift',
+      title: 'Serving mix moved (answers from other tiers)',
+      severity: 'ticket',
+      summary: 'The share of records served by each tier (primary, secondary, rules, human) moved away from the baseline: the pipeline is degrading, the data may be fine.',
+      signal: {
+        kind: 'metric',
+        metric: pipeline(METRIC.DRIFT_SCORE, 'Maximum', 'None', 'serving-mix shift (PSI of the serving tier)', METRIC_SERVICE.DRIFT_MONITOR, DRIFT_SERVING_MIX_FEATURE),
+      },
+      periodSeconds: driftPeriodSeconds,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      threshold: t.driftPage,
+      thresholdUnit: 'PSI',
+      treatMissingData: 'missing',
+      rationale:
+        'The serving tier is scored on every record and kept out of drift-warning/drift-critical, which score only what the models served: an outage that moves ' +
+        'serving to the rules tier shows here, named as what it is, not as data drift. A ticket: the alarms on the cause (model-error-rate, breaker-open, budget) page.',
+      runbook: {
+        meaning: 'The drift monitor found the tiers serving records distributed unlike the baseline: more answers from rules or review, fewer from the models.',
+        impact: 'Answers are valid but come from a fallback: usually less precise (rules) or slower (review).',
+        firstFiveMinutes: [
+          `\`pipectl status --stage ${stage}\`: breaker state, budget, completions by tier.`,
+          'Which alarm explains it: model-error-rate, breaker-open, budget-*, fallback-rate? That one is the cause; this is its effect on the answers.',
+          triage('serving-mix-shift'),
+        ],
+        diagnosis: {
+          data: 'Not the data: the data features are scored on model-served records only (drift-warning, drift-critical).',
+          infrastructure: 'The breaker is open or the budget is spent: records are pushed down the chain.',
+          model: 'The model fails or answers invalid output more often: validation-failure-rate, model-error-rate.',
+        },
+        remediations: ['Fix the cause named by the other alarms; the mix returns when the models serve again.'],
+        doNotAutomate: 'Do not re-baseline on a serving-mix shift: the baseline describes a healthy pipeline.',
+        verifyRecovery: ['The next drift run scores the serving tier under the threshold.'],
+        escalate: 'As for the alarm that names the cause.',
+      },
+    },
   ];
   const monitors = [
     ...monitorAlarms({ id: 'reconciler', service: METRIC_SERVICE.RECONCILER, resource: 'reconciler', scheduleMinutes: config.completeness.scheduleMinutes, watches: 'incomplete-job', stage }, lambda, pipeline),
@@ -1028,7 +1073,7 @@ function monitorAlarms(
   ];
 }
 
-type PipelineMetricFactory = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service?: string) => MetricQuery;
+type PipelineMetricFactory = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service?: string, feature?: string) => MetricQuery;
 type SqsMetricFactory = (name: string, resource: ResourceRole, statistic: Statistic, unit: MetricUnit, label: string) => MetricQuery;
 type LambdaMetricFactory = (name: string, statistic: Statistic, unit: MetricUnit, label: string, resource?: ResourceRole) => MetricQuery;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALARM_DIMENSIONS, DRIFT_MAX_FEATURE, METRIC, METRIC_DIMENSION, METRICS_NAMESPACE } from '../../lambda/contract';
+import { ALARM_DIMENSIONS, DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION, METRICS_NAMESPACE } from '../../lambda/contract';
 import { type AlarmThresholds, loadStageConfig } from '../../lib/config/stage-config';
 import { buildAlarmCatalog, COMPOSITE_ALARM_ID } from '../../lib/observability/alarm-catalog';
 import type { AlarmCatalog, AlarmDefinition, MetricQuery } from '../../lib/observability/alarm-types';
@@ -45,7 +45,7 @@ describe.each(Object.keys(catalogs))('alarm catalog (%s)', (stage) => {
       const expected = source.name === METRIC.DRIFT_SCORE ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.FEATURE] : [...ALARM_DIMENSIONS];
       expect(Object.keys(source.dimensions).sort(), source.name).toEqual(expected.sort());
       expect(source.dimensions[METRIC_DIMENSION.STAGE]).toBe(stage);
-      if (source.name === METRIC.DRIFT_SCORE) expect(source.dimensions[METRIC_DIMENSION.FEATURE]).toBe(DRIFT_MAX_FEATURE);
+      if (source.name === METRIC.DRIFT_SCORE) expect([DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE]).toContain(source.dimensions[METRIC_DIMENSION.FEATURE]);
     }
   });
 
