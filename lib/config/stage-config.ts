@@ -1,4 +1,3 @@
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { GUARD_ACTIONS, type GuardAction, LEDGER_SHARDS, METRIC_SERVICE, MODEL_PROVIDERS, type ModelProviderName, TIERS, type TierName } from '../../lambda/contract';
 import { DEFAULT_STAGE, STAGES } from './stages';
@@ -24,9 +23,10 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
  * The retention periods CloudWatch Logs accepts, in days. "Never expire" is left out on purpose:
  * every log group of the pipeline has a retention.
  */
-export const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
-  (value): value is number => typeof value === 'number' && value !== RetentionDays.INFINITE,
-);
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+// Written out rather than read from aws-cdk-lib's RetentionDays, so the config (which pipectl
+// loads) does not pull in the CDK; test/infra/stage-config-cdk-free.test.ts checks the list
+// against RetentionDays.
 
 /** AWS's guidance for SQS event sources: visibility timeout of at least six times the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -60,7 +60,7 @@ export interface ProcessorConfig {
   /** Visibility given to a record whose key another live invocation holds. @default 10 */
   readonly claimedElsewhereVisibilitySeconds: number;
   /** Retention of the function's log group; one of {@link LOG_RETENTION_DAYS}. @default 30 */
-  readonly logRetentionDays: number;
+  readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   /** @default 'INFO' */
   readonly logLevel: LogLevelName;
 }
@@ -504,7 +504,7 @@ export const StageConfigSchema = z
         recordConcurrency: z.number().int().min(1).default(5),
         timeMarginMs: z.number().int().min(0).default(3000),
         claimedElsewhereVisibilitySeconds: seconds(0, SQS_MAX_VISIBILITY_SECONDS).default(10),
-        logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(RetentionDays.ONE_MONTH),
+        logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(30),
         logLevel: z.enum(LOG_LEVELS).default('INFO'),
       })
       .prefault({}),

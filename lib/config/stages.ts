@@ -1,4 +1,3 @@
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { StageConfigInput } from './stage-config';
 
 /**
@@ -18,7 +17,7 @@ export const STAGES = {
     removalPolicy: 'retain',
     logRawInput: false,
     allowFaultInjection: false,
-    processor: { logRetentionDays: RetentionDays.THREE_MONTHS },
+    processor: { logRetentionDays: 90 },
     ledger: { deletionProtection: true, customerManagedKey: true },
     // Production answers faster and pages sooner. A production stage does not synthesize without
     // a page target: replace `none` with your rotation (docs/paging.md), e.g.
