@@ -435,6 +435,12 @@ export const METRIC = {
    * `feature` = `DRIFT_MAX_FEATURE` (`service`, `stage`, `feature`), which the alarms read.
    */
   DRIFT_SCORE: 'DriftScore',
+  /**
+   * 1 at the end of every run of a scheduled monitor that finished its work (service = the
+   * monitor). A missing heartbeat is what tells a stopped, failing or unscheduled monitor from a
+   * quiet one: the catalog's `<monitor>-heartbeat` alarms treat missing data as breaching.
+   */
+  MONITOR_HEARTBEAT: 'MonitorHeartbeat',
 } as const;
 
 /** Names of the extra metric dimensions (besides `stage` and `task`). */
@@ -474,6 +480,19 @@ export const ALARM_DIMENSIONS = [METRIC_DIMENSION.SERVICE, METRIC_DIMENSION.STAG
 
 /** The `feature` value under which the drift monitor publishes the maximum `DriftScore` over all features. */
 export const DRIFT_MAX_FEATURE = 'max';
+
+/** The feature every task reports for the tier that served a record (`TIER` values). */
+export const SERVING_TIER_FEATURE = 'servingTier';
+
+/**
+ * The `feature` dimension of the run-level score of the serving mix (the largest `servingTier`
+ * score over tasks), which the `serving-mix-shift` alarm reads. It is kept out of
+ * `DRIFT_MAX_FEATURE`: a breaker or budget pushing records to rules is not data drift.
+ */
+export const DRIFT_SERVING_MIX_FEATURE = 'servingMix';
+
+/** Tiers whose answers are the models' own: drift of answers is measured on these only. */
+export const MODEL_TIERS: readonly string[] = [TIER.PRIMARY, TIER.SECONDARY];
 
 /** CloudFormation output keys of the pipeline stack: what `pipectl` and producers read. */
 export const STACK_OUTPUT = {

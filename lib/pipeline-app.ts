@@ -74,7 +74,10 @@ export function createPipelineApp(options: PipelineAppOptions = {}): PipelineApp
     builtinCloudFormationValidation: options.cloudFormationValidation ?? true,
   });
   const stage = options.stage ?? stringContext(app, 'stage') ?? DEFAULT_STAGE;
-  const config = loadStageConfig(stage, options.overrides);
+  // `-c runbookBaseUrl=https://…`: where a fork publishes RUNBOOK.md, without editing stages.ts.
+  const runbookBaseUrl = stringContext(app, 'runbookBaseUrl');
+  const overrides = runbookBaseUrl ? { ...options.overrides, observability: { ...options.overrides?.observability, runbookBaseUrl } } : options.overrides;
+  const config = loadStageConfig(stage, overrides);
 
   const stack = new PipelineStack(app, `AiPipeline-${config.stage}`, {
     config,

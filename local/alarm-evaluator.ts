@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runbookUrl } from '../lib/observability/alarm-catalog';
+import { METRIC } from '../lambda/contract';
 import type { AlarmCatalog, AlarmDefinition, MetricQuery, ResourceRole, Statistic, TreatMissingData } from '../lib/observability/alarm-types';
 import { evaluateExpression } from '../lib/observability/metric-math';
 import { OBSERVER_USER_AGENT } from './emulators';
@@ -116,6 +117,16 @@ export function evaluateAlarmState(range: readonly DatapointClass[], settings: E
   }
 }
 
+/**
+ * The missing-data treatment CloudWatch applies to an alarm: "Alarms that evaluate metrics in the
+ * AWS/DynamoDB namespace always ignore missing data even if you choose a different option"
+ * (PutMetricAlarm API reference, TreatMissingData); the declared treatment otherwise.
+ */
+export function effectiveTreatMissingData(alarm: Pick<AlarmDefinition, 'signal' | 'treatMissingData'>): TreatMissingData {
+  const dynamodb = queriesOf(alarm).some(({ source }) => source.kind === 'aws' && source.namespace === 'AWS/DynamoDB');
+  return dynamodb ? 'ignore' : alarm.treatMissingData;
+}
+
 function verdict(alarm: boolean, reason: string): Evaluation {
   return { state: alarm ? 'ALARM' : 'OK', reason };
 }
@@ -145,7 +156,14 @@ export function computeStatistic(values: readonly number[], statistic: Statistic
 
 /** Whether a value breaches an alarm's threshold. */
 export function isBreaching(value: number, alarm: Pick<AlarmDefinition, 'comparison' | 'threshold'>): boolean {
-  return alarm.comparison === 'GreaterThanThreshold' ? value > alarm.threshold : value >= alarm.threshold;
+  switch (alarm.comparison) {
+    case 'GreaterThanThreshold':
+      return value > alarm.threshold;
+    case 'LessThanThreshold':
+      return value < alarm.threshold;
+    case 'GreaterThanOrEqualToThreshold':
+      return value >= alarm.threshold;
+  }
 }
 
 /** One alarm's state, as the report and `.local/alarms.json` list it. */
@@ -165,6 +183,26 @@ export interface LocalAlarmState {
   readonly runbook: string;
 }
 
+/** The SNS topics of the stack: every alarm notifies `ticket`, paging alarms `page` too. */
+export type NotificationTopic = 'page' | 'ticket';
+
+/**
+ * One notification an alarm action sent: CloudWatch runs an alarm's actions when it transitions
+ * into the action's state (the stack sets ALARM and OK actions, none for INSUFFICIENT_DATA), so a
+ * notification is a state change, never a state held.
+ */
+export interface AlarmNotification {
+  readonly topic: NotificationTopic;
+  readonly alarmId: string;
+  readonly from: AlarmStateValue;
+  readonly state: 'ALARM' | 'OK';
+  /** ISO time of the transition. */
+  readonly at: string;
+  /** Seconds of scaled (virtual) time since the start of the run. */
+  readonly afterSeconds: number;
+  readonly reason: string;
+}
+
 /** The file `pipectl status --local` reads while `pipectl local --serve` runs. */
 export const LOCAL_ALARMS_FILE = join('.local', 'alarms.json');
 
@@ -182,13 +220,25 @@ export interface LocalAlarmEvaluatorOptions {
   readonly stateFile?: string;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * Whether the run has the stack's scheduled monitors (local/scheduled-monitors.ts). Without
+   * them no heartbeat is expected, and the heartbeat alarms are reported as not observable
+   * instead of paging. @default true
+   */
+  readonly scheduledMonitors?: boolean;
 }
 
 /** What local mode cannot observe, by source, and why. */
-function unobservableReason(query: MetricQuery): string | undefined {
+function unobservableReason(query: MetricQuery, scheduledMonitors: boolean): string | undefined {
   const { source } = query;
   if (source.kind === 'aws' && source.namespace === 'AWS/DynamoDB') {
     return 'not observable locally: dynalite neither throttles nor returns system errors, and DynamoDB reports these metrics service-side';
+  }
+  if (source.kind === 'aws' && source.namespace === 'AWS/Lambda' && source.resource !== 'processor') {
+    return "not observable locally: local mode records Lambda's metrics for the processor's invocations only";
+  }
+  if (!scheduledMonitors && source.kind === 'pipeline' && source.name === METRIC.MONITOR_HEARTBEAT) {
+    return 'not observable in this run: it runs without the scheduled monitors, so no heartbeat is expected';
   }
   return undefined;
 }
@@ -219,13 +269,14 @@ export class LocalAlarmEvaluator {
   /** The queues whose age of the oldest message an alarm reads. */
   private readonly agedQueues: ReadonlySet<ResourceRole>;
   private compositeState: AlarmStateValue = 'INSUFFICIENT_DATA';
+  private readonly sent: AlarmNotification[] = [];
 
   constructor(private readonly options: LocalAlarmEvaluatorOptions) {
     if (!(options.timeScale > 0 && options.timeScale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${options.timeScale}`);
     this.now = options.now ?? Date.now;
     this.origin = this.now();
     for (const alarm of options.catalog.alarms) {
-      const blind = queriesOf(alarm).map(unobservableReason).find((reason) => reason !== undefined);
+      const blind = this.blindReason(alarm);
       this.progress.set(alarm.id, { state: 'INSUFFICIENT_DATA', reason: blind ?? 'not evaluated yet', firstFiredAt: null, lastPeriod: -1 });
     }
     // Keep what the longest alarm window needs, twice over.
@@ -287,20 +338,23 @@ export class LocalAlarmEvaluator {
     const now = this.now();
     for (const alarm of this.options.catalog.alarms) {
       const progress = this.progress.get(alarm.id) as AlarmProgress;
-      if (queriesOf(alarm).some((query) => unobservableReason(query) !== undefined)) continue;
+      if (this.blindReason(alarm) !== undefined) continue;
       const periodMs = this.periodMs(alarm);
       // A period is evaluated once it has ended and a grace for late log lines has passed.
       const grace = Math.min(500, periodMs / 10);
       const newest = final ? Math.floor((now - this.origin) / periodMs) : Math.floor((now - grace - this.origin) / periodMs) - 1;
       if (newest < 0 || (newest <= progress.lastPeriod && !final)) continue;
       const range: DatapointClass[] = [];
-      for (let period = newest - (alarm.evaluationPeriods + EXTRA_RANGE_PERIODS) + 1; period <= newest; period += 1) {
-        if (period < 0) continue;
+      const first = Math.max(0, newest - (alarm.evaluationPeriods + EXTRA_RANGE_PERIODS) + 1);
+      // Metrics with no datapoint in the whole range: FILL leaves them empty (metric-math.ts).
+      const emptyInRange = this.emptyMetrics(alarm, this.origin + first * periodMs, this.origin + (newest + 1) * periodMs);
+      for (let period = first; period <= newest; period += 1) {
         const from = this.origin + period * periodMs;
-        const value = this.signalValue(alarm, from, from + periodMs);
+        const value = this.signalValue(alarm, from, from + periodMs, emptyInRange);
         range.push(value === undefined ? 'missing' : isBreaching(value, alarm) ? 'breaching' : 'ok');
       }
-      const next = evaluateAlarmState(range, alarm, progress.state);
+      const next = evaluateAlarmState(range, { ...alarm, treatMissingData: effectiveTreatMissingData(alarm) }, progress.state);
+      if (next.state !== progress.state && next.state !== 'INSUFFICIENT_DATA') this.notify(alarm, progress.state, next.state, next.reason, now);
       progress.state = next.state;
       progress.reason = next.reason;
       progress.lastPeriod = newest;
@@ -311,6 +365,21 @@ export class LocalAlarmEvaluator {
     this.compositeState = anyChild ? 'ALARM' : 'OK';
     if (anyChild && this.compositeFiredAt === null) this.compositeFiredAt = now;
     this.writeStateFile();
+  }
+
+  /**
+   * Every notification sent so far, oldest first; only those to `topic` when given. The stack's
+   * actions: paging alarms notify `page` and `ticket`, the others `ticket`, on ALARM and on OK
+   * (lib/observability/pipeline-observability.ts); the composite notifies nobody.
+   */
+  notifications(topic?: NotificationTopic): AlarmNotification[] {
+    return this.sent.filter((notification) => topic === undefined || notification.topic === topic);
+  }
+
+  private notify(alarm: AlarmDefinition, from: AlarmStateValue, state: 'ALARM' | 'OK', reason: string, now: number): void {
+    const topics: NotificationTopic[] = alarm.severity === 'page' ? ['page', 'ticket'] : ['ticket'];
+    const afterSeconds = Math.round(((now - this.origin) / this.options.timeScale / 1000) * 10) / 10;
+    for (const topic of topics) this.sent.push({ topic, alarmId: alarm.id, from, state, at: new Date(now).toISOString(), afterSeconds, reason });
   }
 
   /** The states now, composite first. */
@@ -342,7 +411,7 @@ export class LocalAlarmEvaluator {
           reason: progress.reason,
           firstFiredAt: at(progress.firstFiredAt),
           firstFiredAfterSeconds: after(progress.firstFiredAt),
-          observable: !queriesOf(alarm).some((query) => unobservableReason(query) !== undefined),
+          observable: this.blindReason(alarm) === undefined,
           runbook: runbookUrl(catalog.runbookBaseUrl, alarm.id),
         };
       }),
@@ -386,16 +455,31 @@ export class LocalAlarmEvaluator {
     this.ticking = undefined;
   }
 
+  /** Why local mode cannot evaluate this alarm, or undefined when it can. */
+  private blindReason(alarm: AlarmDefinition): string | undefined {
+    const monitors = this.options.scheduledMonitors ?? true;
+    return queriesOf(alarm)
+      .map((query) => unobservableReason(query, monitors))
+      .find((reason) => reason !== undefined);
+  }
+
   private periodMs(alarm: AlarmDefinition): number {
     return alarm.periodSeconds * 1000 * this.options.timeScale;
   }
 
   /** The alarm's signal over [from, to), in real-time units; undefined when missing. */
-  private signalValue(alarm: AlarmDefinition, from: number, to: number): number | undefined {
+  private signalValue(alarm: AlarmDefinition, from: number, to: number, emptyInRange: ReadonlySet<string>): number | undefined {
     const { signal } = alarm;
     if (signal.kind === 'metric') return this.queryValue(signal.metric, from, to);
     const values = Object.fromEntries(Object.entries(signal.metrics).map(([id, query]) => [id, this.queryValue(query, from, to)]));
-    return evaluateExpression(signal.expression, values);
+    return evaluateExpression(signal.expression, values, { emptyInRange });
+  }
+
+  /** Ids of a math alarm's metrics with no datapoint in [from, to). */
+  private emptyMetrics(alarm: AlarmDefinition, from: number, to: number): ReadonlySet<string> {
+    const { signal } = alarm;
+    if (signal.kind === 'metric') return new Set();
+    return new Set(Object.entries(signal.metrics).filter(([, query]) => this.queryValue(query, from, to) === undefined).map(([id]) => id));
   }
 
   private queryValue(query: MetricQuery, from: number, to: number): number | undefined {
@@ -421,7 +505,7 @@ export class LocalAlarmEvaluator {
   }
 }
 
-function queriesOf(alarm: AlarmDefinition): MetricQuery[] {
+function queriesOf(alarm: Pick<AlarmDefinition, 'signal'>): MetricQuery[] {
   return alarm.signal.kind === 'metric' ? [alarm.signal.metric] : Object.values(alarm.signal.metrics);
 }
 

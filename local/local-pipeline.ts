@@ -160,8 +160,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       metrics: logs.metrics,
       timeScale,
       sqsEndpoint: emulators.sqsEndpoint,
-      queueUrls: { inputQueue: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, reviewQueue: resources.reviewQueueUrl },
+      queueUrls: { inputQueue: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, reviewQueue: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
       stateFile: options.alarmsFile ?? (options.logFile ? join(dirname(options.logFile), 'alarms.json') : undefined),
+      scheduledMonitors: options.monitors !== false,
     });
     const { processor, eventSource } = stack;
     const environments = Array.from(

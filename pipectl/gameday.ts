@@ -4,6 +4,7 @@ import type { LocalAlarmState } from '../local/alarm-evaluator';
 import { startLocalPipeline } from '../local/local-pipeline';
 import { buildReport, type LocalRunReport } from '../local/report';
 import { waitForDrain } from '../local/run-local';
+import { COMPOSITE_ALARM_ID } from '../lib/observability/alarm-catalog';
 import { UsageError } from './errors';
 
 /** A named fault scenario: what is injected, and which alarms must see it. */
@@ -11,37 +12,68 @@ export interface GameDayScenario {
   readonly name: string;
   readonly description: string;
   /**
-   * The model simulator's fault spec (README, "Fault spec"), in real time. It must end by
-   * itself (an `outage=FROM-TO` window): recovery is measured from its end.
+   * What is injected. `model`: the model simulator's fault spec (README, "Fault spec"), in real
+   * time; it must end by itself (an `outage=FROM-TO` window), recovery is measured from its end.
+   * `pause`: the event source stops polling from `fromSeconds` to `toSeconds` (pipeline time
+   * since the first model request), as `pipectl pause` / `resume` would.
    */
-  readonly faults: string;
+  readonly fault: { readonly kind: 'model'; readonly faults: string } | { readonly kind: 'pause'; readonly fromSeconds: number; readonly toSeconds: number };
   /** Catalog alarm ids; detection is the first of them in ALARM after the fault starts. */
   readonly expectedAlarms: readonly string[];
+  /**
+   * Alarms the fault may raise as its consequences (a breaker opening after an outage). Any other
+   * alarm that fires during the drill names a cause that was not injected, and fails it.
+   */
+  readonly consequences: readonly string[];
   /** Messages per second of real time sent during the game day (what keeps the signals alive). */
   readonly ratePerSecond: number;
 }
 
+/** What a model outage legitimately raises besides the error rate: the breaker, the fallbacks, the serving mix. */
+const MODEL_OUTAGE_CONSEQUENCES = ['breaker-open', 'fallback-rate', 'serving-mix-shift', 'model-latency-p99', 'validation-failure-rate', 'review-backlog-age'] as const;
+
 /**
- * The scenarios. Only windowed faults are here: the simulator's rate faults (429, 5xx, latency,
- * malformed…) last the whole run, so nothing could recover from them.
+ * The scenarios, one per paging alarm local mode can drive from its own faults. Only windowed
+ * faults are here: the simulator's rate faults (429, 5xx, latency, malformed…) last the whole
+ * run, so nothing could recover from them.
  */
 export const GAMEDAY_SCENARIOS: Readonly<Record<string, GameDayScenario>> = {
   'model-outage': {
     name: 'model-outage',
     description: 'the model endpoint answers 503 to every call for two minutes (both models: no fallback model answers either)',
-    faults: 'outage=30-150',
+    fault: { kind: 'model', faults: 'outage=30-150' },
     expectedAlarms: ['model-error-rate', 'breaker-open'],
+    consequences: MODEL_OUTAGE_CONSEQUENCES,
     ratePerSecond: 2,
   },
   'model-blip': {
     name: 'model-blip',
     description:
       'a 60-second outage of the model endpoint, about one alarm period: whether it is caught depends on the breaker holding calls off after it (a test of the thresholds)',
-    faults: 'outage=20-80',
+    fault: { kind: 'model', faults: 'outage=20-80' },
     expectedAlarms: ['model-error-rate', 'breaker-open'],
+    consequences: MODEL_OUTAGE_CONSEQUENCES,
     ratePerSecond: 1,
   },
+  'processor-paused': {
+    name: 'processor-paused',
+    description: 'the event source stops polling for 20 minutes (a stuck deployment, a pause nobody resumed): messages wait, nothing finishes',
+    fault: { kind: 'pause', fromSeconds: 30, toSeconds: 1230 },
+    expectedAlarms: ['processor-silent', 'input-age-over-sla'],
+    consequences: ['processor-silent', 'input-age-over-sla'],
+    ratePerSecond: 0.5,
+  },
 };
+
+/** The simulator fault spec a scenario starts the pipeline with. */
+function simulatorFaults(scenario: GameDayScenario): string | undefined {
+  return scenario.fault.kind === 'model' ? scenario.fault.faults : undefined;
+}
+
+/** How a scenario's fault is written in a table. */
+export function describeFault(scenario: GameDayScenario): string {
+  return scenario.fault.kind === 'model' ? scenario.fault.faults : `pause=${scenario.fault.fromSeconds}-${scenario.fault.toSeconds}`;
+}
 
 /** Alarms that fire when the local pipeline itself is too slow for its time scale. */
 const PIPELINE_STRAIN_ALARMS: ReadonlySet<string> = new Set(['processor-errors', 'processor-silent', 'input-age-over-sla']);
@@ -64,6 +96,12 @@ export interface GameDayEvent {
 export interface GameDayResult {
   readonly scenario: string;
   readonly faults: string;
+  /** The first alarm of the drill in ALARM after the fault started (expected or not). */
+  readonly firstAlarm: string | null;
+  /** Alarms that fired during the drill that are neither expected nor consequences of the fault: causes not injected. */
+  readonly unexpectedAlarms: readonly string[];
+  /** The page topic's ALARM notifications, in order (CloudWatch's actions, as the local evaluator records them). */
+  readonly pages: readonly string[];
   readonly timeScale: number;
   /** Seconds of pipeline time from the fault's start to the first expected alarm in ALARM; null: not detected. */
   readonly timeToDetectSeconds: number | null;
@@ -76,7 +114,7 @@ export interface GameDayResult {
   readonly sent: number;
   readonly report: Pick<LocalRunReport, 'unique' | 'completed' | 'deadLettered' | 'inReview' | 'invariantHolds' | 'invariantViolations' | 'byTier'>;
   readonly wallSeconds: number;
-  /** The game day passed: detected, recovered, and the invariant holds. */
+  /** The game day passed: detected, recovered, nothing fired for a cause not injected, and the invariant holds. */
   readonly passed: boolean;
 }
 
@@ -102,7 +140,7 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
   const pipeline = await startLocalPipeline({
     stage: options.stage,
     timeScale,
-    faults: scenario.faults,
+    faults: simulatorFaults(scenario),
     logFile: options.logFile,
     // The monitors watch jobs and drift, which a fault of the model does not touch.
     monitors: false,
@@ -118,11 +156,14 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
   const bodies: string[] = [];
   const maxMessages = Math.ceil(options.timeoutSeconds * scenario.ratePerSecond) + 10;
   const workload = buildWorkload({ count: maxMessages, seed: options.seed ?? 7, duplicateRate: 0, badLines: false }).map((line) => line.text);
-  const outage = pipeline.simulator.faults.outage;
+  const fault = scenario.fault;
+  const outage =
+    fault.kind === 'pause' ? { fromMs: fault.fromSeconds * 1000 * timeScale, toMs: fault.toSeconds * 1000 * timeScale } : pipeline.simulator.faults.outage;
   if (!outage) {
     await pipeline.stop();
-    throw new UsageError(`scenario ${scenario.name}: its faults (${scenario.faults}) have no outage window, so nothing could recover`);
+    throw new UsageError(`scenario ${scenario.name}: its faults (${describeFault(scenario)}) have no outage window, so nothing could recover`);
   }
+  let firstAlarm: string | undefined;
 
   let firstRequestAt: number | undefined;
   let detectedAt: number | undefined;
@@ -136,7 +177,7 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
   const sendEveryMs = (10_000 * timeScale) / scenario.ratePerSecond;
 
   try {
-    note(`sending ${scenario.ratePerSecond} message(s) per second (pipeline time); faults: ${scenario.faults}`);
+    note(`sending ${scenario.ratePerSecond} message(s) per second (pipeline time); fault: ${describeFault(scenario)}`);
     let nextSend = Date.now();
     let faultStartNoted = false;
     let faultEndNoted = false;
@@ -150,7 +191,13 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
         bodies.push(...chunk);
         nextSend += sendEveryMs;
       }
-      if (firstRequestAt === undefined && pipeline.simulator.stats().requests > 0) firstRequestAt = now;
+      // A model fault's window counts from the simulator's first request; a pause's from the start.
+      if (firstRequestAt === undefined && (fault.kind === 'pause' || pipeline.simulator.stats().requests > 0)) firstRequestAt = fault.kind === 'pause' ? started : now;
+      // A pause is injected here; a model fault by the simulator itself.
+      if (fault.kind === 'pause' && firstRequestAt !== undefined) {
+        if (!faultStartNoted && now >= firstRequestAt + outage.fromMs) await pipeline.poller.stop();
+        if (faultStartNoted && !faultEndNoted && now >= firstRequestAt + outage.toMs) pipeline.poller.start();
+      }
       const faultStart = firstRequestAt === undefined ? undefined : firstRequestAt + outage.fromMs;
       const faultEnd = firstRequestAt === undefined ? undefined : firstRequestAt + outage.toMs;
       if (faultStart !== undefined && now >= faultStart && !faultStartNoted) {
@@ -168,6 +215,7 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
         if (alarm.state === 'ALARM' || previous === 'ALARM') note(`${alarm.id} ${previous} → ${alarm.state}`);
         if (alarm.state !== 'ALARM') continue;
         everFired.add(alarm.id);
+        if (firstAlarm === undefined && faultStart !== undefined && now >= faultStart) firstAlarm = alarm.id;
         if (!scenario.expectedAlarms.includes(alarm.id)) continue;
         if (faultStart === undefined || now < faultStart) firedBeforeFault.add(alarm.id);
         else if (detectedAt === undefined) {
@@ -197,9 +245,16 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
     const seconds = (ms: number) => Math.round((ms / 1000 / timeScale) * 10) / 10;
     const timeToDetectSeconds = detectedAt === undefined ? null : seconds(detectedAt - faultStart);
     const timeToRecoverSeconds = recoveredAt === undefined ? null : seconds(Math.max(0, recoveredAt - faultEnd));
+    const allowed = new Set([...scenario.expectedAlarms, ...scenario.consequences]);
+    // The composite only summarises the paging alarms: it is never a cause.
+    const unexpectedAlarms = [...everFired].filter((id) => !allowed.has(id) && id !== COMPOSITE_ALARM_ID);
+    const pages = pipeline.alarms.notifications('page').filter((notification) => notification.state === 'ALARM').map((notification) => notification.alarmId);
     return {
       scenario: scenario.name,
-      faults: scenario.faults,
+      faults: describeFault(scenario),
+      firstAlarm: firstAlarm ?? null,
+      unexpectedAlarms,
+      pages,
       timeScale,
       timeToDetectSeconds,
       timeToRecoverSeconds,
@@ -217,7 +272,8 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
         byTier: report.byTier,
       },
       wallSeconds: Math.round((Date.now() - started) / 100) / 10,
-      passed: timeToDetectSeconds !== null && timeToRecoverSeconds !== null && report.invariantHolds && firedBeforeFault.size === 0,
+      passed:
+        timeToDetectSeconds !== null && timeToRecoverSeconds !== null && report.invariantHolds && firedBeforeFault.size === 0 && unexpectedAlarms.length === 0,
     };
   } finally {
     await pipeline.stop();

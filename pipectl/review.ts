@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { type AttributeValue, ConditionalCheckFailedException, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../lambda/contract';
 import { hourShardKey } from '../lambda/ledger/ledger-index';
 import { TIER } from '../lambda/contract';
@@ -8,21 +8,26 @@ import { findTask, TASK_NAMES } from '../lambda/tasks/registry';
 import { taskFeatures } from '../lambda/tasks/task-features';
 import { OperationFailedError, UsageError } from './errors';
 import { getLedgerItem, getLedgerItems, type LedgerItem } from './ledger-reader';
-import { attribute, changeVisibility, keyOfMessage, peekMessages, sentAt } from './queue-inspector';
+import { attribute, changeVisibility, keyOfMessage } from './queue-inspector';
 import type { PipelineTarget } from './target';
 
-/** One record waiting for a human, from the review queue and the ledger. */
+/**
+ * One record waiting for a human. What is in review is what the ledger says (DESIGN, "Review is a
+ * state, not a queue read"): an item whose status is IN_REVIEW. The review queue only notifies;
+ * reading it would count a receive, and after the queue's maxReceiveCount SQS would move the
+ * notification to the review DLQ (the ApproximateReceiveCount rule of a redrive policy).
+ */
 export interface ReviewItem {
   readonly key: string;
-  readonly messageId: string;
   readonly task?: string;
   readonly taskVersion?: string;
   readonly jobId?: string;
   readonly reasons: readonly string[];
+  /** The input, when the ledger item holds it (the notification does, but reading it would consume a receive). */
   readonly input?: unknown;
-  readonly sentAt?: number;
-  readonly receiveCount: number;
-  readonly ledgerStatus?: string;
+  /** Epoch ms when the item went to review (its last update). */
+  readonly since?: number;
+  readonly ledgerStatus: string;
 }
 
 /** What the processor puts on the review queue (lambda/processor/batch-processor.ts, `escalate`). */
@@ -48,32 +53,50 @@ function keyOfReview(message: Message): string {
   return attribute(message, MESSAGE_ATTRIBUTE.INPUT_HASH) ?? parseReviewBody(message).key ?? keyOfMessage(message);
 }
 
-/** Reads the review queue (then makes its messages visible again) with each key's ledger status. */
+/** The ledger attribute the processor keeps the review reasons in (lambda/ledger/dynamodb-ledger-store.ts, markInReview). */
+const REVIEW_REASONS = 'reviewReasons';
+
+/**
+ * The records in review, oldest first: a Scan of the ledger filtered on `status = IN_REVIEW`. No
+ * queue is read, so listing as often as anyone likes changes nothing anywhere. A Scan reads the
+ * whole table (its cost grows with the ledger, not with the backlog); `limit` bounds what is
+ * returned, not what is read. No index covers IN_REVIEW today: the `byJob`/`byHour` indexes are
+ * keyed on job and completion hour.
+ */
 export async function listReviews(target: PipelineTarget, limit = 1000): Promise<{ items: ReviewItem[]; truncated: boolean }> {
-  const peeked = await peekMessages(target.sqs, target.resources.reviewQueueUrl, { limit });
-  try {
-    const keys = peeked.messages.map(keyOfReview);
-    const ledger = await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, keys, ['pk', 'status']);
-    const items = peeked.messages.map((message, index) => {
-      const body = parseReviewBody(message);
-      const key = keys[index] as string;
-      return {
-        key,
-        messageId: message.MessageId as string,
-        task: body.task,
-        taskVersion: body.taskVersion,
-        jobId: body.jobId,
-        reasons: Array.isArray(body.reasons) ? body.reasons.map(String) : [],
-        input: body.input,
-        sentAt: sentAt(message),
-        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
-        ledgerStatus: ledger.get(key)?.status,
-      };
-    });
-    return { items: items.sort((a, b) => (a.sentAt ?? 0) - (b.sentAt ?? 0)), truncated: peeked.truncated };
-  } finally {
-    await peeked.release();
-  }
+  const { dynamodb, resources } = target;
+  const items: ReviewItem[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamodb.send(
+      new ScanCommand({
+        TableName: resources.ledgerTableName,
+        FilterExpression: '#status = :inReview',
+        ExpressionAttributeNames: { '#status': LEDGER.STATUS },
+        ExpressionAttributeValues: { ':inReview': { S: LEDGER_STATUS.IN_REVIEW } },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const raw of page.Items ?? []) items.push(toReviewItem(unmarshall(raw) as LedgerItem));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  items.sort((a, b) => (a.since ?? 0) - (b.since ?? 0));
+  return { items: items.slice(0, limit), truncated: items.length > limit };
+}
+
+function toReviewItem(item: LedgerItem): ReviewItem {
+  const reasons = item[REVIEW_REASONS];
+  return {
+    key: item.pk,
+    task: item.task === undefined ? undefined : String(item.task),
+    taskVersion: item.taskVersion === undefined ? undefined : String(item.taskVersion),
+    jobId: item[LEDGER.JOB_ID] === undefined ? undefined : String(item[LEDGER.JOB_ID]),
+    reasons: Array.isArray(reasons) ? reasons.map(String) : [],
+    input: item.input,
+    since: typeof item[LEDGER.UPDATED_AT] === 'number' ? (item[LEDGER.UPDATED_AT] as number) : undefined,
+    ledgerStatus: String(item.status),
+  };
 }
 
 /** Parses and validates a human's result against the task's output schema. */
@@ -104,21 +127,28 @@ export function validateResolution(item: LedgerItem, resultJson: string): unknow
 export interface ResolveOutcome {
   /** `resolved` now, or `already-resolved` by a human earlier (the command is safe to repeat). */
   readonly outcome: 'resolved' | 'already-resolved';
-  /** Review messages of this key deleted from the review queue. */
+  /** Review notifications of this key deleted from the review queue. */
   readonly messagesDeleted: number;
 }
 
 /**
  * Resolves a record in human review: the ledger item goes IN_REVIEW → COMPLETED with tier
- * `human` and the result (one conditional update: a record resolved twice, or never escalated,
- * is refused), then the key's review message is deleted. Repeating the command after a crash
- * between the two finds the item completed by a human and deletes the message.
+ * `human` and the result, in one update conditional on IN_REVIEW (a record resolved twice, or never
+ * escalated, is refused: the fence), then its notification is removed from the review queue if it
+ * is still there. The ledger write comes first, so a crash between the two leaves a notification
+ * of an item that is no longer in review, which the next resolve removes (stale notifications are
+ * deleted whenever they are met); it never leaves an item in review without a way to list it.
+ *
+ * SQS deletes only by receipt handle, so removing the notification receives messages; the search
+ * stops at the first page holding this key's notification, and everything else is made visible
+ * again at once. Each such receive counts towards the review queue's maxReceiveCount, which is
+ * why that queue's default is SQS's maximum (lib/config/stage-config.ts).
  *
  * Like a processor completion, the write carries the `byHour` index key and the task's drift
- * features (from the input on the review message), so the monitors see human results too.
- * Not the ledger store's `complete()`: that is the lease holder's write (claim token, model
- * fields, TTL from the runtime config); a human resolution is conditional on IN_REVIEW instead
- * and keeps the item's TTL.
+ * features (from the input on the notification, or on the ledger item), so the monitors see human
+ * results too. Not the ledger store's `complete()`: that is the lease holder's write (claim token,
+ * model fields, TTL from the runtime config); a human resolution is conditional on IN_REVIEW
+ * instead and keeps the item's TTL.
  */
 export async function resolveReview(
   target: PipelineTarget,
@@ -128,28 +158,66 @@ export async function resolveReview(
   now = Date.now(),
 ): Promise<ResolveOutcome> {
   const { sqs, resources } = target;
-  // Read first: the review message holds the input the features are computed from.
-  const peeked = await peekMessages(sqs, resources.reviewQueueUrl, { limit: 10_000 });
-  const mine = peeked.messages.filter((message) => keyOfReview(message) === key);
-  const others = peeked.messages.filter((message) => keyOfReview(message) !== key);
+  const notifications = await findNotifications(target, key);
   try {
-    const outcome = await completeAsHuman(target, key, result, resolvedBy, now, mine[0] ? parseReviewBody(mine[0]) : undefined);
-    for (let start = 0; start < mine.length; start += 10) {
+    const ledgerItem = await getLedgerItem(target.dynamodb, resources.ledgerTableName, key);
+    const review: ReviewBody | undefined = notifications.mine[0]
+      ? parseReviewBody(notifications.mine[0])
+      : ledgerItem && ledgerItem.input !== undefined
+        ? { task: String(ledgerItem.task), input: ledgerItem.input }
+        : undefined;
+    const outcome = await completeAsHuman(target, key, result, resolvedBy, now, review);
+    const done = [...notifications.mine, ...notifications.stale];
+    for (let start = 0; start < done.length; start += 10) {
       await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: resources.reviewQueueUrl,
-          Entries: mine.slice(start, start + 10).map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+          Entries: done.slice(start, start + 10).map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
         }),
       );
     }
-    return { outcome, messagesDeleted: mine.length };
+    return { outcome, messagesDeleted: notifications.mine.length };
   } catch (error) {
-    // Nothing was resolved: this key's messages go back for the next reviewer too.
-    await changeVisibility(sqs, resources.reviewQueueUrl, mine, 0);
+    // Nothing was resolved: this key's notification goes back too.
+    await changeVisibility(sqs, resources.reviewQueueUrl, [...notifications.mine, ...notifications.stale], 0);
     throw error;
   } finally {
-    await changeVisibility(sqs, resources.reviewQueueUrl, others, 0);
+    await changeVisibility(sqs, resources.reviewQueueUrl, notifications.others, 0);
   }
+}
+
+/**
+ * Receives review notifications until one of `key` turns up (or the queue is exhausted): this
+ * key's, those of items no longer IN_REVIEW (stale, resolved earlier), and the rest, which the
+ * caller releases.
+ */
+async function findNotifications(target: PipelineTarget, key: string): Promise<{ mine: Message[]; stale: Message[]; others: Message[] }> {
+  const { sqs, resources } = target;
+  const seen = new Map<string, Message>();
+  for (let emptyReads = 0; emptyReads < 2; ) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: resources.reviewQueueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 60,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    emptyReads = Messages.length === 0 ? emptyReads + 1 : 0;
+    for (const message of Messages) seen.set(message.MessageId as string, message);
+    if (Messages.some((message) => keyOfReview(message) === key)) break;
+  }
+  const messages = [...seen.values()];
+  const mine = messages.filter((message) => keyOfReview(message) === key);
+  const rest = messages.filter((message) => keyOfReview(message) !== key);
+  const statuses = await getLedgerItems(target.dynamodb, resources.ledgerTableName, rest.map(keyOfReview), ['pk', 'status']);
+  const stale = rest.filter((message) => {
+    const status = statuses.get(keyOfReview(message))?.status;
+    return status !== undefined && status !== LEDGER_STATUS.IN_REVIEW;
+  });
+  return { mine, stale, others: rest.filter((message) => !stale.includes(message)) };
 }
 
 async function completeAsHuman(

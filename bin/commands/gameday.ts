@@ -3,11 +3,14 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
 import { OperationFailedError, RefusedError } from '../../pipectl/errors';
 import { formatDuration, parseDuration, table } from '../../pipectl/format';
-import { findScenario, GAMEDAY_SCENARIOS, type GameDayResult, runGameDay } from '../../pipectl/gameday';
+import { describeFault, findScenario, GAMEDAY_SCENARIOS, type GameDayResult, type GameDayScenario, runGameDay } from '../../pipectl/gameday';
 import { resolveTarget } from '../../pipectl/target';
 import { addExamples } from './target-options';
 
 interface GameDayFlags {
+  readonly list?: boolean;
+  readonly scenario?: string;
+  readonly all?: boolean;
   readonly stage?: string;
   readonly region?: string;
   readonly local?: boolean;
@@ -32,6 +35,9 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
         'and print time-to-detect and time-to-recover (pipeline time). Refuses a production stage.',
     )
     .argument('[scenario]', `one of: ${Object.keys(GAMEDAY_SCENARIOS).join(', ')} (none: list them)`)
+    .option('--list', 'list the scenarios, the fault each injects and the alarms that must see it')
+    .option('--scenario <name>', 'the scenario to run (same as the argument)')
+    .option('--all', 'run every scenario, one after the other')
     .option('--local', 'run it on a local pipeline (the default; it starts its own, as `pipectl local --faults` does)')
     .option('--stage <name>', 'a deployed stage: refused for production; not supported yet for the others (see the message)')
     .option('--region <region>', 'AWS region of --stage')
@@ -40,7 +46,7 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--timeout <duration>', 'give up after this much pipeline time').default('15m'))
     .addOption(new Option('--log <file>', "where the game day's processor log (and alarm states) go").default(join('.local', 'gameday', 'processor.log')))
     .option('--json', 'print the result as JSON');
-  addExamples(command, 'pipectl gameday', 'pipectl gameday model-outage', 'pipectl gameday model-blip --json');
+  addExamples(command, 'pipectl gameday --list', 'pipectl gameday --scenario model-outage', 'pipectl gameday --all --time-scale 0.05', 'pipectl gameday model-blip --json');
   command.action(async (name: string | undefined, flags: GameDayFlags) => {
     if (flags.stage !== undefined) {
       const target = await resolveTarget({ stage: flags.stage, region: flags.region });
@@ -53,20 +59,32 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
           `Run it locally: pipectl gameday ${name ?? '<scenario>'}`,
       );
     }
-    if (name === undefined) {
+    const chosen = flags.scenario ?? name;
+    if (flags.list || (chosen === undefined && !flags.all)) {
       io.out(
         `${table(
-          ['scenario', 'faults', 'expected alarms', 'what happens'],
-          Object.values(GAMEDAY_SCENARIOS).map((scenario) => [scenario.name, scenario.faults, scenario.expectedAlarms.join(' or '), scenario.description]),
-        )}\n\nrun one: pipectl gameday <scenario>\n`,
+          ['scenario', 'fault', 'expected alarms', 'what happens'],
+          Object.values(GAMEDAY_SCENARIOS).map((scenario) => [scenario.name, describeFault(scenario), scenario.expectedAlarms.join(' or '), scenario.description]),
+        )}\n\nrun one: pipectl gameday --scenario <scenario>; all: pipectl gameday --all\n`,
       );
       return;
     }
-    const scenario = findScenario(name);
+    const scenarios = flags.all ? Object.values(GAMEDAY_SCENARIOS) : [findScenario(chosen as string)];
+    const results: GameDayResult[] = [];
+    for (const scenario of scenarios) results.push(await runOne(scenario, flags));
+    if (flags.json) io.out(`${JSON.stringify(flags.all ? results : results[0], null, 2)}\n`);
+    else for (const result of results) io.out(describe(result));
+    const failed = results.filter((result) => !result.passed);
+    if (failed.length > 0) {
+      throw new OperationFailedError(failed.map((result) => `game day ${result.scenario} failed: ${whyFailed(result).join('; ')}`).join('\n') + ` (log: ${flags.log})`);
+    }
+  });
+
+  async function runOne(scenario: GameDayScenario, flags: GameDayFlags): Promise<GameDayResult> {
     const timeoutSeconds = parseDuration(flags.timeout, '--timeout') / 1000;
     io.err(
       `game day ${scenario.name}: ${scenario.description}.\nA local pipeline of the ${flags.template} template at ×${flags.timeScale} time, ` +
-        `faults ${scenario.faults}; expecting ${scenario.expectedAlarms.join(' or ')} (at most ${formatDuration(timeoutSeconds * 1000)} of pipeline time, ` +
+        `fault ${describeFault(scenario)}; expecting ${scenario.expectedAlarms.join(' or ')} (at most ${formatDuration(timeoutSeconds * 1000)} of pipeline time, ` +
         `${formatDuration(timeoutSeconds * 1000 * flags.timeScale)} of yours).\n`,
     );
     const result = await runGameDay(scenario, {
@@ -76,17 +94,18 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
       logFile: flags.log,
       onEvent: (event) => io.err(`  ${formatClock(event.virtualSeconds)}  ${event.event}\n`),
     });
-    io.out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : describe(result));
-    if (!result.passed) {
-      const why = [
-        result.timeToDetectSeconds === null ? 'the fault was not detected' : '',
-        result.timeToDetectSeconds !== null && result.timeToRecoverSeconds === null ? 'the alarms did not recover' : '',
-        result.report.invariantHolds ? '' : 'the invariant does not hold',
-        result.firedBeforeFault.length > 0 ? `${result.firedBeforeFault.join(', ')} fired before the fault` : '',
-      ].filter(Boolean);
-      throw new OperationFailedError(`game day ${result.scenario} failed: ${why.join('; ')} (log: ${flags.log})`);
-    }
-  });
+    return result;
+  }
+}
+
+function whyFailed(result: GameDayResult): string[] {
+  return [
+    result.timeToDetectSeconds === null ? 'the fault was not detected' : '',
+    result.timeToDetectSeconds !== null && result.timeToRecoverSeconds === null ? 'the alarms did not recover' : '',
+    result.report.invariantHolds ? '' : 'the invariant does not hold',
+    result.firedBeforeFault.length > 0 ? `${result.firedBeforeFault.join(', ')} fired before the fault` : '',
+    result.unexpectedAlarms.length > 0 ? `${result.unexpectedAlarms.join(', ')} fired for a cause that was not injected` : '',
+  ].filter(Boolean);
 }
 
 function formatClock(seconds: number): string {
@@ -106,7 +125,9 @@ function describe(result: GameDayResult): string {
       ? `  ✔ invariant holds: ${result.report.unique} unique = ${result.report.completed} completed + ${result.report.deadLettered} dead-lettered + ${result.report.inReview} in review`
       : `  ✘ INVARIANT BROKEN: ${result.report.invariantViolations.join('; ')}`,
   ];
+  lines.splice(1, 0, `  scenario         ${result.scenario} (${result.faults}); first alarm: ${result.firstAlarm ?? 'none'}; pages: ${result.pages.length > 0 ? result.pages.join(', ') : 'none'}`);
   if (result.firedBeforeFault.length > 0) lines.push(`  ✘ fired before the fault: ${result.firedBeforeFault.join(', ')}`);
+  if (result.unexpectedAlarms.length > 0) lines.push(`  ✘ fired for a cause not injected: ${result.unexpectedAlarms.join(', ')}`);
   lines.push(`  ${result.passed ? '✔ game day passed' : '✘ game day failed'}`, '');
   return lines.join('\n');
 }

@@ -38,11 +38,11 @@ export function registerReviewCommand(program: Command, io: CliIo): void {
 
   const list = review
     .command('list')
-    .description('Records waiting in the human-review queue, oldest first (read-only)')
+    .description('Records in review (ledger items IN_REVIEW), oldest first; reads no queue, consumes nothing')
     .addOption(new Option('--limit <n>', 'read at most this many').argParser(positiveInteger).default(1000))
-    .option('--json', 'print them as JSON (with their input)');
+    .option('--json', 'print them as JSON');
   addTargetOptions(list);
-  addExamples(list, 'pipectl review list --stage prod', 'pipectl review list --local --json | jq ".items[0].input"');
+  addExamples(list, 'pipectl review list --stage prod', 'pipectl review list --local --json | jq ".items[0].reasons"');
   list.action(async (flags: ListFlags) => {
     await withTarget(flags, async (target) => {
       const { items, truncated } = await listReviews(target, flags.limit);
@@ -58,12 +58,11 @@ export function registerReviewCommand(program: Command, io: CliIo): void {
       io.out(`${items.length}${truncated ? '+' : ''} record(s) wait for a human in ${target.description}\n\n`);
       io.out(
         `${table(
-          ['key', 'task', 'waiting', 'ledger', 'why'],
+          ['key', 'task', 'in review for', 'why'],
           items.map((item) => [
             item.key,
             item.task ?? '?',
-            item.sentAt ? formatDuration(now - item.sentAt) : '?',
-            item.ledgerStatus ?? '(none)',
+            item.since ? formatDuration(now - item.since) : '?',
             truncate(item.reasons.join('; ') || '(no reason recorded)', 70),
           ]),
         )}\n`,

@@ -1,3 +1,4 @@
+import { MODEL_TIERS, SERVING_TIER_FEATURE } from '../contract';
 import {
   chiSquaredTest,
   type Histogram,
@@ -34,7 +35,13 @@ export function countFeatures(items: Iterable<{ readonly task: string; readonly 
       counted.withoutFeatures += 1;
       continue;
     }
+    // The serving tier is counted on every item: it is the serving mix. Every other feature only
+    // on what a model served, so an outage that moves serving to the rules tier (whose answers
+    // are distributed differently) shows as a serving-mix shift, not as drift of the answers.
+    const tier = item.features[SERVING_TIER_FEATURE];
+    const modelServed = tier === undefined || MODEL_TIERS.includes(tier);
     for (const [feature, bin] of Object.entries(item.features)) {
+      if (feature !== SERVING_TIER_FEATURE && !modelServed) continue;
       const histogram = (counted.histograms[feature] ??= {});
       histogram[bin] = (histogram[bin] ?? 0) + 1;
     }
@@ -132,6 +139,15 @@ export function compareFeatures(
 /** The largest score of a list of feature comparisons (undefined when none was scored). */
 export function maxScore(features: readonly FeatureDrift[]): number | undefined {
   let max: number | undefined;
-  for (const feature of features) if (feature.score !== undefined && (max === undefined || feature.score > max)) max = feature.score;
+  for (const feature of features) {
+    // The serving mix is its own signal (DRIFT_SERVING_MIX_FEATURE), not data or model drift.
+    if (feature.feature === SERVING_TIER_FEATURE) continue;
+    if (feature.score !== undefined && (max === undefined || feature.score > max)) max = feature.score;
+  }
   return max;
+}
+
+/** The serving tier's score among a task's features, if it was scored. */
+export function servingMixScore(features: readonly FeatureDrift[]): number | undefined {
+  return features.find((feature) => feature.feature === SERVING_TIER_FEATURE)?.score;
 }

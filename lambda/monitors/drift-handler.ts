@@ -3,7 +3,7 @@ import { LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-l
 import { Logger } from '@aws-lambda-powertools/logger';
 import { METRIC_SERVICE } from '../contract';
 import { driftMetrics, runDrift, type DriftRun } from './drift-monitor';
-import { createPublisher } from './metrics-publisher';
+import { createPublisher, monitorHeartbeat } from './metrics-publisher';
 import { readDriftMonitorConfig } from './monitor-config';
 
 // Cold start: built once per execution environment. Endpoints come from the SDK's standard
@@ -50,7 +50,8 @@ export const handler = async (): Promise<DriftSummary> => {
     now,
     { manageBaselines: true },
   );
-  await publisher.publish(driftMetrics(run, config.stage));
+  // The heartbeat goes with the scores: a run that got this far did its work, scores or not (a quiet window publishes none).
+  await publisher.publish([...driftMetrics(run, config.stage), monitorHeartbeat(METRIC_SERVICE.DRIFT_MONITOR, config.stage, now)]);
   logRun(run);
   const paused = await autoPause(run);
   return {

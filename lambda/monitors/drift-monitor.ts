@@ -1,9 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DRIFT_BASELINE_SOURCE, DRIFT_MAX_FEATURE, METRIC, METRIC_DIMENSION, METRIC_SERVICE } from '../contract';
+import { DRIFT_BASELINE_SOURCE, DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION, METRIC_SERVICE } from '../contract';
 import { TASKS } from '../tasks/registry';
 import type { AnyTaskDefinition } from '../tasks/task-definition';
 import { buildBaseline, type DriftBaseline, firstFullDayAfter, markFirstSeen, readBaseline, writeBaseline } from './baseline-store';
-import { compareFeatures, countFeatures, type DriftOptions, type FeatureDrift, maxScore } from './drift-assessment';
+import { compareFeatures, countFeatures, type DriftOptions, type FeatureDrift, maxScore, servingMixScore } from './drift-assessment';
 import { readCompletedWindow } from './ledger-reader';
 import type { MetricDatum } from './metrics-publisher';
 
@@ -162,6 +162,10 @@ export function driftMetrics(run: DriftRun, stage: string): MetricDatum[] {
   }
   if (run.maxScore !== undefined) {
     data.push({ name: METRIC.DRIFT_SCORE, value: run.maxScore, unit: 'None', dimensions: { ...base, [METRIC_DIMENSION.FEATURE]: DRIFT_MAX_FEATURE }, timestamp: run.at });
+  }
+  const mix = run.tasks.map((report) => servingMixScore(report.features)).filter((score): score is number => score !== undefined);
+  if (mix.length > 0) {
+    data.push({ name: METRIC.DRIFT_SCORE, value: Math.max(...mix), unit: 'None', dimensions: { ...base, [METRIC_DIMENSION.FEATURE]: DRIFT_SERVING_MIX_FEATURE }, timestamp: run.at });
   }
   return data;
 }

@@ -1,6 +1,6 @@
 import { CloudWatchClient, PutMetricDataCommand, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC_DIMENSION, METRICS_NAMESPACE } from '../contract';
+import { METRIC, METRIC_DIMENSION, METRICS_NAMESPACE, type MetricService } from '../contract';
 import { MonitorDependencyError } from './errors';
 import type { MetricsPublisherName } from './monitor-config';
 
@@ -12,6 +12,21 @@ export interface MetricDatum {
   readonly dimensions: Readonly<Record<string, string>>;
   /** Epoch ms. */
   readonly timestamp: number;
+}
+
+/**
+ * The heartbeat a scheduled monitor publishes when a run has done its work, with its other
+ * metrics (one PutMetricData call): `MonitorHeartbeat` = 1 under (service, stage), what the
+ * catalog's heartbeat alarm reads.
+ */
+export function monitorHeartbeat(service: MetricService, stage: string, timestamp: number): MetricDatum {
+  return {
+    name: METRIC.MONITOR_HEARTBEAT,
+    value: 1,
+    unit: 'Count',
+    dimensions: { [METRIC_DIMENSION.SERVICE]: service, [METRIC_DIMENSION.STAGE]: stage },
+    timestamp,
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { METRIC, METRIC_DIMENSION, METRIC_SERVICE } from '../contract';
 import { reconcile } from './completeness';
-import { createPublisher } from './metrics-publisher';
+import { createPublisher, monitorHeartbeat } from './metrics-publisher';
 import { readReconcilerConfig } from './monitor-config';
 
 /** Work on a new job stops this long before the invocation's end, so the metric is always published. */
@@ -28,8 +28,9 @@ export interface ReconcilerSummary {
 
 /**
  * The scheduled reconciler (EventBridge): assesses every overdue job from the ledger, records the
- * result on the job's item, and publishes `IncompleteJobItems` — on every run, 0 included, so the
- * catalog alarm can tell "nothing missing" from "the reconciler stopped running".
+ * result on the job's item, and publishes `IncompleteJobItems` (on every run, 0 included) and its
+ * heartbeat: the `reconciler-heartbeat` alarm treats a missing heartbeat as breaching, which is
+ * what tells "nothing missing" from "the reconciler stopped running".
  */
 export const handler = async (_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<ReconcilerSummary> => {
   const now = Date.now();
@@ -46,6 +47,7 @@ export const handler = async (_event: unknown, context: Pick<Context, 'getRemain
       dimensions: { [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.RECONCILER, [METRIC_DIMENSION.STAGE]: config.stage },
       timestamp: now,
     },
+    monitorHeartbeat(METRIC_SERVICE.RECONCILER, config.stage, now),
   ]);
 
   const incomplete = result.jobs.filter((job) => job.status === 'incomplete');

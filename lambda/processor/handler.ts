@@ -5,7 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { METRIC_SERVICE, METRICS_NAMESPACE } from '../contract';
+import { ENV, METRIC_SERVICE, METRICS_NAMESPACE } from '../contract';
 import { DynamoDbLedgerStore } from '../ledger/dynamodb-ledger-store';
 import { BedrockProvider } from '../model/bedrock-provider';
 import type { ModelProvider } from '../model/model-provider';
@@ -25,8 +25,10 @@ import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
 // invocation. Endpoints come from the standard SDK variables (AWS_ENDPOINT_URL_SQS,
 // AWS_ENDPOINT_URL_DYNAMODB), which is how local mode points this same bundle at its emulators.
 const config = readRuntimeConfig();
-const logger = new Logger({ serviceName: METRIC_SERVICE.PROCESSOR, persistentKeys: { stage: config.stage } });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICE.PROCESSOR, defaultDimensions: { stage: config.stage } });
+// The stage's serviceName arrives as POWERTOOLS_SERVICE_NAME (lib/constructs/processor.ts); the alarms match it.
+const serviceName = process.env[ENV.POWERTOOLS_SERVICE_NAME] || METRIC_SERVICE.PROCESSOR;
+const logger = new Logger({ serviceName, persistentKeys: { stage: config.stage } });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions: { stage: config.stage } });
 const dynamodb = new DynamoDBClient({});
 
 function createProvider(runtime: RuntimeConfig): ModelProvider {

@@ -1,6 +1,5 @@
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { GUARD_ACTIONS, type GuardAction, LEDGER_SHARDS, MODEL_PROVIDERS, type ModelProviderName, TIERS, type TierName } from '../../lambda/contract';
+import { GUARD_ACTIONS, type GuardAction, LEDGER_SHARDS, METRIC_SERVICE, MODEL_PROVIDERS, type ModelProviderName, TIERS, type TierName } from '../../lambda/contract';
 import { DEFAULT_STAGE, STAGES } from './stages';
 
 /*
@@ -24,9 +23,10 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
  * The retention periods CloudWatch Logs accepts, in days. "Never expire" is left out on purpose:
  * every log group of the pipeline has a retention.
  */
-export const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
-  (value): value is number => typeof value === 'number' && value !== RetentionDays.INFINITE,
-);
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+// Written out rather than read from aws-cdk-lib's RetentionDays, so the config (which pipectl
+// loads) does not pull in the CDK; test/infra/stage-config-cdk-free.test.ts checks the list
+// against RetentionDays.
 
 /** AWS's guidance for SQS event sources: visibility timeout of at least six times the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -60,7 +60,7 @@ export interface ProcessorConfig {
   /** Visibility given to a record whose key another live invocation holds. @default 10 */
   readonly claimedElsewhereVisibilitySeconds: number;
   /** Retention of the function's log group; one of {@link LOG_RETENTION_DAYS}. @default 30 */
-  readonly logRetentionDays: number;
+  readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   /** @default 'INFO' */
   readonly logLevel: LogLevelName;
 }
@@ -71,7 +71,7 @@ export interface QueueConfig {
   readonly visibilityTimeoutSeconds: number;
   /** How long a message waits in the queue (1-14 days). @default 4 (input), 7 (review) */
   readonly retentionDays: number;
-  /** Receives before a message is moved to the dead-letter queue. @default 5 */
+  /** Receives before a message is moved to the dead-letter queue. @default 5 (input), 1000 (review: see the schema) */
   readonly maxReceiveCount: number;
   /**
    * Retention of the dead-letter queue; must be longer than `retentionDays`, because a standard
@@ -210,6 +210,11 @@ export interface NotificationTargets {
    * SNS confirms them with a request the endpoint must answer. @default []
    */
   readonly httpsEndpoints: readonly string[];
+  /**
+   * Nobody, on purpose, and why (e.g. "a staging stage: alarms are read on the dashboard"). A
+   * production stage must set a target or this. @default undefined
+   */
+  readonly none?: string;
 }
 
 /**
@@ -264,13 +269,16 @@ export interface AlarmThresholds {
 export interface ObservabilityConfig {
   /**
    * Where RUNBOOK.md is published; each alarm's description links `<runbookBaseUrl>#<alarm id>`.
-   * An `https://` URL (e.g. the file's page in your Git host) makes the link clickable in the
-   * notification; the default, a repository path, still names the section, and
-   * `pipectl runbook <alarm>` prints it either way.
-   * @default 'RUNBOOK.md'
+   * An absolute `https://` URL (the file's page in your Git host) is clickable in the page, the
+   * email and the console; a production stage must have one. `pipectl runbook <alarm>` prints the
+   * section either way.
+   * @default DEFAULT_RUNBOOK_URL
    */
   readonly runbookBaseUrl: string;
-  /** Who the composite "pipeline unhealthy" alarm pages. @default no subscriptions */
+  /**
+   * Who the paging alarms page. A production stage must name someone, or say `none` and why.
+   * @default no subscriptions
+   */
   readonly page: NotificationTargets;
   /** Who receives tickets (and a copy of each paging alarm, one by one). @default no subscriptions */
   readonly ticket: NotificationTargets;
@@ -338,7 +346,12 @@ export interface StageConfig {
   readonly stage: string;
   /** A production stage refuses unsafe settings (see `allowUnsafeProductionSettings`). @default false */
   readonly production: boolean;
-  /** `POWERTOOLS_SERVICE_NAME` of the processor. @default 'resilient-ai-pipeline' */
+  /**
+   * The processor's service name: its `POWERTOOLS_SERVICE_NAME`, so the `service` field of its log
+   * lines and the `service` dimension of its metrics, which the alarms and the dashboard match.
+   * (The scheduled monitors keep their own: `reconciler`, `drift-monitor`.)
+   * @default 'processor'
+   */
   readonly serviceName: string;
   /** What happens to tables, queues, keys and log groups when the stack is deleted. @default 'retain' */
   readonly removalPolicy: RemovalPolicyName;
@@ -384,12 +397,12 @@ const SIMULATED_MODEL_PRICES: Record<string, ModelPriceConfig> = {
   'sim-secondary': { inputUsdPerMillionTokens: 0.25, outputUsdPerMillionTokens: 1.25 },
 };
 
-function queueSchema(defaults: { retentionDays: number }) {
+function queueSchema(defaults: { retentionDays: number; maxReceiveCount: number }) {
   return z
     .strictObject({
       visibilityTimeoutSeconds: seconds(0, SQS_MAX_VISIBILITY_SECONDS).default(180),
       retentionDays: z.number().int().min(1).max(SQS_MAX_RETENTION_DAYS).default(defaults.retentionDays),
-      maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+      maxReceiveCount: z.number().int().min(1).max(1000).default(defaults.maxReceiveCount),
       dlqRetentionDays: z.number().int().min(1).max(SQS_MAX_RETENTION_DAYS).default(14),
     })
     .prefault({});
@@ -399,8 +412,16 @@ const notificationTargetsSchema = z
   .strictObject({
     emails: z.array(z.email()).default([]),
     httpsEndpoints: z.array(z.url({ protocol: /^https$/, error: 'must be an https:// URL (SNS delivers over TLS only here)' })).default([]),
+    none: z.string().trim().min(1, 'must say why nobody is notified').optional(),
   })
   .prefault({});
+
+/**
+ * Where this repository's RUNBOOK.md is read on the web: the default runbook address of every
+ * stage. A fork that publishes its runbook elsewhere sets `observability.runbookBaseUrl`, or
+ * `-c runbookBaseUrl=<https URL>` at synth.
+ */
+export const DEFAULT_RUNBOOK_URL = 'https://github.com/resilient-ai-pipeline/resilient-ai-pipeline/blob/main/RUNBOOK.md';
 
 const positive = () => z.number().positive();
 const percent = () => z.number().positive().max(1000);
@@ -411,7 +432,7 @@ const observabilitySchema = z
     runbookBaseUrl: z
       .string()
       .regex(/^(https:\/\/\S+|[\w./-]+\.md)$/, 'must be an https:// URL or a repository path ending in .md, such as RUNBOOK.md')
-      .default('RUNBOOK.md'),
+      .default(DEFAULT_RUNBOOK_URL),
     page: notificationTargetsSchema,
     ticket: notificationTargetsSchema,
     alarms: z
@@ -465,7 +486,10 @@ export const StageConfigSchema = z
   .strictObject({
     stage: z.string().min(1),
     production: z.boolean().default(false),
-    serviceName: z.string().min(1).default('resilient-ai-pipeline'),
+    serviceName: z
+      .string()
+      .regex(/^[A-Za-z0-9][\w.-]{0,63}$/, 'must be 1-64 letters, digits, dots, underscores or dashes (it is a metric dimension value)')
+      .default(METRIC_SERVICE.PROCESSOR),
     removalPolicy: z.enum(REMOVAL_POLICIES).default('retain'),
     logRawInput: z.boolean().default(false),
     allowFaultInjection: z.boolean().default(false),
@@ -480,12 +504,16 @@ export const StageConfigSchema = z
         recordConcurrency: z.number().int().min(1).default(5),
         timeMarginMs: z.number().int().min(0).default(3000),
         claimedElsewhereVisibilitySeconds: seconds(0, SQS_MAX_VISIBILITY_SECONDS).default(10),
-        logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(RetentionDays.ONE_MONTH),
+        logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(30),
         logLevel: z.enum(LOG_LEVELS).default('INFO'),
       })
       .prefault({}),
-    inputQueue: queueSchema({ retentionDays: 4 }),
-    reviewQueue: queueSchema({ retentionDays: 7 }),
+    inputQueue: queueSchema({ retentionDays: 4, maxReceiveCount: 5 }),
+    // Nothing of ours consumes the review queue: it notifies, the ledger's IN_REVIEW items are
+    // what is in review. `pipectl review resolve` must receive to delete (SQS deletes by receipt
+    // handle only), which counts a receive on the notifications it passes over; SQS's maximum
+    // (1,000) keeps that from ever moving a waiting notification to the review DLQ.
+    reviewQueue: queueSchema({ retentionDays: 7, maxReceiveCount: 1000 }),
     ledger: z
       .strictObject({
         ttlDays: z.number().int().min(1).default(30),
@@ -635,6 +663,7 @@ export const StageConfigSchema = z
         message: `must be less than processor.timeoutSeconds x 1000 (${processor.timeoutSeconds * 1000} ms), or no time is left for work`,
       });
     }
+    checkNotifications(config, ctx);
     if (config.production && !config.allowUnsafeProductionSettings) {
       for (const key of ['logRawInput', 'allowFaultInjection'] as const) {
         if (config[key]) {
@@ -647,6 +676,43 @@ export const StageConfigSchema = z
       }
     }
   });
+
+/**
+ * Who hears about an alarm, and where the alarm's link leads: a production stage names a page
+ * target (an email, an HTTPS endpoint, or `none` with the reason), because a topic without
+ * subscriptions accepts every alarm and delivers it to nobody; and it links an absolute runbook
+ * address, because a relative one is not a link in an email, a pager or the console.
+ */
+function checkNotifications(config: Pick<StageConfig, 'production' | 'observability'>, ctx: z.core.$RefinementCtx): void {
+  for (const severity of ['page', 'ticket'] as const) {
+    const targets = config.observability[severity];
+    if (targets.none !== undefined && targets.emails.length + targets.httpsEndpoints.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['observability', severity, 'none'],
+        message: `says nobody is notified, but ${targets.emails.length + targets.httpsEndpoints.length} target(s) are listed: remove one or the other`,
+      });
+    }
+  }
+  if (!config.production) return;
+  const { page, runbookBaseUrl } = config.observability;
+  if (page.emails.length === 0 && page.httpsEndpoints.length === 0 && page.none === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['observability', 'page'],
+      message:
+        'a production stage must say who is paged: observability.page.emails (addresses), observability.page.httpsEndpoints ' +
+        "(a PagerDuty or Opsgenie CloudWatch integration URL), or observability.page.none: '<why nobody is>' (docs/paging.md)",
+    });
+  }
+  if (!runbookBaseUrl.startsWith('https://')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['observability', 'runbookBaseUrl'],
+      message: `must be an absolute https:// URL in a production stage (got "${runbookBaseUrl}"): a relative link is not clickable in a page or the console`,
+    });
+  }
+}
 
 /**
  * Rules of the model layer: the provider has what it needs, a deployed provider is never given a

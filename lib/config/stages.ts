@@ -1,4 +1,3 @@
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { StageConfigInput } from './stage-config';
 
 /**
@@ -18,11 +17,15 @@ export const STAGES = {
     removalPolicy: 'retain',
     logRawInput: false,
     allowFaultInjection: false,
-    processor: { logRetentionDays: RetentionDays.THREE_MONTHS },
+    processor: { logRetentionDays: 90 },
     ledger: { deletionProtection: true, customerManagedKey: true },
-    // Production answers faster and pages sooner; subscribe the on-call rotation here, e.g.
-    // page: { httpsEndpoints: ['https://events.pagerduty.com/integration/<key>/enqueue'] }.
-    observability: { alarms: { inputAgeSlaSeconds: 600, modelErrorRatePercent: 10 } },
+    // Production answers faster and pages sooner. A production stage does not synthesize without
+    // a page target: replace `none` with your rotation (docs/paging.md), e.g.
+    //   page: { httpsEndpoints: ['https://events.pagerduty.com/integration/<key>/enqueue'] }
+    observability: {
+      alarms: { inputAgeSlaSeconds: 600, modelErrorRatePercent: 10 },
+      page: { none: 'the example prod stage of this repository; a real deployment subscribes its on-call rotation (docs/paging.md)' },
+    },
   },
 } as const satisfies Record<string, StageConfigInput>;
 

@@ -1,4 +1,4 @@
-import { DRIFT_MAX_FEATURE, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, type MetricService } from '../../lambda/contract';
+import { DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, type MetricService } from '../../lambda/contract';
 import type { StageConfig } from '../config/stage-config';
 import type {
   AlarmCatalog,
@@ -64,7 +64,15 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
   const t = config.observability.alarms;
   const stage = config.stage;
 
-  const pipeline = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service: MetricService = METRIC_SERVICE.PROCESSOR): MetricQuery => ({
+  // The processor's metrics carry the stage's serviceName (its POWERTOOLS_SERVICE_NAME); the monitors' their own.
+  const pipeline = (
+    name: PipelineMetricName,
+    statistic: Statistic,
+    unit: MetricUnit,
+    label: string,
+    service: string = config.serviceName,
+    feature: string = DRIFT_MAX_FEATURE,
+  ): MetricQuery => ({
     source: {
       kind: 'pipeline',
       namespace: METRICS_NAMESPACE,
@@ -72,7 +80,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       dimensions: {
         [METRIC_DIMENSION.SERVICE]: service,
         [METRIC_DIMENSION.STAGE]: stage,
-        ...(name === METRIC.DRIFT_SCORE ? { [METRIC_DIMENSION.FEATURE]: DRIFT_MAX_FEATURE } : {}),
+        ...(name === METRIC.DRIFT_SCORE ? { [METRIC_DIMENSION.FEATURE]: feature } : {}),
       },
     },
     statistic,
@@ -85,8 +93,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     unit,
     label,
   });
-  const lambda = (name: string, statistic: Statistic, unit: MetricUnit, label: string): MetricQuery => ({
-    source: { kind: 'aws', namespace: 'AWS/Lambda', name, resource: 'processor' },
+  const lambda = (name: string, statistic: Statistic, unit: MetricUnit, label: string, resource: ResourceRole = 'processor'): MetricQuery => ({
+    source: { kind: 'aws', namespace: 'AWS/Lambda', name, resource },
     statistic,
     unit,
     label,
@@ -95,7 +103,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
   const dynamodbPerOperation = (name: 'ThrottledRequests' | 'SystemErrors'): Record<string, MetricQuery> => {
     const metrics: Record<string, MetricQuery> = {};
     for (const [table, prefixId] of [['ledgerTable', 'ledger'], ['controlTable', 'control']] as const) {
-      for (const operation of DYNAMODB_OPERATIONS) {
+      for (const operation of DYNAMODB_OPERATIONS[table]) {
         metrics[`${prefixId}${operation}`] = {
           source: { kind: 'aws', namespace: 'AWS/DynamoDB', name, resource: table, extraDimensions: { Operation: operation } },
           statistic: 'Sum',
@@ -106,15 +114,36 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     }
     return metrics;
   };
-  const sumOfAll = (metrics: Record<string, MetricQuery>) => math.add(...Object.keys(metrics).map((id) => math.fill(id, 0)));
+  /**
+   * The sum of per-operation DynamoDB counters, anchored on the ledger's write activity. DynamoDB
+   * publishes ThrottledRequests and SystemErrors only when they happen, and an AWS/DynamoDB alarm
+   * always ignores missing data (PutMetricAlarm, TreatMissingData), so without an anchor a quiet
+   * hour after a burst is "missing" and the alarm would hold ALARM. `0 * FILL(activity, 0)` adds
+   * nothing but a value at every period the ledger is written, which makes the sum 0 (OK) on a
+   * busy table whether or not FILL fills empty series. A table with no traffic at all keeps the
+   * alarm's state: that is CloudWatch's rule for this namespace.
+   */
+  const sumOfAll = (metrics: Record<string, MetricQuery>) =>
+    math.add(...Object.keys(metrics).filter((id) => id !== 'activity').map((id) => math.fill(id, 0)), math.multiply(0, math.fill('activity', 0)));
+  const withActivity = (metrics: Record<string, MetricQuery>): Record<string, MetricQuery> => ({
+    ...metrics,
+    activity: {
+      source: { kind: 'aws', namespace: 'AWS/DynamoDB', name: 'ConsumedWriteCapacityUnits', resource: 'ledgerTable' },
+      statistic: 'SampleCount',
+      unit: 'Count',
+      label: 'ledger writes (activity anchor)',
+    },
+  });
 
   const modelCalls = pipeline(METRIC.MODEL_CALLS, 'Sum', 'Count', 'model calls');
   const served = {
     completed: pipeline(METRIC.RECORDS_COMPLETED, 'Sum', 'Count', 'completed'),
     escalated: pipeline(METRIC.RECORDS_ESCALATED, 'Sum', 'Count', 'escalated'),
   };
-  const throttleMetrics = dynamodbPerOperation('ThrottledRequests');
-  const systemErrorMetrics = dynamodbPerOperation('SystemErrors');
+  const throttleMetrics = withActivity(dynamodbPerOperation('ThrottledRequests'));
+  /** A drift alarm's period is the drift monitor's schedule: one published score per period. */
+  const driftPeriodSeconds = config.drift.scheduleMinutes * 60;
+  const systemErrorMetrics = withActivity(dynamodbPerOperation('SystemErrors'));
 
   const definitions: ReadonlyArray<Omit<AlarmDefinition, 'name'>> = [
     {
@@ -174,13 +203,13 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         kind: 'math',
         label: 'messages waiting and nothing finished (1 = silent)',
         unit: 'None',
-        expression: math.if(
-          math.and(
-            math.compare('visible', '>=', 1),
-            math.compare(math.add(math.fill('completed'), math.fill('duplicates'), math.fill('rejected'), math.fill('escalated')), '==', 0),
-          ),
-          1,
-          0,
+        // (visible >= 1) - (finished > 0), not IF(visible >= 1 AND finished == 0, …): a processor that
+        // publishes nothing at all may leave the FILLed sum empty (FILL has no timestamps to fill in
+        // an empty series), and the AND would then read false. Subtraction treats the missing side
+        // as 0 ("Using metric math"), so waiting messages with no finished record breach either way.
+        expression: math.subtract(
+          math.if(math.compare('visible', '>=', 1), 1, 0),
+          math.if(math.compare(math.add(math.fill('completed'), math.fill('duplicates'), math.fill('rejected'), math.fill('escalated')), '>', 0), 1, 0),
         ),
         metrics: {
           visible: sqs('ApproximateNumberOfMessagesVisible', 'inputQueue', 'Maximum', 'Count', 'input messages visible'),
@@ -634,6 +663,42 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       },
     },
     {
+      id: 'review-dlq-has-messages',
+      title: 'Review DLQ has notifications',
+      severity: 'ticket',
+      summary: 'Review notifications were received maxReceiveCount times and moved to the review DLQ: a consumer is reading the review queue without deleting.',
+      signal: { kind: 'metric', metric: sqs('ApproximateNumberOfMessagesVisible', 'reviewDlq', 'Maximum', 'Count', 'review DLQ messages') },
+      periodSeconds: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      threshold: 1,
+      thresholdUnit: 'messages',
+      treatMissingData: 'notBreaching',
+      rationale:
+        'What is in review is the ledger (IN_REVIEW items), so nothing is lost when a notification moves; but something receives review notifications without deleting them, ' +
+        'which is worth a ticket. `pipectl review` never receives to list, and resolving receives each other notification at most once.',
+      runbook: {
+        meaning:
+          'Messages reached the human-review queue\'s dead-letter queue: each was received as many times as the review queue\'s maxReceiveCount. The items themselves are still IN_REVIEW in the ledger.',
+        impact: 'None on the items (`pipectl review list` reads the ledger and still shows them); a tool that relies on the review queue as its inbox no longer sees them.',
+        firstFiveMinutes: [
+          `\`pipectl review list --stage ${stage}\`: the items in review, from the ledger; they are all still there.`,
+          'Find what receives from the review queue (CloudTrail data events on the queue, or the consumers your team runs): a reader that never deletes drains it into the DLQ.',
+          triage('review-dlq-has-messages'),
+        ],
+        diagnosis: {
+          data: 'Not a data problem: the notification bodies are the processor\'s own.',
+          infrastructure: 'A consumer receives without deleting (a dashboard, a script that "peeks"), or the review queue\'s maxReceiveCount was lowered in the stage config.',
+          model: 'Not the model.',
+        },
+        remediations: ['Stop the consumer that receives without deleting.', 'Resolve the items with `pipectl review resolve <key> --result <json>`; then purge the review DLQ, whose notifications point at resolved items.'],
+        doNotAutomate: 'Do not redrive the review DLQ automatically into the review queue: the same consumer would drain it again.',
+        verifyRecovery: ['The review DLQ stays empty for a day; `pipectl review list` shows what you expect.'],
+        escalate: 'The team that owns the consumer of the review queue.',
+      },
+    },
+    {
       id: 'dynamodb-throttles',
       title: 'DynamoDB throttling the pipeline',
       severity: 'ticket',
@@ -698,15 +763,16 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       severity: 'page',
       summary: 'Jobs past their deadline have items with no outcome (neither completed, dead-lettered nor in review).',
       signal: { kind: 'metric', metric: pipeline(METRIC.INCOMPLETE_JOB_ITEMS, 'Maximum', 'Count', 'incomplete job items', METRIC_SERVICE.RECONCILER) },
-      periodSeconds: 300,
+      periodSeconds: config.completeness.scheduleMinutes * 60,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
       comparison: 'GreaterThanThreshold',
       threshold: t.incompleteJobItems,
       thresholdUnit: 'items',
-      treatMissingData: 'ignore',
+      treatMissingData: 'missing',
       rationale:
-        'The reconciler publishes on its schedule, not every minute: between runs there is no data, so the alarm keeps its state (ignore) instead of flapping to OK. Any missing item is a silent loss: it pages.',
+        'One period per reconciler run, and the reconciler publishes on every run (0 included). No data means no run: INSUFFICIENT_DATA, not a held state; ' +
+        'reconciler-heartbeat pages for the stopped reconciler. Any missing item is a silent loss: it pages.',
       runbook: {
         meaning:
           'The reconciler found registered jobs past their deadline where completed + dead-lettered + in review is less than what was sent: items went missing or are stuck (IN_PROGRESS with an expired lease).',
@@ -729,14 +795,16 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       severity: 'ticket',
       summary: 'The largest per-feature drift score (PSI) reached the ticket level: the last window moved away from the baseline.',
       signal: { kind: 'metric', metric: pipeline(METRIC.DRIFT_SCORE, 'Maximum', 'None', 'drift score (max PSI)', METRIC_SERVICE.DRIFT_MONITOR) },
-      periodSeconds: 300,
+      periodSeconds: driftPeriodSeconds,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
       comparison: 'GreaterThanOrEqualToThreshold',
       threshold: t.driftTicket,
       thresholdUnit: 'PSI',
-      treatMissingData: 'ignore',
-      rationale: 'The drift monitor publishes once per window; between runs the alarm keeps its state (ignore). PSI 0.1 is the usual "moderate shift, look at it" line.',
+      treatMissingData: 'missing',
+      rationale:
+        'One period per drift-monitor run, so every run lands in its own period. Below the minimum sample the monitor publishes no score: missing data is missing, so the alarm leaves ALARM ' +
+        '(INSUFFICIENT_DATA: not measured) instead of holding it on quiet traffic, and a later drift notifies again. PSI 0.1 is the usual "moderate shift, look at it" line.',
       runbook: driftRunbook('drift-warning'),
     },
     {
@@ -745,29 +813,78 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       severity: 'page',
       summary: 'The largest per-feature drift score (PSI) reached the paging level: a major shift in what the pipeline sees or answers.',
       signal: { kind: 'metric', metric: pipeline(METRIC.DRIFT_SCORE, 'Maximum', 'None', 'drift score (max PSI)', METRIC_SERVICE.DRIFT_MONITOR) },
-      periodSeconds: 300,
+      periodSeconds: driftPeriodSeconds,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
       comparison: 'GreaterThanOrEqualToThreshold',
       threshold: t.driftPage,
       thresholdUnit: 'PSI',
-      treatMissingData: 'ignore',
-      rationale: 'PSI 0.25 is the usual "significant shift" line: answers may be systematically wrong without a single error. Published once per window, so missing data keeps the state.',
+      treatMissingData: 'missing',
+      rationale:
+        'PSI 0.25 is the usual "significant shift" line: answers may be systematically wrong without a single error. One period per drift run; a run with too few items ' +
+        'publishes nothing, which is INSUFFICIENT_DATA (missing), never a held ALARM.',
       runbook: driftRunbook('drift-critical'),
     },
+    {
+      id: 'serving-mix-shift',
+      title: 'Serving mix moved (answers from other tiers)',
+      severity: 'ticket',
+      summary: 'The share of records served by each tier (primary, secondary, rules, human) moved away from the baseline: the pipeline is degrading, the data may be fine.',
+      signal: {
+        kind: 'metric',
+        metric: pipeline(METRIC.DRIFT_SCORE, 'Maximum', 'None', 'serving-mix shift (PSI of the serving tier)', METRIC_SERVICE.DRIFT_MONITOR, DRIFT_SERVING_MIX_FEATURE),
+      },
+      periodSeconds: driftPeriodSeconds,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      threshold: t.driftPage,
+      thresholdUnit: 'PSI',
+      treatMissingData: 'missing',
+      rationale:
+        'The serving tier is scored on every record and kept out of drift-warning/drift-critical, which score only what the models served: an outage that moves ' +
+        'serving to the rules tier shows here, named as what it is, not as data drift. A ticket: the alarms on the cause (model-error-rate, breaker-open, budget) page.',
+      runbook: {
+        meaning: 'The drift monitor found the tiers serving records distributed unlike the baseline: more answers from rules or review, fewer from the models.',
+        impact: 'Answers are valid but come from a fallback: usually less precise (rules) or slower (review).',
+        firstFiveMinutes: [
+          `\`pipectl status --stage ${stage}\`: breaker state, budget, completions by tier.`,
+          'Which alarm explains it: model-error-rate, breaker-open, budget-*, fallback-rate? That one is the cause; this is its effect on the answers.',
+          triage('serving-mix-shift'),
+        ],
+        diagnosis: {
+          data: 'Not the data: the data features are scored on model-served records only (drift-warning, drift-critical).',
+          infrastructure: 'The breaker is open or the budget is spent: records are pushed down the chain.',
+          model: 'The model fails or answers invalid output more often: validation-failure-rate, model-error-rate.',
+        },
+        remediations: ['Fix the cause named by the other alarms; the mix returns when the models serve again.'],
+        doNotAutomate: 'Do not re-baseline on a serving-mix shift: the baseline describes a healthy pipeline.',
+        verifyRecovery: ['The next drift run scores the serving tier under the threshold.'],
+        escalate: 'As for the alarm that names the cause.',
+      },
+    },
   ];
-  const alarms: AlarmDefinition[] = definitions.map((alarm) => ({ ...alarm, name: `${prefix}${alarm.id}` }));
+  const monitors = [
+    ...monitorAlarms({ id: 'reconciler', service: METRIC_SERVICE.RECONCILER, resource: 'reconciler', scheduleMinutes: config.completeness.scheduleMinutes, watches: 'incomplete-job', stage }, lambda, pipeline),
+    ...monitorAlarms({ id: 'drift-monitor', service: METRIC_SERVICE.DRIFT_MONITOR, resource: 'driftMonitor', scheduleMinutes: config.drift.scheduleMinutes, watches: 'drift-warning and drift-critical', stage }, lambda, pipeline),
+  ];
+  // Only what the stage can produce: the processor publishes BudgetUsedPercent only when a token
+  // or USD limit is set (batch-processor.ts, `budget.limited`), so without one the budget alarms
+  // could never leave INSUFFICIENT_DATA/OK and would only suggest a guard that is not there.
+  const budgetSet = config.budget.tokensPerHour > 0 || config.budget.usdPerHour > 0;
+  const applicable = definitions.filter((alarm) => budgetSet || !BUDGET_ALARM_IDS.has(alarm.id));
+  const alarms: AlarmDefinition[] = [...applicable, ...monitors].map((alarm) => ({ ...alarm, name: `${prefix}${alarm.id}` }));
 
   const composite: CompositeAlarmDefinition = {
     id: COMPOSITE_ALARM_ID,
     name: `${prefix}${COMPOSITE_ALARM_ID}`,
     title: 'Pipeline unhealthy',
     severity: 'page',
-    summary: 'At least one paging alarm is in ALARM. The only alarm that pages: a cascade pages once, and its OK says it is over.',
+    summary: 'At least one paging alarm is in ALARM. A summary for the dashboard: it notifies nobody, each paging alarm pages on its own.',
     children: alarms.filter((alarm) => alarm.severity === 'page').map((alarm) => alarm.id),
     runbook: {
       meaning:
-        'One or more paging alarms are in ALARM. This composite alarm is what pages (each child also notifies the ticket topic for the record), so a cascade — a provider outage that raises error rate, latency, age and fallbacks at once — wakes you once.',
+        'One or more paging alarms are in ALARM. This composite alarm only summarises them on the dashboard. Each paging alarm pages by itself (and files a ticket), because CloudWatch notifies on state transitions only: a paging composite already in ALARM would swallow a second, unrelated incident. A cascade therefore pages once per alarm that fires; the first page names the likely cause.',
       impact: 'See the child alarm\'s section: the notification lists the alarms that triggered it.',
       firstFiveMinutes: [
         `${STATUS}: every alarm in ALARM, the breaker, the budget, and whether the mapping is paused.`,
@@ -781,7 +898,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       },
       remediations: ['Follow the child alarm\'s section. `pipectl pause` / `pipectl resume` and `pipectl breaker open|close` are the reversible levers.'],
       doNotAutomate: 'Do not auto-acknowledge or silence the composite: it goes back to OK by itself when every child does.',
-      verifyRecovery: ['Every child back to OK (`pipectl status`); the composite sends its OK notification to the page topic.'],
+      verifyRecovery: ['Every child back to OK (`pipectl status`); each paging child sends its OK to the page topic.'],
       escalate: 'Per the child alarm; if several unrelated children fire, call the pipeline owners.',
     },
   };
@@ -793,12 +910,25 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     runbookBaseUrl: config.observability.runbookBaseUrl,
     alarms,
     composite,
-    dashboard: buildDashboard(alarms, pipeline, sqs, lambda, stage),
+    dashboard: buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet),
   };
 }
 
-/** The operations of the pipeline's tables that DynamoDB reports per-operation metrics for. */
-const DYNAMODB_OPERATIONS = ['GetItem', 'PutItem', 'UpdateItem', 'Query'] as const;
+/** The alarms that exist only when the stage sets a budget. */
+const BUDGET_ALARM_IDS: ReadonlySet<string> = new Set(['budget-warning', 'budget-exhausted']);
+
+/**
+ * The operations the stack calls on each table: DynamoDB reports ThrottledRequests and SystemErrors
+ * per (table, operation) and only for operations that are called, so an alarm on any other would
+ * never fire. Ledger: the processor's claim/complete (GetItem, PutItem, UpdateItem) and the
+ * monitors' index Query. Control: breaker, budget and baselines (GetItem, PutItem, UpdateItem) and
+ * the reconciler's job Scan. test/infra/alarm-reachability.test.ts checks each against the IAM
+ * grants of the synthesized stack.
+ */
+const DYNAMODB_OPERATIONS = {
+  ledgerTable: ['GetItem', 'PutItem', 'UpdateItem', 'Query'],
+  controlTable: ['GetItem', 'PutItem', 'UpdateItem', 'Scan'],
+} as const;
 
 function driftRunbook(id: string): RunbookText {
   return {
@@ -827,9 +957,125 @@ function driftRunbook(id: string): RunbookText {
   };
 }
 
-type PipelineMetricFactory = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service?: MetricService) => MetricQuery;
+/** A scheduled monitor, as {@link monitorAlarms} watches it. */
+interface ScheduledMonitor {
+  /** The alarm id prefix, e.g. `reconciler`. */
+  readonly id: string;
+  readonly service: MetricService;
+  readonly resource: ResourceRole;
+  readonly scheduleMinutes: number;
+  /** The alarms that go blind when it stops, for the runbook. */
+  readonly watches: string;
+  readonly stage: string;
+}
+
+/**
+ * What watches a scheduled function: its heartbeat (a run that did its work publishes
+ * `MonitorHeartbeat`), and Lambda's own Errors and Throttles for it. A monitor that stops — its
+ * schedule disabled, its function failing or throttled, its role broken — publishes nothing,
+ * and every alarm on what it measures goes quiet with it; the heartbeat is what pages then.
+ */
+function monitorAlarms(
+  monitor: ScheduledMonitor,
+  lambda: LambdaMetricFactory,
+  pipeline: PipelineMetricFactory,
+): Array<Omit<AlarmDefinition, 'name'>> {
+  const { id, stage } = monitor;
+  // Two schedule intervals: every such period holds at least one run of a healthy monitor, whatever the phase of its schedule.
+  const heartbeatPeriod = Math.max(2 * monitor.scheduleMinutes * 60, 300);
+  const runsEvery = `every ${monitor.scheduleMinutes} min`;
+  const logs = `the ${id} log group (CloudWatch Logs Insights: \`filter level = "ERROR" | sort @timestamp desc | limit 20\`)`;
+  const common = {
+    impact: `While ${id} does not run, ${monitor.watches} cannot fire: what it measures goes unwatched.`,
+    doNotAutomate: `Do not auto-invoke ${id} in a loop to silence the alarm: a run that fails again only hides why.`,
+  };
+  return [
+    {
+      id: `${id}-heartbeat`,
+      title: `${id}: no heartbeat`,
+      severity: 'page',
+      summary: `The scheduled ${id} (${runsEvery}) has not finished a run in ${heartbeatPeriod / 60} min: it is stopped, failing or not scheduled.`,
+      // FILL(beats, 0): a period without a heartbeat is a 0, which breaches at once. Without it the
+      // alarm would see "missing" periods, and CloudWatch applies the missing-data treatment only
+      // when the evaluation range (which reaches back beyond the evaluation periods) holds fewer
+      // real datapoints than it needs, so an older heartbeat would keep it OK for longer. If FILL
+      // returns nothing because the whole range has no heartbeat, the result is missing, which
+      // is breaching here: either way the alarm fires.
+      signal: {
+        kind: 'math',
+        label: `${id} heartbeats (missing = 0)`,
+        unit: 'Count',
+        expression: math.fill('beats', 0),
+        metrics: { beats: pipeline(METRIC.MONITOR_HEARTBEAT, 'Sum', 'Count', `${id} heartbeats`, monitor.service) },
+      },
+      periodSeconds: heartbeatPeriod,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparison: 'LessThanThreshold',
+      threshold: 1,
+      thresholdUnit: 'runs',
+      treatMissingData: 'breaching',
+      rationale:
+        `The monitor publishes one heartbeat per finished run, ${runsEvery}; a period of two intervals always holds one. A period without one is filled with 0 and breaches; ` +
+        'missing data (no heartbeat in the whole range) is the signal itself: breaching.',
+      runbook: {
+        meaning: `No run of the ${id} finished in the last ${heartbeatPeriod / 60} minutes. ${monitor.watches} read what it publishes, so they are blind until it runs again.`,
+        ...common,
+        firstFiveMinutes: [
+          `\`pipectl status --stage ${stage}\`: are ${id}-errors or ${id}-throttles in ALARM too?`,
+          `Is its EventBridge schedule enabled (console: EventBridge rules of the stack)? A disabled rule is the usual cause after maintenance.`,
+          `Read ${logs}.`,
+          triage(`${id}-heartbeat`),
+        ],
+        diagnosis: {
+          data: 'Not the data: a run publishes its heartbeat whatever it finds.',
+          infrastructure: `Errors in its log (permissions, the ledger or control table throttling, a timeout): ${id}-errors is usually in ALARM too. No invocations at all: the schedule is disabled or deleted.`,
+          model: 'Not the model: the monitors call no model.',
+        },
+        remediations: ['Re-enable the schedule, or redeploy the stack (`cdk deploy`), which restores it.', 'Fix the error its log shows; invoke it once by hand (Lambda console, Test) to confirm.'],
+        verifyRecovery: [`The next run publishes a heartbeat and the alarm returns to OK within ${heartbeatPeriod / 60} minutes.`],
+        escalate: 'The pipeline owners.',
+      },
+    },
+    ...(
+      [
+        ['errors', 'Errors', 'failed', 'A run that throws publishes no heartbeat and no metrics.'],
+        ['throttles', 'Throttles', 'was throttled', 'Throttled scheduled invocations are retried by EventBridge for a while, then dropped.'],
+      ] as const
+    ).map(([suffix, metricName, verb, why]) => ({
+      id: `${id}-${suffix}`,
+      title: `${id}: Lambda ${metricName.toLowerCase()}`,
+      severity: 'ticket' as const,
+      summary: `An invocation of the scheduled ${id} ${verb}.`,
+      signal: { kind: 'metric' as const, metric: lambda(metricName, 'Sum', 'Count', `${id} ${metricName.toLowerCase()}`, monitor.resource) },
+      periodSeconds: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparison: 'GreaterThanOrEqualToThreshold' as const,
+      threshold: 1,
+      thresholdUnit: metricName.toLowerCase(),
+      treatMissingData: 'notBreaching' as const,
+      rationale: `${why} Lambda reports ${metricName} only for invocations that happen, so a quiet period is not a failure: not breaching. The heartbeat pages if runs stop altogether.`,
+      runbook: {
+        meaning: `Lambda reports ${metricName} for the ${id} function.`,
+        ...common,
+        firstFiveMinutes: [`Read ${logs}.`, triage(`${id}-${suffix}`)],
+        diagnosis: {
+          data: 'A malformed job or baseline item in the control table can make every run fail the same way: the log names it.',
+          infrastructure: suffix === 'errors' ? 'Permissions, a timeout (the run reads more than its time allows), or DynamoDB throttling.' : 'The account\'s concurrency is exhausted by other functions.',
+          model: 'Not the model.',
+        },
+        remediations: suffix === 'errors' ? ['Fix what the log shows; raise the monitor\'s timeout or memory in the stage config if it runs out.'] : ['Reserve concurrency for the monitor, or raise the account limit.'],
+        verifyRecovery: [`No ${metricName.toLowerCase()} for 5 minutes; ${id}-heartbeat is OK.`],
+        escalate: 'The pipeline owners.',
+      },
+    })),
+  ];
+}
+
+type PipelineMetricFactory = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service?: string, feature?: string) => MetricQuery;
 type SqsMetricFactory = (name: string, resource: ResourceRole, statistic: Statistic, unit: MetricUnit, label: string) => MetricQuery;
-type LambdaMetricFactory = (name: string, statistic: Statistic, unit: MetricUnit, label: string) => MetricQuery;
+type LambdaMetricFactory = (name: string, statistic: Statistic, unit: MetricUnit, label: string, resource?: ResourceRole) => MetricQuery;
 
 /** The dashboard's rows. Alarm thresholds are drawn from the same definitions the alarms use. */
 function buildDashboard(
@@ -838,6 +1084,7 @@ function buildDashboard(
   sqs: SqsMetricFactory,
   lambda: LambdaMetricFactory,
   stage: string,
+  budgetSet: boolean,
 ): AlarmCatalog['dashboard'] {
   const threshold = (id: string) => {
     const alarm = alarms.find((candidate) => candidate.id === id);
@@ -954,12 +1201,16 @@ function buildDashboard(
         left: [pipeline(METRIC.BREAKER_OPEN, 'Maximum', 'None', 'breaker open')],
         thresholds: [threshold('breaker-open')],
       },
-      {
-        title: 'Hourly budget used (%)',
-        width: 8,
-        left: [pipeline(METRIC.BUDGET_USED_PERCENT, 'Maximum', 'Percent', 'budget used'), pipeline(METRIC.BUDGET_EXHAUSTED, 'Sum', 'Count', 'records refused: budget')],
-        thresholds: [threshold('budget-warning'), threshold('budget-exhausted')],
-      },
+      ...(budgetSet
+        ? [
+            {
+              title: 'Hourly budget used (%)',
+              width: 8,
+              left: [pipeline(METRIC.BUDGET_USED_PERCENT, 'Maximum', 'Percent', 'budget used'), pipeline(METRIC.BUDGET_EXHAUSTED, 'Sum', 'Count', 'records refused: budget')],
+              thresholds: [threshold('budget-warning'), threshold('budget-exhausted')],
+            },
+          ]
+        : []),
     ),
     graphs(
       'Completeness and drift',

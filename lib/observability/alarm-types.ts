@@ -6,7 +6,7 @@ import type { MathExpression } from './metric-math';
  * RUNBOOK.md, `pipectl runbook` and the local alarm evaluator all read the same entries.
  */
 
-/** `page` wakes someone (through the composite alarm); `ticket` is for working hours. */
+/** `page` wakes someone (each paging alarm notifies the page topic); `ticket` is for working hours. */
 export const SEVERITIES = ['page', 'ticket'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -14,7 +14,7 @@ export type Severity = (typeof SEVERITIES)[number];
 export type TreatMissingData = 'breaching' | 'notBreaching' | 'ignore' | 'missing';
 
 /** The comparisons the catalog uses (CloudWatch `ComparisonOperator` names). */
-export type ComparisonOperator = 'GreaterThanOrEqualToThreshold' | 'GreaterThanThreshold';
+export type ComparisonOperator = 'GreaterThanOrEqualToThreshold' | 'GreaterThanThreshold' | 'LessThanThreshold';
 
 /** CloudWatch statistics: the basic ones, or a percentile such as `p99`. */
 export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average' | 'SampleCount' | `p${number}`;
@@ -23,7 +23,7 @@ export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average' | 'SampleCount
 export type PipelineMetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** The stack resources whose AWS-provided metrics the catalog reads. The construct maps each to its metric helper. */
-export type ResourceRole = 'inputQueue' | 'inputDlq' | 'reviewQueue' | 'processor' | 'ledgerTable' | 'controlTable';
+export type ResourceRole = 'inputQueue' | 'inputDlq' | 'reviewQueue' | 'reviewDlq' | 'processor' | 'reconciler' | 'driftMonitor' | 'ledgerTable' | 'controlTable';
 
 /** What kind of quantity a metric is. Local mode converts durations from its scaled clock back to real time. */
 export type MetricUnit = 'Count' | 'Seconds' | 'Milliseconds' | 'Percent' | 'None';
@@ -117,7 +117,7 @@ export interface AlarmDefinition {
   readonly runbook: RunbookText;
 }
 
-/** The composite alarm every paging alarm feeds: the only alarm that notifies the `page` topic. */
+/** The composite alarm every paging alarm feeds: the dashboard's "is anything paging?"; it notifies nobody (the children page). */
 export interface CompositeAlarmDefinition {
   readonly id: string;
   readonly name: string;

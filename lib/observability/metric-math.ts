@@ -4,15 +4,21 @@
  * the same rules (local/alarm-evaluator.ts). No aws-cdk-lib here: `pipectl` and local mode load
  * this without the CDK.
  *
- * Semantics per period, as CloudWatch documents them for single values:
- * - a metric with no datapoint in the period is missing; arithmetic or a comparison with a missing
- *   operand is missing (CloudWatch aligns time series and drops timestamps that one side lacks);
- * - `FILL(m, v)` replaces a missing value with `v`;
- * - a comparison is 1 or 0, `AND`/`OR` combine them, `IF(c, a, b)` picks `a` where `c` is non-zero;
- * - division by zero is treated as missing here; the catalog never divides by zero (every ratio is
- *   guarded by `IF(denominator >= minimum, ...)`), so CloudWatch's own handling never matters.
- * The catalog FILLs every counter that can be absent, so its alarms do not depend on how
- * CloudWatch aligns two series with different gaps.
+ * Semantics per period, as CloudWatch's "Using metric math" documents them:
+ * - arithmetic: "Missing values in a time series are treated as 0" — a value plus a missing value
+ *   is the value; both missing is missing; "if the value of a data point causes a function to
+ *   attempt to divide by zero, the data point is dropped" (missing);
+ * - comparisons: between two series, "the function treats the missing value in the other time
+ *   series as 0"; a series against a number has no value where the series has none;
+ * - `IF(c, a, b)`: picks `a` where `c` is non-zero, `b` where it is 0; a timestamp whose condition
+ *   has no value is dropped; a true condition over a missing `a` is 0 ("has the value of 0, if the
+ *   corresponding data point of metric1 is TRUE and the corresponding data point does not exist in
+ *   metric2");
+ * - `FILL(m, v)` replaces missing values of `m` with `v`. The documentation does not promise that
+ *   FILL creates datapoints for a metric with none in the whole range queried (there are no
+ *   timestamps to fill), so the local evaluator takes the strict reading: a metric empty over the
+ *   whole evaluation range stays empty under FILL (`EvaluationContext.emptyInRange`). The catalog's
+ *   alarms are written to mean the same under both readings (test/unit/alarm-missing-data.test.ts).
  */
 
 /** A node of a metric math expression. `metric` refers to an id of the alarm's `metrics` map. */
@@ -38,6 +44,7 @@ export const math = {
   fill: (arg: MathExpression | string, value = 0): MathExpression => ({ op: 'fill', arg: node(arg), value }),
   add: (...terms: Array<MathExpression | string>): MathExpression =>
     terms.map(node).reduce((left, right) => ({ op: '+', left, right })),
+  subtract: (left: MathExpression | string | number, right: MathExpression | string | number): MathExpression => ({ op: '-', left: node(left), right: node(right) }),
   multiply: (left: MathExpression | string | number, right: MathExpression | string | number): MathExpression => ({ op: '*', left: node(left), right: node(right) }),
   divide: (left: MathExpression | string | number, right: MathExpression | string | number): MathExpression => ({ op: '/', left: node(left), right: node(right) }),
   if: (condition: MathCondition, then: MathExpression | string | number, otherwise: MathExpression | string | number): MathExpression => ({
@@ -135,24 +142,43 @@ export function metricIdsOf(expression: MathExpression): string[] {
 /** One period's values of the metrics an expression uses; `undefined` is a missing datapoint. */
 export type PeriodValues = Readonly<Record<string, number | undefined>>;
 
+/** What an evaluation knows beyond one period. */
+export interface EvaluationContext {
+  /**
+   * Metric ids with no datapoint anywhere in the alarm's evaluation range: FILL leaves them
+   * missing (see the module comment). @default none
+   */
+  readonly emptyInRange?: ReadonlySet<string>;
+}
+
 /** The value of a tree for one period, `undefined` when it is missing. */
-export function evaluateExpression(expression: MathExpression, values: PeriodValues): number | undefined {
+export function evaluateExpression(expression: MathExpression, values: PeriodValues, context: EvaluationContext = {}): number | undefined {
+  const evaluate = (current: MathExpression): number | undefined => evaluateExpression(current, values, context);
   switch (expression.op) {
     case 'metric':
       return values[expression.id];
     case 'number':
       return expression.value;
-    case 'fill':
-      return evaluateExpression(expression.arg, values) ?? expression.value;
+    case 'fill': {
+      const value = evaluate(expression.arg);
+      if (value !== undefined) return value;
+      const empty = metricIdsOf(expression.arg).every((id) => context.emptyInRange?.has(id));
+      return empty ? undefined : expression.value;
+    }
     case 'if': {
-      const condition = evaluateCondition(expression.condition, values);
+      const condition = evaluateCondition(expression.condition, values, context);
       if (condition === undefined) return undefined;
-      return evaluateExpression(condition ? expression.then : expression.otherwise, values);
+      if (condition) return evaluate(expression.then) ?? 0;
+      return evaluate(expression.otherwise);
     }
     default: {
-      const left = evaluateExpression(expression.left, values);
-      const right = evaluateExpression(expression.right, values);
-      if (left === undefined || right === undefined) return undefined;
+      let left = evaluate(expression.left);
+      let right = evaluate(expression.right);
+      if (left === undefined && right === undefined) return undefined;
+      // A series against a number: no value where the series has none.
+      if ((left === undefined && expression.right.op === 'number') || (right === undefined && expression.left.op === 'number')) return undefined;
+      left ??= 0;
+      right ??= 0;
       switch (expression.op) {
         case '+':
           return left + right;
@@ -167,20 +193,24 @@ export function evaluateExpression(expression: MathExpression, values: PeriodVal
   }
 }
 
-function evaluateCondition(condition: MathCondition, values: PeriodValues): boolean | undefined {
+function evaluateCondition(condition: MathCondition, values: PeriodValues, context: EvaluationContext): boolean | undefined {
   if (isLogical(condition)) {
-    const left = evaluateCondition(condition.left, values);
-    const right = evaluateCondition(condition.right, values);
-    if (left === undefined || right === undefined) return undefined;
-    return condition.op === 'AND' ? left && right : left || right;
+    const left = evaluateCondition(condition.left, values, context);
+    const right = evaluateCondition(condition.right, values, context);
+    if (left === undefined && right === undefined) return undefined;
+    // Between two series the missing side counts as 0 (false).
+    return condition.op === 'AND' ? Boolean(left) && Boolean(right) : Boolean(left) || Boolean(right);
   }
-  return compare(condition as Comparison, values);
+  return compare(condition as Comparison, values, context);
 }
 
-function compare(condition: Comparison, values: PeriodValues): boolean | undefined {
-  const left = evaluateExpression(condition.left, values);
-  const right = evaluateExpression(condition.right, values);
-  if (left === undefined || right === undefined) return undefined;
+function compare(condition: Comparison, values: PeriodValues, context: EvaluationContext): boolean | undefined {
+  let left = evaluateExpression(condition.left, values, context);
+  let right = evaluateExpression(condition.right, values, context);
+  if (left === undefined && right === undefined) return undefined;
+  if ((left === undefined && condition.right.op === 'number') || (right === undefined && condition.left.op === 'number')) return undefined;
+  left ??= 0;
+  right ??= 0;
   switch (condition.op) {
     case '>':
       return left > right;

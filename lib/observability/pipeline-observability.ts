@@ -36,7 +36,11 @@ export interface ObservedResources {
   readonly inputQueue: IQueue;
   readonly inputDeadLetterQueue: IQueue;
   readonly reviewQueue: IQueue;
+  readonly reviewDeadLetterQueue: IQueue;
   readonly processorFunction: IFunction;
+  /** The scheduled monitors: their Errors, Throttles (AWS/Lambda) are alarmed. */
+  readonly reconcilerFunction: IFunction;
+  readonly driftMonitorFunction: IFunction;
   readonly ledgerTable: ITable;
   readonly controlTable: ITable;
 }
@@ -62,9 +66,10 @@ const TREAT_MISSING_DATA: Readonly<Record<CatalogTreatMissingData, TreatMissingD
  * - one CloudWatch alarm per catalog entry, named `<stack>-<id>`, whose description links its
  *   runbook section;
  * - two SNS topics, `page` and `ticket`, encrypted with a customer managed key, TLS only, with the
- *   stage's email and HTTPS subscriptions. Every alarm notifies `ticket` on ALARM and OK; the
- *   paging ones also feed the composite "pipeline unhealthy" alarm, the only one that notifies
- *   `page` (ALARM and OK), so a cascade pages once;
+ *   stage's email and HTTPS subscriptions. Every alarm notifies `ticket` on ALARM and OK; every
+ *   paging alarm also notifies `page` (ALARM and OK), so a second incident pages while a first is
+ *   still open. The composite "pipeline unhealthy" (ANY paging alarm) has no actions: it is the
+ *   dashboard's summary;
  * - the dashboard `<stack>`: the catalog's graphs with the alarms' thresholds, an alarm status
  *   widget, one alarm widget per alarm, and a text widget linking the runbook.
  *
@@ -73,7 +78,7 @@ const TREAT_MISSING_DATA: Readonly<Record<CatalogTreatMissingData, TreatMissingD
 export class PipelineObservability extends Construct {
   /** The catalog these resources were built from. */
   public readonly catalog: AlarmCatalog;
-  /** Pages: only the composite alarm notifies it. */
+  /** Pages: every paging alarm notifies it, on ALARM and on OK. */
   public readonly pageTopic: Topic;
   /** Tickets: every alarm notifies it. */
   public readonly ticketTopic: Topic;
@@ -143,6 +148,7 @@ export class PipelineObservability extends Construct {
     const metricOf = (query: MetricQuery, period: Duration): IMetric => metricFor(query, period, resources);
     const alarms = new Map<string, Alarm>();
     const ticketAction = new SnsAction(this.ticketTopic);
+    const pageAction = new SnsAction(this.pageTopic);
     for (const definition of catalog.alarms) {
       const alarm = new Alarm(this, definition.id, {
         alarmName: definition.name,
@@ -154,6 +160,15 @@ export class PipelineObservability extends Construct {
         comparisonOperator: ComparisonOperator[comparisonKey(definition)],
         treatMissingData: TREAT_MISSING_DATA[definition.treatMissingData],
       });
+      // Each paging alarm notifies the page topic itself. CloudWatch runs an alarm's actions only
+      // when the alarm transitions to the action's state ("AlarmActions: the actions to execute
+      // when this alarm transitions to the ALARM state from any other state", PutMetricAlarm and
+      // PutCompositeAlarm API reference). A composite that pages would stay in ALARM while any
+      // child is, so a second, unrelated child going to ALARM would page nobody.
+      if (definition.severity === 'page') {
+        alarm.addAlarmAction(pageAction);
+        alarm.addOkAction(pageAction);
+      }
       alarm.addAlarmAction(ticketAction);
       alarm.addOkAction(ticketAction);
       alarms.set(definition.id, alarm);
@@ -172,9 +187,8 @@ export class PipelineObservability extends Construct {
         }),
       ),
     });
-    const pageAction = new SnsAction(this.pageTopic);
-    this.compositeAlarm.addAlarmAction(pageAction);
-    this.compositeAlarm.addOkAction(pageAction);
+    // No actions on the composite: it is the dashboard's one-glance state ("is anything paging?"),
+    // and the hook for a future actions suppressor; the children page.
 
     this.dashboard = this.buildDashboard(catalog, alarms, metricOf);
   }
@@ -194,7 +208,7 @@ export class PipelineObservability extends Construct {
         height: 8,
         markdown: [
           `# ${catalog.stackName}`,
-          `Runbook: [${catalog.runbookBaseUrl}](${catalog.runbookBaseUrl}) — or \`pipectl runbook <alarm>\`. Paging alarms page once, through **${catalog.composite.id}**.`,
+          `Runbook: [${catalog.runbookBaseUrl}](${catalog.runbookBaseUrl}) — or \`pipectl runbook <alarm>\`. Every paging alarm pages on its own; **${catalog.composite.id}** shows whether any is in ALARM.`,
           '',
           ...index,
         ].join('\n'),
@@ -223,7 +237,14 @@ export class PipelineObservability extends Construct {
 }
 
 function comparisonKey(definition: AlarmDefinition): keyof typeof ComparisonOperator {
-  return definition.comparison === 'GreaterThanThreshold' ? 'GREATER_THAN_THRESHOLD' : 'GREATER_THAN_OR_EQUAL_TO_THRESHOLD';
+  switch (definition.comparison) {
+    case 'GreaterThanThreshold':
+      return 'GREATER_THAN_THRESHOLD';
+    case 'LessThanThreshold':
+      return 'LESS_THAN_THRESHOLD';
+    case 'GreaterThanOrEqualToThreshold':
+      return 'GREATER_THAN_OR_EQUAL_TO_THRESHOLD';
+  }
 }
 
 function signalMetric(signal: AlarmSignal, period: Duration, metricOf: (query: MetricQuery, period: Duration) => IMetric): IMetric {
@@ -247,6 +268,12 @@ function metricFor(query: MetricQuery, period: Duration, resources: ObservedReso
     inputQueue: resources.inputQueue,
     inputDlq: resources.inputDeadLetterQueue,
     reviewQueue: resources.reviewQueue,
+    reviewDlq: resources.reviewDeadLetterQueue,
+  };
+  const functions: Partial<Record<ResourceRole, IFunction>> = {
+    processor: resources.processorFunction,
+    reconciler: resources.reconcilerFunction,
+    driftMonitor: resources.driftMonitorFunction,
   };
   const tables: Partial<Record<ResourceRole, ITable>> = { ledgerTable: resources.ledgerTable, controlTable: resources.controlTable };
   switch (source.namespace) {
@@ -255,8 +282,11 @@ function metricFor(query: MetricQuery, period: Duration, resources: ObservedReso
       if (!queue) throw new Error(`no queue for ${source.resource}`);
       return queue.metric(source.name, options);
     }
-    case 'AWS/Lambda':
-      return resources.processorFunction.metric(source.name, options);
+    case 'AWS/Lambda': {
+      const fn = functions[source.resource];
+      if (!fn) throw new Error(`no function for ${source.resource}`);
+      return fn.metric(source.name, options);
+    }
     case 'AWS/DynamoDB': {
       const table = tables[source.resource];
       if (!table) throw new Error(`no table for ${source.resource}`);

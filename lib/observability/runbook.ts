@@ -12,13 +12,17 @@ import { POSTMORTEM_TEMPLATE } from './postmortem-template';
 const COMPARISON_SYMBOL: Readonly<Record<ComparisonOperator, string>> = {
   GreaterThanOrEqualToThreshold: '≥',
   GreaterThanThreshold: '>',
+  LessThanThreshold: '<',
 };
 
 const RESOURCE_LABEL: Readonly<Record<ResourceRole, string>> = {
   inputQueue: 'input queue',
   inputDlq: 'input DLQ',
   reviewQueue: 'human-review queue',
+  reviewDlq: 'human-review DLQ',
   processor: 'processor function',
+  reconciler: 'reconciler function',
+  driftMonitor: 'drift monitor function',
   ledgerTable: 'ledger table',
   controlTable: 'control table',
 };
@@ -166,6 +170,15 @@ export function renderRunbook(catalogs: readonly AlarmCatalog[]): string {
     'alarm means, what users notice, the first five minutes, how to tell a data problem from an',
     'infrastructure problem from model drift, what is safe to do, what not to automate, how to know it',
     `is over, and whom to call. Stages: ${stages}.`,
+    '',
+    '## How a page reaches you',
+    '',
+    'A paging alarm notifies the `page` SNS topic itself when it goes to ALARM, and again when it goes',
+    'back to OK; every alarm also files a ticket on the `ticket` topic. CloudWatch acts on state',
+    'changes only, so a second incident pages even while a first is still in ALARM. The topics deliver',
+    "to the stage config's `observability.page` / `observability.ticket` subscriptions (PagerDuty,",
+    'Opsgenie, email: docs/paging.md); a production stage does not deploy without a page target. The',
+    'composite `pipeline-unhealthy` only summarises the paging alarms on the dashboard.',
     '',
     '## Before you start',
     '',

@@ -202,7 +202,7 @@ export function reviewListPage(context: PageContext, items: readonly ReviewItem[
       : html`<p>${items.length}${truncated ? '+' : ''} record(s) wait for a person, oldest first. Read-only until you resolve one.</p>
 <table id="review-list"><thead><tr><th>key</th><th>task</th><th>waiting</th><th>why</th></tr></thead><tbody>${items.map(
           (item) => html`<tr data-key="${item.key}"><td><a href="/review/item?key=${encodeURIComponent(item.key)}"><code>${item.key.slice(0, 16)}…</code></a></td><td>${item.task ?? '?'}</td><td>${
-            item.sentAt ? formatDuration(now - item.sentAt) : '?'
+            item.since ? formatDuration(now - item.since) : '?'
           }</td><td>${item.reasons.join('; ') || '(no reason recorded)'}</td></tr>`,
         )}</tbody></table>`;
   return layout(context, '/review', 'Human review', body);

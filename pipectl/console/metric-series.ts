@@ -3,7 +3,7 @@ import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-clou
 import type { AlarmCatalog, DashboardGraph, MetricQuery, ResourceRole } from '../../lib/observability/alarm-types';
 import { computeStatistic } from '../../local/alarm-evaluator';
 import { emfDatapoints, MetricStore, type SeriesKey } from '../../local/log-sink';
-import { queueName } from '../queue-inspector';
+import { resourceName } from '../triage';
 import type { QueueStatus, StatusReport } from '../status';
 import type { PipelineTarget } from '../target';
 
@@ -44,25 +44,6 @@ export const LOCAL_WINDOW: ChartWindow = { windowMs: 10 * 60_000, periodMs: 10_0
 
 const RESOURCE_DIMENSION = { 'AWS/SQS': 'QueueName', 'AWS/Lambda': 'FunctionName', 'AWS/DynamoDB': 'TableName' } as const;
 
-/** The name of a catalog resource role in this target. */
-function resourceName(target: PipelineTarget, role: ResourceRole): string {
-  const { resources } = target;
-  switch (role) {
-    case 'inputQueue':
-      return queueName(resources.inputQueueUrl);
-    case 'inputDlq':
-      return queueName(resources.inputDlqUrl);
-    case 'reviewQueue':
-      return queueName(resources.reviewQueueUrl);
-    case 'processor':
-      return resources.processorFunctionName;
-    case 'ledgerTable':
-      return resources.ledgerTableName;
-    case 'controlTable':
-      return resources.controlTableName;
-  }
-}
-
 /** The CloudWatch identity of a catalog metric in this target. */
 export function seriesKeyOf(target: PipelineTarget, query: MetricQuery): SeriesKey {
   const { source } = query;
@@ -78,7 +59,7 @@ const QUEUE_ROLE: Readonly<Record<QueueStatus['role'], ResourceRole | undefined>
   input: 'inputQueue',
   inputDlq: 'inputDlq',
   review: 'reviewQueue',
-  reviewDlq: undefined,
+  reviewDlq: 'reviewDlq',
 };
 
 /**

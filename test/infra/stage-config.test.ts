@@ -114,7 +114,7 @@ describe('loadStageConfig', () => {
     ['batchSize above 10,000', { processor: { batchSize: 10_001 } }, 'processor.batchSize: Too big: expected number to be <=10000'],
     ['batchSize above 10 without a batching window', { processor: { batchSize: 100, maxBatchingWindowSeconds: 0 } }, 'processor.maxBatchingWindowSeconds: must be > 0 when processor.batchSize (100) is above 10'],
     ['a time margin as long as the timeout', { processor: { timeMarginMs: 30_000 } }, 'processor.timeMarginMs: must be less than processor.timeoutSeconds x 1000 (30000 ms)'],
-    ['a log retention CloudWatch does not offer', { processor: { logRetentionDays: 2 } }, 'processor.logRetentionDays: 2 is not valid; valid values are 1, 3, 5, 7, 14, 30,'],
+    ['a log retention CloudWatch does not offer', { processor: { logRetentionDays: 2 as never } }, 'processor.logRetentionDays: 2 is not valid; valid values are 1, 3, 5, 7, 14, 30,'],
     ['an unknown removal policy', { removalPolicy: 'keep' as never }, 'removalPolicy: "keep" is not valid; valid values are "destroy", "retain"'],
     ['an unknown model provider', { model: { provider: 'gpt' as never } }, `model.provider: "gpt" is not valid; valid values are ${MODEL_PROVIDERS.map((p) => `"${p}"`).join(', ')}`],
     ['a misspelt key', { processor: { timeoutSecond: 5 } as never }, 'processor: unknown key(s) timeoutSecond; valid keys are memoryMb, timeoutSeconds,'],

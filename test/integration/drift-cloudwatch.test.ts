@@ -142,6 +142,8 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
     // Assess
     expect(summary).toMatchObject({ incompleteJobItems: missing });
     expect(await maximum(METRIC.INCOMPLETE_JOB_ITEMS, { service: METRIC_SERVICE.RECONCILER, stage: 'dev' })).toBe(missing);
+    // The heartbeat the reconciler-heartbeat alarm reads.
+    expect(await maximum(METRIC.MONITOR_HEARTBEAT, { service: METRIC_SERVICE.RECONCILER, stage: 'dev' })).toBe(1);
   }, 120_000);
 
   it('the drift monitor puts DriftScore per feature and the maximum, and its opt-in auto-pause disables the processor mapping', async () => {
@@ -160,5 +162,6 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
     expect(await maximum(METRIC.DRIFT_SCORE, { service: METRIC_SERVICE.DRIFT_MONITOR, stage: 'dev', feature: DRIFT_MAX_FEATURE })).toBeCloseTo(maxScore, 9);
     expect(await maximum(METRIC.DRIFT_SCORE, { service: METRIC_SERVICE.DRIFT_MONITOR, stage: 'dev', task: 'ticket-triage', feature: 'category' })).toBeGreaterThan(0.25);
     expect(mapping.State).toMatch(/^Disabl/);
+    expect(await maximum(METRIC.MONITOR_HEARTBEAT, { service: METRIC_SERVICE.DRIFT_MONITOR, stage: 'dev' })).toBe(1);
   }, 120_000);
 });

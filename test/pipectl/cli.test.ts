@@ -106,7 +106,7 @@ describe('gameday', () => {
     expect(list.stdout).toMatch(/model-outage\s+outage=30-150\s+model-error-rate or breaker-open/);
     const unknown = await pipectl(['gameday', 'meteor']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/no game day scenario "meteor"; the scenarios are: model-outage, model-blip/);
+    expect(unknown.stderr).toMatch(/no game day scenario "meteor"; the scenarios are: model-outage, model-blip, processor-paused/);
   });
 
   it('model-outage: the outage is detected and recovered from, times are printed, and nothing is lost', async () => {

@@ -382,7 +382,7 @@ describe('review', () => {
     expect(run.stdout).toContain('primary: output failed the schema');
     const json = JSON.parse((await pipectl(['review', 'list', ...local, '--json'])).stdout);
     expect(json.items).toHaveLength(1);
-    expect(json.items[0]).toMatchObject({ key, task: 'ticket-triage', ledgerStatus: LEDGER_STATUS.IN_REVIEW, input });
+    expect(json.items[0]).toMatchObject({ key, task: 'ticket-triage', ledgerStatus: LEDGER_STATUS.IN_REVIEW, reasons: ['primary: output failed the schema'] });
   });
 
   it('resolve refuses a result that fails the task schema, and changes nothing', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALARM_DIMENSIONS, DRIFT_MAX_FEATURE, METRIC, METRIC_DIMENSION, METRICS_NAMESPACE } from '../../lambda/contract';
+import { ALARM_DIMENSIONS, DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION, METRICS_NAMESPACE } from '../../lambda/contract';
 import { type AlarmThresholds, loadStageConfig } from '../../lib/config/stage-config';
 import { buildAlarmCatalog, COMPOSITE_ALARM_ID } from '../../lib/observability/alarm-catalog';
 import type { AlarmCatalog, AlarmDefinition, MetricQuery } from '../../lib/observability/alarm-types';
@@ -45,7 +45,7 @@ describe.each(Object.keys(catalogs))('alarm catalog (%s)', (stage) => {
       const expected = source.name === METRIC.DRIFT_SCORE ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.FEATURE] : [...ALARM_DIMENSIONS];
       expect(Object.keys(source.dimensions).sort(), source.name).toEqual(expected.sort());
       expect(source.dimensions[METRIC_DIMENSION.STAGE]).toBe(stage);
-      if (source.name === METRIC.DRIFT_SCORE) expect(source.dimensions[METRIC_DIMENSION.FEATURE]).toBe(DRIFT_MAX_FEATURE);
+      if (source.name === METRIC.DRIFT_SCORE) expect([DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE]).toContain(source.dimensions[METRIC_DIMENSION.FEATURE]);
     }
   });
 
@@ -73,7 +73,9 @@ describe.each(Object.keys(catalogs))('alarm catalog (%s)', (stage) => {
   });
 
   it('covers every alarm the issue lists, with the severity the issue gives where it gives one', () => {
-    const severities = Object.fromEntries(catalog.alarms.map((candidate) => [candidate.id, candidate.severity]));
+    // The budget alarms exist only where a budget is set (test/infra/alarm-reachability.test.ts).
+    const budgeted = buildAlarmCatalog(loadStageConfig(stage, { budget: { tokensPerHour: 1_000_000 } }));
+    const severities = Object.fromEntries(budgeted.alarms.map((candidate) => [candidate.id, candidate.severity]));
     expect(severities).toMatchObject({
       'dlq-has-messages': 'ticket',
       'input-age-over-sla': 'page',
@@ -165,7 +167,7 @@ describe('alarm thresholds come from the stage config', () => {
 
   it.each(overrides)('%s = %s reaches %s (%s)', (key, value, id, field) => {
     // Act
-    const catalog = buildAlarmCatalog(loadStageConfig('dev', { observability: { alarms: { [key]: value } } }));
+    const catalog = buildAlarmCatalog(loadStageConfig('dev', { observability: { alarms: { [key]: value } }, budget: { usdPerHour: 10 } }));
 
     // Assess
     expect(alarm(catalog, id)[field]).toBe(value);
@@ -222,13 +224,15 @@ describe('metric math', () => {
     { values: { visible: 5, completed: undefined, rejected: undefined }, expected: 1 },
     { values: { visible: 5, completed: 1, rejected: undefined }, expected: 0 },
     { values: { visible: 0, completed: undefined, rejected: undefined }, expected: 0 },
-    { values: { visible: undefined, completed: undefined, rejected: undefined }, expected: undefined }, // an idle queue reports nothing: missing
+    // An idle queue reports nothing: the AND's missing side counts as 0 (false) between two series, so 0.
+    { values: { visible: undefined, completed: undefined, rejected: undefined }, expected: 0 },
   ])('silent over $values is $expected', ({ values, expected }) => {
     expect(evaluateExpression(silent, values)).toBe(expected);
   });
 
-  it('is missing when an unfilled operand is missing, and on division by zero', () => {
-    expect(evaluateExpression(math.add('a', 'b'), { a: 1, b: undefined })).toBeUndefined();
+  it('treats a missing operand as 0 beside a present one ("Using metric math": missing values are treated as 0), and drops division by zero', () => {
+    expect(evaluateExpression(math.add('a', 'b'), { a: 1, b: undefined })).toBe(1);
+    expect(evaluateExpression(math.add('a', 'b'), { a: undefined, b: undefined })).toBeUndefined();
     expect(evaluateExpression(math.divide('a', 'b'), { a: 1, b: 0 })).toBeUndefined();
   });
 });
