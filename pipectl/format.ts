@@ -56,3 +56,19 @@ export function truncate(text: string, max: number): string {
 export function isoSeconds(epochMs: number): string {
   return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/**
+ * A runbook section (Markdown) as a terminal shows it: no HTML anchors, no emphasis markers, no
+ * code backticks, links as their text; with `stage`, every `<stage>` placeholder names it, so a
+ * command can be pasted as it stands.
+ */
+export function markdownForTerminal(markdown: string, stage?: string): string {
+  let text = markdown
+    .replace(/^<a id="[^"]*"><\/a>\n\n?/gm, '')
+    .replace(/\*\*([^*]+)\*\*/g, '$1')
+    .replace(/(^|[\s(])\*([^*\n]+)\*(?=[\s.,:;)]|$)/gm, '$1$2')
+    .replace(/\[([^\]]+)\]\(#[^)]*\)/g, '$1')
+    .replace(/`([^`\n]+)`/g, '$1');
+  if (stage) text = text.replaceAll('<stage>', stage);
+  return text;
+}

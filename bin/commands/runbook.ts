@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../pipectl/errors';
 import type { CliIo } from '../../pipectl/cli-io';
-import { table } from '../../pipectl/format';
+import { markdownForTerminal, table } from '../../pipectl/format';
 import { alarmIds, findAlarm, renderAlarmSection } from '../../lib/observability/runbook';
 import { catalogOfStage, catalogsOfAllStages } from '../../lib/observability/stage-catalogs';
 import { addExamples } from './target-options';
@@ -50,7 +50,7 @@ export function registerRunbookCommand(program: Command, io: CliIo): void {
     io.out(
       flags.json
         ? `${JSON.stringify({ alarm: definition?.id ?? alarm, severity: definition?.severity, title: definition?.title, stages: catalogs.map((catalog) => catalog.stage), markdown: section }, null, 2)}\n`
-        : section,
+        : markdownForTerminal(section, stage),
     );
   });
 }

@@ -78,3 +78,24 @@ describe('jsonToText', () => {
     expect(jsonToText('incident-2026.md\n')).toBe('incident-2026.md\n');
   });
 });
+
+describe('pipectl runbook in a terminal', () => {
+  it('prints no HTML anchor or Markdown markers, and fills in the stage of every command', async () => {
+    const run = await pipectl(['runbook', 'dlq-has-messages', '--stage', 'prod']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toMatch(/<a id=|\*\*|`/);
+    const commands = run.stdout.match(/pipectl [a-z]+[^\n:(]*/g) ?? [];
+    expect(commands.length).toBeGreaterThan(3);
+    for (const command of commands) expect(command).toMatch(/--stage prod\b/);
+  });
+
+  it('RUNBOOK.md names the stage in every command, so none relies on an exported variable', async () => {
+    const { readFileSync } = await import('node:fs');
+    // The alarm sections and the preamble; the post-mortem template is a document to copy, not steps.
+    const runbook = readFileSync(new URL('../../RUNBOOK.md', import.meta.url), 'utf8').split('## Post-mortem template')[0] ?? '';
+    const commands = [...runbook.matchAll(/`(pipectl [^`]*)`/g)].map((match) => match[1] ?? '');
+    expect(commands.length).toBeGreaterThan(20);
+    // `local` and `gameday` run a pipeline on this machine: they take no stage.
+    expect(commands.filter((command) => !/--(stage|local)\b/.test(command) && !/^pipectl (local|gameday)\b/.test(command))).toEqual([]);
+  });
+});
