@@ -71,12 +71,16 @@ export function renderAlarmSection(catalogs: readonly AlarmCatalog[], idOrName: 
   const catalog = catalogs.find((candidate) => findAlarm(candidate, idOrName)) ?? first;
   const alarm = findAlarm(catalog, idOrName);
   if (!alarm) throw new Error(`no alarm "${idOrName}"; the alarms are: ${alarmIds(first).join(', ')}`);
+  // Action first: a person arriving from the page reads what to do before why the alarm exists.
   const lines: string[] = [`<a id="${alarm.id}"></a>`, '', `## ${alarm.id}: ${alarm.title}`, ''];
-  lines.push(`**Severity:** ${alarm.severity === 'page' ? 'page (through the composite alarm)' : 'ticket'} · **Alarm name:** \`AiPipeline-<stage>-${alarm.id}\``, '');
+  const [firstStep] = alarm.runbook.firstFiveMinutes;
+  if (firstStep) lines.push(`**TL;DR:** ${firstStep}`, '');
+  lines.push(`**Severity:** ${alarm.severity} · **Alarm name:** \`AiPipeline-<stage>-${alarm.id}\``, '');
   lines.push(alarm.summary, '');
+  lines.push(...renderActions(alarm.runbook), '', '### Background', '');
   if ('signal' in alarm) lines.push(...renderCondition(catalogs, alarm));
   else lines.push(...renderComposite(catalogs));
-  lines.push(...renderText(alarm.runbook));
+  lines.push(`**What it means.** ${alarm.runbook.meaning}`, '', `**User impact.** ${alarm.runbook.impact}`);
   return `${withStageFlags(lines.join('\n'))}\n`;
 }
 
@@ -134,33 +138,30 @@ export function withStageFlags(text: string): string {
   );
 }
 
-function renderText(text: RunbookText): string[] {
+/** The steps of a section, in the order on-call takes them. */
+function renderActions(text: RunbookText): string[] {
   return [
-    `**What it means.** ${text.meaning}`,
-    '',
-    `**User impact.** ${text.impact}`,
-    '',
-    '**First five minutes (stop the bleeding).**',
+    '**1. First five minutes (stop the bleeding).**',
     '',
     ...text.firstFiveMinutes.map((step, index) => `${index + 1}. ${step}`),
     '',
-    '**Data, infrastructure or model drift?**',
+    '**2. Diagnosis: data, infrastructure or model drift?**',
     '',
     `- *Data:* ${text.diagnosis.data}`,
     `- *Infrastructure:* ${text.diagnosis.infrastructure}`,
     `- *Model drift:* ${text.diagnosis.model}`,
     '',
-    '**Safe, reversible remediations.**',
+    '**3. Fix (safe, reversible).**',
     '',
     ...text.remediations.map((step) => `- ${step}`),
     '',
-    `**When NOT to automate the fix.** ${text.doNotAutomate}`,
+    `When NOT to automate the fix: ${text.doNotAutomate}`,
     '',
-    '**Verify recovery.**',
+    '**4. Verify recovery.**',
     '',
     ...text.verifyRecovery.map((step) => `- ${step}`),
     '',
-    `**Escalate.** ${text.escalate}`,
+    `**5. Escalate.** ${text.escalate}`,
   ];
 }
 

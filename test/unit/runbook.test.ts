@@ -60,24 +60,28 @@ describe('RUNBOOK.md', () => {
     // Prepare
     const section = sectionOf(id);
 
-    // Assess: the heading, every part of the issue's list, and a pipectl command in the first five minutes.
+    // Assess: the heading, every part in action-first order (TL;DR, first five minutes, diagnosis,
+    // fix, verify, escalate, then the background), and a pipectl command in the first five minutes.
     expect(section).toContain(`## ${id}: `);
-    for (const part of [
-      '**What it means.**',
-      '**User impact.**',
-      '**First five minutes (stop the bleeding).**',
-      '**Data, infrastructure or model drift?**',
+    const parts = [
+      '**TL;DR:**',
+      '**1. First five minutes (stop the bleeding).**',
+      '**2. Diagnosis: data, infrastructure or model drift?**',
       '- *Data:*',
       '- *Infrastructure:*',
       '- *Model drift:*',
-      '**Safe, reversible remediations.**',
-      '**When NOT to automate the fix.**',
-      '**Verify recovery.**',
-      '**Escalate.**',
-    ]) {
-      expect(section, part).toContain(part);
-    }
-    const firstFive = section.slice(section.indexOf('**First five minutes'), section.indexOf('**Data, infrastructure'));
+      '**3. Fix (safe, reversible).**',
+      'When NOT to automate the fix:',
+      '**4. Verify recovery.**',
+      '**5. Escalate.**',
+      '### Background',
+      '**What it means.**',
+      '**User impact.**',
+    ];
+    const positions = parts.map((part) => section.indexOf(part));
+    parts.forEach((part, index) => expect(positions[index], part).toBeGreaterThan(-1));
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    const firstFive = section.slice(section.indexOf('**1. First five minutes'), section.indexOf('**2. Diagnosis'));
     expect(firstFive).toMatch(/`pipectl [a-z]+/);
     expect(section).toBe(`${renderAlarmSection(catalogs, id).trimEnd()}\n\n`);
   });
