@@ -86,10 +86,11 @@ describe('runbook', () => {
   it('prints the section of one alarm with its thresholds for the stage', async () => {
     const run = await pipectl(['runbook', 'AiPipeline-prod-dlq-has-messages', '--stage', 'prod']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^<a id="dlq-has-messages"><\/a>\n\n## dlq-has-messages: Input DLQ has messages/);
+    // For a terminal: no HTML anchor, no Markdown emphasis, the stage filled in.
+    expect(run.stdout).toMatch(/^## dlq-has-messages: Input DLQ has messages\n\nTL;DR: pipectl status --stage prod/);
     expect(run.stdout).toMatch(/\| prod \| ≥ 1 messages \|/);
     expect(run.stdout).not.toMatch(/\| dev \|/);
-    expect(run.stdout).toContain('**First five minutes (stop the bleeding).**');
+    expect(run.stdout).toContain('1. First five minutes (stop the bleeding).');
   });
 
   it('lists the alarms without an argument', async () => {
