@@ -247,6 +247,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
               processorEnvironment: options.environment,
               ledgerTableName: resources.ledgerTableName,
               controlTableName: resources.controlTableName,
+              startReferencePipeline: (reference) => startLocalPipeline(reference),
             },
             options.monitors,
           );

@@ -1,10 +1,10 @@
-import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { METRIC } from '../lambda/contract';
 import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from './local-pipeline';
 import { buildReport, type LocalRunReport } from './report';
+import { sendBodies, waitForDrain } from './queue-drain';
 
-/** Batches of ten (the SendMessageBatch maximum), this many in flight. */
-const SEND_CONCURRENCY = 4;
+// Re-exported for the callers that took them from here (bench, pipectl gameday, tests).
+export { drainQueue, sendBodies, waitForDrain } from './queue-drain';
 
 export interface RunOptions extends LocalPipelineOptions {
   /** Give up waiting for the queue to drain after this long; the report then shows what is left. */
@@ -53,54 +53,4 @@ function trackProgress(pipeline: LocalPipeline, total: number, options: RunOptio
     done += value;
     options.onProgress?.({ phase: 'processing', done: Math.min(done, total), total });
   });
-}
-
-/** Sends with SendMessageBatch in tens, a few batches at a time; any entry that fails is an error. */
-export async function sendBodies(sqs: SQSClient, queueUrl: string, bodies: readonly string[], onSent?: (sent: number) => void): Promise<void> {
-  let next = 0;
-  let sent = 0;
-  const worker = async () => {
-    while (next < bodies.length) {
-      const start = next;
-      next += 10;
-      const chunk = bodies.slice(start, start + 10);
-      const response = await sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((body, index) => ({ Id: String(index), MessageBody: body })) }),
-      );
-      if (response.Failed && response.Failed.length > 0) {
-        const first = response.Failed[0];
-        throw new Error(`SQS refused ${response.Failed.length} message(s), e.g. line ${start + Number(first?.Id) + 1}: ${first?.Code} ${first?.Message}`);
-      }
-      sent += chunk.length;
-      onSent?.(sent);
-    }
-  };
-  await Promise.all(Array.from({ length: SEND_CONCURRENCY }, worker));
-}
-
-/**
- * Waits until the input queue holds nothing (visible, in flight or delayed) and no batch is being
- * processed, twice in a row a moment apart (a batch can be between receive and invoke).
- */
-export function waitForDrain(pipeline: LocalPipeline, timeoutMs: number): Promise<boolean> {
-  return drainQueue(pipeline.sqs, pipeline.resources.inputQueueUrl, pipeline.poller, timeoutMs);
-}
-
-/** The same wait for any queue and poller (the benchmark's baseline has no LocalPipeline). */
-export async function drainQueue(sqs: SQSClient, queueUrl: string, poller: { readonly inFlight: number }, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let quietChecks = 0;
-  while (Date.now() < deadline) {
-    const { Attributes = {} } = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-      }),
-    );
-    const depth = Object.values(Attributes).reduce((total, value) => total + Number(value), 0);
-    quietChecks = depth === 0 && poller.inFlight === 0 ? quietChecks + 1 : 0;
-    if (quietChecks >= 2) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
 }
