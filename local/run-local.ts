@@ -32,7 +32,7 @@ export async function runLocal(bodies: readonly string[], options: RunOptions = 
     pipeline.emulators.counter.reset();
     const unsubscribe = trackProgress(pipeline, bodies.length, options);
     await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies, (done) => options.onProgress?.({ phase: 'sending', done, total: bodies.length }));
-    await waitForDrain(pipeline, options.drainTimeoutMs ?? Math.max(60_000, bodies.length * 50));
+    await waitForDrain(pipeline, options.drainTimeoutMs ?? defaultDrainTimeoutMs(pipeline, bodies.length));
     const durationMs = Date.now() - started;
     unsubscribe();
     await pipeline.poller.stop();
@@ -40,6 +40,19 @@ export async function runLocal(bodies: readonly string[], options: RunOptions = 
   } finally {
     await pipeline.stop();
   }
+}
+
+/**
+ * How long a run waits for the queue to drain: 50 ms a message (at least a minute), plus, when
+ * infrastructure faults can fail whole invocations, every receive a message may need: each failed
+ * one costs a visibility timeout before SQS hands the message out again.
+ */
+export function defaultDrainTimeoutMs(pipeline: LocalPipeline, messages: number): number {
+  const base = Math.max(60_000, messages * 50);
+  if (!pipeline.boundary) return base;
+  const queue = pipeline.stack.queues.find((candidate) => candidate.logicalId === pipeline.stack.eventSource.queueLogicalId);
+  const visibilityMs = (queue?.visibilityTimeoutSeconds ?? 0) * 1000 * pipeline.timeScale;
+  return base + visibilityMs * (queue?.redrive?.maxReceiveCount ?? 1);
 }
 
 /** Outcomes that end a record's processing (a failed record comes back, so it does not count). */

@@ -75,9 +75,9 @@ export function addInfraFaultItem(spec: InfraFaultSpec, key: InfraFaultKind, val
 /** Throws when rates that share one draw add up to more than 1. */
 export function checkInfraFaultSpec(spec: InfraFaultSpec): void {
   const ddb = (spec.ddbThrottle?.rate ?? 0) + (spec.ddbError?.rate ?? 0) + (spec.ddbHang?.rate ?? 0);
-  if (ddb > 1 + 1e-9) throw new InfraFaultSpecError(`ddb-throttle, ddb-error and ddb-hang add up to ${ddb}, more than 1`);
+  if (ddb > 1 + 1e-9) throw new InfraFaultSpecError(`ddb-throttle, ddb-error and ddb-hang add up to ${round(ddb)}, more than 1`);
   const invocation = (spec.crash?.rate ?? 0) + (spec.timeout?.rate ?? 0);
-  if (invocation > 1 + 1e-9) throw new InfraFaultSpecError(`crash and timeout add up to ${invocation}, more than 1`);
+  if (invocation > 1 + 1e-9) throw new InfraFaultSpecError(`crash and timeout add up to ${round(invocation)}, more than 1`);
 }
 
 /** Whether anything would be injected. */
@@ -101,4 +101,8 @@ function parseRate(key: string, value: string): number {
     throw new InfraFaultSpecError(`${key}=${value}: the rate must be a fraction from 0 to 1, e.g. ${key}=0.05`);
   }
   return rate;
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }
