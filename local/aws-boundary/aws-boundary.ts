@@ -37,7 +37,7 @@ import { type InfraFaultCounts, type InfraFaultKind, type InfraFaultSpec, zeroIn
  * and per invocation (drawn when it starts):
  *
  *   crash    the environment dies just before or just after its k-th request (k drawn from
- *            0…3 × records), or, when it makes fewer, just before its response reaches the event
+ *            0…2 × records), or, when it makes fewer, just before its response reaches the event
  *            source; the worker thread is terminated, the invocation fails as a whole (nothing
  *            deleted, the batch reappears after its visibility timeout), as a Lambda crash does
  *   timeout  from its k-th request on, every request is held, and its result (if it still returns
@@ -90,8 +90,12 @@ interface Lane {
 
 /** JSON-protocol target prefixes: which emulator a request is for. */
 const TARGET_PREFIX = { DYNAMODB: 'DynamoDB_', SQS: 'AmazonSQS.' } as const;
-/** Requests of one invocation at which a crash or a stall may strike, per record of its batch. */
-const PLAN_REQUESTS_PER_RECORD = 3;
+/**
+ * Requests of one invocation at which a crash or a stall may strike, per record of its batch: a
+ * record makes at least two (claim, then complete or fail), so every drawn point is one the
+ * invocation reaches; a point it does not reach strikes when its result comes back.
+ */
+const PLAN_REQUESTS_PER_RECORD = 2;
 
 /** The running boundary. */
 export class AwsBoundary {
