@@ -54,7 +54,7 @@ export interface LocalRunReport {
   readonly details: {
     readonly dlqByReason: Readonly<Record<string, number>>;
     readonly ledgerByStatus: Readonly<Record<string, number>>;
-    /** The keys behind the invariant violations (at most MAX_LISTED_KEYS), with where each ended. */
+    /** The keys behind the invariant violations (at most MAX_LISTED_KEYS per problem), with where each ended. */
     readonly violatingKeys: readonly ViolatingKey[];
     /** The reconciler's run just before the state was read: its outcome, or `none` without monitors. */
     readonly finalReconcilerRun: 'ok' | 'error' | 'timeout' | 'none';
@@ -82,8 +82,8 @@ export interface ViolatingKey {
   readonly problem: 'lost' | 'in-two-places' | 'duplicate-review' | 'in-progress' | 'failed' | 'never-sent';
 }
 
-/** Keys listed in the report's details (the counts in the violations are always complete). */
-const MAX_LISTED_KEYS = 100;
+/** Keys listed in the report's details per kind of problem (the counts in the violations are always complete). */
+const MAX_LISTED_KEYS = 25;
 /** Keys named in a violation's text. */
 const KEYS_IN_TEXT = 3;
 
@@ -226,7 +226,7 @@ export async function buildReport(
     details: {
       dlqByReason,
       ledgerByStatus,
-      violatingKeys: offenders.slice(0, MAX_LISTED_KEYS),
+      violatingKeys: Object.keys(describe).flatMap((problem) => offenders.filter((offender) => offender.problem === problem).slice(0, MAX_LISTED_KEYS)),
       finalReconcilerRun,
       claims,
       apiCallsByOperation: emulators.counter.snapshot(),
