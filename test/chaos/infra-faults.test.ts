@@ -92,7 +92,13 @@ function expectInjectedAndSafe(run: InfraChaosRun, kind: InfraFaultKind): void {
  *   are then redriven to the DLQ too. Seen as "COMPLETED; completed+dlq" (ddb-throttle: 9 keys such
  *   as d2f63334f5ca; ddb-error: 20; ddb-hang: 6; timeout: 22; redeliver: 10).
  *
- * ddb-latency held the invariant in the same conditions, so these are not the machine's load.
+ * - sqs-error=0.5 (second run): 13 IN_PROGRESS; dlq and 7 COMPLETED; completed+dlq; crash=0.3: 24
+ *   IN_PROGRESS; dlq and 1 COMPLETED; completed+dlq.
+ *
+ * ddb-latency held the invariant in the same conditions, so the IN_PROGRESS / FAILED items are not
+ * the machine's load (load average 25–45 on 2 cores during these runs). A COMPLETED key in the DLQ
+ * needs every one of its message's receives to fail as a whole; some of those whole-batch timeouts
+ * may be the starved CPU's rather than the runtime's.
  * Flip `it.fails` to `it` when the runtime fixes are merged.
  */
 
@@ -121,13 +127,16 @@ describe('chaos: the infrastructure misbehaves, nothing is lost or duplicated', 
     expectInjectedAndSafe(run, 'ddb-hang');
   });
 
-  it('sqs-error=0.5: SQS 500s and throttles on sends and visibility changes, every input settles once', async () => {
+  // Defects REDRIVEN_NOT_SETTLED (13 IN_PROGRESS; dlq, e.g. ede52c3db981) and NO_SDK_TIMEOUTS (7 COMPLETED; completed+dlq, e.g. 61ff49840ef8).
+  it.fails('sqs-error=0.5: SQS 500s and throttles on sends and visibility changes, every input settles once', async () => {
     // A high rate: a healthy run makes few SQS calls (DLQ sends of bad input, visibility changes).
     const run = await chaos('sqs-error', 'sqs-error=0.5');
     expectInjectedAndSafe(run, 'sqs-error');
   });
 
-  it('crash=0.3: environments die mid-invocation, batches come back, every input settles once', async () => {
+  // Defect REDRIVEN_NOT_SETTLED: a batch that dies on its last receive is redriven with its items
+  // IN_PROGRESS (24, e.g. ede52c3db981, 3ed44bb49b7f); also 1 COMPLETED; completed+dlq (61ff49840ef8).
+  it.fails('crash=0.3: environments die mid-invocation, batches come back, every input settles once', async () => {
     const run = await chaos('crash', 'crash=0.3');
     expectInjectedAndSafe(run, 'crash');
   });
