@@ -1,5 +1,6 @@
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Random } from '../lambda/shared/seeded-random';
 import type { ExecutionEnvironment, InvocationUsage, InvokeResult } from './lambda-runtime';
 
 export interface EventSourceSettings {
@@ -10,6 +11,20 @@ export interface EventSourceSettings {
   readonly maxBatchingWindowMs: number;
   readonly maxConcurrency: number;
   readonly reportBatchItemFailures: boolean;
+}
+
+/**
+ * The `redeliver` fault: SQS is at-least-once, and now and then hands one receive of a message to
+ * two consumers. A picked message is also put into the batch of another environment's next
+ * invocation (with the same receipt handle: fauxqs cannot issue a second one while the first is
+ * in flight), while the first invocation may still be processing it.
+ */
+export interface RedeliveryFault {
+  readonly rate: number;
+  /** Seeded (`--seed`) so a run is reproducible. */
+  readonly random: Random;
+  /** Called once per message handed out a second time. */
+  readonly onInjected: () => void;
 }
 
 /** What one invocation did, for progress and tests. */
@@ -42,6 +57,8 @@ export class EventSourcePoller {
   private inFlightBatches = 0;
   private paused = false;
   private dropFault?: (message: Message) => boolean;
+  /** Copies waiting for another environment (the redeliver fault), with the environment that got the original. */
+  private readonly redeliveries: Array<{ readonly message: Message; readonly from: ExecutionEnvironment }> = [];
   /** Messages the drop fault deleted without an invocation. */
   droppedMessages = 0;
 
@@ -50,6 +67,7 @@ export class EventSourcePoller {
     private readonly settings: EventSourceSettings,
     private readonly environments: readonly ExecutionEnvironment[],
     private readonly onInvocation: (report: InvocationReport) => void = () => undefined,
+    private readonly redelivery?: RedeliveryFault,
   ) {
     if (environments.length < settings.maxConcurrency) throw new Error('one execution environment per concurrent batch is needed');
   }
@@ -58,9 +76,9 @@ export class EventSourcePoller {
     this.loops = Array.from({ length: this.settings.maxConcurrency }, (_, index) => this.loop(this.environments[index] as ExecutionEnvironment));
   }
 
-  /** Batches being processed right now. */
+  /** Batches being processed right now (a redelivered copy still waiting for its invocation counts as one). */
   get inFlight(): number {
-    return this.inFlightBatches;
+    return this.inFlightBatches + (this.redeliveries.length > 0 ? 1 : 0);
   }
 
   /**
@@ -91,14 +109,17 @@ export class EventSourcePoller {
         continue;
       }
       let messages: Message[];
+      const copies = this.takeRedeliveries(environment);
       try {
-        messages = await this.gatherBatch(signal);
+        // A copy is invoked at once, so it runs while the original may still be in flight.
+        messages = copies.length > 0 ? copies : await this.gatherBatch(signal);
       } catch (error) {
         if (signal.aborted) return;
         // The endpoint hiccupped: back off briefly, as the service's pollers do.
         await sleep(200, signal);
         continue;
       }
+      if (copies.length === 0) this.pickRedeliveries(messages, environment);
       if (this.dropFault && messages.length > 0) messages = await this.drop(messages, this.dropFault);
       if (messages.length === 0) continue;
       this.inFlightBatches += 1;
@@ -155,6 +176,30 @@ export class EventSourcePoller {
       durationMs: result.durationMs,
       usage: result.kind === 'timeout' ? undefined : result.usage,
     });
+  }
+
+  /** The redeliver fault's draw: copies of the picked messages wait for another environment. */
+  private pickRedeliveries(messages: readonly Message[], from: ExecutionEnvironment): void {
+    if (!this.redelivery || this.redelivery.rate <= 0) return;
+    for (const message of messages) {
+      if (this.redelivery.random() >= this.redelivery.rate) continue;
+      this.redeliveries.push({ message, from });
+      this.redelivery.onInjected();
+    }
+  }
+
+  /** Copies for this environment: never one whose original it got itself (unless it is the only one). */
+  private takeRedeliveries(environment: ExecutionEnvironment): Message[] {
+    const taken: Message[] = [];
+    for (let index = 0; index < this.redeliveries.length && taken.length < this.settings.batchSize; ) {
+      const entry = this.redeliveries[index] as { message: Message; from: ExecutionEnvironment };
+      const duplicate = taken.some((message) => message.MessageId === entry.message.MessageId);
+      if (!duplicate && (entry.from !== environment || this.settings.maxConcurrency === 1)) {
+        taken.push(entry.message);
+        this.redeliveries.splice(index, 1);
+      } else index += 1;
+    }
+    return taken;
   }
 
   /** The drop fault: deletes the picked messages, returns the others. */

@@ -52,6 +52,23 @@ export type InvokeResult =
   /** The invocation ran past the function timeout: the environment was killed, as Lambda does. */
   | { readonly kind: 'timeout'; readonly durationMs: number };
 
+/** What happens to an invocation's result: returned, lost with the environment, or kept past the timeout. */
+export type InvocationVerdict = 'deliver' | 'crash' | 'overrun';
+
+/**
+ * A fault injector's view of an environment's invocations (local/aws-boundary/aws-boundary.ts):
+ * told when one starts and ends, and asked what becomes of its result. Without one, every result
+ * is delivered.
+ */
+export interface InvocationInterceptor {
+  /** An invocation of a batch of `records` starts. */
+  started(records: number): void;
+  /** The handler returned (or threw): deliver that, crash before it reaches the caller, or overrun the timeout. */
+  finishing(): InvocationVerdict;
+  /** The invocation is over, however it ended. */
+  ended(): void;
+}
+
 /**
  * One Lambda execution environment: a worker thread (or child process) with its own module
  * instance, environment variables and stdout. It runs one invocation at a time; a timed-out invocation kills it and the
@@ -60,13 +77,15 @@ export type InvokeResult =
 export class ExecutionEnvironment {
   private worker?: Runner;
   private starting?: Promise<Runner>;
-  private readonly pending = new Map<string, (result: InvokeResult) => void>();
+  private readonly pending = new Map<string, (result: InvokeResult, fromHandler: boolean) => void>();
   /** Invocations whose result arrived before their END log line (see lambda-worker.cjs). */
   private readonly awaitingEnd = new Map<string, InvokeResult>();
   private readonly endSeen = new Set<string>();
   /** Cold-start (module init) durations of every worker this environment started. */
   readonly initDurationsMs: number[] = [];
   coldStarts = 0;
+  /** Set by a fault injector (local mode's AWS boundary); none in a run without infrastructure faults. */
+  interceptor?: InvocationInterceptor;
 
   constructor(
     private readonly spec: FunctionSpec,
@@ -78,20 +97,40 @@ export class ExecutionEnvironment {
     const id = randomUUID();
     const started = Date.now();
     const deadline = started + this.spec.timeoutMs;
+    const interceptor = this.interceptor;
+    interceptor?.started(recordsOf(event));
     return new Promise<InvokeResult>((resolve) => {
+      const finish = (result: InvokeResult) => {
+        clearTimeout(timer);
+        interceptor?.ended();
+        resolve(result);
+      };
       const timer = setTimeout(() => {
         this.pending.delete(id);
         this.awaitingEnd.delete(id);
         this.endSeen.delete(id);
         void this.kill();
-        resolve({ kind: 'timeout', durationMs: Date.now() - started });
+        finish({ kind: 'timeout', durationMs: Date.now() - started });
       }, this.spec.timeoutMs + 50);
-      this.pending.set(id, (result) => {
-        clearTimeout(timer);
-        resolve(result);
+      this.pending.set(id, (result, fromHandler) => {
+        const verdict = fromHandler ? (interceptor?.finishing() ?? 'deliver') : 'deliver';
+        // 'overrun': the result is dropped and the timer above kills the environment at the timeout.
+        if (verdict === 'overrun') return;
+        if (verdict === 'crash') {
+          // The environment dies after the handler's last side effect, before Lambda reads its response.
+          void this.kill();
+          finish({ kind: 'error', error: { name: 'Runtime.ExitError', message: 'the execution environment was killed (crash fault)' }, durationMs: Date.now() - started });
+          return;
+        }
+        finish(result);
       });
       worker.postMessage({ type: 'invoke', id, event, deadline, requestId: id });
     });
+  }
+
+  /** Kills the environment now, as a crash would (the crash fault); an invocation in flight fails. */
+  crash(): void {
+    void this.kill();
   }
 
   /** Stops the environment; between invocations a child process exits normally (profiles get written). */
@@ -219,7 +258,7 @@ export class ExecutionEnvironment {
   private settle(id: string, result: InvokeResult): void {
     const settle = this.pending.get(id);
     this.pending.delete(id);
-    settle?.(result);
+    settle?.(result, true);
   }
 
   private failPending(message: string): void {
@@ -227,7 +266,13 @@ export class ExecutionEnvironment {
     this.endSeen.clear();
     for (const [id, settle] of this.pending) {
       this.pending.delete(id);
-      settle({ kind: 'error', error: { name: 'Runtime.ExitError', message }, durationMs: 0 });
+      settle({ kind: 'error', error: { name: 'Runtime.ExitError', message }, durationMs: 0 }, false);
     }
   }
+}
+
+/** How many records an SQS event carries (1 for any other event). */
+function recordsOf(event: unknown): number {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  return Array.isArray(records) ? records.length : 1;
 }

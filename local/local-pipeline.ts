@@ -14,6 +14,9 @@ import { ScheduledMonitors, type ScheduledMonitorsOptions } from './scheduled-mo
 import { type FaultSpec, FaultSpecError, hasFaults, NO_FAULTS, parseFaultSpec, scaleFaultSpec } from './model-simulator/fault-spec';
 import { type ModelSimulator, startModelSimulator } from './model-simulator/model-simulator';
 import { synthesizeLocalStack, type LocalStackModel } from './stack-model';
+import { AwsBoundary } from './aws-boundary/aws-boundary';
+import { hasInfraFaults, type InfraFaultCounts, scaleInfraFaultSpec, zeroInfraFaultCounts } from './aws-boundary/infra-fault-spec';
+import { seededRandom, seedFromString } from '../lambda/shared/seeded-random';
 
 /** How much faster than real time local mode runs its timeouts (0.1: a 30 s timeout is 3 s). */
 export const DEFAULT_TIME_SCALE = 0.1;
@@ -66,9 +69,10 @@ export interface LocalPipelineOptions {
    */
   readonly monitors?: ScheduledMonitorsOptions | false;
   /**
-   * Faults the model simulator injects (README, "Fault spec"), as a spec string or parsed; its
-   * durations are real time and run at `timeScale`. Refused when the stage's template does not
-   * allow fault injection. @default none
+   * Faults to inject (README, "Fault spec"), as a spec string or parsed: the model simulator's,
+   * and the infrastructure's, which the AWS boundary and the poller inject; durations are real
+   * time and run at `timeScale`. Refused when the stage's template does not allow fault
+   * injection. @default none
    */
   readonly faults?: string | FaultSpec;
 }
@@ -107,6 +111,13 @@ export interface LocalPipeline {
   readonly processorEnvironment: Readonly<Record<string, string>>;
   /** The model endpoint the processor calls: the simulator, over the OpenAI-compatible API. */
   readonly simulator: ModelSimulator;
+  /**
+   * The proxy between the processor and the emulators that injects infrastructure faults
+   * (local/aws-boundary/); only when the fault spec has any.
+   */
+  readonly boundary?: AwsBoundary;
+  /** Infrastructure faults injected so far, by kind (all zero without a boundary). */
+  infraFaults(): InfraFaultCounts;
   stop(): Promise<void>;
 }
 
@@ -115,8 +126,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const timeScale = options.timeScale ?? DEFAULT_TIME_SCALE;
   if (!(timeScale > 0 && timeScale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${timeScale}`);
   const stack = options.stack ?? synthesizeLocalStack({ stage: options.stage });
+  const faultSpec = typeof options.faults === 'string' ? parseFaultSpec(options.faults) : (options.faults ?? NO_FAULTS);
   const emulators = await startEmulators();
   let simulator: ModelSimulator | undefined;
+  let boundary: AwsBoundary | undefined;
   try {
     const clientConfig = {
       region: emulators.region,
@@ -144,7 +157,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
 
     const overrides = options.environment ?? {};
     const templateEnvironment = buildEnvironment(stack, physical, emulators, timeScale, overrides);
-    simulator = await startLocalModel(templateEnvironment, options.faults, timeScale, stack.stackName);
+    simulator = await startLocalModel(templateEnvironment, faultSpec, timeScale, stack.stackName);
+    const seed = Number(templateEnvironment[ENV.SIMULATOR_SEED] ?? 42);
+    const { eventSource } = stack;
+    if (faultSpec.infra && hasInfraFaults(faultSpec.infra)) {
+      boundary = await AwsBoundary.start({
+        dynamodbEndpoint: emulators.dynamodbEndpoint,
+        sqsEndpoint: emulators.sqsEndpoint,
+        lanes: eventSource.maxConcurrency,
+        faults: scaleInfraFaultSpec(faultSpec.infra, timeScale),
+        seed,
+      });
+    }
     // The processor calls the simulator through the real OpenAI-compatible provider. No API key:
     // the endpoint is on loopback, the only case the processor accepts without a key's secret.
     const processorEnvironment: Record<string, string> = {
@@ -164,10 +188,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       stateFile: options.alarmsFile ?? (options.logFile ? join(dirname(options.logFile), 'alarms.json') : undefined),
       scheduledMonitors: options.monitors !== false,
     });
-    const { processor, eventSource } = stack;
+    const { processor } = stack;
     const environments = Array.from(
       { length: eventSource.maxConcurrency },
-      () =>
+      (_, index) =>
         new ExecutionEnvironment(
           {
             functionName: resources.processorFunctionName,
@@ -175,7 +199,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
             handlerExport: processor.handlerExport,
             timeoutMs: Math.round(processor.timeoutSeconds * 1000 * timeScale),
             memoryMb: processor.memoryMb,
-            environment: processorEnvironment,
+            // Under infrastructure faults each environment reaches both services through its own lane of the boundary.
+            environment: boundary
+              ? { ...processorEnvironment, AWS_ENDPOINT_URL_SQS: boundary.endpointOf(index), AWS_ENDPOINT_URL_DYNAMODB: boundary.endpointOf(index) }
+              : processorEnvironment,
             region: emulators.region,
             isolation: options.isolation,
             execArgv: options.execArgv,
@@ -183,7 +210,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           logs.write,
         ),
     );
+    environments.forEach((environment, index) => boundary?.attach(index, environment));
     const queueUrl = physical.get(eventSource.queueLogicalId) as string;
+    const redeliver = faultSpec.infra?.redeliver;
     const queueArn = await queueArnOf(sqs, queueUrl);
     const poller = new EventSourcePoller(
       // The event source's own client: its calls count as the pipeline's (they are billed on AWS too).
@@ -202,6 +231,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         alarms.recordInvocation(report);
         options.onInvocation?.(report);
       },
+      redeliver && boundary
+        ? { rate: redeliver.rate, random: seededRandom(seedFromString('redeliver', seed)), onInjected: () => boundary?.record('redeliver') }
+        : undefined,
     );
     const monitors =
       options.monitors === false
@@ -216,6 +248,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
               processorEnvironment: options.environment,
               ledgerTableName: resources.ledgerTableName,
               controlTableName: resources.controlTableName,
+              startReferencePipeline: (reference) => startLocalPipeline(reference),
             },
             options.monitors,
           );
@@ -238,6 +271,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       timeScale,
       processorEnvironment,
       simulator,
+      boundary,
+      infraFaults: () => boundary?.counts() ?? zeroInfraFaultCounts(),
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -245,6 +280,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         await monitors?.stop();
         await alarms.stop();
         await Promise.all(environments.map((environment) => environment.stop()));
+        await boundary?.stop();
         sqs.destroy();
         dynamodb.destroy();
         await logs.close();
@@ -253,6 +289,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       },
     };
   } catch (error) {
+    await boundary?.stop();
     await simulator?.stop();
     await emulators.stop();
     throw error;
@@ -264,13 +301,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
  * overrides set them, already scaled) plus the requested faults, scaled to local time. Faults are
  * refused unless the stage allows fault injection (ALLOW_FAULT_INJECTION in its template).
  */
-async function startLocalModel(
-  environment: Readonly<Record<string, string>>,
-  faults: string | FaultSpec | undefined,
-  timeScale: number,
-  stackName: string,
-): Promise<ModelSimulator> {
-  const spec = typeof faults === 'string' ? parseFaultSpec(faults) : (faults ?? NO_FAULTS);
+async function startLocalModel(environment: Readonly<Record<string, string>>, spec: FaultSpec, timeScale: number, stackName: string): Promise<ModelSimulator> {
   if (hasFaults(spec) && environment[ENV.ALLOW_FAULT_INJECTION] !== 'true') {
     throw new FaultSpecError(`${stackName} does not allow fault injection (allowFaultInjection is false in its stage config): run without --faults, or use a stage that allows it`);
   }

@@ -6,7 +6,9 @@ import { RejectedInputError } from '../lambda/errors/pipeline-errors';
 import { rejectedKey } from '../lambda/processor/input-key';
 import { parseMessage } from '../lambda/processor/message-parser';
 import type { LocalAlarmState } from './alarm-evaluator';
+import type { InfraFaultCounts } from './aws-boundary/infra-fault-spec';
 import type { LocalPipeline } from './local-pipeline';
+import { MONITOR_NAMES } from './scheduled-monitors';
 import type { FaultSpec } from './model-simulator/fault-spec';
 import type { ModelSimulatorStats } from './model-simulator/model-simulator';
 
@@ -42,11 +44,20 @@ export interface LocalRunReport {
   readonly invariantHolds: boolean;
   /** Why the invariant does not hold (empty when it does). */
   readonly invariantViolations: readonly string[];
+  /** Faults injected during the run, by kind: the infrastructure's (AWS boundary, poller) and the model simulator's. */
+  readonly faultsInjected: {
+    readonly infrastructure: InfraFaultCounts;
+    readonly model: Readonly<Record<string, number>>;
+  };
   readonly durationMs: number;
   /** Where things are, for a human following up. */
   readonly details: {
     readonly dlqByReason: Readonly<Record<string, number>>;
     readonly ledgerByStatus: Readonly<Record<string, number>>;
+    /** The keys behind the invariant violations (at most MAX_LISTED_KEYS per problem), with where each ended. */
+    readonly violatingKeys: readonly ViolatingKey[];
+    /** The reconciler's run just before the state was read: its outcome, or `none` without monitors. */
+    readonly finalReconcilerRun: 'ok' | 'error' | 'timeout' | 'none';
     /** Claims of all ledger items together: every model call follows a claim, so calls per claim bound them. */
     readonly claims: number;
     readonly apiCallsByOperation: Readonly<Record<string, number>>;
@@ -57,6 +68,24 @@ export interface LocalRunReport {
     readonly model: ModelSimulatorStats & { readonly faults: FaultSpec };
   };
 }
+
+/** A key that breaks the invariant, and the evidence. */
+export interface ViolatingKey {
+  readonly key: string;
+  /** Its ledger item's status, or `none`. */
+  readonly ledgerStatus: string;
+  /** Where it ended: `completed`, `dlq`, `review` (none: lost). */
+  readonly places: readonly string[];
+  readonly reviewMessages: number;
+  readonly dlqMessages: number;
+  /** What is wrong with it. */
+  readonly problem: 'lost' | 'in-two-places' | 'duplicate-review' | 'in-progress' | 'failed' | 'never-sent';
+}
+
+/** Keys listed in the report's details per kind of problem (the counts in the violations are always complete). */
+const MAX_LISTED_KEYS = 25;
+/** Keys named in a violation's text. */
+const KEYS_IN_TEXT = 3;
 
 /** What the emulators hold at the end of a run. */
 interface EmulatorState {
@@ -80,65 +109,95 @@ export async function buildReport(
 ): Promise<LocalRunReport> {
   // Before reading the queues: the report's reads hide the DLQ's messages, which the DLQ alarm counts.
   const alarms = await pipeline.alarms.finish();
+  // The reconciler settles what SQS redrove behind the ledger's back; the invariant is judged after
+  // its last run, as on AWS one reconciler period after the queue drained.
+  const finalReconcilerRun = await runFinalReconciler(pipeline);
   const state = await readState(pipeline);
   const sentKeys = new Set(sentBodies.map(keyOfBody));
 
   const ledgerByStatus: Record<string, number> = {};
+  const statusOf = new Map<string, string>();
   let claims = 0;
   const completedKeys = new Set<string>();
   const rejectedKeys = new Set<string>();
-  const stuckKeys = new Set<string>();
   const byTier = { primary: 0, secondary: 0, rules: 0, human: 0 };
   for (const item of state.ledger) {
     const status = String(item[LEDGER.STATUS]);
     const key = String(item[LEDGER.PARTITION_KEY]);
     ledgerByStatus[status] = (ledgerByStatus[status] ?? 0) + 1;
+    statusOf.set(key, status);
     claims += Number(item.claims ?? 0);
     if (status === LEDGER_STATUS.COMPLETED) {
       completedKeys.add(key);
       const tier = String(item.tier) as keyof typeof byTier;
       if (tier in byTier) byTier[tier] += 1;
     } else if (status === LEDGER_STATUS.REJECTED) rejectedKeys.add(key);
-    else if (status === LEDGER_STATUS.IN_PROGRESS) stuckKeys.add(key);
   }
 
   const dlqByReason: Record<string, number> = {};
-  const deadLetteredKeys = new Set<string>();
+  const dlqMessages = new Map<string, number>();
   for (const message of state.deadLetters) {
     const reason = message.MessageAttributes?.[MESSAGE_ATTRIBUTE.FAILURE_REASON]?.StringValue ?? 'MAX_RECEIVES_EXCEEDED';
     dlqByReason[reason] = (dlqByReason[reason] ?? 0) + 1;
-    deadLetteredKeys.add(message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue ?? keyOfBody(message.Body ?? ''));
+    const key = message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue ?? keyOfBody(message.Body ?? '');
+    dlqMessages.set(key, (dlqMessages.get(key) ?? 0) + 1);
   }
-  const reviewKeys = new Set<string>();
+  const reviewMessages = new Map<string, number>();
   for (const message of state.reviews) {
-    const key = message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue;
-    reviewKeys.add(key ?? 'unknown');
+    const key = message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue ?? 'unknown';
+    reviewMessages.set(key, (reviewMessages.get(key) ?? 0) + 1);
   }
+
+  const offenders: ViolatingKey[] = [];
+  const offend = (key: string, problem: ViolatingKey['problem']) => {
+    const places = [completedKeys.has(key) && 'completed', dlqMessages.has(key) && 'dlq', reviewMessages.has(key) && 'review'].filter(
+      (place): place is string => typeof place === 'string',
+    );
+    offenders.push({ key, ledgerStatus: statusOf.get(key) ?? 'none', places, reviewMessages: reviewMessages.get(key) ?? 0, dlqMessages: dlqMessages.get(key) ?? 0, problem });
+  };
 
   // A key's single outcome: completed, else in review, else dead-lettered. A key with no outcome
   // is lost; one that is also somewhere else is reported, since that is a copy someone must look at.
-  const violations: string[] = [];
   let completed = 0;
   let inReview = 0;
   let deadLettered = 0;
   let rejected = 0;
-  let lost = 0;
-  let overlapping = 0;
   for (const key of sentKeys) {
-    const places = [completedKeys.has(key), reviewKeys.has(key), deadLetteredKeys.has(key)].filter(Boolean).length;
-    if (places > 1) overlapping += 1;
+    const places = [completedKeys.has(key), reviewMessages.has(key), dlqMessages.has(key)].filter(Boolean).length;
+    if (places > 1) offend(key, 'in-two-places');
+    if ((reviewMessages.get(key) ?? 0) > 1) offend(key, 'duplicate-review');
     if (completedKeys.has(key)) completed += 1;
-    else if (reviewKeys.has(key)) inReview += 1;
-    else if (deadLetteredKeys.has(key)) {
+    else if (reviewMessages.has(key)) inReview += 1;
+    else if (dlqMessages.has(key)) {
       deadLettered += 1;
       if (rejectedKeys.has(key)) rejected += 1;
-    } else lost += 1;
+    } else offend(key, 'lost');
   }
-  const unknown = [...completedKeys, ...reviewKeys, ...deadLetteredKeys].filter((key) => !sentKeys.has(key));
-  if (lost > 0) violations.push(`${lost} sent key(s) are neither completed, dead-lettered nor in review`);
-  if (overlapping > 0) violations.push(`${overlapping} key(s) ended in more than one place`);
-  if (new Set(unknown).size > 0) violations.push(`${new Set(unknown).size} key(s) in the results were never sent`);
-  if (stuckKeys.size > 0) violations.push(`${stuckKeys.size} ledger item(s) are still IN_PROGRESS`);
+  for (const key of new Set([...completedKeys, ...reviewMessages.keys(), ...dlqMessages.keys()])) {
+    if (!sentKeys.has(key)) offend(key, 'never-sent');
+  }
+  // After the reconciler's last run nothing may be left claimed or failed: a FAILED item whose
+  // message is gone (redriven or deleted) is a job that never settles.
+  for (const [key, status] of statusOf) {
+    if (status === LEDGER_STATUS.IN_PROGRESS) offend(key, 'in-progress');
+    else if (status === LEDGER_STATUS.FAILED) offend(key, 'failed');
+  }
+
+  const violations: string[] = [];
+  const describe: Record<ViolatingKey['problem'], string> = {
+    lost: 'sent key(s) are neither completed, dead-lettered nor in review',
+    'in-two-places': 'key(s) ended in more than one of completed / DLQ / review',
+    'duplicate-review': 'key(s) have more than one review message',
+    'never-sent': 'key(s) in the results were never sent',
+    'in-progress': 'ledger item(s) are still IN_PROGRESS after the final reconciler run',
+    failed: 'ledger item(s) are still FAILED after the final reconciler run',
+  };
+  for (const problem of Object.keys(describe) as Array<ViolatingKey['problem']>) {
+    const keys = offenders.filter((offender) => offender.problem === problem);
+    if (keys.length === 0) continue;
+    const named = keys.slice(0, KEYS_IN_TEXT).map((offender) => `${offender.key.slice(0, 12)} (${offender.ledgerStatus}${offender.places.length > 0 ? `; ${offender.places.join('+')}` : ''})`);
+    violations.push(`${keys.length} ${describe[problem]}: ${named.join(', ')}${keys.length > KEYS_IN_TEXT ? ', …' : ''}`);
+  }
   if (state.inputQueueDepth > 0) violations.push(`${state.inputQueueDepth} message(s) are still on the input queue`);
   if (completed + deadLettered + inReview !== sentKeys.size) {
     violations.push(`unique ${sentKeys.size} ≠ completed ${completed} + dead-lettered ${deadLettered} + in review ${inReview}`);
@@ -159,10 +218,16 @@ export async function buildReport(
     apiCalls: emulators.counter.totals(),
     invariantHolds: violations.length === 0,
     invariantViolations: violations,
+    faultsInjected: {
+      infrastructure: pipeline.infraFaults(),
+      model: Object.fromEntries(Object.entries(pipeline.simulator.stats().byOutcome).filter(([outcome]) => outcome !== 'ok')),
+    },
     durationMs,
     details: {
       dlqByReason,
       ledgerByStatus,
+      violatingKeys: Object.keys(describe).flatMap((problem) => offenders.filter((offender) => offender.problem === problem).slice(0, MAX_LISTED_KEYS)),
+      finalReconcilerRun,
       claims,
       apiCallsByOperation: emulators.counter.snapshot(),
       metrics: logs.snapshot(),
@@ -171,6 +236,12 @@ export async function buildReport(
       model: { ...pipeline.simulator.stats(), faults: pipeline.simulator.faults },
     },
   };
+}
+
+async function runFinalReconciler(pipeline: LocalPipeline): Promise<LocalRunReport['details']['finalReconcilerRun']> {
+  if (!pipeline.monitors || !pipeline.monitors.names.includes(MONITOR_NAMES.RECONCILER)) return 'none';
+  const [run] = await pipeline.monitors.runOnce(MONITOR_NAMES.RECONCILER);
+  return run?.result.kind ?? 'none';
 }
 
 async function readState(pipeline: LocalPipeline): Promise<EmulatorState> {

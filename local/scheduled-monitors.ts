@@ -1,11 +1,7 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DRIFT_BASELINE_SOURCE, ENV, METRIC_SERVICE, MONITOR_ENV } from '../lambda/contract';
-import { buildBaseline, type DriftBaseline, writeBaseline } from '../lambda/monitors/baseline-store';
-import { MonitorInputError } from '../lambda/monitors/errors';
-import { TASK_NAMES } from '../lambda/tasks/registry';
+import { ENV, METRIC_SERVICE, MONITOR_ENV } from '../lambda/contract';
+import type { DriftBaseline } from '../lambda/monitors/baseline-store';
+import { pinReferenceBaselines, type StartReferencePipeline } from './drift-reference';
 import { type Emulators, LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from './emulators';
 import { ExecutionEnvironment, type InvokeResult } from './lambda-runtime';
 import type { LocalStackModel, ScheduledFunctionModel } from './stack-model';
@@ -26,7 +22,7 @@ import { DEFAULT_INPUT } from './workload';
  * has. Local mode pins each task's baseline from a reference workload instead (by default
  * examples/tickets.jsonl), run once through a separate local pipeline of the same stack — same
  * bundle, same simulated model, at real time — and counted from its ledger with the code
- * `pipectl drift baseline` uses. The result is cached under .local/drift-reference/, keyed by the bundle and the workload,
+ * `pipectl drift baseline` uses (local/drift-reference.ts). The result is cached under .local/drift-reference/, keyed by the bundle and the workload,
  * so only the first run after a code change pays for it (a few seconds).
  *
  * The monitors' DynamoDB requests carry the observer mark: they cost per schedule, not per
@@ -83,6 +79,11 @@ export interface ScheduledMonitorsContext {
   readonly processorEnvironment?: Readonly<Record<string, string>>;
   readonly ledgerTableName: string;
   readonly controlTableName: string;
+  /**
+   * Starts the separate pipeline the drift reference workload runs through (local-pipeline.ts passes
+   * its own `startLocalPipeline`: handed in, so this module does not import the one that imports it).
+   */
+  readonly startReferencePipeline: StartReferencePipeline;
 }
 
 /** One run of a monitor. */
@@ -138,7 +139,12 @@ export class ScheduledMonitors {
     const monitors = new ScheduledMonitors(scheduled);
     const reference = options.driftReference ?? DEFAULT_DRIFT_REFERENCE;
     if (reference !== false) {
-      monitors.referenceBaselines.push(...(await pinReferenceBaselines(context, reference, options.cacheDir ?? join(process.cwd(), '.local', 'drift-reference'))));
+      monitors.referenceBaselines.push(
+        ...(await pinReferenceBaselines(
+          { ...context, referenceFile: reference, cacheDir: options.cacheDir ?? join(process.cwd(), '.local', 'drift-reference') },
+          REFERENCE_RUN_VERSION,
+        )),
+      );
     }
     if (options.autoStart ?? true) monitors.startTimers();
     return monitors;
@@ -241,87 +247,6 @@ function monitorEnvironment(model: ScheduledFunctionModel, context: ScheduledMon
     TZ: 'UTC',
     PATH: process.env.PATH ?? '',
   };
-}
-
-/**
- * Each task's baseline from the reference workload: cached, or computed by running the workload
- * through a separate local pipeline and counting its ledger. Written into this pipeline's control
- * table as source `reference`.
- */
-async function pinReferenceBaselines(context: ScheduledMonitorsContext, referenceFile: string, cacheDir: string): Promise<DriftBaseline[]> {
-  if (!existsSync(referenceFile)) {
-    context.writeLog(JSON.stringify({ level: 'WARN', service: 'local', message: `drift reference ${referenceFile} not found: no baseline pinned` }));
-    return [];
-  }
-  const bodies = readFileSync(referenceFile, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim().length > 0);
-  const hash = createHash('sha256');
-  hash.update(REFERENCE_RUN_VERSION);
-  hash.update(readFileSync(context.stack.processor.bundlePath));
-  hash.update(JSON.stringify(context.processorEnvironment ?? {}));
-  hash.update(JSON.stringify(context.stack.processor.environment));
-  for (const body of bodies) hash.update(`${body}\n`);
-  const cacheFile = join(cacheDir, `${hash.digest('hex').slice(0, 32)}.json`);
-
-  let baselines: DriftBaseline[];
-  if (existsSync(cacheFile)) {
-    baselines = JSON.parse(readFileSync(cacheFile, 'utf8')) as DriftBaseline[];
-  } else {
-    baselines = await computeReferenceBaselines(context, referenceFile, bodies);
-    mkdirSync(cacheDir, { recursive: true });
-    const temporary = `${cacheFile}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(baselines));
-    renameSync(temporary, cacheFile);
-  }
-
-  const client = new DynamoDBClient({ region: context.emulators.region, endpoint: context.emulators.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS, customUserAgent: OBSERVER_USER_AGENT });
-  try {
-    for (const baseline of baselines) await writeBaseline(client, context.controlTableName, { ...baseline, pinnedAt: Date.now() });
-  } finally {
-    client.destroy();
-  }
-  return baselines;
-}
-
-async function computeReferenceBaselines(context: ScheduledMonitorsContext, referenceFile: string, bodies: readonly string[]): Promise<DriftBaseline[]> {
-  // Imported here: local-pipeline and run-local import this module.
-  const { startLocalPipeline } = await import('./local-pipeline');
-  const { sendBodies, waitForDrain } = await import('./run-local');
-  const reference = await startLocalPipeline({
-    stack: context.stack,
-    // Real time: on a busy machine a scaled-down timeout can cut an invocation short and send some
-    // answers down the fallback chain, which would bake a degraded serving-tier mix into the
-    // baseline. The simulated model has no latency, so this costs only the batching window.
-    timeScale: 1,
-    environment: context.processorEnvironment,
-    monitors: false,
-  });
-  try {
-    const from = Date.now();
-    await sendBodies(reference.sqs, reference.resources.inputQueueUrl, bodies);
-    if (!(await waitForDrain(reference, Math.max(60_000, bodies.length * 50)))) throw new Error(`the drift reference run did not drain: ${referenceFile}`);
-    const to = Date.now() + 1;
-    const baselines: DriftBaseline[] = [];
-    for (const task of TASK_NAMES) {
-      try {
-        const { requests: _requests, readUnits: _readUnits, ...baseline } = await buildBaseline(reference.dynamodb, reference.resources.ledgerTableName, task, from, to, {
-          sampleShards: 16,
-          maxItems: 1_000_000,
-          source: DRIFT_BASELINE_SOURCE.REFERENCE,
-          pinnedAt: to,
-          pinnedBy: `local mode, reference ${referenceFile}`,
-        });
-        baselines.push(baseline);
-      } catch (error) {
-        // A task the reference workload does not exercise has no baseline.
-        if (!(error instanceof MonitorInputError)) throw error;
-      }
-    }
-    return baselines;
-  } finally {
-    await reference.stop();
-  }
 }
 
 /** The service names of the two monitors, for callers of `runOnce`. */

@@ -7,7 +7,8 @@ import { startPipelineControlApi } from '../../local/control-api';
 import { firedAlarmLines } from '../../local/alarm-evaluator';
 import { defaultLogFile, startLocalPipeline } from '../../local/local-pipeline';
 import type { LocalRunReport } from '../../local/report';
-import { runLocal, sendBodies } from '../../local/run-local';
+import { runLocal } from '../../local/run-local';
+import { sendBodies } from '../../local/queue-drain';
 import { buildBodies, DEFAULT_INPUT } from '../../local/workload';
 import { METRIC } from '../../lambda/contract';
 import { FaultSpecError, parseFaultSpec } from '../../local/model-simulator/fault-spec';
@@ -65,7 +66,7 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
     .option('--messages <n>', 'how many messages to send (a generated workload unless --input is given)', integer('--messages'))
     .option('--input <file>', `one message body per line (default: ${relative(DEFAULT_INPUT)})`)
     .option('--duplicates <fraction>', 'fraction of messages that re-send an earlier one', fraction)
-    .option('--faults <spec>', 'model faults to inject, e.g. 429=0.3:2000,5xx=0.1 or brownout (README: "Fault spec")', faultSpec)
+    .option('--faults <spec>', 'model and infrastructure faults to inject, e.g. 429=0.3:2000,5xx=0.1, brownout or ddb-throttle=0.05,crash=0.02 (README: "Fault spec")', faultSpec)
     .option('--seed <n>', 'seed of the generated workload and the simulated model', integer('--seed'))
     .option('--report <file>', 'write the JSON report here')
     .option('--serve', 'keep running until SIGINT/SIGTERM; print the endpoints as one JSON line')
@@ -132,6 +133,8 @@ async function serve(options: LocalOptions): Promise<number> {
     functionName: resources.processorFunctionName,
     eventSourceMappingId: resources.eventSourceMappingId,
     logFile: defaultLogFile(),
+    // The endpoints above are the emulators themselves: what a client sends or reads there is never faulted.
+    faults: options.faults ?? null,
     pid: process.pid,
   };
   mkdirSync(dirname(SERVE_FILE), { recursive: true });
@@ -151,6 +154,8 @@ async function serve(options: LocalOptions): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   process.stderr.write('stopping…\n');
+  const injected = Object.entries(pipeline.infraFaults()).filter(([, count]) => count > 0);
+  if (injected.length > 0) process.stderr.write(`infrastructure faults injected: ${injected.map(([kind, count]) => `${kind} ${count}`).join(', ')}\n`);
   await consoleServer?.stop();
   consoleTarget?.destroy();
   await controlApi.stop();
@@ -175,6 +180,7 @@ export function summary(report: LocalRunReport, logFile: string, reportFile?: st
     `  model calls        ${report.modelCalls}${modelDetail(report)}`,
     `  DynamoDB requests  ${report.apiCalls['dynamodb.write']} writes, ${report.apiCalls['dynamodb.read']} reads;  SQS requests ${report.apiCalls.sqs}`,
     `  throughput         ${perSecond.toFixed(0)} messages/s over ${(report.durationMs / 1000).toFixed(1)} s`,
+    ...infraFaultLines(report),
     ...firedAlarmLines(report.alarms),
     '',
     report.invariantHolds
@@ -185,6 +191,12 @@ export function summary(report: LocalRunReport, logFile: string, reportFile?: st
     '',
   ];
   return lines.join('\n');
+}
+
+/** What the AWS boundary and the poller injected (the model's faults are on the model calls line). */
+function infraFaultLines(report: LocalRunReport): string[] {
+  const injected = Object.entries(report.faultsInjected.infrastructure).filter(([, count]) => count > 0);
+  return injected.length === 0 ? [] : [`  infra faults       ${injected.map(([kind, count]) => `${kind} ${count}`).join(', ')}`];
 }
 
 /** Retries, repairs, breaker refusals and, under faults, what the simulator injected. */

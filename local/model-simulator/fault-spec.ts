@@ -1,3 +1,13 @@
+import {
+  addInfraFaultItem,
+  checkInfraFaultSpec,
+  hasInfraFaults,
+  INFRA_ITEM_HELP,
+  type InfraFaultSpec,
+  InfraFaultSpecError,
+  isInfraFaultKey,
+} from '../aws-boundary/infra-fault-spec';
+
 /**
  * The model simulator's fault spec: what `pipectl local --faults SPEC` takes (README, "Fault spec").
  *
@@ -5,12 +15,17 @@
  *   ITEM   := 429=RATE[:RETRY_AFTER_MS] | 5xx=RATE | latency=MS@RATE | base=MS | hang=RATE
  *           | malformed=RATE | truncated=RATE | schema=RATE | quota=RATE | outage=FROM-TO
  *           | zero-latency | brownout | none
+ *           | ddb-throttle=RATE | ddb-error=RATE | ddb-latency=MS@RATE | ddb-hang=RATE
+ *           | sqs-error=RATE | crash=RATE | timeout=RATE | redeliver=RATE   (infrastructure)
  *
  * RATE is a fraction in [0, 1] of calls; durations are real-time milliseconds (outage bounds are
  * seconds since the simulator's first request, `s` or `ms` suffix allowed) and are run at local
  * mode's time scale. Each call draws at most one of the answer faults (429, 5xx, hang, quota,
  * malformed, truncated, schema), so their rates add up to at most 1; latency is drawn apart and
  * adds to any answer; an outage answers 503 to everything inside its window.
+ *
+ * The infrastructure items (ddb-*, sqs-error, crash, timeout, redeliver) are parsed in their own
+ * block below into `infra`; the simulator ignores them (local/aws-boundary/infra-fault-spec.ts).
  */
 export interface FaultSpec {
   /** Latency of every call (ms). */
@@ -26,6 +41,8 @@ export interface FaultSpec {
   readonly quota?: { readonly rate: number };
   /** Every call in [fromMs, toMs) after the first request gets 503. */
   readonly outage?: { readonly fromMs: number; readonly toMs: number };
+  /** Faults of the AWS endpoints and the Lambda runtime, injected at their boundary, not by the simulator. */
+  readonly infra?: InfraFaultSpec;
 }
 
 /** No faults, no latency: the default of local mode and of the benchmark's happy path. */
@@ -47,6 +64,7 @@ export class FaultSpecError extends Error {
 
 const ITEM_HELP =
   'valid items: 429=RATE[:retryAfterMs], 5xx=RATE, latency=MS@RATE, base=MS, hang=RATE, malformed=RATE, truncated=RATE, schema=RATE, quota=RATE, outage=FROM-TO, ' +
+  `${INFRA_ITEM_HELP}, ` +
   `or a profile (${Object.keys(FAULT_PROFILES).join(', ')})`;
 
 /** Parses a spec; throws FaultSpecError naming the first bad item. */
@@ -63,12 +81,24 @@ export function parseFaultSpec(text: string): FaultSpec {
       Object.assign(spec, parseFaultSpec(profile));
       continue;
     }
-    const match = /^([a-z0-9]+)=(.+)$/i.exec(item);
+    // Hyphens: the infrastructure items are named ddb-throttle, sqs-error, ….
+    const match = /^([a-z0-9-]+)=(.+)$/i.exec(item);
     if (!match) throw new FaultSpecError(`"${item}" is not KEY=VALUE; ${ITEM_HELP}`);
     const key = (match[1] as string).toLowerCase();
     const value = match[2] as string;
     if (seen.has(key)) throw new FaultSpecError(`"${key}" appears twice`);
     seen.add(key);
+    // --- infrastructure faults (local/aws-boundary/infra-fault-spec.ts) ---
+    if (isInfraFaultKey(key)) {
+      try {
+        spec.infra = addInfraFaultItem(spec.infra ?? {}, key, value);
+      } catch (error) {
+        if (error instanceof InfraFaultSpecError) throw new FaultSpecError(error.message, { cause: error });
+        throw error;
+      }
+      continue;
+    }
+    // --- end of infrastructure faults ---
     switch (key) {
       case '429': {
         const [rate, retryAfter] = value.split(':');
@@ -116,6 +146,16 @@ export function parseFaultSpec(text: string): FaultSpec {
         throw new FaultSpecError(`unknown fault "${key}"; ${ITEM_HELP}`);
     }
   }
+  // --- infrastructure faults ---
+  if (spec.infra) {
+    try {
+      checkInfraFaultSpec(spec.infra);
+    } catch (error) {
+      if (error instanceof InfraFaultSpecError) throw new FaultSpecError(error.message, { cause: error });
+      throw error;
+    }
+  }
+  // --- end of infrastructure faults ---
   const total = answerFaultRate(spec);
   if (total > 1 + 1e-9) {
     throw new FaultSpecError(`the answer faults (429, 5xx, hang, quota, malformed, truncated, schema) add up to ${round(total)}, more than 1`);
@@ -145,7 +185,7 @@ export function scaleFaultSpec(spec: FaultSpec, timeScale: number): FaultSpec {
 
 /** Whether the spec injects anything beyond latency. */
 export function hasFaults(spec: FaultSpec): boolean {
-  return answerFaultRate(spec) > 0 || spec.outage !== undefined || spec.latency !== undefined;
+  return answerFaultRate(spec) > 0 || spec.outage !== undefined || spec.latency !== undefined || hasInfraFaults(spec.infra);
 }
 
 function parseRate(key: string, value: string | undefined): number {

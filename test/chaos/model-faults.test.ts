@@ -21,7 +21,7 @@ import { BREAKER, CONTROL, ENV, LEDGER_STATUS, METRIC } from '../../lambda/contr
 import { TicketTriage } from '../../lambda/tasks/ticket-triage';
 import { startLocalPipeline } from '../../local/local-pipeline';
 import { buildReport, type LocalRunReport } from '../../local/report';
-import { sendBodies, waitForDrain } from '../../local/run-local';
+import { sendBodies, waitForDrain } from '../../local/queue-drain';
 import { synthesizeLocalStack } from '../../local/stack-model';
 import { buildBodies } from '../../local/workload';
 

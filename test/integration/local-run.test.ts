@@ -2,7 +2,10 @@
  * `pipectl local` end to end: the invariant `sent = completed + dead-lettered + in review`
  * (duplicates counted once), computed from the emulators' state.
  */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../../lambda/contract';
 import { loadStageConfig } from '../../lib/config/stage-config';
 import { startLocalPipeline } from '../../local/local-pipeline';
 import { buildReport, keyOfBody } from '../../local/report';
@@ -66,10 +69,71 @@ describe('a local run', () => {
       expect(report.invariantHolds).toBe(false);
       expect(report.invariantViolations).toEqual(
         expect.arrayContaining([
-          `${report.unique} sent key(s) are neither completed, dead-lettered nor in review`,
+          expect.stringMatching(new RegExp(`^${report.unique} sent key\\(s\\) are neither completed, dead-lettered nor in review: `)),
           `${bodies.length} message(s) are still on the input queue`,
         ]),
       );
+      expect(report.details.violatingKeys.filter((entry) => entry.problem === 'lost')).toHaveLength(report.unique);
+    } finally {
+      await pipeline.stop();
+    }
+  });
+
+  it('reports every way a key can end wrong: in two places, two review messages, left IN_PROGRESS or FAILED', async () => {
+    // The emulators are given the end state directly (no poller, no reconciler that could settle
+    // it): what is asserted is the report's reading of that state.
+    const pipeline = await startLocalPipeline({ stack, autoStart: false, monitors: false });
+    try {
+      const bodies = [...new Map(buildBodies({ messages: 12, seed: 5 }).map((body) => [keyOfBody(body), body])).values()].slice(0, 5);
+      const [twice, reviewedTwice, inProgress, failed, fine] = bodies.map(keyOfBody) as [string, string, string, string, string];
+      const item = (key: string, status: string) =>
+        pipeline.dynamodb.send(new PutItemCommand({ TableName: pipeline.resources.ledgerTableName, Item: { [LEDGER.PARTITION_KEY]: { S: key }, [LEDGER.STATUS]: { S: status } } }));
+      const review = (key: string) =>
+        pipeline.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: pipeline.resources.reviewQueueUrl,
+            MessageBody: '{}',
+            MessageAttributes: { [MESSAGE_ATTRIBUTE.INPUT_HASH]: { DataType: 'String', StringValue: key } },
+          }),
+        );
+      await item(twice, LEDGER_STATUS.COMPLETED);
+      await review(twice);
+      await item(reviewedTwice, LEDGER_STATUS.IN_REVIEW);
+      await review(reviewedTwice);
+      await review(reviewedTwice);
+      await item(inProgress, LEDGER_STATUS.IN_PROGRESS);
+      await item(failed, LEDGER_STATUS.FAILED);
+      await item(fine, LEDGER_STATUS.COMPLETED);
+
+      const report = await buildReport(pipeline, bodies, 0, 0);
+
+      expect(report.invariantHolds).toBe(false);
+      expect(report.details.finalReconcilerRun).toBe('none');
+      const problems = report.details.violatingKeys.map(({ key, problem, ledgerStatus, places }) => ({ key, problem, ledgerStatus, places }));
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          { key: twice, problem: 'in-two-places', ledgerStatus: LEDGER_STATUS.COMPLETED, places: ['completed', 'review'] },
+          { key: reviewedTwice, problem: 'duplicate-review', ledgerStatus: LEDGER_STATUS.IN_REVIEW, places: ['review'] },
+          { key: inProgress, problem: 'in-progress', ledgerStatus: LEDGER_STATUS.IN_PROGRESS, places: [] },
+          { key: inProgress, problem: 'lost', ledgerStatus: LEDGER_STATUS.IN_PROGRESS, places: [] },
+          { key: failed, problem: 'failed', ledgerStatus: LEDGER_STATUS.FAILED, places: [] },
+          { key: failed, problem: 'lost', ledgerStatus: LEDGER_STATUS.FAILED, places: [] },
+        ]),
+      );
+      expect(problems.filter((problem) => problem.key === fine)).toEqual([]);
+      expect(problems).toHaveLength(6);
+      for (const [count, text] of [
+        [1, 'key(s) ended in more than one of completed / DLQ / review'],
+        [1, 'key(s) have more than one review message'],
+        [1, 'ledger item(s) are still IN_PROGRESS after the final reconciler run'],
+        [1, 'ledger item(s) are still FAILED after the final reconciler run'],
+        [2, 'sent key(s) are neither completed, dead-lettered nor in review'],
+      ] as const) {
+        expect(report.invariantViolations.some((violation) => violation.startsWith(`${count} ${text}: `))).toBe(true);
+      }
+      // The key completed and also in review counts once, as completed; the one reviewed twice, once.
+      expect(report.completed).toBe(2);
+      expect(report.inReview).toBe(1);
     } finally {
       await pipeline.stop();
     }

@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DRIFT_BASELINE_SOURCE } from '../lambda/contract';
+import { buildBaseline, type DriftBaseline, writeBaseline } from '../lambda/monitors/baseline-store';
+import { MonitorInputError } from '../lambda/monitors/errors';
+import { TASK_NAMES } from '../lambda/tasks/registry';
+import { type Emulators, LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from './emulators';
+import { sendBodies, waitForDrain } from './queue-drain';
+import type { LocalStackModel } from './stack-model';
+
+/*
+ * Local mode's drift reference (see scheduled-monitors.ts): each task's baseline, pinned from a
+ * reference workload run through a separate local pipeline of the same stack. A leaf module: the
+ * pipeline it runs is started by a function its caller hands in, so it imports no pipeline code.
+ */
+
+/** What a reference run needs of a local pipeline. */
+export interface ReferencePipeline {
+  readonly sqs: SQSClient;
+  readonly dynamodb: DynamoDBClient;
+  readonly resources: { readonly inputQueueUrl: string; readonly ledgerTableName: string };
+  readonly poller: { readonly inFlight: number };
+  stop(): Promise<void>;
+}
+
+/** Starts the reference pipeline (local-pipeline.ts's `startLocalPipeline`, with these options). */
+export type StartReferencePipeline = (options: {
+  readonly stack: LocalStackModel;
+  readonly timeScale: number;
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly monitors: false;
+}) => Promise<ReferencePipeline>;
+
+/** Everything a reference run reads. */
+export interface DriftReferenceContext {
+  readonly stack: LocalStackModel;
+  readonly emulators: Emulators;
+  readonly writeLog: (line: string) => void;
+  readonly processorEnvironment?: Readonly<Record<string, string>>;
+  readonly controlTableName: string;
+  readonly startReferencePipeline: StartReferencePipeline;
+  /** The workload (JSONL) whose processing pins the baselines. */
+  readonly referenceFile: string;
+  /** Where computed baselines are cached. */
+  readonly cacheDir: string;
+}
+
+/**
+ * Each task's baseline from the reference workload: cached, or computed by running the workload
+ * through a separate local pipeline and counting its ledger. Written into this pipeline's control
+ * table as source `reference`.
+ */
+export async function pinReferenceBaselines(context: DriftReferenceContext, runVersion: string): Promise<DriftBaseline[]> {
+  const { referenceFile, cacheDir } = context;
+  if (!existsSync(referenceFile)) {
+    context.writeLog(JSON.stringify({ level: 'WARN', service: 'local', message: `drift reference ${referenceFile} not found: no baseline pinned` }));
+    return [];
+  }
+  const bodies = readFileSync(referenceFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim().length > 0);
+  const hash = createHash('sha256');
+  hash.update(runVersion);
+  hash.update(readFileSync(context.stack.processor.bundlePath));
+  hash.update(JSON.stringify(context.processorEnvironment ?? {}));
+  hash.update(JSON.stringify(context.stack.processor.environment));
+  for (const body of bodies) hash.update(`${body}\n`);
+  const cacheFile = join(cacheDir, `${hash.digest('hex').slice(0, 32)}.json`);
+
+  let baselines: DriftBaseline[];
+  if (existsSync(cacheFile)) {
+    baselines = JSON.parse(readFileSync(cacheFile, 'utf8')) as DriftBaseline[];
+  } else {
+    baselines = await computeReferenceBaselines(context, referenceFile, bodies);
+    mkdirSync(cacheDir, { recursive: true });
+    const temporary = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(baselines));
+    renameSync(temporary, cacheFile);
+  }
+
+  const client = new DynamoDBClient({ region: context.emulators.region, endpoint: context.emulators.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS, customUserAgent: OBSERVER_USER_AGENT });
+  try {
+    for (const baseline of baselines) await writeBaseline(client, context.controlTableName, { ...baseline, pinnedAt: Date.now() });
+  } finally {
+    client.destroy();
+  }
+  return baselines;
+}
+
+async function computeReferenceBaselines(context: DriftReferenceContext, referenceFile: string, bodies: readonly string[]): Promise<DriftBaseline[]> {
+  const reference = await context.startReferencePipeline({
+    stack: context.stack,
+    // Real time: on a busy machine a scaled-down timeout can cut an invocation short and send some
+    // answers down the fallback chain, which would bake a degraded serving-tier mix into the
+    // baseline. The simulated model has no latency, so this costs only the batching window.
+    timeScale: 1,
+    environment: context.processorEnvironment,
+    monitors: false,
+  });
+  try {
+    const from = Date.now();
+    await sendBodies(reference.sqs, reference.resources.inputQueueUrl, bodies);
+    if (!(await waitForDrain(reference, Math.max(60_000, bodies.length * 50)))) throw new Error(`the drift reference run did not drain: ${referenceFile}`);
+    const to = Date.now() + 1;
+    const baselines: DriftBaseline[] = [];
+    for (const task of TASK_NAMES) {
+      try {
+        const { requests: _requests, readUnits: _readUnits, ...baseline } = await buildBaseline(reference.dynamodb, reference.resources.ledgerTableName, task, from, to, {
+          sampleShards: 16,
+          maxItems: 1_000_000,
+          source: DRIFT_BASELINE_SOURCE.REFERENCE,
+          pinnedAt: to,
+          pinnedBy: `local mode, reference ${referenceFile}`,
+        });
+        baselines.push(baseline);
+      } catch (error) {
+        // A task the reference workload does not exercise has no baseline.
+        if (!(error instanceof MonitorInputError)) throw error;
+      }
+    }
+    return baselines;
+  } finally {
+    await reference.stop();
+  }
+}
