@@ -358,7 +358,10 @@ export const MONITOR_ENV = {
   EVENT_SOURCE_MAPPING_ID: 'EVENT_SOURCE_MAPPING_ID',
 } as const;
 
-/** Status of a ledger item. A key moves IN_PROGRESS → COMPLETED | FAILED | REJECTED | IN_REVIEW. */
+/**
+ * Status of a ledger item. The ledger is a fenced state machine: lambda/ledger/ledger-transitions.ts
+ * holds the table of which write may move an item from which status to which.
+ */
 export const LEDGER_STATUS = {
   IN_PROGRESS: 'IN_PROGRESS',
   COMPLETED: 'COMPLETED',
@@ -367,6 +370,12 @@ export const LEDGER_STATUS = {
   /** The message was rejected as bad input and sent to the DLQ with its reason. */
   REJECTED: 'REJECTED',
   IN_REVIEW: 'IN_REVIEW',
+  /**
+   * Out of receives: the owner failed on the message's last receive, or (set by the reconciler) an
+   * attempt on the last receive crashed or timed out and SQS redrove its message to the DLQ. A
+   * re-send or a DLQ redrive of the same input may claim it again.
+   */
+  DEAD_LETTERED: 'DEAD_LETTERED',
 } as const;
 export type LedgerStatus = (typeof LEDGER_STATUS)[keyof typeof LEDGER_STATUS];
 
@@ -399,6 +408,8 @@ export const METRIC = {
   /** Routed to the human-review queue. */
   RECORDS_ESCALATED: 'RecordsEscalated',
   DUPLICATES_SKIPPED: 'DuplicatesSkipped',
+  /** A DLQ copy or review notice that could not be sent (at most once: the ledger item holds the outcome). */
+  NOTICES_LOST: 'NoticesLost',
   LEASES_TAKEN_OVER: 'LeasesTakenOver',
   /** Dimension `model`. */
   MODEL_CALLS: 'ModelCalls',

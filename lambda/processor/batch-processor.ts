@@ -63,6 +63,9 @@ export interface InvocationContext {
 /** Batch-end writes (breaker counts, budget) give up this long before the invocation's deadline. */
 const FLUSH_GUARD_MS = 50;
 
+/** The event source's longest batching window: a message may have been received this long before the invocation began. */
+const MAX_BATCHING_WINDOW_MS = 300_000;
+
 /** How many terminal keys one warm instance remembers. */
 const RECENT_KEYS_CAPACITY = 10_000;
 
@@ -96,15 +99,25 @@ export class BatchProcessor {
     const limit = bulkhead(this.deps.config.recordConcurrency, event.Records.length);
     const leaders = new Map<string, Promise<RecordResult>>();
     const metrics = new BatchMetrics();
-    const batch: BatchContext = { deadline, workUntil, metrics, refreshed: new Map() };
+    const { timeMarginMs } = this.deps.config;
+    const batch: BatchContext = {
+      deadline,
+      workUntil,
+      // Half the margin after work ends: the settling writes land inside the lease, and the lease
+      // ends half a margin before the deadline (skew between clocks, a write still in flight).
+      leaseUntil: deadline - timeMarginMs / 2,
+      receivedBy: started - MAX_BATCHING_WINDOW_MS,
+      metrics,
+      refreshed: new Map(),
+    };
     if (this.deps.budget.limited) metrics.observe(METRIC.BUDGET_USED_PERCENT, this.deps.budget.usedPercent(), {}, MetricUnit.Percent);
 
     const results = await Promise.all(
       event.Records.map((record) => {
         const parsed = this.parse(record);
-        if (parsed instanceof RejectedInputError) return limit.execute(() => this.protocol.reject(record, parsed));
+        if (parsed instanceof RejectedInputError) return limit.execute(() => this.protocol.reject(record, parsed, batch));
         const leader = leaders.get(parsed.key);
-        if (leader) return leader.then((result) => this.protocol.follow(record, result));
+        if (leader) return leader.then((result) => this.protocol.follow(record, result, batch));
         const work = limit.execute(() => this.protocol.processRecord(record, parsed, batch));
         leaders.set(parsed.key, work);
         return work;

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC, TIER } from '../contract';
 import {
+  asPipelineError,
   BreakerOpenError,
   BudgetExhaustedError,
   errorClassOf,
@@ -175,7 +176,16 @@ export class FallbackChain {
         work.notes.push({ tier, modelId, reason: 'the model call cap was reached' });
         return { kind: 'next' };
       }
-      const permit = await breaker.acquire();
+      let permit: BreakerPermit;
+      try {
+        permit = await breaker.acquire();
+      } catch (error) {
+        // Taking the probe is a control-table write; when it fails this tier cannot be tried now,
+        // but the record is not lost for it: the chain goes on to the next tier.
+        work.notes.push({ tier, modelId, reason: `the breaker's state could not be written: ${(error as Error).message}`, errorClass: errorClassOf(error) });
+        work.deferral ??= asPipelineError(error);
+        return { kind: 'next' };
+      }
       if (permit.kind === 'denied') {
         work.metrics.count(METRIC.BREAKER_OPEN, 1, { task: task.name, model: modelId });
         work.notes.push({ tier, modelId, reason: `the breaker is ${permit.reason}`, errorClass: 'BreakerOpen' });
@@ -189,10 +199,12 @@ export class FallbackChain {
       }
       let response: ModelResponse;
       let latencyMs = 0;
+      let attempted = false;
       try {
         response = await this.deps.retryPolicy.execute(
           async ({ signal }) => {
             const started = this.now();
+            attempted = true;
             try {
               return await this.call(work, modelId, prompt, permit, signal, repair);
             } finally {
@@ -208,6 +220,8 @@ export class FallbackChain {
           },
         );
       } catch (error) {
+        // A probe refused before its call (too little time left) is released, not left to lapse.
+        if (!attempted) await this.settleSafely(breaker, () => breaker.release(permit), modelId);
         if (error instanceof ModelCallError || error instanceof TimeBudgetExhaustedError) {
           work.notes.push({ tier, modelId, reason: error.message, errorClass: errorClassOf(error) });
           if (error.retryable) work.deferral ??= error;
@@ -263,15 +277,30 @@ export class FallbackChain {
       this.deps.budget.record(response.tokensIn, response.tokensOut, cost);
       work.tokensIn += response.tokensIn;
       work.tokensOut += response.tokensOut;
-      await breaker.settle(permit, 'success');
+      // A paid, good answer is kept whatever the breaker's write does.
+      await this.settleSafely(breaker, () => breaker.settle(permit, 'success'), modelId);
       return response;
     } catch (error) {
       work.metrics.observe(METRIC.MODEL_LATENCY, this.now() - started, dimensions);
       const errorClass = errorClassOf(error);
       work.metrics.count(METRIC.MODEL_ERRORS, 1, { ...dimensions, errorClass });
       const systemic = error instanceof ModelCallError ? error.systemic : false;
-      await breaker.settle(permit, systemic ? 'failure' : 'neutral', errorClass);
+      // The model's error is what the chain acts on (fallback, deferral), not the breaker's write.
+      await this.settleSafely(breaker, () => breaker.settle(permit, systemic ? 'failure' : 'neutral', errorClass), modelId);
       throw error;
+    }
+  }
+
+  /**
+   * A breaker write that fails is logged and otherwise ignored: the shared state is advice (a probe's
+   * token lapses with its lease, counts are re-sent with the next batch), while the record's own
+   * outcome — a paid answer, or the model error that sends it down the chain — must not change.
+   */
+  private async settleSafely(breaker: SharedBreaker, write: () => Promise<void>, modelId: string): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.deps.logger.warn('breaker state could not be written', { modelId, breaker: breaker.modelId, errorClass: errorClassOf(error), error: (error as Error).message });
     }
   }
 

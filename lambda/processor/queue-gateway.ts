@@ -1,14 +1,21 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DependencyError } from '../errors/pipeline-errors';
+import { MAX_VISIBILITY_SECONDS } from '../resilience/queue-backoff';
 
 /** What the processor sends to queues besides consuming its input. */
 export interface QueueGateway {
   /** Send a rejected message to the DLQ, with its failure context as message attributes. */
-  deadLetter(body: string, attributes: Readonly<Record<string, string>>): Promise<void>;
+  deadLetter(body: string, attributes: Readonly<Record<string, string>>, options?: QueueCallOptions): Promise<void>;
   /** Escalate a record to the human-review queue. */
-  escalate(body: string, attributes: Readonly<Record<string, string>>): Promise<void>;
+  escalate(body: string, attributes: Readonly<Record<string, string>>, options?: QueueCallOptions): Promise<void>;
   /** Hide a message that goes back to the queue for `seconds`, so its retry is delayed (and spread). */
-  delay(receiptHandle: string, seconds: number): Promise<void>;
+  delay(receiptHandle: string, seconds: number, options?: QueueCallOptions): Promise<void>;
+}
+
+/** Per-call options of the queue gateway. */
+export interface QueueCallOptions {
+  /** Aborts the request (the record's lease is ending). */
+  readonly signal?: AbortSignal;
 }
 
 export interface SqsQueueGatewayOptions {
@@ -21,22 +28,23 @@ export interface SqsQueueGatewayOptions {
 export class SqsQueueGateway implements QueueGateway {
   constructor(private readonly options: SqsQueueGatewayOptions) {}
 
-  deadLetter(body: string, attributes: Readonly<Record<string, string>>): Promise<void> {
-    return this.send(this.options.deadLetterQueueUrl, body, attributes);
+  deadLetter(body: string, attributes: Readonly<Record<string, string>>, options: QueueCallOptions = {}): Promise<void> {
+    return this.send(this.options.deadLetterQueueUrl, body, attributes, options);
   }
 
-  escalate(body: string, attributes: Readonly<Record<string, string>>): Promise<void> {
-    return this.send(this.options.reviewQueueUrl, body, attributes);
+  escalate(body: string, attributes: Readonly<Record<string, string>>, options: QueueCallOptions = {}): Promise<void> {
+    return this.send(this.options.reviewQueueUrl, body, attributes, options);
   }
 
-  async delay(receiptHandle: string, seconds: number): Promise<void> {
+  async delay(receiptHandle: string, seconds: number, options: QueueCallOptions = {}): Promise<void> {
     try {
       await this.options.client.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: this.options.inputQueueUrl,
           ReceiptHandle: receiptHandle,
-          VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
+          VisibilityTimeout: Math.max(0, Math.min(MAX_VISIBILITY_SECONDS, Math.round(seconds))),
         }),
+        { abortSignal: options.signal },
       );
     } catch (error) {
       // Not fatal: the message still comes back, only after the queue's own visibility timeout.
@@ -44,7 +52,7 @@ export class SqsQueueGateway implements QueueGateway {
     }
   }
 
-  private async send(queueUrl: string, body: string, attributes: Readonly<Record<string, string>>): Promise<void> {
+  private async send(queueUrl: string, body: string, attributes: Readonly<Record<string, string>>, options: QueueCallOptions): Promise<void> {
     try {
       await this.options.client.send(
         new SendMessageCommand({
@@ -56,6 +64,7 @@ export class SqsQueueGateway implements QueueGateway {
               .map(([name, value]) => [name, { DataType: 'String', StringValue: value.slice(0, 1024) }]),
           ),
         }),
+        { abortSignal: options.signal },
       );
     } catch (error) {
       throw new DependencyError('sqs', `send to ${queueUrl} failed: ${(error as Error).message}`, { cause: error });
