@@ -15,6 +15,8 @@ import { registerReviewCommand } from './review';
 import { registerRunbookCommand } from './runbook';
 import { registerSendCommand } from './send';
 import { registerStatusCommand } from './status';
+import { registerSwitchCommand } from './switch';
+import { registerCanaryCommand } from './canary';
 import { registerTriageCommand } from './triage';
 
 /**
@@ -66,6 +68,8 @@ function registerCommands(program: Command, io: CliIo): void {
   registerRunbookCommand(program, io);
   registerTriageCommand(program, io);
   registerGameDayCommand(program, io);
+  registerSwitchCommand(program, io);
+  registerCanaryCommand(program, io);
 }
 
 /**

@@ -144,6 +144,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
         // The hour index key and the drift features ride on the completion: no extra write.
         '#completedAt = :now, #hourShard = :hourShard, #updatedAt = :now, #expiresAt = :expiresAt' +
         (features ? ', #features = :features' : '') +
+        (request.variant ? ', #variant = :variant' : '') +
         ' REMOVE #leaseUntil, #lastError, #lastErrorClass',
       names: {
         '#result': 'result',
@@ -156,6 +157,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
         '#completedAt': LEDGER.COMPLETED_AT,
         '#hourShard': LEDGER.HOUR_SHARD,
         ...(features ? { '#features': LEDGER.FEATURES } : {}),
+        ...(request.variant ? { '#variant': LEDGER.VARIANT } : {}),
         '#updatedAt': 'updatedAt',
         '#expiresAt': LEDGER.TTL,
         '#lastError': 'lastError',
@@ -172,6 +174,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
         ':modelCalls': { N: String(request.modelCalls) },
         ':hourShard': { S: hourShardKey(request.now, request.key) },
         ...(features ? { ':features': { M: marshall(features) } } : {}),
+        ...(request.variant ? { ':variant': { S: request.variant } } : {}),
         ':expiresAt': { N: String(this.expiresAt(request.now)) },
       },
     });

@@ -112,6 +112,8 @@ export interface CompleteRequest extends WriteOptions {
    * hour in the `byHour` index.
    */
   readonly features?: Readonly<Record<string, string>>;
+  /** Which variant served the result (`VARIANT` in lambda/contract.ts): stored as `variant`. */
+  readonly variant?: string;
   readonly now: number;
 }
 

@@ -9,6 +9,7 @@ import type { ModelProvider } from '../model/model-provider';
 import type { HourlyBudget } from '../resilience/budget';
 import type { KeyCallCounter } from '../resilience/key-call-counter';
 import type { RetryPolicy } from '../resilience/retry-policy';
+import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import type { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchMetrics } from './batch-metrics';
 import { FallbackChain } from './fallback-chain';
@@ -29,6 +30,7 @@ const OUTCOME_METRIC: Readonly<Record<Outcome, string>> = {
   [OUTCOME.IN_REVIEW]: METRIC.RECORDS_ESCALATED,
   [OUTCOME.CLAIMED_ELSEWHERE]: METRIC.RECORDS_CLAIMED_ELSEWHERE,
   [OUTCOME.FAILED]: METRIC.RECORDS_FAILED,
+  [OUTCOME.DEFERRED]: METRIC.RECORDS_DEFERRED,
 };
 
 /** The `task` dimension of a record whose message named no known task: never the producer's text. */
@@ -52,6 +54,8 @@ export interface BatchProcessorDependencies {
   readonly now?: () => number;
   /** Jitter of the queue-level backoff. @default Math.random */
   readonly random?: () => number;
+  /** Runtime switches, refreshed by the handler before each batch (lambda/resilience/runtime-switches.ts). @default none */
+  readonly switches?: RuntimeSwitches;
 }
 
 /** The part of the Lambda context the processor uses. */

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC, TIER } from '../contract';
+import { METRIC, TIER, type VariantName } from '../contract';
 import {
   asPipelineError,
   BreakerOpenError,
@@ -14,6 +14,7 @@ import {
 import type { ModelProvider, ModelResponse, RepairTurn } from '../model/model-provider';
 import { estimateCostUsd, type HourlyBudget, msUntilNextHour } from '../resilience/budget';
 import type { RetryPolicy } from '../resilience/retry-policy';
+import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import type { BreakerPermit, SharedBreaker } from '../resilience/shared-breaker';
 import type { Prompt } from '../tasks/task-definition';
 import type { BatchMetrics } from './batch-metrics';
@@ -21,6 +22,7 @@ import type { ParsedMessage } from './message-parser';
 import { parseModelOutput } from './model-output';
 import type { RuntimeConfig } from './runtime-config';
 import { confidenceOf, policyFor } from './task-policy';
+import { routeRecord } from './variants';
 
 /** What the fallback chain needs: the models, their guards and the one retry layer. */
 export interface FallbackChainDependencies {
@@ -34,6 +36,8 @@ export interface FallbackChainDependencies {
   readonly retryPolicy: RetryPolicy;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Runtime switches (tier off, force rules, the canary): lambda/processor/variants.ts. @default none */
+  readonly switches?: RuntimeSwitches;
 }
 
 /** Why a tier did not serve a record, as the review message and the log line carry it. */
@@ -63,6 +67,8 @@ export interface RecordWork {
   readonly notes: TierNote[];
   /** A reason to try again later (transient model trouble) rather than settle for rules or review. */
   deferral?: PipelineError;
+  /** The variant that serves the record (set by the chain from the canary split). */
+  variant?: VariantName;
 }
 
 /** What one model tier came to. */
@@ -111,10 +117,14 @@ export class FallbackChain {
     const budgetSpent = this.deps.budget.exhausted();
     if (budgetSpent) work.metrics.count(METRIC.BUDGET_EXHAUSTED, 1, { task: task.name });
     let capReached = work.callCap <= 0;
+    // Runtime switches and the canary split (variants.ts): the tiers left and each tier's model.
+    const route = routeRecord(this.deps.switches?.current(), task.name, work.message.key, policy.tiers);
+    work.variant = route.variant;
+    work.notes.push(...route.notes);
 
-    for (const tier of policy.tiers) {
+    for (const tier of route.tiers) {
       if (tier === TIER.PRIMARY || tier === TIER.SECONDARY) {
-        const modelId = tier === TIER.PRIMARY ? config.primaryModelId : config.secondaryModelId;
+        const modelId = route.modelFor(tier, config);
         if (!modelId) continue;
         if (capReached || work.calls >= work.callCap) {
           capReached = true;

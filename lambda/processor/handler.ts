@@ -5,7 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { METRIC_SERVICE, METRICS_NAMESPACE } from '../contract';
+import { ENV, METRIC_SERVICE, METRICS_NAMESPACE } from '../contract';
 import { DynamoDbLedgerStore } from '../ledger/dynamodb-ledger-store';
 import { BedrockProvider } from '../model/bedrock-provider';
 import type { ModelProvider } from '../model/model-provider';
@@ -16,6 +16,7 @@ import { HourlyBudget } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
 import { KeyCallCounter } from '../resilience/key-call-counter';
 import { RetryPolicy } from '../resilience/retry-policy';
+import { DynamoDbSwitchSource, RuntimeSwitches } from '../resilience/runtime-switches';
 import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
 import { SqsQueueGateway } from './queue-gateway';
@@ -79,7 +80,16 @@ function breakerFor(modelId: string): SharedBreaker {
   return breaker;
 }
 
+// Runtime switches: read at most once per refresh interval per environment, before a batch, never
+// per record. The interval is not part of the stage config: 15 s is what the 30 s promise needs.
+const refreshMs = Number(process.env[ENV.SWITCH_REFRESH_MS]);
+const switches = new RuntimeSwitches(new DynamoDbSwitchSource(dynamodb, config.controlTable), {
+  ...(refreshMs > 0 ? { refreshMs } : {}),
+  onReadFailed: (error) => logger.warn('runtime switches could not be read: the previous ones stay in force', { error: error.message }),
+});
+
 const processor = new BatchProcessor({
+  switches,
   config,
   logger,
   metrics,
@@ -106,4 +116,7 @@ const processor = new BatchProcessor({
 });
 
 /** The SQS event source's entry point: a partial batch response, never a thrown batch. */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => processor.process(event, context);
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  await switches.refresh();
+  return processor.process(event, context);
+};

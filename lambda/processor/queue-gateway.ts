@@ -10,7 +10,16 @@ export interface QueueGateway {
   escalate(body: string, attributes: Readonly<Record<string, string>>, options?: QueueCallOptions): Promise<void>;
   /** Hide a message that goes back to the queue for `seconds`, so its retry is delayed (and spread). */
   delay(receiptHandle: string, seconds: number, options?: QueueCallOptions): Promise<void>;
+  /**
+   * Put a fresh copy of a message back on the input queue, delayed by `delaySeconds` (at most
+   * 900, SQS's limit). The copy starts at receive count 1: what a deferral that must never reach
+   * the DLQ needs (a task stopped by a runtime switch).
+   */
+  requeue(body: string, delaySeconds: number, options?: QueueCallOptions): Promise<void>;
 }
+
+/** SQS's longest message delay. */
+export const MAX_DELAY_SECONDS = 900;
 
 /** Per-call options of the queue gateway. */
 export interface QueueCallOptions {
@@ -52,12 +61,17 @@ export class SqsQueueGateway implements QueueGateway {
     }
   }
 
-  private async send(queueUrl: string, body: string, attributes: Readonly<Record<string, string>>, options: QueueCallOptions): Promise<void> {
+  requeue(body: string, delaySeconds: number, options: QueueCallOptions = {}): Promise<void> {
+    return this.send(this.options.inputQueueUrl, body, {}, options, Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds))));
+  }
+
+  private async send(queueUrl: string, body: string, attributes: Readonly<Record<string, string>>, options: QueueCallOptions, delaySeconds?: number): Promise<void> {
     try {
       await this.options.client.send(
         new SendMessageCommand({
           QueueUrl: queueUrl,
           MessageBody: body,
+          ...(delaySeconds !== undefined ? { DelaySeconds: delaySeconds } : {}),
           MessageAttributes: Object.fromEntries(
             Object.entries(attributes)
               .filter(([, value]) => value !== '')

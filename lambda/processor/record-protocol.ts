@@ -16,6 +16,7 @@ import { FINAL_FOR_PROCESSOR, type WriteOutcome } from '../ledger/ledger-transit
 import type { KeyCallCounter } from '../resilience/key-call-counter';
 import { MAX_VISIBILITY_SECONDS, queueBackoffSeconds } from '../resilience/queue-backoff';
 import type { RetryPolicy } from '../resilience/retry-policy';
+import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import { taskFeatures } from '../tasks/task-features';
 import type { BatchMetrics } from './batch-metrics';
 import { callCapFor, type FallbackChain, type RecordWork, type TierNote } from './fallback-chain';
@@ -24,6 +25,8 @@ import type { ParsedMessage } from './message-parser';
 import type { QueueGateway } from './queue-gateway';
 import type { RecentKeys } from './recent-keys';
 import type { RuntimeConfig } from './runtime-config';
+import { requeueStopped, stoppedTaskDelaySeconds } from './task-stop';
+import { recordVariantMetrics, taskStopped } from './variants';
 
 /** What happened to one record. Exactly one per record, and one log line says which. */
 export const OUTCOME = {
@@ -33,6 +36,8 @@ export const OUTCOME = {
   IN_REVIEW: 'in-review',
   CLAIMED_ELSEWHERE: 'claimed-elsewhere',
   FAILED: 'failed',
+  /** Its task is stopped by a runtime switch: a fresh copy waits on the queue (task-stop.ts). */
+  DEFERRED: 'deferred',
 } as const;
 export type Outcome = (typeof OUTCOME)[keyof typeof OUTCOME];
 
@@ -52,6 +57,8 @@ export interface RecordProtocolDependencies {
   readonly now?: () => number;
   /** Jitter of the queue-level backoff. @default Math.random */
   readonly random?: () => number;
+  /** Runtime switches (stop a task; the rest act in the fallback chain). @default none */
+  readonly switches?: RuntimeSwitches;
 }
 
 /** What one invocation gives every record: its clock limits and its batch-wide state. */
@@ -208,6 +215,14 @@ export class RecordProtocol {
     const { key, task } = message;
     const base = { key, task: task.name, jobId: message.jobId, correlationId: correlationIdOf(message) };
     if (this.deps.recentKeys.has(key)) return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
+    // ── runtime switch stop-task.<task> (task-stop.ts): no claim, a fresh delayed copy on the queue ──
+    if (taskStopped(this.deps.switches, task.name)) {
+      const delay = stoppedTaskDelaySeconds(config.queueBackoffMaxSeconds);
+      if (await requeueStopped(this.deps.queues, record, delay, this.signalUntil(batch.leaseUntil))) {
+        return { ...base, outcome: OUTCOME.DEFERRED, retry: false, visibilitySeconds: delay, notes: [{ tier: 'none', reason: `runtime switch stop-task.${task.name}` }] };
+      }
+    }
+    // ── end stop-task ──
     const receiveCount = receiveCountOf(record);
     const finalReceive = receiveCount >= config.maxReceiveCount;
     const modelUntil = workUntil - FINISH_RESERVE_MS;
@@ -256,6 +271,7 @@ export class RecordProtocol {
 
       const served = await this.deps.chain.serve(work);
       if (served.tier !== TIER.PRIMARY) metrics.count(METRIC.FALLBACKS, 1, { task: task.name, tier: served.tier });
+      if (work.variant) recordVariantMetrics(metrics, this.deps.switches, { variant: work.variant, tier: served.tier, latencyMs: served.latencyMs, notes: served.notes });
       const settled = served.tier === TIER.HUMAN
         ? await this.escalate(record, message, claimToken, served.notes, work.calls, batch)
         : await ledger.complete({
@@ -268,6 +284,7 @@ export class RecordProtocol {
             tokensOut: served.tokensOut,
             modelLatencyMs: served.latencyMs,
             modelCalls: served.modelCalls,
+            variant: work.variant,
             // The drift monitor's features ride on this same write (no extra request).
             features: taskFeatures(task, { input: message.input, output: served.result, tier: served.tier }),
             now: this.now(),
