@@ -65,6 +65,6 @@ export function canaryOf(stored: StoredSwitches): CanaryView {
   return {
     percent: Number(stored.values[SWITCH.CANARY_PERCENT] ?? '0'),
     ...(stored.values[SWITCH.CANARY_MODEL] ? { modelId: stored.values[SWITCH.CANARY_MODEL] } : {}),
-    ...(stored.lastChange && stored.lastChange.name.startsWith('canary.') ? { lastChange: stored.lastChange } : {}),
+    ...(stored.lastChange?.name.startsWith('canary.') ? { lastChange: stored.lastChange } : {}),
   };
 }

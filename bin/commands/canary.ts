@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { SWITCH } from '../../lambda/resilience/runtime-switches';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { UsageError } from '../../pipectl/errors';
-import { isoSeconds } from '../../pipectl/format';
+import { isoSeconds, parseDuration } from '../../pipectl/format';
+import { CANARY_ALARM_ID } from '../../lib/observability/canary-alarms';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { operatorIdentity } from '../../pipectl/operator-identity';
 import { RECOVERY_ACTION } from '../../pipectl/recovery-clock';
 import { canaryOf, changeSwitchAsOperator, readSwitches } from '../../pipectl/switches';
@@ -40,7 +42,48 @@ export function registerCanaryCommand(program: Command, io: CliIo): void {
           ? `canary: ${canary.modelId} serves ${canary.percent}% of keys\n`
           : `no canary running${canary.modelId ? ` (candidate ${canary.modelId} at 0%)` : ''}\n`,
       );
-      if (last) io.out(`last change: ${last.name} ${last.previous ?? 'unset'} → ${last.value ?? 'unset'} by ${last.by} at ${isoSeconds(last.at)}: ${last.reason}\n`);
+      if (last)
+        io.out(`last change: ${last.name} ${last.previous ?? 'unset'} → ${last.value ?? 'unset'} by ${last.by} at ${isoSeconds(last.at)}: ${last.reason}\n`);
+    });
+  });
+
+  const watch = group
+    .command('watch')
+    .description(
+      "AWS: the canary alarm's rollback action. Polls the canary-regression alarm and sets the canary to 0% when it is in ALARM (local mode does this by itself)",
+    )
+    .option('--interval <duration>', 'how often to look at the alarm', '30s')
+    .option('--for <duration>', 'stop watching after this long', '24h');
+  addTargetOptions(watch);
+  addExamples(watch, 'pipectl canary watch --stage prod --interval 30s --for 8h');
+  watch.action(async (flags: TargetFlags & { readonly interval: string; readonly for: string }) => {
+    const intervalMs = parseDuration(flags.interval, '--interval');
+    const forMs = parseDuration(flags.for, '--for');
+    await withTarget(flags, async (target) => {
+      announce(io, target);
+      if (target.kind === 'local' || !target.cloudwatch || !target.resources.alarmNamePrefix) {
+        io.err('local mode rolls the canary back by itself (local/canary-rollback.ts): nothing to watch\n');
+        return;
+      }
+      const alarmName = `${target.resources.alarmNamePrefix}${CANARY_ALARM_ID}`;
+      const until = Date.now() + forMs;
+      const by = `canary-watch (${await operatorIdentity(target)})`;
+      io.err(`watching ${alarmName} every ${flags.interval} until ${isoSeconds(until)}\n`);
+      while (Date.now() < until) {
+        const { MetricAlarms = [] } = await target.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName] }));
+        const state = MetricAlarms[0]?.StateValue;
+        const canary = canaryOf(await readSwitches(target.dynamodb, target.resources.controlTableName));
+        if (state === 'ALARM' && canary.percent > 0) {
+          const { change } = await changeSwitchAsOperator(
+            target.dynamodb,
+            target.resources.controlTableName,
+            { name: SWITCH.CANARY_PERCENT, value: '0', by, reason: `${CANARY_ALARM_ID} is in ALARM: canary rolled back` },
+            RECOVERY_ACTION.CANARY_ROLLBACK,
+          );
+          io.err(`${isoSeconds(change.at)} ${alarmName} in ALARM: canary of ${canary.modelId ?? '?'} rolled back from ${change.previous}% to 0%\n`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
     });
   });
 
@@ -63,7 +106,8 @@ export function registerCanaryCommand(program: Command, io: CliIo): void {
         announce(io, target);
         const { dynamodb, resources } = target;
         const canary = canaryOf(await readSwitches(dynamodb, resources.controlTableName));
-        if (!canary.modelId) throw new UsageError(`no canary candidate is set: start one with pipectl switch set canary.model <id> --reason ... ${targetHint(target)}`);
+        if (!canary.modelId)
+          throw new UsageError(`no canary candidate is set: start one with pipectl switch set canary.model <id> --reason ... ${targetHint(target)}`);
         const percent = name === 'abort' ? '0' : '100';
         await confirm(io, {
           action: `${name} the canary of ${canary.modelId}: ${canary.percent}% → ${percent}% of keys`,

@@ -25,7 +25,10 @@ export function registerSwitchCommand(program: Command, io: CliIo): void {
     .description('Runtime switches: turn a model tier off, force the rules tier, stop a task, the canary and shadow percentages — no deploy');
   addExamples(group, 'pipectl switch list --stage prod', 'pipectl switch set stop-task.ticket-triage true --reason "bad prompt" --stage prod');
 
-  const list = group.command('list').description('The switches in force, and the recent changes (who, when, why, the previous value)').option('--json', 'print as JSON');
+  const list = group
+    .command('list')
+    .description('The switches in force, and the recent changes (who, when, why, the previous value)')
+    .option('--json', 'print as JSON');
   addTargetOptions(list);
   addExamples(list, 'pipectl switch list --stage prod', 'pipectl switch list --local');
   list.action(async (flags: ListFlags) => {
@@ -38,7 +41,14 @@ export function registerSwitchCommand(program: Command, io: CliIo): void {
         return;
       }
       const names = Object.keys(stored.values).sort();
-      io.out(names.length === 0 ? 'no switch is set\n' : `${table(['switch', 'value'], names.map((name) => [name, stored.values[name] as string]))}\n`);
+      io.out(
+        names.length === 0
+          ? 'no switch is set\n'
+          : `${table(
+              ['switch', 'value'],
+              names.map((name) => [name, stored.values[name] as string]),
+            )}\n`,
+      );
       if (history.length > 0) {
         io.out(
           `\nrecent changes:\n${table(
@@ -91,7 +101,12 @@ export function registerSwitchCommand(program: Command, io: CliIo): void {
           yes: Boolean(flags.yes),
         });
         const by = await operatorIdentity(target);
-        const { change, recorded } = await changeSwitchAsOperator(dynamodb, resources.controlTableName, { name: switchName, value, by, reason: flags.reason as string });
+        const { change, recorded } = await changeSwitchAsOperator(dynamodb, resources.controlTableName, {
+          name: switchName,
+          value,
+          by,
+          reason: flags.reason as string,
+        });
         io.err(
           `${switchName} is now ${change.value ?? 'unset'} (was ${change.previous ?? 'unset'}); ${PROPAGATION}. Check: pipectl switch list ${targetHint(target)}\n` +
             (recorded ? '' : 'warning: the recovery clock could not record this action\n'),

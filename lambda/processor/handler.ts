@@ -87,6 +87,9 @@ const switches = new RuntimeSwitches(new DynamoDbSwitchSource(dynamodb, config.c
   ...(refreshMs > 0 ? { refreshMs } : {}),
   onReadFailed: (error) => logger.warn('runtime switches could not be read: the previous ones stay in force', { error: error.message }),
 });
+// The first read starts during init (not billed against the invocation's timeout); the first
+// invocation awaits it if it is still in flight.
+void switches.refresh();
 
 const processor = new BatchProcessor({
   switches,

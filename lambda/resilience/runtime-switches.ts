@@ -50,6 +50,13 @@ export const SWITCH_REFRESH_MS = 15_000;
 /** A read of the switches gives up after this long; the environment keeps what it had. */
 export const SWITCH_READ_TIMEOUT_MS = 1_000;
 
+/**
+ * The first read of an environment may take this long: it starts during the cold start's init
+ * (which does not count against the invocation's timeout) and pays for the client's first
+ * connection. Until one read has succeeded, every invocation tries again.
+ */
+export const SWITCH_FIRST_READ_TIMEOUT_MS = 5_000;
+
 /** A switch name or value that is not valid. */
 export class SwitchError extends PipelineError {
   override readonly name = 'SwitchError';
@@ -106,7 +113,8 @@ export function parseSwitch(name: string, value: string): string {
   const subject = rest.join('.');
   const percent = () => {
     const number = Number(value);
-    if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(number >= 0 && number <= 100)) throw new SwitchError(`${name}: "${value}" is not a percentage from 0 to 100`, name);
+    if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(number >= 0 && number <= 100))
+      throw new SwitchError(`${name}: "${value}" is not a percentage from 0 to 100`, name);
     return String(number);
   };
   const on = () => {
@@ -216,6 +224,8 @@ export interface RuntimeSwitchesOptions {
   readonly refreshMs?: number;
   /** A read gives up after this long. @default SWITCH_READ_TIMEOUT_MS */
   readonly readTimeoutMs?: number;
+  /** The first read (until one succeeds) gives up after this long. @default SWITCH_FIRST_READ_TIMEOUT_MS */
+  readonly firstReadTimeoutMs?: number;
   /** Told when a read fails (the previous switches stay in force). */
   readonly onReadFailed?: (error: Error) => void;
   /** @default Date.now */
@@ -234,8 +244,10 @@ export class RuntimeSwitches {
   private switches: SwitchSet = NO_SWITCHES;
   private lastAttempt = Number.NEGATIVE_INFINITY;
   private inFlight?: Promise<void>;
+  private succeeded = false;
   private readonly refreshMs: number;
   private readonly readTimeoutMs: number;
+  private readonly firstReadTimeoutMs: number;
   private readonly now: () => number;
 
   constructor(
@@ -244,6 +256,7 @@ export class RuntimeSwitches {
   ) {
     this.refreshMs = options.refreshMs ?? SWITCH_REFRESH_MS;
     this.readTimeoutMs = options.readTimeoutMs ?? SWITCH_READ_TIMEOUT_MS;
+    this.firstReadTimeoutMs = options.firstReadTimeoutMs ?? SWITCH_FIRST_READ_TIMEOUT_MS;
     this.now = options.now ?? Date.now;
   }
 
@@ -252,16 +265,20 @@ export class RuntimeSwitches {
     return this.switches;
   }
 
-  /** Reads the switches if the last attempt is older than `refreshMs`; never throws. */
+  /**
+   * Reads the switches if the last attempt is older than `refreshMs`, or if no read has succeeded
+   * yet (a stopped task must not run because the first read failed); never throws.
+   */
   refresh(): Promise<void> {
     if (this.inFlight) return this.inFlight;
-    if (this.now() - this.lastAttempt < this.refreshMs) return Promise.resolve();
+    if (this.succeeded && this.now() - this.lastAttempt < this.refreshMs) return Promise.resolve();
     this.lastAttempt = this.now();
     this.inFlight = this.source
-      .read(AbortSignal.timeout(this.readTimeoutMs))
+      .read(AbortSignal.timeout(this.succeeded ? this.readTimeoutMs : this.firstReadTimeoutMs))
       .then(
         (switches) => {
           this.switches = switches;
+          this.succeeded = true;
         },
         (error: Error) => this.options.onReadFailed?.(error),
       )

@@ -12,6 +12,7 @@ import type {
   RunbookText,
   Statistic,
 } from './alarm-types';
+import { canaryAlarm, canaryDashboardRow } from './canary-alarms';
 import { math } from './metric-math';
 
 /*
@@ -755,6 +756,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       rationale: 'PSI 0.25 is the usual "significant shift" line: answers may be systematically wrong without a single error. Published once per window, so missing data keeps the state.',
       runbook: driftRunbook('drift-critical'),
     },
+    canaryAlarm(config, triage), // change safety (issue 15): lib/observability/canary-alarms.ts
   ];
   const alarms: AlarmDefinition[] = definitions.map((alarm) => ({ ...alarm, name: `${prefix}${alarm.id}` }));
 
@@ -793,7 +795,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     runbookBaseUrl: config.observability.runbookBaseUrl,
     alarms,
     composite,
-    dashboard: buildDashboard(alarms, pipeline, sqs, lambda, stage),
+    dashboard: [...buildDashboard(alarms, pipeline, sqs, lambda, stage), canaryDashboardRow(config)], // canary row: canary-alarms.ts
   };
 }
 

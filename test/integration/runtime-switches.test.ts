@@ -87,12 +87,20 @@ describe('runtime switches in several execution environments', () => {
     // Every change is recorded: who, when, why and the previous value, and on the recovery clock.
     const stored = await readSwitches(pipeline.dynamodb, pipeline.resources.controlTableName);
     expect(stored.values).toEqual({ 'force-rules.ticket-triage': 'true' });
-    expect(stored.lastChange).toMatchObject({ name: 'force-rules.ticket-triage', value: 'true', by: 'test-operator', reason: 'the primary answers nonsense', at: flippedAt });
+    expect(stored.lastChange).toMatchObject({
+      name: 'force-rules.ticket-triage',
+      value: 'true',
+      by: 'test-operator',
+      reason: 'the primary answers nonsense',
+      at: flippedAt,
+    });
     const [latest] = await switchHistory(pipeline.dynamodb, pipeline.resources.controlTableName);
     expect(latest).toMatchObject({ name: 'force-rules.ticket-triage', value: 'true', by: 'test-operator', at: flippedAt });
     expect(latest?.previous).toBeUndefined();
     const attempts = await listRecoveryAttempts(pipeline.dynamodb, pipeline.resources.controlTableName);
-    expect(attempts).toContainEqual(expect.objectContaining({ action: 'switch-set', at: flippedAt, override: 'placed', detail: 'force-rules.ticket-triage=true' }));
+    expect(attempts).toContainEqual(
+      expect.objectContaining({ action: 'switch-set', at: flippedAt, override: 'placed', detail: 'force-rules.ticket-triage=true' }),
+    );
   }, 180_000);
 
   it('stop-task defers the task: no ledger item, no DLQ, a fresh copy waits on the input queue', async () => {
@@ -127,7 +135,10 @@ describe('runtime switches in several execution environments', () => {
     const attributes = async (queueUrl: string) =>
       (
         await pipeline.sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'] }),
+          new GetQueueAttributesCommand({
+            QueueUrl: queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
         )
       ).Attributes ?? {};
     const input = await attributes(pipeline.resources.inputQueueUrl);

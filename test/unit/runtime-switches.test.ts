@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { NO_SWITCHES, parseSwitch, RuntimeSwitches, type SwitchSet, type SwitchSource, SwitchError, toSwitchSet } from '../../lambda/resilience/runtime-switches';
+import {
+  NO_SWITCHES,
+  parseSwitch,
+  RuntimeSwitches,
+  type SwitchSet,
+  type SwitchSource,
+  SwitchError,
+  toSwitchSet,
+} from '../../lambda/resilience/runtime-switches';
 
 /** A source that counts reads and answers what the test says. */
 class FakeSource implements SwitchSource {
@@ -45,7 +53,10 @@ describe('parseSwitch', () => {
 
 describe('toSwitchSet', () => {
   it('groups the switches and skips an entry that does not validate', () => {
-    const set = toSwitchSet({ 'tier-off.secondary': 'true', 'stop-task.a': 'true', 'force-rules.b': 'true', 'canary.percent': '10', 'canary.model': 'm2', 'tier-off.rules': 'true' }, 7);
+    const set = toSwitchSet(
+      { 'tier-off.secondary': 'true', 'stop-task.a': 'true', 'force-rules.b': 'true', 'canary.percent': '10', 'canary.model': 'm2', 'tier-off.rules': 'true' },
+      7,
+    );
     expect([...set.tiersOff]).toEqual(['secondary']);
     expect([...set.stoppedTasks]).toEqual(['a']);
     expect([...set.forceRules]).toEqual(['b']);
@@ -96,6 +107,19 @@ describe('RuntimeSwitches (virtual clock)', () => {
     await switches.refresh();
     expect(switches.current().stoppedTasks.has('a')).toBe(false);
     expect(source.reads).toBe(3);
+  });
+
+  it('until one read has succeeded, every refresh reads (no stale "nothing stopped" after a failed cold read)', async () => {
+    const source = new FakeSource();
+    source.next = new Error('cold connection timed out');
+    const switches = new RuntimeSwitches(source, { now: () => 0 });
+    await switches.refresh();
+    source.next = toSwitchSet({ 'stop-task.a': 'true' }, 1);
+    await switches.refresh();
+    expect(source.reads).toBe(2);
+    expect(switches.current().stoppedTasks.has('a')).toBe(true);
+    await switches.refresh();
+    expect(source.reads).toBe(2);
   });
 
   it('concurrent refreshes share one read', async () => {

@@ -73,10 +73,22 @@ describe('recordVariantMetrics', () => {
     const running = new RuntimeSwitches({ read: async () => toSwitchSet({ 'canary.percent': '10', 'canary.model': 'model-c' }, 1) });
     await running.refresh();
     const metrics = new BatchMetrics();
-    recordVariantMetrics(metrics, running, { variant: 'canary', tier: 'secondary', latencyMs: 40, notes: [{ tier: 'primary', reason: 'invalid', errorClass: 'InvalidModelOutputError' }] });
+    recordVariantMetrics(metrics, running, {
+      variant: 'canary',
+      tier: 'secondary',
+      latencyMs: 40,
+      notes: [{ tier: 'primary', reason: 'invalid', errorClass: 'InvalidModelOutputError' }],
+    });
     const lines = published(metrics);
     expect(lines).toContain('dims {"variant":"canary"}');
-    expect(lines).toEqual(expect.arrayContaining([`${METRIC.VARIANT_RECORDS}=1`, `${METRIC.VARIANT_FALLBACKS}=1`, `${METRIC.VARIANT_VALIDATION_FAILURES}=1`, `${METRIC.VARIANT_LATENCY}=40`]));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `${METRIC.VARIANT_RECORDS}=1`,
+        `${METRIC.VARIANT_FALLBACKS}=1`,
+        `${METRIC.VARIANT_VALIDATION_FAILURES}=1`,
+        `${METRIC.VARIANT_LATENCY}=40`,
+      ]),
+    );
 
     const idle = new RuntimeSwitches({ read: async () => toSwitchSet({}, 1) });
     await idle.refresh();
