@@ -1,6 +1,8 @@
 import { type DynamoDBClient, paginateScan, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { CONTROL } from '../lambda/contract';
+import { operatorIdentity } from './operator-identity';
+import type { PipelineTarget } from './target';
 
 /** The on-call actions that change the pipeline: each is a recovery attempt on the recovery clock. */
 export const RECOVERY_ACTION = {
@@ -78,8 +80,26 @@ export async function listRecoveryAttempts(client: DynamoDBClient, tableName: st
   for await (const page of pages) {
     for (const raw of page.Items ?? []) {
       const item = unmarshall(raw) as RecoveryAttempt & Record<string, unknown>;
-      if (item.at >= from && item.at < to) attempts.push({ action: item.action, at: item.at, by: item.by, reason: item.reason, detail: item.detail, override: item.override });
+      if (item.at >= from && item.at < to)
+        attempts.push({ action: item.action, at: item.at, by: item.by, reason: item.reason, detail: item.detail, override: item.override });
     }
   }
   return attempts.sort((a, b) => a.at - b.at);
+}
+
+/**
+ * The one call the on-call commands make after they changed the pipeline: resolves who (see
+ * operatorIdentity) and records the attempt. Never throws: the action has happened, and losing
+ * its record must not turn it into a failure; returns whether it was recorded.
+ */
+export async function recordOnCallAction(
+  target: Pick<PipelineTarget, 'kind' | 'region' | 'dynamodb' | 'resources'>,
+  attempt: Omit<RecoveryAttempt, 'at' | 'by'> & { readonly by?: string },
+): Promise<boolean> {
+  try {
+    const by = attempt.by ?? (await operatorIdentity(target));
+    return await recordRecoveryAttempt(target.dynamodb, target.resources.controlTableName, { ...attempt, by, at: Date.now() });
+  } catch {
+    return false;
+  }
 }
