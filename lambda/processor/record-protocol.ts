@@ -5,6 +5,7 @@ import {
   asPipelineError,
   BreakerOpenError,
   BudgetExhaustedError,
+  DependencyError,
   errorClassOf,
   ModelCallError,
   type PipelineError,
@@ -221,6 +222,9 @@ export class RecordProtocol {
       if (await requeueStopped(this.deps.queues, record, delay, this.signalUntil(batch.leaseUntil))) {
         return { ...base, outcome: OUTCOME.DEFERRED, retry: false, visibilitySeconds: delay, notes: [{ tier: 'none', reason: `runtime switch stop-task.${task.name}` }] };
       }
+      // No copy sent: this one goes back instead (a receive counted), never on to the model.
+      const error = new DependencyError('sqs', `stop-task.${task.name}: the record could not be put back on the queue`);
+      return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error, retry: true });
     }
     // ── end stop-task ──
     const receiveCount = receiveCountOf(record);
