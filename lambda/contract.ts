@@ -85,6 +85,8 @@ export const ENV = {
   SIMULATOR_SEED: 'SIMULATOR_SEED',
   /** Latency (ms) of each simulated model call. */
   SIMULATOR_LATENCY_MS: 'SIMULATOR_LATENCY_MS',
+  /** Optional: how often (ms) an execution environment re-reads the runtime switches. Default 15000 (SWITCH_REFRESH_MS). */
+  SWITCH_REFRESH_MS: 'SWITCH_REFRESH_MS',
   POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   POWERTOOLS_METRICS_NAMESPACE: 'POWERTOOLS_METRICS_NAMESPACE',
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
@@ -130,6 +132,10 @@ export const LEDGER = {
   /** The message's receive count when its last attempt failed (FAILED only). */
   RECEIVE_COUNT: 'receiveCount',
   UPDATED_AT: 'updatedAt',
+  /** Which variant served the result (`VARIANT`: baseline or canary), set by the completion. */
+  VARIANT: 'variant',
+  /** The shadow candidate's answer to a sampled record (never the result): a map, see lambda/processor/shadow-run.ts. */
+  SHADOW: 'shadow',
 } as const;
 
 /**
@@ -168,6 +174,15 @@ export const CONTROL = {
    * only (the loop guard MODEL_CALLS_PER_KEY); the happy path never touches it.
    */
   KEY_CALLS_PREFIX: 'calls#',
+  /**
+   * Runtime switches (issue 15), see `SWITCH` in lambda/resilience/runtime-switches.ts: the one item
+   * `switches#current` holds every switch (one GetItem reads them all), and each change adds an
+   * item `switch-change#<epoch ms>#<name>` (who, when, why, the previous value).
+   */
+  SWITCHES_ITEM: 'switches#current',
+  SWITCH_CHANGE_PREFIX: 'switch-change#',
+  /** A recovery attempt (an on-call action that changed the pipeline): `recovery#<epoch ms>#<action>`. */
+  RECOVERY_PREFIX: 'recovery#',
 } as const;
 
 /**
@@ -358,7 +373,10 @@ export const MONITOR_ENV = {
   EVENT_SOURCE_MAPPING_ID: 'EVENT_SOURCE_MAPPING_ID',
 } as const;
 
-/** Status of a ledger item. A key moves IN_PROGRESS → COMPLETED | FAILED | REJECTED | IN_REVIEW. */
+/**
+ * Status of a ledger item. The ledger is a fenced state machine: lambda/ledger/ledger-transitions.ts
+ * holds the table of which write may move an item from which status to which.
+ */
 export const LEDGER_STATUS = {
   IN_PROGRESS: 'IN_PROGRESS',
   COMPLETED: 'COMPLETED',
@@ -367,6 +385,12 @@ export const LEDGER_STATUS = {
   /** The message was rejected as bad input and sent to the DLQ with its reason. */
   REJECTED: 'REJECTED',
   IN_REVIEW: 'IN_REVIEW',
+  /**
+   * Out of receives: the owner failed on the message's last receive, or (set by the reconciler) an
+   * attempt on the last receive crashed or timed out and SQS redrove its message to the DLQ. A
+   * re-send or a DLQ redrive of the same input may claim it again.
+   */
+  DEAD_LETTERED: 'DEAD_LETTERED',
 } as const;
 export type LedgerStatus = (typeof LEDGER_STATUS)[keyof typeof LEDGER_STATUS];
 
@@ -379,6 +403,10 @@ export const MESSAGE_ATTRIBUTE = {
   RECEIVE_COUNT: 'ReceiveCount',
   STAGE: 'Stage',
 } as const;
+
+/** The variants a record can be served by: the stage's configured primary, or the canary candidate. */
+export const VARIANT = { BASELINE: 'baseline', CANARY: 'canary' } as const;
+export type VariantName = (typeof VARIANT)[keyof typeof VARIANT];
 
 /** The metric namespace; dimensions are kept low-cardinality (stage, task). */
 export const METRICS_NAMESPACE = 'ResilientAiPipeline';
@@ -399,6 +427,8 @@ export const METRIC = {
   /** Routed to the human-review queue. */
   RECORDS_ESCALATED: 'RecordsEscalated',
   DUPLICATES_SKIPPED: 'DuplicatesSkipped',
+  /** A DLQ copy or review notice that could not be sent (at most once: the ledger item holds the outcome). */
+  NOTICES_LOST: 'NoticesLost',
   LEASES_TAKEN_OVER: 'LeasesTakenOver',
   /** Dimension `model`. */
   MODEL_CALLS: 'ModelCalls',
@@ -441,6 +471,17 @@ export const METRIC = {
    * quiet one: the catalog's `<monitor>-heartbeat` alarms treat missing data as breaching.
    */
   MONITOR_HEARTBEAT: 'MonitorHeartbeat',
+  /**
+   * Per variant (dimension `variant`, see VARIANT): records served, records served below the
+   * primary tier, model answers that failed validation, and the serving tier's model latency (ms).
+   * What the canary alarm compares, canary against baseline.
+   */
+  VARIANT_RECORDS: 'VariantRecords',
+  VARIANT_FALLBACKS: 'VariantFallbacks',
+  VARIANT_VALIDATION_FAILURES: 'VariantValidationFailures',
+  VARIANT_LATENCY: 'VariantLatency',
+  /** Records of a task stopped by a runtime switch, put back on the queue (a deferral, not a failure). */
+  RECORDS_DEFERRED: 'RecordsDeferred',
 } as const;
 
 /** Names of the extra metric dimensions (besides `stage` and `task`). */
@@ -451,6 +492,8 @@ export const METRIC_DIMENSION = {
   ERROR_CLASS: 'errorClass',
   TIER: 'tier',
   FEATURE: 'feature',
+  /** `baseline` or `canary` (VARIANT): which variant of the primary tier served a record. */
+  VARIANT: 'variant',
   /** Who published the metric, one of `METRIC_SERVICE` (Powertools Metrics adds it to every dimension set). */
   SERVICE: 'service',
 } as const;

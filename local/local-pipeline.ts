@@ -9,6 +9,7 @@ import { ExecutionEnvironment } from './lambda-runtime';
 import { buildAlarmCatalog } from '../lib/observability/alarm-catalog';
 import { loadStageConfig } from '../lib/config/stage-config';
 import { LocalAlarmEvaluator } from './alarm-evaluator';
+import { CanaryRollback } from './canary-rollback';
 import { LogSink } from './log-sink';
 import { ScheduledMonitors, type ScheduledMonitorsOptions } from './scheduled-monitors';
 import { type FaultSpec, FaultSpecError, hasFaults, NO_FAULTS, parseFaultSpec, scaleFaultSpec } from './model-simulator/fault-spec';
@@ -118,6 +119,8 @@ export interface LocalPipeline {
   readonly boundary?: AwsBoundary;
   /** Infrastructure faults injected so far, by kind (all zero without a boundary). */
   infraFaults(): InfraFaultCounts;
+  /** change safety (issue 15): the canary alarm's rollback action (local/canary-rollback.ts). */
+  readonly canaryRollback: CanaryRollback;
   stop(): Promise<void>;
 }
 
@@ -254,6 +257,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           );
     if (options.autoStart ?? true) poller.start();
     alarms.start();
+    const canaryRollback = new CanaryRollback({ alarms, dynamodb, controlTableName: resources.controlTableName }); // change safety (issue 15)
+    canaryRollback.start();
 
     let stopped = false;
     return {
@@ -273,10 +278,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       simulator,
       boundary,
       infraFaults: () => boundary?.counts() ?? zeroInfraFaultCounts(),
+      canaryRollback,
       async stop() {
         if (stopped) return;
         stopped = true;
         await poller.stop();
+        await canaryRollback.stop();
         await monitors?.stop();
         await alarms.stop();
         await Promise.all(environments.map((environment) => environment.stop()));

@@ -16,6 +16,8 @@ import { registerReviewCommand } from './review';
 import { registerRunbookCommand } from './runbook';
 import { registerSendCommand } from './send';
 import { registerStatusCommand } from './status';
+import { registerSwitchCommand } from './switch';
+import { registerCanaryCommand } from './canary';
 import { registerTriageCommand } from './triage';
 
 /**
@@ -68,6 +70,8 @@ function registerCommands(program: Command, io: CliIo): void {
   registerTriageCommand(program, io);
   registerGameDayCommand(program, io);
   registerConsoleCommand(program, io);
+  registerSwitchCommand(program, io);
+  registerCanaryCommand(program, io);
 }
 
 /**

@@ -16,12 +16,29 @@ import type {
   CompleteRequest,
   FailureRequest,
   LedgerStore,
+  ObserveReceiveRequest,
+  OutOfReceivesRequest,
   RejectionRequest,
   ReviewRequest,
+  WriteOptions,
 } from './ledger-store';
+import { conditionExpression, FINAL_FOR_PROCESSOR, GUARD_ATTRIBUTE, LEDGER_TRANSITION, type LedgerTransition, type WriteOutcome } from './ledger-transitions';
 
-/** States in which a key is never worked on again: a claim on it is a duplicate. */
-const TERMINAL: ReadonlySet<string> = new Set([LEDGER_STATUS.COMPLETED, LEDGER_STATUS.IN_REVIEW, LEDGER_STATUS.REJECTED]);
+/** The guard values a write brings, by the placeholder names ledger-transitions.ts uses. */
+interface GuardValues {
+  readonly now: number;
+  readonly claimToken?: string;
+  readonly messageId?: string;
+  readonly receiveCount?: number;
+  readonly maxReceiveCount?: number;
+}
+
+/** One fenced UpdateItem: the SET/REMOVE part, and its own names and values. */
+interface FencedUpdate {
+  readonly update: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, AttributeValue>;
+}
 
 export interface DynamoDbLedgerStoreOptions {
   readonly client: DynamoDBClient;
@@ -56,29 +73,25 @@ export class DynamoDbLedgerStore implements LedgerStore {
 
   async claim(request: ClaimRequest): Promise<ClaimOutcome> {
     const { key, now } = request;
+    const guard = this.guard(LEDGER_TRANSITION.CLAIM, { now });
     try {
       const response = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { [LEDGER.PARTITION_KEY]: { S: key } },
-          // Free, failed, or leased by someone whose lease has ended.
-          ConditionExpression:
-            'attribute_not_exists(#pk) OR #status = :failed OR (#status = :inProgress AND #leaseUntil < :now)',
+          ConditionExpression: guard.expression,
           UpdateExpression:
             'SET #status = :inProgress, #leaseUntil = :leaseUntil, #claimToken = :claimToken, #task = :task, ' +
-            '#taskVersion = :taskVersion, #messageId = :messageId, #updatedAt = :now, #expiresAt = :expiresAt, ' +
+            '#taskVersion = :taskVersion, #messageId = :messageId, #receiveCount = :receiveCount, #updatedAt = :now, #expiresAt = :expiresAt, ' +
             '#firstSeenAt = if_not_exists(#firstSeenAt, :now)' +
-            // The job's index key rides on the claim: no extra write (see ledger-index.ts).
-            (request.jobId ? ', #jobId = :jobId, #jobShard = :jobShard' : '') +
+            // The job's index key rides on the claim: no extra write (see ledger-index.ts). The first
+            // claimer's job wins: a re-send under another job id never moves the input to that job.
+            (request.jobId ? ', #jobId = if_not_exists(#jobId, :jobId), #jobShard = if_not_exists(#jobShard, :jobShard)' : '') +
             ' ADD #claims :one',
           ExpressionAttributeNames: {
-            '#pk': LEDGER.PARTITION_KEY,
-            '#status': LEDGER.STATUS,
-            '#leaseUntil': 'leaseUntil',
-            '#claimToken': 'claimToken',
+            ...guard.names,
             '#task': 'task',
             '#taskVersion': 'taskVersion',
-            '#messageId': 'messageId',
             '#updatedAt': 'updatedAt',
             '#expiresAt': LEDGER.TTL,
             '#firstSeenAt': 'firstSeenAt',
@@ -86,14 +99,15 @@ export class DynamoDbLedgerStore implements LedgerStore {
             ...(request.jobId ? { '#jobId': LEDGER.JOB_ID, '#jobShard': LEDGER.JOB_SHARD } : {}),
           },
           ExpressionAttributeValues: {
-            ':failed': { S: LEDGER_STATUS.FAILED },
+            ...guard.values,
             ':inProgress': { S: LEDGER_STATUS.IN_PROGRESS },
-            ':now': { N: String(now) },
             ':leaseUntil': { N: String(request.leaseUntil) },
             ':claimToken': { S: request.claimToken },
             ':task': { S: request.task },
             ':taskVersion': { S: request.taskVersion },
             ':messageId': { S: request.messageId },
+            ':receiveCount': { N: String(request.receiveCount ?? 1) },
+            ':now': { N: String(now) },
             ':expiresAt': { N: String(this.expiresAt(now)) },
             ':one': { N: '1' },
             ...(request.jobId ? { ':jobId': { S: request.jobId }, ':jobShard': { S: jobShardKey(request.jobId, key) } } : {}),
@@ -103,119 +117,99 @@ export class DynamoDbLedgerStore implements LedgerStore {
           // ignores this parameter; then `conflict` falls back to one consistent read.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
+        { abortSignal: request.signal },
       );
       const previous = response.Attributes?.[LEDGER.STATUS]?.S as LedgerStatus | undefined;
       return { kind: 'claimed', takenOver: previous === LEDGER_STATUS.IN_PROGRESS, previousStatus: previous };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return this.conflict(key, error.Item, now);
+      if (error instanceof ConditionalCheckFailedException) return this.conflict(key, error.Item, now, request);
       throw new DependencyError('dynamodb', `claim failed: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  async complete(request: CompleteRequest): Promise<'completed' | 'already-completed'> {
+  observeReceive(request: ObserveReceiveRequest): Promise<WriteOutcome> {
+    return this.write(LEDGER_TRANSITION.OBSERVE_RECEIVE, request.key, request, request, {
+      update: 'SET #receiveCount = :receiveCount, #updatedAt = :now',
+      names: { '#updatedAt': 'updatedAt' },
+      values: {},
+    });
+  }
+
+  complete(request: CompleteRequest): Promise<WriteOutcome> {
     const features = request.features && Object.keys(request.features).length > 0 ? request.features : undefined;
+    return this.write(LEDGER_TRANSITION.COMPLETE, request.key, request, request, {
+      update:
+        'SET #status = :to, #result = :result, #tier = :tier, #modelId = :modelId, #tokensIn = :tokensIn, ' +
+        '#tokensOut = :tokensOut, #modelLatencyMs = :modelLatencyMs, #modelCalls = :modelCalls, ' +
+        // The hour index key and the drift features ride on the completion: no extra write.
+        '#completedAt = :now, #hourShard = :hourShard, #updatedAt = :now, #expiresAt = :expiresAt' +
+        (features ? ', #features = :features' : '') +
+        (request.variant ? ', #variant = :variant' : '') +
+        ' REMOVE #leaseUntil, #lastError, #lastErrorClass',
+      names: {
+        '#result': 'result',
+        '#tier': 'tier',
+        '#modelId': 'modelId',
+        '#tokensIn': 'tokensIn',
+        '#tokensOut': 'tokensOut',
+        '#modelLatencyMs': 'modelLatencyMs',
+        '#modelCalls': 'modelCalls',
+        '#completedAt': LEDGER.COMPLETED_AT,
+        '#hourShard': LEDGER.HOUR_SHARD,
+        ...(features ? { '#features': LEDGER.FEATURES } : {}),
+        ...(request.variant ? { '#variant': LEDGER.VARIANT } : {}),
+        '#updatedAt': 'updatedAt',
+        '#expiresAt': LEDGER.TTL,
+        '#lastError': 'lastError',
+        '#lastErrorClass': 'lastErrorClass',
+      },
+      values: {
+        ':to': { S: LEDGER_STATUS.COMPLETED },
+        ':result': { M: marshall(request.result as Record<string, unknown>, { removeUndefinedValues: true }) },
+        ':tier': { S: request.tier },
+        ':modelId': { S: request.modelId },
+        ':tokensIn': { N: String(request.tokensIn) },
+        ':tokensOut': { N: String(request.tokensOut) },
+        ':modelLatencyMs': { N: String(Math.round(request.modelLatencyMs)) },
+        ':modelCalls': { N: String(request.modelCalls) },
+        ':hourShard': { S: hourShardKey(request.now, request.key) },
+        ...(features ? { ':features': { M: marshall(features) } } : {}),
+        ...(request.variant ? { ':variant': { S: request.variant } } : {}),
+        ':expiresAt': { N: String(this.expiresAt(request.now)) },
+      },
+    });
+  }
+
+  recordFailure(request: FailureRequest): Promise<WriteOutcome> {
+    return this.write(LEDGER_TRANSITION.FAIL, request.key, request, { ...request, receiveCount: undefined }, this.failure(LEDGER_STATUS.FAILED, request));
+  }
+
+  recordDeadLetter(request: FailureRequest): Promise<WriteOutcome> {
+    return this.write(LEDGER_TRANSITION.DEAD_LETTER, request.key, request, { ...request, receiveCount: undefined }, this.failure(LEDGER_STATUS.DEAD_LETTERED, request));
+  }
+
+  settleOutOfReceives(request: OutOfReceivesRequest): Promise<WriteOutcome> {
+    return this.write(LEDGER_TRANSITION.OUT_OF_RECEIVES, request.key, request, request, {
+      update: 'SET #status = :to, #lastErrorClass = :errorClass, #lastError = :message, #updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil',
+      names: { '#lastErrorClass': 'lastErrorClass', '#lastError': 'lastError', '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL },
+      values: {
+        ':to': { S: LEDGER_STATUS.DEAD_LETTERED },
+        ':errorClass': { S: 'OutOfReceives' },
+        ':message': { S: 'out of receives: the attempt on the last receive ended without settling; SQS moved the message to the DLQ' },
+        ':expiresAt': { N: String(this.expiresAt(request.now)) },
+      },
+    });
+  }
+
+  async recordRejection(request: RejectionRequest): Promise<WriteOutcome> {
+    const guard = this.guard(LEDGER_TRANSITION.REJECT, { now: request.now });
     try {
       await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { [LEDGER.PARTITION_KEY]: { S: request.key } },
-          // An update of the claimed item: the first completion wins and takes ownership (its token),
-          // so a late one — a stale owner whose lease was taken over, or the new owner after the
-          // stale one finished first — is a duplicate, never a second result. The owner itself may
-          // repeat its completion (a retried request) and overwrite with the same result.
-          ConditionExpression: 'attribute_exists(#pk) AND (#status <> :completed OR #claimToken = :claimToken)',
-          UpdateExpression:
-            'SET #claimToken = :claimToken, #status = :completed, #result = :result, #tier = :tier, #modelId = :modelId, #tokensIn = :tokensIn, ' +
-            '#tokensOut = :tokensOut, #modelLatencyMs = :modelLatencyMs, #modelCalls = :modelCalls, ' +
-            // The hour index key and the drift features ride on the completion: no extra write.
-            '#completedAt = :now, #hourShard = :hourShard, #updatedAt = :now, #expiresAt = :expiresAt' +
-            (features ? ', #features = :features' : '') +
-            ' REMOVE #leaseUntil, #lastError, #lastErrorClass',
-          ExpressionAttributeNames: {
-            '#pk': LEDGER.PARTITION_KEY,
-            '#status': LEDGER.STATUS,
-            '#claimToken': 'claimToken',
-            '#result': 'result',
-            '#tier': 'tier',
-            '#modelId': 'modelId',
-            '#tokensIn': 'tokensIn',
-            '#tokensOut': 'tokensOut',
-            '#modelLatencyMs': 'modelLatencyMs',
-            '#modelCalls': 'modelCalls',
-            '#completedAt': LEDGER.COMPLETED_AT,
-            '#hourShard': LEDGER.HOUR_SHARD,
-            ...(features ? { '#features': LEDGER.FEATURES } : {}),
-            '#updatedAt': 'updatedAt',
-            '#expiresAt': LEDGER.TTL,
-            '#leaseUntil': 'leaseUntil',
-            '#lastError': 'lastError',
-            '#lastErrorClass': 'lastErrorClass',
-          },
-          ExpressionAttributeValues: {
-            ':completed': { S: LEDGER_STATUS.COMPLETED },
-            ':claimToken': { S: request.claimToken },
-            ':result': { M: marshall(request.result as Record<string, unknown>, { removeUndefinedValues: true }) },
-            ':tier': { S: request.tier },
-            ':modelId': { S: request.modelId },
-            ':tokensIn': { N: String(request.tokensIn) },
-            ':tokensOut': { N: String(request.tokensOut) },
-            ':modelLatencyMs': { N: String(Math.round(request.modelLatencyMs)) },
-            ':modelCalls': { N: String(request.modelCalls) },
-            ':now': { N: String(request.now) },
-            ':hourShard': { S: hourShardKey(request.now, request.key) },
-            ...(features ? { ':features': { M: marshall(features) } } : {}),
-            ':expiresAt': { N: String(this.expiresAt(request.now)) },
-          },
-        }),
-      );
-      return 'completed';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'already-completed';
-      throw new DependencyError('dynamodb', `complete failed: ${(error as Error).message}`, { cause: error });
-    }
-  }
-
-  async recordFailure(request: FailureRequest): Promise<void> {
-    await this.guard('record failure', () =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { [LEDGER.PARTITION_KEY]: { S: request.key } },
-          // Only the lease holder may release it; a completed key stays completed.
-          ConditionExpression: '#claimToken = :claimToken AND #status = :inProgress',
-          UpdateExpression:
-            'SET #status = :failed, #lastErrorClass = :errorClass, #lastError = :message, #receiveCount = :receiveCount, ' +
-            '#updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil',
-          ExpressionAttributeNames: {
-            '#status': LEDGER.STATUS,
-            '#claimToken': 'claimToken',
-            '#lastErrorClass': 'lastErrorClass',
-            '#lastError': 'lastError',
-            '#receiveCount': 'receiveCount',
-            '#updatedAt': 'updatedAt',
-            '#expiresAt': LEDGER.TTL,
-            '#leaseUntil': 'leaseUntil',
-          },
-          ExpressionAttributeValues: {
-            ':claimToken': { S: request.claimToken },
-            ':inProgress': { S: LEDGER_STATUS.IN_PROGRESS },
-            ':failed': { S: LEDGER_STATUS.FAILED },
-            ':errorClass': { S: request.errorClass },
-            ':message': { S: request.message.slice(0, 1000) || '(no message)' },
-            ':receiveCount': { N: String(request.receiveCount) },
-            ':now': { N: String(request.now) },
-            ':expiresAt': { N: String(this.expiresAt(request.now)) },
-          },
-        }),
-      ),
-    );
-  }
-
-  async recordRejection(request: RejectionRequest): Promise<void> {
-    await this.guard('record rejection', () =>
-      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
+          // Only a new item: a redelivered bad message finds its rejection and is not sent to the DLQ again.
+          ConditionExpression: guard.expression,
+          ExpressionAttributeNames: { [GUARD_ATTRIBUTE.pk]: LEDGER.PARTITION_KEY },
           Item: marshall({
             [LEDGER.PARTITION_KEY]: request.key,
             [LEDGER.STATUS]: LEDGER_STATUS.REJECTED,
@@ -228,76 +222,143 @@ export class DynamoDbLedgerStore implements LedgerStore {
             [LEDGER.TTL]: this.expiresAt(request.now),
           }),
         }),
-      ),
-    );
+        { abortSignal: request.signal },
+      );
+      return { kind: 'applied' };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return this.stale(request.key, error.Item, request);
+      throw new DependencyError('dynamodb', `record rejection failed: ${(error as Error).message}`, { cause: error });
+    }
   }
 
-  async markInReview(request: ReviewRequest): Promise<void> {
-    await this.guard('mark in review', () =>
-      this.client.send(
+  markInReview(request: ReviewRequest): Promise<WriteOutcome> {
+    return this.write(LEDGER_TRANSITION.REVIEW, request.key, request, request, {
+      update: 'SET #status = :to, #reviewReasons = :reasons, #updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil',
+      names: { '#reviewReasons': 'reviewReasons', '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL },
+      values: {
+        ':to': { S: LEDGER_STATUS.IN_REVIEW },
+        ':reasons': { L: request.reasons.map((reason) => ({ S: reason.slice(0, 500) })) },
+        ':expiresAt': { N: String(this.expiresAt(request.now)) },
+      },
+    });
+  }
+
+  private failure(to: LedgerStatus, request: FailureRequest): FencedUpdate {
+    return {
+      update:
+        // The receive count stays the claim's (or a later receive's, see observeReceive): a failure
+        // of an earlier receive must not lower it below the last one.
+        'SET #status = :to, #lastErrorClass = :errorClass, #lastError = :message, #lastFailedReceive = :failedReceiveCount, ' +
+        '#updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil',
+      names: { '#lastErrorClass': 'lastErrorClass', '#lastError': 'lastError', '#lastFailedReceive': 'lastFailedReceive', '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL },
+      values: {
+        ':to': { S: to },
+        ':errorClass': { S: request.errorClass },
+        ':message': { S: request.message.slice(0, 1000) || '(no message)' },
+        ':failedReceiveCount': { N: String(request.receiveCount) },
+        ':expiresAt': { N: String(this.expiresAt(request.now)) },
+      },
+    };
+  }
+
+  /** The condition of `transition` from the table, with the names and values it uses. */
+  private guard(transition: LedgerTransition, guardValues: GuardValues): { expression: string; names: Record<string, string>; values: Record<string, AttributeValue> } {
+    const { expression, values: needed } = conditionExpression(transition);
+    const values: Record<string, AttributeValue> = {};
+    for (const name of needed) {
+      if (name.startsWith(':st_')) values[name] = { S: name.slice(':st_'.length) };
+      else if (name === ':now') values[name] = { N: String(guardValues.now) };
+      else if (name === ':claimToken') values[name] = { S: String(guardValues.claimToken) };
+      else if (name === ':messageId') values[name] = { S: String(guardValues.messageId) };
+      else if (name === ':receiveCount') values[name] = { N: String(guardValues.receiveCount ?? 0) };
+      else if (name === ':maxReceiveCount') values[name] = { N: String(guardValues.maxReceiveCount ?? 0) };
+    }
+    const a = GUARD_ATTRIBUTE;
+    const names: Record<string, string> = {
+      [a.pk]: LEDGER.PARTITION_KEY,
+      [a.status]: LEDGER.STATUS,
+      [a.claimToken]: 'claimToken',
+      [a.leaseUntil]: 'leaseUntil',
+      [a.messageId]: 'messageId',
+      [a.receiveCount]: 'receiveCount',
+    };
+    return { expression, names, values };
+  }
+
+  /** One fenced UpdateItem of the table's `transition`; a false guard is `stale`, not an error. */
+  private async write(transition: LedgerTransition, key: string, options: WriteOptions, guardValues: GuardValues, fenced: FencedUpdate): Promise<WriteOutcome> {
+    const guard = this.guard(transition, guardValues);
+    const expressionText = `${guard.expression} ${fenced.update}`;
+    const values: Record<string, AttributeValue> = { ':now': { N: String(guardValues.now) }, ...guard.values, ...fenced.values };
+    if (guardValues.receiveCount !== undefined) values[':receiveCount'] ??= { N: String(guardValues.receiveCount) };
+    // DynamoDB refuses names and values that the expressions do not use.
+    const names = Object.fromEntries(Object.entries({ ...guard.names, ...fenced.names }).filter(([name]) => usedIn(expressionText, name)));
+    const usedValues = Object.fromEntries(Object.entries(values).filter(([name]) => usedIn(expressionText, name)));
+    try {
+      await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { [LEDGER.PARTITION_KEY]: { S: request.key } },
-          ConditionExpression: '#claimToken = :claimToken AND #status = :inProgress',
-          UpdateExpression:
-            'SET #status = :inReview, #reviewReasons = :reasons, #updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil',
-          ExpressionAttributeNames: {
-            '#status': LEDGER.STATUS,
-            '#claimToken': 'claimToken',
-            '#reviewReasons': 'reviewReasons',
-            '#updatedAt': 'updatedAt',
-            '#expiresAt': LEDGER.TTL,
-            '#leaseUntil': 'leaseUntil',
-          },
-          ExpressionAttributeValues: {
-            ':claimToken': { S: request.claimToken },
-            ':inProgress': { S: LEDGER_STATUS.IN_PROGRESS },
-            ':inReview': { S: LEDGER_STATUS.IN_REVIEW },
-            ':reasons': { L: request.reasons.map((reason) => ({ S: reason.slice(0, 500) })) },
-            ':now': { N: String(request.now) },
-            ':expiresAt': { N: String(this.expiresAt(request.now)) },
-          },
+          Key: { [LEDGER.PARTITION_KEY]: { S: key } },
+          ConditionExpression: guard.expression,
+          UpdateExpression: fenced.update,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: usedValues,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      ),
-    );
+        { abortSignal: options.signal },
+      );
+      return { kind: 'applied' };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return this.stale(key, error.Item, options);
+      throw new DependencyError('dynamodb', `${transition} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** A refused write: what the item is now (from the returned item, or one consistent read). */
+  private async stale(key: string, returned: Record<string, AttributeValue> | undefined, options: WriteOptions): Promise<WriteOutcome> {
+    const current = await this.current(key, returned, options);
+    return { kind: 'stale', status: current[LEDGER.STATUS] as LedgerStatus | undefined, messageId: current.messageId as string | undefined };
   }
 
   /** Why a claim was refused: from the item DynamoDB returned, or (emulator) one consistent read. */
-  private async conflict(key: string, returned: Record<string, AttributeValue> | undefined, now: number): Promise<ClaimOutcome> {
-    let item = returned;
-    if (!item) {
-      const read = await this.guard('read conflicting claim', () =>
-        this.client.send(
-          new GetItemCommand({
-            TableName: this.tableName,
-            Key: { [LEDGER.PARTITION_KEY]: { S: key } },
-            ConsistentRead: true,
-            ProjectionExpression: '#status, #leaseUntil',
-            ExpressionAttributeNames: { '#status': LEDGER.STATUS, '#leaseUntil': 'leaseUntil' },
-          }),
-        ),
-      );
-      item = read.Item;
-    }
-    const current = item ? unmarshall(item) : {};
+  private async conflict(key: string, returned: Record<string, AttributeValue> | undefined, now: number, options: WriteOptions): Promise<ClaimOutcome> {
+    const current = await this.current(key, returned, options);
     const status = current[LEDGER.STATUS] as LedgerStatus | undefined;
-    if (status && TERMINAL.has(status)) return { kind: 'duplicate', status };
+    if (status && FINAL_FOR_PROCESSOR.has(status)) return { kind: 'duplicate', status };
     // IN_PROGRESS with a live lease (or the item changed between the write and the read).
-    return { kind: 'claimed-elsewhere', leaseUntil: Number(current.leaseUntil ?? now) };
+    return {
+      kind: 'claimed-elsewhere',
+      leaseUntil: Number(current.leaseUntil ?? now),
+      messageId: current.messageId as string | undefined,
+      receiveCount: current.receiveCount === undefined ? undefined : Number(current.receiveCount),
+    };
   }
 
-  private async guard<T>(what: string, call: () => Promise<T>): Promise<T> {
+  private async current(key: string, returned: Record<string, AttributeValue> | undefined, options: WriteOptions): Promise<Record<string, unknown>> {
+    if (returned) return unmarshall(returned);
     try {
-      return await call();
+      const read = await this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { [LEDGER.PARTITION_KEY]: { S: key } },
+          ConsistentRead: true,
+          ProjectionExpression: '#status, #leaseUntil, #messageId, #receiveCount',
+          ExpressionAttributeNames: { '#status': LEDGER.STATUS, '#leaseUntil': 'leaseUntil', '#messageId': 'messageId', '#receiveCount': 'receiveCount' },
+        }),
+        { abortSignal: options.signal },
+      );
+      return read.Item ? unmarshall(read.Item) : {};
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new DependencyError('dynamodb', `${what}: the lease was lost to another invocation`, { cause: error });
-      }
-      throw new DependencyError('dynamodb', `${what} failed: ${(error as Error).message}`, { cause: error });
+      throw new DependencyError('dynamodb', `read the ledger item failed: ${(error as Error).message}`, { cause: error });
     }
   }
 
   private expiresAt(now: number): number {
     return Math.floor(now / 1000) + this.ttlSeconds;
   }
+}
+
+/** Whether a placeholder (`#name`, `:value`) occurs in an expression as a whole word. */
+function usedIn(expression: string, placeholder: string): boolean {
+  return new RegExp(`${placeholder}(?![A-Za-z0-9_])`).test(expression);
 }

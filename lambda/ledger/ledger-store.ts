@@ -1,4 +1,7 @@
 import type { LedgerStatus } from '../contract';
+import type { WriteOutcome } from './ledger-transitions';
+
+export type { WriteOutcome } from './ledger-transitions';
 
 /**
  * The ledger: one item per idempotency key, the single source of truth for what happened to a
@@ -17,41 +20,82 @@ import type { LedgerStatus } from '../contract';
  *  crash case:    claim(A) ── A killed ✗ · · · · lease ends (≤ A's deadline) · · ·
  *                 visibility timeout (≥ 6 × function timeout) ends → redelivery → claim ✓ taken over
  * ```
- * The lease ends no later than the moment the Lambda service would kill A, and A's own work is
- * budgeted to finish before then, so a live owner is never overtaken, and a dead owner's key is
- * free again before its message is seen again.
+ * The lease ends an allowance before the moment the Lambda service would kill A (clock skew between
+ * instances, a write still in flight), and A's own work is budgeted to finish before then. Every
+ * write after the claim names A's claim token (see ledger-transitions.ts): if B took the key over
+ * anyway, A's late write changes nothing and comes back `stale`.
  */
 export interface LedgerStore {
+  /** Take the key (or take over an ended lease). */
   claim(request: ClaimRequest): Promise<ClaimOutcome>;
-  complete(request: CompleteRequest): Promise<'completed' | 'already-completed'>;
-  /** The attempt failed with a retryable error: release the lease and keep the failure context. */
-  recordFailure(request: FailureRequest): Promise<void>;
-  /** The message was bad input: record why (the key is the raw body's hash). */
-  recordRejection(request: RejectionRequest): Promise<void>;
-  /** The record was escalated to the human-review queue. */
-  markInReview(request: ReviewRequest): Promise<void>;
+  /**
+   * The holder of the lease is this same message, seen again at a higher receive count (its
+   * earlier receive's lease is still live): record the receive count, so that an attempt that dies
+   * on the last receive is known to be out of receives.
+   */
+  observeReceive(request: ObserveReceiveRequest): Promise<WriteOutcome>;
+  /** IN_PROGRESS → COMPLETED by the claim's owner. */
+  complete(request: CompleteRequest): Promise<WriteOutcome>;
+  /** IN_PROGRESS → FAILED by the claim's owner: a retryable failure, the message goes back to the queue. */
+  recordFailure(request: FailureRequest): Promise<WriteOutcome>;
+  /** IN_PROGRESS → DEAD_LETTERED by the claim's owner: a failure on the message's last receive. */
+  recordDeadLetter(request: FailureRequest): Promise<WriteOutcome>;
+  /** (no item) → REJECTED: the message was bad input (the key is the raw body's hash). */
+  recordRejection(request: RejectionRequest): Promise<WriteOutcome>;
+  /** IN_PROGRESS → IN_REVIEW by the claim's owner: escalated to a person. */
+  markInReview(request: ReviewRequest): Promise<WriteOutcome>;
+  /**
+   * The reconciler's write: an item whose attempt died on its message's last receive (an ended
+   * lease, or FAILED, at maxReceiveCount) → DEAD_LETTERED, fenced by the claim token it read.
+   */
+  settleOutOfReceives(request: OutOfReceivesRequest): Promise<WriteOutcome>;
 }
 
-export interface ClaimRequest {
+/** Per-call options every write takes. */
+export interface WriteOptions {
+  /** Aborts the request (the invocation is about to end; the lease is ending). */
+  readonly signal?: AbortSignal;
+}
+
+export interface ObserveReceiveRequest extends WriteOptions {
+  readonly key: string;
+  readonly messageId: string;
+  readonly receiveCount: number;
+  readonly now: number;
+}
+
+export interface OutOfReceivesRequest extends WriteOptions {
+  readonly key: string;
+  /** The claim token of the item as the reconciler read it. */
+  readonly claimToken: string;
+  readonly maxReceiveCount: number;
+  readonly now: number;
+}
+
+export interface ClaimRequest extends WriteOptions {
   readonly key: string;
   readonly task: string;
   readonly taskVersion: string;
   readonly messageId: string;
+  /** The message's ApproximateReceiveCount: how the reconciler knows an attempt was the last one. @default 1 */
+  readonly receiveCount?: number;
+  /** The job of the first claimer: a later claim never moves the key to another job. */
   readonly jobId?: string;
   /** A value unique to this attempt; completing requires it unless nobody completed first. */
   readonly claimToken: string;
-  /** Epoch ms when the lease ends: no later than the invocation's deadline. */
+  /** Epoch ms when the lease ends: an allowance before the invocation's deadline. */
   readonly leaseUntil: number;
   readonly now: number;
 }
 
 export type ClaimOutcome =
   | { readonly kind: 'claimed'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus }
-  /** The key reached a terminal state before (COMPLETED or IN_REVIEW): skip, no model call. */
+  /** The key reached a final state before (COMPLETED, IN_REVIEW or REJECTED): skip, no model call. */
   | { readonly kind: 'duplicate'; readonly status: LedgerStatus }
-  | { readonly kind: 'claimed-elsewhere'; readonly leaseUntil: number };
+  /** A live lease is held by `messageId` (this same message when SQS delivered it twice, or an earlier receive). */
+  | { readonly kind: 'claimed-elsewhere'; readonly leaseUntil: number; readonly messageId?: string; readonly receiveCount?: number };
 
-export interface CompleteRequest {
+export interface CompleteRequest extends WriteOptions {
   readonly key: string;
   readonly claimToken: string;
   readonly result: unknown;
@@ -68,10 +112,12 @@ export interface CompleteRequest {
    * hour in the `byHour` index.
    */
   readonly features?: Readonly<Record<string, string>>;
+  /** Which variant served the result (`VARIANT` in lambda/contract.ts): stored as `variant`. */
+  readonly variant?: string;
   readonly now: number;
 }
 
-export interface FailureRequest {
+export interface FailureRequest extends WriteOptions {
   readonly key: string;
   readonly claimToken: string;
   readonly errorClass: string;
@@ -80,7 +126,7 @@ export interface FailureRequest {
   readonly now: number;
 }
 
-export interface RejectionRequest {
+export interface RejectionRequest extends WriteOptions {
   readonly key: string;
   readonly reason: string;
   readonly detail: string;
@@ -91,7 +137,7 @@ export interface RejectionRequest {
   readonly now: number;
 }
 
-export interface ReviewRequest {
+export interface ReviewRequest extends WriteOptions {
   readonly key: string;
   readonly claimToken: string;
   readonly reasons: readonly string[];

@@ -16,6 +16,7 @@ import { HourlyBudget } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
 import { KeyCallCounter } from '../resilience/key-call-counter';
 import { RetryPolicy } from '../resilience/retry-policy';
+import { DynamoDbSwitchSource, RuntimeSwitches } from '../resilience/runtime-switches';
 import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
 import { SqsQueueGateway } from './queue-gateway';
@@ -81,7 +82,19 @@ function breakerFor(modelId: string): SharedBreaker {
   return breaker;
 }
 
+// Runtime switches: read at most once per refresh interval per environment, before a batch, never
+// per record. The interval is not part of the stage config: 15 s is what the 30 s promise needs.
+const refreshMs = Number(process.env[ENV.SWITCH_REFRESH_MS]);
+const switches = new RuntimeSwitches(new DynamoDbSwitchSource(dynamodb, config.controlTable), {
+  ...(refreshMs > 0 ? { refreshMs } : {}),
+  onReadFailed: (error) => logger.warn('runtime switches could not be read: the previous ones stay in force', { error: error.message }),
+});
+// The first read starts during init (not billed against the invocation's timeout); the first
+// invocation awaits it if it is still in flight.
+void switches.refresh();
+
 const processor = new BatchProcessor({
+  switches,
   config,
   logger,
   metrics,
@@ -108,4 +121,7 @@ const processor = new BatchProcessor({
 });
 
 /** The SQS event source's entry point: a partial batch response, never a thrown batch. */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => processor.process(event, context);
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  await switches.refresh();
+  return processor.process(event, context);
+};

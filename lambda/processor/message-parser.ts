@@ -92,9 +92,10 @@ function parseDocument(document: unknown): ParsedMessage {
     input: input.data,
     jobId: envelope.data.jobId,
     metadata: envelope.data.metadata,
-    // The key hashes the input as the producer sent it (after schema checks), so the same
-    // content always gets the same key whatever the schema's transforms do.
-    key: inputKey(task.name, task.version, envelope.data.input),
+    // The key hashes the validated input — what the prompt is built from and the model is paid
+    // for — so inputs that differ only in what validation trims (or in Unicode normalization) are
+    // one key. local/report.ts keys sent bodies through this same parser, so it agrees.
+    key: inputKey(task.name, task.version, input.data),
   };
 }
 

@@ -230,6 +230,29 @@ export class DynamoDbBreakerStore {
     );
   }
 
+  /**
+   * The probe was never made (too little time left to call): its lease ends now, so another
+   * instance may probe at once instead of waiting out the lease (only the probe's owner may).
+   */
+  async releaseProbe(modelId: string, token: string, now: number): Promise<BreakerSnapshot | undefined> {
+    return this.update(
+      modelId,
+      {
+        ConditionExpression: '#state = :halfOpen AND #probeToken = :token',
+        UpdateExpression: 'SET #probeUntil = :ended, #updatedAt = :now REMOVE #probeToken',
+        ExpressionAttributeNames: { '#state': BREAKER.STATE, '#probeToken': BREAKER.PROBE_TOKEN, '#probeUntil': BREAKER.PROBE_UNTIL, '#updatedAt': BREAKER.UPDATED_AT },
+        ExpressionAttributeValues: {
+          ':halfOpen': { S: BREAKER_STATE.HALF_OPEN },
+          ':token': { S: token },
+          // takeProbe needs `probeUntil < now`: one millisecond before now has ended on every clock that agrees with ours.
+          ':ended': { N: String(now - 1) },
+          ':now': { N: String(now) },
+        },
+      },
+      'release the probe',
+    );
+  }
+
   /** One conditional update; undefined when its condition did not hold. */
   private async update(modelId: string, input: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>, what: string): Promise<BreakerSnapshot | undefined> {
     try {

@@ -110,6 +110,18 @@ export class SharedBreaker {
     }
   }
 
+  /**
+   * A permit that was never used (the call did not start: too little time left). A probe's lease is
+   * released so another instance may probe now; a plain call permit counts nothing.
+   */
+  async release(permit: BreakerPermit): Promise<void> {
+    if (permit.kind !== 'probe') return;
+    this.requests.writes += 1;
+    const written = await this.store.releaseProbe(this.modelId, permit.token, this.now());
+    this.readAt = Number.NEGATIVE_INFINITY;
+    if (written) this.snapshot = written;
+  }
+
   /** Writes the counts gathered since the last flush when something failed, and opens the breaker if they trip it. */
   flush(): Promise<void> {
     const run = this.writes.then(() => this.writeCounts());

@@ -265,6 +265,25 @@ export interface AlarmThresholds {
   readonly driftPage: number;
 }
 
+// ── change safety (issue 15) ──
+/**
+ * The canary alarm (lib/observability/canary-alarms.ts) compares the canary's records with the
+ * baseline's over the same minutes; a breach rolls the canary back to 0%.
+ */
+export interface CanaryConfig {
+  /** Breach when the canary's fallback rate exceeds the baseline's by more than this (percentage points). @default 15 */
+  readonly fallbackRateIncreasePercent: number;
+  /** Breach when the canary's validation-failure rate exceeds the baseline's by more than this (points). @default 10 */
+  readonly validationFailureRateIncreasePercent: number;
+  /** Breach when the canary's average latency is more than this many times the baseline's… @default 2 */
+  readonly latencyRatio: number;
+  /** …and more than this much higher (ms), so that 3 ms against 1 ms is not a regression. @default 1000 */
+  readonly latencyIncreaseMs: number;
+  /** No verdict in a minute with fewer records than this on either variant. @default 5 */
+  readonly minimumSamples: number;
+}
+// ── end change safety ──
+
 /** Alarms, where they notify, and where their runbook lives. */
 export interface ObservabilityConfig {
   /**
@@ -375,6 +394,10 @@ export interface StageConfig {
   readonly completeness: CompletenessConfig;
   /** Alarm thresholds, notification targets, the runbook's address. */
   readonly observability: ObservabilityConfig;
+  // ── change safety (issue 15) ──
+  /** The canary alarm: how much worse than the baseline a canary may be before it is rolled back. */
+  readonly canary: CanaryConfig;
+  // ── end change safety ──
   readonly model: ModelConfig;
   readonly retry: RetryConfig;
   readonly breaker: BreakerConfig;
@@ -548,6 +571,17 @@ export const StageConfigSchema = z
       })
       .prefault({}),
     observability: observabilitySchema,
+    // ── change safety (issue 15) ──
+    canary: z
+      .strictObject({
+        fallbackRateIncreasePercent: percent().max(100).default(15),
+        validationFailureRateIncreasePercent: percent().max(100).default(10),
+        latencyRatio: z.number().min(1).default(2),
+        latencyIncreaseMs: z.number().int().min(0).default(1000),
+        minimumSamples: z.number().int().min(1).default(5),
+      })
+      .prefault({}),
+    // ── end change safety ──
     model: z
       .strictObject({
         provider: z.enum(MODEL_PROVIDERS).default('simulated'),

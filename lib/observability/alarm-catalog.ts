@@ -12,6 +12,7 @@ import type {
   RunbookText,
   Statistic,
 } from './alarm-types';
+import { canaryAlarm, canaryDashboardRow } from './canary-alarms';
 import { math } from './metric-math';
 
 /*
@@ -863,6 +864,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         escalate: 'As for the alarm that names the cause.',
       },
     },
+    canaryAlarm(config, triage), // change safety (issue 15): lib/observability/canary-alarms.ts
   ];
   const monitors = [
     ...monitorAlarms({ id: 'reconciler', service: METRIC_SERVICE.RECONCILER, resource: 'reconciler', scheduleMinutes: config.completeness.scheduleMinutes, watches: 'incomplete-job', stage }, lambda, pipeline),
@@ -910,7 +912,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     runbookBaseUrl: config.observability.runbookBaseUrl,
     alarms,
     composite,
-    dashboard: buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet),
+    dashboard: [...buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet), canaryDashboardRow(config)], // canary row: canary-alarms.ts
   };
 }
 

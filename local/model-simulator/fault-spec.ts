@@ -14,7 +14,7 @@ import {
  *   SPEC   := ITEM ( "," ITEM )*
  *   ITEM   := 429=RATE[:RETRY_AFTER_MS] | 5xx=RATE | latency=MS@RATE | base=MS | hang=RATE
  *           | malformed=RATE | truncated=RATE | schema=RATE | quota=RATE | outage=FROM-TO
- *           | zero-latency | brownout | none
+ *           | degrade=MODEL:RATE | zero-latency | brownout | none
  *           | ddb-throttle=RATE | ddb-error=RATE | ddb-latency=MS@RATE | ddb-hang=RATE
  *           | sqs-error=RATE | crash=RATE | timeout=RATE | redeliver=RATE   (infrastructure)
  *
@@ -43,6 +43,8 @@ export interface FaultSpec {
   readonly outage?: { readonly fromMs: number; readonly toMs: number };
   /** Faults of the AWS endpoints and the Lambda runtime, injected at their boundary, not by the simulator. */
   readonly infra?: InfraFaultSpec;
+  /** change safety (issue 15): this share of one model's answers are wrong-shaped (invalid), the others untouched. */
+  readonly degrade?: { readonly modelId: string; readonly rate: number };
 }
 
 /** No faults, no latency: the default of local mode and of the benchmark's happy path. */
@@ -63,7 +65,7 @@ export class FaultSpecError extends Error {
 }
 
 const ITEM_HELP =
-  'valid items: 429=RATE[:retryAfterMs], 5xx=RATE, latency=MS@RATE, base=MS, hang=RATE, malformed=RATE, truncated=RATE, schema=RATE, quota=RATE, outage=FROM-TO, ' +
+  'valid items: 429=RATE[:retryAfterMs], 5xx=RATE, latency=MS@RATE, base=MS, hang=RATE, malformed=RATE, truncated=RATE, schema=RATE, quota=RATE, outage=FROM-TO, degrade=MODEL:RATE, ' +
   `${INFRA_ITEM_HELP}, ` +
   `or a profile (${Object.keys(FAULT_PROFILES).join(', ')})`;
 
@@ -142,6 +144,15 @@ export function parseFaultSpec(text: string): FaultSpec {
         spec.outage = { fromMs, toMs: untilMs };
         break;
       }
+      // ── change safety (issue 15): degrade=<modelId>:RATE, a worse candidate for canary drills ──
+      case 'degrade': {
+        // The rate follows the last ':' (a Bedrock model id has colons of its own).
+        const split = value.lastIndexOf(':');
+        if (split <= 0) throw new FaultSpecError(`degrade=${value}: expected MODEL:RATE, e.g. degrade=sim-candidate:0.5`);
+        spec.degrade = { modelId: value.slice(0, split), rate: parseRate(key, value.slice(split + 1)) };
+        break;
+      }
+      // ── end degrade ──
       default:
         throw new FaultSpecError(`unknown fault "${key}"; ${ITEM_HELP}`);
     }
@@ -185,7 +196,7 @@ export function scaleFaultSpec(spec: FaultSpec, timeScale: number): FaultSpec {
 
 /** Whether the spec injects anything beyond latency. */
 export function hasFaults(spec: FaultSpec): boolean {
-  return answerFaultRate(spec) > 0 || spec.outage !== undefined || spec.latency !== undefined || hasInfraFaults(spec.infra);
+  return answerFaultRate(spec) > 0 || spec.outage !== undefined || spec.latency !== undefined || spec.degrade !== undefined || hasInfraFaults(spec.infra);
 }
 
 function parseRate(key: string, value: string | undefined): number {

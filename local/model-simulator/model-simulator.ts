@@ -147,7 +147,9 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
     }
 
     const random = seededRandom(seedFromString(`${promptKey}\n${nth}`, seed));
-    const outcome = draw(faults, random(), now - firstRequestAt);
+    const drawn = draw(faults, random(), now - firstRequestAt);
+    // change safety (issue 15): a degraded model's otherwise good answers are wrong-shaped at its rate.
+    const outcome = drawn === 'ok' && faults.degrade?.modelId === call.model && random() < faults.degrade.rate ? 'schema' : drawn;
     byOutcome[outcome] += 1;
     if (outcome === 'hang') return; // never answers; the client's own timeout ends it
     const slow = faults.latency && random() < faults.latency.rate ? faults.latency.ms : 0;

@@ -42,7 +42,9 @@ describe.each(Object.keys(catalogs))('alarm catalog (%s)', (stage) => {
   it('reads the pipeline metrics under exactly the alarm dimension set (service, stage), drift adding feature=max', () => {
     for (const { source } of everyQuery(catalog)) {
       if (source.kind !== 'pipeline') continue;
-      const expected = source.name === METRIC.DRIFT_SCORE ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.FEATURE] : [...ALARM_DIMENSIONS];
+      // The canary alarm compares variants: it reads the per-variant set (published besides the alarm set).
+      const variant = ([METRIC.VARIANT_RECORDS, METRIC.VARIANT_FALLBACKS, METRIC.VARIANT_VALIDATION_FAILURES, METRIC.VARIANT_LATENCY] as string[]).includes(source.name);
+      const expected = source.name === METRIC.DRIFT_SCORE ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.FEATURE] : variant ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.VARIANT] : [...ALARM_DIMENSIONS];
       expect(Object.keys(source.dimensions).sort(), source.name).toEqual(expected.sort());
       expect(source.dimensions[METRIC_DIMENSION.STAGE]).toBe(stage);
       if (source.name === METRIC.DRIFT_SCORE) expect([DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE]).toContain(source.dimensions[METRIC_DIMENSION.FEATURE]);

@@ -99,3 +99,20 @@ describe('draw', () => {
     expect(draw(spec, 0.99, 2000)).toBe('ok');
   });
 });
+
+describe('degrade=MODEL:RATE (change safety)', () => {
+  it('names one model and a rate; a Bedrock id keeps its own colons', () => {
+    expect(parseFaultSpec('degrade=sim-candidate:0.5').degrade).toEqual({ modelId: 'sim-candidate', rate: 0.5 });
+    expect(parseFaultSpec('degrade=anthropic.claude-3-haiku-20240307-v1:0:0.25').degrade).toEqual({ modelId: 'anthropic.claude-3-haiku-20240307-v1:0', rate: 0.25 });
+  });
+
+  it('is a fault (refused on a stage without fault injection) and does not count against the answer-fault total', () => {
+    const spec = parseFaultSpec('schema=1,degrade=m:1');
+    expect(hasFaults(parseFaultSpec('degrade=m:0.1'))).toBe(true);
+    expect(spec.schema?.rate).toBe(1);
+  });
+
+  it.each(['degrade=0.5', 'degrade=m:1.5', 'degrade=:0.5'])('refuses %s', (text) => {
+    expect(() => parseFaultSpec(text)).toThrow(FaultSpecError);
+  });
+});

@@ -54,18 +54,28 @@ describe('parseMessage: a valid message', () => {
     expect(parseMessage(restyled).key).toBe(parseMessage(body()).key);
   });
 
+  it('keys the validated input: what validation trims, or Unicode NFC/NFD, is one key (paid once)', () => {
+    const padded = JSON.stringify({ task: 'ticket-triage', input: { ...TICKET, subject: ` ${TICKET.subject}  ` } });
+    expect(parseMessage(padded).key).toBe(parseMessage(body()).key);
+    expect(parseMessage(padded).input).toEqual(TICKET);
+    const composed = JSON.stringify({ task: 'ticket-triage', input: { ...TICKET, subject: 'Caf\u00e9 refund' } });
+    const decomposed = JSON.stringify({ task: 'ticket-triage', input: { ...TICKET, subject: 'Cafe\u0301 refund' } });
+    expect(parseMessage(composed).key).toBe(parseMessage(decomposed).key);
+    expect(parseMessage(composed).key).not.toBe(parseMessage(body()).key);
+  });
+
   it('keys on task and input only: job id and metadata do not make it different work', () => {
     const plain = parseMessage(body()).key;
     expect(parseMessage(body({ jobId: 'job-1' })).key).toBe(plain);
     expect(parseMessage(body({ jobId: 'job-2', metadata: { x: 1 } })).key).toBe(plain);
   });
 
-  it('keys on the input as sent, before the schema trims it (documented in the parser)', () => {
+  it('keys on the input after the schema trims it: the prompt and the key see the same text (issue 12, defect 9)', () => {
     const spaced = { ...TICKET, subject: '  Refund  ' };
     const parsed = parseMessage(body({ input: spaced }));
     expect((parsed.input as { subject: string }).subject).toBe('Refund');
-    expect(parsed.key).toBe(inputKey('ticket-triage', '1', spaced));
-    expect(parsed.key).not.toBe(inputKey('ticket-triage', '1', TICKET));
+    expect(parsed.key).toBe(inputKey('ticket-triage', '1', { ...TICKET, subject: 'Refund' }));
+    expect(parsed.key).not.toBe(inputKey('ticket-triage', '1', spaced));
   });
 
   it.each<[string, Record<string, unknown>]>([

@@ -19,7 +19,7 @@ function sectionOf(id: string): string {
 }
 
 /** The subcommands `pipectl` has (issue 5) plus `drift` (issue 6); the runbook may name no other. */
-const PIPECTL_COMMANDS = new Set(['status', 'triage', 'dlq', 'pause', 'resume', 'breaker', 'review', 'jobs', 'runbook', 'gameday', 'drift', 'send', 'local']);
+const PIPECTL_COMMANDS = new Set(['status', 'triage', 'dlq', 'pause', 'resume', 'breaker', 'review', 'jobs', 'runbook', 'gameday', 'drift', 'send', 'local', 'canary', 'switch']);
 
 describe('RUNBOOK.md', () => {
   it('is what `npm run runbook` writes from the alarm catalog (regenerate and commit it when this fails)', () => {

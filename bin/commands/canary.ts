@@ -1,0 +1,135 @@
+import type { Command } from 'commander';
+import { SWITCH } from '../../lambda/resilience/runtime-switches';
+import { confirm, type CliIo } from '../../pipectl/cli-io';
+import { UsageError } from '../../pipectl/errors';
+import { isoSeconds, parseDuration } from '../../pipectl/format';
+import { CANARY_ALARM_ID } from '../../lib/observability/canary-alarms';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { operatorIdentity } from '../../pipectl/operator-identity';
+import { RECOVERY_ACTION } from '../../pipectl/recovery-clock';
+import { canaryOf, changeSwitchAsOperator, readSwitches } from '../../pipectl/switches';
+import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
+
+interface CanaryFlags extends TargetFlags {
+  readonly reason?: string;
+  readonly yes?: boolean;
+  readonly json?: boolean;
+}
+
+/**
+ * Registers `canary status|promote|abort`. A canary is two switches, `canary.model` (the candidate)
+ * and `canary.percent` (the share of keys it serves, split by a hash of the key); starting one is
+ * `pipectl switch set canary.model <id>` then `pipectl switch set canary.percent 10`.
+ */
+export function registerCanaryCommand(program: Command, io: CliIo): void {
+  const group = program.command('canary').description('The canary: a candidate model serving a share of keys (see `pipectl switch`)');
+  addExamples(group, 'pipectl canary status --stage prod', 'pipectl canary abort --reason "more fallbacks than baseline" --stage prod');
+
+  const status = group.command('status').description('The candidate, its share of keys and the last change').option('--json', 'print as JSON');
+  addTargetOptions(status);
+  addExamples(status, 'pipectl canary status --stage prod');
+  status.action(async (flags: CanaryFlags) => {
+    await withTarget(flags, async (target) => {
+      announce(io, target);
+      const canary = canaryOf(await readSwitches(target.dynamodb, target.resources.controlTableName));
+      if (flags.json) {
+        io.out(`${JSON.stringify(canary)}\n`);
+        return;
+      }
+      const last = canary.lastChange;
+      io.out(
+        canary.modelId && canary.percent > 0
+          ? `canary: ${canary.modelId} serves ${canary.percent}% of keys\n`
+          : `no canary running${canary.modelId ? ` (candidate ${canary.modelId} at 0%)` : ''}\n`,
+      );
+      if (last)
+        io.out(`last change: ${last.name} ${last.previous ?? 'unset'} → ${last.value ?? 'unset'} by ${last.by} at ${isoSeconds(last.at)}: ${last.reason}\n`);
+    });
+  });
+
+  const watch = group
+    .command('watch')
+    .description(
+      "AWS: the canary alarm's rollback action. Polls the canary-regression alarm and sets the canary to 0% when it is in ALARM (local mode does this by itself)",
+    )
+    .option('--interval <duration>', 'how often to look at the alarm', '30s')
+    .option('--for <duration>', 'stop watching after this long', '24h');
+  addTargetOptions(watch);
+  addExamples(watch, 'pipectl canary watch --stage prod --interval 30s --for 8h');
+  watch.action(async (flags: TargetFlags & { readonly interval: string; readonly for: string }) => {
+    const intervalMs = parseDuration(flags.interval, '--interval');
+    const forMs = parseDuration(flags.for, '--for');
+    await withTarget(flags, async (target) => {
+      announce(io, target);
+      if (target.kind === 'local' || !target.cloudwatch || !target.resources.alarmNamePrefix) {
+        io.err('local mode rolls the canary back by itself (local/canary-rollback.ts): nothing to watch\n');
+        return;
+      }
+      const alarmName = `${target.resources.alarmNamePrefix}${CANARY_ALARM_ID}`;
+      const until = Date.now() + forMs;
+      const by = `canary-watch (${await operatorIdentity(target)})`;
+      io.err(`watching ${alarmName} every ${flags.interval} until ${isoSeconds(until)}\n`);
+      while (Date.now() < until) {
+        const { MetricAlarms = [] } = await target.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName] }));
+        const state = MetricAlarms[0]?.StateValue;
+        const canary = canaryOf(await readSwitches(target.dynamodb, target.resources.controlTableName));
+        if (state === 'ALARM' && canary.percent > 0) {
+          const { change } = await changeSwitchAsOperator(
+            target.dynamodb,
+            target.resources.controlTableName,
+            { name: SWITCH.CANARY_PERCENT, value: '0', by, reason: `${CANARY_ALARM_ID} is in ALARM: canary rolled back` },
+            RECOVERY_ACTION.CANARY_ROLLBACK,
+          );
+          io.err(`${isoSeconds(change.at)} ${alarmName} in ALARM: canary of ${canary.modelId ?? '?'} rolled back from ${change.previous}% to 0%\n`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+    });
+  });
+
+  for (const name of ['promote', 'abort'] as const) {
+    const command = group
+      .command(name)
+      .description(
+        name === 'abort'
+          ? 'Roll the canary back: 0% of keys on the candidate (what the canary alarm does by itself)'
+          : 'Send 100% of keys to the candidate; then make it the primary in the stage config and deploy',
+      )
+      .option('--reason <text>', 'why (required: recorded with the change)')
+      .option('-y, --yes', 'do not ask for confirmation')
+      .option('--json', 'print the change as recorded');
+    addTargetOptions(command);
+    addExamples(command, `pipectl canary ${name} --reason "${name === 'abort' ? 'canary answers worse' : 'canary as good for 24 h'}" --stage prod`);
+    command.action(async (flags: CanaryFlags) => {
+      if (!flags.reason || flags.reason.trim() === '') throw new UsageError(`--reason is required: the ${name} is recorded with who, when and why`);
+      await withTarget(flags, async (target) => {
+        announce(io, target);
+        const { dynamodb, resources } = target;
+        const canary = canaryOf(await readSwitches(dynamodb, resources.controlTableName));
+        if (!canary.modelId)
+          throw new UsageError(`no canary candidate is set: start one with pipectl switch set canary.model <id> --reason ... ${targetHint(target)}`);
+        const percent = name === 'abort' ? '0' : '100';
+        await confirm(io, {
+          action: `${name} the canary of ${canary.modelId}: ${canary.percent}% → ${percent}% of keys`,
+          target: target.description,
+          stage: target.stage,
+          production: target.production,
+          yes: Boolean(flags.yes),
+        });
+        const by = await operatorIdentity(target);
+        const { change } = await changeSwitchAsOperator(
+          dynamodb,
+          resources.controlTableName,
+          { name: SWITCH.CANARY_PERCENT, value: percent, by, reason: flags.reason as string },
+          name === 'abort' ? RECOVERY_ACTION.CANARY_ABORT : RECOVERY_ACTION.CANARY_PROMOTE,
+        );
+        io.err(
+          name === 'abort'
+            ? `canary aborted: every key is served by the baseline within 15 s; records already served by ${canary.modelId} keep their result (ledger attribute variant = canary)\n`
+            : `every key is served by ${canary.modelId} within 15 s. Make it permanent: set primaryModelId in the stage config, deploy, then pipectl switch unset canary.model ${targetHint(target)}\n`,
+        );
+        io.out(flags.json ? `${JSON.stringify(change)}\n` : `canary.percent=${change.value}\n`);
+      });
+    });
+  }
+}

@@ -1,0 +1,489 @@
+import { randomUUID } from 'node:crypto';
+import type { SQSRecord } from 'aws-lambda';
+import { LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC, TIER } from '../contract';
+import {
+  asPipelineError,
+  BreakerOpenError,
+  BudgetExhaustedError,
+  DependencyError,
+  errorClassOf,
+  ModelCallError,
+  type PipelineError,
+  type RejectedInputError,
+  TimeBudgetExhaustedError,
+} from '../errors/pipeline-errors';
+import type { ClaimOutcome, LedgerStore } from '../ledger/ledger-store';
+import { FINAL_FOR_PROCESSOR, type WriteOutcome } from '../ledger/ledger-transitions';
+import type { KeyCallCounter } from '../resilience/key-call-counter';
+import { MAX_VISIBILITY_SECONDS, queueBackoffSeconds } from '../resilience/queue-backoff';
+import type { RetryPolicy } from '../resilience/retry-policy';
+import type { RuntimeSwitches } from '../resilience/runtime-switches';
+import { taskFeatures } from '../tasks/task-features';
+import type { BatchMetrics } from './batch-metrics';
+import { callCapFor, type FallbackChain, type RecordWork, type TierNote } from './fallback-chain';
+import { rejectedKey } from './input-key';
+import type { ParsedMessage } from './message-parser';
+import type { QueueGateway } from './queue-gateway';
+import type { RecentKeys } from './recent-keys';
+import type { RuntimeConfig } from './runtime-config';
+import { requeueStopped, stoppedTaskDelaySeconds } from './task-stop';
+import { recordVariantMetrics, taskStopped } from './variants';
+
+/** What happened to one record. Exactly one per record, and one log line says which. */
+export const OUTCOME = {
+  COMPLETED: 'completed',
+  DUPLICATE: 'duplicate',
+  REJECTED: 'rejected',
+  IN_REVIEW: 'in-review',
+  CLAIMED_ELSEWHERE: 'claimed-elsewhere',
+  FAILED: 'failed',
+  /** Its task is stopped by a runtime switch: a fresh copy waits on the queue (task-stop.ts). */
+  DEFERRED: 'deferred',
+} as const;
+export type Outcome = (typeof OUTCOME)[keyof typeof OUTCOME];
+
+/** What the per-record protocol needs: the ledger, the queues, the fallback chain and the loop guard. */
+export interface RecordProtocolDependencies {
+  readonly config: RuntimeConfig;
+  readonly ledger: LedgerStore;
+  readonly queues: QueueGateway;
+  readonly chain: FallbackChain;
+  /** The one retry layer of model calls (its shortest attempt decides whether a record is started). */
+  readonly retryPolicy: RetryPolicy;
+  /** Model calls per key across receives (the loop guard). */
+  readonly keyCalls: KeyCallCounter;
+  /** Terminal keys this warm instance has seen. */
+  readonly recentKeys: RecentKeys;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** Jitter of the queue-level backoff. @default Math.random */
+  readonly random?: () => number;
+  /** Runtime switches (stop a task; the rest act in the fallback chain). @default none */
+  readonly switches?: RuntimeSwitches;
+}
+
+/** What one invocation gives every record: its clock limits and its batch-wide state. */
+export interface BatchContext {
+  /** Epoch ms when the Lambda service would end the invocation. */
+  readonly deadline: number;
+  /** Epoch ms when the records' work ends (the deadline less the invocation's margin). */
+  readonly workUntil: number;
+  /**
+   * Epoch ms when the records' leases end: between `workUntil` and the deadline, so that the writes
+   * that settle a record (which start before `workUntil`) still land inside the lease, and the lease
+   * has ended before the Lambda service could kill the invocation, with an allowance for clock skew
+   * between execution environments. Every request of a record is aborted at this time.
+   */
+  readonly leaseUntil: number;
+  /** Epoch ms no later than the receive of the batch's messages (SQS's 12 h visibility limit counts from it). */
+  readonly receivedBy: number;
+  readonly metrics: BatchMetrics;
+  /** Breakers refreshed in this batch (each at most once per invocation). */
+  readonly refreshed: Map<string, Promise<void>>;
+}
+
+export interface RecordResult {
+  readonly outcome: Outcome;
+  readonly key?: string;
+  readonly task?: string;
+  readonly jobId?: string;
+  readonly correlationId?: string;
+  readonly tier?: string;
+  readonly modelId?: string;
+  readonly modelCalls?: number;
+  readonly notes?: readonly TierNote[];
+  readonly error?: PipelineError;
+  /** The record goes back to the queue (a batch item failure). */
+  readonly retry: boolean;
+  /** Seconds the record stays hidden before it comes back. */
+  readonly visibilitySeconds?: number;
+}
+
+/** The part of a record's result every outcome carries. */
+interface RecordBase {
+  readonly key: string;
+  readonly task: string;
+  readonly jobId?: string;
+  readonly correlationId: string;
+}
+
+/** Hidden this much past a lease that must end first, so the next receive finds it ended on any clock. */
+const LEASE_CLEARANCE_MS = 1000;
+
+/** Below this much time left, a record is not started: it could not finish inside the lease. */
+const MIN_WORK_MS = 250;
+
+/**
+ * Time kept back after the model calls, besides the invocation's margin, for what a record still
+ * has to write (complete or escalate, or record the failure and delay the message): model work —
+ * attempts, timeouts and backoff — ends this long before the margin begins. A fixed second, not a
+ * share of the timeout: those requests take as long in a short invocation as in a long one (and
+ * as long in local mode, whose time scale shortens the timeout but not an emulator's latency).
+ */
+const FINISH_RESERVE_MS = 1000;
+
+/**
+ * The per-record protocol: claim → guards → model (the fallback chain) → settle, and the record's
+ * way back to the queue when it is not settled in this receive.
+ */
+export class RecordProtocol {
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly deps: RecordProtocolDependencies) {
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+  }
+
+  /**
+   * A follower in the same batch takes its leader's outcome: a settled leader (completed, in review,
+   * a duplicate) makes it a duplicate. A leader that goes back to the queue takes its followers
+   * with it — except a follower on its last receive: the leader's message stays on the queue until
+   * it settles the key, so the follower is let go rather than redriven to the DLQ for a key that
+   * may yet complete (one key in two places).
+   */
+  async follow(record: SQSRecord, leader: RecordResult, batch: BatchContext): Promise<RecordResult> {
+    const settled = leader.outcome === OUTCOME.COMPLETED || leader.outcome === OUTCOME.IN_REVIEW || leader.outcome === OUTCOME.DUPLICATE;
+    if (settled || (leader.retry && receiveCountOf(record) >= this.deps.config.maxReceiveCount)) {
+      return { outcome: OUTCOME.DUPLICATE, key: leader.key, task: leader.task, jobId: leader.jobId, correlationId: leader.correlationId, retry: false };
+    }
+    const follower = { ...leader, modelCalls: 0, notes: [], visibilitySeconds: undefined };
+    return follower.retry ? this.giveBack(record, batch, follower) : follower;
+  }
+
+  /**
+   * Bad input: the REJECTED item is written first, and only a new one sends the message to the DLQ.
+   * A redelivery (the batch timed out after the send, say) finds the item and is let go without a
+   * second DLQ copy. The DLQ copy is therefore sent at most once: if the send fails or the process
+   * dies right after the write, the ledger still holds the rejection and its reason.
+   */
+  async reject(record: SQSRecord, error: RejectedInputError, batch: BatchContext): Promise<RecordResult> {
+    const key = rejectedKey(record.body);
+    const base = { key, correlationId: key, error, jobId: error.jobId };
+    let written: WriteOutcome;
+    try {
+      written = await this.deps.ledger.recordRejection({
+        key,
+        reason: error.reason,
+        detail: error.detail,
+        messageId: record.messageId,
+        bodyBytes: Buffer.byteLength(record.body, 'utf8'),
+        jobId: error.jobId,
+        now: this.now(),
+        signal: this.signalUntil(batch.leaseUntil),
+      });
+    } catch (failure) {
+      // Could not record it: leave it on the queue, the next receive rejects it again.
+      return { ...base, outcome: OUTCOME.FAILED, error: asPipelineError(failure), retry: true };
+    }
+    if (written.kind === 'stale') {
+      return { ...base, outcome: OUTCOME.DUPLICATE, retry: false, notes: [{ tier: 'none', reason: 'rejected on an earlier receive: not sent to the DLQ again' }] };
+    }
+    try {
+      await this.deps.queues.deadLetter(
+        record.body,
+        {
+          [MESSAGE_ATTRIBUTE.FAILURE_REASON]: error.reason,
+          [MESSAGE_ATTRIBUTE.FAILURE_DETAIL]: error.detail,
+          [MESSAGE_ATTRIBUTE.INPUT_HASH]: key,
+          [MESSAGE_ATTRIBUTE.ORIGINAL_MESSAGE_ID]: record.messageId,
+          [MESSAGE_ATTRIBUTE.RECEIVE_COUNT]: record.attributes.ApproximateReceiveCount ?? '1',
+          [MESSAGE_ATTRIBUTE.STAGE]: this.deps.config.stage,
+        },
+        { signal: this.signalUntil(batch.leaseUntil) },
+      );
+    } catch (failure) {
+      batch.metrics.count(METRIC.NOTICES_LOST, 1, { errorClass: 'DeadLetterCopyLost' });
+      return { ...base, outcome: OUTCOME.REJECTED, retry: false, notes: [{ tier: 'none', reason: `the DLQ copy could not be sent (${asPipelineError(failure).message}); the ledger holds the rejection` }] };
+    }
+    // Not a batch item failure: the message is now in the DLQ, so the event source deletes it here.
+    return { ...base, outcome: OUTCOME.REJECTED, retry: false };
+  }
+
+  /**
+   * One record with a valid message, through its whole protocol in this receive:
+   *
+   * ```
+   *  claim ─► guards + fallback chain ─► review | complete   (each write fenced by the claim token)
+   *    │                  │ throws
+   *    │                  └─► fail (or deadLetter on the last receive) ─► give back to the queue
+   *    └─ held by another lease ─► give back (or, on the last receive, let go / observe the receive)
+   * ```
+   */
+  async processRecord(record: SQSRecord, message: ParsedMessage, batch: BatchContext): Promise<RecordResult> {
+    const { workUntil, metrics, refreshed } = batch;
+    const { config, ledger } = this.deps;
+    const { key, task } = message;
+    const base = { key, task: task.name, jobId: message.jobId, correlationId: correlationIdOf(message) };
+    if (this.deps.recentKeys.has(key)) return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
+    // ── runtime switch stop-task.<task> (task-stop.ts): no claim, a fresh delayed copy on the queue ──
+    if (taskStopped(this.deps.switches, task.name)) {
+      const delay = stoppedTaskDelaySeconds(config.queueBackoffMaxSeconds);
+      if (await requeueStopped(this.deps.queues, record, delay, this.signalUntil(batch.leaseUntil))) {
+        return { ...base, outcome: OUTCOME.DEFERRED, retry: false, visibilitySeconds: delay, notes: [{ tier: 'none', reason: `runtime switch stop-task.${task.name}` }] };
+      }
+      // No copy sent: this one goes back instead (a receive counted), never on to the model.
+      const error = new DependencyError('sqs', `stop-task.${task.name}: the record could not be put back on the queue`);
+      return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error, retry: true });
+    }
+    // ── end stop-task ──
+    const receiveCount = receiveCountOf(record);
+    const finalReceive = receiveCount >= config.maxReceiveCount;
+    const modelUntil = workUntil - FINISH_RESERVE_MS;
+    const modelTime = modelUntil - this.now() >= Math.max(MIN_WORK_MS, this.deps.retryPolicy.minAttemptMs);
+    // Not started unless one model attempt still fits: a claim that cannot reach the model only
+    // costs writes and a receive. Except on the last receive: given back now, the record would be
+    // redriven with no ledger item; the rules tier and review need no model time, so it is settled.
+    if (!modelTime && !finalReceive) {
+      return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error: new TimeBudgetExhaustedError('too little time left to start'), retry: true });
+    }
+
+    const claimToken = randomUUID();
+    const work: RecordWork = {
+      message,
+      modelUntil,
+      receiveCount,
+      callCap: modelTime ? config.modelCallsPerReceive : 0,
+      finalReceive,
+      metrics,
+      refreshed,
+      calls: 0,
+      tokensIn: 0,
+      tokensOut: 0,
+      notes: modelTime ? [] : [{ tier: 'none', reason: 'too little time left for a model call on the last receive' }],
+    };
+    let claim: ClaimOutcome;
+    try {
+      claim = await this.claim(record, message, claimToken, batch, finalReceive);
+    } catch (thrown) {
+      // Nothing was written; the message goes back. On its last receive SQS redrives it with no
+      // ledger item: the reconciler counts it as not in the ledger (the table was unwritable twice).
+      return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error: asPipelineError(thrown), retry: true });
+    }
+    if (claim.kind === 'duplicate') {
+      this.deps.recentKeys.add(key);
+      return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
+    }
+    if (claim.kind === 'claimed-elsewhere') return this.heldElsewhere(record, batch, base, claim.messageId, claim.leaseUntil);
+
+    try {
+      if (claim.takenOver) metrics.count(METRIC.LEASES_TAKEN_OVER, 1, { task: task.name });
+      // Tried before (failed, or its owner died): the calls it already cost count against the key's cap.
+      if (modelTime && (claim.takenOver || claim.previousStatus === LEDGER_STATUS.FAILED || claim.previousStatus === LEDGER_STATUS.DEAD_LETTERED)) {
+        work.callCap = callCapFor(await this.deps.keyCalls.read(key), config);
+      }
+
+      const served = await this.deps.chain.serve(work);
+      if (served.tier !== TIER.PRIMARY) metrics.count(METRIC.FALLBACKS, 1, { task: task.name, tier: served.tier });
+      if (work.variant) recordVariantMetrics(metrics, this.deps.switches, { variant: work.variant, tier: served.tier, latencyMs: served.latencyMs, notes: served.notes });
+      const settled = served.tier === TIER.HUMAN
+        ? await this.escalate(record, message, claimToken, served.notes, work.calls, batch)
+        : await ledger.complete({
+            key,
+            claimToken,
+            result: served.result,
+            tier: served.tier,
+            modelId: served.modelId,
+            tokensIn: served.tokensIn,
+            tokensOut: served.tokensOut,
+            modelLatencyMs: served.latencyMs,
+            modelCalls: served.modelCalls,
+            variant: work.variant,
+            // The drift monitor's features ride on this same write (no extra request).
+            features: taskFeatures(task, { input: message.input, output: served.result, tier: served.tier }),
+            now: this.now(),
+            signal: this.signalUntil(batch.leaseUntil),
+          });
+      if (work.calls > 0 && settled.kind === 'stale') await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);
+      if (settled.kind === 'stale') return this.lostLease(record, batch, base, settled, work);
+      this.deps.recentKeys.add(key);
+      const outcome = served.tier === TIER.HUMAN ? OUTCOME.IN_REVIEW : OUTCOME.COMPLETED;
+      return { ...base, outcome, tier: served.tier, modelId: served.tier === TIER.HUMAN ? undefined : served.modelId, modelCalls: work.calls, notes: served.notes, retry: false };
+    } catch (thrown) {
+      const error = asPipelineError(thrown);
+      if (work.calls > 0) await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);
+      // The last receive settles the key as dead-lettered (SQS redrives the message next); earlier
+      // ones release the lease for the next receive. Either way fenced by the claim token.
+      const release = finalReceive ? ledger.recordDeadLetter.bind(ledger) : ledger.recordFailure.bind(ledger);
+      const released = await release({
+        key,
+        claimToken,
+        errorClass: errorClassOf(error),
+        message: error.message,
+        receiveCount,
+        now: this.now(),
+        signal: this.signalUntil(batch.leaseUntil),
+      }).then(
+        (written) => written.kind === 'applied',
+        () => false,
+      );
+      // Not released: keep the message hidden until the lease has ended, so that its next receive
+      // takes the key over instead of finding its own earlier lease (and on the last receive the
+      // reconciler settles the item once the lease has ended: it records this receive count).
+      const result = { ...base, outcome: OUTCOME.FAILED, error, modelCalls: work.calls, notes: work.notes, retry: true } as const;
+      return this.giveBack(record, batch, result, released ? undefined : batch.leaseUntil);
+    }
+  }
+
+  /** The claim; on the last receive one more try, since a claim that fails now leaves no ledger item behind. */
+  private async claim(record: SQSRecord, message: ParsedMessage, claimToken: string, batch: BatchContext, finalReceive: boolean): Promise<ClaimOutcome> {
+    const attempt = () =>
+      this.deps.ledger.claim({
+        key: message.key,
+        task: message.task.name,
+        taskVersion: message.task.version,
+        messageId: record.messageId,
+        receiveCount: receiveCountOf(record),
+        jobId: message.jobId,
+        claimToken,
+        leaseUntil: batch.leaseUntil,
+        now: this.now(),
+        signal: this.signalUntil(batch.leaseUntil),
+      });
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!finalReceive || this.now() >= batch.workUntil) throw error;
+      return attempt();
+    }
+  }
+
+  /**
+   * A live lease on the key is held by another attempt. Before the last receive: come back later.
+   * On the last receive a failure would send this copy to the DLQ while the holder settles the
+   * key — one key in two places — so:
+   * - the holder is another message (a re-send): that message stays on the queue until the key is
+   *   settled, so this copy is let go as a duplicate;
+   * - the holder is this same message (SQS delivered it twice, or an earlier receive's lease is
+   *   still live): the holder settles it, or dies. The item records this receive count, so that
+   *   once the lease has ended the reconciler knows the message is out of receives, and the copy
+   *   goes back, hidden until the lease has ended.
+   */
+  private async heldElsewhere(record: SQSRecord, batch: BatchContext, base: RecordBase, holder: string | undefined, leaseUntil: number): Promise<RecordResult> {
+    const { config } = this.deps;
+    const receiveCount = receiveCountOf(record);
+    if (receiveCount >= config.maxReceiveCount) {
+      if (holder !== undefined && holder !== record.messageId) {
+        return { ...base, outcome: OUTCOME.DUPLICATE, retry: false, notes: [{ tier: 'none', reason: 'claimed by another message on its last receive: that message settles the key' }] };
+      }
+      await this.deps.ledger
+        .observeReceive({ key: base.key, messageId: record.messageId, receiveCount, now: this.now(), signal: this.signalUntil(batch.leaseUntil) })
+        .catch(() => undefined);
+      return this.giveBack(record, batch, { ...base, outcome: OUTCOME.CLAIMED_ELSEWHERE, retry: true }, leaseUntil);
+    }
+    const seconds = Math.min(this.visibilityLeft(batch), Math.max(config.claimedElsewhereVisibilitySeconds, 1));
+    const delayed = await this.deps.queues.delay(record.receiptHandle, seconds, { signal: this.signalUntil(batch.leaseUntil) }).then(
+      () => true,
+      () => false,
+    );
+    return { ...base, outcome: OUTCOME.CLAIMED_ELSEWHERE, retry: true, visibilitySeconds: delayed ? seconds : undefined };
+  }
+
+  /**
+   * A settling write came back stale: this attempt's lease was taken over (or the key settled) in
+   * the meantime. The write changed nothing; what the item is now decides the message's fate.
+   */
+  private async lostLease(record: SQSRecord, batch: BatchContext, base: RecordBase, stale: WriteOutcome & { kind: 'stale' }, work: RecordWork): Promise<RecordResult> {
+    const notes = [...work.notes, { tier: 'none', reason: `the lease was lost before settling (the item is ${stale.status ?? 'gone'})` }];
+    if (stale.status && FINAL_FOR_PROCESSOR.has(stale.status)) {
+      this.deps.recentKeys.add(base.key);
+      return { ...base, outcome: OUTCOME.DUPLICATE, modelCalls: work.calls, notes, retry: false };
+    }
+    if (stale.status === LEDGER_STATUS.IN_PROGRESS) {
+      const result = await this.heldElsewhere(record, batch, base, stale.messageId, batch.leaseUntil);
+      return { ...result, modelCalls: work.calls, notes };
+    }
+    return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, modelCalls: work.calls, notes, retry: true });
+  }
+
+  /**
+   * A record that goes back to the queue is hidden for a jittered exponential delay by its receive
+   * count, never shorter than what the failure asked for (Retry-After, the breaker's cooldown, the
+   * next budget hour) or than `notBefore` (a lease that must end first) — and never longer than
+   * SQS allows: 12 hours counted from the receive, so a long Retry-After is clamped to what is left
+   * rather than refused (a refused change leaves the queue's default visibility, silently).
+   */
+  private async giveBack(record: SQSRecord, batch: BatchContext, result: RecordResult, notBefore?: number): Promise<RecordResult> {
+    const { config } = this.deps;
+    const floorMs = Math.max(retryAfterOf(result.error), notBefore === undefined ? 0 : notBefore - this.now() + LEASE_CLEARANCE_MS);
+    const wanted = queueBackoffSeconds(
+      receiveCountOf(record),
+      { baseSeconds: config.queueBackoffBaseSeconds, maxSeconds: config.queueBackoffMaxSeconds, random: this.random },
+      floorMs,
+    );
+    const seconds = Math.min(wanted, this.visibilityLeft(batch));
+    // Not fatal when it fails: the record still comes back, after the queue's own visibility timeout.
+    const delayed = await this.deps.queues.delay(record.receiptHandle, seconds, { signal: this.signalUntil(batch.leaseUntil) }).then(
+      () => true,
+      () => false,
+    );
+    const notes = seconds < wanted ? [...(result.notes ?? []), { tier: 'none', reason: `visibility clamped to ${seconds} s (asked ${wanted} s): SQS allows 12 h from the receive` }] : result.notes;
+    return { ...result, notes, visibilitySeconds: delayed ? seconds : undefined };
+  }
+
+  /** Seconds of visibility SQS still allows this receive: 12 h from the receive, which was at most a batching window before the invocation began. */
+  private visibilityLeft(batch: BatchContext): number {
+    const sinceReceive = Math.ceil((this.now() - batch.receivedBy) / 1000);
+    return Math.max(0, MAX_VISIBILITY_SECONDS - sinceReceive);
+  }
+
+  /**
+   * Escalation: the IN_REVIEW write first, fenced by the claim token, then the review notice. So a
+   * crash between the two never leads to a second model call or a second notice: the next receive
+   * finds the key in review (a duplicate). The notice is sent at most once; the ledger's IN_REVIEW
+   * item is the review itself (listing reads the ledger), so a lost notice loses no work.
+   */
+  private async escalate(record: SQSRecord, message: ParsedMessage, claimToken: string, notes: readonly TierNote[], modelCalls: number, batch: BatchContext): Promise<WriteOutcome> {
+    const reasons = notes.map((note) => `${note.tier}${note.modelId ? ` (${note.modelId})` : ''}: ${note.reason}`);
+    const review = await this.deps.ledger.markInReview({ key: message.key, claimToken, reasons, now: this.now(), signal: this.signalUntil(batch.leaseUntil) });
+    if (review.kind === 'stale') return review;
+    try {
+      await this.deps.queues.escalate(
+        JSON.stringify({
+          key: message.key,
+          task: message.task.name,
+          taskVersion: message.task.version,
+          jobId: message.jobId,
+          input: message.input,
+          reasons,
+          reasonsByTier: notes,
+          modelCalls,
+          receiveCount: receiveCountOf(record),
+        }),
+        {
+          [MESSAGE_ATTRIBUTE.INPUT_HASH]: message.key,
+          [MESSAGE_ATTRIBUTE.ORIGINAL_MESSAGE_ID]: record.messageId,
+          [MESSAGE_ATTRIBUTE.FAILURE_REASON]: 'ESCALATED',
+          [MESSAGE_ATTRIBUTE.STAGE]: this.deps.config.stage,
+        },
+        { signal: this.signalUntil(batch.leaseUntil) },
+      );
+    } catch {
+      batch.metrics.count(METRIC.NOTICES_LOST, 1, { errorClass: 'ReviewNoticeLost' });
+    }
+    return review;
+  }
+
+  /** An abort signal that fires at `until` (epoch ms): no request of this attempt outlives its lease. */
+  private signalUntil(until: number): AbortSignal {
+    return AbortSignal.timeout(Math.max(1, until - this.now()));
+  }
+}
+
+/** The record's ApproximateReceiveCount, at least 1. */
+export function receiveCountOf(record: SQSRecord): number {
+  const count = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  return Number.isFinite(count) && count >= 1 ? count : 1;
+}
+
+/** A producer's correlation id (metadata.correlationId), else the input hash. */
+function correlationIdOf(message: ParsedMessage): string {
+  const value = message.metadata?.correlationId;
+  return typeof value === 'string' && value.length > 0 ? value.slice(0, 128) : message.key;
+}
+
+/** What a failure asks the queue to wait at least (ms). */
+function retryAfterOf(error: PipelineError | undefined): number {
+  if (error instanceof ModelCallError || error instanceof BreakerOpenError || error instanceof BudgetExhaustedError) return error.retryAfterMs ?? 0;
+  return 0;
+}

@@ -1,0 +1,70 @@
+import { type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { CONTROL } from '../lambda/contract';
+import { SWITCH } from '../lambda/resilience/runtime-switches';
+import { changeSwitch, readSwitches, type StoredSwitches, type SwitchChange } from '../lambda/resilience/switch-writer';
+import { RECOVERY_ACTION, recordRecoveryAttempt } from './recovery-clock';
+
+export { readSwitches, type StoredSwitches, type SwitchChange };
+
+/** The recorded changes of the switches, newest first (at most `limit`). */
+export async function switchHistory(client: DynamoDBClient, tableName: string, limit = 20): Promise<SwitchChange[]> {
+  const changes: SwitchChange[] = [];
+  const pages = paginateScan(
+    { client },
+    {
+      TableName: tableName,
+      ConsistentRead: true,
+      FilterExpression: 'begins_with(#pk, :prefix)',
+      ExpressionAttributeNames: { '#pk': CONTROL.PARTITION_KEY },
+      ExpressionAttributeValues: { ':prefix': { S: CONTROL.SWITCH_CHANGE_PREFIX } },
+    },
+  );
+  for await (const page of pages) {
+    for (const raw of page.Items ?? []) {
+      const { [CONTROL.PARTITION_KEY]: _pk, [CONTROL.TTL]: _ttl, ...change } = unmarshall(raw);
+      changes.push(change as SwitchChange);
+    }
+  }
+  return changes.sort((a, b) => b.at - a.at).slice(0, limit);
+}
+
+/**
+ * Changes a switch and records it as a recovery attempt (the recovery clock): a switch set places a
+ * manual override, an unset removes one — except the canary and shadow settings, which are
+ * rollouts rather than overrides (the canary's abort is recorded by `pipectl canary abort`).
+ */
+export async function changeSwitchAsOperator(
+  client: DynamoDBClient,
+  tableName: string,
+  request: { readonly name: string; readonly value?: string; readonly by: string; readonly reason: string; readonly now?: number },
+  action: (typeof RECOVERY_ACTION)[keyof typeof RECOVERY_ACTION] = request.value === undefined ? RECOVERY_ACTION.SWITCH_UNSET : RECOVERY_ACTION.SWITCH_SET,
+): Promise<{ change: SwitchChange; recorded: boolean }> {
+  const change = await changeSwitch(client, tableName, request);
+  const rollout = request.name.startsWith('canary.') || request.name.startsWith('shadow.');
+  const override = rollout ? 'none' : request.value === undefined ? 'removed' : 'placed';
+  const recorded = await recordRecoveryAttempt(client, tableName, {
+    action,
+    at: change.at,
+    by: change.by,
+    reason: change.reason,
+    detail: `${change.name}=${change.value ?? '(unset)'}${change.previous !== undefined ? ` (was ${change.previous})` : ''}`,
+    override,
+  });
+  return { change, recorded };
+}
+
+/** The canary's settings as stored. */
+export interface CanaryView {
+  readonly percent: number;
+  readonly modelId?: string;
+  readonly lastChange?: SwitchChange;
+}
+
+export function canaryOf(stored: StoredSwitches): CanaryView {
+  return {
+    percent: Number(stored.values[SWITCH.CANARY_PERCENT] ?? '0'),
+    ...(stored.values[SWITCH.CANARY_MODEL] ? { modelId: stored.values[SWITCH.CANARY_MODEL] } : {}),
+    ...(stored.lastChange?.name.startsWith('canary.') ? { lastChange: stored.lastChange } : {}),
+  };
+}
