@@ -28,6 +28,60 @@ import { type JobItem, type ReadCost, readJobItems } from './ledger-reader';
  * a finished input under a new job id shows it as missing in that job; re-send under the same id.
  */
 
+/** What {@link convergenceOf} reads of a ledger item. */
+export interface ConvergenceItem {
+  readonly status: string;
+  readonly leaseUntil?: number;
+  /** The highest receive count of the message that holds (or held) the claim: set by the claim, raised by observeReceive. */
+  readonly receiveCount?: number;
+  /** Epoch ms of the item's last write. */
+  readonly updatedAt?: number;
+}
+
+/** Options of {@link convergenceOf}. */
+export interface ConvergenceOptions {
+  /** The input queue's maxReceiveCount. */
+  readonly maxReceiveCount: number;
+  /**
+   * An IN_PROGRESS (ended lease) or FAILED item not written for this long has no message left to
+   * settle it. @default DEFAULT_ABANDON_AFTER_MS
+   */
+  readonly abandonAfterMs?: number;
+}
+
+/**
+ * Longer than a message can wait between two receives in normal operation (the queue's visibility
+ * timeout is 6 × the function timeout, at most 90 minutes), with room for a backlog.
+ */
+export const DEFAULT_ABANDON_AFTER_MS = 6 * 3_600_000;
+
+/**
+ * Whether a ledger item belongs to a message that SQS has redriven (or will on its next receive)
+ * behind the ledger's back, and why; undefined when the item is settled or may still be.
+ *
+ * - `out-of-receives`: the attempt on the message's last receive (receiveCount ≥ maxReceiveCount)
+ *   ended without settling — IN_PROGRESS with an ended lease (a crash, a timeout, an OOM) or
+ *   FAILED. No receive of that message is left. The reconciler settles it at once.
+ * - `abandoned`: an IN_PROGRESS (ended lease) or FAILED item nobody has written for
+ *   `abandonAfterMs`: its message's later receives died before they could write anything (so the
+ *   item's receive count is an earlier one's), and SQS redrove it. Settled as dead-lettered too;
+ *   should the message still turn up (a very long backlog), its claim takes DEAD_LETTERED over.
+ *
+ * How the reconciler knows without reading the queue: the claim writes the message's receive count
+ * onto the item, a later receive of the same message that finds its earlier lease still live
+ * raises it (observeReceive), and the lease ends before the invocation could still be running, so
+ * an ended lease means no attempt of that receive is alive. At exactly `leaseUntil` the lease is
+ * still live (the claim's takeover condition is `leaseUntil < now` too).
+ */
+export function convergenceOf(item: ConvergenceItem, now: number, options: ConvergenceOptions): 'out-of-receives' | 'abandoned' | undefined {
+  const unsettled = item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && item.leaseUntil !== undefined && item.leaseUntil < now);
+  if (!unsettled) return undefined;
+  if ((item.receiveCount ?? 0) >= options.maxReceiveCount) return 'out-of-receives';
+  const abandonAfterMs = options.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
+  if (item.updatedAt !== undefined && now - item.updatedAt > abandonAfterMs) return 'abandoned';
+  return undefined;
+}
+
 /** A registered job, the control-table item `job#<jobId>`. */
 export interface JobRecord {
   readonly jobId: string;
