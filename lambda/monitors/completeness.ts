@@ -8,7 +8,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { CONTROL, JOB, JOB_STATUS, type JobStatus, LEDGER_STATUS } from '../contract';
+import { CONTROL, JOB, JOB_STATUS, type JobStatus, LEDGER, LEDGER_STATUS } from '../contract';
+import { DynamoDbLedgerStore } from '../ledger/dynamodb-ledger-store';
 import { MonitorDependencyError, MonitorInputError } from './errors';
 import { type JobItem, type ReadCost, readJobItems } from './ledger-reader';
 
@@ -157,6 +158,7 @@ export function assessJob(job: JobRecord, items: readonly JobItem[], options: As
         inReview += 1;
         break;
       case LEDGER_STATUS.REJECTED:
+      case LEDGER_STATUS.DEAD_LETTERED:
         deadLettered += 1;
         break;
       case LEDGER_STATUS.FAILED:
@@ -337,6 +339,10 @@ export interface CompletenessContext {
   readonly maxReceiveCount: number;
   /** @default 100 */
   readonly maxKeysRecorded?: number;
+  /** See {@link ConvergenceOptions}. @default DEFAULT_ABANDON_AFTER_MS */
+  readonly abandonAfterMs?: number;
+  /** The ledger's TTL, for the items the reconciler settles. @default 30 */
+  readonly ledgerTtlDays?: number;
 }
 
 /** Reads one job and its ledger items and assesses it, changing nothing (`pipectl jobs <id>`). */
@@ -399,6 +405,8 @@ export interface ReconcileResult {
   readonly deferred: readonly JobRecord[];
   /** Σ missing over overdue incomplete jobs: the `IncompleteJobItems` metric. */
   readonly incompleteItems: number;
+  /** Items settled as DEAD_LETTERED by this run (their message was redriven behind the ledger's back). */
+  readonly settledItems: number;
   readonly cost: ReadCost;
 }
 
@@ -409,6 +417,7 @@ export interface ReconcileResult {
  */
 export async function reconcile(context: CompletenessContext, now: number, workUntil = Number.POSITIVE_INFINITY): Promise<ReconcileResult> {
   const cost: ReadCost = { requests: 0, readUnits: 0 };
+  let settledItems = 0;
   const due = await listJobs(context.client, context.controlTable, { dueBy: now }, cost);
   const jobs: JobCompleteness[] = [];
   const deferred: JobRecord[] = [];
@@ -417,9 +426,11 @@ export async function reconcile(context: CompletenessContext, now: number, workU
       deferred.push(job);
       continue;
     }
-    const { items, ...read } = await readJobItems(context.client, context.ledgerTable, job.jobId);
+    const { items: read0, ...read } = await readJobItems(context.client, context.ledgerTable, job.jobId);
     cost.requests += read.requests;
     cost.readUnits += read.readUnits;
+    const { items, settled } = await settleRedriven(context, read0, now, cost);
+    settledItems += settled;
     const assessment = assessJob(job, items, { now, maxReceiveCount: context.maxReceiveCount, maxKeysRecorded: context.maxKeysRecorded });
     await recordCompleteness(context.client, context.controlTable, assessment, now);
     jobs.push(assessment);
@@ -427,5 +438,63 @@ export async function reconcile(context: CompletenessContext, now: number, workU
   const incompleteItems =
     jobs.reduce((sum, job) => sum + (job.status === JOB_STATUS.INCOMPLETE ? job.missing : 0), 0) +
     deferred.reduce((sum, job) => sum + (job.missing ?? 0), 0);
-  return { jobs, deferred, incompleteItems, cost };
+  return { jobs, deferred, incompleteItems, settledItems, cost };
+}
+
+/**
+ * Ledger convergence: a job's items whose message SQS redrove behind the ledger's back (see
+ * {@link convergenceOf}) are settled as DEAD_LETTERED before the job is counted, so they count as
+ * dead-lettered in this same run. The index projects no claim token, so each candidate (an ended
+ * lease, or FAILED: few) is read once, consistently, and the write is fenced by the token read.
+ */
+async function settleRedriven(context: CompletenessContext, items: readonly JobItem[], now: number, cost: ReadCost): Promise<{ items: JobItem[]; settled: number }> {
+  const ledger = new DynamoDbLedgerStore({ client: context.client, tableName: context.ledgerTable, ttlDays: context.ledgerTtlDays ?? 30 });
+  const options = { maxReceiveCount: context.maxReceiveCount, abandonAfterMs: context.abandonAfterMs };
+  let settled = 0;
+  const result: JobItem[] = [];
+  for (const item of items) {
+    const candidate = item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && (item.leaseUntil ?? Number.POSITIVE_INFINITY) < now);
+    if (!candidate) {
+      result.push(item);
+      continue;
+    }
+    let full: Record<string, unknown> | undefined;
+    try {
+      const read = await context.client.send(
+        new GetItemCommand({ TableName: context.ledgerTable, Key: { [LEDGER.PARTITION_KEY]: { S: item.key } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+      );
+      cost.requests += 1;
+      cost.readUnits += read.ConsumedCapacity?.CapacityUnits ?? 0;
+      full = read.Item ? unmarshall(read.Item) : undefined;
+    } catch (error) {
+      throw new MonitorDependencyError('dynamodb', `read ledger item ${item.key}: ${(error as Error).message}`, { cause: error });
+    }
+    const why = full
+      ? convergenceOf(
+          { status: String(full[LEDGER.STATUS]), leaseUntil: numberOr(full.leaseUntil), receiveCount: numberOr(full.receiveCount), updatedAt: numberOr(full.updatedAt) },
+          now,
+          options,
+        )
+      : undefined;
+    if (!why || typeof full?.claimToken !== 'string') {
+      result.push(item);
+      continue;
+    }
+    const written = await ledger
+      .settleOutOfReceives({ key: item.key, claimToken: full.claimToken, reason: `${why}: SQS moved the message to the DLQ without a settled ledger item`, now })
+      .catch((error: unknown) => {
+        throw new MonitorDependencyError('dynamodb', `settle ledger item ${item.key}: ${(error as Error).message}`, { cause: error });
+      });
+    if (written.kind === 'applied') {
+      settled += 1;
+      result.push({ ...item, status: LEDGER_STATUS.DEAD_LETTERED });
+    } else {
+      result.push(item); // Written since the read (a new claim): counted as it was; the next run sees it.
+    }
+  }
+  return { items: result, settled };
+}
+
+function numberOr(value: unknown): number | undefined {
+  return value === undefined || value === null ? undefined : Number(value);
 }

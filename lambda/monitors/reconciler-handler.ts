@@ -22,6 +22,8 @@ export interface ReconcilerSummary {
   readonly jobsIncomplete: number;
   readonly jobsDeferred: number;
   readonly incompleteJobItems: number;
+  /** Ledger items settled as DEAD_LETTERED ("out of receives" or abandoned) by this run. */
+  readonly settledItems: number;
   readonly requests: number;
   readonly readUnits: number;
 }
@@ -70,6 +72,7 @@ export const handler = async (_event: unknown, context: Pick<Context, 'getRemain
     jobsIncomplete: incomplete.length,
     jobsDeferred: result.deferred.length,
     incompleteJobItems: result.incompleteItems,
+    settledItems: result.settledItems,
     requests: result.cost.requests,
     readUnits: result.cost.readUnits,
   };
