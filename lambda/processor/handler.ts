@@ -20,6 +20,7 @@ import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
 import { SqsQueueGateway } from './queue-gateway';
 import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
+import { withRequestTimeouts } from './sdk-client-options';
 
 // Cold start: everything below is built once per execution environment and reused by every
 // invocation. Endpoints come from the standard SDK variables (AWS_ENDPOINT_URL_SQS,
@@ -27,7 +28,7 @@ import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
 const config = readRuntimeConfig();
 const logger = new Logger({ serviceName: METRIC_SERVICE.PROCESSOR, persistentKeys: { stage: config.stage } });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICE.PROCESSOR, defaultDimensions: { stage: config.stage } });
-const dynamodb = new DynamoDBClient({});
+const dynamodb = new DynamoDBClient(withRequestTimeouts({}));
 
 function createProvider(runtime: RuntimeConfig): ModelProvider {
   switch (runtime.modelProvider) {
@@ -88,7 +89,7 @@ const processor = new BatchProcessor({
     // The client's endpoint (the region's, or AWS_ENDPOINT_URL_SQS) is used for every queue, not
     // the host in the queue URL: on AWS they are the same; against an emulator whose queue URLs
     // name a host that does not resolve (sqs.<region>.localhost), only the endpoint works.
-    client: new SQSClient({ useQueueUrlAsEndpoint: false }),
+    client: new SQSClient(withRequestTimeouts({ useQueueUrlAsEndpoint: false })),
     inputQueueUrl: config.inputQueueUrl,
     deadLetterQueueUrl: config.inputDlqUrl,
     reviewQueueUrl: config.reviewQueueUrl,
