@@ -61,6 +61,8 @@ export interface RecordWork {
   tokensIn: number;
   tokensOut: number;
   readonly notes: TierNote[];
+  /** This receive has too little time left for any model call (the last receive settles without one). */
+  readonly noModelTime?: boolean;
   /** A reason to try again later (transient model trouble) rather than settle for rules or review. */
   deferral?: PipelineError;
 }
@@ -116,6 +118,11 @@ export class FallbackChain {
       if (tier === TIER.PRIMARY || tier === TIER.SECONDARY) {
         const modelId = tier === TIER.PRIMARY ? config.primaryModelId : config.secondaryModelId;
         if (!modelId) continue;
+        if (work.noModelTime) {
+          // Not the loop guard: this receive has no time for a model, the rules may still serve.
+          work.notes.push({ tier, modelId, reason: 'too little time left for a model call' });
+          continue;
+        }
         if (capReached || work.calls >= work.callCap) {
           capReached = true;
           work.notes.push({ tier, modelId, reason: `the model call cap was reached (${work.calls} this receive; receive ${work.receiveCount})` });

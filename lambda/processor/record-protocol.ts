@@ -224,14 +224,15 @@ export class RecordProtocol {
       message,
       modelUntil,
       receiveCount,
-      callCap: modelTime ? config.modelCallsPerReceive : 0,
+      callCap: config.modelCallsPerReceive,
+      noModelTime: !modelTime,
       finalReceive,
       metrics,
       refreshed,
       calls: 0,
       tokensIn: 0,
       tokensOut: 0,
-      notes: modelTime ? [] : [{ tier: 'none', reason: 'too little time left for a model call on the last receive' }],
+      notes: [],
     };
     let claim: ClaimOutcome;
     try {

@@ -233,6 +233,8 @@ export interface SimulationOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** The function timeout, ms. @default 30_000 */
   readonly functionTimeoutMs?: number;
+  /** Time left when an invocation starts (a slow start, a long batching window). @default functionTimeoutMs */
+  readonly remainingMs?: number;
 }
 
 const NO_LOG = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
@@ -257,6 +259,7 @@ export class Simulation {
   readonly model: ScriptedModel;
   readonly config: RuntimeConfig;
   readonly functionTimeoutMs: number;
+  readonly remainingMs: number;
   /** The scenario's key: model calls are counted against it. */
   trackedKey = '';
   /** Model calls in all, after the key's first final status, and the most in one invocation. */
@@ -268,6 +271,7 @@ export class Simulation {
 
   constructor(options: SimulationOptions) {
     this.functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
+    this.remainingMs = options.remainingMs ?? this.functionTimeoutMs;
     this.config = readRuntimeConfig({
       PIPELINE_STAGE: 'sim',
       LEDGER_TABLE_NAME: 'ledger',
@@ -334,7 +338,7 @@ export class Simulation {
     const before = this.modelCalls;
     let response: SQSBatchResponse | undefined;
     try {
-      response = await processor.process({ Records: [...records] }, { getRemainingTimeInMillis: () => this.functionTimeoutMs, awsRequestId: `inv-${this.invocations}` });
+      response = await processor.process({ Records: [...records] }, { getRemainingTimeInMillis: () => this.remainingMs, awsRequestId: `inv-${this.invocations}` });
     } catch (error) {
       if (!(error instanceof CrashError) && !injector.dead) throw error;
     }
