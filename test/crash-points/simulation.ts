@@ -74,6 +74,7 @@ interface QueuedMessage {
   receiveCount: number;
   visibleAt: number;
   receipt?: string;
+  receivedAt?: number;
   readonly firstSentAt: number;
 }
 
@@ -130,9 +131,14 @@ export class SimulatedQueue {
     for (const message of this.messages.values()) if (receipt.startsWith(`${message.id}#`)) this.messages.delete(message.id);
   }
 
+  /** Refused like SQS refuses it: past 12 hours counted from the receive. */
   changeVisibility(receipt: string, seconds: number): void {
-    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) throw new Error(`InvalidParameterValue: visibility ${seconds}`);
-    for (const message of this.messages.values()) if (receipt.startsWith(`${message.id}#`)) message.visibleAt = this.clock.now + seconds * 1000;
+    for (const message of this.messages.values()) {
+      if (!receipt.startsWith(`${message.id}#`)) continue;
+      const sinceReceive = (this.clock.now - (message.receivedAt ?? this.clock.now)) / 1000;
+      if (!Number.isInteger(seconds) || seconds < 0 || sinceReceive + seconds > 43_200) throw new Error(`InvalidParameterValue: visibility ${seconds} s, ${sinceReceive} s after the receive`);
+      message.visibleAt = this.clock.now + seconds * 1000;
+    }
   }
 
   /** When the next hidden message becomes visible (undefined: the queue is empty). */
@@ -144,6 +150,7 @@ export class SimulatedQueue {
   private deliver(message: QueuedMessage, count = true): SQSRecord {
     if (count) message.receiveCount += 1;
     message.visibleAt = this.clock.now + this.visibilityTimeoutSeconds * 1000;
+    message.receivedAt = this.clock.now;
     message.receipt = `${message.id}#${message.receiveCount}#${this.clock.now}#${Math.random()}`;
     return {
       messageId: message.id,
@@ -235,9 +242,11 @@ export interface SimulationOptions {
   readonly functionTimeoutMs?: number;
   /** Time left when an invocation starts (a slow start, a long batching window). @default functionTimeoutMs */
   readonly remainingMs?: number;
+  /** The breakers' shared state. @default a store that keeps every breaker closed */
+  readonly breakerStore?: DynamoDbBreakerStore;
 }
 
-const NO_LOG = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
+const NO_LOG = { info() {}, warn(...a: unknown[]) { if (process.env.SIM_DEBUG) console.log(...a); }, error() {}, debug() {} } as unknown as Logger;
 const NO_METRICS = { addMetric() {}, addDimensions() {}, addDimension() {}, publishStoredMetrics() {}, singleMetric() { return NO_METRICS; } } as unknown as Metrics;
 
 /** A breaker store that keeps the breaker closed and writes nothing (breakers are not this suite's subject). */
@@ -260,6 +269,7 @@ export class Simulation {
   readonly config: RuntimeConfig;
   readonly functionTimeoutMs: number;
   readonly remainingMs: number;
+  private readonly breakerStore: DynamoDbBreakerStore;
   /** The scenario's key: model calls are counted against it. */
   trackedKey = '';
   /** Model calls in all, after the key's first final status, and the most in one invocation. */
@@ -272,6 +282,7 @@ export class Simulation {
   constructor(options: SimulationOptions) {
     this.functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
     this.remainingMs = options.remainingMs ?? this.functionTimeoutMs;
+    this.breakerStore = options.breakerStore ?? CLOSED_BREAKER_STORE;
     this.config = readRuntimeConfig({
       PIPELINE_STAGE: 'sim',
       LEDGER_TABLE_NAME: 'ledger',
@@ -304,6 +315,17 @@ export class Simulation {
   /** A fresh execution environment (no warm-instance memory) with its own injector. */
   private environment(injector: CrashInjector): BatchProcessor {
     const now = () => this.clock.now;
+    // One breaker per model for the life of the environment, as the handler keeps them.
+    const breakers = new Map<string, SharedBreaker>();
+    const breakerFor = (modelId: string): SharedBreaker => {
+      let breaker = breakers.get(modelId);
+      if (!breaker) {
+        const settings = { failureThreshold: 0, failureRatePercent: 50, minCalls: 1000, windowMs: 60_000, cooldownMs: 30_000, cacheMs: 0, probeLeaseMs: 10_000 };
+        breaker = new SharedBreaker(modelId, this.breakerStore, settings, {}, now);
+        breakers.set(modelId, breaker);
+      }
+      return breaker;
+    };
     return new BatchProcessor({
       config: this.config,
       ledger: crashingLedger(this.ledger, () => injector),
@@ -311,7 +333,7 @@ export class Simulation {
       provider: this.model,
       logger: NO_LOG,
       metrics: NO_METRICS,
-      breakerFor: (modelId) => new SharedBreaker(modelId, CLOSED_BREAKER_STORE, { failureThreshold: 0, failureRatePercent: 50, minCalls: 1000, windowMs: 60_000, cooldownMs: 30_000, cacheMs: 0, probeLeaseMs: 10_000 }, {}, now),
+      breakerFor,
       budget: new HourlyBudget({ send: async () => ({}) } as unknown as DynamoDBClient, 'control', { tokensPerHour: 0, usdPerHour: 0 }, now),
       retryPolicy: new RetryPolicy({ maxAttempts: 1, callTimeoutMs: 5000, now, sleep: async () => undefined }),
       keyCalls: {
