@@ -53,6 +53,9 @@ const PATHS: readonly Path[] = [
     natural: LEDGER_STATUS.COMPLETED,
   },
   { name: 'takeover', bodies: [BODY], options: { model: (request) => answer(request, VALID_ANSWER) }, natural: LEDGER_STATUS.COMPLETED, takeover: true },
+  // The ledger refuses every completion (a DynamoDB error, not a crash): failed on each receive,
+  // dead-lettered by the owner on the last, redriven by SQS.
+  { name: 'out of receives', bodies: [BODY], options: { model: (request) => answer(request, VALID_ANSWER), completeFails: true }, natural: LEDGER_STATUS.DEAD_LETTERED },
   // Every invocation starts with too little time for a model call (a brownout's late batches):
   // given back until the last receive, which settles by the rules (they need no model time).
   {
@@ -64,6 +67,13 @@ const PATHS: readonly Path[] = [
 ];
 
 const MAX_RECEIVE_COUNT = 5;
+
+/** Side effects each path's runs attempted, over the whole file (the README's coverage table). */
+const SEEN = new Map<string, Set<string>>();
+let RUNS = 0;
+
+/** No double delivery, or SQS hands the message to a second environment at once, crashing the first copy or the second. */
+type DoubleDelivery = false | 'first' | 'second';
 
 interface RunResult {
   readonly sim: Simulation;
@@ -80,7 +90,7 @@ interface RunResult {
  * (and, when `doubleDelivery`, a second healthy copy of the message runs concurrently); then the
  * queue plays out and the reconciler runs.
  */
-async function run(path: Path, receive: number, point: CrashPoint | undefined, doubleDelivery = false): Promise<RunResult> {
+async function run(path: Path, receive: number, point: CrashPoint | undefined, doubleDelivery: DoubleDelivery = false): Promise<RunResult> {
   const sim = new Simulation(path.options);
   sim.trackedKey = keyOfMessageBody(path.bodies[0] as string);
   for (const body of path.bodies) sim.queue.send(body);
@@ -97,11 +107,20 @@ async function run(path: Path, receive: number, point: CrashPoint | undefined, d
   let injector;
   if (doubleDelivery) {
     const again = sim.queue.deliverAgain(records[0]?.messageId as string);
-    [injector] = await Promise.all([sim.invoke(records, point), sim.invoke(again ? [again] : [])]);
+    // The crash is injected into the first copy, or (`second`) into the copy SQS handed out again.
+    const [first, second] = await Promise.all([
+      sim.invoke(records, doubleDelivery === 'second' ? undefined : point),
+      sim.invoke(again ? [again] : [], doubleDelivery === 'second' ? point : undefined),
+    ]);
+    injector = doubleDelivery === 'second' ? second : first;
   } else {
     injector = await sim.invoke(records, point);
   }
   await sim.playOut();
+  RUNS += 1;
+  const seen = SEEN.get(path.name) ?? new Set<string>();
+  for (const effect of injector.effects) seen.add(effect);
+  SEEN.set(path.name, seen);
   return { sim, receive, point, crashed: injector.crashed, effects: injector.effects };
 }
 
@@ -152,7 +171,7 @@ function assertInvariant(result: RunResult, path: Path): void {
 }
 
 /** Every crash point of one path at one receive: k = 0, 1, … before and after, until k is past the run's side effects. */
-async function explore(path: Path, receive: number, doubleDelivery = false): Promise<number> {
+async function explore(path: Path, receive: number, doubleDelivery: DoubleDelivery = false): Promise<number> {
   let runs = 0;
   for (let index = 0; ; index += 1) {
     let reached = false;
@@ -169,7 +188,7 @@ async function explore(path: Path, receive: number, doubleDelivery = false): Pro
 
 describe('crash-point exploration: the invariant holds at every crash point', () => {
   it.each(PATHS.map((path) => [path.name, path] as const))('%s: without a crash, ends where the path leads', async (_name, path) => {
-    const result = await run(path, path.takeover ? 2 : path.options.remainingMs ? MAX_RECEIVE_COUNT : 1, undefined);
+    const result = await run(path, path.takeover ? 2 : path.options.remainingMs || path.options.completeFails ? MAX_RECEIVE_COUNT : 1, undefined);
     assertInvariant(result, path);
     expect(result.sim.ledger.items.get(result.sim.trackedKey)?.status).toBe(path.natural);
     // The side effects the exploration enumerates: at least a ledger write and the batch response.
@@ -186,7 +205,33 @@ describe('crash-point exploration: the invariant holds at every crash point', ()
   });
 
   it.each(cases)('%s, crash at receive %i with SQS delivering the message twice at once', async (_name, receive, path) => {
-    const runs = await explore(path, receive, true);
+    const runs = await explore(path, receive, 'first');
     expect(runs).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(cases)('%s, crash at receive %i in the second of two concurrent copies', async (_name, receive, path) => {
+    const runs = await explore(path, receive, 'second');
+    expect(runs).toBeGreaterThanOrEqual(2);
+  });
+
+  // Runs last (tests in a file run in order): the side effects each path reached, as the README's
+  // "Crash-point coverage" table lists them; a path that stops reaching one fails here.
+  it('reached every side effect the coverage table lists', () => {
+    const common = ['batch-response', 'ledger.claim', 'ledger.complete', 'ledger.observeReceive', 'sqs.changeVisibility'];
+    const expected: Record<string, readonly string[]> = {
+      completed: common,
+      duplicate: common,
+      rejected: ['batch-response', 'ledger.recordRejection', 'sqs.deadLetter'],
+      escalated: ['batch-response', 'ledger.claim', 'ledger.markInReview', 'ledger.observeReceive', 'sqs.changeVisibility', 'sqs.escalate'],
+      deferred: [...common, 'ledger.recordFailure'],
+      fallback: common,
+      takeover: common,
+      'out of receives': [...common, 'ledger.recordDeadLetter', 'ledger.recordFailure'],
+      'no model time': common,
+    };
+    for (const path of PATHS) {
+      expect([...(SEEN.get(path.name) ?? [])].sort(), path.name).toEqual([...(expected[path.name] ?? [])].sort());
+    }
+    if (process.env.CRASH_POINTS_PRINT) console.log(`${RUNS} runs`, Object.fromEntries([...SEEN].map(([name, effects]) => [name, [...effects].sort()])));
   });
 });

@@ -10,7 +10,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../../lambda/contract';
-import { ModelCallError } from '../../lambda/errors/pipeline-errors';
+import { DependencyError, ModelCallError } from '../../lambda/errors/pipeline-errors';
 import type { LedgerStore } from '../../lambda/ledger/ledger-store';
 import type { ModelProvider, ModelRequest, ModelResponse } from '../../lambda/model/model-provider';
 import { convergenceOf } from '../../lambda/monitors/completeness';
@@ -200,7 +200,7 @@ export class ScriptedModel implements ModelProvider {
 }
 
 /** The ledger with every write as a side effect of the current invocation. */
-function crashingLedger(ledger: LedgerStore, injector: () => CrashInjector): LedgerStore {
+function crashingLedger(ledger: LedgerStore, injector: () => CrashInjector, completeFails = false): LedgerStore {
   const wrap =
     <A, R>(name: string, write: (request: A) => Promise<R>) =>
     (request: A) =>
@@ -208,7 +208,11 @@ function crashingLedger(ledger: LedgerStore, injector: () => CrashInjector): Led
   return {
     claim: wrap('claim', ledger.claim),
     observeReceive: wrap('observeReceive', ledger.observeReceive),
-    complete: wrap('complete', ledger.complete),
+    complete: completeFails
+      ? wrap('complete', async () => {
+          throw new DependencyError('dynamodb', 'complete failed: InternalServerError');
+        })
+      : wrap('complete', ledger.complete),
     recordFailure: wrap('recordFailure', ledger.recordFailure),
     recordDeadLetter: wrap('recordDeadLetter', ledger.recordDeadLetter),
     recordRejection: wrap('recordRejection', ledger.recordRejection),
@@ -242,6 +246,8 @@ export interface SimulationOptions {
   readonly functionTimeoutMs?: number;
   /** Time left when an invocation starts (a slow start, a long batching window). @default functionTimeoutMs */
   readonly remainingMs?: number;
+  /** Every `complete` fails with a DynamoDB error (not a crash): the record fails on every receive. */
+  readonly completeFails?: boolean;
   /** The breakers' shared state. @default a store that keeps every breaker closed */
   readonly breakerStore?: DynamoDbBreakerStore;
 }
@@ -270,6 +276,7 @@ export class Simulation {
   readonly functionTimeoutMs: number;
   readonly remainingMs: number;
   private readonly breakerStore: DynamoDbBreakerStore;
+  private readonly completeFails: boolean;
   /** The scenario's key: model calls are counted against it. */
   trackedKey = '';
   /** Model calls in all, after the key's first final status, and the most in one invocation. */
@@ -283,6 +290,7 @@ export class Simulation {
     this.functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
     this.remainingMs = options.remainingMs ?? this.functionTimeoutMs;
     this.breakerStore = options.breakerStore ?? CLOSED_BREAKER_STORE;
+    this.completeFails = options.completeFails ?? false;
     this.config = readRuntimeConfig({
       PIPELINE_STAGE: 'sim',
       LEDGER_TABLE_NAME: 'ledger',
@@ -328,7 +336,7 @@ export class Simulation {
     };
     return new BatchProcessor({
       config: this.config,
-      ledger: crashingLedger(this.ledger, () => injector),
+      ledger: crashingLedger(this.ledger, () => injector, this.completeFails),
       queues: crashingQueues(this.queue, () => injector),
       provider: this.model,
       logger: NO_LOG,
