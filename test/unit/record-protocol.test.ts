@@ -129,3 +129,24 @@ describe('breaker probe settlement (issue 12, defect 8)', () => {
     expect(writes).toContain('releaseProbe');
   });
 });
+
+describe('bad input (issue 12, defect 7)', () => {
+  it('a redelivery of the same rejected message sends no second DLQ copy; another message with the same body does', async () => {
+    const sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER) });
+    const bad = '{"task":"ticket-triage","input":';
+    sim.queue.send(bad);
+    const [record] = sim.queue.receive(10);
+
+    await sim.invoke([record!]);
+    // The same message again (its batch response was lost, say): the rejection is found, nothing re-sent.
+    await sim.invoke([record!]);
+    expect(sim.queue.dlq.filter((copy) => copy.by === 'processor')).toHaveLength(1);
+
+    // An operator's DLQ redrive or a producer's re-send is a new message: it goes to the DLQ again.
+    sim.queue.send(bad);
+    await sim.invoke(sim.queue.receive(10));
+    expect(sim.queue.dlq.filter((copy) => copy.by === 'processor')).toHaveLength(2);
+    expect(sim.ledger.items.get(keyOfMessageBody(bad))).toMatchObject({ status: LEDGER_STATUS.REJECTED, messageId: record!.messageId });
+    expect(sim.queue.messages.size).toBe(0);
+  });
+});
