@@ -30,7 +30,6 @@ interface GuardValues {
   readonly claimToken?: string;
   readonly messageId?: string;
   readonly receiveCount?: number;
-  readonly maxReceiveCount?: number;
 }
 
 /** One fenced UpdateItem: the SET/REMOVE part, and its own names and values. */
@@ -195,7 +194,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
       values: {
         ':to': { S: LEDGER_STATUS.DEAD_LETTERED },
         ':errorClass': { S: 'OutOfReceives' },
-        ':message': { S: 'out of receives: the attempt on the last receive ended without settling; SQS moved the message to the DLQ' },
+        ':message': { S: request.reason.slice(0, 1000) || 'out of receives' },
         ':expiresAt': { N: String(this.expiresAt(request.now)) },
       },
     });
@@ -271,7 +270,6 @@ export class DynamoDbLedgerStore implements LedgerStore {
       else if (name === ':claimToken') values[name] = { S: String(guardValues.claimToken) };
       else if (name === ':messageId') values[name] = { S: String(guardValues.messageId) };
       else if (name === ':receiveCount') values[name] = { N: String(guardValues.receiveCount ?? 0) };
-      else if (name === ':maxReceiveCount') values[name] = { N: String(guardValues.maxReceiveCount ?? 0) };
     }
     const a = GUARD_ATTRIBUTE;
     const names: Record<string, string> = {

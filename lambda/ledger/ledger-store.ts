@@ -45,8 +45,9 @@ export interface LedgerStore {
   /** IN_PROGRESS → IN_REVIEW by the claim's owner: escalated to a person. */
   markInReview(request: ReviewRequest): Promise<WriteOutcome>;
   /**
-   * The reconciler's write: an item whose attempt died on its message's last receive (an ended
-   * lease, or FAILED, at maxReceiveCount) → DEAD_LETTERED, fenced by the claim token it read.
+   * The reconciler's write: an item whose message SQS redrove behind the ledger's back (an ended
+   * lease or FAILED, out of receives or abandoned; see completeness.ts) → DEAD_LETTERED, fenced by
+   * the claim token it read.
    */
   settleOutOfReceives(request: OutOfReceivesRequest): Promise<WriteOutcome>;
 }
@@ -68,7 +69,8 @@ export interface OutOfReceivesRequest extends WriteOptions {
   readonly key: string;
   /** The claim token of the item as the reconciler read it. */
   readonly claimToken: string;
-  readonly maxReceiveCount: number;
+  /** Why (kept on the item as its last error). */
+  readonly reason: string;
   readonly now: number;
 }
 

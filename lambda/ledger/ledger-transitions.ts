@@ -15,7 +15,7 @@ import { LEDGER_STATUS, type LedgerStatus } from '../contract';
  *  review           IN_PROGRESS | IN_REVIEW*               claim token is the writer's            IN_REVIEW
  *  fail             IN_PROGRESS | FAILED*                  claim token is the writer's            FAILED
  *  deadLetter       IN_PROGRESS | DEAD_LETTERED*           claim token is the writer's            DEAD_LETTERED
- *  outOfReceives    IN_PROGRESS (lease ended) | FAILED     token as read, receiveCount ≥ max      DEAD_LETTERED
+ *  outOfReceives    IN_PROGRESS (lease ended) | FAILED     token as the reconciler read it        DEAD_LETTERED
  *  reject           (no item)                              —                                      REJECTED
  *  resolve          IN_REVIEW                              (pipectl review: a person's decision)  COMPLETED
  *  (* the writer's own earlier write: a retried request repeats it and changes nothing new)
@@ -51,8 +51,6 @@ export interface FromRule {
   readonly token?: true;
   /** The item's message id is the writer's and its recorded receive count is lower than the writer's. */
   readonly sameMessageLaterReceive?: true;
-  /** The item's recorded receive count has reached the queue's maxReceiveCount. */
-  readonly receivesExhausted?: true;
 }
 
 /** One row of the table. */
@@ -71,13 +69,9 @@ export const TRANSITIONS: Readonly<Record<LedgerTransition, TransitionRule>> = {
   review: { from: [{ status: IN_PROGRESS, token: true }, { status: IN_REVIEW, token: true }], to: IN_REVIEW },
   fail: { from: [{ status: IN_PROGRESS, token: true }, { status: FAILED, token: true }], to: FAILED },
   deadLetter: { from: [{ status: IN_PROGRESS, token: true }, { status: DEAD_LETTERED, token: true }], to: DEAD_LETTERED },
-  outOfReceives: {
-    from: [
-      { status: IN_PROGRESS, token: true, leaseEnded: true, receivesExhausted: true },
-      { status: FAILED, token: true, receivesExhausted: true },
-    ],
-    to: DEAD_LETTERED,
-  },
+  // The reconciler decides from what it read (itemOutOfReceives in completeness.ts); the token
+  // makes sure nothing was written since, and an IN_PROGRESS lease must still have ended.
+  outOfReceives: { from: [{ status: IN_PROGRESS, token: true, leaseEnded: true }, { status: FAILED, token: true }], to: DEAD_LETTERED },
   reject: { from: [{ status: ABSENT }], to: REJECTED },
 };
 
@@ -99,7 +93,6 @@ export interface GuardRequest {
   readonly claimToken?: string;
   readonly messageId?: string;
   readonly receiveCount?: number;
-  readonly maxReceiveCount?: number;
 }
 
 /** Whether the table allows `transition` on `item` (undefined: no item) for this request. */
@@ -110,7 +103,6 @@ export function allows(transition: LedgerTransition, item: GuardItem | undefined
     if (rule.leaseEnded && !((item.leaseUntil ?? Number.NEGATIVE_INFINITY) < request.now)) return false;
     if (rule.token && (request.claimToken === undefined || item.claimToken !== request.claimToken)) return false;
     if (rule.sameMessageLaterReceive && !(item.messageId === request.messageId && (item.receiveCount ?? 0) < (request.receiveCount ?? 0))) return false;
-    if (rule.receivesExhausted && !((item.receiveCount ?? 0) >= (request.maxReceiveCount ?? Number.POSITIVE_INFINITY))) return false;
     return true;
   });
 }
@@ -128,7 +120,7 @@ export const GUARD_ATTRIBUTE = {
 /**
  * The DynamoDB condition expression of a transition, built from the same table: an OR of its
  * `from` rules, each an AND of its guards. Values used: `:st_<STATUS>`, `:now`, `:claimToken`,
- * `:messageId`, `:receiveCount`, `:maxReceiveCount` (only those the rules name).
+ * `:messageId`, `:receiveCount` (only those the rules name).
  */
 export function conditionExpression(transition: LedgerTransition): { readonly expression: string; readonly values: ReadonlySet<string> } {
   const values = new Set<string>();
@@ -150,10 +142,6 @@ export function conditionExpression(transition: LedgerTransition): { readonly ex
       values.add(':messageId');
       values.add(':receiveCount');
       terms.push(`${a.messageId} = :messageId`, `(attribute_not_exists(${a.receiveCount}) OR ${a.receiveCount} < :receiveCount)`);
-    }
-    if (rule.receivesExhausted) {
-      values.add(':maxReceiveCount');
-      terms.push(`${a.receiveCount} >= :maxReceiveCount`);
     }
     return terms.length === 1 ? terms[0] : `(${terms.join(' AND ')})`;
   });

@@ -8,7 +8,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { CONTROL, JOB, JOB_STATUS, type JobStatus, LEDGER_STATUS } from '../contract';
+import { CONTROL, JOB, JOB_STATUS, type JobStatus, LEDGER, LEDGER_STATUS } from '../contract';
+import { DynamoDbLedgerStore } from '../ledger/dynamodb-ledger-store';
 import { MonitorDependencyError, MonitorInputError } from './errors';
 import { type JobItem, type ReadCost, readJobItems } from './ledger-reader';
 
@@ -27,6 +28,60 @@ import { type JobItem, type ReadCost, readJobItems } from './ledger-reader';
  * completed under another job (or none) is a duplicate, whose claim writes nothing, so re-sending
  * a finished input under a new job id shows it as missing in that job; re-send under the same id.
  */
+
+/** What {@link convergenceOf} reads of a ledger item. */
+export interface ConvergenceItem {
+  readonly status: string;
+  readonly leaseUntil?: number;
+  /** The highest receive count of the message that holds (or held) the claim: set by the claim, raised by observeReceive. */
+  readonly receiveCount?: number;
+  /** Epoch ms of the item's last write. */
+  readonly updatedAt?: number;
+}
+
+/** Options of {@link convergenceOf}. */
+export interface ConvergenceOptions {
+  /** The input queue's maxReceiveCount. */
+  readonly maxReceiveCount: number;
+  /**
+   * An IN_PROGRESS (ended lease) or FAILED item not written for this long has no message left to
+   * settle it. @default DEFAULT_ABANDON_AFTER_MS
+   */
+  readonly abandonAfterMs?: number;
+}
+
+/**
+ * Longer than a message can wait between two receives in normal operation (the queue's visibility
+ * timeout is 6 × the function timeout, at most 90 minutes), with room for a backlog.
+ */
+export const DEFAULT_ABANDON_AFTER_MS = 6 * 3_600_000;
+
+/**
+ * Whether a ledger item belongs to a message that SQS has redriven (or will on its next receive)
+ * behind the ledger's back, and why; undefined when the item is settled or may still be.
+ *
+ * - `out-of-receives`: the attempt on the message's last receive (receiveCount ≥ maxReceiveCount)
+ *   ended without settling — IN_PROGRESS with an ended lease (a crash, a timeout, an OOM) or
+ *   FAILED. No receive of that message is left. The reconciler settles it at once.
+ * - `abandoned`: an IN_PROGRESS (ended lease) or FAILED item nobody has written for
+ *   `abandonAfterMs`: its message's later receives died before they could write anything (so the
+ *   item's receive count is an earlier one's), and SQS redrove it. Settled as dead-lettered too;
+ *   should the message still turn up (a very long backlog), its claim takes DEAD_LETTERED over.
+ *
+ * How the reconciler knows without reading the queue: the claim writes the message's receive count
+ * onto the item, a later receive of the same message that finds its earlier lease still live
+ * raises it (observeReceive), and the lease ends before the invocation could still be running, so
+ * an ended lease means no attempt of that receive is alive. At exactly `leaseUntil` the lease is
+ * still live (the claim's takeover condition is `leaseUntil < now` too).
+ */
+export function convergenceOf(item: ConvergenceItem, now: number, options: ConvergenceOptions): 'out-of-receives' | 'abandoned' | undefined {
+  const unsettled = item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && item.leaseUntil !== undefined && item.leaseUntil < now);
+  if (!unsettled) return undefined;
+  if ((item.receiveCount ?? 0) >= options.maxReceiveCount) return 'out-of-receives';
+  const abandonAfterMs = options.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
+  if (item.updatedAt !== undefined && now - item.updatedAt > abandonAfterMs) return 'abandoned';
+  return undefined;
+}
 
 /** A registered job, the control-table item `job#<jobId>`. */
 export interface JobRecord {
@@ -103,6 +158,7 @@ export function assessJob(job: JobRecord, items: readonly JobItem[], options: As
         inReview += 1;
         break;
       case LEDGER_STATUS.REJECTED:
+      case LEDGER_STATUS.DEAD_LETTERED:
         deadLettered += 1;
         break;
       case LEDGER_STATUS.FAILED:
@@ -283,6 +339,10 @@ export interface CompletenessContext {
   readonly maxReceiveCount: number;
   /** @default 100 */
   readonly maxKeysRecorded?: number;
+  /** See {@link ConvergenceOptions}. @default DEFAULT_ABANDON_AFTER_MS */
+  readonly abandonAfterMs?: number;
+  /** The ledger's TTL, for the items the reconciler settles. @default 30 */
+  readonly ledgerTtlDays?: number;
 }
 
 /** Reads one job and its ledger items and assesses it, changing nothing (`pipectl jobs <id>`). */
@@ -345,6 +405,8 @@ export interface ReconcileResult {
   readonly deferred: readonly JobRecord[];
   /** Σ missing over overdue incomplete jobs: the `IncompleteJobItems` metric. */
   readonly incompleteItems: number;
+  /** Items settled as DEAD_LETTERED by this run (their message was redriven behind the ledger's back). */
+  readonly settledItems: number;
   readonly cost: ReadCost;
 }
 
@@ -355,6 +417,7 @@ export interface ReconcileResult {
  */
 export async function reconcile(context: CompletenessContext, now: number, workUntil = Number.POSITIVE_INFINITY): Promise<ReconcileResult> {
   const cost: ReadCost = { requests: 0, readUnits: 0 };
+  let settledItems = 0;
   const due = await listJobs(context.client, context.controlTable, { dueBy: now }, cost);
   const jobs: JobCompleteness[] = [];
   const deferred: JobRecord[] = [];
@@ -363,9 +426,11 @@ export async function reconcile(context: CompletenessContext, now: number, workU
       deferred.push(job);
       continue;
     }
-    const { items, ...read } = await readJobItems(context.client, context.ledgerTable, job.jobId);
+    const { items: read0, ...read } = await readJobItems(context.client, context.ledgerTable, job.jobId);
     cost.requests += read.requests;
     cost.readUnits += read.readUnits;
+    const { items, settled } = await settleRedriven(context, read0, now, cost);
+    settledItems += settled;
     const assessment = assessJob(job, items, { now, maxReceiveCount: context.maxReceiveCount, maxKeysRecorded: context.maxKeysRecorded });
     await recordCompleteness(context.client, context.controlTable, assessment, now);
     jobs.push(assessment);
@@ -373,5 +438,63 @@ export async function reconcile(context: CompletenessContext, now: number, workU
   const incompleteItems =
     jobs.reduce((sum, job) => sum + (job.status === JOB_STATUS.INCOMPLETE ? job.missing : 0), 0) +
     deferred.reduce((sum, job) => sum + (job.missing ?? 0), 0);
-  return { jobs, deferred, incompleteItems, cost };
+  return { jobs, deferred, incompleteItems, settledItems, cost };
+}
+
+/**
+ * Ledger convergence: a job's items whose message SQS redrove behind the ledger's back (see
+ * {@link convergenceOf}) are settled as DEAD_LETTERED before the job is counted, so they count as
+ * dead-lettered in this same run. The index projects no claim token, so each candidate (an ended
+ * lease, or FAILED: few) is read once, consistently, and the write is fenced by the token read.
+ */
+async function settleRedriven(context: CompletenessContext, items: readonly JobItem[], now: number, cost: ReadCost): Promise<{ items: JobItem[]; settled: number }> {
+  const ledger = new DynamoDbLedgerStore({ client: context.client, tableName: context.ledgerTable, ttlDays: context.ledgerTtlDays ?? 30 });
+  const options = { maxReceiveCount: context.maxReceiveCount, abandonAfterMs: context.abandonAfterMs };
+  let settled = 0;
+  const result: JobItem[] = [];
+  for (const item of items) {
+    const candidate = item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && (item.leaseUntil ?? Number.POSITIVE_INFINITY) < now);
+    if (!candidate) {
+      result.push(item);
+      continue;
+    }
+    let full: Record<string, unknown> | undefined;
+    try {
+      const read = await context.client.send(
+        new GetItemCommand({ TableName: context.ledgerTable, Key: { [LEDGER.PARTITION_KEY]: { S: item.key } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+      );
+      cost.requests += 1;
+      cost.readUnits += read.ConsumedCapacity?.CapacityUnits ?? 0;
+      full = read.Item ? unmarshall(read.Item) : undefined;
+    } catch (error) {
+      throw new MonitorDependencyError('dynamodb', `read ledger item ${item.key}: ${(error as Error).message}`, { cause: error });
+    }
+    const why = full
+      ? convergenceOf(
+          { status: String(full[LEDGER.STATUS]), leaseUntil: numberOr(full.leaseUntil), receiveCount: numberOr(full.receiveCount), updatedAt: numberOr(full.updatedAt) },
+          now,
+          options,
+        )
+      : undefined;
+    if (!why || typeof full?.claimToken !== 'string') {
+      result.push(item);
+      continue;
+    }
+    const written = await ledger
+      .settleOutOfReceives({ key: item.key, claimToken: full.claimToken, reason: `${why}: SQS moved the message to the DLQ without a settled ledger item`, now })
+      .catch((error: unknown) => {
+        throw new MonitorDependencyError('dynamodb', `settle ledger item ${item.key}: ${(error as Error).message}`, { cause: error });
+      });
+    if (written.kind === 'applied') {
+      settled += 1;
+      result.push({ ...item, status: LEDGER_STATUS.DEAD_LETTERED });
+    } else {
+      result.push(item); // Written since the read (a new claim): counted as it was; the next run sees it.
+    }
+  }
+  return { items: result, settled };
+}
+
+function numberOr(value: unknown): number | undefined {
+  return value === undefined || value === null ? undefined : Number(value);
 }

@@ -5,6 +5,7 @@ import { METRIC, METRIC_DIMENSION, METRIC_SERVICE } from '../contract';
 import { reconcile } from './completeness';
 import { createPublisher, monitorHeartbeat } from './metrics-publisher';
 import { readReconcilerConfig } from './monitor-config';
+import { withRequestTimeouts } from '../processor/sdk-client-options';
 
 /** Work on a new job stops this long before the invocation's end, so the metric is always published. */
 const PUBLISH_MARGIN_MS = 5_000;
@@ -13,7 +14,7 @@ const PUBLISH_MARGIN_MS = 5_000;
 // variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_CLOUDWATCH), which local mode and tests set.
 const config = readReconcilerConfig();
 const logger = new Logger({ serviceName: METRIC_SERVICE.RECONCILER, persistentKeys: { stage: config.stage } });
-const client = new DynamoDBClient({});
+const client = new DynamoDBClient(withRequestTimeouts({}));
 const publisher = createPublisher(config.metricsPublisher);
 
 /** What one run found; also the invocation's result, for local mode and tests. */
@@ -22,6 +23,8 @@ export interface ReconcilerSummary {
   readonly jobsIncomplete: number;
   readonly jobsDeferred: number;
   readonly incompleteJobItems: number;
+  /** Ledger items settled as DEAD_LETTERED ("out of receives" or abandoned) by this run. */
+  readonly settledItems: number;
   readonly requests: number;
   readonly readUnits: number;
 }
@@ -72,6 +75,7 @@ export const handler = async (_event: unknown, context: Pick<Context, 'getRemain
     jobsIncomplete: incomplete.length,
     jobsDeferred: result.deferred.length,
     incompleteJobItems: result.incompleteItems,
+    settledItems: result.settledItems,
     requests: result.cost.requests,
     readUnits: result.cost.readUnits,
   };

@@ -65,6 +65,8 @@ export interface RecordWork {
   tokensIn: number;
   tokensOut: number;
   readonly notes: TierNote[];
+  /** This receive has too little time left for any model call (the last receive settles without one). */
+  readonly noModelTime?: boolean;
   /** A reason to try again later (transient model trouble) rather than settle for rules or review. */
   deferral?: PipelineError;
   /** The variant that serves the record (set by the chain from the canary split). */
@@ -126,6 +128,11 @@ export class FallbackChain {
       if (tier === TIER.PRIMARY || tier === TIER.SECONDARY) {
         const modelId = route.modelFor(tier, config);
         if (!modelId) continue;
+        if (work.noModelTime) {
+          // Not the loop guard: this receive has no time for a model, the rules may still serve.
+          work.notes.push({ tier, modelId, reason: 'too little time left for a model call' });
+          continue;
+        }
         if (capReached || work.calls >= work.callCap) {
           capReached = true;
           work.notes.push({ tier, modelId, reason: `the model call cap was reached (${work.calls} this receive; receive ${work.receiveCount})` });

@@ -21,6 +21,7 @@ import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
 import { SqsQueueGateway } from './queue-gateway';
 import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
+import { withRequestTimeouts } from './sdk-client-options';
 
 // Cold start: everything below is built once per execution environment and reused by every
 // invocation. Endpoints come from the standard SDK variables (AWS_ENDPOINT_URL_SQS,
@@ -30,7 +31,7 @@ const config = readRuntimeConfig();
 const serviceName = process.env[ENV.POWERTOOLS_SERVICE_NAME] || METRIC_SERVICE.PROCESSOR;
 const logger = new Logger({ serviceName, persistentKeys: { stage: config.stage } });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions: { stage: config.stage } });
-const dynamodb = new DynamoDBClient({});
+const dynamodb = new DynamoDBClient(withRequestTimeouts({}));
 
 function createProvider(runtime: RuntimeConfig): ModelProvider {
   switch (runtime.modelProvider) {
@@ -103,7 +104,7 @@ const processor = new BatchProcessor({
     // The client's endpoint (the region's, or AWS_ENDPOINT_URL_SQS) is used for every queue, not
     // the host in the queue URL: on AWS they are the same; against an emulator whose queue URLs
     // name a host that does not resolve (sqs.<region>.localhost), only the endpoint works.
-    client: new SQSClient({ useQueueUrlAsEndpoint: false }),
+    client: new SQSClient(withRequestTimeouts({ useQueueUrlAsEndpoint: false })),
     inputQueueUrl: config.inputQueueUrl,
     deadLetterQueueUrl: config.inputDlqUrl,
     reviewQueueUrl: config.reviewQueueUrl,

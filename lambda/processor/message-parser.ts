@@ -3,7 +3,7 @@ import { MAX_MESSAGE_BYTES } from '../contract';
 import { findTask, TASK_NAMES } from '../tasks/registry';
 import type { AnyTaskDefinition } from '../tasks/task-definition';
 import { REJECTION_REASON, RejectedInputError } from '../errors/pipeline-errors';
-import { inputKey } from './input-key';
+import { inputKey, rejectedKey } from './input-key';
 
 /** Keys that could reach an object's prototype if the document were ever merged into an object. */
 const HOSTILE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -159,4 +159,17 @@ function safePath(path: string): string {
       return (name === '' || name === '$' ? name : unquoted(name)) + indexes;
     })
     .join('.');
+}
+
+/**
+ * The ledger key of a message body as the processor derives it: the input key of a valid message,
+ * the rejection key of a bad one. For whoever counts keys from bodies (local mode's report, tests).
+ */
+export function keyOfMessageBody(body: string): string {
+  try {
+    return parseMessage(body).key;
+  } catch (error) {
+    if (error instanceof RejectedInputError) return rejectedKey(body);
+    throw error;
+  }
 }

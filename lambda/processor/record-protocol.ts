@@ -152,9 +152,9 @@ export class RecordProtocol {
   }
 
   /**
-   * Bad input: the REJECTED item is written first, and only a new one sends the message to the DLQ.
-   * A redelivery (the batch timed out after the send, say) finds the item and is let go without a
-   * second DLQ copy. The DLQ copy is therefore sent at most once: if the send fails or the process
+   * Bad input: the REJECTED item is written first, and only a new one — or another message with the
+   * same body — sends the message to the DLQ. A redelivery of the same message (the batch timed out
+   * after the send, say) finds the item and is let go without a second DLQ copy. The DLQ copy is therefore sent at most once: if the send fails or the process
    * dies right after the write, the ledger still holds the rejection and its reason.
    */
   async reject(record: SQSRecord, error: RejectedInputError, batch: BatchContext): Promise<RecordResult> {
@@ -176,7 +176,10 @@ export class RecordProtocol {
       // Could not record it: leave it on the queue, the next receive rejects it again.
       return { ...base, outcome: OUTCOME.FAILED, error: asPipelineError(failure), retry: true };
     }
-    if (written.kind === 'stale') {
+    // This same message was rejected on an earlier receive (the batch timed out after the send, say):
+    // its DLQ copy was sent then, at most once. Another message with the same bad body (a re-send,
+    // an operator's DLQ redrive) is a message of its own and goes to the DLQ; the rejection stands.
+    if (written.kind === 'stale' && written.messageId === record.messageId) {
       return { ...base, outcome: OUTCOME.DUPLICATE, retry: false, notes: [{ tier: 'none', reason: 'rejected on an earlier receive: not sent to the DLQ again' }] };
     }
     try {
@@ -243,14 +246,15 @@ export class RecordProtocol {
       message,
       modelUntil,
       receiveCount,
-      callCap: modelTime ? config.modelCallsPerReceive : 0,
+      callCap: config.modelCallsPerReceive,
+      noModelTime: !modelTime,
       finalReceive,
       metrics,
       refreshed,
       calls: 0,
       tokensIn: 0,
       tokensOut: 0,
-      notes: modelTime ? [] : [{ tier: 'none', reason: 'too little time left for a model call on the last receive' }],
+      notes: [],
     };
     let claim: ClaimOutcome;
     try {

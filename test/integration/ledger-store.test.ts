@@ -4,7 +4,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER, LEDGER_STATUS } from '../../lambda/contract';
 import { DynamoDbLedgerStore } from '../../lambda/ledger/dynamodb-ledger-store';
-import type { ClaimRequest, CompleteRequest } from '../../lambda/ledger/ledger-store';
+import type { ClaimRequest, CompleteRequest, LedgerStore } from '../../lambda/ledger/ledger-store';
+import { InMemoryLedgerStore } from '../support/in-memory-ledger';
 import { DependencyError } from '../../lambda/errors/pipeline-errors';
 import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT, startEmulators, type Emulators } from '../../local/emulators';
 
@@ -100,6 +101,7 @@ describe('claim', () => {
       task: 'ticket-triage',
       taskVersion: '1',
       messageId: 'message-A',
+      receiveCount: 1,
       jobId: 'job-7',
       // The byJob index key: the job and the key's first hex digit (its shard).
       [LEDGER.JOB_SHARD]: `job-7#${key[0]}`,
@@ -124,7 +126,7 @@ describe('claim', () => {
 
     const outcome = await store.claim(claimRequest(key, 'B', NOW + 30_000));
 
-    expect(outcome).toEqual({ kind: 'claimed-elsewhere', leaseUntil: NOW + LEASE_MS });
+    expect(outcome).toEqual({ kind: 'claimed-elsewhere', leaseUntil: NOW + LEASE_MS, messageId: 'message-A', receiveCount: 1 });
     expect(await readItem(key)).toEqual(before);
   });
 
@@ -132,7 +134,7 @@ describe('claim', () => {
     const key = newKey();
     await store.claim(claimRequest(key, 'A'));
 
-    expect(await store.claim(claimRequest(key, 'B', NOW + LEASE_MS))).toEqual({ kind: 'claimed-elsewhere', leaseUntil: NOW + LEASE_MS });
+    expect(await store.claim(claimRequest(key, 'B', NOW + LEASE_MS))).toMatchObject({ kind: 'claimed-elsewhere', leaseUntil: NOW + LEASE_MS });
     expect(await store.claim(claimRequest(key, 'B', NOW + LEASE_MS + 1))).toMatchObject({ kind: 'claimed', takenOver: true });
   });
 
@@ -182,7 +184,7 @@ describe('complete', () => {
     await store.claim(claimRequest(key, 'A'));
     const done = NOW + 2_000;
 
-    expect(await store.complete(completeRequest(key, 'A', done))).toBe('completed');
+    expect(await store.complete(completeRequest(key, 'A', done))).toEqual({ kind: 'applied' });
 
     const item = await readItem(key);
     expect(item).toMatchObject({
@@ -222,12 +224,12 @@ describe('complete', () => {
     expect(await readItem(key)).not.toHaveProperty(LEDGER.FEATURES);
   });
 
-  it('a complete by another token on a completed key is already-completed and leaves the first result', async () => {
+  it('a complete by another token on a completed key is stale and leaves the first result', async () => {
     const key = newKey();
     await store.claim(claimRequest(key, 'A'));
     await store.complete(completeRequest(key, 'A'));
 
-    expect(await store.complete(completeRequest(key, 'X', NOW + 1, { tier: 'rules' }))).toBe('already-completed');
+    expect(await store.complete(completeRequest(key, 'X', NOW + 1, { tier: 'rules' }))).toMatchObject({ kind: 'stale', status: LEDGER_STATUS.COMPLETED });
     expect(await readItem(key)).toMatchObject({ tier: 'primary', result: { summary: 'answer of A' } });
   });
 
@@ -236,7 +238,7 @@ describe('complete', () => {
     await store.claim(claimRequest(key, 'A'));
     await store.complete(completeRequest(key, 'A'));
 
-    expect(await store.complete(completeRequest(key, 'A', NOW + 1))).toBe('completed');
+    expect(await store.complete(completeRequest(key, 'A', NOW + 1))).toEqual({ kind: 'applied' });
   });
 });
 
@@ -251,13 +253,13 @@ describe('stale owners after a takeover', () => {
     return { key, takeoverAt };
   }
 
-  it('a late complete by the stale token after the new owner completed is already-completed; the new owner’s result stays', async () => {
+  it('a late complete by the stale token after the new owner completed is stale; the new owner’s result stays', async () => {
     const { key, takeoverAt } = await takenOver();
-    expect(await store.complete(completeRequest(key, 'B', takeoverAt + 100))).toBe('completed');
+    expect(await store.complete(completeRequest(key, 'B', takeoverAt + 100))).toEqual({ kind: 'applied' });
 
     const late = await store.complete(completeRequest(key, 'A', takeoverAt + 200, { tier: 'secondary', modelId: 'stale' }));
 
-    expect(late).toBe('already-completed');
+    expect(late).toMatchObject({ kind: 'stale', status: LEDGER_STATUS.COMPLETED });
     expect(await readItem(key)).toMatchObject({
       [LEDGER.STATUS]: LEDGER_STATUS.COMPLETED,
       claimToken: 'B',
@@ -268,43 +270,50 @@ describe('stale owners after a takeover', () => {
     });
   });
 
-  it('a late complete by the stale token while nobody has completed yet wins once: the new owner’s complete is then already-completed', async () => {
+  it('a late complete by the stale token while the new owner still works is stale and changes nothing (issue 12, defect 5)', async () => {
     const { key, takeoverAt } = await takenOver();
+    const before = await readItem(key);
 
-    expect(await store.complete(completeRequest(key, 'A', takeoverAt + 100))).toBe('completed');
-    expect(await readItem(key)).toMatchObject({ [LEDGER.STATUS]: LEDGER_STATUS.COMPLETED, claimToken: 'A', result: { summary: 'answer of A' } });
-    // B finishes later: one result per key, so B's is a duplicate, not an overwrite.
-    expect(await store.complete(completeRequest(key, 'B', takeoverAt + 300, { modelId: 'late' }))).toBe('already-completed');
-    expect(await readItem(key)).toMatchObject({ claimToken: 'A', modelId: 'sim-primary', completedAt: takeoverAt + 100, result: { summary: 'answer of A' } });
+    expect(await store.complete(completeRequest(key, 'A', takeoverAt + 100))).toEqual({ kind: 'stale', status: LEDGER_STATUS.IN_PROGRESS, messageId: 'message-B' });
+    expect(await readItem(key)).toEqual(before);
+    // B, the owner, completes: one result per key, B's.
+    expect(await store.complete(completeRequest(key, 'B', takeoverAt + 300))).toEqual({ kind: 'applied' });
+    expect(await readItem(key)).toMatchObject({ claimToken: 'B', completedAt: takeoverAt + 300, result: { summary: 'answer of B' } });
     expect(await store.claim(claimRequest(key, 'C', takeoverAt + 400))).toEqual({ kind: 'duplicate', status: LEDGER_STATUS.COMPLETED });
+  });
+
+  it('a late complete by the stale token on an item the new owner sent to review is stale: the key stays in review, never also completed', async () => {
+    const { key, takeoverAt } = await takenOver();
+    expect(await store.markInReview({ key, claimToken: 'B', reasons: ['low confidence'], now: takeoverAt + 100 })).toEqual({ kind: 'applied' });
+
+    expect(await store.complete(completeRequest(key, 'A', takeoverAt + 200))).toMatchObject({ kind: 'stale', status: LEDGER_STATUS.IN_REVIEW });
+    expect(await readItem(key)).toMatchObject({ [LEDGER.STATUS]: LEDGER_STATUS.IN_REVIEW, claimToken: 'B' });
+    expect(await readItem(key)).not.toHaveProperty('result');
   });
 
   it('a complete on a key that was never claimed writes nothing (on DynamoDB and dynalite alike)', async () => {
     const key = newKey();
-    expect(await store.complete(completeRequest(key, 'A'))).toBe('already-completed');
+    expect(await store.complete(completeRequest(key, 'A'))).toEqual({ kind: 'stale', status: undefined, messageId: undefined });
     expect(await readItem(key)).toBeUndefined();
   });
 
-  it('recordFailure by the stale token fails as a lost lease and leaves the new owner’s lease alone', async () => {
+  it.each<[string, (key: string, now: number) => Promise<unknown>]>([
+    ['recordFailure', (key, now) => store.recordFailure({ key, claimToken: 'A', errorClass: 'Timeout', message: 'too slow', receiveCount: 1, now })],
+    ['recordDeadLetter', (key, now) => store.recordDeadLetter({ key, claimToken: 'A', errorClass: 'Timeout', message: 'too slow', receiveCount: 5, now })],
+    ['markInReview', (key, now) => store.markInReview({ key, claimToken: 'A', reasons: ['low confidence'], now })],
+  ])('%s by the stale token is reported stale (not thrown) and leaves the new owner’s lease alone', async (_name, write) => {
     const { key, takeoverAt } = await takenOver();
     const before = await readItem(key);
 
-    const error = await store
-      .recordFailure({ key, claimToken: 'A', errorClass: 'Timeout', message: 'too slow', receiveCount: 1, now: takeoverAt + 100 })
-      .catch((caught: unknown) => caught);
-
-    expect(error).toBeInstanceOf(DependencyError);
-    expect(error).toMatchObject({ dependency: 'dynamodb', retryable: true });
-    expect((error as Error).message).toMatch(/lease was lost/);
+    expect(await write(key, takeoverAt + 100)).toEqual({ kind: 'stale', status: LEDGER_STATUS.IN_PROGRESS, messageId: 'message-B' });
     expect(await readItem(key)).toEqual(before);
   });
 
-  it('markInReview by the stale token fails as a lost lease and leaves the new owner’s lease alone', async () => {
-    const { key, takeoverAt } = await takenOver();
-    const before = await readItem(key);
-
-    await expect(store.markInReview({ key, claimToken: 'A', reasons: ['low confidence'], now: takeoverAt + 100 })).rejects.toThrow(/lease was lost/);
-    expect(await readItem(key)).toEqual(before);
+  it('the job of the first claimer stays: a takeover by a message of another job does not move the key (issue 12, defect 6)', async () => {
+    const key = newKey();
+    await store.claim(claimRequest(key, 'A', NOW, { jobId: 'job-first' }));
+    await store.claim(claimRequest(key, 'B', NOW + LEASE_MS + 1, { jobId: 'job-second' }));
+    expect(await readItem(key)).toMatchObject({ jobId: 'job-first', [LEDGER.JOB_SHARD]: `job-first#${key[0]}`, claimToken: 'B' });
   });
 });
 
@@ -319,7 +328,9 @@ describe('recordFailure', () => {
       [LEDGER.STATUS]: LEDGER_STATUS.FAILED,
       lastErrorClass: 'Throttling',
       lastError: 'HTTP 429',
-      receiveCount: 2,
+      // The claim's receive count stays (the reconciler reads it); the failure's is kept beside it.
+      receiveCount: 1,
+      lastFailedReceive: 2,
       updatedAt: NOW + 500,
     });
     expect(failed).not.toHaveProperty('leaseUntil');
@@ -357,9 +368,10 @@ describe('recordFailure', () => {
     await store.claim(claimRequest(key, 'A'));
     await store.complete(completeRequest(key, 'A'));
 
-    await expect(
-      store.recordFailure({ key, claimToken: 'A', errorClass: 'Timeout', message: 'x', receiveCount: 1, now: NOW + 1 }),
-    ).rejects.toBeInstanceOf(DependencyError);
+    expect(await store.recordFailure({ key, claimToken: 'A', errorClass: 'Timeout', message: 'x', receiveCount: 1, now: NOW + 1 })).toMatchObject({
+      kind: 'stale',
+      status: LEDGER_STATUS.COMPLETED,
+    });
     expect(await readItem(key)).toHaveProperty(LEDGER.STATUS, LEDGER_STATUS.COMPLETED);
   });
 });
@@ -384,11 +396,15 @@ describe('recordRejection', () => {
     expect(await store.claim(claimRequest(key, 'A', NOW + 1))).toEqual({ kind: 'duplicate', status: LEDGER_STATUS.REJECTED });
   });
 
-  it('recording the same rejection again (a re-sent bad body) keeps one item, with the latest message id', async () => {
+  it('recording the same rejection again (a redelivery, a re-sent bad body) is stale: one item, the first, so no second DLQ copy (issue 12, defect 7)', async () => {
     const key = `rejected#${newKey()}`;
-    await store.recordRejection({ key, reason: 'NOT_JSON', detail: 'x', messageId: 'm-1', bodyBytes: 3, now: NOW });
-    await store.recordRejection({ key, reason: 'NOT_JSON', detail: 'x', messageId: 'm-2', bodyBytes: 3, now: NOW + 1 });
-    expect(await readItem(key)).toMatchObject({ messageId: 'm-2', updatedAt: NOW + 1 });
+    expect(await store.recordRejection({ key, reason: 'NOT_JSON', detail: 'x', messageId: 'm-1', bodyBytes: 3, now: NOW })).toEqual({ kind: 'applied' });
+    expect(await store.recordRejection({ key, reason: 'NOT_JSON', detail: 'x', messageId: 'm-2', bodyBytes: 3, now: NOW + 1 })).toEqual({
+      kind: 'stale',
+      status: LEDGER_STATUS.REJECTED,
+      messageId: 'm-1',
+    });
+    expect(await readItem(key)).toMatchObject({ messageId: 'm-1', updatedAt: NOW });
   });
 });
 
@@ -454,5 +470,132 @@ describe('dependency failures', () => {
     const error = await call(missing).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DependencyError);
     expect(error).toMatchObject({ dependency: 'dynamodb', retryable: true });
+  });
+});
+
+/**
+ * Every edge of the transition table (lambda/ledger/ledger-transitions.ts), on dynalite and on the
+ * in-memory store the crash-point exploration uses. The expected outcomes are written out here by
+ * hand, not derived from the table, so a wrong table fails here too.
+ */
+describe('the ledger state machine: every edge, on dynalite and in memory', () => {
+  const { IN_PROGRESS, COMPLETED, IN_REVIEW, FAILED, DEAD_LETTERED, REJECTED } = LEDGER_STATUS;
+  type State = 'absent' | 'leased' | 'lease-ended' | 'COMPLETED' | 'IN_REVIEW' | 'FAILED' | 'DEAD_LETTERED' | 'REJECTED';
+  /** Writes happen at this time: inside A's lease, except in the 'lease-ended' state. */
+  const at = (state: State) => (state === 'lease-ended' ? NOW + LEASE_MS + 1 : NOW + 1_000);
+  const failure = (key: string, token: string, now: number) => ({ key, claimToken: token, errorClass: 'Timeout', message: 'x', receiveCount: 1, now });
+
+  async function prepare(ledger: LedgerStore, key: string, state: State): Promise<void> {
+    if (state === 'absent') return;
+    if (state === 'REJECTED') {
+      await ledger.recordRejection({ key, reason: 'NOT_JSON', detail: 'x', messageId: 'message-A', bodyBytes: 1, now: NOW });
+      return;
+    }
+    await ledger.claim(claimRequest(key, 'A'));
+    if (state === 'COMPLETED') await ledger.complete(completeRequest(key, 'A', NOW + 1));
+    if (state === 'IN_REVIEW') await ledger.markInReview({ key, claimToken: 'A', reasons: ['r'], now: NOW + 1 });
+    if (state === 'FAILED') await ledger.recordFailure(failure(key, 'A', NOW + 1));
+    if (state === 'DEAD_LETTERED') await ledger.recordDeadLetter(failure(key, 'A', NOW + 1));
+  }
+
+  type Write = (ledger: LedgerStore, key: string, now: number) => Promise<unknown>;
+  const WRITES: Readonly<Record<string, Write>> = {
+    'claim by B': (ledger, key, now) => ledger.claim(claimRequest(key, 'B', now)),
+    'complete by A': (ledger, key, now) => ledger.complete(completeRequest(key, 'A', now)),
+    'complete by B': (ledger, key, now) => ledger.complete(completeRequest(key, 'B', now)),
+    'review by A': (ledger, key, now) => ledger.markInReview({ key, claimToken: 'A', reasons: ['r'], now }),
+    'review by B': (ledger, key, now) => ledger.markInReview({ key, claimToken: 'B', reasons: ['r'], now }),
+    'fail by A': (ledger, key, now) => ledger.recordFailure(failure(key, 'A', now)),
+    'deadLetter by A': (ledger, key, now) => ledger.recordDeadLetter(failure(key, 'A', now)),
+    'deadLetter by B': (ledger, key, now) => ledger.recordDeadLetter(failure(key, 'B', now)),
+    'outOfReceives with A': (ledger, key, now) => ledger.settleOutOfReceives({ key, claimToken: 'A', reason: 'out-of-receives', now }),
+    'outOfReceives with X': (ledger, key, now) => ledger.settleOutOfReceives({ key, claimToken: 'X', reason: 'out-of-receives', now }),
+    'observeReceive, same message, receive 5': (ledger, key, now) => ledger.observeReceive({ key, messageId: 'message-A', receiveCount: 5, now }),
+    'observeReceive, same message, receive 1': (ledger, key, now) => ledger.observeReceive({ key, messageId: 'message-A', receiveCount: 1, now }),
+    'observeReceive, other message': (ledger, key, now) => ledger.observeReceive({ key, messageId: 'message-Z', receiveCount: 5, now }),
+    reject: (ledger, key, now) => ledger.recordRejection({ key, reason: 'NOT_JSON', detail: 'x', messageId: 'message-R', bodyBytes: 1, now }),
+  };
+
+  /** [state, write, what the write returns (its kind), the status after]. */
+  const EDGES: ReadonlyArray<readonly [State, keyof typeof WRITES, string, string | undefined]> = [
+    ['absent', 'claim by B', 'claimed', IN_PROGRESS],
+    ['leased', 'claim by B', 'claimed-elsewhere', IN_PROGRESS],
+    ['lease-ended', 'claim by B', 'claimed', IN_PROGRESS],
+    ['FAILED', 'claim by B', 'claimed', IN_PROGRESS],
+    ['DEAD_LETTERED', 'claim by B', 'claimed', IN_PROGRESS],
+    ['COMPLETED', 'claim by B', 'duplicate', COMPLETED],
+    ['IN_REVIEW', 'claim by B', 'duplicate', IN_REVIEW],
+    ['REJECTED', 'claim by B', 'duplicate', REJECTED],
+    ['leased', 'complete by A', 'applied', COMPLETED],
+    // The fence is the token: an ended lease nobody took over still belongs to A.
+    ['lease-ended', 'complete by A', 'applied', COMPLETED],
+    ['COMPLETED', 'complete by A', 'applied', COMPLETED],
+    ['leased', 'complete by B', 'stale', IN_PROGRESS],
+    ['absent', 'complete by A', 'stale', undefined],
+    ['IN_REVIEW', 'complete by A', 'stale', IN_REVIEW],
+    ['FAILED', 'complete by A', 'stale', FAILED],
+    ['DEAD_LETTERED', 'complete by A', 'stale', DEAD_LETTERED],
+    ['leased', 'review by A', 'applied', IN_REVIEW],
+    ['IN_REVIEW', 'review by A', 'applied', IN_REVIEW],
+    ['leased', 'review by B', 'stale', IN_PROGRESS],
+    ['COMPLETED', 'review by A', 'stale', COMPLETED],
+    ['FAILED', 'review by A', 'stale', FAILED],
+    ['leased', 'fail by A', 'applied', FAILED],
+    ['FAILED', 'fail by A', 'applied', FAILED],
+    ['COMPLETED', 'fail by A', 'stale', COMPLETED],
+    ['IN_REVIEW', 'fail by A', 'stale', IN_REVIEW],
+    ['leased', 'deadLetter by A', 'applied', DEAD_LETTERED],
+    ['DEAD_LETTERED', 'deadLetter by A', 'applied', DEAD_LETTERED],
+    ['leased', 'deadLetter by B', 'stale', IN_PROGRESS],
+    ['FAILED', 'deadLetter by A', 'stale', FAILED],
+    ['COMPLETED', 'deadLetter by A', 'stale', COMPLETED],
+    ['leased', 'outOfReceives with A', 'stale', IN_PROGRESS],
+    ['lease-ended', 'outOfReceives with A', 'applied', DEAD_LETTERED],
+    ['lease-ended', 'outOfReceives with X', 'stale', IN_PROGRESS],
+    ['FAILED', 'outOfReceives with A', 'applied', DEAD_LETTERED],
+    ['COMPLETED', 'outOfReceives with A', 'stale', COMPLETED],
+    ['IN_REVIEW', 'outOfReceives with A', 'stale', IN_REVIEW],
+    ['leased', 'observeReceive, same message, receive 5', 'applied', IN_PROGRESS],
+    ['leased', 'observeReceive, same message, receive 1', 'stale', IN_PROGRESS],
+    ['leased', 'observeReceive, other message', 'stale', IN_PROGRESS],
+    ['COMPLETED', 'observeReceive, same message, receive 5', 'stale', COMPLETED],
+    ['absent', 'reject', 'applied', REJECTED],
+    ['REJECTED', 'reject', 'stale', REJECTED],
+    ['leased', 'reject', 'stale', IN_PROGRESS],
+  ];
+
+  const stores: ReadonlyArray<readonly [string, () => { ledger: LedgerStore; read: (key: string) => Promise<Record<string, unknown> | undefined> }]> = [
+    ['dynalite', () => ({ ledger: store, read: readItem })],
+    [
+      'in memory',
+      () => {
+        const memory = new InMemoryLedgerStore();
+        return { ledger: memory, read: async (key: string) => memory.items.get(key) as Record<string, unknown> | undefined };
+      },
+    ],
+  ];
+
+  describe.each(stores)('%s', (_name, open) => {
+    it.each(EDGES)('%s → %s: %s, then %s', async (state, write, kind, after) => {
+      const { ledger, read } = open();
+      const key = newKey();
+      await prepare(ledger, key, state);
+      const before = await read(key);
+
+      const outcome = (await WRITES[write]!(ledger, key, at(state))) as { kind: string };
+
+      expect(outcome.kind).toBe(kind);
+      const item = await read(key);
+      expect(item?.[LEDGER.STATUS]).toBe(after);
+      // A refused write changes nothing at all.
+      if (kind === 'stale' || kind === 'claimed-elsewhere' || kind === 'duplicate') expect(item).toEqual(before);
+    });
+  });
+
+  it('observeReceive raises the receive count the reconciler reads (an earlier receive’s lease is still live)', async () => {
+    const key = newKey();
+    await store.claim(claimRequest(key, 'A', NOW, { receiveCount: 2 }));
+    await store.observeReceive({ key, messageId: 'message-A', receiveCount: 5, now: NOW + 10 });
+    expect(await readItem(key)).toMatchObject({ [LEDGER.STATUS]: IN_PROGRESS, receiveCount: 5, claimToken: 'A', leaseUntil: NOW + LEASE_MS });
   });
 });

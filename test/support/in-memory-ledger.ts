@@ -27,6 +27,8 @@ export interface MemoryLedgerItem {
   reviewReasons?: readonly string[];
   lastErrorClass?: string;
   reason?: string;
+  /** Epoch ms of the last write. */
+  updatedAt?: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export class InMemoryLedgerStore implements LedgerStore {
       // The first claimer's job wins (if_not_exists in the DynamoDB store).
       jobId: item?.jobId ?? request.jobId,
       claims: (item?.claims ?? 0) + 1,
+      updatedAt: request.now,
     });
     return { kind: 'claimed', takenOver: previousStatus === LEDGER_STATUS.IN_PROGRESS, previousStatus };
   }
@@ -130,7 +133,7 @@ export class InMemoryLedgerStore implements LedgerStore {
   ): WriteOutcome {
     const item = this.items.get(key);
     if (!allows(transition, item, guard)) return { kind: 'stale', status: item?.status, messageId: item?.messageId };
-    this.set(key, next(item ?? { key, status: LEDGER_STATUS.IN_PROGRESS, claims: 0 }));
+    this.set(key, { ...next(item ?? { key, status: LEDGER_STATUS.IN_PROGRESS, claims: 0 }), updatedAt: guard.now });
     return { kind: 'applied' };
   }
 

@@ -1,0 +1,152 @@
+/**
+ * The per-record protocol and the fallback chain on the in-memory ledger and the simulated queue:
+ * cases the crash-point exploration does not reach on its own (the clock moving inside an
+ * invocation, a breaker whose writes fail, an in-batch follower of an escalation).
+ */
+import { describe, expect, it } from 'vitest';
+import { BREAKER_STATE, LEDGER_STATUS } from '../../lambda/contract';
+import { ModelCallError } from '../../lambda/errors/pipeline-errors';
+import type { ModelRequest } from '../../lambda/model/model-provider';
+import { keyOfMessageBody } from '../../lambda/processor/message-parser';
+import { CLOSED_SNAPSHOT } from '../../lambda/resilience/breaker-state';
+import type { DynamoDbBreakerStore } from '../../lambda/resilience/dynamodb-breaker-store';
+import { Simulation, VALID_ANSWER } from '../crash-points/simulation';
+
+const INPUT = { subject: 'Charged twice', body: 'I was charged twice for order 1182, please refund one of them.' };
+const BODY = JSON.stringify({ task: 'ticket-triage', input: INPUT });
+const answer = (request: ModelRequest, text: string) => ({ text, modelId: request.modelId, tokensIn: 5, tokensOut: 5, finishReason: 'stop' as const });
+
+describe('an in-batch follower of an escalated record', () => {
+  it('takes the leader’s review as a duplicate: one review notice, no model call of its own, both messages deleted', async () => {
+    const sim = new Simulation({
+      model: (request) => answer(request, 'not json'),
+      environment: { TASK_POLICIES: JSON.stringify({ 'ticket-triage': { tiers: ['primary', 'human'] } }) },
+    });
+    sim.queue.send(BODY);
+    sim.queue.send(JSON.stringify({ input: INPUT, task: 'ticket-triage' }));
+    const records = sim.queue.receive(10);
+    expect(records).toHaveLength(2);
+
+    await sim.invoke(records);
+
+    const key = keyOfMessageBody(BODY);
+    expect(sim.ledger.items.get(key)?.status).toBe(LEDGER_STATUS.IN_REVIEW);
+    expect(sim.queue.review.map((copy) => copy.key)).toEqual([key]);
+    expect(sim.queue.messages.size).toBe(0);
+    // The leader's two passes (a call and its repair); the follower made none.
+    expect(sim.modelCalls).toBe(2);
+  });
+});
+
+describe('the visibility of a record given back (issue 12, defect 10)', () => {
+  it('a Retry-After longer than SQS allows is clamped to what is left of 12 h since the receive, not refused', async () => {
+    let sim: Simulation | undefined;
+    sim = new Simulation({
+      functionTimeoutMs: 900_000,
+      model: () => {
+        // A slow call: ten minutes of the receive's 12 hours are gone when the record is given back.
+        (sim as Simulation).clock.now += 600_000;
+        return new ModelCallError('Throttled', 'HTTP 429', { retryAfterMs: 13 * 3_600_000 });
+      },
+    });
+    sim.queue.send(BODY);
+    const receivedAt = sim.clock.now;
+    await sim.invoke(sim.queue.receive(10));
+
+    const visibleAt = sim.queue.nextVisibleAt() as number;
+    // Not the queue's default visibility (what a refused change leaves): hidden for nearly 12 h from the receive.
+    expect(visibleAt - receivedAt).toBeGreaterThan(11 * 3_600_000);
+    expect(visibleAt - receivedAt).toBeLessThanOrEqual(12 * 3_600_000);
+    expect(sim.ledger.items.get(keyOfMessageBody(BODY))?.status).toBe(LEDGER_STATUS.FAILED);
+  });
+});
+
+describe('breaker probe settlement (issue 12, defect 8)', () => {
+  /** A breaker whose cooldown is over, so the first call is the probe; the probe's settling writes fail. */
+  function failingProbeStore(calls: string[], onTakeProbe: () => void = () => undefined): DynamoDbBreakerStore {
+    const open = { ...CLOSED_SNAPSHOT, state: BREAKER_STATE.OPEN, openUntil: 0, openCount: 1 };
+    return {
+      read: async () => open,
+      record: async () => open,
+      open: async () => false,
+      takeProbe: async (_model: string, token: string, _now: number, probeUntil: number) => {
+        onTakeProbe();
+        return { ...open, state: BREAKER_STATE.HALF_OPEN, probeToken: token, probeUntil };
+      },
+      closeAfterProbe: async () => {
+        calls.push('closeAfterProbe');
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+      reopenAfterProbe: async () => {
+        calls.push('reopenAfterProbe');
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+      releaseProbe: async () => {
+        calls.push('releaseProbe');
+        return undefined;
+      },
+    } as unknown as DynamoDbBreakerStore;
+  }
+
+  it('a failed "close after the probe" write keeps the paid answer: the record completes with it', async () => {
+    const writes: string[] = [];
+    const sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER), breakerStore: failingProbeStore(writes) });
+    sim.queue.send(BODY);
+    await sim.invoke(sim.queue.receive(10));
+
+    expect(writes).toEqual(['closeAfterProbe']);
+    expect(sim.ledger.items.get(keyOfMessageBody(BODY))).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'primary' });
+    expect(sim.modelCalls).toBe(1);
+  });
+
+  it('a failed "reopen" write does not hide the model error: the chain still falls back', async () => {
+    const writes: string[] = [];
+    const sim = new Simulation({
+      model: (request) => (request.modelId === 'sim-primary' ? new ModelCallError('ServerError', 'HTTP 500') : answer(request, VALID_ANSWER)),
+      breakerStore: failingProbeStore(writes),
+    });
+    sim.queue.send(BODY);
+    await sim.invoke(sim.queue.receive(10));
+
+    // The primary's probe failed and its reopen write failed; the secondary (its own probe) served.
+    expect(writes).toEqual(['reopenAfterProbe', 'closeAfterProbe']);
+    expect(sim.ledger.items.get(keyOfMessageBody(BODY))).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'secondary' });
+    expect(sim.modelCalls).toBe(2);
+  });
+
+  it('a probe refused for lack of time is released at once, not left to lapse', async () => {
+    const writes: string[] = [];
+    let sim: Simulation | undefined;
+    // Time enough to start the record (1.3 s for models, one attempt needs 1 s), but taking the probe
+    // is a slow write (0.5 s): the retry policy then refuses the probe's call.
+    const slowTake = () => {
+      (sim as Simulation).clock.now += 500;
+    };
+    sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER), breakerStore: failingProbeStore(writes, slowTake), remainingMs: 3_000 + 1_000 + 1_300 });
+    sim.queue.send(BODY);
+    await sim.invoke(sim.queue.receive(10));
+    expect(sim.modelCalls).toBe(0);
+    expect(writes).toContain('releaseProbe');
+  });
+});
+
+describe('bad input (issue 12, defect 7)', () => {
+  it('a redelivery of the same rejected message sends no second DLQ copy; another message with the same body does', async () => {
+    const sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER) });
+    const bad = '{"task":"ticket-triage","input":';
+    sim.queue.send(bad);
+    const [record] = sim.queue.receive(10);
+
+    await sim.invoke([record!]);
+    // The same message again (its batch response was lost, say): the rejection is found, nothing re-sent.
+    await sim.invoke([record!]);
+    expect(sim.queue.dlq.filter((copy) => copy.by === 'processor')).toHaveLength(1);
+
+    // An operator's DLQ redrive or a producer's re-send is a new message: it goes to the DLQ again.
+    sim.queue.send(bad);
+    await sim.invoke(sim.queue.receive(10));
+    expect(sim.queue.dlq.filter((copy) => copy.by === 'processor')).toHaveLength(2);
+    expect(sim.ledger.items.get(keyOfMessageBody(bad))).toMatchObject({ status: LEDGER_STATUS.REJECTED, messageId: record!.messageId });
+    expect(sim.queue.messages.size).toBe(0);
+  });
+});
