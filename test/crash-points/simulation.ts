@@ -234,6 +234,12 @@ function crashingQueues(queue: SimulatedQueue, injector: () => CrashInjector): Q
       }),
     delay: (receiptHandle: string, seconds: number, _options?: QueueCallOptions) =>
       injector().effect('sqs.changeVisibility', async () => queue.changeVisibility(receiptHandle, seconds)),
+    // A stopped task's copy (runtime switches); the crash paths here run with no switch set, so a
+    // call is a side effect like any other send.
+    requeue: (body: string, _delaySeconds: number, _options?: QueueCallOptions) =>
+      injector().effect('sqs.requeue', async () => {
+        queue.send(body);
+      }),
   };
 }
 
