@@ -168,7 +168,44 @@ export const CONTROL = {
    * only (the loop guard MODEL_CALLS_PER_KEY); the happy path never touches it.
    */
   KEY_CALLS_PREFIX: 'calls#',
+  /** Provider quota counters (issue 14): `quota#<modelId>#<slot>#<shard>`, see `QUOTA`. */
+  QUOTA_PREFIX: 'quota#',
 } as const;
+
+// ---- provider quotas (issue 14) ---------------------------------------------------------------
+
+/**
+ * A provider quota's shared counters (lambda/resilience/rate-limiter.ts): one control-table item
+ * per model, time slot (QUOTA_WINDOW_MS / QUOTA_SLOTS_PER_WINDOW long, numbered from the epoch)
+ * and shard, holding what every execution environment took from that slot; expired by TTL.
+ */
+export const QUOTA = {
+  CALLS: 'calls',
+  TOKENS: 'tokens',
+} as const;
+
+/** Environment variables of the quota and the pacing switch (runtime-config.ts reads them). */
+export const QUOTA_ENV = {
+  /** JSON `{ "<modelId>": { "rpm"?: n, "tpm"?: n } }`: the provider's quota per model (`{}`: none configured). */
+  MODEL_QUOTAS: 'MODEL_QUOTAS',
+  /** `on`: pace to the quota where one is configured, learn one from 429s elsewhere; `off`: no pacing. */
+  RATE_PACING: 'RATE_PACING',
+  /** The quota's minute in ms (60000; local mode scales it like every other duration). */
+  QUOTA_WINDOW_MS: 'QUOTA_WINDOW_MS',
+} as const;
+
+/** Values of RATE_PACING. */
+export const RATE_PACING_MODES = ['on', 'off'] as const;
+export type RatePacingMode = (typeof RATE_PACING_MODES)[number];
+
+/** The quota's metrics (EMF, same namespace and dimension rules as `METRIC`). */
+export const QUOTA_METRIC = {
+  /** Records sent back to the queue because no token came soon enough; dimension `model`. */
+  QUOTA_DEFERRALS: 'QuotaDeferrals',
+  /** Milliseconds a call waited for a token in the invocation; dimension `model`. */
+  QUOTA_WAIT: 'QuotaWait',
+} as const;
+// ---- end of provider quotas -------------------------------------------------------------------
 
 /**
  * The shared circuit breaker of one model, the control-table item `breaker#<modelId>`, read and
