@@ -192,19 +192,14 @@ export const QUOTA_ENV = {
   RATE_PACING: 'RATE_PACING',
   /** The quota's minute in ms (60000; local mode scales it like every other duration). */
   QUOTA_WINDOW_MS: 'QUOTA_WINDOW_MS',
+  /** Most calls one quota slot may hold: the event source's batch size. */
+  QUOTA_MAX_BURST: 'QUOTA_MAX_BURST',
 } as const;
 
 /** Values of RATE_PACING. */
 export const RATE_PACING_MODES = ['on', 'off'] as const;
 export type RatePacingMode = (typeof RATE_PACING_MODES)[number];
 
-/** The quota's metrics (EMF, same namespace and dimension rules as `METRIC`). */
-export const QUOTA_METRIC = {
-  /** Records sent back to the queue because no token came soon enough; dimension `model`. */
-  QUOTA_DEFERRALS: 'QuotaDeferrals',
-  /** Milliseconds a call waited for a token in the invocation; dimension `model`. */
-  QUOTA_WAIT: 'QuotaWait',
-} as const;
 // ---- end of provider quotas -------------------------------------------------------------------
 
 /**
@@ -472,6 +467,11 @@ export const METRIC = {
    * `feature` = `DRIFT_MAX_FEATURE` (`service`, `stage`, `feature`), which the alarms read.
    */
   DRIFT_SCORE: 'DriftScore',
+  // Provider quotas (issue 14).
+  /** Records sent back to the queue because no quota token came soon enough; dimension `model`. */
+  QUOTA_DEFERRALS: 'QuotaDeferrals',
+  /** Milliseconds a call waited for a quota token inside the invocation; dimension `model`. */
+  QUOTA_WAIT: 'QuotaWait',
 } as const;
 
 /** Names of the extra metric dimensions (besides `stage` and `task`). */

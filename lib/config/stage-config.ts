@@ -2,6 +2,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { GUARD_ACTIONS, type GuardAction, LEDGER_SHARDS, MODEL_PROVIDERS, type ModelProviderName, TIERS, type TierName } from '../../lambda/contract';
 import { DEFAULT_STAGE, STAGES } from './stages';
+import { type QuotaConfig, quotaConfigSchema } from './quota-config';
 
 /*
  * The one place where the pipeline's numbers live. Every construct reads them from the
@@ -366,6 +367,8 @@ export interface StageConfig {
   readonly retry: RetryConfig;
   readonly breaker: BreakerConfig;
   readonly budget: BudgetConfig;
+  /** Provider quotas and pacing (issue 14): lib/config/quota-config.ts. */
+  readonly quotas: QuotaConfig;
 }
 
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -579,6 +582,8 @@ export const StageConfigSchema = z
         whenExhausted: z.enum(GUARD_ACTIONS).default('fallback'),
       })
       .prefault({}),
+    // Provider quotas (issue 14): one key, defined in quota-config.ts.
+    quotas: quotaConfigSchema,
   })
   .superRefine((config, ctx) => {
     checkModelLayer(config, ctx);
