@@ -1,3 +1,4 @@
+import { quotaAlarms, quotaDashboard } from './quota-alarms';
 import { DRIFT_MAX_FEATURE, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, type MetricService } from '../../lambda/contract';
 import type { StageConfig } from '../config/stage-config';
 import type {
@@ -755,6 +756,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       rationale: 'PSI 0.25 is the usual "significant shift" line: answers may be systematically wrong without a single error. Published once per window, so missing data keeps the state.',
       runbook: driftRunbook('drift-critical'),
     },
+    ...quotaAlarms(config, { pipeline, sqs }), // provider quota (issue 14): lib/observability/quota-alarms.ts
   ];
   const alarms: AlarmDefinition[] = definitions.map((alarm) => ({ ...alarm, name: `${prefix}${alarm.id}` }));
 
@@ -793,7 +795,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     runbookBaseUrl: config.observability.runbookBaseUrl,
     alarms,
     composite,
-    dashboard: buildDashboard(alarms, pipeline, sqs, lambda, stage),
+    dashboard: [...buildDashboard(alarms, pipeline, sqs, lambda, stage), ...quotaDashboard(config, alarms, { pipeline, sqs })],
   };
 }
 
