@@ -14,10 +14,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { QUOTA_ENV } from '../lambda/contract';
 import { renderQuotaChart, summarizeQuotaRun } from '../local/model-simulator/quota-chart';
 import type { LocalRunReport } from '../local/report';
 import { runLocal } from '../local/run-local';
+import { type LocalStackModel, synthesizeLocalStack } from '../local/stack-model';
 import { buildBodies } from '../local/workload';
 
 const { values } = parseArgs({
@@ -33,62 +33,76 @@ const { values } = parseArgs({
 const messages = Number(values.messages);
 const rpm = Number(values.rpm);
 const timeScale = Number(values['time-scale']);
-const quota = JSON.stringify({ 'sim-primary': { rpm }, 'sim-secondary': { rpm } });
 
 interface Scenario {
   readonly name: string;
   readonly faults: string;
-  readonly environment: Record<string, string>;
+  readonly stack: LocalStackModel;
   readonly label: string;
 }
-const paced: Record<string, string> = { [QUOTA_ENV.RATE_PACING]: 'on', [QUOTA_ENV.MODEL_QUOTAS]: quota };
-const unpaced: Record<string, string> = { [QUOTA_ENV.RATE_PACING]: 'off' };
+// The quota goes into the stage config, as a deployment would have it: the template then carries
+// MODEL_QUOTAS and the event source's concurrency and batch size derived from it (docs/quotas.md).
+const pacedStack = synthesizeLocalStack({ overrides: { quotas: { pacing: 'on', models: { 'sim-primary': { rpm }, 'sim-secondary': { rpm } } } } });
+const unpacedStack = synthesizeLocalStack({ overrides: { quotas: { pacing: 'off' } } });
 const scenarios: Scenario[] = [
-  { name: 'paced', faults: `rpm=${rpm}`, environment: paced, label: 'paced to the quota' },
-  { name: 'unpaced', faults: `rpm=${rpm}`, environment: unpaced, label: 'no pacing' },
-  { name: 'outage', faults: `rpm=${rpm},outage=20-60`, environment: paced, label: 'paced, outage 20-60 s' },
+  { name: 'paced', faults: `rpm=${rpm}`, stack: pacedStack, label: 'paced to the quota' },
+  { name: 'unpaced', faults: `rpm=${rpm}`, stack: unpacedStack, label: 'no pacing' },
+  { name: 'outage', faults: `rpm=${rpm},outage=20-60`, stack: pacedStack, label: 'paced, outage 20-60 s' },
 ].filter((scenario) => values.only.split(',').includes(scenario.name));
 
-mkdirSync(values.out, { recursive: true });
-const bodies = buildBodies({ messages, seed: 14 } as Parameters<typeof buildBodies>[0]);
-const charted: Array<{ label: string; stats: NonNullable<LocalRunReport['details']['model']['quota']> }> = [];
-for (const scenario of scenarios) {
-  process.stderr.write(`quota-runs: ${scenario.name} (${scenario.faults}, ${messages} messages, time scale ${timeScale})…\n`);
-  const report = await runLocal(bodies, {
-    timeScale,
-    faults: scenario.faults,
-    environment: scenario.environment,
-    monitors: false,
-    logFile: join(values.out, `${scenario.name}.log`),
-  });
-  writeFileSync(join(values.out, `${scenario.name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  const stats = report.details.model.quota;
-  if (stats) charted.push({ label: scenario.label, stats });
-  const run = stats ? summarizeQuotaRun(stats) : undefined;
-  const model = report.details.model;
-  process.stdout.write(
-    `${JSON.stringify({
-      scenario: scenario.name,
+/** Runs the scenarios one after the other (never at once: they would share two cores). */
+async function main(): Promise<void> {
+  mkdirSync(values.out, { recursive: true });
+  const bodies = buildBodies({ messages, seed: 14 } as Parameters<typeof buildBodies>[0]);
+  const charted: Array<{ label: string; stats: NonNullable<LocalRunReport['details']['model']['quota']> }> = [];
+  for (const scenario of scenarios) {
+    process.stderr.write(`quota-runs: ${scenario.name} (${scenario.faults}, ${messages} messages, time scale ${timeScale})…\n`);
+    const report = await runLocal(bodies, {
+      timeScale,
       faults: scenario.faults,
-      sent: report.sent,
-      unique: report.unique,
-      completed: report.completed,
-      byTier: report.byTier,
-      deadLettered: report.deadLettered,
-      rejected: report.rejected,
-      inReview: report.inReview,
-      invariantHolds: report.invariantHolds,
-      primaryShare: report.completed > 0 ? report.byTier.primary / report.completed : null,
-      modelRequests: model.requests,
-      byOutcome: model.byOutcome,
-      byModel: model.byModel,
-      quota: run && { rpm: run.rpm, busyMinutes: run.busyWindows, perMinute: run.acceptedPerWindow, mean: run.meanPerWindow, maxDeviation: run.maxDeviation, refusedShare: run.refusedShare },
+      stack: scenario.stack,
+      monitors: false,
+      // Long enough for the quota to drain the workload three times over.
+      drainTimeoutMs: 60_000 + Math.ceil((3 * messages * 60_000 * timeScale) / rpm),
+      logFile: join(values.out, `${scenario.name}.log`),
+    });
+    writeFileSync(join(values.out, `${scenario.name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    const stats = report.details.model.quota;
+    if (stats) charted.push({ label: scenario.label, stats });
+    const run = stats ? summarizeQuotaRun(stats) : undefined;
+    const model = report.details.model;
+    process.stdout.write(
+      `${JSON.stringify({
+        scenario: scenario.name,
+        faults: scenario.faults,
+        sent: report.sent,
+        unique: report.unique,
+        completed: report.completed,
+        byTier: report.byTier,
+        deadLettered: report.deadLettered,
+        rejected: report.rejected,
+        inReview: report.inReview,
+        invariantHolds: report.invariantHolds,
+        primaryShare: report.completed > 0 ? report.byTier.primary / report.completed : null,
+        modelRequests: model.requests,
+        byOutcome: model.byOutcome,
+        byModel: model.byModel,
+        quota: run && { rpm: run.rpm, busyMinutes: run.busyWindows, perMinute: run.acceptedPerWindow, mean: run.meanPerWindow, maxDeviation: run.maxDeviation, refusedShare: run.refusedShare },
+        eventSource: { batchSize: scenario.stack.eventSource.batchSize, maxConcurrency: scenario.stack.eventSource.maxConcurrency },
       durationMs: report.durationMs,
-    })}\n`,
-  );
+      })}\n`,
+    );
+  }
+  if (charted.length > 0) {
+    writeFileSync(values.chart, renderQuotaChart(charted, `model calls per minute vs a ${rpm} RPM quota (${messages} messages, time scale ${timeScale})`));
+    process.stderr.write(`quota-runs: chart written to ${values.chart}\n`);
+  }
 }
-if (charted.length > 0) {
-  writeFileSync(values.chart, renderQuotaChart(charted, `model calls per minute vs a ${rpm} RPM quota (${messages} messages, time scale ${timeScale})`));
-  process.stderr.write(`quota-runs: chart written to ${values.chart}\n`);
-}
-process.exit(0);
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`quota-runs: ${String(error)}\n`);
+    process.exit(1);
+  },
+);

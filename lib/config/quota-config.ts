@@ -63,8 +63,10 @@ export interface QuotaScheduling {
  *   R          = rpm / 60                                        calls per second the quota allows
  *   T_batch    = ceil(batchSize / recordConcurrency) × latency   one invocation (one call per record)
  *   per env    = batchSize / T_batch                             calls per second one environment makes
- *   maxConcurrency = clamp(ceil(headroom × R / per env), 2, configured maxConcurrency)
- *   batchSize  = min(configured, max(1, floor(R × timeout / 2)))  a batch's tokens come within half an invocation
+ *   maxConcurrency N = clamp(ceil(headroom × R / per env), 2, configured maxConcurrency)
+ *   batchSize  = min(configured, max(1, floor(R × timeout / (2 × N))))
+ *                N environments share R: a batch's tokens come within N × batchSize / R seconds,
+ *                which must fit in half an invocation, or its last records run out of time
  *
  * 2 is the least an SQS event source accepts. Without an RPM for the primary, both stay as configured.
  */
@@ -81,18 +83,19 @@ export function schedulingForQuota(input: {
     return { maxConcurrency, batchSize: input.batchSize, explanation: 'no RPM quota for the primary model: maxConcurrency and batchSize as configured' };
   }
   const perSecond = rpm / 60;
-  const batchSize = Math.min(input.batchSize, Math.max(1, Math.floor((perSecond * timeoutSeconds) / 2)));
-  const batchSeconds = (Math.ceil(batchSize / recordConcurrency) * expectedCallLatencyMs) / 1000;
-  const perEnvironment = batchSize / batchSeconds;
+  const batchSeconds = (Math.ceil(input.batchSize / recordConcurrency) * expectedCallLatencyMs) / 1000;
+  const perEnvironment = input.batchSize / batchSeconds;
   const needed = Math.ceil((QUOTA_CONCURRENCY_HEADROOM * perSecond) / perEnvironment);
   const concurrency = Math.max(2, Math.min(maxConcurrency, needed));
+  // The environments share the quota: one batch's tokens take concurrency × batchSize / R seconds.
+  const batchSize = Math.min(input.batchSize, Math.max(1, Math.floor((perSecond * timeoutSeconds) / (2 * concurrency))));
   return {
     maxConcurrency: concurrency,
     batchSize,
     explanation:
       `R = ${rpm}/60 = ${round(perSecond)} calls/s; T_batch = ceil(${batchSize}/${recordConcurrency}) × ${expectedCallLatencyMs} ms = ${round(batchSeconds)} s; ` +
       `per environment ${round(perEnvironment)} calls/s; maxConcurrency = clamp(ceil(${QUOTA_CONCURRENCY_HEADROOM} × ${round(perSecond)} / ${round(perEnvironment)}) = ${needed}, 2, ${maxConcurrency}) = ${concurrency}; ` +
-      `batchSize = min(${input.batchSize}, floor(${round(perSecond)} × ${timeoutSeconds} / 2)) = ${batchSize}`,
+      `batchSize = min(${input.batchSize}, floor(${round(perSecond)} × ${timeoutSeconds} / (2 × ${concurrency}))) = ${batchSize}`,
   };
 }
 

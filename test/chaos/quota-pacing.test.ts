@@ -14,17 +14,22 @@ import { QUOTA_ENV } from '../../lambda/contract';
 import { startLocalPipeline } from '../../local/local-pipeline';
 import { buildReport, type LocalRunReport } from '../../local/report';
 import { sendBodies, waitForDrain } from '../../local/run-local';
-import { synthesizeLocalStack } from '../../local/stack-model';
+import { type LocalStackModel, synthesizeLocalStack } from '../../local/stack-model';
 import { buildBodies } from '../../local/workload';
 
-const stack = synthesizeLocalStack();
 const TIME_SCALE = 0.5;
-/** Both models get the quota the simulator enforces, as an operator would configure it. */
-const quotaEnvironment = (rpm: number) => ({ [QUOTA_ENV.MODEL_QUOTAS]: JSON.stringify({ 'sim-primary': { rpm }, 'sim-secondary': { rpm } }) });
+/**
+ * 120 RPM: at half speed 4 calls/s, well under what the pipeline does even on a starved machine,
+ * so the quota binds. Both models get the quota the simulator enforces, in the stage config as an
+ * operator would set it (the template then sizes the event source from it).
+ */
+const RPM = 120;
+const paced = synthesizeLocalStack({ overrides: { quotas: { models: { 'sim-primary': { rpm: RPM }, 'sim-secondary': { rpm: RPM } } } } });
+const unpaced = synthesizeLocalStack({ overrides: { quotas: { pacing: 'off' } } });
 
-async function run(faults: string, environment: Record<string, string>, messages = 150): Promise<LocalRunReport> {
+async function run(faults: string, stack: LocalStackModel, messages = 150): Promise<LocalRunReport> {
   const bodies = buildBodies({ messages, seed: 14 });
-  const pipeline = await startLocalPipeline({ stack, faults, environment, timeScale: TIME_SCALE, monitors: false });
+  const pipeline = await startLocalPipeline({ stack, faults, timeScale: TIME_SCALE, monitors: false });
   try {
     const started = Date.now();
     await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
@@ -42,28 +47,29 @@ const refusedShare = (report: LocalRunReport) => {
 };
 
 describe('pacing to a provider quota', () => {
-  it('meets a 300 RPM quota on the primary: no rules, no dead letters, under 5% 429s; unpaced draws more 429s', async () => {
-    const paced = await run('rpm=300', quotaEnvironment(300));
-    expect(paced.invariantHolds, paced.invariantViolations.join('; ')).toBe(true);
-    expect(paced.byTier.rules).toBe(0);
-    expect(paced.deadLettered).toBe(paced.rejected);
-    expect(paced.byTier.primary).toBeGreaterThanOrEqual(0.99 * paced.completed);
-    expect(refusedShare(paced)).toBeLessThan(0.05);
+  it('meets the quota on the primary: no rules, no dead letters, under 5% 429s; unpaced draws more 429s', async () => {
+    expect(paced.processor.environment[QUOTA_ENV.MODEL_QUOTAS]).toContain(`"rpm":${RPM}`);
+    const pacedRun = await run(`rpm=${RPM}`, paced);
+    expect(pacedRun.invariantHolds, pacedRun.invariantViolations.join('; ')).toBe(true);
+    expect(pacedRun.byTier.rules).toBe(0);
+    expect(pacedRun.deadLettered).toBe(pacedRun.rejected);
+    expect(pacedRun.byTier.primary).toBeGreaterThanOrEqual(0.99 * pacedRun.completed);
+    expect(refusedShare(pacedRun)).toBeLessThan(0.05);
 
-    const unpaced = await run('rpm=300', { [QUOTA_ENV.RATE_PACING]: 'off' });
-    expect(unpaced.invariantHolds, unpaced.invariantViolations.join('; ')).toBe(true);
-    expect(unpaced.details.model.byOutcome['rate-limited']).toBeGreaterThan(paced.details.model.byOutcome['rate-limited']);
+    const unpacedRun = await run(`rpm=${RPM}`, unpaced);
+    expect(unpacedRun.invariantHolds, unpacedRun.invariantViolations.join('; ')).toBe(true);
+    expect(unpacedRun.details.model.byOutcome['rate-limited']).toBeGreaterThan(pacedRun.details.model.byOutcome['rate-limited']);
   }, 600_000);
 
   it('still fails over during an outage inside a quota run, and serves from the primary again after it', async () => {
-    const report = await run('rpm=300,outage=2-12', quotaEnvironment(300));
+    const report = await run(`rpm=${RPM},outage=2-12`, paced);
     expect(report.invariantHolds, report.invariantViolations.join('; ')).toBe(true);
     expect(report.details.model.byOutcome.outage).toBeGreaterThan(0);
     // Failed over: the chain went on to the secondary during the outage (a 5xx is not paced against)…
     expect(report.details.model.byModel['sim-secondary'] ?? 0).toBeGreaterThan(0);
-    // …and the primary came back after the outage: before it (its first 2 s, 1 s real) the quota
-    // lets through at most 2 s × 5 calls/s + one slot of 10 = 20 calls, so more than 60 primary
-    // answers can only come from after it.
+    // …and the primary came back after the outage: before it (its first 2 s) the quota lets
+    // through at most 2 s × 2 calls/s + one slot of 10 = 14 calls, so more than 60 primary answers
+    // can only come from after it.
     expect(report.byTier.primary).toBeGreaterThan(60);
   }, 600_000);
 });
