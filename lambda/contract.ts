@@ -188,7 +188,7 @@ export const QUOTA = {
 export const QUOTA_ENV = {
   /** JSON `{ "<modelId>": { "rpm"?: n, "tpm"?: n } }`: the provider's quota per model (`{}`: none configured). */
   MODEL_QUOTAS: 'MODEL_QUOTAS',
-  /** `on`: pace to the quota where one is configured, learn one from 429s elsewhere; `off`: no pacing. */
+  /** `on`: pace to the quota where one is configured; `adaptive`: also learn one from 429s elsewhere (AIMD); `off`: no pacing. */
   RATE_PACING: 'RATE_PACING',
   /** The quota's minute in ms (60000; local mode scales it like every other duration). */
   QUOTA_WINDOW_MS: 'QUOTA_WINDOW_MS',
@@ -197,7 +197,7 @@ export const QUOTA_ENV = {
 } as const;
 
 /** Values of RATE_PACING. */
-export const RATE_PACING_MODES = ['on', 'off'] as const;
+export const RATE_PACING_MODES = ['on', 'adaptive', 'off'] as const;
 export type RatePacingMode = (typeof RATE_PACING_MODES)[number];
 
 // ---- end of provider quotas -------------------------------------------------------------------

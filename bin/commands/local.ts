@@ -42,7 +42,8 @@ type PacingOption = (typeof PACING_OPTIONS)[number];
 function pacingEnvironment(pacing: PacingOption, faults: string | undefined): Record<string, string> {
   if (pacing === 'off') return { [QUOTA_ENV.RATE_PACING]: 'off' };
   const spec = faults ? parseFaultSpec(faults) : undefined;
-  if (pacing === 'adaptive' || (spec?.rpm === undefined && spec?.tpm === undefined)) return { [QUOTA_ENV.RATE_PACING]: 'on' };
+  if (pacing === 'adaptive') return { [QUOTA_ENV.RATE_PACING]: 'adaptive' };
+  if (spec?.rpm === undefined && spec?.tpm === undefined) return { [QUOTA_ENV.RATE_PACING]: 'on' };
   // The simulator enforces the quota per model: every model of the stage gets it.
   const quota = { ...(spec.rpm !== undefined ? { rpm: spec.rpm } : {}), ...(spec.tpm !== undefined ? { tpm: spec.tpm } : {}) };
   return { [QUOTA_ENV.RATE_PACING]: 'on', [QUOTA_ENV.MODEL_QUOTAS]: JSON.stringify({ 'sim-primary': quota, 'sim-secondary': quota }) };
@@ -89,7 +90,7 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option('--time-scale <factor>', 'run timeouts this much faster than real time').argParser(positive).default(0.1))
     .option('--no-progress', 'no progress bar, even on a terminal')
     .addOption(
-      new Option('--pacing <mode>', 'quota: the processor paces to the --faults rpm/tpm quota; adaptive: it learns one from 429s; off: no pacing (docs/quotas.md)')
+      new Option('--pacing <mode>', 'quota: the processor paces to the --faults rpm/tpm quota; adaptive: it learns one from 429s (AIMD); off: no pacing (docs/quotas.md)')
         .choices(PACING_OPTIONS)
         .default('quota'),
     )

@@ -287,8 +287,8 @@ export class AdaptiveLimiter implements ModelRateLimiter {
 
 /** Which limiter each model gets (see `rateLimiterFor`). */
 export interface RateLimiterSettings {
-  /** `off`: no pacing at all (the comparison run). */
-  readonly pacing: 'on' | 'off';
+  /** `on`: configured quotas only; `adaptive`: AIMD for models without one too; `off`: no pacing at all. */
+  readonly pacing: 'on' | 'adaptive' | 'off';
   readonly quotas: Readonly<Record<string, ModelQuota>>;
   readonly windowMs: number;
   /** The burst one quota slot may hold: the event source's batch size. */
@@ -297,8 +297,12 @@ export interface RateLimiterSettings {
 
 /**
  * One limiter per model for the life of an execution environment: a QuotaLimiter on the shared
- * store when the stage configures a quota for it, an AdaptiveLimiter otherwise, none when pacing
- * is off.
+ * store when the stage configures a quota for it; otherwise an AdaptiveLimiter under `adaptive`
+ * and none under `on`; none at all under `off`.
+ *
+ * AIMD is opt-in (`adaptive`) because its increase is time-based: 429s that do not come from a
+ * rate (a proxy's sporadic ones, or the simulator's `429=RATE` draws) keep cutting the rate, and
+ * it sinks towards its floor. Against a real quota it converges (test/unit/rate-limiter.test.ts).
  */
 export function rateLimiters(settings: RateLimiterSettings, store: QuotaStore, clock: LimiterClock = {}): (modelId: string) => ModelRateLimiter | undefined {
   const limiters = new Map<string, ModelRateLimiter>();
@@ -307,10 +311,13 @@ export function rateLimiters(settings: RateLimiterSettings, store: QuotaStore, c
     let limiter = limiters.get(modelId);
     if (!limiter) {
       const quota = settings.quotas[modelId];
-      limiter =
-        quota && (quota.rpm !== undefined || quota.tpm !== undefined)
-          ? new QuotaLimiter(modelId, store, quota, { ...clock, windowMs: settings.windowMs, maxBurst: settings.maxBurst })
-          : new AdaptiveLimiter(modelId, { ...clock, windowMs: settings.windowMs });
+      if (quota && (quota.rpm !== undefined || quota.tpm !== undefined)) {
+        limiter = new QuotaLimiter(modelId, store, quota, { ...clock, windowMs: settings.windowMs, maxBurst: settings.maxBurst });
+      } else if (settings.pacing === 'adaptive') {
+        limiter = new AdaptiveLimiter(modelId, { ...clock, windowMs: settings.windowMs });
+      } else {
+        return undefined;
+      }
       limiters.set(modelId, limiter);
     }
     return limiter;

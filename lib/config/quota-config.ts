@@ -8,7 +8,8 @@ import { RATE_PACING_MODES, type RatePacingMode } from '../../lambda/contract';
 export interface QuotaConfig {
   /**
    * `on`: calls to a model with a quota below are paced to it (shared by every execution
-   * environment); calls to other models learn a rate from 429s (AIMD). `off`: no pacing, as before.
+   * environment). `adaptive`: the same, and calls to other models learn a rate from 429s (AIMD,
+   * opt-in: see `rateLimiters`). `off`: no pacing, as before.
    * @default 'on'
    */
   readonly pacing: RatePacingMode;

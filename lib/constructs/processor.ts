@@ -70,7 +70,7 @@ export class Processor extends Construct {
     // Provider quotas (issue 14): the event source's batch size and concurrency follow from the
     // primary model's RPM, so Lambda does not start environments that would only wait for tokens.
     const scheduling = schedulingForQuota({
-      rpm: config.quotas.pacing === 'on' ? config.quotas.models[config.model.primaryModelId]?.rpm : undefined,
+      rpm: config.quotas.pacing !== 'off' ? config.quotas.models[config.model.primaryModelId]?.rpm : undefined,
       batchSize: processor.batchSize,
       recordConcurrency: processor.recordConcurrency,
       maxConcurrency: processor.maxConcurrency,

@@ -23,7 +23,7 @@ const STATUS = '`pipectl status`';
 
 /** The primary model's RPM when pacing is on and one is configured. */
 export function primaryRpm(config: StageConfig): number | undefined {
-  if (config.quotas.pacing !== 'on') return undefined;
+  if (config.quotas.pacing === 'off') return undefined;
   return config.quotas.models[config.model.primaryModelId]?.rpm;
 }
 

@@ -279,12 +279,15 @@ describe('AdaptiveLimiter (AIMD, no quota configured)', () => {
 });
 
 describe('rateLimiters', () => {
-  it('a quota limiter where one is configured, AIMD elsewhere, none when pacing is off', () => {
+  it('a quota limiter where one is configured; AIMD elsewhere only when adaptive; none when pacing is off', () => {
     const store = new InMemoryQuotaStore();
     const on = rateLimiters({ pacing: 'on', quotas: { a: { rpm: 600 } }, windowMs: 60_000, maxBurst: 10 }, store);
     expect(on('a')?.mode).toBe('quota');
-    expect(on('b')?.mode).toBe('adaptive');
+    expect(on('b')).toBeUndefined();
     expect(on('a')).toBe(on('a'));
+    const adaptive = rateLimiters({ pacing: 'adaptive', quotas: { a: { rpm: 600 } }, windowMs: 60_000, maxBurst: 10 }, store);
+    expect(adaptive('a')?.mode).toBe('quota');
+    expect(adaptive('b')?.mode).toBe('adaptive');
     const off = rateLimiters({ pacing: 'off', quotas: { a: { rpm: 600 } }, windowMs: 60_000, maxBurst: 10 }, store);
     expect(off('a')).toBeUndefined();
   });
