@@ -183,7 +183,39 @@ export const CONTROL = {
   SWITCH_CHANGE_PREFIX: 'switch-change#',
   /** A recovery attempt (an on-call action that changed the pipeline): `recovery#<epoch ms>#<action>`. */
   RECOVERY_PREFIX: 'recovery#',
+  /** Provider quota counters (issue 14): `quota#<modelId>#<slot>#<shard>`, see `QUOTA`. */
+  QUOTA_PREFIX: 'quota#',
 } as const;
+
+// ---- provider quotas (issue 14) ---------------------------------------------------------------
+
+/**
+ * A provider quota's shared counters (lambda/resilience/rate-limiter.ts): one control-table item
+ * per model, time slot (QUOTA_WINDOW_MS / QUOTA_SLOTS_PER_WINDOW long, numbered from the epoch)
+ * and shard, holding what every execution environment took from that slot; expired by TTL.
+ */
+export const QUOTA = {
+  CALLS: 'calls',
+  TOKENS: 'tokens',
+} as const;
+
+/** Environment variables of the quota and the pacing switch (runtime-config.ts reads them). */
+export const QUOTA_ENV = {
+  /** JSON `{ "<modelId>": { "rpm"?: n, "tpm"?: n } }`: the provider's quota per model (`{}`: none configured). */
+  MODEL_QUOTAS: 'MODEL_QUOTAS',
+  /** `on`: pace to the quota where one is configured; `adaptive`: also learn one from 429s elsewhere (AIMD); `off`: no pacing. */
+  RATE_PACING: 'RATE_PACING',
+  /** The quota's minute in ms (60000; local mode scales it like every other duration). */
+  QUOTA_WINDOW_MS: 'QUOTA_WINDOW_MS',
+  /** Most calls one quota slot may hold: the event source's batch size. */
+  QUOTA_MAX_BURST: 'QUOTA_MAX_BURST',
+} as const;
+
+/** Values of RATE_PACING. */
+export const RATE_PACING_MODES = ['on', 'adaptive', 'off'] as const;
+export type RatePacingMode = (typeof RATE_PACING_MODES)[number];
+
+// ---- end of provider quotas -------------------------------------------------------------------
 
 /**
  * The shared circuit breaker of one model, the control-table item `breaker#<modelId>`, read and
@@ -482,6 +514,11 @@ export const METRIC = {
   VARIANT_LATENCY: 'VariantLatency',
   /** Records of a task stopped by a runtime switch, put back on the queue (a deferral, not a failure). */
   RECORDS_DEFERRED: 'RecordsDeferred',
+  // Provider quotas (issue 14).
+  /** Records sent back to the queue because no quota token came soon enough; dimension `model`. */
+  QUOTA_DEFERRALS: 'QuotaDeferrals',
+  /** Milliseconds a call waited for a quota token inside the invocation; dimension `model`. */
+  QUOTA_WAIT: 'QuotaWait',
 } as const;
 
 /** Names of the extra metric dimensions (besides `stage` and `task`). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, type KeyType, type ProjectionType, type ScalarAttributeType } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ENV, STACK_OUTPUT } from '../lambda/contract';
+import { ENV, QUOTA_ENV, STACK_OUTPUT } from '../lambda/contract';
 import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT, startEmulators, type Emulators } from './emulators';
 import { EventSourcePoller, type InvocationReport } from './event-source-poller';
 import { ExecutionEnvironment } from './lambda-runtime';
@@ -35,6 +35,8 @@ const SCALED_ENVIRONMENT: Readonly<Record<string, 'ms' | 's'>> = {
   [ENV.BREAKER_COOLDOWN_MS]: 'ms',
   [ENV.BREAKER_CACHE_MS]: 'ms',
   [ENV.SIMULATOR_LATENCY_MS]: 'ms',
+  // The provider quota's minute (issue 14): rpm=600 at 0.1 is 600 calls per 6 s, like the simulator's.
+  [QUOTA_ENV.QUOTA_WINDOW_MS]: 'ms',
   [ENV.QUEUE_BACKOFF_BASE_SECONDS]: 's',
   [ENV.QUEUE_BACKOFF_MAX_SECONDS]: 's',
 };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STACK_OUTPUT } from '../lambda/contract';
 import { createPipelineApp } from '../lib/pipeline-app';
+import type { StageConfigOverrides } from '../lib/config/stage-config';
 
 /**
  * What local mode needs from the synthesized template, read from the template itself (never from
@@ -84,6 +85,8 @@ export interface SynthesizeOptions {
   readonly stage?: string;
   /** Where the cloud assembly goes. @default a new temporary directory */
   readonly outdir?: string;
+  /** Stage config overrides (e.g. a provider quota, issue 14), validated like the stage's own. @default none */
+  readonly overrides?: StageConfigOverrides;
 }
 
 /**
@@ -95,6 +98,7 @@ export function synthesizeLocalStack(options: SynthesizeOptions = {}): LocalStac
   const { app, stack } = createPipelineApp({
     stage: options.stage ?? 'dev',
     outdir,
+    ...(options.overrides ? { overrides: options.overrides } : {}),
     // The asset path metadata tells us where the bundle was written.
     context: { 'aws:cdk:enable-asset-metadata': true },
     // The schema check costs ~2 s and `npm test` runs it on every stage already.

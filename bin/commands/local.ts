@@ -10,7 +10,8 @@ import type { LocalRunReport } from '../../local/report';
 import { runLocal } from '../../local/run-local';
 import { sendBodies } from '../../local/queue-drain';
 import { buildBodies, DEFAULT_INPUT } from '../../local/workload';
-import { METRIC } from '../../lambda/contract';
+import { METRIC, QUOTA_ENV } from '../../lambda/contract';
+import { renderQuotaChart, summarizeQuotaRun } from '../../local/model-simulator/quota-chart';
 import { FaultSpecError, parseFaultSpec } from '../../local/model-simulator/fault-spec';
 import { startConsole } from '../../pipectl/console/console-server';
 import { localTarget } from '../../pipectl/target';
@@ -31,6 +32,27 @@ interface LocalOptions {
   readonly timeScale: number;
   readonly progress: boolean;
   readonly json?: boolean;
+  readonly pacing: PacingOption;
+  readonly chart?: string;
+}
+
+/**
+ * What the processor is told about the simulated provider's quota (issue 14): `quota` — the
+ * quota of `--faults rpm=N,tpm=N`, as an operator would configure the account's quota in the stage
+ * config; `adaptive` — nothing, it learns a rate from the 429s; `off` — no pacing at all.
+ */
+const PACING_OPTIONS = ['quota', 'adaptive', 'off'] as const;
+type PacingOption = (typeof PACING_OPTIONS)[number];
+
+/** The processor environment a pacing option sets (after the template's; see LocalPipelineOptions.environment). */
+function pacingEnvironment(pacing: PacingOption, faults: string | undefined): Record<string, string> {
+  if (pacing === 'off') return { [QUOTA_ENV.RATE_PACING]: 'off' };
+  const spec = faults ? parseFaultSpec(faults) : undefined;
+  if (pacing === 'adaptive') return { [QUOTA_ENV.RATE_PACING]: 'adaptive' };
+  if (spec?.rpm === undefined && spec?.tpm === undefined) return { [QUOTA_ENV.RATE_PACING]: 'on' };
+  // The simulator enforces the quota per model: every model of the stage gets it.
+  const quota = { ...(spec.rpm !== undefined ? { rpm: spec.rpm } : {}), ...(spec.tpm !== undefined ? { tpm: spec.tpm } : {}) };
+  return { [QUOTA_ENV.RATE_PACING]: 'on', [QUOTA_ENV.MODEL_QUOTAS]: JSON.stringify({ 'sim-primary': quota, 'sim-secondary': quota }) };
 }
 
 const integer = (name: string) => (value: string) => {
@@ -75,6 +97,12 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--time-scale <factor>', 'run timeouts this much faster than real time').argParser(positive).default(0.1))
     .option('--no-progress', 'no progress bar, even on a terminal')
     .option('--json', 'print the report (what --report writes) instead of the summary')
+    .addOption(
+      new Option('--pacing <mode>', 'quota: the processor paces to the --faults rpm/tpm quota; adaptive: it learns one from 429s (AIMD); off: no pacing (docs/quotas.md)')
+        .choices(PACING_OPTIONS)
+        .default('quota'),
+    )
+    .option('--chart <file.svg>', 'with --faults rpm=N: write the calls per minute against the quota as an SVG chart')
     .action(async (options: LocalOptions) => {
       process.exitCode = options.serve || options.console ? await serve(options) : await run(options, io);
     });
@@ -83,7 +111,7 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
 async function run(options: LocalOptions, io: CliIo): Promise<number> {
   const bodies = buildBodies(options);
   const logFile = defaultLogFile();
-  const environment = options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : undefined;
+  const environment = { ...(options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : {}), ...pacingEnvironment(options.pacing, options.faults) };
   const showProgress = options.progress && Boolean(process.stderr.isTTY);
   const bar = showProgress
     ? new SingleBar({ format: ' {phase} |{bar}| {value}/{total} messages | {duration}s', stream: process.stderr, hideCursor: true }, Presets.shades_classic)
@@ -107,6 +135,11 @@ async function run(options: LocalOptions, io: CliIo): Promise<number> {
     mkdirSync(dirname(resolve(options.report)), { recursive: true });
     writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
   }
+  const quota = report.details.model.quota;
+  if (options.chart && quota) {
+    mkdirSync(dirname(resolve(options.chart)), { recursive: true });
+    writeFileSync(options.chart, renderQuotaChart([{ label: `pacing ${options.pacing}`, stats: quota }], `calls per minute vs quota (${options.faults})`));
+  }
   io.out(options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, logFile, options.report));
   return report.invariantHolds ? 0 : 1;
 }
@@ -116,7 +149,7 @@ async function serve(options: LocalOptions): Promise<number> {
     stage: options.stage,
     timeScale: options.timeScale,
     logFile: defaultLogFile(),
-    environment: options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : undefined,
+    environment: { ...(options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : {}), ...pacingEnvironment(options.pacing, options.faults) },
     faults: options.faults,
   });
   const { emulators, resources } = pipeline;
@@ -181,6 +214,7 @@ export function summary(report: LocalRunReport, logFile: string, reportFile?: st
     `  DynamoDB requests  ${report.apiCalls['dynamodb.write']} writes, ${report.apiCalls['dynamodb.read']} reads;  SQS requests ${report.apiCalls.sqs}`,
     `  throughput         ${perSecond.toFixed(0)} messages/s over ${(report.durationMs / 1000).toFixed(1)} s`,
     ...infraFaultLines(report),
+    ...quotaLines(report),
     ...firedAlarmLines(report.alarms),
     '',
     report.invariantHolds
@@ -219,4 +253,15 @@ function modelDetail(report: LocalRunReport): string {
 function formatReasons(byReason: Readonly<Record<string, number>>): string {
   const entries = Object.entries(byReason);
   return entries.length === 0 ? '' : `: ${entries.map(([reason, count]) => `${reason} ${count}`).join(', ')}`;
+}
+
+/** Under `--faults rpm=N`: calls per minute against the quota over the busy period, and the 429 share. */
+function quotaLines(report: LocalRunReport): string[] {
+  const quota = report.details.model.quota;
+  const run = quota ? summarizeQuotaRun(quota) : undefined;
+  if (!run) return [];
+  return [
+    `  quota              ${run.rpm} calls/min: busy minutes ${run.busyWindows}, mean ${run.meanPerWindow.toFixed(0)}/min, worst minute ${(run.maxDeviation * 100).toFixed(1)}% off; ` +
+      `429s ${run.refused} of ${run.accepted + run.refused} calls (${(run.refusedShare * 100).toFixed(1)}%)`,
+  ];
 }

@@ -102,10 +102,20 @@ export type ModelErrorClass = (typeof MODEL_ERROR_CLASS)[keyof typeof MODEL_ERRO
 /**
  * What each class means. `retryable`: the same call may succeed if tried again (the retry policy
  * retries only these). `systemic`: the failure says the model or account is unhealthy rather than
- * this request bad, so it counts against the model's shared breaker.
+ * this request bad, so it counts against the model's shared breaker. `rateLimited`: the provider
+ * is up and answered at once, asking us to slow down — paced against (lambda/resilience/
+ * rate-limiter.ts), deferred to the queue, never a breaker failure nor a reason to fall back
+ * while the record has receives left (see `isRateLimited` and shared-breaker.ts,
+ * "rate limited vs outage").
+ *
+ * Throttled is the one rate-limited class. It is not systemic: a 429 says "you are over your
+ * quota", which is a statement about our rate, not about the provider's health. Counting it as a
+ * failure opened the primary's breaker, then the secondary's, under nothing worse than a burst,
+ * and served rules answers (issue 14). QuotaExhausted (spend limit, insufficient_quota) stays
+ * systemic and not retryable: no pacing brings it back this hour.
  */
-export const MODEL_ERROR_TRAITS: Readonly<Record<ModelErrorClass, { readonly retryable: boolean; readonly systemic: boolean }>> = {
-  Throttled: { retryable: true, systemic: true },
+export const MODEL_ERROR_TRAITS: Readonly<Record<ModelErrorClass, { readonly retryable: boolean; readonly systemic: boolean; readonly rateLimited?: true }>> = {
+  Throttled: { retryable: true, systemic: false, rateLimited: true },
   QuotaExhausted: { retryable: false, systemic: true },
   ServerError: { retryable: true, systemic: true },
   BadGateway: { retryable: true, systemic: true },
@@ -148,6 +158,35 @@ export class ModelCallError extends PipelineError {
     this.systemic = traits.systemic;
     this.retryAfterMs = options?.retryAfterMs;
     this.status = options?.status;
+  }
+}
+
+/**
+ * Whether an error says "rate limited" (slow down, the provider is healthy) rather than "outage":
+ * a Throttled ModelCallError (429 / ThrottlingException), or the limiter's own RateLimitedError.
+ */
+export function isRateLimited(error: unknown): boolean {
+  if (error instanceof RateLimitedError) return true;
+  return error instanceof ModelCallError && MODEL_ERROR_TRAITS[error.errorClass].rateLimited === true;
+}
+
+/**
+ * The rate limiter has no token for this call soon enough (lambda/resilience/rate-limiter.ts):
+ * the record goes back to the queue for `retryAfterMs` — a deferral, not a reason to try a
+ * weaker tier — unless this is its last receive.
+ */
+export class RateLimitedError extends PipelineError {
+  override readonly name = 'RateLimitedError';
+  readonly retryable = true;
+
+  constructor(
+    readonly modelId: string,
+    /** When a token is expected for this model (the queue delay's floor). */
+    readonly retryAfterMs: number,
+    /** The limiter's mode: a configured quota, or a rate learned from 429s. */
+    readonly mode: 'quota' | 'adaptive',
+  ) {
+    super(`no ${mode === 'quota' ? 'quota' : 'learned-rate'} token for ${modelId}; retry in ${Math.round(retryAfterMs)} ms`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, TIERS } from '../contract';
+import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, QUOTA_ENV, RATE_PACING_MODES, TIERS } from '../contract';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 /**
@@ -79,6 +79,11 @@ const RuntimeConfigSchema = z
     budgetWhenExhausted: z.enum(GUARD_ACTIONS),
     simulatorSeed: integer.pipe(z.number().int()),
     simulatorLatencyMs: nonNegative.pipe(z.number().min(0)),
+    // Provider quotas (issue 14).
+    modelQuotas: json(z.record(z.string(), z.strictObject({ rpm: z.number().int().min(1).optional(), tpm: z.number().int().min(1).optional() }))),
+    ratePacing: z.enum(RATE_PACING_MODES),
+    quotaWindowMs: count(1),
+    quotaMaxBurst: count(1, 10_000),
   })
   .superRefine((config, ctx) => {
     if (config.modelProvider !== 'openai-compatible') return;
@@ -153,6 +158,11 @@ const SOURCES: Readonly<Record<keyof z.input<typeof RuntimeConfigSchema>, readon
   budgetWhenExhausted: [ENV.BUDGET_WHEN_EXHAUSTED, 'fallback'],
   simulatorSeed: [ENV.SIMULATOR_SEED, '42'],
   simulatorLatencyMs: [ENV.SIMULATOR_LATENCY_MS, '0'],
+  // Provider quotas (issue 14).
+  modelQuotas: [QUOTA_ENV.MODEL_QUOTAS, '{}'],
+  ratePacing: [QUOTA_ENV.RATE_PACING, 'on'],
+  quotaWindowMs: [QUOTA_ENV.QUOTA_WINDOW_MS, '60000'],
+  quotaMaxBurst: [QUOTA_ENV.QUOTA_MAX_BURST, '10'],
 };
 
 /** The environment variable each config field is read from. */

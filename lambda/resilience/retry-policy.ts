@@ -47,6 +47,11 @@ export interface ExecuteOptions extends RetryEvents {
   readonly mayRetry?: () => boolean;
   /** Aborts the attempt in flight and any backoff. */
   readonly signal?: AbortSignal;
+  /**
+   * Runs before each attempt, before its timeout starts (e.g. waiting for a rate limiter's
+   * token): time spent here is not taken from the call. What it throws ends the policy as is.
+   */
+  readonly beforeAttempt?: (attempt: number) => Promise<void>;
 }
 
 /**
@@ -97,6 +102,13 @@ export class RetryPolicy {
     const maxAttempts = Math.max(1, Math.min(this.maxAttempts, options.maxAttempts ?? this.maxAttempts));
     let lastError: unknown;
     for (let attempt = 1; ; attempt += 1) {
+      if (options.beforeAttempt) {
+        try {
+          await options.beforeAttempt(attempt);
+        } catch (error) {
+          throw this.giveUp(options, attempt - 1, 'refused', error);
+        }
+      }
       const left = options.deadline - this.now();
       if (left < this.minAttemptMs || options.signal?.aborted) {
         // Only reachable on the first attempt: later ones are checked before their backoff.

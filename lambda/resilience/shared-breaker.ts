@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BREAKER_STATE } from '../contract';
+import { isRateLimited, ModelCallError } from '../errors/pipeline-errors';
 import { type BreakerSettings, type BreakerSnapshot, CLOSED_SNAPSHOT, gate, shouldTrip, slidingCounts, windowStartOf } from './breaker-state';
 import type { DynamoDbBreakerStore } from './dynamodb-breaker-store';
 
@@ -12,6 +13,29 @@ export type BreakerPermit =
 
 /** How a call went, for the breaker: a systemic failure counts against it, anything else does not. */
 export type BreakerOutcome = 'success' | 'failure' | 'neutral';
+
+/**
+ * What a failed model call means for the breaker. This is where the line between "rate limited"
+ * and "outage" is drawn:
+ *
+ *   rate limited — 429 / ThrottlingException, with or without Retry-After   → neutral
+ *   outage       — 5xx, 529, timeouts (ours or the provider's), resets,
+ *                  model not ready, unparsable answers                        → failure
+ *   this request — 400, content filtered, conflict                           → neutral
+ *
+ * Why there: a breaker exists to stop calling a provider that cannot answer, so a fallback tier
+ * serves instead. A 429 is an answer — quick, well-formed, with a time to come back — from a
+ * provider that is up and serving everyone under their quota. Tripping on it turns a burst into
+ * degraded answers from weaker tiers; the right response is to slow down (the rate limiter) and
+ * let the queue hold the excess. A 429 without Retry-After counts the same: Bedrock's
+ * ThrottlingException never carries one, and is still a quota. What stays a failure is everything
+ * that says the provider could not answer at all. A provider that only ever answers 429 does not
+ * open the breaker; its records wait on the queue and fall to the next tier on their last receive.
+ */
+export function breakerOutcomeOf(error: unknown): BreakerOutcome {
+  if (isRateLimited(error)) return 'neutral';
+  return error instanceof ModelCallError && error.systemic ? 'failure' : 'neutral';
+}
 
 export interface SharedBreakerEvents {
   /** This instance's write opened the breaker (closed → open). */

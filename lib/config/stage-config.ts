@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GUARD_ACTIONS, type GuardAction, LEDGER_SHARDS, METRIC_SERVICE, MODEL_PROVIDERS, type ModelProviderName, TIERS, type TierName } from '../../lambda/contract';
 import { DEFAULT_STAGE, STAGES } from './stages';
+import { type QuotaConfig, quotaConfigSchema } from './quota-config';
 
 /*
  * The one place where the pipeline's numbers live. Every construct reads them from the
@@ -402,6 +403,8 @@ export interface StageConfig {
   readonly retry: RetryConfig;
   readonly breaker: BreakerConfig;
   readonly budget: BudgetConfig;
+  /** Provider quotas and pacing (issue 14): lib/config/quota-config.ts. */
+  readonly quotas: QuotaConfig;
 }
 
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -641,6 +644,8 @@ export const StageConfigSchema = z
         whenExhausted: z.enum(GUARD_ACTIONS).default('fallback'),
       })
       .prefault({}),
+    // Provider quotas (issue 14): one key, defined in quota-config.ts.
+    quotas: quotaConfigSchema,
   })
   .superRefine((config, ctx) => {
     checkModelLayer(config, ctx);

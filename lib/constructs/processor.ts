@@ -8,8 +8,9 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type IQueue, QueueGrants } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV, METRICS_NAMESPACE } from '../../lambda/contract';
+import { ENV, METRICS_NAMESPACE, QUOTA_ENV } from '../../lambda/contract';
 import type { StageConfig } from '../config/stage-config';
+import { type QuotaScheduling, schedulingForQuota } from '../config/quota-config';
 
 /** The repository root: the bundler's project root, where package-lock.json lives. */
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -66,6 +67,16 @@ export class Processor extends Construct {
     super(scope, id);
     const { config, inputQueue, inputDeadLetterQueue, reviewQueue, ledgerTable, controlTable } = props;
     const { processor } = config;
+    // Provider quotas (issue 14): the event source's batch size and concurrency follow from the
+    // primary model's RPM, so Lambda does not start environments that would only wait for tokens.
+    const scheduling = schedulingForQuota({
+      rpm: config.quotas.pacing !== 'off' ? config.quotas.models[config.model.primaryModelId]?.rpm : undefined,
+      batchSize: processor.batchSize,
+      recordConcurrency: processor.recordConcurrency,
+      maxConcurrency: processor.maxConcurrency,
+      timeoutSeconds: processor.timeoutSeconds,
+      expectedCallLatencyMs: config.quotas.expectedCallLatencyMs,
+    });
 
     this.logGroup = new LogGroup(this, 'LogGroup', {
       retention: processor.logRetentionDays,
@@ -119,6 +130,7 @@ export class Processor extends Construct {
         [ENV.LOG_RAW_INPUT]: String(config.logRawInput),
         [ENV.ALLOW_FAULT_INJECTION]: String(config.allowFaultInjection),
         ...modelEnvironment(config),
+        ...quotaEnvironment(config, scheduling),
         [ENV.POWERTOOLS_SERVICE_NAME]: config.serviceName,
         [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
         [ENV.POWERTOOLS_LOG_LEVEL]: processor.logLevel,
@@ -131,10 +143,10 @@ export class Processor extends Construct {
     // ChangeMessageVisibility (which the handler also uses to back failed records off),
     // GetQueueAttributes, GetQueueUrl, and kms:Decrypt on the queue's key.
     this.eventSource = new SqsEventSource(inputQueue, {
-      batchSize: processor.batchSize,
+      batchSize: scheduling.batchSize,
       maxBatchingWindow: Duration.seconds(processor.maxBatchingWindowSeconds),
       reportBatchItemFailures: true,
-      maxConcurrency: processor.maxConcurrency,
+      maxConcurrency: scheduling.maxConcurrency,
     });
     this.function.addEventSource(this.eventSource);
 
@@ -185,6 +197,18 @@ function modelIds(config: StageConfig): string[] {
 export function bedrockModelArn(stack: Stack, modelId: string): string {
   if (modelId.startsWith('arn:')) return modelId;
   return stack.formatArn({ service: 'bedrock', account: '', resource: 'foundation-model', resourceName: modelId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+}
+
+/** The quota and the pacing switch as the processor's environment (issue 14; names in `QUOTA_ENV`). */
+function quotaEnvironment(config: StageConfig, scheduling: QuotaScheduling): Record<string, string> {
+  return {
+    [QUOTA_ENV.MODEL_QUOTAS]: JSON.stringify(config.quotas.models),
+    [QUOTA_ENV.RATE_PACING]: config.quotas.pacing,
+    // Local mode scales this like every other duration: the quota's minute runs at its time scale.
+    [QUOTA_ENV.QUOTA_WINDOW_MS]: '60000',
+    // One quota slot holds at most one batch.
+    [QUOTA_ENV.QUOTA_MAX_BURST]: String(scheduling.batchSize),
+  };
 }
 
 /**

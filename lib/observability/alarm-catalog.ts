@@ -1,3 +1,4 @@
+import { quotaAlarms, quotaDashboard } from './quota-alarms';
 import { DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, type MetricService } from '../../lambda/contract';
 import type { StageConfig } from '../config/stage-config';
 import type {
@@ -865,6 +866,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       },
     },
     canaryAlarm(config, triage), // change safety (issue 15): lib/observability/canary-alarms.ts
+    ...quotaAlarms(config, { pipeline, sqs }), // provider quota (issue 14): lib/observability/quota-alarms.ts
   ];
   const monitors = [
     ...monitorAlarms({ id: 'reconciler', service: METRIC_SERVICE.RECONCILER, resource: 'reconciler', scheduleMinutes: config.completeness.scheduleMinutes, watches: 'incomplete-job', stage }, lambda, pipeline),
@@ -912,7 +914,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     runbookBaseUrl: config.observability.runbookBaseUrl,
     alarms,
     composite,
-    dashboard: [...buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet), canaryDashboardRow(config)], // canary row: canary-alarms.ts
+    dashboard: [...buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet), ...quotaDashboard(config, alarms, { pipeline, sqs }), canaryDashboardRow(config)], // quota rows: quota-alarms.ts; canary row: canary-alarms.ts
   };
 }
 

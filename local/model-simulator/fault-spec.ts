@@ -17,6 +17,7 @@ import {
  *           | degrade=MODEL:RATE | zero-latency | brownout | none
  *           | ddb-throttle=RATE | ddb-error=RATE | ddb-latency=MS@RATE | ddb-hang=RATE
  *           | sqs-error=RATE | crash=RATE | timeout=RATE | redeliver=RATE   (infrastructure)
+ *           | rpm=N | tpm=N | burst-latency=MS@CONCURRENCY        (quotas: see the block below)
  *
  * RATE is a fraction in [0, 1] of calls; durations are real-time milliseconds (outage bounds are
  * seconds since the simulator's first request, `s` or `ms` suffix allowed) and are run at local
@@ -45,6 +46,15 @@ export interface FaultSpec {
   readonly infra?: InfraFaultSpec;
   /** change safety (issue 15): this share of one model's answers are wrong-shaped (invalid), the others untouched. */
   readonly degrade?: { readonly modelId: string; readonly rate: number };
+  // ---- provider quotas (issue 14) -------------------------------------------------------------
+  /** Requests per minute of each model: a token bucket; what goes over gets 429 + Retry-After. */
+  readonly rpm?: number;
+  /** Tokens (prompt + completion) per minute of each model: a token bucket like `rpm`. */
+  readonly tpm?: number;
+  /** With more than `concurrency` calls in flight, every call takes `ms` longer (a provider under load). */
+  readonly burstLatency?: { readonly ms: number; readonly concurrency: number };
+  /** How long the quota's minute lasts in the simulator's time (`scaleFaultSpec` scales it). @default 60000 */
+  readonly quotaWindowMs?: number;
 }
 
 /** No faults, no latency: the default of local mode and of the benchmark's happy path. */
@@ -67,6 +77,7 @@ export class FaultSpecError extends Error {
 const ITEM_HELP =
   'valid items: 429=RATE[:retryAfterMs], 5xx=RATE, latency=MS@RATE, base=MS, hang=RATE, malformed=RATE, truncated=RATE, schema=RATE, quota=RATE, outage=FROM-TO, degrade=MODEL:RATE, ' +
   `${INFRA_ITEM_HELP}, ` +
+  'rpm=N, tpm=N, burst-latency=MS@CONCURRENCY, ' +
   `or a profile (${Object.keys(FAULT_PROFILES).join(', ')})`;
 
 /** Parses a spec; throws FaultSpecError naming the first bad item. */
@@ -154,6 +165,7 @@ export function parseFaultSpec(text: string): FaultSpec {
       }
       // ── end degrade ──
       default:
+        if (parseQuotaItem(spec, key, value)) break;
         throw new FaultSpecError(`unknown fault "${key}"; ${ITEM_HELP}`);
     }
   }
@@ -191,12 +203,24 @@ export function scaleFaultSpec(spec: FaultSpec, timeScale: number): FaultSpec {
     ...(spec.latency ? { latency: { ...spec.latency, ms: ms(spec.latency.ms) } } : {}),
     ...(spec.throttle?.retryAfterMs !== undefined ? { throttle: { ...spec.throttle, retryAfterMs: ms(spec.throttle.retryAfterMs) } } : {}),
     ...(spec.outage ? { outage: { fromMs: ms(spec.outage.fromMs), toMs: ms(spec.outage.toMs) } } : {}),
+    ...(spec.burstLatency ? { burstLatency: { ...spec.burstLatency, ms: ms(spec.burstLatency.ms) } } : {}),
+    // The quota's minute runs at the time scale like every other duration: rpm=600 at 0.1 is 600 calls per 6 s.
+    ...(spec.rpm !== undefined || spec.tpm !== undefined ? { quotaWindowMs: ms(spec.quotaWindowMs ?? QUOTA_WINDOW_MS) } : {}),
   };
 }
 
 /** Whether the spec injects anything beyond latency. */
 export function hasFaults(spec: FaultSpec): boolean {
-  return answerFaultRate(spec) > 0 || spec.outage !== undefined || spec.latency !== undefined || spec.degrade !== undefined || hasInfraFaults(spec.infra);
+  return (
+    answerFaultRate(spec) > 0 ||
+    spec.outage !== undefined ||
+    spec.latency !== undefined ||
+    spec.degrade !== undefined ||
+    hasInfraFaults(spec.infra) ||
+    spec.rpm !== undefined ||
+    spec.tpm !== undefined ||
+    spec.burstLatency !== undefined
+  );
 }
 
 function parseRate(key: string, value: string | undefined): number {
@@ -214,4 +238,47 @@ function parseMs(key: string, value: string | undefined): number {
 
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+// ---- provider quotas (issue 14): rpm, tpm, burst-latency ------------------------------------
+// Kept apart from the answer faults above: a quota is not a random draw but a token bucket per
+// model that refuses whatever goes over the rate, which is what a real provider account does.
+
+/** The minute a provider quota is counted over (ms of real time). */
+export const QUOTA_WINDOW_MS = 60_000;
+
+/**
+ * Parses the quota items into `spec`; false when `key` is not one of them.
+ *
+ * - `rpm=N`: each model accepts N requests per minute (a bucket of N that refills N per minute);
+ *   a request with no token left gets 429 with `retry-after-ms` (and `retry-after` in seconds)
+ *   saying when the next token arrives.
+ * - `tpm=N`: each model accepts N tokens (prompt + completion, as the answer's `usage` counts
+ *   them) per minute, charged when the answer is sent; a request arriving while the bucket is in
+ *   debt gets 429 the same way.
+ * - `burst-latency=MS@CONCURRENCY`: while more than CONCURRENCY calls are in flight, each new call
+ *   takes MS longer (providers slow down under load before they refuse).
+ */
+function parseQuotaItem(spec: { -readonly [K in keyof FaultSpec]: FaultSpec[K] }, key: string, value: string): boolean {
+  switch (key) {
+    case 'rpm':
+      spec.rpm = parsePositiveInt(key, value);
+      return true;
+    case 'tpm':
+      spec.tpm = parsePositiveInt(key, value);
+      return true;
+    case 'burst-latency': {
+      const [ms, concurrency] = value.split('@');
+      if (concurrency === undefined) throw new FaultSpecError(`burst-latency=${value}: expected MS@CONCURRENCY, e.g. burst-latency=2000@20`);
+      spec.burstLatency = { ms: parseMs(key, ms), concurrency: parsePositiveInt(key, concurrency) };
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+function parsePositiveInt(key: string, value: string | undefined): number {
+  if (value === undefined || !/^\d+$/.test(value.trim()) || Number(value) < 1) throw new FaultSpecError(`${key}=${value ?? ''}: expected a whole number ≥ 1, e.g. ${key}=600`);
+  return Number(value);
 }

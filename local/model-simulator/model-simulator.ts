@@ -3,7 +3,8 @@ import { createServer as createHttp2Server, type Http2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net';
 import { estimateTokens, simulateAnswer } from '../../lambda/model/simulated-model';
 import { seededRandom, seedFromString } from '../../lambda/shared/seeded-random';
-import { type FaultSpec, NO_FAULTS } from './fault-spec';
+import { type FaultSpec, NO_FAULTS, QUOTA_WINDOW_MS } from './fault-spec';
+import { QuotaBucket, QuotaSeries, type QuotaWindowCount } from './quota-bucket';
 
 export interface ModelSimulatorOptions {
   /** Seed of the answers and of the fault draws. @default 42 */
@@ -15,7 +16,7 @@ export interface ModelSimulatorOptions {
 }
 
 /** What one call drew. */
-export const SIMULATED_OUTCOMES = ['ok', 'throttled', 'server-error', 'hang', 'quota', 'malformed', 'truncated', 'schema', 'outage'] as const;
+export const SIMULATED_OUTCOMES = ['ok', 'throttled', 'server-error', 'hang', 'quota', 'malformed', 'truncated', 'schema', 'outage', 'rate-limited'] as const;
 export type SimulatedOutcome = (typeof SIMULATED_OUTCOMES)[number];
 
 /** Counters of a simulator, read by tests, chaos scenarios and the local report. */
@@ -33,6 +34,18 @@ export interface ModelSimulatorStats {
    * than asked, how many came sooner (violations), and the shortest gap relative to the ask.
    */
   readonly retryAfter: { readonly honoured: number; readonly violations: number; readonly minGapRatio: number | null };
+  /**
+   * Under `rpm`/`tpm`: the quota, the length of its window in simulator time, and per model the
+   * calls accepted and refused (429 `rate-limited`) in each window since the first request.
+   */
+  readonly quota?: {
+    readonly rpm?: number;
+    readonly tpm?: number;
+    readonly windowMs: number;
+    readonly series: Readonly<Record<string, readonly QuotaWindowCount[]>>;
+  };
+  /** Calls that arrived with more than burst-latency's concurrency in flight, and were slowed. */
+  readonly burstSlowed: number;
 }
 
 /**
@@ -82,6 +95,27 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
   let maxInFlight = 0;
   let firstRequestAt: number | undefined;
   let completionId = 0;
+  // Provider quotas (issue 14): one bucket per model and dimension, created at a model's first call.
+  const quotaWindowMs = faults.quotaWindowMs ?? QUOTA_WINDOW_MS;
+  const hasQuota = faults.rpm !== undefined || faults.tpm !== undefined;
+  const requestBuckets = new Map<string, QuotaBucket>();
+  const tokenBuckets = new Map<string, QuotaBucket>();
+  const quotaSeries = new QuotaSeries(quotaWindowMs);
+  let burstSlowed = 0;
+  const bucketOf = (buckets: Map<string, QuotaBucket>, model: string, perWindow: number, now: number): QuotaBucket => {
+    let bucket = buckets.get(model);
+    if (!bucket) {
+      bucket = new QuotaBucket(perWindow, quotaWindowMs, now);
+      buckets.set(model, bucket);
+    }
+    return bucket;
+  };
+  /** Admits a call under the model's quotas, or says how long until it would be admitted. */
+  const admit = (model: string, now: number): { ok: true } | { ok: false; retryAfterMs: number } => {
+    const tokens = faults.tpm !== undefined ? bucketOf(tokenBuckets, model, faults.tpm, now).check(now) : ({ ok: true } as const);
+    if (!tokens.ok) return tokens;
+    return faults.rpm !== undefined ? bucketOf(requestBuckets, model, faults.rpm, now).take(1, now) : { ok: true };
+  };
 
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
     inFlight += 1;
@@ -149,11 +183,32 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
     const random = seededRandom(seedFromString(`${promptKey}\n${nth}`, seed));
     const drawn = draw(faults, random(), now - firstRequestAt);
     // change safety (issue 15): a degraded model's otherwise good answers are wrong-shaped at its rate.
-    const outcome = drawn === 'ok' && faults.degrade?.modelId === call.model && random() < faults.degrade.rate ? 'schema' : drawn;
+    let outcome = drawn === 'ok' && faults.degrade?.modelId === call.model && random() < faults.degrade.rate ? 'schema' : drawn;
+    let quotaRetryAfterMs: number | undefined;
+    if (hasQuota && outcome !== 'outage') {
+      // A quota is checked before anything else the provider does: what goes over is refused at once.
+      const admitted = admit(call.model, now);
+      quotaSeries.add(call.model, now - firstRequestAt, admitted.ok);
+      if (!admitted.ok) {
+        outcome = 'rate-limited';
+        quotaRetryAfterMs = admitted.retryAfterMs;
+      }
+    }
     byOutcome[outcome] += 1;
+    if (outcome === 'rate-limited') {
+      const ms = quotaRetryAfterMs ?? 1;
+      throttledAt.set(promptKey, { at: now, retryAfterMs: ms });
+      const headers = { 'retry-after-ms': String(ms), 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
+      return isChat
+        ? send(response, 429, { error: { message: 'Rate limit reached for requests (simulated quota)', type: 'requests', code: 'rate_limit_exceeded' } }, headers)
+        : sendBedrockError(response, 429, 'ThrottlingException', 'Too many requests (simulated quota)', headers);
+    }
     if (outcome === 'hang') return; // never answers; the client's own timeout ends it
     const slow = faults.latency && random() < faults.latency.rate ? faults.latency.ms : 0;
-    const delay = faults.baseLatencyMs + slow;
+    // inFlight counts this call too: "more than CONCURRENCY in flight" includes it.
+    const burst = faults.burstLatency && inFlight > faults.burstLatency.concurrency ? faults.burstLatency.ms : 0;
+    if (burst > 0) burstSlowed += 1;
+    const delay = faults.baseLatencyMs + slow + burst;
     if (delay > 0) {
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (response.destroyed || response.writableEnded) return; // the client gave up
@@ -191,6 +246,7 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
       finishReason = 'length';
     } else if (outcome === 'schema') text = JSON.stringify({ label: 'billing', score: 0.9, note: 'a valid JSON answer in the wrong shape (simulated)' });
     const tokensOut = estimateTokens(text);
+    if (faults.tpm !== undefined) bucketOf(tokenBuckets, call.model, faults.tpm, Date.now()).charge(answer.tokensIn + tokensOut, Date.now());
     completionId += 1;
     if (isChat) {
       return send(response, 200, {
@@ -232,6 +288,8 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
       inFlight,
       maxInFlight,
       retryAfter: { ...retryAfter },
+      ...(hasQuota ? { quota: { rpm: faults.rpm, tpm: faults.tpm, windowMs: quotaWindowMs, series: quotaSeries.toJSON() } } : {}),
+      burstSlowed,
     }),
     async stop() {
       // Hanging requests never end by themselves: cut them.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV, METRICS_NAMESPACE } from '../../lambda/contract';
+import { ENV, METRICS_NAMESPACE, QUOTA_ENV } from '../../lambda/contract';
 import { logicalIdOf, type SynthesizedStage, synthStage } from './synth-stage';
 
 const stages: Record<string, SynthesizedStage> = {};
@@ -122,6 +122,11 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
       [ENV.BUDGET_WHEN_EXHAUSTED]: config.budget.whenExhausted,
       [ENV.SIMULATOR_SEED]: String(config.model.simulatorSeed),
       [ENV.SIMULATOR_LATENCY_MS]: String(config.model.simulatorLatencyMs),
+      // Provider quotas (issue 14): none configured in these stages, pacing on.
+      [QUOTA_ENV.MODEL_QUOTAS]: '{}',
+      [QUOTA_ENV.RATE_PACING]: 'on',
+      [QUOTA_ENV.QUOTA_WINDOW_MS]: '60000',
+      [QUOTA_ENV.QUOTA_MAX_BURST]: String(config.processor.batchSize),
       [ENV.POWERTOOLS_SERVICE_NAME]: config.serviceName,
       [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
       [ENV.POWERTOOLS_LOG_LEVEL]: config.processor.logLevel,

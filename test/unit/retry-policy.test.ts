@@ -138,6 +138,34 @@ describe('RetryPolicy', () => {
     expect(seen.every((context) => context.signal instanceof AbortSignal)).toBe(true);
   });
 
+  it('runs beforeAttempt (a rate limiter’s wait) before each attempt’s timeout starts, and stops on what it throws', async () => {
+    const time = clock();
+    const policy = new RetryPolicy({ maxAttempts: 3, callTimeoutMs: 2000, minAttemptMs: 100, now: time.now, sleep: time.sleep, random: () => 0 });
+    const seen: number[] = [];
+    const waits: number[] = [];
+    const refusal = new Error('no token');
+    const error = await policy
+      .execute(
+        async (context) => {
+          seen.push(context.timeoutMs);
+          throw new ModelCallError('Throttled', '429', { retryAfterMs: 10 });
+        },
+        {
+          deadline: time.now() + 10_000,
+          beforeAttempt: async (attempt) => {
+            waits.push(attempt);
+            if (attempt === 3) throw refusal;
+            time.advance(1500); // waited for a token
+          },
+        },
+      )
+      .catch((thrown: unknown) => thrown);
+    // The waits did not shorten the calls: each attempt still got its whole timeout.
+    expect(seen).toEqual([2000, 2000]);
+    expect(waits).toEqual([1, 2, 3]);
+    expect(error).toBe(refusal);
+  });
+
   it('does not start at all with less than minAttemptMs left: TimeBudgetExhaustedError', async () => {
     const time = clock();
     let calls = 0;

@@ -73,6 +73,10 @@ describe('readRuntimeConfig: valid environments', () => {
       budgetWhenExhausted: 'fallback',
       simulatorSeed: 42,
       simulatorLatencyMs: 0,
+      modelQuotas: {},
+      ratePacing: 'on',
+      quotaWindowMs: 60_000,
+      quotaMaxBurst: 10,
     });
   });
 
