@@ -9,6 +9,7 @@ import type { ModelProvider } from '../model/model-provider';
 import type { HourlyBudget } from '../resilience/budget';
 import type { KeyCallCounter } from '../resilience/key-call-counter';
 import type { RetryPolicy } from '../resilience/retry-policy';
+import type { ModelRateLimiter } from '../resilience/rate-limiter';
 import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import type { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchMetrics } from './batch-metrics';
@@ -56,6 +57,8 @@ export interface BatchProcessorDependencies {
   readonly random?: () => number;
   /** Runtime switches, refreshed by the handler before each batch (lambda/resilience/runtime-switches.ts). @default none */
   readonly switches?: RuntimeSwitches;
+  /** Pacing to the provider's quota, per model (lambda/resilience/rate-limiter.ts). @default none: no pacing */
+  readonly rateLimiterFor?: (modelId: string) => ModelRateLimiter | undefined;
 }
 
 /** The part of the Lambda context the processor uses. */

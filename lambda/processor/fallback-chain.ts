@@ -7,12 +7,15 @@ import {
   BudgetExhaustedError,
   errorClassOf,
   InvalidModelOutputError,
+  isRateLimited,
   ModelCallError,
   type PipelineError,
+  RateLimitedError,
   TimeBudgetExhaustedError,
 } from '../errors/pipeline-errors';
 import type { ModelProvider, ModelResponse, RepairTurn } from '../model/model-provider';
 import { estimateCostUsd, type HourlyBudget, msUntilNextHour } from '../resilience/budget';
+import type { ModelRateLimiter } from '../resilience/rate-limiter';
 import type { RetryPolicy } from '../resilience/retry-policy';
 import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import type { BreakerPermit, SharedBreaker } from '../resilience/shared-breaker';
@@ -38,6 +41,8 @@ export interface FallbackChainDependencies {
   readonly now?: () => number;
   /** Runtime switches (tier off, force rules, the canary): lambda/processor/variants.ts. @default none */
   readonly switches?: RuntimeSwitches;
+  /** Pacing to the provider's quota, per model (lambda/resilience/rate-limiter.ts). @default none: no pacing */
+  readonly rateLimiterFor?: (modelId: string) => ModelRateLimiter | undefined;
 }
 
 /** Why a tier did not serve a record, as the review message and the log line carry it. */
@@ -230,6 +235,8 @@ export class FallbackChain {
           },
           {
             deadline: work.modelUntil,
+            // Quota pacing: wait for a token before each attempt, leaving the call its whole timeout.
+            beforeAttempt: () => this.pace(work, modelId),
             // A probe is one call: the breaker's single trial, not a retry loop.
             maxAttempts: permit.kind === 'probe' ? 1 : callsLeft,
             mayRetry: () => work.calls < work.callCap && breaker.allowsCalls(),
@@ -239,7 +246,13 @@ export class FallbackChain {
       } catch (error) {
         // A probe refused before its call (too little time left) is released, not left to lapse.
         if (!attempted) await this.settleSafely(breaker, () => breaker.release(permit), modelId);
-        if (error instanceof ModelCallError || error instanceof TimeBudgetExhaustedError) {
+        // Rate limited (a 429, or no token from the limiter) is not an outage: while receives
+        // remain, the record goes back to the queue rather than to a weaker tier.
+        if (isRateLimited(error) && !work.finalReceive) {
+          if (error instanceof RateLimitedError) work.metrics.count(METRIC.QUOTA_DEFERRALS, 1, { task: task.name, model: modelId });
+          throw error;
+        }
+        if (error instanceof ModelCallError || error instanceof TimeBudgetExhaustedError || error instanceof RateLimitedError) {
           work.notes.push({ tier, modelId, reason: error.message, errorClass: errorClassOf(error) });
           if (error.retryable) work.deferral ??= error;
           return { kind: 'next' };
@@ -268,6 +281,20 @@ export class FallbackChain {
       }
     }
     return { kind: 'next' };
+  }
+
+  /**
+   * Waits for the model's quota token (lambda/resilience/rate-limiter.ts) no later than a whole
+   * call timeout before the record's model time ends; throws RateLimitedError when none comes.
+   */
+  private async pace(work: RecordWork, modelId: string): Promise<void> {
+    const limiter = this.deps.rateLimiterFor?.(modelId);
+    if (!limiter) return;
+    const { waitedMs } = await limiter.acquire({
+      deadline: work.modelUntil - this.deps.retryPolicy.callTimeoutMs,
+      tokens: this.deps.config.maxOutputTokens + estimatePromptTokens(work.message.task.buildPrompt(work.message.input)),
+    });
+    if (waitedMs > 0) work.metrics.observe(METRIC.QUOTA_WAIT, waitedMs, { task: work.message.task.name, model: modelId });
   }
 
   /** One model call with its metrics, its budget spend and its breaker outcome. */
@@ -301,6 +328,8 @@ export class FallbackChain {
       work.metrics.observe(METRIC.MODEL_LATENCY, this.now() - started, dimensions);
       const errorClass = errorClassOf(error);
       work.metrics.count(METRIC.MODEL_ERRORS, 1, { ...dimensions, errorClass });
+      // A 429 feeds the learned rate (AIMD) when no quota is configured.
+      if (isRateLimited(error)) this.deps.rateLimiterFor?.(modelId)?.onThrottled((error as ModelCallError).retryAfterMs);
       const systemic = error instanceof ModelCallError ? error.systemic : false;
       // The model's error is what the chain acts on (fallback, deferral), not the breaker's write.
       await this.settleSafely(breaker, () => breaker.settle(permit, systemic ? 'failure' : 'neutral', errorClass), modelId);
@@ -349,4 +378,9 @@ export class FallbackChain {
 export function callCapFor(callsSoFar: number, config: Pick<RuntimeConfig, 'modelCallsPerReceive' | 'modelCallsPerKey'>): number {
   const { modelCallsPerReceive, modelCallsPerKey } = config;
   return Math.max(0, Math.min(modelCallsPerReceive, modelCallsPerKey - callsSoFar));
+}
+
+/** A prompt's tokens, roughly (4 characters a token), for a tokens-per-minute quota. */
+function estimatePromptTokens(prompt: Prompt): number {
+  return Math.ceil((prompt.system.length + prompt.user.length) / 4);
 }

@@ -15,6 +15,8 @@ import { SimulatedProvider } from '../model/simulated-provider';
 import { HourlyBudget } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
 import { KeyCallCounter } from '../resilience/key-call-counter';
+import { DynamoDbQuotaStore } from '../resilience/quota-store';
+import { rateLimiters } from '../resilience/rate-limiter';
 import { RetryPolicy } from '../resilience/retry-policy';
 import { DynamoDbSwitchSource, RuntimeSwitches } from '../resilience/runtime-switches';
 import { SharedBreaker } from '../resilience/shared-breaker';
@@ -119,6 +121,11 @@ const processor = new BatchProcessor({
     callTimeoutMs: config.modelCallTimeoutMs,
   }),
   keyCalls: new KeyCallCounter(dynamodb, config.controlTable),
+  // Provider quotas (issue 14): the configured quota shared in the control table, else AIMD from 429s.
+  rateLimiterFor: rateLimiters(
+    { pacing: config.ratePacing, quotas: config.modelQuotas, windowMs: config.quotaWindowMs, maxBurst: config.quotaMaxBurst },
+    new DynamoDbQuotaStore(dynamodb, config.controlTable),
+  ),
 });
 
 /** The SQS event source's entry point: a partial batch response, never a thrown batch. */

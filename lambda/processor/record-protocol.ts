@@ -8,6 +8,7 @@ import {
   DependencyError,
   errorClassOf,
   ModelCallError,
+  RateLimitedError,
   type PipelineError,
   type RejectedInputError,
   TimeBudgetExhaustedError,
@@ -488,6 +489,6 @@ function correlationIdOf(message: ParsedMessage): string {
 
 /** What a failure asks the queue to wait at least (ms). */
 function retryAfterOf(error: PipelineError | undefined): number {
-  if (error instanceof ModelCallError || error instanceof BreakerOpenError || error instanceof BudgetExhaustedError) return error.retryAfterMs ?? 0;
+  if (error instanceof ModelCallError || error instanceof BreakerOpenError || error instanceof BudgetExhaustedError || error instanceof RateLimitedError) return error.retryAfterMs ?? 0;
   return 0;
 }
