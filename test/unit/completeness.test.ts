@@ -108,13 +108,14 @@ describe('assessJob at the edges', () => {
   });
 
   it.each([
-    ['exactly maxKeysRecorded pending keys: all kept', 3, ['p0', 'p1', 'p2']],
-    ['one more: the first maxKeysRecorded kept', 4, ['p0', 'p1', 'p2']],
-  ] as const)('%s', (_name, count, keys) => {
-    // Prepare: FAILED and live IN_PROGRESS items both count as pending
-    const items = Array.from({ length: count }, (_, index) =>
-      index % 2 === 0 ? item(`p${index}`, LEDGER_STATUS.FAILED, { receiveCount: 1 }) : item(`p${index}`, LEDGER_STATUS.IN_PROGRESS, { leaseUntil: NOW + 1000 }),
-    );
+    ['FAILED, exactly maxKeysRecorded: all kept', LEDGER_STATUS.FAILED, 3, ['p0', 'p1', 'p2']],
+    ['FAILED, one more: the first maxKeysRecorded kept', LEDGER_STATUS.FAILED, 4, ['p0', 'p1', 'p2']],
+    ['IN_PROGRESS with a live lease, exactly maxKeysRecorded: all kept', LEDGER_STATUS.IN_PROGRESS, 3, ['p0', 'p1', 'p2']],
+    ['IN_PROGRESS with a live lease, one more: the first maxKeysRecorded kept', LEDGER_STATUS.IN_PROGRESS, 4, ['p0', 'p1', 'p2']],
+    ['an unknown status, one more: the first maxKeysRecorded kept', 'SOMETHING_NEW' as JobItem['status'], 4, ['p0', 'p1', 'p2']],
+  ] as const)('pending keys, %s', (_name, status, count, keys) => {
+    // Prepare
+    const items = Array.from({ length: count }, (_, index) => item(`p${index}`, status, { receiveCount: 1, leaseUntil: NOW + 1000 }));
 
     // Act
     const result = assessJob(job({ expected: count }), items, { now: NOW, maxReceiveCount: MAX_RECEIVES, maxKeysRecorded: 3 });
