@@ -112,6 +112,19 @@ describe('HourlyBudget', () => {
     expect(subject.exhausted()).toBe(false);
   });
 
+  it('adds unflushed cost to the counted cost', async () => {
+    // Prepare: $1 counted of a $4 limit, then $1 more spent and not flushed
+    const { budget: subject } = budget({ usdPerHour: 4 });
+    subject.record(0, 0, 1);
+    await subject.flush();
+
+    // Act
+    subject.record(0, 0, 1);
+
+    // Assess
+    expect(subject.usedPercent()).toBe(50);
+  });
+
   it.each([
     [999, false],
     [1000, true],
