@@ -9,7 +9,10 @@ import {
   computeStatistic,
   type DatapointClass,
   evaluateAlarmState,
+  firedAlarmLines,
+  isBreaching,
   LocalAlarmEvaluator,
+  type LocalAlarmState,
 } from '../../local/alarm-evaluator';
 import { LogSink } from '../../local/log-sink';
 
@@ -108,6 +111,105 @@ describe('computeStatistic', () => {
   it('p99 of 200 values is the 198th smallest', () => {
     const hundreds = Array.from({ length: 200 }, (_, index) => index + 1);
     expect(computeStatistic(hundreds, 'p99')).toBe(198);
+  });
+});
+
+describe('isBreaching: the comparison operators at the threshold', () => {
+  it.each([
+    ['GreaterThanThreshold', 9.999, false],
+    ['GreaterThanThreshold', 10, false],
+    ['GreaterThanThreshold', 10.001, true],
+    ['GreaterThanOrEqualToThreshold', 9.999, false],
+    ['GreaterThanOrEqualToThreshold', 10, true],
+    ['GreaterThanOrEqualToThreshold', 10.001, true],
+  ] as const)('%s 10 with a value of %f → %s', (comparison, value, expected) => {
+    expect(isBreaching(value, { comparison, threshold: 10 })).toBe(expected);
+  });
+});
+
+describe('computeStatistic: percentiles at their bounds', () => {
+  it.each([
+    ['p100', 10],
+    ['p0.1', 1],
+  ] as const)('%s of 1..10 is %i', (statistic, expected) => {
+    expect(computeStatistic([3, 1, 2, 10, 4, 5, 6, 7, 8, 9], statistic as never)).toBe(expected);
+  });
+
+  it.each(['p0', 'p101', 'pX', 'Median'])('refuses the unsupported statistic %s', (statistic) => {
+    expect(() => computeStatistic([1, 2], statistic as never)).toThrow(RangeError);
+  });
+
+  it('Minimum and Average of one value are that value', () => {
+    expect(computeStatistic([7], 'Minimum')).toBe(7);
+    expect(computeStatistic([7], 'Average')).toBe(7);
+  });
+});
+
+describe('evaluateAlarmState: missing data with too few real datapoints', () => {
+  it.each([
+    // 3 periods, 2 to alarm; the range holds one real datapoint.
+    ['- - - - X', 'missing', 'OK', 'OK'], // too young to be a premature alarm (age 1 < 2)
+    ['- - - X -', 'missing', 'OK', 'ALARM'], // age 2: CloudWatch alarms early
+    ['- - - X -', 'ignore', 'OK', 'OK'], // the same case, state kept
+    ['- - - X -', 'ignore', 'ALARM', 'ALARM'],
+    ['- - - 0 X', 'missing', 'OK', 'OK'], // not every real datapoint breaching
+    ['- - - 0 X', 'ignore', 'ALARM', 'OK'],
+    ['- - - 0 X', 'breaching', 'OK', 'ALARM'], // 1 + 1 fill
+    ['- - - 0 X', 'notBreaching', 'ALARM', 'OK'],
+    ['- - - X X', 'notBreaching', 'OK', 'ALARM'], // 2 real breaching are enough
+  ] as const)('[%s] with %s from %s → %s', (data, treatMissingData, current, expected) => {
+    expect(evaluateAlarmState(range(data), { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData }, current).state).toBe(expected);
+  });
+
+  it('with no datapoints and missing treated as breaching, alarms only when N ≥ M', () => {
+    expect(evaluateAlarmState(range('- - - - -'), { evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: 'breaching' }, 'OK').state).toBe('ALARM');
+    expect(evaluateAlarmState(range('- - - - -'), { evaluationPeriods: 2, datapointsToAlarm: 3, treatMissingData: 'breaching' }, 'OK').state).toBe('OK');
+  });
+
+  it('with enough real datapoints, only the most recent N decide', () => {
+    // X X 0 0 0: the two breaching points are older than the last 3
+    expect(evaluateAlarmState(range('X X 0 0 0'), { evaluationPeriods: 3, datapointsToAlarm: 1, treatMissingData: 'breaching' }, 'ALARM').state).toBe('OK');
+    expect(evaluateAlarmState(range('X X 0 0 X'), { evaluationPeriods: 3, datapointsToAlarm: 1, treatMissingData: 'notBreaching' }, 'OK').state).toBe('ALARM');
+  });
+
+  it('says why, in numbers', () => {
+    expect(evaluateAlarmState(range('0 X X - X'), { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: 'missing' }, 'OK').reason).toBe(
+      '3 of the last 3 datapoints breaching (2 needed)',
+    );
+    expect(evaluateAlarmState(range('- - - 0 X'), { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: 'breaching' }, 'OK').reason).toBe(
+      '1 of 2 datapoints breaching + 1 missing treated as breaching (2 needed)',
+    );
+  });
+});
+
+describe('firedAlarmLines', () => {
+  const state = (overrides: Partial<LocalAlarmState>): LocalAlarmState => ({
+    id: 'ProcessorErrors',
+    name: 'dev-ProcessorErrors',
+    severity: 'page',
+    state: 'OK',
+    reason: '',
+    firstFiredAt: null,
+    firstFiredAfterSeconds: null,
+    observable: true,
+    runbook: 'RUNBOOK.md#processorerrors',
+    ...overrides,
+  });
+
+  it('says none fired when none did, even if one is in ALARM without a first firing time', () => {
+    expect(firedAlarmLines([state({}), state({ id: 'Other', state: 'INSUFFICIENT_DATA' })])).toEqual(['  alarms             none fired']);
+  });
+
+  it('lists each alarm that fired, with its state now, when, and its runbook', () => {
+    const lines = firedAlarmLines([
+      state({ state: 'ALARM', firstFiredAt: '2026-12-02T16:00:00.000Z', firstFiredAfterSeconds: 12.5 }),
+      state({ id: 'DlqNotEmpty', severity: 'ticket', state: 'OK', firstFiredAt: '2026-12-02T16:00:01.000Z', firstFiredAfterSeconds: 3, runbook: 'RUNBOOK.md#dlqnotempty' }),
+      state({ id: 'Quiet' }),
+    ]);
+    expect(lines).toEqual([
+      '  alarm page        ProcessorErrors: ALARM (after 12.5 s)  RUNBOOK.md#processorerrors',
+      '  alarm ticket      DlqNotEmpty: fired, now OK (after 3 s)  RUNBOOK.md#dlqnotempty',
+    ]);
   });
 });
 

@@ -65,3 +65,37 @@ describe('gate', () => {
     expect(gate(snapshot(overrides), now, settings)).toEqual(expected);
   });
 });
+
+describe('gate at its edges', () => {
+  it.each<[string, Partial<BreakerSnapshot>, number, ReturnType<typeof gate>]>([
+    ['open, 1 ms before the cooldown ends', { state: 'open', openUntil: T + 1 }, T, { kind: 'deny', retryAfterMs: 1, reason: 'open' }],
+    ['half-open, at the exact end of the probe lease (the holder may still answer)', { state: 'half-open', probeUntil: T }, T, { kind: 'deny', retryAfterMs: 1, reason: 'probing' }],
+    ['half-open, 1 ms after the probe lease', { state: 'half-open', probeUntil: T }, T + 1, { kind: 'probe-available' }],
+    ['forced open, even when half-open with a lease over', { state: 'half-open', probeUntil: T - 1, forced: 'open' }, T, { kind: 'deny', retryAfterMs: 30_000, reason: 'forced-open' }],
+  ])('%s', (_name, overrides, now, expected) => {
+    expect(gate(snapshot(overrides), now, settings)).toEqual(expected);
+  });
+});
+
+describe('shouldTrip at its edges', () => {
+  it.each<[string, Partial<BreakerSettings>, Partial<BreakerSnapshot>, boolean]>([
+    ['a rate exactly at the limit, over exactly minCalls', { failureThreshold: 0 }, { failures: 10, calls: 20 }, true],
+    ['a rate just under the limit', { failureThreshold: 0 }, { failures: 9, calls: 20 }, false],
+    ['a rate over the limit with one call fewer than minCalls', { failureThreshold: 0 }, { failures: 19, calls: 19 }, false],
+    ['the rate rule off, the count rule on', { failureThreshold: 5, failureRatePercent: 0 }, { failures: 5, calls: 5 }, true],
+    ['minCalls 0 and an empty window', { failureThreshold: 0, minCalls: 0 }, { failures: 0, calls: 0 }, false],
+    ['a threshold count of failures from the previous window alone', {}, { windowStart: T - 60_000, failures: 20, calls: 20 }, true],
+  ])('%s → %s', (_name, overrides, item, expected) => {
+    expect(shouldTrip(snapshot(item), T, { ...settings, ...overrides })).toBe(expected);
+  });
+});
+
+describe('slidingCounts: the previous window fades linearly', () => {
+  it.each([
+    [0, { failures: 10, calls: 20 }],
+    [15_000, { failures: 7.5, calls: 15 }],
+    [45_000, { failures: 2.5, calls: 5 }],
+  ])('%i ms into the next window', (into, expected) => {
+    expect(slidingCounts(snapshot({ failures: 10, calls: 20 }), T + 60_000 + into, 60_000)).toEqual(expected);
+  });
+});

@@ -83,6 +83,67 @@ describe('assessJob', () => {
   });
 });
 
+describe('assessJob at the edges', () => {
+  it.each([
+    ['a lease ending 1 ms ago: the attempt died (stuck)', NOW - 1, { stuck: 1, pending: 0, stuckKeys: ['k'], pendingKeys: [] }],
+    ['a lease ending right now: still live (pending)', NOW, { stuck: 0, pending: 1, stuckKeys: [], pendingKeys: ['k'] }],
+    ['a lease ending 1 ms from now: pending', NOW + 1, { stuck: 0, pending: 1, stuckKeys: [], pendingKeys: ['k'] }],
+    ['no lease recorded: stuck', undefined, { stuck: 1, pending: 0, stuckKeys: ['k'], pendingKeys: [] }],
+  ] as const)('IN_PROGRESS with %s', (_name, leaseUntil, expected) => {
+    // Act
+    const result = assessJob(job({ expected: 1 }), [item('k', LEDGER_STATUS.IN_PROGRESS, { leaseUntil })], { now: NOW, maxReceiveCount: MAX_RECEIVES });
+
+    // Assess: either way it is missing, not an outcome
+    expect(result).toMatchObject({ ...expected, missing: 1, notInLedger: 0 });
+  });
+
+  it.each([
+    ['on the last allowed receive: dead-lettered', MAX_RECEIVES, { deadLettered: 1, pending: 0, missing: 0, pendingKeys: [] }],
+    ['past it: dead-lettered', MAX_RECEIVES + 1, { deadLettered: 1, pending: 0, missing: 0, pendingKeys: [] }],
+    ['on the receive before it: pending', MAX_RECEIVES - 1, { deadLettered: 0, pending: 1, missing: 1, pendingKeys: ['k'] }],
+    ['with no receive count: pending', undefined, { deadLettered: 0, pending: 1, missing: 1, pendingKeys: ['k'] }],
+  ] as const)('FAILED %s', (_name, receiveCount, expected) => {
+    const result = assessJob(job({ expected: 1 }), [item('k', LEDGER_STATUS.FAILED, { receiveCount })], { now: NOW, maxReceiveCount: MAX_RECEIVES });
+    expect(result).toMatchObject(expected);
+  });
+
+  it.each([
+    ['FAILED, exactly maxKeysRecorded: all kept', LEDGER_STATUS.FAILED, 3, ['p0', 'p1', 'p2']],
+    ['FAILED, one more: the first maxKeysRecorded kept', LEDGER_STATUS.FAILED, 4, ['p0', 'p1', 'p2']],
+    ['IN_PROGRESS with a live lease, exactly maxKeysRecorded: all kept', LEDGER_STATUS.IN_PROGRESS, 3, ['p0', 'p1', 'p2']],
+    ['IN_PROGRESS with a live lease, one more: the first maxKeysRecorded kept', LEDGER_STATUS.IN_PROGRESS, 4, ['p0', 'p1', 'p2']],
+    ['an unknown status, one more: the first maxKeysRecorded kept', 'SOMETHING_NEW' as JobItem['status'], 4, ['p0', 'p1', 'p2']],
+  ] as const)('pending keys, %s', (_name, status, count, keys) => {
+    // Prepare
+    const items = Array.from({ length: count }, (_, index) => item(`p${index}`, status, { receiveCount: 1, leaseUntil: NOW + 1000 }));
+
+    // Act
+    const result = assessJob(job({ expected: count }), items, { now: NOW, maxReceiveCount: MAX_RECEIVES, maxKeysRecorded: 3 });
+
+    // Assess
+    expect(result.pending).toBe(count);
+    expect(result.pendingKeys).toEqual(keys);
+  });
+
+  it('keeps up to 100 keys per kind by default', () => {
+    const items = Array.from({ length: 101 }, (_, index) => item(`s${index}`, LEDGER_STATUS.IN_PROGRESS, { leaseUntil: 0 }));
+    const result = assessJob(job({ expected: 101 }), items, { now: NOW, maxReceiveCount: MAX_RECEIVES });
+    expect(result.stuckKeys).toHaveLength(100);
+    expect(result.stuck).toBe(101);
+  });
+
+  it('reports the job it assessed, and how many ledger items it read', () => {
+    const record = job({ jobId: 'job-7', expected: 4, sentAt: NOW - 10, deadline: NOW + 10 });
+    const result = assessJob(record, [item('a', LEDGER_STATUS.COMPLETED)], { now: NOW, maxReceiveCount: MAX_RECEIVES });
+    expect(result).toMatchObject({ jobId: 'job-7', expected: 4, sentAt: NOW - 10, deadline: NOW + 10, overdue: false, ledgerItems: 1, notInLedger: 3 });
+  });
+
+  it('an operator-closed job stays closed even when complete', () => {
+    const result = assessJob(job({ expected: 1, closedAt: NOW }), [item('a', LEDGER_STATUS.COMPLETED)], { now: NOW, maxReceiveCount: MAX_RECEIVES });
+    expect(result.status).toBe(JOB_STATUS.CLOSED);
+  });
+});
+
 describe('monitor configuration from the environment', () => {
   const base = { [ENV.STAGE]: 'dev', [ENV.LEDGER_TABLE]: 'ledger', [ENV.CONTROL_TABLE]: 'control' };
 

@@ -285,3 +285,174 @@ describe('queueBackoffSeconds', () => {
     expect(new Set(delays).size).toBeGreaterThan(20);
   });
 });
+
+describe('RetryPolicy: the deadline check, at its edges', () => {
+  /** A policy whose backoff is exactly `delayMs` (random 1 × cap), on a virtual clock. */
+  function fixedDelay(delayMs: number, minAttemptMs: number) {
+    const time = clock();
+    const policy = new RetryPolicy({ maxAttempts: 2, baseDelayMs: delayMs, maxDelayMs: delayMs, minAttemptMs, random: () => 0.999_999_999, now: time.now, sleep: time.sleep });
+    return { time, policy };
+  }
+
+  it.each([
+    ['leaves exactly minAttemptMs after the backoff: retried', 0, [1, 2], []],
+    ['leaves 1 ms less: not retried, given up for time', -1, [1], ['time']],
+  ] as const)('a retry that %s', async (_name, slack, attempts, reasons) => {
+    // Prepare: backoff 1000 ms (floor of 0.999… × 1001), minAttemptMs 500; the first attempt takes no time
+    const { time, policy } = fixedDelay(1001, 500);
+    const deadline = time.now() + 1000 + 500 + slack;
+    const seen: number[] = [];
+    const giveUps: GiveUpReason[] = [];
+
+    // Act
+    await policy
+      .execute(
+        async ({ attempt }) => {
+          seen.push(attempt);
+          throw new ModelCallError('ServerError', 'down');
+        },
+        { deadline, onGiveUp: ({ reason }) => giveUps.push(reason) },
+      )
+      .catch(() => undefined);
+
+    // Assess: the second attempt, when made, is also the last (maxAttempts 2)
+    expect(seen).toEqual(attempts);
+    expect(giveUps).toEqual(reasons.length > 0 ? reasons : ['attempts']);
+  });
+
+  it.each([
+    ['exactly minAttemptMs left: the attempt is made', 500, 1],
+    ['1 ms less: no attempt', 499, 0],
+  ] as const)('first attempt with %s', async (_name, left, calls) => {
+    // Prepare
+    const time = clock();
+    const policy = new RetryPolicy({ minAttemptMs: 500, now: time.now, sleep: time.sleep });
+    let made = 0;
+
+    // Act
+    const outcome = await policy
+      .execute(
+        async ({ timeoutMs }) => {
+          made += 1;
+          return timeoutMs;
+        },
+        { deadline: time.now() + left },
+      )
+      .catch((error: unknown) => error);
+
+    // Assess: the one attempt gets all the time left as its timeout
+    expect(made).toBe(calls);
+    expect(outcome).toEqual(calls === 1 ? left : expect.any(TimeBudgetExhaustedError));
+  });
+
+  it('does not start an attempt once the caller aborted', async () => {
+    // Prepare
+    const time = clock();
+    const policy = new RetryPolicy({ now: time.now, sleep: time.sleep });
+    const controller = new AbortController();
+    controller.abort();
+    const giveUps: GiveUpReason[] = [];
+    let made = 0;
+
+    // Act
+    const error = await policy
+      .execute(
+        async () => {
+          made += 1;
+        },
+        { deadline: time.now() + 60_000, signal: controller.signal, onGiveUp: ({ reason, attempts }) => giveUps.push(`${reason}/${attempts}` as GiveUpReason) },
+      )
+      .catch((caught: unknown) => caught);
+
+    // Assess
+    expect(made).toBe(0);
+    expect(error).toBeInstanceOf(TimeBudgetExhaustedError);
+    expect(giveUps).toEqual(['time/0']);
+  });
+
+  it('keeps the last model error, not a time error, when time runs out after a retry', async () => {
+    // Prepare: attempt 1 fails and sleeps; attempt 2 starts with too little time left because the work itself took long
+    const time = clock();
+    const policy = new RetryPolicy({ maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, minAttemptMs: 500, random: () => 0, now: time.now, sleep: time.sleep });
+    const deadline = time.now() + 2000;
+    const last = new ModelCallError('ServerError', 'second');
+    const attempts: number[] = [];
+
+    // Act
+    const error = await policy
+      .execute(
+        async ({ attempt }) => {
+          attempts.push(attempt);
+          time.advance(attempt === 1 ? 100 : 1500);
+          throw attempt === 1 ? new ModelCallError('ServerError', 'first') : last;
+        },
+        { deadline },
+      )
+      .catch((caught: unknown) => caught);
+
+    // Assess
+    expect(attempts).toEqual([1, 2]);
+    expect(error).toBe(last);
+  });
+
+  it.each([
+    ['the default, a quarter of a short call timeout', { callTimeoutMs: 2000 }, 500],
+    ['the default, at most one second', { callTimeoutMs: 10_000 }, 1000],
+    ['set explicitly', { callTimeoutMs: 10_000, minAttemptMs: 50 }, 50],
+  ])('minAttemptMs: %s', (_name, options, expected) => {
+    expect(new RetryPolicy(options).minAttemptMs).toBe(expected);
+  });
+
+  it.each([
+    ['the policy caps a caller asking for more', 5, 3],
+    ['a probe gets the one attempt it asks for', 1, 1],
+    ['at least one attempt', 0, 1],
+  ])('attempts per call: %s', async (_name, asked, made) => {
+    // Prepare
+    const time = clock();
+    const policy = new RetryPolicy({ maxAttempts: 3, random: () => 0, now: time.now, sleep: time.sleep });
+    let calls = 0;
+
+    // Act
+    await policy
+      .execute(
+        async () => {
+          calls += 1;
+          throw new ModelCallError('ServerError', 'down');
+        },
+        { deadline: time.now() + 60_000, maxAttempts: asked },
+      )
+      .catch(() => undefined);
+
+    // Assess
+    expect(calls).toBe(made);
+  });
+
+  it('has at least one attempt even when configured with none', () => {
+    expect(new RetryPolicy({ maxAttempts: 0 }).maxAttempts).toBe(1);
+  });
+
+  it('reports each retry with its attempt, delay and error before sleeping', async () => {
+    // Prepare
+    const time = clock();
+    const policy = new RetryPolicy({ maxAttempts: 2, baseDelayMs: 1000, random: () => 0.5, now: time.now, sleep: time.sleep });
+    const failure = new ModelCallError('ServerError', 'down');
+    const retries: Array<{ attempt: number; delayMs: number; error: unknown; at: number }> = [];
+    const start = time.now();
+
+    // Act
+    await policy
+      .execute(
+        async ({ attempt }) => {
+          if (attempt === 1) throw failure;
+          return 'ok';
+        },
+        { deadline: start + 60_000, onRetry: (event) => retries.push({ ...event, at: time.now() }) },
+      )
+      .catch(() => undefined);
+
+    // Assess
+    expect(retries).toEqual([{ attempt: 1, delayMs: 500, error: failure, at: start }]);
+    expect(time.now()).toBe(start + 500);
+  });
+});
