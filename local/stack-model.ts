@@ -71,8 +71,11 @@ export interface EventSourceModel {
 }
 
 /** A template as far as this module reads it. */
+// biome-ignore lint/suspicious/noExplicitAny: a template's properties are untyped JSON, read field by field and checked where used.
+type TemplateProperties = Record<string, any>;
+
 interface Template {
-  readonly Resources: Record<string, { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any> }>;
+  readonly Resources: Record<string, { Type: string; Properties?: TemplateProperties; Metadata?: TemplateProperties }>;
   readonly Outputs?: Record<string, { Value: unknown }>;
 }
 
@@ -136,7 +139,7 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
       partitionKey,
       sortKey: keySchema.find((entry) => entry.KeyType === 'RANGE')?.AttributeName,
       attributeDefinitions: properties.AttributeDefinitions ?? [],
-      globalSecondaryIndexes: (properties.GlobalSecondaryIndexes ?? []).map((index: Record<string, any>) => ({
+      globalSecondaryIndexes: (properties.GlobalSecondaryIndexes ?? []).map((index: TemplateProperties) => ({
         IndexName: index.IndexName,
         KeySchema: index.KeySchema,
         Projection: index.Projection ?? { ProjectionType: 'ALL' },
@@ -148,7 +151,7 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
 
   const mappings = ofType('AWS::Lambda::EventSourceMapping');
   if (mappings.length !== 1) throw new Error(`expected one event source mapping in ${stackName}, found ${mappings.length}`);
-  const [mappingLogicalId, mappingResource] = mappings[0] as [string, { Properties?: Record<string, any> }];
+  const [mappingLogicalId, mappingResource] = mappings[0] as [string, { Properties?: TemplateProperties }];
   const mapping = mappingResource.Properties ?? {};
   const functionLogicalId = refOf(mapping.FunctionName);
   const queueLogicalId = getAttTarget(mapping.EventSourceArn);
@@ -156,7 +159,7 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
 
   const readFunction = (logicalId: string): FunctionModel => {
     const fn = resources[logicalId];
-    if (!fn || fn.Type !== 'AWS::Lambda::Function') throw new Error(`${logicalId} is not a Lambda function`);
+    if (fn?.Type !== 'AWS::Lambda::Function') throw new Error(`${logicalId} is not a Lambda function`);
     const fnProperties = fn.Properties ?? {};
     const assetPath = fn.Metadata?.['aws:asset:path'] as string | undefined;
     if (!assetPath) throw new Error(`${logicalId} has no aws:asset:path metadata (synthesize with aws:cdk:enable-asset-metadata)`);
@@ -186,7 +189,7 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
     const expression = String(rule.Properties?.ScheduleExpression ?? '');
     const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
     if (!rate) return [];
-    const unitSeconds = rate[2]!.startsWith('minute') ? 60 : rate[2]!.startsWith('hour') ? 3600 : 86_400;
+    const unitSeconds = rate[2].startsWith('minute') ? 60 : rate[2].startsWith('hour') ? 3600 : 86_400;
     return ((rule.Properties?.Targets ?? []) as Array<{ Arn?: unknown }>)
       .map((target) => getAttTarget(target.Arn))
       .filter((logicalId): logicalId is string => logicalId !== undefined && resources[logicalId]?.Type === 'AWS::Lambda::Function')

@@ -99,7 +99,7 @@ function describe(result: GameDayResult): string {
     '',
     `  time to detect   ${result.timeToDetectSeconds === null ? 'NOT DETECTED' : `${formatDuration(result.timeToDetectSeconds * 1000)} (${result.detectedBy})`}`,
     `  time to recover  ${result.timeToRecoverSeconds === null ? 'NOT RECOVERED' : `${formatDuration(result.timeToRecoverSeconds * 1000)} after the fault ended`}`,
-    '  (pipeline time; the run took ' + `${result.wallSeconds} s of yours at ×${result.timeScale})`,
+    `  (pipeline time; the run took ${result.wallSeconds} s of yours at ×${result.timeScale})`,
     `  messages         ${result.sent} sent: ${result.report.completed} completed (primary ${result.report.byTier.primary}, secondary ${result.report.byTier.secondary}, ` +
       `rules ${result.report.byTier.rules}), ${result.report.deadLettered} dead-lettered, ${result.report.inReview} in review`,
     result.report.invariantHolds

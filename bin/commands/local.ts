@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
+import type { CliIo } from '../../pipectl/cli-io';
 import { startPipelineControlApi } from '../../local/control-api';
 import { firedAlarmLines } from '../../local/alarm-evaluator';
 import { defaultLogFile, startLocalPipeline } from '../../local/local-pipeline';
@@ -25,6 +26,7 @@ interface LocalOptions {
   readonly stage: string;
   readonly timeScale: number;
   readonly progress: boolean;
+  readonly json?: boolean;
 }
 
 const integer = (name: string) => (value: string) => {
@@ -53,7 +55,7 @@ const positive = (value: string) => {
   return parsed;
 };
 
-export function registerLocalCommand(program: Command): void {
+export function registerLocalCommand(program: Command, io: CliIo): void {
   program
     .command('local')
     .description('Run the pipeline on this machine: embedded SQS and DynamoDB, the bundled processor, a simulated model')
@@ -67,12 +69,13 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option('--stage <name>', 'the stage whose template is emulated').default('dev'))
     .addOption(new Option('--time-scale <factor>', 'run timeouts this much faster than real time').argParser(positive).default(0.1))
     .option('--no-progress', 'no progress bar, even on a terminal')
+    .option('--json', 'print the report (what --report writes) instead of the summary')
     .action(async (options: LocalOptions) => {
-      process.exitCode = options.serve ? await serve(options) : await run(options);
+      process.exitCode = options.serve ? await serve(options) : await run(options, io);
     });
 }
 
-async function run(options: LocalOptions): Promise<number> {
+async function run(options: LocalOptions, io: CliIo): Promise<number> {
   const bodies = buildBodies(options);
   const logFile = defaultLogFile();
   const environment = options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : undefined;
@@ -99,7 +102,7 @@ async function run(options: LocalOptions): Promise<number> {
     mkdirSync(dirname(resolve(options.report)), { recursive: true });
     writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
   }
-  process.stdout.write(summary(report, logFile, options.report));
+  io.out(options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, logFile, options.report));
   return report.invariantHolds ? 0 : 1;
 }
 

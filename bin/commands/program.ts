@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { type CliIo, processIo } from '../../pipectl/cli-io';
 import { EXIT, PipectlError } from '../../pipectl/errors';
+import { outputOption } from '../../pipectl/output-format';
 import { awsCallFailed } from '../../pipectl/target';
+import packageJson from '../../package.json';
 import { registerBreakerCommand } from './breaker';
 import { registerDlqCommand } from './dlq';
 import { registerDriftCommand } from './drift';
@@ -29,6 +31,7 @@ function buildProgram(io: CliIo): { program: Command; printed: () => string } {
   const program = new Command()
     .name('pipectl')
     .description('Run and operate the resilient AI pipeline: a deployed stage (--stage) or the local mode (--local)')
+    .version(packageJson.version, '-V, --version', 'print the version of pipectl')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -43,7 +46,15 @@ function buildProgram(io: CliIo): { program: Command; printed: () => string } {
     '\nEvery on-call command is read-only unless it says otherwise; those that change state ask first (or take --yes).\n' +
       'Exit status: 0 ok, 1 failure, 2 usage.\n',
   );
-  registerLocalCommand(program);
+  // Commands write through the --output wrapper; commander's own help and errors do not need it.
+  const output = outputOption(io);
+  registerCommands(program, output.io);
+  output.install(program);
+  return { program, printed: () => printed };
+}
+
+function registerCommands(program: Command, io: CliIo): void {
+  registerLocalCommand(program, io);
   registerSendCommand(program, io);
   registerStatusCommand(program, io);
   registerDlqCommand(program, io);
@@ -55,7 +66,6 @@ function buildProgram(io: CliIo): { program: Command; printed: () => string } {
   registerRunbookCommand(program, io);
   registerTriageCommand(program, io);
   registerGameDayCommand(program, io);
-  return { program, printed: () => printed };
 }
 
 /**

@@ -8,6 +8,7 @@ import { addExamples } from './target-options';
 
 interface RunbookFlags {
   readonly stage?: string;
+  readonly json?: boolean;
 }
 
 export function registerRunbookCommand(program: Command, io: CliIo): void {
@@ -15,7 +16,8 @@ export function registerRunbookCommand(program: Command, io: CliIo): void {
     .command('runbook')
     .description("Print an alarm's runbook section (from the alarm catalog RUNBOOK.md is generated from), or the list of alarms")
     .argument('[alarm]', 'the alarm id (dlq-has-messages) or its full name (AiPipeline-prod-dlq-has-messages)')
-    .option('--stage <name>', "show only this stage's thresholds (default: every stage; or PIPECTL_STAGE)");
+    .option('--stage <name>', "show only this stage's thresholds (default: every stage; or PIPECTL_STAGE)")
+    .option('--json', 'print the list, or the section with its severity and title, as JSON');
   addExamples(command, 'pipectl runbook', 'pipectl runbook dlq-has-messages', 'pipectl runbook AiPipeline-prod-input-age-over-sla');
   command.action((alarm: string | undefined, flags: RunbookFlags) => {
     const stage = flags.stage ?? process.env.PIPECTL_STAGE;
@@ -33,12 +35,22 @@ export function registerRunbookCommand(program: Command, io: CliIo): void {
         const definition = findAlarm(first, id);
         return [id, definition?.severity ?? '?', definition?.title ?? ''];
       });
+      if (flags.json) {
+        io.out(`${JSON.stringify(rows.map(([id, severity, title]) => ({ alarm: id, severity, title })), null, 2)}\n`);
+        return;
+      }
       io.out(`${table(['alarm', 'severity', 'title'], rows)}\n\nprint one: pipectl runbook <alarm>\n`);
       return;
     }
     if (!catalogs.some((catalog) => findAlarm(catalog, alarm))) {
       throw new UsageError(`no alarm "${alarm}"; the alarms are: ${alarmIds(first).join(', ')}`);
     }
-    io.out(renderAlarmSection(catalogs, alarm));
+    const section = renderAlarmSection(catalogs, alarm);
+    const definition = catalogs.map((catalog) => findAlarm(catalog, alarm)).find((found) => found !== undefined);
+    io.out(
+      flags.json
+        ? `${JSON.stringify({ alarm: definition?.id ?? alarm, severity: definition?.severity, title: definition?.title, stages: catalogs.map((catalog) => catalog.stage), markdown: section }, null, 2)}\n`
+        : section,
+    );
   });
 }

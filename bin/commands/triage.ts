@@ -13,6 +13,7 @@ interface TriageFlags extends TargetFlags {
   readonly since: string;
   readonly out: string;
   readonly includeBodies?: boolean;
+  readonly json?: boolean;
 }
 
 export function registerTriageCommand(program: Command, io: CliIo): void {
@@ -26,7 +27,8 @@ export function registerTriageCommand(program: Command, io: CliIo): void {
     .option('--alarm <name>', 'the alarm that paged (id or full name): its history and runbook section are included')
     .addOption(new Option('--since <duration>', 'how far back to look').default('3h'))
     .addOption(new Option('--out <dir>', 'where to write the files').default('.'))
-    .option('--include-bodies', 'put dead-letter bodies in the files (off by default: they may hold customer data)');
+    .option('--include-bodies', 'put dead-letter bodies in the files (off by default: they may hold customer data)')
+    .option('--json', 'print the files written and what was not collected as JSON');
   addTargetOptions(command);
   addExamples(command, 'pipectl triage --alarm dlq-has-messages --since 3h --stage prod', 'pipectl triage --local --out /tmp/incidents');
   command.action(async (flags: TriageFlags) => {
@@ -45,7 +47,7 @@ export function registerTriageCommand(program: Command, io: CliIo): void {
       const files = writeIncidentFiles(evidence, flags.out, targetHint(target));
       for (const gap of evidence.gaps) io.err(`not collected: ${gap}\n`);
       io.err(`wrote ${files.markdown} and ${files.json}: copy the post-mortem at its end into your incident doc\n`);
-      io.out(`${files.markdown}\n`);
+      io.out(flags.json ? `${JSON.stringify({ markdown: files.markdown, json: files.json, gaps: evidence.gaps }, null, 2)}\n` : `${files.markdown}\n`);
     });
   });
 }

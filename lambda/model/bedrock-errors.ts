@@ -36,7 +36,7 @@ export const BEDROCK_EXCEPTION_NAMES: readonly string[] = Object.keys(BY_NAME);
 export function classifyBedrockError(error: unknown, signal?: AbortSignal): ModelCallError {
   if (error instanceof ModelCallError) return error;
   const name = String((error as { name?: unknown } | null)?.name ?? '');
-  const canonical = name.length > 0 ? name[0]!.toUpperCase() + name.slice(1) : name;
+  const canonical = name.length > 0 ? name.charAt(0).toUpperCase() + name.slice(1) : name;
   const message = error instanceof Error ? error.message : String(error);
   if (signal?.aborted || name === 'AbortError') {
     return new ModelCallError(MODEL_ERROR_CLASS.TIMEOUT, 'the Bedrock call ran out of its time budget and was aborted', { cause: error });

@@ -52,7 +52,7 @@ async function queryPages(
   client: DynamoDBClient,
   input: QueryCommandInput,
   cost: ReadCost,
-  onItems: (items: Array<Record<string, AttributeValue>>, hasMore: boolean) => boolean | void,
+  onItems: (items: Array<Record<string, AttributeValue>>, hasMore: boolean) => boolean | undefined,
 ): Promise<void> {
   let startKey: Record<string, AttributeValue> | undefined;
   do {

@@ -59,8 +59,8 @@ export interface ExecuteOptions extends RetryEvents {
  *
  * Written here rather than with cockatiel's `retry()`: cockatiel 3.2 computes a backoff without
  * seeing the deadline and then sleeps it unconditionally (its delay ignores the AbortSignal), so it
- * can neither give up when the next delay would outlast the invocation nor cut a sleep short, and
- * its jitter generators use `Math.random` only (these tests need a seeded one).
+ * can neither give up when the next delay would outlast the invocation nor cut a sleep short.
+ * (A seeded jitter alone would not be a reason: its `DelegateBackoff` takes any function.)
  *
  * @example
  * const policy = new RetryPolicy({ maxAttempts: 3, callTimeoutMs: 10_000 });

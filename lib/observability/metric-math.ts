@@ -43,6 +43,7 @@ export const math = {
   if: (condition: MathCondition, then: MathExpression | string | number, otherwise: MathExpression | string | number): MathExpression => ({
     op: 'if',
     condition,
+    // biome-ignore lint/suspicious/noThenProperty: the branches of CloudWatch's IF; this plain data object is never awaited.
     then: node(then),
     otherwise: node(otherwise),
   }),

@@ -67,13 +67,15 @@ function weighted<T extends string>(random: Random, weights: Readonly<Record<T, 
   let total = 0;
   for (const key in weights) total += weights[key];
   let roll = random() * total;
-  let last: T | undefined;
-  for (const key in weights) {
+  const keys = Object.keys(weights) as T[];
+  for (const key of keys) {
     roll -= weights[key];
-    last = key;
     if (roll < 0) return key;
   }
-  return last!;
+  // Rounding can leave a sliver of the roll: the last key takes it.
+  const last = keys.at(-1);
+  if (last === undefined) throw new Error('weighted() needs at least one weight');
+  return last;
 }
 
 function chance(random: Random, probability: number): boolean {
@@ -301,7 +303,7 @@ function expandTemplate(template: string, random: Random, slot: (name: string) =
     if (cuts.length > 0) {
       const bounds = [open, ...cuts, end];
       const choice = Math.floor(random() * (bounds.length - 1));
-      out += expandTemplate(template.slice(bounds[choice]! + 1, bounds[choice + 1]), random, slot);
+      out += expandTemplate(template.slice((bounds[choice] ?? open) + 1, bounds[choice + 1]), random, slot);
     } else if (/^[a-z_0-9]+$/.test(inner)) {
       out += slot(inner);
     } else {
@@ -433,8 +435,8 @@ function writeBody(random: Random, plan: TicketPlan): string {
 
   const length = (): number => parts.reduce((sum, part) => sum + part.text.length + 2, -2);
   while (length() > budget) {
-    const highest = parts.reduce((best, part, index) => (part.rank > parts[best]!.rank ? index : best), 0);
-    if (parts[highest]!.rank === 0) break;
+    const highest = parts.reduce((best, part, index) => (part.rank > parts[best].rank ? index : best), 0);
+    if (parts[highest].rank === 0) break;
     parts.splice(highest, 1);
   }
   return parts.map((part) => part.text).join('\n\n');

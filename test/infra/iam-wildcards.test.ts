@@ -69,7 +69,6 @@ function policyDocuments(type: string, properties: Record<string, any>): Array<{
       return [properties.AssumeRolePolicyDocument, ...(properties.Policies ?? []).map((policy: { PolicyDocument: unknown }) => policy.PolicyDocument)];
     case 'AWS::KMS::Key':
       return [properties.KeyPolicy];
-    case 'AWS::Lambda::Permission':
     default:
       return [];
   }

@@ -202,7 +202,7 @@ describe('local runs against the reference baseline', () => {
     // Assess
     expect(pipeline.monitors!.referenceBaselines.map((baseline) => baseline.task)).toEqual(['ticket-triage']);
     expect(monitorRun?.result.kind).toBe('ok');
-    const summary = (monitorRun?.result as { result: { maxScore: number; tasks: Array<{ status: string }> } }).result;
+    const summary = (monitorRun!.result as { result: { maxScore: number; tasks: Array<{ status: string }> } }).result;
     expect(summary.tasks).toEqual([expect.objectContaining({ status: 'scored' })]);
     expect(summary.maxScore).toBeGreaterThan(0.25);
     expect(published).toEqual([summary.maxScore]);
@@ -218,7 +218,7 @@ describe('local runs against the reference baseline', () => {
     const { monitorRun, published, state } = await run(bodies);
 
     // Assess
-    const summary = (monitorRun?.result as { result: { maxScore: number } }).result;
+    const summary = (monitorRun!.result as { result: { maxScore: number } }).result;
     expect(summary.maxScore).toBeLessThan(0.1);
     expect(published).toEqual([summary.maxScore]);
     expect(state('drift-warning')).not.toBe('ALARM');

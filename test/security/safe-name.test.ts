@@ -28,7 +28,7 @@ describe('rejection details never echo the message', () => {
     ['a hostile key under a card-number key', `{"task":"ticket-triage","input":{"${card}":{"__proto__":{}}}}`],
     ['a bad enum value', JSON.stringify({ task: 'ticket-triage', input: { subject: 'a', body: 'b', customerTier: card } })],
     ['not JSON', `card=${card}`],
-    ['not JSON, short', card.slice(0, 6) + 'x'],
+    ['not JSON, short', `${card.slice(0, 6)}x`],
     ['truncated JSON', `{"task":"${card}`],
   ])('%s', (_name, body) => {
     let error: unknown;

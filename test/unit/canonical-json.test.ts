@@ -44,7 +44,7 @@ describe('canonicalJson: values JSON cannot carry are rejected, not dropped', ()
     // JSON.stringify would silently drop this member; a key must not hide it.
     ['an undefined member', { a: 1, b: undefined }],
     ['an undefined array element', [1, undefined]],
-    // eslint-disable-next-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: a sparse array is the case under test.
     ['a sparse array', [1, , 2]],
     ['a Date', new Date(0)],
     ['a Map', new Map([['a', 1]])],

@@ -11,25 +11,25 @@ describe('RecentKeys', () => {
 
   it('remembers what was added, up to its capacity', () => {
     const recent = new RecentKeys(3);
-    ['a', 'b', 'c'].forEach((key) => recent.add(key));
+    for (const key of ['a', 'b', 'c']) recent.add(key);
     expect(present(recent, ['a', 'b', 'c'])).toEqual(['a', 'b', 'c']);
   });
 
   it('forgets the oldest key when one more is added', () => {
     const recent = new RecentKeys(3);
-    ['a', 'b', 'c', 'd'].forEach((key) => recent.add(key));
+    for (const key of ['a', 'b', 'c', 'd']) recent.add(key);
     expect(present(recent, ['a', 'b', 'c', 'd'])).toEqual(['b', 'c', 'd']);
   });
 
   it('adding a known key again makes it the most recent, so another key goes first', () => {
     const recent = new RecentKeys(3);
-    ['a', 'b', 'c', 'a', 'd'].forEach((key) => recent.add(key));
+    for (const key of ['a', 'b', 'c', 'a', 'd']) recent.add(key);
     expect(present(recent, ['a', 'b', 'c', 'd'])).toEqual(['a', 'c', 'd']);
   });
 
   it('adding a known key again does not evict anything', () => {
     const recent = new RecentKeys(2);
-    ['a', 'b', 'b', 'a', 'b'].forEach((key) => recent.add(key));
+    for (const key of ['a', 'b', 'b', 'a', 'b']) recent.add(key);
     expect(present(recent, ['a', 'b'])).toEqual(['a', 'b']);
   });
 
@@ -58,7 +58,7 @@ describe('RecentKeys', () => {
   it('stays bounded over 100,000 distinct keys: only the last `capacity` are known', () => {
     const recent = new RecentKeys(10);
     const keys = Array.from({ length: 100_000 }, (_, i) => `key-${i}`);
-    keys.forEach((key) => recent.add(key));
+    for (const key of keys) recent.add(key);
     expect(present(recent, keys)).toEqual(keys.slice(-10));
   });
 

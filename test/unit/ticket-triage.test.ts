@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateTickets } from '../../local/workload-generator/ticket-generator';
 import { seededRandom } from '../../lambda/shared/seeded-random';
-import { classifyTicketByRules, TicketInput, TicketTriage } from '../../lambda/tasks/ticket-triage';
+import { classifyTicketByRules, type TicketInput, TicketTriage } from '../../lambda/tasks/ticket-triage';
 
 type Category = TicketTriage['category'];
 type Priority = TicketTriage['priority'];
