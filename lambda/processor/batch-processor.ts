@@ -11,6 +11,7 @@ import type { KeyCallCounter } from '../resilience/key-call-counter';
 import type { RetryPolicy } from '../resilience/retry-policy';
 import type { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchMetrics } from './batch-metrics';
+import type { EntityGuard } from './entity-guard';
 import { FallbackChain } from './fallback-chain';
 import { parseMessage, type ParsedMessage } from './message-parser';
 import type { QueueGateway } from './queue-gateway';
@@ -48,6 +49,8 @@ export interface BatchProcessorDependencies {
   readonly retryPolicy: RetryPolicy;
   /** Model calls per key across receives (the loop guard). */
   readonly keyCalls: KeyCallCounter;
+  /** Escalation loops across edits (issue 16); absent: no entity handling. */
+  readonly entityGuard?: EntityGuard;
   /** @default Date.now */
   readonly now?: () => number;
   /** Jitter of the queue-level backoff. @default Math.random */

@@ -14,10 +14,12 @@ import { SecretApiKey } from '../model/secret-api-key';
 import { SimulatedProvider } from '../model/simulated-provider';
 import { HourlyBudget } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
+import { EntityDecisions } from '../resilience/entity-decisions';
 import { KeyCallCounter } from '../resilience/key-call-counter';
 import { RetryPolicy } from '../resilience/retry-policy';
 import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
+import { EntityGuard } from './entity-guard';
 import { SqsQueueGateway } from './queue-gateway';
 import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
 import { withRequestTimeouts } from './sdk-client-options';
@@ -104,6 +106,7 @@ const processor = new BatchProcessor({
     callTimeoutMs: config.modelCallTimeoutMs,
   }),
   keyCalls: new KeyCallCounter(dynamodb, config.controlTable),
+  entityGuard: new EntityGuard({ decisions: new EntityDecisions(dynamodb, config.controlTable), config }),
 });
 
 /** The SQS event source's entry point: a partial batch response, never a thrown batch. */

@@ -79,6 +79,11 @@ const RuntimeConfigSchema = z
     budgetWhenExhausted: z.enum(GUARD_ACTIONS),
     simulatorSeed: integer.pipe(z.number().int()),
     simulatorLatencyMs: nonNegative.pipe(z.number().min(0)),
+    // ── entity loops (issue 16) ──
+    entityDecisionLimit: count(1, 1000),
+    entityWindowSeconds: count(1, 30 * 86_400),
+    entityReuseThreshold: nonNegative.pipe(z.number().min(0).max(1.01)),
+    // ── end entity loops ──
   })
   .superRefine((config, ctx) => {
     if (config.modelProvider !== 'openai-compatible') return;
@@ -153,6 +158,11 @@ const SOURCES: Readonly<Record<keyof z.input<typeof RuntimeConfigSchema>, readon
   budgetWhenExhausted: [ENV.BUDGET_WHEN_EXHAUSTED, 'fallback'],
   simulatorSeed: [ENV.SIMULATOR_SEED, '42'],
   simulatorLatencyMs: [ENV.SIMULATOR_LATENCY_MS, '0'],
+  // ── entity loops (issue 16): defaults as in the stage config ──
+  entityDecisionLimit: [ENV.ENTITY_DECISION_LIMIT, '3'],
+  entityWindowSeconds: [ENV.ENTITY_WINDOW_SECONDS, '86400'],
+  entityReuseThreshold: [ENV.ENTITY_REUSE_THRESHOLD, '0.6'],
+  // ── end entity loops ──
 };
 
 /** The environment variable each config field is read from. */
