@@ -217,6 +217,8 @@ export interface EntityLoopsConfig {
    * docs/entity-loops.md, 0.6 has precision 1.000 and recall 0.958. @default 0.6
    */
   readonly reuseThreshold: number;
+  /** Escalation loops detected in 15 minutes that raise the `entity-escalation-loops` ticket alarm. @default 5 */
+  readonly loopAlarmThreshold: number;
 }
 // ── end entity loops ────────────────────────────────────────────────────────────────────────
 
@@ -606,6 +608,7 @@ export const StageConfigSchema = z
         decisionLimit: z.number().int().min(1).max(1000).default(3),
         windowSeconds: seconds(1, 30 * 86_400).default(86_400),
         reuseThreshold: z.number().min(0).max(1.01).default(0.6),
+        loopAlarmThreshold: z.number().int().min(1).default(5),
       })
       .prefault({}),
     // ── end entity loops ──

@@ -12,6 +12,7 @@ import type {
   RunbookText,
   Statistic,
 } from './alarm-types';
+import { entityLoopAlarms } from './entity-loop-alarms';
 import { math } from './metric-math';
 
 /*
@@ -755,6 +756,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       rationale: 'PSI 0.25 is the usual "significant shift" line: answers may be systematically wrong without a single error. Published once per window, so missing data keeps the state.',
       runbook: driftRunbook('drift-critical'),
     },
+    ...entityLoopAlarms(config, pipeline),
   ];
   const alarms: AlarmDefinition[] = definitions.map((alarm) => ({ ...alarm, name: `${prefix}${alarm.id}` }));
 

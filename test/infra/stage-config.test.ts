@@ -93,7 +93,7 @@ describe('loadStageConfig', () => {
     const error = configError('dev', { entityLoops: { decisionLimit: 0, reuseThreshold: 1.5 } } as never);
 
     // Assess
-    expect(config.entityLoops).toEqual({ decisionLimit: 3, windowSeconds: 86_400, reuseThreshold: 0.6 });
+    expect(config.entityLoops).toEqual({ decisionLimit: 3, windowSeconds: 86_400, reuseThreshold: 0.6, loopAlarmThreshold: 5 });
     expect(error.issues.join('\n')).toContain('entityLoops.decisionLimit');
     expect(error.issues.join('\n')).toContain('entityLoops.reuseThreshold');
   });
