@@ -6,6 +6,7 @@ import { hourShardKey } from '../lambda/ledger/ledger-index';
 import { TIER } from '../lambda/contract';
 import { findTask, TASK_NAMES } from '../lambda/tasks/registry';
 import { taskFeatures } from '../lambda/tasks/task-features';
+import { releaseEntityOnResolve } from './entity-history';
 import { OperationFailedError, UsageError } from './errors';
 import { getLedgerItem, getLedgerItems, type LedgerItem } from './ledger-reader';
 import { attribute, changeVisibility, keyOfMessage, peekMessages, sentAt } from './queue-inspector';
@@ -106,6 +107,8 @@ export interface ResolveOutcome {
   readonly outcome: 'resolved' | 'already-resolved';
   /** Review messages of this key deleted from the review queue. */
   readonly messagesDeleted: number;
+  /** The entity whose hold this resolve lifted (issue 16), when the item was held for one. */
+  readonly releasedEntity?: string;
 }
 
 /**
@@ -142,7 +145,9 @@ export async function resolveReview(
         }),
       );
     }
-    return { outcome, messagesDeleted: mine.length };
+    // Entity loops (issue 16): a person's answer lifts the entity's hold (a repeat finds nothing to lift).
+    const releasedEntity = await releaseEntityOnResolve(target, key, result, resolvedBy, now);
+    return { outcome, messagesDeleted: mine.length, ...(releasedEntity ? { releasedEntity } : {}) };
   } catch (error) {
     // Nothing was resolved: this key's messages go back for the next reviewer too.
     await changeVisibility(sqs, resources.reviewQueueUrl, mine, 0);

@@ -210,7 +210,8 @@ export class EntityDecisions {
       throw new DependencyError('dynamodb', `reading the entity of review item ${key} failed: ${(error as Error).message}`, { cause: error });
     }
     const entityId = pointer?.[ENTITY.REVIEW_ENTITY_ID];
-    if (typeof entityId !== 'string') return undefined;
+    // Released already: a repeated resolve must not clear decisions made since.
+    if (typeof entityId !== 'string' || pointer?.releasedAt !== undefined) return undefined;
     const signature = signatureFromBytes(pointer?.signature as Uint8Array | undefined);
     const state = await this.read(entityId);
     await this.mutate(state, {}, (current) => ({
@@ -222,6 +223,19 @@ export class EntityDecisions {
         : current.last,
       history: appended(current.history, { at: resolution.now, key, kind: ENTITY_EVENT.RESOLVED, tier: 'human', by: resolution.by.slice(0, 128) }),
     }));
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.ENTITY_REVIEW_PREFIX}${key}` } },
+          UpdateExpression: 'SET #releasedAt = :now',
+          ExpressionAttributeNames: { '#releasedAt': 'releasedAt' },
+          ExpressionAttributeValues: { ':now': { N: String(resolution.now) } },
+        }),
+      );
+    } catch (error) {
+      throw new DependencyError('dynamodb', `marking review item ${key} released failed: ${(error as Error).message}`, { cause: error });
+    }
     return entityId;
   }
 
