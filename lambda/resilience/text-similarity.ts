@@ -119,7 +119,7 @@ export function jaccard(a: string, b: string): number {
 export function signatureBytes(signature: Signature): Uint8Array {
   const bytes = new Uint8Array(signature.length * 4);
   const view = new DataView(bytes.buffer);
-  signature.forEach((value, i) => view.setUint32(i * 4, value, true));
+  for (const [i, value] of signature.entries()) view.setUint32(i * 4, value, true);
   return bytes;
 }
 
