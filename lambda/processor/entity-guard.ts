@@ -33,6 +33,8 @@ export class EntityGuard {
   private readonly now: () => number;
   /** The state each record's reservation left, for `settled` to write on (one write, no re-read). */
   private readonly reserved = new WeakMap<RecordWork, EntityState>();
+  /** Records of a held entity, whose history line is written once their review is (off the escalation's path). */
+  private readonly held = new WeakMap<RecordWork, EntityState>();
 
   constructor(private readonly deps: EntityGuardDependencies) {
     this.now = deps.now ?? Date.now;
@@ -54,7 +56,7 @@ export class EntityGuard {
 
     if (state.hold) {
       await decisions.markReview(entityId, key, signature, task, this.now(), options);
-      await decisions.recordEvent(state, { at: this.now(), key, kind: ENTITY_EVENT.HELD }, options);
+      this.held.set(work, state);
       work.metrics.count(METRIC.ENTITY_LOOPS_DETECTED, 1, dimensions);
       return toReview(work, `escalation loop: entity ${entityId} is held (${state.hold.reason}, item ${state.hold.key}) until a person resolves it`);
     }
@@ -91,12 +93,19 @@ export class EntityGuard {
 
   /**
    * After the ledger took the record's result: an automated decision becomes the entity's last,
-   * for later small edits to reuse. A failure here is swallowed: the record is settled, and the
+   * for later small edits to reuse (and a held record's history line is added). A failure here is swallowed: the record is settled, and the
    * cost of a lost write is one more classification of the next edit.
    */
   async settled(work: RecordWork, served: Served, until: number): Promise<void> {
-    const state = this.reserved.get(work);
     const { entityId, key, task, input } = work.message;
+    const heldState = this.held.get(work);
+    if (heldState) {
+      // The held entity's item is contended by every edit of it: its history line waits until the review is written.
+      this.held.delete(work);
+      await this.deps.decisions.recordEvent(heldState, { at: this.now(), key, kind: ENTITY_EVENT.HELD }, { signal: signalUntil(until, this.now()) }).catch(() => undefined);
+      return;
+    }
+    const state = this.reserved.get(work);
     if (!state || entityId === undefined || !AUTOMATED.has(served.tier)) return;
     this.reserved.delete(work);
     await this.deps.decisions
