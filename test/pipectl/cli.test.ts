@@ -17,7 +17,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const COMMANDS = [
   ['send'], ['status'], ['triage'], ['dlq'], ['dlq', 'list'], ['dlq', 'show'], ['dlq', 'redrive'], ['pause'], ['resume'],
   ['breaker'], ['breaker', 'status'], ['breaker', 'open'], ['breaker', 'close'], ['breaker', 'release'],
-  ['review'], ['review', 'list'], ['review', 'resolve'], ['jobs'], ['runbook'], ['gameday'],
+  ['review'], ['review', 'list'], ['review', 'resolve'], ['review', 'entity'], ['jobs'], ['runbook'], ['gameday'],
 ] as const;
 
 describe('pipectl --help', () => {
