@@ -33,8 +33,12 @@ export class EntityGuard {
   private readonly now: () => number;
   /** The state each record's reservation left, for `settled` to write on (one write, no re-read). */
   private readonly reserved = new WeakMap<RecordWork, EntityState>();
-  /** Records of a held entity, whose history line is written once their review is (off the escalation's path). */
-  private readonly held = new WeakMap<RecordWork, EntityState>();
+  /**
+   * Records the guard served (a reuse, a loop, a held entity): their metric is counted, and a held
+   * record's history line written, once the ledger took their outcome — so a record that fails
+   * after the guard and comes back is counted once, and the contended item waits.
+   */
+  private readonly served = new WeakMap<RecordWork, { readonly metric: string; readonly heldState?: EntityState }>();
 
   constructor(private readonly deps: EntityGuardDependencies) {
     this.now = deps.now ?? Date.now;
@@ -52,12 +56,10 @@ export class EntityGuard {
     const options = { signal: signalUntil(until, this.now()) };
     const state = await decisions.read(entityId, options);
     const signature = signatureOf(textOf(input));
-    const dimensions = { task: task.name };
 
     if (state.hold) {
       await decisions.markReview(entityId, key, signature, task, this.now(), options);
-      this.held.set(work, state);
-      work.metrics.count(METRIC.ENTITY_LOOPS_DETECTED, 1, dimensions);
+      this.served.set(work, { metric: METRIC.ENTITY_LOOPS_DETECTED, heldState: state });
       return toReview(work, `escalation loop: entity ${entityId} is held (${state.hold.reason}, item ${state.hold.key}) until a person resolves it`);
     }
 
@@ -66,7 +68,7 @@ export class EntityGuard {
       const score = similarity(signature, last.signature);
       if (score >= config.entityReuseThreshold) {
         await decisions.recordEvent(state, { at: this.now(), key, kind: ENTITY_EVENT.REUSED, tier: last.tier, similarity: score }, options);
-        work.metrics.count(METRIC.ENTITY_DECISIONS_REUSED, 1, dimensions);
+        this.served.set(work, { metric: METRIC.ENTITY_DECISIONS_REUSED });
         const note: TierNote = {
           tier: REUSED_TIER,
           modelId: last.modelId,
@@ -83,7 +85,7 @@ export class EntityGuard {
       return undefined;
     }
     await decisions.markReview(entityId, key, signature, task, this.now(), options);
-    work.metrics.count(METRIC.ENTITY_LOOPS_DETECTED, 1, dimensions);
+    this.served.set(work, { metric: METRIC.ENTITY_LOOPS_DETECTED });
     const reason =
       reservation.kind === 'loop'
         ? `escalation loop: entity ${entityId} had ${reservation.count} automated decisions in ${config.entityWindowSeconds} s (limit ${config.entityDecisionLimit}); held until a person resolves it`
@@ -98,11 +100,13 @@ export class EntityGuard {
    */
   async settled(work: RecordWork, served: Served, until: number): Promise<void> {
     const { entityId, key, task, input } = work.message;
-    const heldState = this.held.get(work);
-    if (heldState) {
-      // The held entity's item is contended by every edit of it: its history line waits until the review is written.
-      this.held.delete(work);
-      await this.deps.decisions.recordEvent(heldState, { at: this.now(), key, kind: ENTITY_EVENT.HELD }, { signal: signalUntil(until, this.now()) }).catch(() => undefined);
+    const guarded = this.served.get(work);
+    if (guarded) {
+      this.served.delete(work);
+      work.metrics.count(guarded.metric, 1, { task: task.name });
+      if (guarded.heldState) {
+        await this.deps.decisions.recordEvent(guarded.heldState, { at: this.now(), key, kind: ENTITY_EVENT.HELD }, { signal: signalUntil(until, this.now()) }).catch(() => undefined);
+      }
       return;
     }
     const state = this.reserved.get(work);
