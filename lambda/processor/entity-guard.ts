@@ -57,7 +57,8 @@ export class EntityGuard {
     const state = await decisions.read(entityId, options);
     const signature = signatureOf(textOf(input));
 
-    if (state.hold) {
+    // Held, unless this record already has a slot in the window (it failed after reserving and came back).
+    if (state.hold && !state.decisions.some((entry) => entry.key === key && entry.at > this.now() - config.entityWindowSeconds * 1000)) {
       await decisions.markReview(entityId, key, signature, task, this.now(), options);
       this.served.set(work, { metric: METRIC.ENTITY_LOOPS_DETECTED, heldState: state });
       return toReview(work, `escalation loop: entity ${entityId} is held (${state.hold.reason}, item ${state.hold.key}) until a person resolves it`);

@@ -131,13 +131,15 @@ export class EntityDecisions {
   async reserve(state: EntityState, key: string, limit: number, windowMs: number, now: number, options: EntityCallOptions = {}): Promise<Reservation> {
     let outcome: Reservation | undefined;
     await this.mutate(state, options, (current) => {
-      if (current.hold) {
-        outcome = { kind: 'held', state: current, hold: current.hold };
-        return undefined;
-      }
       const live = current.decisions.filter((entry) => entry.at > now - windowMs);
+      // Before the hold: a record that took its slot, failed and came back keeps it, even if the
+      // window filled up (and the entity was held) meanwhile — the slot was counted for it.
       if (live.some((entry) => entry.key === key)) {
         outcome = { kind: 'reserved', state: current, count: live.length };
+        return undefined;
+      }
+      if (current.hold) {
+        outcome = { kind: 'held', state: current, hold: current.hold };
         return undefined;
       }
       if (live.length >= limit) {

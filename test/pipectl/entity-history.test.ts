@@ -68,6 +68,17 @@ describe('pipectl review entity', () => {
   });
 });
 
+describe('a record that took a slot, failed and came back after the entity was held', () => {
+  it('keeps its slot: reserved, not held', async () => {
+    await loopedEntity('ticket-3', ['b1', 'b2'], 'b3');
+    const decisions = new EntityDecisions(client, TABLE);
+    const again = await decisions.reserve(await decisions.read('ticket-3'), 'b2', 2, 3_600_000, T + 500);
+    expect(again.kind).toBe('reserved');
+    const other = await decisions.reserve(await decisions.read('ticket-3'), 'b9', 2, 3_600_000, T + 500);
+    expect(other.kind).toBe('held');
+  });
+});
+
 describe('resolving a held item', () => {
   it("lifts the hold, clears the window and makes the person's answer the last decision, once", async () => {
     await loopedEntity('ticket-2', ['a1', 'a2', 'a3'], 'a4');
