@@ -81,6 +81,14 @@ export const ENV = {
   BUDGET_USD_PER_HOUR: 'BUDGET_USD_PER_HOUR',
   /** `fallback` (skip the models: rules, then review) or `defer` (records back to the queue). */
   BUDGET_WHEN_EXHAUSTED: 'BUDGET_WHEN_EXHAUSTED',
+  // ── entity loops (issue 16) ──────────────────────────────────────────────────────────────
+  /** Automated decisions one entity (the envelope's `entityId`) may get in the window; past it, human review ("escalation loop"). */
+  ENTITY_DECISION_LIMIT: 'ENTITY_DECISION_LIMIT',
+  /** Length of the entity's sliding window of automated decisions (s). */
+  ENTITY_WINDOW_SECONDS: 'ENTITY_WINDOW_SECONDS',
+  /** Estimated Jaccard similarity (0–1) of a new input to the entity's last decided one at or above which that decision is reused; above 1: never. */
+  ENTITY_REUSE_THRESHOLD: 'ENTITY_REUSE_THRESHOLD',
+  // ── end entity loops ─────────────────────────────────────────────────────────────────────
   /** Seed of the simulated model; the same seed gives the same answers. */
   SIMULATOR_SEED: 'SIMULATOR_SEED',
   /** Latency (ms) of each simulated model call. */
@@ -105,6 +113,14 @@ export const TIERS = ['primary', 'secondary', 'rules', 'human'] as const;
 export type TierName = (typeof TIERS)[number];
 /** The tiers by name, for code that branches on one. */
 export const TIER = { PRIMARY: 'primary', SECONDARY: 'secondary', RULES: 'rules', HUMAN: 'human' } as const satisfies Record<string, TierName>;
+
+/**
+ * The ledger's `tier` for a result that no tier of the chain produced: the entity's last decision,
+ * reused because the new input is a small edit of the one it was made for (issue 16). Not one of
+ * `TIERS`, which are what a task policy may list: nobody configures a chain to "reuse". A reused
+ * item is COMPLETED, so the invariant counts it as completed.
+ */
+export const REUSED_TIER = 'reused' as const;
 
 /** What the processor does with a record when no model tier may be called (breaker open, budget spent). */
 export const GUARD_ACTIONS = ['defer', 'fallback'] as const;
@@ -185,6 +201,33 @@ export const CONTROL = {
   RECOVERY_PREFIX: 'recovery#',
   /** Provider quota counters (issue 14): `quota#<modelId>#<slot>#<shard>`, see `QUOTA`. */
   QUOTA_PREFIX: 'quota#',
+  /** Automated decisions about one entity (the envelope's `entityId`): `entity#<entityId>`; see `ENTITY`. */
+  ENTITY_PREFIX: 'entity#',
+  /** Which entity a review item escalated by the entity guard belongs to: `entity-review#<input hash>`, attribute `entityId`. */
+  ENTITY_REVIEW_PREFIX: 'entity-review#',
+} as const;
+
+/**
+ * One entity's decisions, the control-table item `entity#<entityId>`, written by the processor's
+ * entity guard (lambda/resilience/entity-decisions.ts) and by `pipectl review resolve`.
+ *
+ * ```
+ * pk            'entity#<entityId>'
+ * version       n, +1 on every write (optimistic concurrency: every write is conditioned on it)
+ * decisions     list of { key, at }: automated decisions reserved in the sliding window (pruned on write)
+ * last          { key, at, tier, modelId, result (JSON), signature (MinHash, binary) }: the last decision
+ * hold          { key, at, reason }: set when the limit is passed; no automation until a person resolves
+ * history       list of { key, at, kind, tier?, similarity? }: the last 50 events, for `pipectl review entity`
+ * expiresAt     TTL (epoch s): 30 days after the last write
+ * ```
+ */
+export const ENTITY = {
+  VERSION: 'version',
+  DECISIONS: 'decisions',
+  LAST: 'last',
+  HOLD: 'hold',
+  HISTORY: 'history',
+  REVIEW_ENTITY_ID: 'entityId',
 } as const;
 
 // ---- provider quotas (issue 14) ---------------------------------------------------------------
@@ -519,6 +562,10 @@ export const METRIC = {
   QUOTA_DEFERRALS: 'QuotaDeferrals',
   /** Milliseconds a call waited for a quota token inside the invocation; dimension `model`. */
   QUOTA_WAIT: 'QuotaWait',
+  /** Records sent to human review because their entity passed its decision limit (an escalation loop), or is held. */
+  ENTITY_LOOPS_DETECTED: 'EntityLoopsDetected',
+  /** Records completed with their entity's last decision (a small edit, tier `reused`): no model call. */
+  ENTITY_DECISIONS_REUSED: 'EntityDecisionsReused',
 } as const;
 
 /** Names of the extra metric dimensions (besides `stage` and `task`). */

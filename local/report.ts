@@ -1,7 +1,7 @@
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../lambda/contract';
+import { CONTROL, ENTITY, ENV, LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../lambda/contract';
 import { RejectedInputError } from '../lambda/errors/pipeline-errors';
 import { rejectedKey } from '../lambda/processor/input-key';
 import { parseMessage } from '../lambda/processor/message-parser';
@@ -34,7 +34,10 @@ export interface LocalRunReport {
   readonly rejected: number;
   readonly duplicatesSkipped: number;
   readonly modelCalls: number;
-  readonly byTier: { primary: number; secondary: number; rules: number; human: number };
+  /** `reused`: completed with an entity's earlier decision (a small edit, issue 16), no model call. */
+  readonly byTier: { primary: number; secondary: number; rules: number; human: number; reused: number };
+  /** Entities (the envelope's `entityId`) as the control table holds them at the end (issue 16). */
+  readonly entities: EntityReport;
   /**
    * Every alarm of the catalog (the composite first) with its final state, when it first fired and
    * its runbook section, as local/alarm-evaluator.ts evaluated them over this run.
@@ -87,8 +90,25 @@ const MAX_LISTED_KEYS = 25;
 /** Keys named in a violation's text. */
 const KEYS_IN_TEXT = 3;
 
+/** What the entity guard did over a run, read from the control table's `entity#` items. */
+export interface EntityReport {
+  /** Entities named by the messages that reached the guard. */
+  readonly count: number;
+  /** The stage's limit of automated decisions per entity in the window. */
+  readonly decisionLimit: number;
+  /** The most automated decisions any one entity got: never above `decisionLimit`. */
+  readonly maxDecisions: number;
+  /** Entities held for a person (an escalation loop). */
+  readonly held: number;
+  /** Records sent to review as escalation loops (the EntityLoopsDetected metric). */
+  readonly loopsDetected: number;
+  /** Records completed with a reused decision (the EntityDecisionsReused metric). */
+  readonly decisionsReused: number;
+}
+
 /** What the emulators hold at the end of a run. */
 interface EmulatorState {
+  readonly entities: ReadonlyArray<Record<string, any>>;
   readonly ledger: ReadonlyArray<Record<string, unknown>>;
   readonly deadLetters: readonly Message[];
   readonly reviews: readonly Message[];
@@ -120,7 +140,7 @@ export async function buildReport(
   let claims = 0;
   const completedKeys = new Set<string>();
   const rejectedKeys = new Set<string>();
-  const byTier = { primary: 0, secondary: 0, rules: 0, human: 0 };
+  const byTier = { primary: 0, secondary: 0, rules: 0, human: 0, reused: 0 };
   for (const item of state.ledger) {
     const status = String(item[LEDGER.STATUS]);
     const key = String(item[LEDGER.PARTITION_KEY]);
@@ -214,6 +234,14 @@ export async function buildReport(
     duplicatesSkipped: logs.total(METRIC.DUPLICATES_SKIPPED),
     modelCalls: logs.total(METRIC.MODEL_CALLS),
     byTier: { ...byTier, human: inReview },
+    entities: {
+      count: state.entities.length,
+      decisionLimit: Number(pipeline.processorEnvironment[ENV.ENTITY_DECISION_LIMIT] ?? 0),
+      maxDecisions: Math.max(0, ...state.entities.map((item) => (Array.isArray(item[ENTITY.DECISIONS]) ? item[ENTITY.DECISIONS].length : 0))),
+      held: state.entities.filter((item) => item[ENTITY.HOLD] !== undefined).length,
+      loopsDetected: logs.total(METRIC.ENTITY_LOOPS_DETECTED),
+      decisionsReused: logs.total(METRIC.ENTITY_DECISIONS_REUSED),
+    },
     alarms,
     apiCalls: emulators.counter.totals(),
     invariantHolds: violations.length === 0,
@@ -261,7 +289,24 @@ async function readState(pipeline: LocalPipeline): Promise<EmulatorState> {
     }),
   );
   const inputQueueDepth = Object.values(depth.Attributes ?? {}).reduce((total, value) => total + Number(value), 0);
+  const entities: Record<string, any>[] = [];
+  startKey = undefined;
+  do {
+    const page: ScanCommandOutput = await dynamodb.send(
+      new ScanCommand({
+        TableName: resources.controlTableName,
+        ExclusiveStartKey: startKey,
+        ConsistentRead: true,
+        FilterExpression: 'begins_with(#pk, :prefix)',
+        ExpressionAttributeNames: { '#pk': CONTROL.PARTITION_KEY },
+        ExpressionAttributeValues: { ':prefix': { S: CONTROL.ENTITY_PREFIX } },
+      }),
+    );
+    for (const item of page.Items ?? []) entities.push(unmarshall(item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
   return {
+    entities,
     ledger,
     deadLetters: await peekAll(pipeline, resources.inputDlqUrl),
     reviews: await peekAll(pipeline, resources.reviewQueueUrl),

@@ -14,6 +14,8 @@ export interface WorkloadSpec {
   /** Fraction of the messages that re-send an earlier one (half byte-identical, half restyled). */
   readonly duplicates?: number;
   readonly seed?: number;
+  /** Fraction of the messages that are agents' small edits of earlier tickets, plus two loopers (issue 16); generated workloads only. */
+  readonly agentEdits?: number;
 }
 
 /**
@@ -32,7 +34,11 @@ export function buildBodies(spec: WorkloadSpec): string[] {
   if (spec.messages !== undefined && !(Number.isInteger(spec.messages) && spec.messages >= 1)) {
     throw new RangeError(`--messages must be a positive integer, got ${spec.messages}`);
   }
-  const generated = !spec.input && (spec.messages !== undefined || spec.duplicates !== undefined || spec.seed !== undefined);
+  if (spec.agentEdits !== undefined && !(spec.agentEdits >= 0 && spec.agentEdits < 1)) {
+    throw new RangeError(`--agent-edits must be a fraction in [0, 1), got ${spec.agentEdits}`);
+  }
+  if (spec.agentEdits !== undefined && spec.input) throw new RangeError('--agent-edits generates its workload: it cannot be combined with --input');
+  const generated = !spec.input && (spec.messages !== undefined || spec.duplicates !== undefined || spec.seed !== undefined || spec.agentEdits !== undefined);
   if (generated) {
     const count = spec.messages ?? DEFAULT_WORKLOAD.count;
     return buildWorkload({
@@ -41,6 +47,7 @@ export function buildBodies(spec: WorkloadSpec): string[] {
       duplicateRate: spec.duplicates ?? DEFAULT_WORKLOAD.duplicateRate,
       // Small runs (a smoke test of 5 messages) have no room for the nine malformed lines.
       badLines: count >= 100,
+      agentEdits: spec.agentEdits,
     }).map((line) => line.text);
   }
 

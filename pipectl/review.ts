@@ -6,6 +6,7 @@ import { hourShardKey } from '../lambda/ledger/ledger-index';
 import { TIER } from '../lambda/contract';
 import { findTask, TASK_NAMES } from '../lambda/tasks/registry';
 import { taskFeatures } from '../lambda/tasks/task-features';
+import { releaseEntityOnResolve } from './entity-history';
 import { OperationFailedError, UsageError } from './errors';
 import { getLedgerItem, getLedgerItems, type LedgerItem } from './ledger-reader';
 import { attribute, changeVisibility, keyOfMessage } from './queue-inspector';
@@ -129,6 +130,8 @@ export interface ResolveOutcome {
   readonly outcome: 'resolved' | 'already-resolved';
   /** Review notifications of this key deleted from the review queue. */
   readonly messagesDeleted: number;
+  /** The entity whose hold this resolve lifted (issue 16), when the item was held for one. */
+  readonly releasedEntity?: string;
 }
 
 /**
@@ -176,7 +179,9 @@ export async function resolveReview(
         }),
       );
     }
-    return { outcome, messagesDeleted: notifications.mine.length };
+    // Entity loops (issue 16): a person's answer lifts the entity's hold (a repeat finds nothing to lift).
+    const releasedEntity = await releaseEntityOnResolve(target, key, result, resolvedBy, now);
+    return { outcome, messagesDeleted: notifications.mine.length, ...(releasedEntity ? { releasedEntity } : {}) };
   } catch (error) {
     // Nothing was resolved: this key's notification goes back too.
     await changeVisibility(sqs, resources.reviewQueueUrl, [...notifications.mine, ...notifications.stale], 0);

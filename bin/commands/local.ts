@@ -23,6 +23,7 @@ interface LocalOptions {
   readonly messages?: number;
   readonly input?: string;
   readonly duplicates?: number;
+  readonly agentEdits?: number;
   readonly faults?: string;
   readonly seed?: number;
   readonly report?: string;
@@ -88,6 +89,7 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
     .option('--messages <n>', 'how many messages to send (a generated workload unless --input is given)', integer('--messages'))
     .option('--input <file>', `one message body per line (default: ${relative(DEFAULT_INPUT)})`)
     .option('--duplicates <fraction>', 'fraction of messages that re-send an earlier one', fraction)
+    .option('--agent-edits <fraction>', 'fraction of messages that are agents\' small edits of earlier tickets (same entityId), plus two loopers (issue 16)', fraction)
     .option('--faults <spec>', 'model and infrastructure faults to inject, e.g. 429=0.3:2000,5xx=0.1, brownout or ddb-throttle=0.05,crash=0.02 (README: "Fault spec")', faultSpec)
     .option('--seed <n>', 'seed of the generated workload and the simulated model', integer('--seed'))
     .option('--report <file>', 'write the JSON report here')
@@ -206,7 +208,8 @@ export function summary(report: LocalRunReport, logFile: string, reportFile?: st
   const lines = [
     '',
     `  sent               ${report.sent}  (${report.unique} unique inputs; ${report.sent - report.unique} re-sends)`,
-    `  completed          ${report.completed}  (primary ${report.byTier.primary}, secondary ${report.byTier.secondary}, rules ${report.byTier.rules})`,
+    `  completed          ${report.completed}  (primary ${report.byTier.primary}, secondary ${report.byTier.secondary}, rules ${report.byTier.rules}${report.byTier.reused > 0 ? `, reused ${report.byTier.reused}` : ''})`,
+    ...entityLines(report),
     `  dead-lettered      ${report.deadLettered}  (${report.rejected} rejected as bad input${formatReasons(report.details.dlqByReason)})`,
     `  in human review    ${report.inReview}`,
     `  duplicates skipped ${report.duplicatesSkipped}  (no model call)`,
@@ -231,6 +234,16 @@ export function summary(report: LocalRunReport, logFile: string, reportFile?: st
 function infraFaultLines(report: LocalRunReport): string[] {
   const injected = Object.entries(report.faultsInjected.infrastructure).filter(([, count]) => count > 0);
   return injected.length === 0 ? [] : [`  infra faults       ${injected.map(([kind, count]) => `${kind} ${count}`).join(', ')}`];
+}
+
+/** The entity guard's line (issue 16), when the workload named entities. */
+function entityLines(report: LocalRunReport): string[] {
+  const { entities } = report;
+  if (entities.count === 0) return [];
+  return [
+    `  entities           ${entities.count}: ${entities.decisionsReused} small edits reused a decision; ${entities.loopsDetected} escalation loops sent to review, ` +
+      `${entities.held} entities held; at most ${entities.maxDecisions} automated decisions per entity (limit ${entities.decisionLimit})`,
+  ];
 }
 
 /** Retries, repairs, breaker refusals and, under faults, what the simulator injected. */

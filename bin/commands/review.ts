@@ -5,6 +5,7 @@ import { formatDuration, table, truncate } from '../../pipectl/format';
 import { getLedgerItem } from '../../pipectl/ledger-reader';
 import { listReviews, resolveReview, validateResolution } from '../../pipectl/review';
 import { OperationFailedError } from '../../pipectl/errors';
+import { registerReviewEntityCommand } from './review-entity';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
 
 interface ListFlags extends TargetFlags {
@@ -35,6 +36,7 @@ function operator(): string {
 export function registerReviewCommand(program: Command, io: CliIo): void {
   const review = program.command('review').description('Records escalated to a human: list them, resolve one');
   addExamples(review, 'pipectl review list --stage prod', `pipectl review resolve <key> --result '{"category":"billing",…}' --stage prod`);
+  registerReviewEntityCommand(review, io);
 
   const list = review
     .command('list')
@@ -101,7 +103,7 @@ export function registerReviewCommand(program: Command, io: CliIo): void {
       const outcome = await resolveReview(target, key, result, flags.by ?? operator());
       io.err(
         `${outcome.outcome === 'resolved' ? 'resolved' : 'already resolved by a human earlier'}: ${key} is COMPLETED (tier human); ` +
-          `${outcome.messagesDeleted} review message(s) removed\n`,
+          `${outcome.messagesDeleted} review message(s) removed${outcome.releasedEntity ? `; entity ${outcome.releasedEntity} released (its hold lifted)` : ''}\n`,
       );
       io.out(flags.json ? `${JSON.stringify({ key, ...outcome })}\n` : `${outcome.outcome}\n`);
     });

@@ -13,6 +13,7 @@ import type { ModelRateLimiter } from '../resilience/rate-limiter';
 import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import type { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchMetrics } from './batch-metrics';
+import type { EntityGuard } from './entity-guard';
 import { FallbackChain } from './fallback-chain';
 import { parseMessage, type ParsedMessage } from './message-parser';
 import type { QueueGateway } from './queue-gateway';
@@ -51,6 +52,8 @@ export interface BatchProcessorDependencies {
   readonly retryPolicy: RetryPolicy;
   /** Model calls per key across receives (the loop guard). */
   readonly keyCalls: KeyCallCounter;
+  /** Escalation loops across edits (issue 16); absent: no entity handling. */
+  readonly entityGuard?: EntityGuard;
   /** @default Date.now */
   readonly now?: () => number;
   /** Jitter of the queue-level backoff. @default Math.random */

@@ -14,6 +14,7 @@ import { SecretApiKey } from '../model/secret-api-key';
 import { SimulatedProvider } from '../model/simulated-provider';
 import { HourlyBudget } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
+import { EntityDecisions } from '../resilience/entity-decisions';
 import { KeyCallCounter } from '../resilience/key-call-counter';
 import { DynamoDbQuotaStore } from '../resilience/quota-store';
 import { rateLimiters } from '../resilience/rate-limiter';
@@ -21,6 +22,7 @@ import { RetryPolicy } from '../resilience/retry-policy';
 import { DynamoDbSwitchSource, RuntimeSwitches } from '../resilience/runtime-switches';
 import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
+import { EntityGuard } from './entity-guard';
 import { SqsQueueGateway } from './queue-gateway';
 import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
 import { withRequestTimeouts } from './sdk-client-options';
@@ -126,6 +128,7 @@ const processor = new BatchProcessor({
     { pacing: config.ratePacing, quotas: config.modelQuotas, windowMs: config.quotaWindowMs, maxBurst: config.quotaMaxBurst },
     new DynamoDbQuotaStore(dynamodb, config.controlTable),
   ),
+  entityGuard: new EntityGuard({ decisions: new EntityDecisions(dynamodb, config.controlTable), config }),
 });
 
 /** The SQS event source's entry point: a partial batch response, never a thrown batch. */

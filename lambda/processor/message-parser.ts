@@ -21,6 +21,17 @@ export const MessageEnvelope = z.strictObject({
     .max(128)
     .regex(/^[A-Za-z0-9._:-]+$/, 'jobId may hold only letters, digits and . _ : -')
     .optional(),
+  /**
+   * What the input is about (a ticket, a case, a document): edits of one entity are counted
+   * together by the entity guard (issue 16). An identifier, like `jobId`: it names an item of the
+   * control table and appears in logs, so no free text.
+   */
+  entityId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:#/-]+$/, 'entityId may hold only letters, digits and . _ : # / -')
+    .optional(),
   metadata: z.record(z.string().max(128), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()])).optional(),
 });
 export type MessageEnvelope = z.infer<typeof MessageEnvelope>;
@@ -30,6 +41,8 @@ export interface ParsedMessage {
   readonly task: AnyTaskDefinition;
   readonly input: unknown;
   readonly jobId?: string;
+  /** The entity the input is about (the envelope's `entityId`), when the producer named one. */
+  readonly entityId?: string;
   readonly metadata?: Record<string, unknown>;
   readonly key: string;
 }
@@ -91,6 +104,7 @@ function parseDocument(document: unknown): ParsedMessage {
     task,
     input: input.data,
     jobId: envelope.data.jobId,
+    ...(envelope.data.entityId === undefined ? {} : { entityId: envelope.data.entityId }),
     metadata: envelope.data.metadata,
     // The key hashes the validated input — what the prompt is built from and the model is paid
     // for — so inputs that differ only in what validation trims (or in Unicode normalization) are

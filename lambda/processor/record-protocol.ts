@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
-import { LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC, TIER } from '../contract';
+import { LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC, REUSED_TIER, TIER } from '../contract';
 import {
   asPipelineError,
   BreakerOpenError,
@@ -21,6 +21,7 @@ import type { RetryPolicy } from '../resilience/retry-policy';
 import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import { taskFeatures } from '../tasks/task-features';
 import type { BatchMetrics } from './batch-metrics';
+import type { EntityGuard } from './entity-guard';
 import { callCapFor, type FallbackChain, type RecordWork, type TierNote } from './fallback-chain';
 import { rejectedKey } from './input-key';
 import type { ParsedMessage } from './message-parser';
@@ -55,6 +56,8 @@ export interface RecordProtocolDependencies {
   readonly keyCalls: KeyCallCounter;
   /** Terminal keys this warm instance has seen. */
   readonly recentKeys: RecentKeys;
+  /** Escalation loops across edits (issue 16); absent: records are served by the chain alone. */
+  readonly entityGuard?: EntityGuard;
   /** @default Date.now */
   readonly now?: () => number;
   /** Jitter of the queue-level backoff. @default Math.random */
@@ -278,8 +281,9 @@ export class RecordProtocol {
         work.callCap = callCapFor(await this.deps.keyCalls.read(key), config);
       }
 
-      const served = await this.deps.chain.serve(work);
-      if (served.tier !== TIER.PRIMARY) metrics.count(METRIC.FALLBACKS, 1, { task: task.name, tier: served.tier });
+      // Entity loops (issue 16): a held or looping entity goes to review, a small edit reuses the last decision.
+      const served = (await this.deps.entityGuard?.serve(work, batch.leaseUntil)) ?? (await this.deps.chain.serve(work));
+      if (served.tier !== TIER.PRIMARY && served.tier !== REUSED_TIER) metrics.count(METRIC.FALLBACKS, 1, { task: task.name, tier: served.tier });
       if (work.variant) recordVariantMetrics(metrics, this.deps.switches, { variant: work.variant, tier: served.tier, latencyMs: served.latencyMs, notes: served.notes });
       const settled = served.tier === TIER.HUMAN
         ? await this.escalate(record, message, claimToken, served.notes, work.calls, batch)
@@ -301,6 +305,7 @@ export class RecordProtocol {
           });
       if (work.calls > 0 && settled.kind === 'stale') await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);
       if (settled.kind === 'stale') return this.lostLease(record, batch, base, settled, work);
+      await this.deps.entityGuard?.settled(work, served, batch.leaseUntil);
       this.deps.recentKeys.add(key);
       const outcome = served.tier === TIER.HUMAN ? OUTCOME.IN_REVIEW : OUTCOME.COMPLETED;
       return { ...base, outcome, tier: served.tier, modelId: served.tier === TIER.HUMAN ? undefined : served.modelId, modelCalls: work.calls, notes: served.notes, retry: false };

@@ -84,6 +84,11 @@ const RuntimeConfigSchema = z
     ratePacing: z.enum(RATE_PACING_MODES),
     quotaWindowMs: count(1),
     quotaMaxBurst: count(1, 10_000),
+    // ── entity loops (issue 16) ──
+    entityDecisionLimit: count(1, 1000),
+    entityWindowSeconds: count(1, 30 * 86_400),
+    entityReuseThreshold: nonNegative.pipe(z.number().min(0).max(1.01)),
+    // ── end entity loops ──
   })
   .superRefine((config, ctx) => {
     if (config.modelProvider !== 'openai-compatible') return;
@@ -163,6 +168,11 @@ const SOURCES: Readonly<Record<keyof z.input<typeof RuntimeConfigSchema>, readon
   ratePacing: [QUOTA_ENV.RATE_PACING, 'on'],
   quotaWindowMs: [QUOTA_ENV.QUOTA_WINDOW_MS, '60000'],
   quotaMaxBurst: [QUOTA_ENV.QUOTA_MAX_BURST, '10'],
+  // ── entity loops (issue 16): defaults as in the stage config ──
+  entityDecisionLimit: [ENV.ENTITY_DECISION_LIMIT, '3'],
+  entityWindowSeconds: [ENV.ENTITY_WINDOW_SECONDS, '86400'],
+  entityReuseThreshold: [ENV.ENTITY_REUSE_THRESHOLD, '0.6'],
+  // ── end entity loops ──
 };
 
 /** The environment variable each config field is read from. */

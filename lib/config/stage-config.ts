@@ -202,6 +202,27 @@ export interface BudgetConfig {
   readonly whenExhausted: GuardAction;
 }
 
+// ── entity loops (issue 16) ─────────────────────────────────────────────────────────────────
+/**
+ * Escalation loops across edits: inputs whose envelope names an `entityId` (a ticket, a case).
+ * Counted per entity in the control table (lambda/resilience/entity-decisions.ts).
+ */
+export interface EntityLoopsConfig {
+  /** Automated decisions one entity may get in the window; the next input goes to review ("escalation loop") and the entity is held. @default 3 */
+  readonly decisionLimit: number;
+  /** Length of the sliding window. @default 86400 (a day) */
+  readonly windowSeconds: number;
+  /**
+   * Estimated Jaccard similarity (word bigrams, MinHash) to the entity's last decided input at or
+   * above which that decision is reused; 1.01 turns reuse off. On the labelled set of
+   * docs/entity-loops.md, 0.6 has precision 1.000 and recall 0.958. @default 0.6
+   */
+  readonly reuseThreshold: number;
+  /** Escalation loops detected in 15 minutes that raise the `entity-escalation-loops` ticket alarm. @default 5 */
+  readonly loopAlarmThreshold: number;
+}
+// ── end entity loops ────────────────────────────────────────────────────────────────────────
+
 /** Who an alarm topic notifies. Every address and endpoint gets its own SNS subscription. */
 export interface NotificationTargets {
   /** Email addresses; each must confirm the subscription SNS mails it. @default [] */
@@ -405,6 +426,8 @@ export interface StageConfig {
   readonly budget: BudgetConfig;
   /** Provider quotas and pacing (issue 14): lib/config/quota-config.ts. */
   readonly quotas: QuotaConfig;
+  /** Escalation loops across edits (issue 16). */
+  readonly entityLoops: EntityLoopsConfig;
 }
 
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -646,6 +669,16 @@ export const StageConfigSchema = z
       .prefault({}),
     // Provider quotas (issue 14): one key, defined in quota-config.ts.
     quotas: quotaConfigSchema,
+    // ── entity loops (issue 16) ──
+    entityLoops: z
+      .strictObject({
+        decisionLimit: z.number().int().min(1).max(1000).default(3),
+        windowSeconds: seconds(1, 30 * 86_400).default(86_400),
+        reuseThreshold: z.number().min(0).max(1.01).default(0.6),
+        loopAlarmThreshold: z.number().int().min(1).default(5),
+      })
+      .prefault({}),
+    // ── end entity loops ──
   })
   .superRefine((config, ctx) => {
     checkModelLayer(config, ctx);

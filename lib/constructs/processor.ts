@@ -250,5 +250,9 @@ function modelEnvironment(config: StageConfig): Record<string, string> {
     [ENV.BUDGET_WHEN_EXHAUSTED]: budget.whenExhausted,
     [ENV.SIMULATOR_SEED]: String(model.simulatorSeed),
     [ENV.SIMULATOR_LATENCY_MS]: String(model.simulatorLatencyMs),
+    // ── entity loops (issue 16) ──
+    [ENV.ENTITY_DECISION_LIMIT]: String(config.entityLoops.decisionLimit),
+    [ENV.ENTITY_WINDOW_SECONDS]: String(config.entityLoops.windowSeconds),
+    [ENV.ENTITY_REUSE_THRESHOLD]: String(config.entityLoops.reuseThreshold),
   };
 }

@@ -14,6 +14,7 @@ import type {
   Statistic,
 } from './alarm-types';
 import { canaryAlarm, canaryDashboardRow } from './canary-alarms';
+import { entityLoopAlarms } from './entity-loop-alarms';
 import { math } from './metric-math';
 
 /*
@@ -867,6 +868,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     },
     canaryAlarm(config, triage), // change safety (issue 15): lib/observability/canary-alarms.ts
     ...quotaAlarms(config, { pipeline, sqs }), // provider quota (issue 14): lib/observability/quota-alarms.ts
+    ...entityLoopAlarms(config, pipeline),
   ];
   const monitors = [
     ...monitorAlarms({ id: 'reconciler', service: METRIC_SERVICE.RECONCILER, resource: 'reconciler', scheduleMinutes: config.completeness.scheduleMinutes, watches: 'incomplete-job', stage }, lambda, pipeline),

@@ -9,6 +9,7 @@
  */
 import { pick, seededRandom, type Random } from '../../lambda/shared/seeded-random';
 import { ticketTriage, type TicketInput } from '../../lambda/tasks/ticket-triage';
+import { newContent, SMALL_EDIT_KINDS, smallEdit } from './agent-edits';
 import { generateTicket, type TicketCategory } from './ticket-generator';
 
 /** The ways a bad line is bad: each is one line of the default workload. */
@@ -25,8 +26,8 @@ export const BAD_LINE_KINDS = [
 ] as const;
 export type BadLineKind = (typeof BAD_LINE_KINDS)[number];
 
-/** What a line is: a first send, a re-send, or a bad message. */
-export type WorkloadLineKind = 'valid' | 'duplicate-exact' | 'duplicate-reordered' | BadLineKind;
+/** What a line is: a first send, a re-send, an agent's edit of an earlier ticket, a looper's edit, or a bad message. */
+export type WorkloadLineKind = 'valid' | 'duplicate-exact' | 'duplicate-reordered' | 'agent-edit' | 'looper-edit' | BadLineKind;
 
 /** One line of the workload file, with what it was made to be. */
 export interface WorkloadLine {
@@ -40,6 +41,8 @@ export interface ProducerMessage {
   readonly task: string;
   readonly input: TicketInput;
   readonly jobId?: string;
+  /** The ticket the input is about (set on every ticket of a workload with agent edits). */
+  readonly entityId?: string;
   readonly metadata?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
@@ -56,6 +59,16 @@ export interface WorkloadOptions {
   readonly duplicateRate?: number;
   /** Whether to include one line of each `BAD_LINE_KINDS`. */
   readonly badLines?: boolean;
+  /**
+   * Fraction of lines that are an agent's small edit of an earlier ticket (same `entityId`, a typo
+   * fixed, a signature added or the subject changed). When above 0, every ticket names its
+   * entity, and `loopers` entities are edited over and over with new content. @default 0
+   */
+  readonly agentEdits?: number;
+  /** Entities rewritten again and again (new content each time), when `agentEdits` > 0. @default 2 */
+  readonly loopers?: number;
+  /** Rewrites of each looper (past any sensible decision limit). @default 8 */
+  readonly looperEdits?: number;
 }
 
 /** The options of the committed examples/tickets.jsonl. */
@@ -157,8 +170,19 @@ export function buildWorkload(options: WorkloadOptions = {}): WorkloadLine[] {
     throw new RangeError(`count ${count} is too small for ${duplicates} duplicates and ${badKinds.length} bad lines`);
   }
 
+  // Agent edits and loopers come out of the originals' share, so `count` stays the total.
+  const agentEdits = Math.round(count * (options.agentEdits ?? 0));
+  const loopers = agentEdits > 0 ? (options.loopers ?? 2) : 0;
+  const looperEdits = loopers * (options.looperEdits ?? 8);
+  const ticketCount = originals - agentEdits - looperEdits;
+  if (ticketCount < Math.max(1, loopers + agentEdits)) {
+    throw new RangeError(`count ${count} is too small for ${agentEdits} agent edits and ${looperEdits} looper edits`);
+  }
   const messages: ProducerMessage[] = [];
-  for (let i = 0; i < originals; i += 1) messages.push(producerMessage(random, options.category, options.share));
+  for (let i = 0; i < ticketCount; i += 1) {
+    const message = producerMessage(random, options.category, options.share);
+    messages.push(agentEdits > 0 ? { ...message, entityId: `ticket-${String(i + 1).padStart(5, '0')}` } : message);
+  }
   const lines: Array<WorkloadLine & { readonly source?: ProducerMessage }> = messages.map((message) => ({
     kind: 'valid',
     text: JSON.stringify(message),
@@ -180,11 +204,49 @@ export function buildWorkload(options: WorkloadOptions = {}): WorkloadLine[] {
     });
   }
 
+  appendAgentEdits(random, lines, messages, agentEdits, loopers, options.looperEdits ?? 8);
+
   for (const kind of badKinds) {
     const text = badLine(kind, producerMessage(random, options.category, options.share));
     lines.splice(Math.floor(random() * (lines.length + 1)), 0, { kind, text });
   }
   return lines.map(({ kind, text }) => ({ kind, text }));
+}
+
+/**
+ * Agent edits: each a small edit of a different earlier ticket, placed at least a third of the
+ * workload after it (an agent edits a ticket after automation has answered it). Loopers: the first
+ * `loopers` tickets, each rewritten `looperEdits` times with new content of its category, in order.
+ */
+function appendAgentEdits(
+  random: Random,
+  lines: Array<WorkloadLine & { readonly source?: ProducerMessage }>,
+  messages: readonly ProducerMessage[],
+  agentEdits: number,
+  loopers: number,
+  looperEdits: number,
+): void {
+  const edited = new Set<ProducerMessage>(messages.slice(0, loopers));
+  const gap = Math.floor(lines.length / 3);
+  for (let e = 0; e < agentEdits; e += 1) {
+    let source = pick(random, messages);
+    while (edited.has(source)) source = pick(random, messages);
+    edited.add(source);
+    const kind = SMALL_EDIT_KINDS[e % SMALL_EDIT_KINDS.length] as (typeof SMALL_EDIT_KINDS)[number];
+    const at = lines.findIndex((line) => line.source === source);
+    const from = Math.min(lines.length, at + 1 + gap);
+    lines.splice(from + Math.floor(random() * (lines.length - from + 1)), 0, { kind: 'agent-edit', text: JSON.stringify({ ...source, input: smallEdit(random, source.input, kind) }) });
+  }
+  for (const looper of messages.slice(0, loopers)) {
+    const at = lines.findIndex((line) => line.source === looper);
+    let after = at;
+    for (let r = 0; r < looperEdits; r += 1) {
+      // The agent rewrites the whole ticket each time: new content, so nothing is reused and each edit is a decision.
+      const input = newContent(random, 'other', 'new-any-category');
+      after = after + 1 + Math.floor(random() * Math.max(1, (lines.length - after) / (looperEdits - r + 1)));
+      lines.splice(Math.min(after, lines.length), 0, { kind: 'looper-edit', text: JSON.stringify({ ...looper, input }) });
+    }
+  }
 }
 
 /** The file content for `lines`: one message body per line, newline-terminated. */

@@ -87,6 +87,17 @@ describe('loadStageConfig', () => {
     expect(error.issues[0]).toContain(expected);
   });
 
+  it('defaults the entity-loop block (issue 16) and names a bad key', () => {
+    // Act
+    const config = loadStageConfig('dev');
+    const error = configError('dev', { entityLoops: { decisionLimit: 0, reuseThreshold: 1.5 } } as never);
+
+    // Assess
+    expect(config.entityLoops).toEqual({ decisionLimit: 3, windowSeconds: 86_400, reuseThreshold: 0.6, loopAlarmThreshold: 5 });
+    expect(error.issues.join('\n')).toContain('entityLoops.decisionLimit');
+    expect(error.issues.join('\n')).toContain('entityLoops.reuseThreshold');
+  });
+
   it('accepts a visibility timeout of exactly 6 x the processor timeout', () => {
     // Act
     const config = loadStageConfig('dev', { processor: { timeoutSeconds: 60 }, inputQueue: { visibilityTimeoutSeconds: 360 }, reviewQueue: { visibilityTimeoutSeconds: 360 } });

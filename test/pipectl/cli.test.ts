@@ -17,7 +17,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const COMMANDS = [
   ['send'], ['status'], ['triage'], ['dlq'], ['dlq', 'list'], ['dlq', 'show'], ['dlq', 'redrive'], ['pause'], ['resume'],
   ['breaker'], ['breaker', 'status'], ['breaker', 'open'], ['breaker', 'close'], ['breaker', 'release'],
-  ['review'], ['review', 'list'], ['review', 'resolve'], ['jobs'], ['runbook'], ['gameday'],
+  ['review'], ['review', 'list'], ['review', 'resolve'], ['review', 'entity'], ['jobs'], ['runbook'], ['gameday'],
   ['switch'], ['switch', 'list'], ['switch', 'set'], ['switch', 'unset'], ['canary'], ['canary', 'status'], ['canary', 'promote'], ['canary', 'abort'], ['canary', 'watch'],
 ] as const;
 

@@ -43,8 +43,15 @@ describe('parseMessage: a valid message', () => {
     expect(parsed.key).toBe(inputKey('ticket-triage', '1', TICKET));
   });
 
+  it('carries the entityId, which is not part of the key (the same input about two entities is one piece of work)', () => {
+    const parsed = parseMessage(body({ entityId: 'ticket-48213' }));
+    expect(parsed.entityId).toBe('ticket-48213');
+    expect(parsed.key).toBe(parseMessage(body()).key);
+  });
+
   it('leaves jobId and metadata undefined when the producer sends none', () => {
     const parsed = parseMessage(body());
+    expect(parsed.entityId).toBeUndefined();
     expect(parsed.jobId).toBeUndefined();
     expect(parsed.metadata).toBeUndefined();
   });
@@ -83,6 +90,8 @@ describe('parseMessage: a valid message', () => {
     ['body of 20,000 characters', { input: { subject: 's', body: 'b'.repeat(20_000) } }],
     ['customer tier', { input: { ...TICKET, customerTier: 'enterprise' } }],
     ['jobId of 128 characters', { jobId: 'j'.repeat(128) }],
+    ['entityId of 128 characters', { entityId: 'e'.repeat(128) }],
+    ['entityId in a CRM shape', { entityId: 'zendesk:ticket/48213#thread-2' }],
     ['metadata string of 1,024 characters', { metadata: { note: 'n'.repeat(1_024) } }],
     ['hostile words as string values (only keys are hostile)', { input: { subject: '__proto__', body: 'constructor prototype' } }],
     ['a key that merely contains a hostile word', { metadata: { constructorName: 'x', __PROTO__: 'y' } }],
@@ -188,6 +197,12 @@ describe('parseMessage: rejections', () => {
     ['jobId empty', body({ jobId: '' })],
     ['jobId of 129 characters', body({ jobId: 'j'.repeat(129) })],
     ['jobId is a number', body({ jobId: 7 })],
+    ['entityId with a space', body({ entityId: 'ticket 1' })],
+    ['entityId empty', body({ entityId: '' })],
+    ['entityId of 129 characters', body({ entityId: 'e'.repeat(129) })],
+    ['entityId is a number', body({ entityId: 48213 })],
+    ['entityId is an email address', body({ entityId: 'jane@example.com' })],
+    ['entityId with a newline', body({ entityId: 'ticket-1\nx' })],
     ['metadata is a string', body({ metadata: 'x' })],
     ['metadata is an array', body({ metadata: ['x'] })],
     ['metadata value is an object', body({ metadata: { a: { b: 1 } } })],

@@ -77,7 +77,19 @@ describe('readRuntimeConfig: valid environments', () => {
       ratePacing: 'on',
       quotaWindowMs: 60_000,
       quotaMaxBurst: 10,
+      entityDecisionLimit: 3,
+      entityWindowSeconds: 86_400,
+      entityReuseThreshold: 0.6,
     });
+  });
+
+  it.each<[string, string]>([
+    [ENV.ENTITY_DECISION_LIMIT, '0'],
+    [ENV.ENTITY_WINDOW_SECONDS, ''],
+    [ENV.ENTITY_REUSE_THRESHOLD, '-0.1'],
+    [ENV.ENTITY_REUSE_THRESHOLD, '2'],
+  ])('refuses the entity-loop setting %s=%j, naming the variable', (variable, value) => {
+    expect(() => readRuntimeConfig({ ...REQUIRED, [variable]: value })).toThrow(variable);
   });
 
   it('reads the model layer: providers, prices, task policies, retry, breaker and budget settings', () => {
