@@ -6,7 +6,7 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { convertToAttr, marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { LEDGER, LEDGER_STATUS, type LedgerStatus } from '../contract';
 import { DependencyError } from '../errors/pipeline-errors';
 import { hourShardKey, jobShardKey } from './ledger-index';
@@ -232,12 +232,13 @@ export class DynamoDbLedgerStore implements LedgerStore {
 
   markInReview(request: ReviewRequest): Promise<WriteOutcome> {
     return this.write(LEDGER_TRANSITION.REVIEW, request.key, request, request, {
-      update: 'SET #status = :to, #reviewReasons = :reasons, #updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil',
-      names: { '#reviewReasons': 'reviewReasons', '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL },
+      update: `SET #status = :to, #reviewReasons = :reasons, #updatedAt = :now, #expiresAt = :expiresAt${request.input === undefined ? '' : ', #input = :input'} REMOVE #leaseUntil`,
+      names: { '#reviewReasons': 'reviewReasons', '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL, ...(request.input === undefined ? {} : { '#input': 'input' }) },
       values: {
         ':to': { S: LEDGER_STATUS.IN_REVIEW },
         ':reasons': { L: request.reasons.map((reason) => ({ S: reason.slice(0, 500) })) },
         ':expiresAt': { N: String(this.expiresAt(request.now)) },
+        ...(request.input === undefined ? {} : { ':input': convertToAttr(request.input, { removeUndefinedValues: true }) }),
       },
     });
   }

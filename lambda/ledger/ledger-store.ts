@@ -143,5 +143,11 @@ export interface ReviewRequest extends WriteOptions {
   readonly key: string;
   readonly claimToken: string;
   readonly reasons: readonly string[];
+  /**
+   * The validated input, kept on the IN_REVIEW item: review is a ledger state, and a reviewer must
+   * read the input without receiving the (at most once) notice. The DynamoDB table is encrypted;
+   * the item's TTL bounds how long it stays.
+   */
+  readonly input?: unknown;
   readonly now: number;
 }

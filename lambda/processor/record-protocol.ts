@@ -445,7 +445,14 @@ export class RecordProtocol {
    */
   private async escalate(record: SQSRecord, message: ParsedMessage, claimToken: string, notes: readonly TierNote[], modelCalls: number, batch: BatchContext): Promise<WriteOutcome> {
     const reasons = notes.map((note) => `${note.tier}${note.modelId ? ` (${note.modelId})` : ''}: ${note.reason}`);
-    const review = await this.deps.ledger.markInReview({ key: message.key, claimToken, reasons, now: this.now(), signal: this.signalUntil(batch.leaseUntil) });
+    const review = await this.deps.ledger.markInReview({
+      key: message.key,
+      claimToken,
+      reasons,
+      input: message.input,
+      now: this.now(),
+      signal: this.signalUntil(batch.leaseUntil),
+    });
     if (review.kind === 'stale') return review;
     try {
       await this.deps.queues.escalate(

@@ -263,7 +263,7 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
         [MESSAGE_ATTRIBUTE.INPUT_HASH]: key,
         [MESSAGE_ATTRIBUTE.FAILURE_REASON]: 'ESCALATED',
       });
-      await ledger.markInReview({ key, claimToken: 't1', reasons, now });
+      await ledger.markInReview({ key, claimToken: 't1', reasons, input, now });
       dynamodb.destroy();
     });
 

@@ -121,6 +121,7 @@ export class InMemoryLedgerStore implements LedgerStore {
       ...item,
       status: LEDGER_STATUS.IN_REVIEW,
       reviewReasons: request.reasons,
+      ...(request.input === undefined ? {} : { input: request.input }),
       leaseUntil: undefined,
     }));
   }
