@@ -56,6 +56,8 @@ export interface LocalRunReport {
   /** Where things are, for a human following up. */
   readonly details: {
     readonly dlqByReason: Readonly<Record<string, number>>;
+    /** DLQ copies of keys the ledger completed (a crash after the completion on the last receive): settled, not a second outcome. */
+    readonly settledCopiesInDlq: number;
     readonly ledgerByStatus: Readonly<Record<string, number>>;
     /** The keys behind the invariant violations (at most MAX_LISTED_KEYS per problem), with where each ended. */
     readonly violatingKeys: readonly ViolatingKey[];
@@ -140,6 +142,10 @@ export async function buildReport(
   let claims = 0;
   const completedKeys = new Set<string>();
   const rejectedKeys = new Set<string>();
+  // The ledger is the record of truth: review and DLQ messages are notices, sent at most once
+  // (lambda/processor/record-protocol.ts), so a settled item counts even when its notice was lost.
+  const reviewKeys = new Set<string>();
+  const deadLetteredKeys = new Set<string>();
   const byTier = { primary: 0, secondary: 0, rules: 0, human: 0, reused: 0 };
   for (const item of state.ledger) {
     const status = String(item[LEDGER.STATUS]);
@@ -151,7 +157,11 @@ export async function buildReport(
       completedKeys.add(key);
       const tier = String(item.tier) as keyof typeof byTier;
       if (tier in byTier) byTier[tier] += 1;
-    } else if (status === LEDGER_STATUS.REJECTED) rejectedKeys.add(key);
+    } else if (status === LEDGER_STATUS.REJECTED) {
+      rejectedKeys.add(key);
+      deadLetteredKeys.add(key);
+    } else if (status === LEDGER_STATUS.DEAD_LETTERED) deadLetteredKeys.add(key);
+    else if (status === LEDGER_STATUS.IN_REVIEW) reviewKeys.add(key);
   }
 
   const dlqByReason: Record<string, number> = {};
@@ -182,13 +192,20 @@ export async function buildReport(
   let inReview = 0;
   let deadLettered = 0;
   let rejected = 0;
+  // A DLQ copy of a key the ledger completed (a crash after the completion on the last receive)
+  // is a settled copy, not a second outcome: `pipectl dlq` marks it and a redrive skips it.
+  let settledCopiesInDlq = 0;
   for (const key of sentKeys) {
-    const places = [completedKeys.has(key), reviewMessages.has(key), dlqMessages.has(key)].filter(Boolean).length;
+    const inReviewNow = reviewKeys.has(key) || (reviewMessages.has(key) && !statusOf.has(key));
+    const deadLetteredNow = deadLetteredKeys.has(key) || (dlqMessages.has(key) && !statusOf.has(key));
+    const places = [completedKeys.has(key), inReviewNow || reviewMessages.has(key), deadLetteredNow].filter(Boolean).length;
     if (places > 1) offend(key, 'in-two-places');
     if ((reviewMessages.get(key) ?? 0) > 1) offend(key, 'duplicate-review');
-    if (completedKeys.has(key)) completed += 1;
-    else if (reviewMessages.has(key)) inReview += 1;
-    else if (dlqMessages.has(key)) {
+    if (completedKeys.has(key)) {
+      completed += 1;
+      if (dlqMessages.has(key)) settledCopiesInDlq += 1;
+    } else if (inReviewNow) inReview += 1;
+    else if (deadLetteredNow) {
       deadLettered += 1;
       if (rejectedKeys.has(key)) rejected += 1;
     } else offend(key, 'lost');
@@ -253,6 +270,7 @@ export async function buildReport(
     durationMs,
     details: {
       dlqByReason,
+      settledCopiesInDlq,
       ledgerByStatus,
       violatingKeys: Object.keys(describe).flatMap((problem) => offenders.filter((offender) => offender.problem === problem).slice(0, MAX_LISTED_KEYS)),
       finalReconcilerRun,
