@@ -119,7 +119,9 @@ export async function startBaselinePipeline(options: {
         completed += (page.Items ?? []).filter((item) => item.status?.S === 'COMPLETED').length;
         startKey = page.LastEvaluatedKey;
       } while (startKey);
-      const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl as string, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlqUrl as string, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
       return `${completed} of ${unique} unique inputs completed, ${Attributes.ApproximateNumberOfMessages ?? 0} message(s) in the DLQ`;
     },
     async stop() {

@@ -30,7 +30,12 @@ import { startLocalPipeline } from '../local/local-pipeline';
 import { synthesizeLocalStack } from '../local/stack-model';
 
 const program = new Command()
-  .option('--items <n>', 'completed items in the hour (repeatable)', (value: string, previous: number[]) => [...previous, Number.parseInt(value, 10)], [] as number[])
+  .option(
+    '--items <n>',
+    'completed items in the hour (repeatable)',
+    (value: string, previous: number[]) => [...previous, Number.parseInt(value, 10)],
+    [] as number[],
+  )
   .option('--out <file>', 'where to write the JSON results', join(__dirname, 'drift-results.json'))
   .parse();
 const options = program.opts<{ items: number[]; out: string }>();
@@ -95,7 +100,12 @@ async function main(): Promise<void> {
   const results = [];
   for (const count of sizes) {
     const pipeline = await startLocalPipeline({ stack, monitors: false, autoStart: false });
-    const client = new DynamoDBClient({ region: pipeline.emulators.region, endpoint: pipeline.emulators.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS, customUserAgent: OBSERVER_USER_AGENT });
+    const client = new DynamoDBClient({
+      region: pipeline.emulators.region,
+      endpoint: pipeline.emulators.dynamodbEndpoint,
+      credentials: LOCAL_CREDENTIALS,
+      customUserAgent: OBSERVER_USER_AGENT,
+    });
     try {
       const hourStart = Date.UTC(2026, 10, 23, 10);
       const now = hourStart + 3_600_000;
@@ -110,7 +120,15 @@ async function main(): Promise<void> {
           histogram[bin] = (histogram[bin] ?? 0) + 1;
         }
       }
-      await writeBaseline(client, pipeline.resources.controlTableName, { task: 'ticket-triage', source: 'pinned', from: hourStart - 86_400_000, to: hourStart, items: 10_000, histograms, pinnedAt: hourStart });
+      await writeBaseline(client, pipeline.resources.controlTableName, {
+        task: 'ticket-triage',
+        source: 'pinned',
+        from: hourStart - 86_400_000,
+        to: hourStart,
+        items: 10_000,
+        histograms,
+        pinnedAt: hourStart,
+      });
 
       const measure = async (label: string, sampleShards: number, maxItems: number) => {
         const heapBefore = process.memoryUsage().heapUsed;

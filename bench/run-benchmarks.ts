@@ -94,7 +94,9 @@ function workload(messages: number, seed: number): { fresh: string[]; duplicates
   const fresh = tickets.map((ticket) => JSON.stringify({ task: 'ticket-triage', input: ticket.input }));
   const resends = tickets
     .slice(0, duplicates)
-    .map((ticket, index) => (index % 2 === 0 ? JSON.stringify({ task: 'ticket-triage', input: ticket.input }) : restyledJson({ input: ticket.input, task: 'ticket-triage' })));
+    .map((ticket, index) =>
+      index % 2 === 0 ? JSON.stringify({ task: 'ticket-triage', input: ticket.input }) : restyledJson({ input: ticket.input, task: 'ticket-triage' }),
+    );
   return { fresh, duplicates: resends };
 }
 
@@ -139,7 +141,14 @@ function track(usage: Usage): (report: InvocationReport) => void {
   };
 }
 
-async function scenario(variant: Variant, stack: LocalStackModel, baselineBundle: string, profile: string, messages: number, seed: number): Promise<ScenarioResult> {
+async function scenario(
+  variant: Variant,
+  stack: LocalStackModel,
+  baselineBundle: string,
+  profile: string,
+  messages: number,
+  seed: number,
+): Promise<ScenarioResult> {
   const usage = newUsage();
   const { fresh, duplicates } = workload(messages, seed);
   const logDir = mkdtempSync(join(tmpdir(), `bench-${variant}-`));
@@ -158,7 +167,15 @@ async function scenario(variant: Variant, stack: LocalStackModel, baselineBundle
       logFile,
       onInvocation: track(usage),
     });
-    target = { name: 'pipeline', sqs: pipeline.sqs, inputQueueUrl: pipeline.resources.inputQueueUrl, counter: pipeline.emulators.counter, simulator: pipeline.simulator, poller: pipeline.poller, stop: () => pipeline.stop() };
+    target = {
+      name: 'pipeline',
+      sqs: pipeline.sqs,
+      inputQueueUrl: pipeline.resources.inputQueueUrl,
+      counter: pipeline.emulators.counter,
+      simulator: pipeline.simulator,
+      poller: pipeline.poller,
+      stop: () => pipeline.stop(),
+    };
     inFlightBound = Number(pipeline.processorEnvironment[ENV.RECORD_CONCURRENCY]) * stack.eventSource.maxConcurrency;
     finish = async () => {
       await pipeline.poller.stop();
@@ -168,7 +185,15 @@ async function scenario(variant: Variant, stack: LocalStackModel, baselineBundle
         : `INVARIANT BROKEN: ${report.invariantViolations.join('; ')}`;
     };
   } else {
-    const baseline = await startBaselinePipeline({ stack, bundlePath: baselineBundle, faults: parseFaultSpec(profile), timeScale: TIME_SCALE, seed: SEED, onInvocation: track(usage), logFile });
+    const baseline = await startBaselinePipeline({
+      stack,
+      bundlePath: baselineBundle,
+      faults: parseFaultSpec(profile),
+      timeScale: TIME_SCALE,
+      seed: SEED,
+      onInvocation: track(usage),
+      logFile,
+    });
     target = baseline;
     // BatchProcessor runs every record of a batch at once: the batch size is its only bound.
     inFlightBound = stack.eventSource.batchSize * stack.eventSource.maxConcurrency;
@@ -296,7 +321,7 @@ function areaOf(source: string): string {
   if (source.startsWith('@aws-sdk/') || source.startsWith('@smithy/')) return 'AWS SDK';
   if (source.startsWith('@aws-lambda-powertools/')) return 'Powertools';
   if (source.startsWith('zod/')) return 'zod';
-  if (source.startsWith('node:') || source === '' ) return 'Node.js internals';
+  if (source.startsWith('node:') || source === '') return 'Node.js internals';
   if (source.startsWith('(')) return source;
   return 'other libraries / native';
 }
@@ -329,7 +354,12 @@ async function main(): Promise<void> {
       const existing = results.find((result) => result.variant === variant && result.profile === 'zero-latency' && result.messages === messages);
       log(`cost growth: ${variant}, ${messages} messages${existing ? ' (reusing the scenario run)' : ''}`);
       const result = existing ?? (await scenario(variant, stack, baselineBundle, 'zero-latency', messages, 7));
-      growth.push({ variant, messages, costPerMillion: costPerMessage(result, stack.processor.memoryMb).total * 1e6, messagesPerSecond: result.messagesPerSecond });
+      growth.push({
+        variant,
+        messages,
+        costPerMillion: costPerMessage(result, stack.processor.memoryMb).total * 1e6,
+        messagesPerSecond: result.messagesPerSecond,
+      });
     }
   }
 
@@ -340,7 +370,12 @@ async function main(): Promise<void> {
     await pipeline.stop();
     return environment;
   })();
-  const baselineEnvironment = { IDEMPOTENCY_TABLE_NAME: 'baseline-idempotency', MODEL_BASE_URL: 'http://127.0.0.1:9/v1', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const baselineEnvironment = {
+    IDEMPOTENCY_TABLE_NAME: 'baseline-idempotency',
+    MODEL_BASE_URL: 'http://127.0.0.1:9/v1',
+    AWS_REGION: 'us-east-1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
   const bundles = {
     pipeline: { ...bundleFigures(stack.processor.bundlePath), coldInit: coldInitMs(stack.processor.bundlePath, pipelineEnvironment, options.coldSamples) },
     baseline: { ...bundleFigures(baselineBundle), coldInit: coldInitMs(baselineBundle, baselineEnvironment, options.coldSamples) },
@@ -350,7 +385,15 @@ async function main(): Promise<void> {
   const profileDir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
   {
     const pipeline = await startLocalPipeline({ stack, isolation: 'process', execArgv: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], monitors: false });
-    const target: BenchTarget = { name: 'pipeline', sqs: pipeline.sqs, inputQueueUrl: pipeline.resources.inputQueueUrl, counter: pipeline.emulators.counter, simulator: pipeline.simulator, poller: pipeline.poller, stop: () => pipeline.stop() };
+    const target: BenchTarget = {
+      name: 'pipeline',
+      sqs: pipeline.sqs,
+      inputQueueUrl: pipeline.resources.inputQueueUrl,
+      counter: pipeline.emulators.counter,
+      simulator: pipeline.simulator,
+      poller: pipeline.poller,
+      stop: () => pipeline.stop(),
+    };
     const { fresh, duplicates } = workload(2000, 3);
     await phase(target, [...fresh, ...duplicates]);
     await pipeline.stop();
@@ -359,7 +402,8 @@ async function main(): Promise<void> {
   rmSync(profileDir, { recursive: true, force: true });
 
   const memoryMb = stack.processor.memoryMb;
-  const at = (variant: Variant, profileName: string) => results.find((result) => result.variant === variant && result.profile === profileName) as ScenarioResult;
+  const at = (variant: Variant, profileName: string) =>
+    results.find((result) => result.variant === variant && result.profile === profileName) as ScenarioResult;
   const ours = at('pipeline', 'zero-latency');
   const theirs = at('baseline', 'zero-latency');
   const oursCost = costPerMessage(ours, memoryMb);
@@ -370,10 +414,25 @@ async function main(): Promise<void> {
     benchmark: 'pipeline-vs-powertools-baseline',
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    settings: { messages: options.messages, duplicates: 0.2, timeScale: TIME_SCALE, memoryMb, batchSize: stack.eventSource.batchSize, maxConcurrency: stack.eventSource.maxConcurrency, isolation: 'child process per execution environment' },
+    settings: {
+      messages: options.messages,
+      duplicates: 0.2,
+      timeScale: TIME_SCALE,
+      memoryMb,
+      batchSize: stack.eventSource.batchSize,
+      maxConcurrency: stack.eventSource.maxConcurrency,
+      isolation: 'child process per execution environment',
+    },
     results,
     bundles,
-    cost: { prices: PRICES, perMillion: { pipeline: scaleCost(oursCost), baseline: scaleCost(theirsCost), stepFunctionsStandard: { transitions: sfnCost.transitions, total: sfnCost.total * 1e6 } } },
+    cost: {
+      prices: PRICES,
+      perMillion: {
+        pipeline: scaleCost(oursCost),
+        baseline: scaleCost(theirsCost),
+        stepFunctionsStandard: { transitions: sfnCost.transitions, total: sfnCost.total * 1e6 },
+      },
+    },
     growth,
     cpuProfile: profile,
     durationSeconds: (Date.now() - started) / 1000,
@@ -429,11 +488,17 @@ async function main(): Promise<void> {
       `  Step Functions standard, same steps: ${fixed(sfnCost.total * 1e6)} (${sfnCost.transitions} transitions per message)`,
       '',
       'cost growth (zero latency), USD per 1M messages:',
-      ...growth.map((entry) => `  ${entry.variant.padEnd(8)} ${String(entry.messages).padStart(6)} messages: ${fixed(entry.costPerMillion)}  (${fixed(entry.messagesPerSecond, 0)} msg/s)`),
+      ...growth.map(
+        (entry) =>
+          `  ${entry.variant.padEnd(8)} ${String(entry.messages).padStart(6)} messages: ${fixed(entry.costPerMillion)}  (${fixed(entry.messagesPerSecond, 0)} msg/s)`,
+      ),
       '',
       `processor CPU profile, top frames by self time (${fixed(profile.totalMs, 0)} ms sampled):`,
       ...profile.frames.map((frame) => `  ${fixed(frame.share * 100, 1).padStart(5)}%  ${frame.name}  ${frame.source}`),
-      `  by area: ${Object.entries(profile.byArea).sort((a, b) => b[1] - a[1]).map(([area, ms]) => `${area} ${fixed((ms / profile.totalMs) * 100, 0)}%`).join(', ')}`,
+      `  by area: ${Object.entries(profile.byArea)
+        .sort((a, b) => b[1] - a[1])
+        .map(([area, ms]) => `${area} ${fixed((ms / profile.totalMs) * 100, 0)}%`)
+        .join(', ')}`,
       '',
       `results: ${options.out} (${fixed((Date.now() - started) / 1000, 0)} s)`,
       '',
@@ -456,4 +521,3 @@ main().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exitCode = 1;
 });
-

@@ -20,7 +20,12 @@ import { parseArgs } from 'node:util';
 import { TICKET_CATEGORIES } from '../lambda/tasks/ticket-triage';
 import type { TicketCategory } from '../local/workload-generator/ticket-generator';
 import {
-  BAD_LINE_KINDS, buildWorkload, DEFAULT_WORKLOAD, renderWorkload, type WorkloadLineKind, type WorkloadOptions,
+  BAD_LINE_KINDS,
+  buildWorkload,
+  DEFAULT_WORKLOAD,
+  renderWorkload,
+  type WorkloadLineKind,
+  type WorkloadOptions,
 } from '../local/workload-generator/ticket-workload';
 
 function fail(message: string): never {

@@ -99,7 +99,10 @@ export function evaluateAlarmState(range: readonly DatapointClass[], settings: E
   const fills = n - real.length;
   switch (treatMissingData) {
     case 'breaching':
-      return verdict(breachingReal + fills >= m, `${breachingReal} of ${real.length} datapoints breaching + ${fills} missing treated as breaching (${m} needed)`);
+      return verdict(
+        breachingReal + fills >= m,
+        `${breachingReal} of ${real.length} datapoints breaching + ${fills} missing treated as breaching (${m} needed)`,
+      );
     case 'notBreaching':
       return verdict(breachingReal >= m, `${breachingReal} of ${real.length} datapoints breaching, ${fills} missing treated as not breaching (${m} needed)`);
     case 'missing':
@@ -286,7 +289,9 @@ export class LocalAlarmEvaluator {
     this.agedQueues = new Set(
       options.catalog.alarms
         .flatMap(queriesOf)
-        .flatMap(({ source }) => (source.kind === 'aws' && source.namespace === 'AWS/SQS' && source.name === 'ApproximateAgeOfOldestMessage' ? [source.resource] : [])),
+        .flatMap(({ source }) =>
+          source.kind === 'aws' && source.namespace === 'AWS/SQS' && source.name === 'ApproximateAgeOfOldestMessage' ? [source.resource] : [],
+        ),
     );
   }
 
@@ -301,8 +306,7 @@ export class LocalAlarmEvaluator {
   /** Lambda's metrics of one invocation, at the time it ended. */
   recordInvocation(report: Pick<InvocationReport, 'outcome'>): void {
     const timestamp = this.now();
-    const record = (name: string, value: number) =>
-      this.aws.record({ ...awsKey('AWS/Lambda', name, 'processor'), timestamp, values: [value] });
+    const record = (name: string, value: number) => this.aws.record({ ...awsKey('AWS/Lambda', name, 'processor'), timestamp, values: [value] });
     record('Invocations', 1);
     record('Errors', report.outcome === 'ok' ? 0 : 1);
     record('Throttles', 0);
@@ -479,7 +483,11 @@ export class LocalAlarmEvaluator {
   private emptyMetrics(alarm: AlarmDefinition, from: number, to: number): ReadonlySet<string> {
     const { signal } = alarm;
     if (signal.kind === 'metric') return new Set();
-    return new Set(Object.entries(signal.metrics).filter(([, query]) => this.queryValue(query, from, to) === undefined).map(([id]) => id));
+    return new Set(
+      Object.entries(signal.metrics)
+        .filter(([, query]) => this.queryValue(query, from, to) === undefined)
+        .map(([id]) => id),
+    );
   }
 
   private queryValue(query: MetricQuery, from: number, to: number): number | undefined {
@@ -525,9 +533,17 @@ function queueNameOf(queueUrl: string): string {
 export async function queueDepths(sqsEndpoint: string): Promise<Map<string, { visible: number; inFlight: number; delayed: number }>> {
   const response = await fetch(`${sqsEndpoint}/_fauxqs/queues`, { headers: { 'user-agent': OBSERVER_USER_AGENT } });
   if (!response.ok) throw new Error(`fauxqs queue list: HTTP ${response.status}`);
-  const queues = (await response.json()) as Array<{ name: string; approximateMessageCount: number; approximateInflightCount: number; approximateDelayedCount: number }>;
+  const queues = (await response.json()) as Array<{
+    name: string;
+    approximateMessageCount: number;
+    approximateInflightCount: number;
+    approximateDelayedCount: number;
+  }>;
   return new Map(
-    queues.map((queue) => [queue.name, { visible: queue.approximateMessageCount, inFlight: queue.approximateInflightCount, delayed: queue.approximateDelayedCount }]),
+    queues.map((queue) => [
+      queue.name,
+      { visible: queue.approximateMessageCount, inFlight: queue.approximateInflightCount, delayed: queue.approximateDelayedCount },
+    ]),
   );
 }
 

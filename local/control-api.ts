@@ -122,17 +122,16 @@ export async function startControlApi(source: PausableEventSource, settings: Loc
       return send(response, 200, functionConfiguration());
     }
     if (path === API_PREFIX && request.method === 'GET') {
-      const matches = matchesFunction(url.searchParams.get('FunctionName')) &&
-        [null, settings.queueArn].includes(url.searchParams.get('EventSourceArn'));
+      const matches = matchesFunction(url.searchParams.get('FunctionName')) && [null, settings.queueArn].includes(url.searchParams.get('EventSourceArn'));
       return send(response, 200, { EventSourceMappings: matches ? [configuration()] : [] });
     }
     if (!path.startsWith(`${API_PREFIX}/`)) {
       return error(
-      response,
-      404,
-      'UnknownOperationException',
-      `local mode serves only event source mappings and GetFunctionConfiguration: not ${request.method} ${url.pathname}`,
-    );
+        response,
+        404,
+        'UnknownOperationException',
+        `local mode serves only event source mappings and GetFunctionConfiguration: not ${request.method} ${url.pathname}`,
+      );
     }
     const uuid = decodeURIComponent(path.slice(API_PREFIX.length + 1));
     if (uuid !== settings.uuid) {
@@ -248,9 +247,7 @@ export function startPipelineControlApi(pipeline: LocalPipeline): Promise<Contro
       memoryMb: pipeline.stack.processor.memoryMb,
       codeSha256: createHash('sha256').update(readFileSync(pipeline.stack.processor.bundlePath)).digest('base64'),
       // What Lambda would show: the stack's variables, not the emulator plumbing local mode adds.
-      environment: Object.fromEntries(
-        Object.entries(pipeline.processorEnvironment).filter(([name]) => !/^(AWS_|PATH$|TZ$)/.test(name)),
-      ),
+      environment: Object.fromEntries(Object.entries(pipeline.processorEnvironment).filter(([name]) => !/^(AWS_|PATH$|TZ$)/.test(name))),
     },
   });
 }

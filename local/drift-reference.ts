@@ -81,7 +81,12 @@ export async function pinReferenceBaselines(context: DriftReferenceContext, runV
     renameSync(temporary, cacheFile);
   }
 
-  const client = new DynamoDBClient({ region: context.emulators.region, endpoint: context.emulators.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS, customUserAgent: OBSERVER_USER_AGENT });
+  const client = new DynamoDBClient({
+    region: context.emulators.region,
+    endpoint: context.emulators.dynamodbEndpoint,
+    credentials: LOCAL_CREDENTIALS,
+    customUserAgent: OBSERVER_USER_AGENT,
+  });
   try {
     for (const baseline of baselines) await writeBaseline(client, context.controlTableName, { ...baseline, pinnedAt: Date.now() });
   } finally {
@@ -108,7 +113,11 @@ async function computeReferenceBaselines(context: DriftReferenceContext, referen
     const baselines: DriftBaseline[] = [];
     for (const task of TASK_NAMES) {
       try {
-        const { requests: _requests, readUnits: _readUnits, ...baseline } = await buildBaseline(reference.dynamodb, reference.resources.ledgerTableName, task, from, to, {
+        const {
+          requests: _requests,
+          readUnits: _readUnits,
+          ...baseline
+        } = await buildBaseline(reference.dynamodb, reference.resources.ledgerTableName, task, from, to, {
           sampleShards: 16,
           maxItems: 1_000_000,
           source: DRIFT_BASELINE_SOURCE.REFERENCE,

@@ -113,7 +113,7 @@ export class EventSourcePoller {
       try {
         // A copy is invoked at once, so it runs while the original may still be in flight.
         messages = copies.length > 0 ? copies : await this.gatherBatch(signal);
-      } catch (error) {
+      } catch (_error) {
         if (signal.aborted) return;
         // The endpoint hiccupped: back off briefly, as the service's pollers do.
         await sleep(200, signal);

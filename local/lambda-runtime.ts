@@ -38,6 +38,7 @@ interface Runner {
   readonly stdout: Readable;
   readonly stderr: Readable;
   postMessage(message: unknown): void;
+  // biome-ignore lint/suspicious/noExplicitAny: worker_threads and child_process both type message payloads as any.
   on(event: 'message', listener: (message: any) => void): void;
   on(event: 'error', listener: (error: Error) => void): void;
   on(event: 'exit', listener: () => void): void;
@@ -119,7 +120,11 @@ export class ExecutionEnvironment {
         if (verdict === 'crash') {
           // The environment dies after the handler's last side effect, before Lambda reads its response.
           void this.kill();
-          finish({ kind: 'error', error: { name: 'Runtime.ExitError', message: 'the execution environment was killed (crash fault)' }, durationMs: Date.now() - started });
+          finish({
+            kind: 'error',
+            error: { name: 'Runtime.ExitError', message: 'the execution environment was killed (crash fault)' },
+            durationMs: Date.now() - started,
+          });
           return;
         }
         finish(result);
@@ -179,6 +184,7 @@ export class ExecutionEnvironment {
         stdout: child.stdout as Readable,
         stderr: child.stderr as Readable,
         postMessage: (message) => child.send(message as object),
+        // biome-ignore lint/suspicious/noExplicitAny: child_process's listener signature takes any[].
         on: (event: string, listener: (...args: any[]) => void) => child.on(event, listener),
         terminate: () =>
           new Promise<void>((resolve) => {

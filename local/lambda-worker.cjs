@@ -59,7 +59,7 @@ parentPort.on('message', async (message) => {
       type: 'result',
       id,
       ok: false,
-      error: { name: (error?.name) || 'Error', message: String((error?.message) || error) },
+      error: { name: error?.name || 'Error', message: String(error?.message || error) },
       durationMs: performance.now() - started,
     };
   }

@@ -189,7 +189,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       metrics: logs.metrics,
       timeScale,
       sqsEndpoint: emulators.sqsEndpoint,
-      queueUrls: { inputQueue: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, reviewQueue: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
+      queueUrls: {
+        inputQueue: resources.inputQueueUrl,
+        inputDlq: resources.inputDlqUrl,
+        reviewQueue: resources.reviewQueueUrl,
+        reviewDlq: resources.reviewDlqUrl,
+      },
       stateFile: options.alarmsFile ?? (options.logFile ? join(dirname(options.logFile), 'alarms.json') : undefined),
       scheduledMonitors: options.monitors !== false,
     });
@@ -215,7 +220,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           logs.write,
         ),
     );
-    environments.forEach((environment, index) => boundary?.attach(index, environment));
+    for (const [index, environment] of environments.entries()) boundary?.attach(index, environment);
     const queueUrl = physical.get(eventSource.queueLogicalId) as string;
     const redeliver = faultSpec.infra?.redeliver;
     const queueArn = await queueArnOf(sqs, queueUrl);
@@ -312,7 +317,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
  */
 async function startLocalModel(environment: Readonly<Record<string, string>>, spec: FaultSpec, timeScale: number, stackName: string): Promise<ModelSimulator> {
   if (hasFaults(spec) && environment[ENV.ALLOW_FAULT_INJECTION] !== 'true') {
-    throw new FaultSpecError(`${stackName} does not allow fault injection (allowFaultInjection is false in its stage config): run without --faults, or use a stage that allows it`);
+    throw new FaultSpecError(
+      `${stackName} does not allow fault injection (allowFaultInjection is false in its stage config): run without --faults, or use a stage that allows it`,
+    );
   }
   const scaled = scaleFaultSpec(spec, timeScale);
   return startModelSimulator({

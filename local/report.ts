@@ -110,6 +110,7 @@ export interface EntityReport {
 
 /** What the emulators hold at the end of a run. */
 interface EmulatorState {
+  // biome-ignore lint/suspicious/noExplicitAny: unmarshalled control-table items: untyped JSON, read field by field.
   readonly entities: ReadonlyArray<Record<string, any>>;
   readonly ledger: ReadonlyArray<Record<string, unknown>>;
   readonly deadLetters: readonly Message[];
@@ -123,12 +124,7 @@ interface EmulatorState {
  * queue's depth. Counters the processor keeps (EMF metrics) fill only the fields that are counts
  * of events (duplicates skipped, model calls); the invariant never reads them.
  */
-export async function buildReport(
-  pipeline: LocalPipeline,
-  sentBodies: readonly string[],
-  durationMs: number,
-  invocations: number,
-): Promise<LocalRunReport> {
+export async function buildReport(pipeline: LocalPipeline, sentBodies: readonly string[], durationMs: number, invocations: number): Promise<LocalRunReport> {
   // Before reading the queues: the report's reads hide the DLQ's messages, which the DLQ alarm counts.
   const alarms = await pipeline.alarms.finish();
   // The reconciler settles what SQS redrove behind the ledger's back; the invariant is judged after
@@ -183,7 +179,14 @@ export async function buildReport(
     const places = [completedKeys.has(key) && 'completed', dlqMessages.has(key) && 'dlq', reviewMessages.has(key) && 'review'].filter(
       (place): place is string => typeof place === 'string',
     );
-    offenders.push({ key, ledgerStatus: statusOf.get(key) ?? 'none', places, reviewMessages: reviewMessages.get(key) ?? 0, dlqMessages: dlqMessages.get(key) ?? 0, problem });
+    offenders.push({
+      key,
+      ledgerStatus: statusOf.get(key) ?? 'none',
+      places,
+      reviewMessages: reviewMessages.get(key) ?? 0,
+      dlqMessages: dlqMessages.get(key) ?? 0,
+      problem,
+    });
   };
 
   // A key's single outcome: completed, else in review, else dead-lettered. A key with no outcome
@@ -232,7 +235,9 @@ export async function buildReport(
   for (const problem of Object.keys(describe) as Array<ViolatingKey['problem']>) {
     const keys = offenders.filter((offender) => offender.problem === problem);
     if (keys.length === 0) continue;
-    const named = keys.slice(0, KEYS_IN_TEXT).map((offender) => `${offender.key.slice(0, 12)} (${offender.ledgerStatus}${offender.places.length > 0 ? `; ${offender.places.join('+')}` : ''})`);
+    const named = keys
+      .slice(0, KEYS_IN_TEXT)
+      .map((offender) => `${offender.key.slice(0, 12)} (${offender.ledgerStatus}${offender.places.length > 0 ? `; ${offender.places.join('+')}` : ''})`);
     violations.push(`${keys.length} ${describe[problem]}: ${named.join(', ')}${keys.length > KEYS_IN_TEXT ? ', …' : ''}`);
   }
   if (state.inputQueueDepth > 0) violations.push(`${state.inputQueueDepth} message(s) are still on the input queue`);
@@ -285,7 +290,7 @@ export async function buildReport(
 }
 
 async function runFinalReconciler(pipeline: LocalPipeline): Promise<LocalRunReport['details']['finalReconcilerRun']> {
-  if (!pipeline.monitors || !pipeline.monitors.names.includes(MONITOR_NAMES.RECONCILER)) return 'none';
+  if (!pipeline.monitors?.names.includes(MONITOR_NAMES.RECONCILER)) return 'none';
   const [run] = await pipeline.monitors.runOnce(MONITOR_NAMES.RECONCILER);
   return run?.result.kind ?? 'none';
 }
@@ -293,6 +298,7 @@ async function runFinalReconciler(pipeline: LocalPipeline): Promise<LocalRunRepo
 async function readState(pipeline: LocalPipeline): Promise<EmulatorState> {
   const { sqs, dynamodb, resources } = pipeline;
   const ledger: Record<string, unknown>[] = [];
+  // biome-ignore lint/suspicious/noExplicitAny: a DynamoDB LastEvaluatedKey, passed back as it came.
   let startKey: Record<string, any> | undefined;
   do {
     const page = await dynamodb.send(new ScanCommand({ TableName: resources.ledgerTableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
@@ -307,6 +313,7 @@ async function readState(pipeline: LocalPipeline): Promise<EmulatorState> {
     }),
   );
   const inputQueueDepth = Object.values(depth.Attributes ?? {}).reduce((total, value) => total + Number(value), 0);
+  // biome-ignore lint/suspicious/noExplicitAny: unmarshalled control-table items: untyped JSON, read field by field.
   const entities: Record<string, any>[] = [];
   startKey = undefined;
   do {

@@ -200,10 +200,23 @@ export class ScheduledMonitors {
 
   private run(entry: Scheduled): Promise<MonitorRun> {
     if (entry.running) return entry.running;
-    if (this.stopped) return Promise.resolve({ monitor: entry.name, at: Date.now(), result: { kind: 'error', error: { name: 'Stopped', message: 'local mode is stopping' }, durationMs: 0 } });
+    if (this.stopped)
+      return Promise.resolve({
+        monitor: entry.name,
+        at: Date.now(),
+        result: { kind: 'error', error: { name: 'Stopped', message: 'local mode is stopping' }, durationMs: 0 },
+      });
     const at = Date.now();
     // The event EventBridge sends for a scheduled rule.
-    const event = { version: '0', id: `local-${at}`, 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date(at).toISOString(), resources: [entry.model.ruleLogicalId], detail: {} };
+    const event = {
+      version: '0',
+      id: `local-${at}`,
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      time: new Date(at).toISOString(),
+      resources: [entry.model.ruleLogicalId],
+      detail: {},
+    };
     entry.running = entry.environment.invoke(event).then((result) => {
       const run = { monitor: entry.name, at, result };
       this.runs.push(run);

@@ -105,7 +105,8 @@ const LocalAlarmsFile = z.object({
 async function readLocalAlarms(target: PipelineTarget, state?: StateValue): Promise<AlarmRead> {
   const logFile = target.local?.logFile;
   const file = logFile ? join(dirname(logFile), 'alarms.json') : undefined;
-  if (!file || !existsSync(file)) return { available: false, reason: 'the local pipeline has written no alarm states yet (alarms.json next to its processor log)' };
+  if (!file || !existsSync(file))
+    return { available: false, reason: 'the local pipeline has written no alarm states yet (alarms.json next to its processor log)' };
   const parsed = LocalAlarmsFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
   if (!parsed.success) return { available: false, reason: `${file} is not in the shape this pipectl reads: ${parsed.error.issues[0]?.message}` };
   const alarms: AlarmView[] = parsed.data.alarms.map((alarm) => ({

@@ -38,7 +38,12 @@ export async function recentCompletions(target: PipelineTarget, windowMs: number
     MetricStat: { Metric: { Namespace: METRICS_NAMESPACE, MetricName: name, Dimensions: [...alarmDimensions, ...extra] }, Period: period, Stat: 'Sum' },
   });
   const fallbackQueries = TASK_NAMES.flatMap((task, taskIndex) =>
-    FALLBACK_TIERS.map((tier) => stat(`f${taskIndex}_${tier}`, METRIC.FALLBACKS, [{ Name: METRIC_DIMENSION.TASK, Value: task }, { Name: METRIC_DIMENSION.TIER, Value: tier }])),
+    FALLBACK_TIERS.map((tier) =>
+      stat(`f${taskIndex}_${tier}`, METRIC.FALLBACKS, [
+        { Name: METRIC_DIMENSION.TASK, Value: task },
+        { Name: METRIC_DIMENSION.TIER, Value: tier },
+      ]),
+    ),
   );
   const { MetricDataResults = [] } = await target.cloudwatch.send(
     new GetMetricDataCommand({

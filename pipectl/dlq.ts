@@ -1,10 +1,4 @@
-import {
-  DeleteMessageBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  StartMessageMoveTaskCommand,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SendMessageBatchCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../lambda/contract';
 import { REJECTION_REASON } from '../lambda/errors/pipeline-errors';
 import { getLedgerItems, type LedgerItem } from './ledger-reader';
@@ -243,8 +237,10 @@ async function startMoveTask(target: PipelineTarget, options: RedriveOptions): P
     const name = (error as { name?: string }).name ?? 'Error';
     // Any refusal of the operation itself (an emulator without it, a policy that forbids it) falls
     // back to the path that needs only receive/send/delete; other failures are real failures.
-    if (/Unsupported|InvalidAction|UnknownOperation|NotImplemented|AccessDenied|InvalidParameterValue|UnsupportedOperation/i.test(name) ||
-        /not (supported|implemented)|unknown operation|unsupported/i.test((error as Error).message ?? '')) {
+    if (
+      /Unsupported|InvalidAction|UnknownOperation|NotImplemented|AccessDenied|InvalidParameterValue|UnsupportedOperation/i.test(name) ||
+      /not (supported|implemented)|unknown operation|unsupported/i.test((error as Error).message ?? '')
+    ) {
       return { kind: 'unavailable', reason: `StartMessageMoveTask is not available here (${name}: ${(error as Error).message})` };
     }
     throw error;

@@ -30,7 +30,14 @@ export interface GameDayScenario {
 }
 
 /** What a model outage legitimately raises besides the error rate: the breaker, the fallbacks, the serving mix. */
-const MODEL_OUTAGE_CONSEQUENCES = ['breaker-open', 'fallback-rate', 'serving-mix-shift', 'model-latency-p99', 'validation-failure-rate', 'review-backlog-age'] as const;
+const MODEL_OUTAGE_CONSEQUENCES = [
+  'breaker-open',
+  'fallback-rate',
+  'serving-mix-shift',
+  'model-latency-p99',
+  'validation-failure-rate',
+  'review-backlog-age',
+] as const;
 
 /**
  * The scenarios, one per paging alarm local mode can drive from its own faults. Only windowed
@@ -186,13 +193,17 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
       if (now >= nextSend && bodies.length + 10 <= workload.length) {
         const chunk = workload.slice(bodies.length, bodies.length + 10);
         await pipeline.sqs.send(
-          new SendMessageBatchCommand({ QueueUrl: pipeline.resources.inputQueueUrl, Entries: chunk.map((body, index) => ({ Id: String(index), MessageBody: body })) }),
+          new SendMessageBatchCommand({
+            QueueUrl: pipeline.resources.inputQueueUrl,
+            Entries: chunk.map((body, index) => ({ Id: String(index), MessageBody: body })),
+          }),
         );
         bodies.push(...chunk);
         nextSend += sendEveryMs;
       }
       // A model fault's window counts from the simulator's first request; a pause's from the start.
-      if (firstRequestAt === undefined && (fault.kind === 'pause' || pipeline.simulator.stats().requests > 0)) firstRequestAt = fault.kind === 'pause' ? started : now;
+      if (firstRequestAt === undefined && (fault.kind === 'pause' || pipeline.simulator.stats().requests > 0))
+        firstRequestAt = fault.kind === 'pause' ? started : now;
       // A pause is injected here; a model fault by the simulator itself.
       if (fault.kind === 'pause' && firstRequestAt !== undefined) {
         if (!faultStartNoted && now >= firstRequestAt + outage.fromMs) await pipeline.poller.stop();
@@ -248,7 +259,10 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
     const allowed = new Set([...scenario.expectedAlarms, ...scenario.consequences]);
     // The composite only summarises the paging alarms: it is never a cause.
     const unexpectedAlarms = [...everFired].filter((id) => !allowed.has(id) && id !== COMPOSITE_ALARM_ID);
-    const pages = pipeline.alarms.notifications('page').filter((notification) => notification.state === 'ALARM').map((notification) => notification.alarmId);
+    const pages = pipeline.alarms
+      .notifications('page')
+      .filter((notification) => notification.state === 'ALARM')
+      .map((notification) => notification.alarmId);
     return {
       scenario: scenario.name,
       faults: describeFault(scenario),

@@ -28,7 +28,9 @@ export function renderIncident(evidence: IncidentEvidence, commandHint: string):
   const lines: string[] = [];
   const window = `${isoSeconds(evidence.since)} – ${isoSeconds(evidence.generatedAt)} (${formatDuration(evidence.generatedAt - evidence.since)})`;
   lines.push(`# Incident evidence: ${evidence.target.description}`, '');
-  lines.push(`Collected by \`pipectl triage${evidence.focusAlarm ? ` --alarm ${evidence.focusAlarm}` : ''}\` at ${isoSeconds(evidence.generatedAt)}; window ${window}.`);
+  lines.push(
+    `Collected by \`pipectl triage${evidence.focusAlarm ? ` --alarm ${evidence.focusAlarm}` : ''}\` at ${isoSeconds(evidence.generatedAt)}; window ${window}.`,
+  );
   lines.push('Nothing was changed to collect it. The same data is in the .json file next to this one.', '');
   if (evidence.gaps.length > 0) {
     lines.push('> **Not collected:**', ...evidence.gaps.map((gap) => `> - ${gap}`), '');
@@ -42,7 +44,9 @@ export function renderIncident(evidence: IncidentEvidence, commandHint: string):
     lines.push('| alarm | state | since | reason |', '| --- | --- | --- | --- |');
     const ordered = [...evidence.alarms.alarms].sort((a, b) => Number(b.state === 'ALARM') - Number(a.state === 'ALARM') || a.name.localeCompare(b.name));
     for (const alarm of ordered) {
-      lines.push(`| ${alarm.state === 'ALARM' ? `**${alarm.name}**` : alarm.name} | ${alarm.state} | ${alarm.updatedAt ? isoSeconds(alarm.updatedAt) : ''} | ${truncate(alarm.reason ?? '', 120).replace(/\|/g, '\\|')} |`);
+      lines.push(
+        `| ${alarm.state === 'ALARM' ? `**${alarm.name}**` : alarm.name} | ${alarm.state} | ${alarm.updatedAt ? isoSeconds(alarm.updatedAt) : ''} | ${truncate(alarm.reason ?? '', 120).replace(/\|/g, '\\|')} |`,
+      );
     }
     lines.push('');
   }
@@ -55,7 +59,7 @@ export function renderIncident(evidence: IncidentEvidence, commandHint: string):
   lines.push('## Key metrics over the window', '');
   if ('unavailable' in evidence.metrics) lines.push(`Not available: ${evidence.metrics.unavailable}`, '');
   else {
-    lines.push('Each alarm\'s own signal, queried as the alarm evaluates it.', '');
+    lines.push("Each alarm's own signal, queried as the alarm evaluates it.", '');
     lines.push('| alarm | signal | latest | max | threshold |', '| --- | --- | --- | --- | --- |');
     for (const series of evidence.metrics) {
       const value = (number?: number) => (number === undefined ? '-' : Number.isInteger(number) ? String(number) : number.toFixed(3));
@@ -68,16 +72,27 @@ export function renderIncident(evidence: IncidentEvidence, commandHint: string):
   }
   if (evidence.localMetricTotals) {
     lines.push('Processor metrics in the window (sums of the EMF lines in the local processor log):', '', '```');
-    lines.push(table(['metric', 'sum'], Object.entries(evidence.localMetricTotals).map(([name, value]) => [name, Math.round(value * 1000) / 1000])), '```', '');
+    lines.push(
+      table(
+        ['metric', 'sum'],
+        Object.entries(evidence.localMetricTotals).map(([name, value]) => [name, Math.round(value * 1000) / 1000]),
+      ),
+      '```',
+      '',
+    );
   }
 
   lines.push('## Dead letters', '');
   const { deadLetters } = evidence;
   if (deadLetters.total === 0) lines.push('The input DLQ is empty.', '');
   else {
-    lines.push(`${deadLetters.total}${deadLetters.truncated ? '+' : ''} message(s), by failure reason (bodies left out: they may hold customer data; \`pipectl dlq show <id>\` prints one):`, '');
+    lines.push(
+      `${deadLetters.total}${deadLetters.truncated ? '+' : ''} message(s), by failure reason (bodies left out: they may hold customer data; \`pipectl dlq show <id>\` prints one):`,
+      '',
+    );
     lines.push('| reason | count | kind | tasks |', '| --- | --- | --- | --- |');
-    for (const group of deadLetters.groups) lines.push(`| ${group.failureClass} | ${group.count} | ${group.badInput ? 'bad input' : 'failed'} | ${group.tasks.join(', ')} |`);
+    for (const group of deadLetters.groups)
+      lines.push(`| ${group.failureClass} | ${group.count} | ${group.badInput ? 'bad input' : 'failed'} | ${group.tasks.join(', ')} |`);
     lines.push('');
     for (const group of deadLetters.groups) {
       lines.push(`### ${group.failureClass}`, '', '```json', JSON.stringify(group.samples, null, 2), '```', '');
@@ -90,15 +105,21 @@ export function renderIncident(evidence: IncidentEvidence, commandHint: string):
   for (const [name, value] of Object.entries(configuration.models)) lines.push(`- \`${name}\` = \`${truncate(value, 200)}\``);
   lines.push(`- tasks: ${configuration.tasks.map((task) => `${task.name}@${task.version}`).join(', ')}`);
   if (configuration.function) {
-    lines.push(`- function ${configuration.function.name} ${configuration.function.version ?? ''}, code ${configuration.function.codeSha256 ?? '?'}, last modified ${configuration.function.lastModified ?? '?'}`);
+    lines.push(
+      `- function ${configuration.function.name} ${configuration.function.version ?? ''}, code ${configuration.function.codeSha256 ?? '?'}, last modified ${configuration.function.lastModified ?? '?'}`,
+    );
   }
-  if (configuration.stack) lines.push(`- stack ${configuration.stack.status ?? '?'}, last updated ${configuration.stack.lastUpdated ? isoSeconds(configuration.stack.lastUpdated) : '?'}`);
+  if (configuration.stack)
+    lines.push(
+      `- stack ${configuration.stack.status ?? '?'}, last updated ${configuration.stack.lastUpdated ? isoSeconds(configuration.stack.lastUpdated) : '?'}`,
+    );
   lines.push('');
 
   lines.push('## Recent stack events', '');
   if (evidence.stackEvents.length === 0) lines.push(evidence.target.kind === 'local' ? 'Local mode has no CloudFormation stack.' : 'None in the window.', '');
   else {
-    for (const event of evidence.stackEvents.slice(0, 40)) lines.push(`- ${isoSeconds(event.at)} ${event.resource} ${event.status}${event.reason ? `: ${event.reason}` : ''}`);
+    for (const event of evidence.stackEvents.slice(0, 40))
+      lines.push(`- ${isoSeconds(event.at)} ${event.resource} ${event.status}${event.reason ? `: ${event.reason}` : ''}`);
     lines.push('');
   }
 
@@ -118,7 +139,14 @@ export function renderIncident(evidence: IncidentEvidence, commandHint: string):
  */
 export function prefilledPostMortem(evidence: IncidentEvidence): string {
   const alarmsInAlarm = evidence.alarms.available ? evidence.alarms.alarms.filter((alarm) => alarm.state === 'ALARM').map((alarm) => alarm.name) : [];
-  const firstAlarms = [...new Set([...evidence.alarmHistory].reverse().filter((item) => /to ALARM/i.test(item.summary)).map((item) => item.alarm))];
+  const firstAlarms = [
+    ...new Set(
+      [...evidence.alarmHistory]
+        .reverse()
+        .filter((item) => /to ALARM/i.test(item.summary))
+        .map((item) => item.alarm),
+    ),
+  ];
   const alarmNames = [...new Set([...firstAlarms, ...alarmsInAlarm])];
   const rows = evidence.timeline.map((event: TimelineEvent) => `| ${hhmm(event.at)} | ${event.source}: ${event.event.replace(/\|/g, '\\|')} |`);
   let text = POSTMORTEM_TEMPLATE;

@@ -17,10 +17,13 @@ export type JobProgress = JobCompleteness & {
  * is on its way to the DLQ (the reconciler's rule; lambda/monitors/completeness.ts).
  */
 async function maxReceiveCount(target: PipelineTarget): Promise<number> {
-  const { Attributes = {} } = await target.sqs.send(new GetQueueAttributesCommand({ QueueUrl: target.resources.inputQueueUrl, AttributeNames: ['RedrivePolicy'] }));
+  const { Attributes = {} } = await target.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: target.resources.inputQueueUrl, AttributeNames: ['RedrivePolicy'] }),
+  );
   const policy = Attributes.RedrivePolicy ? (JSON.parse(Attributes.RedrivePolicy) as { maxReceiveCount?: unknown }) : {};
   const count = Number(policy.maxReceiveCount);
-  if (!Number.isInteger(count) || count < 1) throw new OperationFailedError(`the input queue has no redrive policy with a maxReceiveCount (${Attributes.RedrivePolicy ?? 'none'})`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new OperationFailedError(`the input queue has no redrive policy with a maxReceiveCount (${Attributes.RedrivePolicy ?? 'none'})`);
   return count;
 }
 

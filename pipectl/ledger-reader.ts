@@ -12,9 +12,7 @@ export const DONE_STATUSES: ReadonlySet<string> = new Set([LEDGER_STATUS.COMPLET
 const BATCH_GET_LIMIT = 100;
 
 export async function getLedgerItem(dynamodb: DynamoDBClient, tableName: string, key: string): Promise<LedgerItem | undefined> {
-  const { Item } = await dynamodb.send(
-    new GetItemCommand({ TableName: tableName, Key: { [LEDGER.PARTITION_KEY]: { S: key } }, ConsistentRead: true }),
-  );
+  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { [LEDGER.PARTITION_KEY]: { S: key } }, ConsistentRead: true }));
   return Item ? (unmarshall(Item) as LedgerItem) : undefined;
 }
 
@@ -32,9 +30,7 @@ export async function getLedgerItems(
   const items = new Map<string, LedgerItem>();
   const names = projection ? Object.fromEntries(projection.map((name, index) => [`#a${index}`, name])) : undefined;
   for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-    let pending: Array<Record<string, AttributeValue>> = unique
-      .slice(start, start + BATCH_GET_LIMIT)
-      .map((key) => ({ [LEDGER.PARTITION_KEY]: { S: key } }));
+    let pending: Array<Record<string, AttributeValue>> = unique.slice(start, start + BATCH_GET_LIMIT).map((key) => ({ [LEDGER.PARTITION_KEY]: { S: key } }));
     for (let attempt = 0; pending.length > 0; attempt += 1) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
       if (attempt > 8) throw new Error(`DynamoDB left ${pending.length} key(s) unprocessed after ${attempt} attempts`);

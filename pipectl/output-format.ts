@@ -59,7 +59,12 @@ export function jsonToText(output: string): string {
   }
   const lines: string[] = [];
   if (Array.isArray(value) && value.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))) {
-    for (const record of value) lines.push(flatten(record, '').map(([, leaf]) => leaf).join('\t'));
+    for (const record of value)
+      lines.push(
+        flatten(record, '')
+          .map(([, leaf]) => leaf)
+          .join('\t'),
+      );
   } else {
     for (const [path, leaf] of flatten(value, '')) lines.push(path === '' ? leaf : `${path}\t${leaf}`);
   }

@@ -1,10 +1,4 @@
-import {
-  ChangeMessageVisibilityBatchCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, GetQueueAttributesCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { MESSAGE_ATTRIBUTE } from '../lambda/contract';
 import { RejectedInputError } from '../lambda/errors/pipeline-errors';
 import { rejectedKey } from '../lambda/processor/input-key';

@@ -153,13 +153,7 @@ export interface ResolveOutcome {
  * model fields, TTL from the runtime config); a human resolution is conditional on IN_REVIEW
  * instead and keeps the item's TTL.
  */
-export async function resolveReview(
-  target: PipelineTarget,
-  key: string,
-  result: unknown,
-  resolvedBy: string,
-  now = Date.now(),
-): Promise<ResolveOutcome> {
+export async function resolveReview(target: PipelineTarget, key: string, result: unknown, resolvedBy: string, now = Date.now()): Promise<ResolveOutcome> {
   const { sqs, resources } = target;
   const notifications = await findNotifications(target, key);
   try {

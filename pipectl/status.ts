@@ -53,7 +53,11 @@ export async function gatherStatus(target: PipelineTarget, now = Date.now()): Pr
   const [mapping, depths, ages, alarms, breakers, budget, lastHour] = await Promise.all([
     settle(getMapping(target)),
     Promise.all(roles.map(([, url]) => queueDepth(target.sqs, url))),
-    oldestAges(target, roles.map(([, url]) => queueName(url)), now).catch(() => new Map<string, number>()),
+    oldestAges(
+      target,
+      roles.map(([, url]) => queueName(url)),
+      now,
+    ).catch(() => new Map<string, number>()),
     readAlarms(target, 'ALARM').catch((error: unknown): AlarmRead => ({ available: false, reason: (error as Error).message })),
     settle(listBreakers(target.dynamodb, resources.controlTableName)),
     settle(getBudget(target.dynamodb, resources.controlTableName, now)),
@@ -158,7 +162,8 @@ export function renderStatus(report: StatusReport, commandHint: string): string 
   const dlq = report.queues.find((queue) => queue.role === 'inputDlq');
   if (dlq && dlq.visible + dlq.inFlight > 0) lines.push(`  → ${dlq.visible + dlq.inFlight} dead letter(s): pipectl dlq list ${commandHint}`);
   const review = report.queues.find((queue) => queue.role === 'review');
-  if (review && review.visible + review.inFlight > 0) lines.push(`  → ${review.visible + review.inFlight} waiting for a human: pipectl review list ${commandHint}`);
+  if (review && review.visible + review.inFlight > 0)
+    lines.push(`  → ${review.visible + review.inFlight} waiting for a human: pipectl review list ${commandHint}`);
   lines.push('');
 
   if (!report.alarms.available) lines.push(`alarms        n/a: ${report.alarms.reason}`);

@@ -51,7 +51,11 @@ export interface IncidentEvidence {
   readonly metrics: readonly SignalSeries[] | { readonly unavailable: string };
   /** Local mode: sums of the processor's EMF metrics in the window (what CloudWatch would hold). */
   readonly localMetricTotals?: Readonly<Record<string, number>>;
-  readonly deadLetters: { readonly total: number; readonly truncated: boolean; readonly groups: ReadonlyArray<Omit<DeadLetterGroup, 'samples'> & { readonly samples: readonly object[] }> };
+  readonly deadLetters: {
+    readonly total: number;
+    readonly truncated: boolean;
+    readonly groups: ReadonlyArray<Omit<DeadLetterGroup, 'samples'> & { readonly samples: readonly object[] }>;
+  };
   readonly configuration: {
     readonly models: Readonly<Record<string, string>>;
     readonly tasks: ReadonlyArray<{ readonly name: string; readonly version: string }>;
@@ -80,9 +84,18 @@ export interface TriageOptions {
 
 /** Environment variables that say which models and settings the processor runs with. */
 const CONFIGURATION_ENV = [
-  ENV.MODEL_PROVIDER, ENV.PRIMARY_MODEL_ID, ENV.SECONDARY_MODEL_ID, ENV.MODEL_BASE_URL, ENV.MIN_CONFIDENCE,
-  ENV.RETRY_MAX_ATTEMPTS, ENV.MODEL_CALL_TIMEOUT_MS, ENV.BREAKER_WHEN_OPEN, ENV.BUDGET_TOKENS_PER_HOUR,
-  ENV.BUDGET_USD_PER_HOUR, ENV.TASK_POLICIES, ENV.ALLOW_FAULT_INJECTION,
+  ENV.MODEL_PROVIDER,
+  ENV.PRIMARY_MODEL_ID,
+  ENV.SECONDARY_MODEL_ID,
+  ENV.MODEL_BASE_URL,
+  ENV.MIN_CONFIDENCE,
+  ENV.RETRY_MAX_ATTEMPTS,
+  ENV.MODEL_CALL_TIMEOUT_MS,
+  ENV.BREAKER_WHEN_OPEN,
+  ENV.BUDGET_TOKENS_PER_HOUR,
+  ENV.BUDGET_USD_PER_HOUR,
+  ENV.TASK_POLICIES,
+  ENV.ALLOW_FAULT_INJECTION,
 ] as const;
 
 /**
@@ -107,12 +120,11 @@ export async function collectEvidence(target: PipelineTarget, options: TriageOpt
   const status = await gatherStatus(target, now);
   const alarms = await attempt('alarm states', () => readAlarms(target), { available: false, reason: 'unreadable' } as AlarmRead);
   const history = await attempt('alarm history', () => alarmHistory(target, options.since), []);
-  const metrics = await attempt<IncidentEvidence['metrics']>(
-    'metrics',
-    () => signalSeries(target, options.catalog, options.since, now),
-    { unavailable: 'unreadable' },
-  );
-  const localMetricTotals = target.kind === 'local' ? await attempt('local metrics', async () => localTotals(target, options.since, now), undefined) : undefined;
+  const metrics = await attempt<IncidentEvidence['metrics']>('metrics', () => signalSeries(target, options.catalog, options.since, now), {
+    unavailable: 'unreadable',
+  });
+  const localMetricTotals =
+    target.kind === 'local' ? await attempt('local metrics', async () => localTotals(target, options.since, now), undefined) : undefined;
   const dead = await attempt('dead letters', () => readDeadLetters(target, 1000), { letters: [], truncated: false });
   const configuration = await attempt('configuration', () => readConfiguration(target), { models: {}, tasks: taskVersions(), error: 'unreadable' });
   const stackEvents = await attempt('stack events', () => recentStackEvents(target, options.since), []);
@@ -171,7 +183,22 @@ export function alarmIdOf(catalog: AlarmCatalog, name: string): string | undefin
 
 /** Ledger fields that help and carry no input text. */
 function redactLedger(item: Record<string, unknown>): Record<string, unknown> {
-  const keep = ['pk', 'status', 'task', 'taskVersion', 'tier', 'modelId', 'jobId', 'lastErrorClass', 'lastError', 'reason', 'detail', 'receiveCount', 'claims', 'updatedAt'];
+  const keep = [
+    'pk',
+    'status',
+    'task',
+    'taskVersion',
+    'tier',
+    'modelId',
+    'jobId',
+    'lastErrorClass',
+    'lastError',
+    'reason',
+    'detail',
+    'receiveCount',
+    'claims',
+    'updatedAt',
+  ];
   return Object.fromEntries(Object.entries(item).filter(([name]) => keep.includes(name)));
 }
 
@@ -193,7 +220,12 @@ async function readConfiguration(target: PipelineTarget): Promise<IncidentEviden
   return {
     models,
     tasks,
-    function: { name: fn.FunctionName ?? target.resources.processorFunctionName, lastModified: fn.LastModified, codeSha256: fn.CodeSha256, version: fn.Version },
+    function: {
+      name: fn.FunctionName ?? target.resources.processorFunctionName,
+      lastModified: fn.LastModified,
+      codeSha256: fn.CodeSha256,
+      version: fn.Version,
+    },
     ...(stack ? { stack } : {}),
   };
 }
@@ -207,7 +239,12 @@ async function recentStackEvents(target: PipelineTarget, since: number): Promise
     for (const event of page.StackEvents ?? []) {
       const at = event.Timestamp?.getTime() ?? 0;
       if (at < since) return events;
-      events.push({ at, resource: event.LogicalResourceId ?? '?', status: event.ResourceStatus ?? '?', ...(event.ResourceStatusReason ? { reason: event.ResourceStatusReason } : {}) });
+      events.push({
+        at,
+        resource: event.LogicalResourceId ?? '?',
+        status: event.ResourceStatus ?? '?',
+        ...(event.ResourceStatusReason ? { reason: event.ResourceStatusReason } : {}),
+      });
     }
     nextToken = page.NextToken;
   } while (nextToken && events.length < 500);
@@ -351,13 +388,19 @@ function buildTimeline(parts: {
     events.push({ at: parts.mapping.lastModified, source: 'mapping', event: `event source mapping set ${parts.mapping.state}` });
   }
   for (const breaker of parts.breakers) {
-    if (breaker.openedAt && breaker.openedAt >= parts.since) events.push({ at: breaker.openedAt, source: 'breaker', event: `breaker of ${breaker.modelId} opened (${breaker.lastErrorClass ?? '?'})` });
+    if (breaker.openedAt && breaker.openedAt >= parts.since)
+      events.push({ at: breaker.openedAt, source: 'breaker', event: `breaker of ${breaker.modelId} opened (${breaker.lastErrorClass ?? '?'})` });
     if (breaker.forcedAt && breaker.forcedAt >= parts.since) {
-      events.push({ at: breaker.forcedAt, source: 'breaker', event: `breaker of ${breaker.modelId} forced ${breaker.forced} by ${breaker.forcedBy ?? '?'}: ${breaker.forcedReason ?? ''}` });
+      events.push({
+        at: breaker.forcedAt,
+        source: 'breaker',
+        event: `breaker of ${breaker.modelId} forced ${breaker.forced} by ${breaker.forcedBy ?? '?'}: ${breaker.forcedReason ?? ''}`,
+      });
     }
   }
   const recentDead = parts.deadLetterTimes.filter((time) => time >= parts.since);
-  if (recentDead.length > 0) events.push({ at: Math.min(...recentDead), source: 'dlq', event: `first dead letter of the window sent (${recentDead.length} in the window)` });
+  if (recentDead.length > 0)
+    events.push({ at: Math.min(...recentDead), source: 'dlq', event: `first dead letter of the window sent (${recentDead.length} in the window)` });
   events.push({ at: parts.now, source: 'triage', event: 'pipectl triage collected this evidence' });
   return events.sort((a, b) => a.at - b.at);
 }

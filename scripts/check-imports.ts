@@ -30,8 +30,16 @@ interface LayerRule {
 
 export const LAYER_RULES: readonly LayerRule[] = [
   { name: 'lib/ imports only the contract from lambda/', from: /^lib\//, to: /^lambda\//, allow: /^lambda\/contract\.ts$/ },
-  { name: 'lambda/ is the runtime: no infrastructure, CLI, local mode or CDK', from: /^lambda\//, to: /^(lib|bin|pipectl|local|bench|scripts|test|examples)\/|(^|\/)node_modules\/(aws-cdk-lib|constructs|cdk-nag|esbuild)\// },
-  { name: 'the lower layers of lambda/ never import the processor or the monitors', from: /^lambda\/(ledger|resilience|model|tasks|shared|errors)\//, to: /^lambda\/(processor|monitors)\// },
+  {
+    name: 'lambda/ is the runtime: no infrastructure, CLI, local mode or CDK',
+    from: /^lambda\//,
+    to: /^(lib|bin|pipectl|local|bench|scripts|test|examples)\/|(^|\/)node_modules\/(aws-cdk-lib|constructs|cdk-nag|esbuild)\//,
+  },
+  {
+    name: 'the lower layers of lambda/ never import the processor or the monitors',
+    from: /^lambda\/(ledger|resilience|model|tasks|shared|errors)\//,
+    to: /^lambda\/(processor|monitors)\//,
+  },
   { name: 'product code never imports examples/ (data and docs)', from: /^(lambda|lib|bin|pipectl|local)\//, to: /^examples\// },
 ];
 

@@ -87,9 +87,16 @@ async function main(): Promise<void> {
         modelRequests: model.requests,
         byOutcome: model.byOutcome,
         byModel: model.byModel,
-        quota: run && { rpm: run.rpm, busyMinutes: run.busyWindows, perMinute: run.acceptedPerWindow, mean: run.meanPerWindow, maxDeviation: run.maxDeviation, refusedShare: run.refusedShare },
+        quota: run && {
+          rpm: run.rpm,
+          busyMinutes: run.busyWindows,
+          perMinute: run.acceptedPerWindow,
+          mean: run.meanPerWindow,
+          maxDeviation: run.maxDeviation,
+          refusedShare: run.refusedShare,
+        },
         eventSource: { batchSize: scenario.stack.eventSource.batchSize, maxConcurrency: scenario.stack.eventSource.maxConcurrency },
-      durationMs: report.durationMs,
+        durationMs: report.durationMs,
       })}\n`,
     );
   }

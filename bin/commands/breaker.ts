@@ -46,7 +46,7 @@ function render(breakers: readonly BreakerView[]): string {
 
 /** `breaker status|open|close|release`: read or force the shared breaker of a model (break-glass). */
 export function registerBreakerCommand(program: Command, io: CliIo): void {
-  const breaker = program.command('breaker').description("The shared circuit breaker of each model: read it, or force it (break-glass)");
+  const breaker = program.command('breaker').description('The shared circuit breaker of each model: read it, or force it (break-glass)');
   addExamples(
     breaker,
     'pipectl breaker status --stage prod',
@@ -54,14 +54,27 @@ export function registerBreakerCommand(program: Command, io: CliIo): void {
     'pipectl breaker close --model <id> --stage prod',
   );
 
-  const status = breaker.command('status').description('Every model breaker: state, window counts, override (read-only)').option('--model <id>', 'one model').option('--json', 'print as JSON');
+  const status = breaker
+    .command('status')
+    .description('Every model breaker: state, window counts, override (read-only)')
+    .option('--model <id>', 'one model')
+    .option('--json', 'print as JSON');
   addTargetOptions(status);
   addExamples(status, 'pipectl breaker status --stage prod', 'pipectl breaker status --local --json');
   status.action(async (flags: StatusFlags) => {
     await withTarget(flags, async (target) => {
       const { dynamodb, resources } = target;
       const breakers = flags.model
-        ? [(await getBreaker(dynamodb, resources.controlTableName, flags.model)) ?? { modelId: flags.model, state: 'closed', effective: 'closed (never tripped)', failures: 0, calls: 0, openCount: 0 }]
+        ? [
+            (await getBreaker(dynamodb, resources.controlTableName, flags.model)) ?? {
+              modelId: flags.model,
+              state: 'closed',
+              effective: 'closed (never tripped)',
+              failures: 0,
+              calls: 0,
+              openCount: 0,
+            },
+          ]
         : await listBreakers(dynamodb, resources.controlTableName);
       if (flags.json) io.out(`${JSON.stringify(breakers, null, 2)}\n`);
       else if (breakers.length === 0) io.out(`no breaker recorded in ${target.description}: every model is closed (none has failed yet)\n`);
@@ -103,7 +116,8 @@ export function registerBreakerCommand(program: Command, io: CliIo): void {
         }
         let action: BreakerAction;
         if (name === 'open' || flags.pin) {
-          if (!flags.reason) throw new UsageError(`--reason is required to force a breaker ${name === 'open' ? 'open' : 'closed'}: it is recorded for whoever looks next`);
+          if (!flags.reason)
+            throw new UsageError(`--reason is required to force a breaker ${name === 'open' ? 'open' : 'closed'}: it is recorded for whoever looks next`);
           action = name === 'open' ? { kind: 'open', reason: flags.reason } : { kind: 'pin-closed', reason: flags.reason };
         } else action = name === 'close' ? { kind: 'close' } : { kind: 'release' };
         const what: Record<BreakerAction['kind'], string> = {
@@ -112,11 +126,25 @@ export function registerBreakerCommand(program: Command, io: CliIo): void {
           'pin-closed': `force the breaker of ${flags.model} CLOSED (calls go through whatever fails, until \`breaker release\`)`,
           release: `remove the manual override of the breaker of ${flags.model}`,
         };
-        await confirm(io, { action: what[action.kind], target: target.description, stage: target.stage, production: target.production, yes: Boolean(flags.yes) });
+        await confirm(io, {
+          action: what[action.kind],
+          target: target.description,
+          stage: target.stage,
+          production: target.production,
+          yes: Boolean(flags.yes),
+        });
         const written = await applyBreakerAction(dynamodb, resources.controlTableName, flags.model, action, flags.by ?? operator());
         const forced = action.kind === 'open' || action.kind === 'pin-closed';
-        await recordOnCallAction(target, { action: forced ? RECOVERY_ACTION.BREAKER_FORCE : RECOVERY_ACTION.BREAKER_RELEASE, override: forced ? 'placed' : 'removed', reason: 'reason' in action ? action.reason : undefined, detail: `${flags.model}: ${written.effective}`, by: flags.by }); // the recovery clock
-        io.err(`the breaker of ${flags.model} is now ${written.effective}; instances see it within their breaker cache time. Check: pipectl breaker status ${targetHint(target)}\n`);
+        await recordOnCallAction(target, {
+          action: forced ? RECOVERY_ACTION.BREAKER_FORCE : RECOVERY_ACTION.BREAKER_RELEASE,
+          override: forced ? 'placed' : 'removed',
+          reason: 'reason' in action ? action.reason : undefined,
+          detail: `${flags.model}: ${written.effective}`,
+          by: flags.by,
+        }); // the recovery clock
+        io.err(
+          `the breaker of ${flags.model} is now ${written.effective}; instances see it within their breaker cache time. Check: pipectl breaker status ${targetHint(target)}\n`,
+        );
         io.out(flags.json ? `${JSON.stringify(written)}\n` : `${written.effective}\n`);
       });
     });

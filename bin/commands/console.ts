@@ -28,13 +28,18 @@ export function registerConsoleCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--host <address>', 'the loopback address to listen on: 127.0.0.1 or ::1; anything else is refused').default('127.0.0.1'))
     .addOption(new Option('--gameday <file>', 'a `pipectl gameday --json` result whose timeline the console draws').default(GAMEDAY_RESULT_FILE));
   addTargetOptions(command);
-  addExamples(command, 'pipectl console --local', 'pipectl console --stage prod --port 8701', 'ssh -L 8700:127.0.0.1:8700 bastion   # to use it from another machine');
+  addExamples(
+    command,
+    'pipectl console --local',
+    'pipectl console --stage prod --port 8701',
+    'ssh -L 8700:127.0.0.1:8700 bastion   # to use it from another machine',
+  );
   command.action(async (flags: ConsoleFlags) => {
     await withTarget(flags, async (target) => {
       const server = await startConsole({ target, host: flags.host, port: flags.port, gamedayFile: flags.gameday });
       io.err(`pipectl console: ${target.description}\n`);
       io.out(`open ${server.url}\n`);
-      io.err('(the link carries this session\'s secret: do not share it; Ctrl-C stops the console)\n');
+      io.err("(the link carries this session's secret: do not share it; Ctrl-C stops the console)\n");
       await untilSignal();
       await server.stop();
     });

@@ -33,7 +33,12 @@ const positiveNumber = (value: string) => {
 
 export function registerDlqCommand(program: Command, io: CliIo): void {
   const dlq = program.command('dlq').description('The input dead-letter queue: list grouped by failure reason, show one, redrive');
-  addExamples(dlq, 'pipectl dlq list --stage prod', 'pipectl dlq show 3f2a… --stage prod', 'pipectl dlq redrive --reason MAX_RECEIVES_EXCEEDED --dry-run --stage prod');
+  addExamples(
+    dlq,
+    'pipectl dlq list --stage prod',
+    'pipectl dlq show 3f2a… --stage prod',
+    'pipectl dlq redrive --reason MAX_RECEIVES_EXCEEDED --dry-run --stage prod',
+  );
 
   const list = dlq
     .command('list')
@@ -64,7 +69,9 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
             group.failureClass,
             group.count,
             group.badInput ? 'bad input' : 'failed',
-            Object.entries(group.lastErrors).map(([name, count]) => `${name} ${count}`).join(', ') || '-',
+            Object.entries(group.lastErrors)
+              .map(([name, count]) => `${name} ${count}`)
+              .join(', ') || '-',
             group.oldest ? `${formatDuration(now - group.oldest)} ago` : '?',
             group.tasks.join(', '),
           ]),
@@ -160,7 +167,13 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
         });
       }
       const result = await redrive(target, { ...options, dryRun: Boolean(flags.dryRun) });
-      if (!flags.dryRun) await recordOnCallAction(target, { action: RECOVERY_ACTION.REDRIVE, override: 'none', reason: flags.reason, detail: `${result.moved} message(s) moved` }); // the recovery clock
+      if (!flags.dryRun)
+        await recordOnCallAction(target, {
+          action: RECOVERY_ACTION.REDRIVE,
+          override: 'none',
+          reason: flags.reason,
+          detail: `${result.moved} message(s) moved`,
+        }); // the recovery clock
       if (flags.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
       else io.out(describeRedrive(result, flags.reason));
       if (result.fallbackReason) io.err(`note: ${result.fallbackReason}; moved by receive → send → delete instead\n`);
@@ -176,7 +189,9 @@ function describeRedrive(result: RedriveResult, reason: string | undefined): str
   if (result.method === 'dry-run') {
     lines.push(`dry run: would move ${result.moved} message(s)${reason ? ` of ${reason}` : ''}${classes ? ` (${classes})` : ''}; nothing moved`);
   } else if (result.method === 'message-move-task') {
-    lines.push(`started an SQS message move task (${result.taskHandle ?? 'no handle'}) for the ${result.moved} message(s) in the DLQ${classes ? ` (${classes})` : ''}`);
+    lines.push(
+      `started an SQS message move task (${result.taskHandle ?? 'no handle'}) for the ${result.moved} message(s) in the DLQ${classes ? ` (${classes})` : ''}`,
+    );
   } else {
     lines.push(`moved ${result.moved} message(s) to the input queue${classes ? ` (${classes})` : ''}`);
   }

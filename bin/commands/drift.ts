@@ -95,7 +95,11 @@ export function registerDriftCommand(program: Command, io: CliIo): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--json', 'print the pinned baseline as JSON');
   addTargetOptions(baseline);
-  addExamples(baseline, 'pipectl drift baseline --stage prod --from 2026-11-20T00:00Z --to 2026-11-21T00:00Z', 'pipectl drift baseline --local --from 10m --to 0s --yes');
+  addExamples(
+    baseline,
+    'pipectl drift baseline --stage prod --from 2026-11-20T00:00Z --to 2026-11-21T00:00Z',
+    'pipectl drift baseline --local --from 10m --to 0s --yes',
+  );
   baseline.action(async (_options: BaselineFlags, command: Command) => {
     // `drift` takes the same target options; commander hands those written after `baseline` to
     // whichever command defines them first, so read them merged.
@@ -117,7 +121,10 @@ export function registerDriftCommand(program: Command, io: CliIo): void {
           pinnedBy: userInfo().username,
         });
       } catch (error) {
-        if (error instanceof MonitorInputError) throw new OperationFailedError(`${error.message}: pick a window with completed items (\`pipectl drift ${targetHint(target)}\` shows the current one)`);
+        if (error instanceof MonitorInputError)
+          throw new OperationFailedError(
+            `${error.message}: pick a window with completed items (\`pipectl drift ${targetHint(target)}\` shows the current one)`,
+          );
         throw error;
       }
       await confirm(io, {
@@ -154,7 +161,10 @@ function renderRun(run: DriftRun, target: PipelineTarget, thresholds: { readonly
     return `${lines.join('\n')}\n`;
   }
   for (const report of run.tasks) {
-    lines.push('', `task      ${report.task}: ${report.windowItems} item(s)${report.withoutFeatures > 0 ? `, ${report.withoutFeatures} without features` : ''}`);
+    lines.push(
+      '',
+      `task      ${report.task}: ${report.windowItems} item(s)${report.withoutFeatures > 0 ? `, ${report.withoutFeatures} without features` : ''}`,
+    );
     if (!report.baseline) {
       lines.push(
         report.status === 'baseline-pending' && report.baselineDueAt
@@ -185,7 +195,10 @@ function renderRun(run: DriftRun, target: PipelineTarget, thresholds: { readonly
       ),
     );
   }
-  lines.push('', `max score ${run.maxScore === undefined ? '- (nothing scored)' : `${run.maxScore.toFixed(3)}${level(run.maxScore)}`}  (ticket at ${thresholds.driftTicket}, page at ${thresholds.driftPage})`);
+  lines.push(
+    '',
+    `max score ${run.maxScore === undefined ? '- (nothing scored)' : `${run.maxScore.toFixed(3)}${level(run.maxScore)}`}  (ticket at ${thresholds.driftTicket}, page at ${thresholds.driftPage})`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

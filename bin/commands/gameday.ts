@@ -46,13 +46,21 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--timeout <duration>', 'give up after this much pipeline time').default('15m'))
     .addOption(new Option('--log <file>', "where the game day's processor log (and alarm states) go").default(join('.local', 'gameday', 'processor.log')))
     .option('--json', 'print the result as JSON');
-  addExamples(command, 'pipectl gameday --list', 'pipectl gameday --scenario model-outage', 'pipectl gameday --all --time-scale 0.05', 'pipectl gameday model-blip --json');
+  addExamples(
+    command,
+    'pipectl gameday --list',
+    'pipectl gameday --scenario model-outage',
+    'pipectl gameday --all --time-scale 0.05',
+    'pipectl gameday model-blip --json',
+  );
   command.action(async (name: string | undefined, flags: GameDayFlags) => {
     if (flags.stage !== undefined) {
       const target = await resolveTarget({ stage: flags.stage, region: flags.region });
       target.destroy();
       if (target.production) {
-        throw new RefusedError(`refusing a game day against ${target.description}: it is a production stage. Run it locally: pipectl gameday ${name ?? '<scenario>'}`);
+        throw new RefusedError(
+          `refusing a game day against ${target.description}: it is a production stage. Run it locally: pipectl gameday ${name ?? '<scenario>'}`,
+        );
       }
       throw new RefusedError(
         `game days against a deployed stage are not supported yet: its processor has no switch to start and stop faults at run time. ` +
@@ -64,7 +72,12 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
       io.out(
         `${table(
           ['scenario', 'fault', 'expected alarms', 'what happens'],
-          Object.values(GAMEDAY_SCENARIOS).map((scenario) => [scenario.name, describeFault(scenario), scenario.expectedAlarms.join(' or '), scenario.description]),
+          Object.values(GAMEDAY_SCENARIOS).map((scenario) => [
+            scenario.name,
+            describeFault(scenario),
+            scenario.expectedAlarms.join(' or '),
+            scenario.description,
+          ]),
         )}\n\nrun one: pipectl gameday --scenario <scenario>; all: pipectl gameday --all\n`,
       );
       return;
@@ -76,7 +89,9 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     else for (const result of results) io.out(describe(result));
     const failed = results.filter((result) => !result.passed);
     if (failed.length > 0) {
-      throw new OperationFailedError(failed.map((result) => `game day ${result.scenario} failed: ${whyFailed(result).join('; ')}`).join('\n') + ` (log: ${flags.log})`);
+      throw new OperationFailedError(
+        `${failed.map((result) => `game day ${result.scenario} failed: ${whyFailed(result).join('; ')}`).join('\n')} (log: ${flags.log})`,
+      );
     }
   });
 
@@ -125,7 +140,11 @@ function describe(result: GameDayResult): string {
       ? `  ✔ invariant holds: ${result.report.unique} unique = ${result.report.completed} completed + ${result.report.deadLettered} dead-lettered + ${result.report.inReview} in review`
       : `  ✘ INVARIANT BROKEN: ${result.report.invariantViolations.join('; ')}`,
   ];
-  lines.splice(1, 0, `  scenario         ${result.scenario} (${result.faults}); first alarm: ${result.firstAlarm ?? 'none'}; pages: ${result.pages.length > 0 ? result.pages.join(', ') : 'none'}`);
+  lines.splice(
+    1,
+    0,
+    `  scenario         ${result.scenario} (${result.faults}); first alarm: ${result.firstAlarm ?? 'none'}; pages: ${result.pages.length > 0 ? result.pages.join(', ') : 'none'}`,
+  );
   if (result.firedBeforeFault.length > 0) lines.push(`  ✘ fired before the fault: ${result.firedBeforeFault.join(', ')}`);
   if (result.unexpectedAlarms.length > 0) lines.push(`  ✘ fired for a cause not injected: ${result.unexpectedAlarms.join(', ')}`);
   lines.push(`  ${result.passed ? '✔ game day passed' : '✘ game day failed'}`, '');

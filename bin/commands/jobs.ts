@@ -60,7 +60,9 @@ export function registerJobsCommand(program: Command, io: CliIo): void {
         )}\n`,
       );
       for (const job of progress.filter((entry) => entry.missing > 0 && (entry.stuck > 0 || entry.notInLedger > 0))) {
-        io.out(`  ${job.jobId}: ${job.pending} retrying, ${job.stuck} stuck (expired lease), ${job.notInLedger} never reached the ledger (still queued, or lost)\n`);
+        io.out(
+          `  ${job.jobId}: ${job.pending} retrying, ${job.stuck} stuck (expired lease), ${job.notInLedger} never reached the ledger (still queued, or lost)\n`,
+        );
       }
       if (progress.some((job) => job.status === 'incomplete')) {
         io.out(`\nincomplete jobs: look at \`pipectl status ${targetHint(target)}\` and \`pipectl dlq list ${targetHint(target)}\`\n`);

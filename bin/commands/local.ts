@@ -89,8 +89,16 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
     .option('--messages <n>', 'how many messages to send (a generated workload unless --input is given)', integer('--messages'))
     .option('--input <file>', `one message body per line (default: ${relative(DEFAULT_INPUT)})`)
     .option('--duplicates <fraction>', 'fraction of messages that re-send an earlier one', fraction)
-    .option('--agent-edits <fraction>', 'fraction of messages that are agents\' small edits of earlier tickets (same entityId), plus two loopers (issue 16)', fraction)
-    .option('--faults <spec>', 'model and infrastructure faults to inject, e.g. 429=0.3:2000,5xx=0.1, brownout or ddb-throttle=0.05,crash=0.02 (README: "Fault spec")', faultSpec)
+    .option(
+      '--agent-edits <fraction>',
+      "fraction of messages that are agents' small edits of earlier tickets (same entityId), plus two loopers (issue 16)",
+      fraction,
+    )
+    .option(
+      '--faults <spec>',
+      'model and infrastructure faults to inject, e.g. 429=0.3:2000,5xx=0.1, brownout or ddb-throttle=0.05,crash=0.02 (README: "Fault spec")',
+      faultSpec,
+    )
     .option('--seed <n>', 'seed of the generated workload and the simulated model', integer('--seed'))
     .option('--report <file>', 'write the JSON report here')
     .option('--serve', 'keep running until SIGINT/SIGTERM; print the endpoints as one JSON line')
@@ -100,7 +108,10 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
     .option('--no-progress', 'no progress bar, even on a terminal')
     .option('--json', 'print the report (what --report writes) instead of the summary')
     .addOption(
-      new Option('--pacing <mode>', 'quota: the processor paces to the --faults rpm/tpm quota; adaptive: it learns one from 429s (AIMD); off: no pacing (docs/quotas.md)')
+      new Option(
+        '--pacing <mode>',
+        'quota: the processor paces to the --faults rpm/tpm quota; adaptive: it learns one from 429s (AIMD); off: no pacing (docs/quotas.md)',
+      )
         .choices(PACING_OPTIONS)
         .default('quota'),
     )

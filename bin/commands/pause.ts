@@ -49,7 +49,11 @@ export function registerPauseCommands(program: Command, io: CliIo): void {
           yes: Boolean(flags.yes),
         });
         const { after, settled } = await setMappingEnabled(target, enabled, { waitMs, pollMs: target.kind === 'local' ? 100 : 2000 });
-        await recordOnCallAction(target, { action: enabled ? RECOVERY_ACTION.RESUME : RECOVERY_ACTION.PAUSE, override: enabled ? 'removed' : 'placed', detail: `event source mapping ${after.state}` }); // the recovery clock
+        await recordOnCallAction(target, {
+          action: enabled ? RECOVERY_ACTION.RESUME : RECOVERY_ACTION.PAUSE,
+          override: enabled ? 'removed' : 'placed',
+          detail: `event source mapping ${after.state}`,
+        }); // the recovery clock
         if (enabled) {
           io.err(`resumed: the event source mapping is ${after.state}; ${backlog.visible} queued message(s) will be processed\n`);
         } else {

@@ -35,7 +35,8 @@ export function formatEntityHistory(history: EntityHistory, where: string): stri
       : '  not held: automation decides its inputs',
   );
   lines.push(`  automated decisions in the window: ${history.decisions.length}`);
-  if (history.last) lines.push(`  last decision: ${history.last.tier} (${history.last.modelId}) for ${history.last.key}: ${truncate(JSON.stringify(history.last.result), 80)}`);
+  if (history.last)
+    lines.push(`  last decision: ${history.last.tier} (${history.last.modelId}) for ${history.last.key}: ${truncate(JSON.stringify(history.last.result), 80)}`);
   lines.push('');
   lines.push(
     table(

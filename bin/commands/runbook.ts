@@ -36,7 +36,13 @@ export function registerRunbookCommand(program: Command, io: CliIo): void {
         return [id, definition?.severity ?? '?', definition?.title ?? ''];
       });
       if (flags.json) {
-        io.out(`${JSON.stringify(rows.map(([id, severity, title]) => ({ alarm: id, severity, title })), null, 2)}\n`);
+        io.out(
+          `${JSON.stringify(
+            rows.map(([id, severity, title]) => ({ alarm: id, severity, title })),
+            null,
+            2,
+          )}\n`,
+        );
         return;
       }
       io.out(`${table(['alarm', 'severity', 'title'], rows)}\n\nprint one: pipectl runbook <alarm>\n`);

@@ -81,7 +81,12 @@ export function registerSendCommand(program: Command, io: CliIo): void {
       announce(io, target);
       const { resources, dynamodb, sqs } = target;
       // Resumable: keys the ledger already settled are not sent again (the ledger would skip them anyway).
-      const items = await getLedgerItems(dynamodb, resources.ledgerTableName, input.valid.map((line) => line.key), ['pk', 'status', 'jobId']);
+      const items = await getLedgerItems(
+        dynamodb,
+        resources.ledgerTableName,
+        input.valid.map((line) => line.key),
+        ['pk', 'status', 'jobId'],
+      );
       const settled = [...items.values()].filter((item) => DONE_STATUSES.has(String(item.status)));
       const done = new Set(settled.map((item) => item.pk));
       // An input settled under another job (or none) belongs to that job in the ledger: this job's
@@ -90,7 +95,15 @@ export function registerSendCommand(program: Command, io: CliIo): void {
       const toSend = input.valid.filter((line) => !done.has(line.key));
       const alreadyDone = input.valid.length - toSend.length;
       const jobUnique = unique - foreign.size;
-      const summary = { jobId, valid: input.valid.length, unique, invalid: input.problems.length, alreadyDone, toSend: toSend.length, settledElsewhere: foreign.size };
+      const summary = {
+        jobId,
+        valid: input.valid.length,
+        unique,
+        invalid: input.problems.length,
+        alreadyDone,
+        toSend: toSend.length,
+        settledElsewhere: foreign.size,
+      };
       if (alreadyDone > 0) io.err(`${alreadyDone} message(s) were already done (their inputs are in the ledger): not sent again\n`);
       if (foreign.size > 0) {
         io.err(`${foreign.size} of those input(s) were settled under another job (or none): the job counts ${jobUnique} input(s), not ${unique}\n`);
@@ -111,13 +124,22 @@ export function registerSendCommand(program: Command, io: CliIo): void {
       });
 
       const now = Date.now();
-      const { job, resumed } = await registerJob(dynamodb, resources.controlTableName, { jobId, expected: input.valid.length, unique: jobUnique, now, deadlineMs });
+      const { job, resumed } = await registerJob(dynamodb, resources.controlTableName, {
+        jobId,
+        expected: input.valid.length,
+        unique: jobUnique,
+        now,
+        deadlineMs,
+      });
       io.err(`${resumed ? 'resuming' : 'registered'} job ${jobId}: ${job.expected} message(s), first sent ${new Date(job.sentAt).toISOString()}\n`);
 
       const started = Date.now();
       const bar =
         flags.progress && io.progressStream && toSend.length > 0
-          ? new SingleBar({ format: ' sending |{bar}| {value}/{total} messages | {duration}s', stream: io.progressStream, hideCursor: true }, Presets.shades_classic)
+          ? new SingleBar(
+              { format: ' sending |{bar}| {value}/{total} messages | {duration}s', stream: io.progressStream, hideCursor: true },
+              Presets.shades_classic,
+            )
           : undefined;
       bar?.start(toSend.length, 0);
       let sent: number;
@@ -126,10 +148,7 @@ export function registerSendCommand(program: Command, io: CliIo): void {
       } finally {
         bar?.stop();
       }
-      io.err(
-        `sent ${sent} message(s) in ${formatDuration(Date.now() - started)}; follow it with \`pipectl jobs ${jobId}\` ` +
-          `(same target flags)\n`,
-      );
+      io.err(`sent ${sent} message(s) in ${formatDuration(Date.now() - started)}; follow it with \`pipectl jobs ${jobId}\` (same target flags)\n`);
       io.out(flags.json ? `${JSON.stringify({ ...summary, sent, resumed, sentAt: job.sentAt, deadline: job.deadline })}\n` : `${jobId}\n`);
     });
   });

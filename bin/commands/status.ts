@@ -10,7 +10,7 @@ interface StatusFlags extends TargetFlags {
 export function registerStatusCommand(program: Command, io: CliIo): void {
   const command = program
     .command('status')
-    .description('One screen: processor paused or running, queue depths and ages, alarms in ALARM, breakers, this hour\'s budget (read-only)')
+    .description("One screen: processor paused or running, queue depths and ages, alarms in ALARM, breakers, this hour's budget (read-only)")
     .option('--json', 'print the status as JSON');
   addTargetOptions(command);
   addExamples(command, 'pipectl status --stage prod', 'pipectl status --local --json | jq .queues');

@@ -20,7 +20,7 @@ export function registerTriageCommand(program: Command, io: CliIo): void {
   const command = program
     .command('triage')
     .description(
-      'Collect the evidence of an incident into incident-<time>.md and .json: alarm states and history, each alarm\'s signal over ' +
+      "Collect the evidence of an incident into incident-<time>.md and .json: alarm states and history, each alarm's signal over " +
         'the window, DLQ samples by reason with ledger context, models and config, stack events, the runbook of each alarm in ALARM, ' +
         'and the post-mortem template with the timeline prefilled. Changes nothing.',
     )

@@ -1,6 +1,6 @@
 import {
   ConditionalCheckFailedException,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -184,7 +184,13 @@ export class DynamoDbLedgerStore implements LedgerStore {
   }
 
   recordDeadLetter(request: FailureRequest): Promise<WriteOutcome> {
-    return this.write(LEDGER_TRANSITION.DEAD_LETTER, request.key, request, { ...request, receiveCount: undefined }, this.failure(LEDGER_STATUS.DEAD_LETTERED, request));
+    return this.write(
+      LEDGER_TRANSITION.DEAD_LETTER,
+      request.key,
+      request,
+      { ...request, receiveCount: undefined },
+      this.failure(LEDGER_STATUS.DEAD_LETTERED, request),
+    );
   }
 
   settleOutOfReceives(request: OutOfReceivesRequest): Promise<WriteOutcome> {
@@ -233,7 +239,12 @@ export class DynamoDbLedgerStore implements LedgerStore {
   markInReview(request: ReviewRequest): Promise<WriteOutcome> {
     return this.write(LEDGER_TRANSITION.REVIEW, request.key, request, request, {
       update: `SET #status = :to, #reviewReasons = :reasons, #updatedAt = :now, #expiresAt = :expiresAt${request.input === undefined ? '' : ', #input = :input'} REMOVE #leaseUntil`,
-      names: { '#reviewReasons': 'reviewReasons', '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL, ...(request.input === undefined ? {} : { '#input': 'input' }) },
+      names: {
+        '#reviewReasons': 'reviewReasons',
+        '#updatedAt': 'updatedAt',
+        '#expiresAt': LEDGER.TTL,
+        ...(request.input === undefined ? {} : { '#input': 'input' }),
+      },
       values: {
         ':to': { S: LEDGER_STATUS.IN_REVIEW },
         ':reasons': { L: request.reasons.map((reason) => ({ S: reason.slice(0, 500) })) },
@@ -250,7 +261,13 @@ export class DynamoDbLedgerStore implements LedgerStore {
         // of an earlier receive must not lower it below the last one.
         'SET #status = :to, #lastErrorClass = :errorClass, #lastError = :message, #lastFailedReceive = :failedReceiveCount, ' +
         '#updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil',
-      names: { '#lastErrorClass': 'lastErrorClass', '#lastError': 'lastError', '#lastFailedReceive': 'lastFailedReceive', '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL },
+      names: {
+        '#lastErrorClass': 'lastErrorClass',
+        '#lastError': 'lastError',
+        '#lastFailedReceive': 'lastFailedReceive',
+        '#updatedAt': 'updatedAt',
+        '#expiresAt': LEDGER.TTL,
+      },
       values: {
         ':to': { S: to },
         ':errorClass': { S: request.errorClass },
@@ -262,7 +279,10 @@ export class DynamoDbLedgerStore implements LedgerStore {
   }
 
   /** The condition of `transition` from the table, with the names and values it uses. */
-  private guard(transition: LedgerTransition, guardValues: GuardValues): { expression: string; names: Record<string, string>; values: Record<string, AttributeValue> } {
+  private guard(
+    transition: LedgerTransition,
+    guardValues: GuardValues,
+  ): { expression: string; names: Record<string, string>; values: Record<string, AttributeValue> } {
     const { expression, values: needed } = conditionExpression(transition);
     const values: Record<string, AttributeValue> = {};
     for (const name of needed) {

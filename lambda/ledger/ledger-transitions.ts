@@ -65,13 +65,43 @@ const { IN_PROGRESS, COMPLETED, IN_REVIEW, FAILED, DEAD_LETTERED, REJECTED } = L
 export const TRANSITIONS: Readonly<Record<LedgerTransition, TransitionRule>> = {
   claim: { from: [{ status: ABSENT }, { status: FAILED }, { status: DEAD_LETTERED }, { status: IN_PROGRESS, leaseEnded: true }], to: IN_PROGRESS },
   observeReceive: { from: [{ status: IN_PROGRESS, sameMessageLaterReceive: true }], to: IN_PROGRESS },
-  complete: { from: [{ status: IN_PROGRESS, token: true }, { status: COMPLETED, token: true }], to: COMPLETED },
-  review: { from: [{ status: IN_PROGRESS, token: true }, { status: IN_REVIEW, token: true }], to: IN_REVIEW },
-  fail: { from: [{ status: IN_PROGRESS, token: true }, { status: FAILED, token: true }], to: FAILED },
-  deadLetter: { from: [{ status: IN_PROGRESS, token: true }, { status: DEAD_LETTERED, token: true }], to: DEAD_LETTERED },
+  complete: {
+    from: [
+      { status: IN_PROGRESS, token: true },
+      { status: COMPLETED, token: true },
+    ],
+    to: COMPLETED,
+  },
+  review: {
+    from: [
+      { status: IN_PROGRESS, token: true },
+      { status: IN_REVIEW, token: true },
+    ],
+    to: IN_REVIEW,
+  },
+  fail: {
+    from: [
+      { status: IN_PROGRESS, token: true },
+      { status: FAILED, token: true },
+    ],
+    to: FAILED,
+  },
+  deadLetter: {
+    from: [
+      { status: IN_PROGRESS, token: true },
+      { status: DEAD_LETTERED, token: true },
+    ],
+    to: DEAD_LETTERED,
+  },
   // The reconciler decides from what it read (itemOutOfReceives in completeness.ts); the token
   // makes sure nothing was written since, and an IN_PROGRESS lease must still have ended.
-  outOfReceives: { from: [{ status: IN_PROGRESS, token: true, leaseEnded: true }, { status: FAILED, token: true }], to: DEAD_LETTERED },
+  outOfReceives: {
+    from: [
+      { status: IN_PROGRESS, token: true, leaseEnded: true },
+      { status: FAILED, token: true },
+    ],
+    to: DEAD_LETTERED,
+  },
   reject: { from: [{ status: ABSENT }], to: REJECTED },
 };
 

@@ -55,9 +55,7 @@ export class BedrockProvider implements ModelProvider {
     if (FILTERED.has(stopReason)) {
       throw new ModelCallError(MODEL_ERROR_CLASS.CONTENT_FILTERED, `Bedrock stopped with "${stopReason}"`);
     }
-    const text = (output.output?.message?.content ?? [])
-      .map((block) => block.text ?? '')
-      .join('');
+    const text = (output.output?.message?.content ?? []).map((block) => block.text ?? '').join('');
     return {
       text,
       modelId: request.modelId,

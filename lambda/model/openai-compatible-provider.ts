@@ -79,7 +79,10 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     try {
       completion = JSON.parse(text) as ChatCompletion;
     } catch (error) {
-      throw new ModelCallError(MODEL_ERROR_CLASS.BAD_RESPONSE, 'the endpoint answered 200 with a body that is not JSON', { cause: error, status: response.status });
+      throw new ModelCallError(MODEL_ERROR_CLASS.BAD_RESPONSE, 'the endpoint answered 200 with a body that is not JSON', {
+        cause: error,
+        status: response.status,
+      });
     }
     const choice = completion.choices?.[0];
     if (choice?.finish_reason === 'content_filter') {

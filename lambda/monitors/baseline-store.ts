@@ -153,7 +153,8 @@ export async function buildBaseline(
   to: number,
   options: BuildBaselineOptions,
 ): Promise<DriftBaseline & { readonly requests: number; readonly readUnits: number }> {
-  if (!(from < to)) throw new MonitorInputError(`the baseline window is empty: from ${new Date(from).toISOString()} is not before to ${new Date(to).toISOString()}`);
+  if (!(from < to))
+    throw new MonitorInputError(`the baseline window is empty: from ${new Date(from).toISOString()} is not before to ${new Date(to).toISOString()}`);
   const sample = await readCompletedWindow(client, ledgerTable, { from, to, sampleShards: options.sampleShards, maxItems: options.maxItems });
   const counted = countFeatures(sample.items).get(task);
   if (!counted || counted.items === counted.withoutFeatures) {

@@ -75,7 +75,8 @@ export const DEFAULT_ABANDON_AFTER_MS = 6 * 3_600_000;
  * still live (the claim's takeover condition is `leaseUntil < now` too).
  */
 export function convergenceOf(item: ConvergenceItem, now: number, options: ConvergenceOptions): 'out-of-receives' | 'abandoned' | undefined {
-  const unsettled = item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && item.leaseUntil !== undefined && item.leaseUntil < now);
+  const unsettled =
+    item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && item.leaseUntil !== undefined && item.leaseUntil < now);
   if (!unsettled) return undefined;
   if ((item.receiveCount ?? 0) >= options.maxReceiveCount) return 'out-of-receives';
   const abandonAfterMs = options.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
@@ -436,8 +437,7 @@ export async function reconcile(context: CompletenessContext, now: number, workU
     jobs.push(assessment);
   }
   const incompleteItems =
-    jobs.reduce((sum, job) => sum + (job.status === JOB_STATUS.INCOMPLETE ? job.missing : 0), 0) +
-    deferred.reduce((sum, job) => sum + (job.missing ?? 0), 0);
+    jobs.reduce((sum, job) => sum + (job.status === JOB_STATUS.INCOMPLETE ? job.missing : 0), 0) + deferred.reduce((sum, job) => sum + (job.missing ?? 0), 0);
   return { jobs, deferred, incompleteItems, settledItems, cost };
 }
 
@@ -447,13 +447,19 @@ export async function reconcile(context: CompletenessContext, now: number, workU
  * dead-lettered in this same run. The index projects no claim token, so each candidate (an ended
  * lease, or FAILED: few) is read once, consistently, and the write is fenced by the token read.
  */
-async function settleRedriven(context: CompletenessContext, items: readonly JobItem[], now: number, cost: ReadCost): Promise<{ items: JobItem[]; settled: number }> {
+async function settleRedriven(
+  context: CompletenessContext,
+  items: readonly JobItem[],
+  now: number,
+  cost: ReadCost,
+): Promise<{ items: JobItem[]; settled: number }> {
   const ledger = new DynamoDbLedgerStore({ client: context.client, tableName: context.ledgerTable, ttlDays: context.ledgerTtlDays ?? 30 });
   const options = { maxReceiveCount: context.maxReceiveCount, abandonAfterMs: context.abandonAfterMs };
   let settled = 0;
   const result: JobItem[] = [];
   for (const item of items) {
-    const candidate = item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && (item.leaseUntil ?? Number.POSITIVE_INFINITY) < now);
+    const candidate =
+      item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && (item.leaseUntil ?? Number.POSITIVE_INFINITY) < now);
     if (!candidate) {
       result.push(item);
       continue;
@@ -461,7 +467,12 @@ async function settleRedriven(context: CompletenessContext, items: readonly JobI
     let full: Record<string, unknown> | undefined;
     try {
       const read = await context.client.send(
-        new GetItemCommand({ TableName: context.ledgerTable, Key: { [LEDGER.PARTITION_KEY]: { S: item.key } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+        new GetItemCommand({
+          TableName: context.ledgerTable,
+          Key: { [LEDGER.PARTITION_KEY]: { S: item.key } },
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
       );
       cost.requests += 1;
       cost.readUnits += read.ConsumedCapacity?.CapacityUnits ?? 0;
@@ -471,7 +482,12 @@ async function settleRedriven(context: CompletenessContext, items: readonly JobI
     }
     const why = full
       ? convergenceOf(
-          { status: String(full[LEDGER.STATUS]), leaseUntil: numberOr(full.leaseUntil), receiveCount: numberOr(full.receiveCount), updatedAt: numberOr(full.updatedAt) },
+          {
+            status: String(full[LEDGER.STATUS]),
+            leaseUntil: numberOr(full.leaseUntil),
+            receiveCount: numberOr(full.receiveCount),
+            updatedAt: numberOr(full.updatedAt),
+          },
           now,
           options,
         )
@@ -481,7 +497,12 @@ async function settleRedriven(context: CompletenessContext, items: readonly JobI
       continue;
     }
     const written = await ledger
-      .settleOutOfReceives({ key: item.key, claimToken: full.claimToken, reason: `${why}: SQS moved the message to the DLQ without a settled ledger item`, now })
+      .settleOutOfReceives({
+        key: item.key,
+        claimToken: full.claimToken,
+        reason: `${why}: SQS moved the message to the DLQ without a settled ledger item`,
+        now,
+      })
       .catch((error: unknown) => {
         throw new MonitorDependencyError('dynamodb', `settle ledger item ${item.key}: ${(error as Error).message}`, { cause: error });
       });

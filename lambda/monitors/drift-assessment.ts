@@ -1,13 +1,5 @@
 import { MODEL_TIERS, SERVING_TIER_FEATURE } from '../contract';
-import {
-  chiSquaredTest,
-  type Histogram,
-  kolmogorovSmirnovTest,
-  type PsiBin,
-  populationStabilityIndex,
-  type TestResult,
-  total,
-} from './statistics';
+import { chiSquaredTest, type Histogram, kolmogorovSmirnovTest, type PsiBin, populationStabilityIndex, type TestResult, total } from './statistics';
 
 /** Bin counts per feature: feature → bin label → count. */
 export type FeatureHistograms = Record<string, Record<string, number>>;

@@ -75,7 +75,12 @@ function logRun(run: DriftRun): void {
       status: report.status,
       window: { from: new Date(run.from).toISOString(), to: new Date(run.to).toISOString() },
       baseline: report.baseline
-        ? { source: report.baseline.source, from: new Date(report.baseline.from).toISOString(), to: new Date(report.baseline.to).toISOString(), items: report.baseline.items }
+        ? {
+            source: report.baseline.source,
+            from: new Date(report.baseline.from).toISOString(),
+            to: new Date(report.baseline.to).toISOString(),
+            items: report.baseline.items,
+          }
         : undefined,
       baselineDueAt: report.baselineDueAt ? new Date(report.baselineDueAt).toISOString() : undefined,
       windowItems: report.windowItems,

@@ -80,7 +80,12 @@ export interface RunDriftOptions {
 export async function runDrift(context: DriftMonitorContext, now: number, options: RunDriftOptions = {}): Promise<DriftRun> {
   const tasks = context.tasks ?? TASKS;
   const from = now - context.windowMs;
-  const sample = await readCompletedWindow(context.client, context.ledgerTable, { from, to: now, sampleShards: context.sampleShards, maxItems: context.maxItems });
+  const sample = await readCompletedWindow(context.client, context.ledgerTable, {
+    from,
+    to: now,
+    sampleShards: context.sampleShards,
+    maxItems: context.maxItems,
+  });
   let requests = sample.requests;
   let readUnits = sample.readUnits;
   const counted = countFeatures(sample.items);
@@ -161,11 +166,23 @@ export function driftMetrics(run: DriftRun, stage: string): MetricDatum[] {
     }
   }
   if (run.maxScore !== undefined) {
-    data.push({ name: METRIC.DRIFT_SCORE, value: run.maxScore, unit: 'None', dimensions: { ...base, [METRIC_DIMENSION.FEATURE]: DRIFT_MAX_FEATURE }, timestamp: run.at });
+    data.push({
+      name: METRIC.DRIFT_SCORE,
+      value: run.maxScore,
+      unit: 'None',
+      dimensions: { ...base, [METRIC_DIMENSION.FEATURE]: DRIFT_MAX_FEATURE },
+      timestamp: run.at,
+    });
   }
   const mix = run.tasks.map((report) => servingMixScore(report.features)).filter((score): score is number => score !== undefined);
   if (mix.length > 0) {
-    data.push({ name: METRIC.DRIFT_SCORE, value: Math.max(...mix), unit: 'None', dimensions: { ...base, [METRIC_DIMENSION.FEATURE]: DRIFT_SERVING_MIX_FEATURE }, timestamp: run.at });
+    data.push({
+      name: METRIC.DRIFT_SCORE,
+      value: Math.max(...mix),
+      unit: 'None',
+      dimensions: { ...base, [METRIC_DIMENSION.FEATURE]: DRIFT_SERVING_MIX_FEATURE },
+      timestamp: run.at,
+    });
   }
   return data;
 }

@@ -38,7 +38,13 @@ export interface ReconcilerSummary {
 export const handler = async (_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<ReconcilerSummary> => {
   const now = Date.now();
   const result = await reconcile(
-    { client, ledgerTable: config.ledgerTable, controlTable: config.controlTable, maxReceiveCount: config.maxReceiveCount, maxKeysRecorded: config.maxKeysRecorded },
+    {
+      client,
+      ledgerTable: config.ledgerTable,
+      controlTable: config.controlTable,
+      maxReceiveCount: config.maxReceiveCount,
+      maxKeysRecorded: config.maxKeysRecorded,
+    },
     now,
     now + context.getRemainingTimeInMillis() - PUBLISH_MARGIN_MS,
   );

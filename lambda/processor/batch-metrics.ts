@@ -75,7 +75,13 @@ export class BatchMetrics {
   private group(dimensions: MetricDimensions): Group {
     const clean: Record<string, string> = {};
     // A fixed order, so the same dimensions always land in the same group.
-    for (const name of [METRIC_DIMENSION.TASK, METRIC_DIMENSION.MODEL, METRIC_DIMENSION.TIER, METRIC_DIMENSION.ERROR_CLASS, METRIC_DIMENSION.VARIANT] as const) {
+    for (const name of [
+      METRIC_DIMENSION.TASK,
+      METRIC_DIMENSION.MODEL,
+      METRIC_DIMENSION.TIER,
+      METRIC_DIMENSION.ERROR_CLASS,
+      METRIC_DIMENSION.VARIANT,
+    ] as const) {
       const value = dimensions[name];
       if (value) clean[name] = value;
     }

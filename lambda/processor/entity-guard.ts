@@ -75,7 +75,16 @@ export class EntityGuard {
           modelId: last.modelId,
           reason: `a small edit of ${last.key} (similarity ${score.toFixed(2)} ≥ ${config.entityReuseThreshold}): its ${last.tier} decision is reused`,
         };
-        return { tier: REUSED_TIER, result: last.result, modelId: last.modelId, tokensIn: 0, tokensOut: 0, latencyMs: 0, modelCalls: 0, notes: [...work.notes, note] };
+        return {
+          tier: REUSED_TIER,
+          result: last.result,
+          modelId: last.modelId,
+          tokensIn: 0,
+          tokensOut: 0,
+          latencyMs: 0,
+          modelCalls: 0,
+          notes: [...work.notes, note],
+        };
       }
     }
 
@@ -106,7 +115,9 @@ export class EntityGuard {
       this.served.delete(work);
       work.metrics.count(guarded.metric, 1, { task: task.name });
       if (guarded.heldState) {
-        await this.deps.decisions.recordEvent(guarded.heldState, { at: this.now(), key, kind: ENTITY_EVENT.HELD }, { signal: signalUntil(until, this.now()) }).catch(() => undefined);
+        await this.deps.decisions
+          .recordEvent(guarded.heldState, { at: this.now(), key, kind: ENTITY_EVENT.HELD }, { signal: signalUntil(until, this.now()) })
+          .catch(() => undefined);
       }
       return;
     }
@@ -116,7 +127,16 @@ export class EntityGuard {
     await this.deps.decisions
       .recordDecision(
         state,
-        { key, at: this.now(), task: task.name, taskVersion: task.version, tier: served.tier, modelId: served.modelId, result: served.result, signature: signatureOf(textOf(input)) },
+        {
+          key,
+          at: this.now(),
+          task: task.name,
+          taskVersion: task.version,
+          tier: served.tier,
+          modelId: served.modelId,
+          result: served.result,
+          signature: signatureOf(textOf(input)),
+        },
         { signal: signalUntil(until, this.now()) },
       )
       .catch(() => undefined);
@@ -125,7 +145,16 @@ export class EntityGuard {
 
 /** Review, with the loop as the reason (the review item's reasons say "escalation loop"). */
 function toReview(work: RecordWork, reason: string): Served {
-  return { tier: TIER.HUMAN, result: undefined, modelId: 'none', tokensIn: 0, tokensOut: 0, latencyMs: 0, modelCalls: 0, notes: [...work.notes, { tier: 'entity', reason }] };
+  return {
+    tier: TIER.HUMAN,
+    result: undefined,
+    modelId: 'none',
+    tokensIn: 0,
+    tokensOut: 0,
+    latencyMs: 0,
+    modelCalls: 0,
+    notes: [...work.notes, { tier: 'entity', reason }],
+  };
 }
 
 function signalUntil(until: number, now: number): AbortSignal {

@@ -177,12 +177,30 @@ export class FallbackChain {
           work.notes.push({ tier, reason: `confidence ${confidence} is below ${policy.minConfidence}` });
           continue;
         }
-        return { tier, result: parsed.data, modelId: 'rules', tokensIn: work.tokensIn, tokensOut: work.tokensOut, latencyMs: 0, modelCalls: work.calls, notes: work.notes };
+        return {
+          tier,
+          result: parsed.data,
+          modelId: 'rules',
+          tokensIn: work.tokensIn,
+          tokensOut: work.tokensOut,
+          latencyMs: 0,
+          modelCalls: work.calls,
+          notes: work.notes,
+        };
       }
       if (tier === TIER.HUMAN) break;
     }
     if (work.deferral && !work.finalReceive && !capReached) throw work.deferral;
-    return { tier: TIER.HUMAN, result: undefined, modelId: 'none', tokensIn: work.tokensIn, tokensOut: work.tokensOut, latencyMs: 0, modelCalls: work.calls, notes: work.notes };
+    return {
+      tier: TIER.HUMAN,
+      result: undefined,
+      modelId: 'none',
+      tokensIn: work.tokensIn,
+      tokensOut: work.tokensOut,
+      latencyMs: 0,
+      modelCalls: work.calls,
+      notes: work.notes,
+    };
   }
 
   /** One model tier: breaker, retried call, validation, one repair, confidence. */
@@ -298,7 +316,14 @@ export class FallbackChain {
   }
 
   /** One model call with its metrics, its budget spend and its breaker outcome. */
-  private async call(work: RecordWork, modelId: string, prompt: Prompt, permit: BreakerPermit, signal: AbortSignal, repair: RepairTurn | undefined): Promise<ModelResponse> {
+  private async call(
+    work: RecordWork,
+    modelId: string,
+    prompt: Prompt,
+    permit: BreakerPermit,
+    signal: AbortSignal,
+    repair: RepairTurn | undefined,
+  ): Promise<ModelResponse> {
     const { task } = work.message;
     const dimensions = { task: task.name, model: modelId };
     const breaker = this.deps.breakerFor(modelId);
@@ -346,7 +371,12 @@ export class FallbackChain {
     try {
       await write();
     } catch (error) {
-      this.deps.logger.warn('breaker state could not be written', { modelId, breaker: breaker.modelId, errorClass: errorClassOf(error), error: (error as Error).message });
+      this.deps.logger.warn('breaker state could not be written', {
+        modelId,
+        breaker: breaker.modelId,
+        errorClass: errorClassOf(error),
+        error: (error as Error).message,
+      });
     }
   }
 

@@ -91,10 +91,7 @@ function parseDocument(document: unknown): ParsedMessage {
   }
   const task = findTask(envelope.data.task);
   if (!task) {
-    throw new RejectedInputError(
-      REJECTION_REASON.UNKNOWN_TASK,
-      `unknown task ${safeName(envelope.data.task)}; known tasks: ${TASK_NAMES.join(', ')}`,
-    );
+    throw new RejectedInputError(REJECTION_REASON.UNKNOWN_TASK, `unknown task ${safeName(envelope.data.task)}; known tasks: ${TASK_NAMES.join(', ')}`);
   }
   const input = task.inputSchema.safeParse(envelope.data.input);
   if (!input.success) {
@@ -116,14 +113,14 @@ function parseDocument(document: unknown): ParsedMessage {
 /** Reject hostile keys and excessive depth anywhere in the document, without recursion. */
 function checkShape(document: unknown): void {
   const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: document, depth: 0, path: '$' }];
-  while (stack.length > 0) {
-    const { value, depth, path } = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, depth, path } = next;
     if (value === null || typeof value !== 'object') continue;
     if (depth >= MAX_DEPTH) {
       throw new RejectedInputError(REJECTION_REASON.TOO_DEEP, `nesting deeper than ${MAX_DEPTH} levels at ${path}`);
     }
     if (Array.isArray(value)) {
-      value.forEach((item, index) => stack.push({ value: item, depth: depth + 1, path: `${path}[${index}]` }));
+      for (const [index, item] of value.entries()) stack.push({ value: item, depth: depth + 1, path: `${path}[${index}]` });
       continue;
     }
     for (const key of Object.keys(value)) {
@@ -144,7 +141,8 @@ function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
-      const where = issue.path.length > 0 ? issue.path.map((segment) => (typeof segment === 'number' ? String(segment) : unquoted(String(segment)))).join('.') : '(root)';
+      const where =
+        issue.path.length > 0 ? issue.path.map((segment) => (typeof segment === 'number' ? String(segment) : unquoted(String(segment)))).join('.') : '(root)';
       const what = issue.code === 'unrecognized_keys' ? `unrecognized key(s): ${issue.keys.map(safeName).join(', ')}` : issue.message;
       return `${where}: ${what}`;
     })

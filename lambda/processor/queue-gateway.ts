@@ -65,7 +65,13 @@ export class SqsQueueGateway implements QueueGateway {
     return this.send(this.options.inputQueueUrl, body, {}, options, Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds))));
   }
 
-  private async send(queueUrl: string, body: string, attributes: Readonly<Record<string, string>>, options: QueueCallOptions, delaySeconds?: number): Promise<void> {
+  private async send(
+    queueUrl: string,
+    body: string,
+    attributes: Readonly<Record<string, string>>,
+    options: QueueCallOptions,
+    delaySeconds?: number,
+  ): Promise<void> {
     try {
       await this.options.client.send(
         new SendMessageCommand({

@@ -184,7 +184,12 @@ export class RecordProtocol {
     // its DLQ copy was sent then, at most once. Another message with the same bad body (a re-send,
     // an operator's DLQ redrive) is a message of its own and goes to the DLQ; the rejection stands.
     if (written.kind === 'stale' && written.messageId === record.messageId) {
-      return { ...base, outcome: OUTCOME.DUPLICATE, retry: false, notes: [{ tier: 'none', reason: 'rejected on an earlier receive: not sent to the DLQ again' }] };
+      return {
+        ...base,
+        outcome: OUTCOME.DUPLICATE,
+        retry: false,
+        notes: [{ tier: 'none', reason: 'rejected on an earlier receive: not sent to the DLQ again' }],
+      };
     }
     try {
       await this.deps.queues.deadLetter(
@@ -201,7 +206,12 @@ export class RecordProtocol {
       );
     } catch (failure) {
       batch.metrics.count(METRIC.NOTICES_LOST, 1, { errorClass: 'DeadLetterCopyLost' });
-      return { ...base, outcome: OUTCOME.REJECTED, retry: false, notes: [{ tier: 'none', reason: `the DLQ copy could not be sent (${asPipelineError(failure).message}); the ledger holds the rejection` }] };
+      return {
+        ...base,
+        outcome: OUTCOME.REJECTED,
+        retry: false,
+        notes: [{ tier: 'none', reason: `the DLQ copy could not be sent (${asPipelineError(failure).message}); the ledger holds the rejection` }],
+      };
     }
     // Not a batch item failure: the message is now in the DLQ, so the event source deletes it here.
     return { ...base, outcome: OUTCOME.REJECTED, retry: false };
@@ -227,7 +237,13 @@ export class RecordProtocol {
     if (taskStopped(this.deps.switches, task.name)) {
       const delay = stoppedTaskDelaySeconds(config.queueBackoffMaxSeconds);
       if (await requeueStopped(this.deps.queues, record, delay, this.signalUntil(batch.leaseUntil))) {
-        return { ...base, outcome: OUTCOME.DEFERRED, retry: false, visibilitySeconds: delay, notes: [{ tier: 'none', reason: `runtime switch stop-task.${task.name}` }] };
+        return {
+          ...base,
+          outcome: OUTCOME.DEFERRED,
+          retry: false,
+          visibilitySeconds: delay,
+          notes: [{ tier: 'none', reason: `runtime switch stop-task.${task.name}` }],
+        };
       }
       // No copy sent: this one goes back instead (a receive counted), never on to the model.
       const error = new DependencyError('sqs', `stop-task.${task.name}: the record could not be put back on the queue`);
@@ -242,7 +258,12 @@ export class RecordProtocol {
     // costs writes and a receive. Except on the last receive: given back now, the record would be
     // redriven with no ledger item; the rules tier and review need no model time, so it is settled.
     if (!modelTime && !finalReceive) {
-      return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error: new TimeBudgetExhaustedError('too little time left to start'), retry: true });
+      return this.giveBack(record, batch, {
+        ...base,
+        outcome: OUTCOME.FAILED,
+        error: new TimeBudgetExhaustedError('too little time left to start'),
+        retry: true,
+      });
     }
 
     const claimToken = randomUUID();
@@ -284,31 +305,41 @@ export class RecordProtocol {
       // Entity loops (issue 16): a held or looping entity goes to review, a small edit reuses the last decision.
       const served = (await this.deps.entityGuard?.serve(work, batch.leaseUntil)) ?? (await this.deps.chain.serve(work));
       if (served.tier !== TIER.PRIMARY && served.tier !== REUSED_TIER) metrics.count(METRIC.FALLBACKS, 1, { task: task.name, tier: served.tier });
-      if (work.variant) recordVariantMetrics(metrics, this.deps.switches, { variant: work.variant, tier: served.tier, latencyMs: served.latencyMs, notes: served.notes });
-      const settled = served.tier === TIER.HUMAN
-        ? await this.escalate(record, message, claimToken, served.notes, work.calls, batch)
-        : await ledger.complete({
-            key,
-            claimToken,
-            result: served.result,
-            tier: served.tier,
-            modelId: served.modelId,
-            tokensIn: served.tokensIn,
-            tokensOut: served.tokensOut,
-            modelLatencyMs: served.latencyMs,
-            modelCalls: served.modelCalls,
-            variant: work.variant,
-            // The drift monitor's features ride on this same write (no extra request).
-            features: taskFeatures(task, { input: message.input, output: served.result, tier: served.tier }),
-            now: this.now(),
-            signal: this.signalUntil(batch.leaseUntil),
-          });
+      if (work.variant)
+        recordVariantMetrics(metrics, this.deps.switches, { variant: work.variant, tier: served.tier, latencyMs: served.latencyMs, notes: served.notes });
+      const settled =
+        served.tier === TIER.HUMAN
+          ? await this.escalate(record, message, claimToken, served.notes, work.calls, batch)
+          : await ledger.complete({
+              key,
+              claimToken,
+              result: served.result,
+              tier: served.tier,
+              modelId: served.modelId,
+              tokensIn: served.tokensIn,
+              tokensOut: served.tokensOut,
+              modelLatencyMs: served.latencyMs,
+              modelCalls: served.modelCalls,
+              variant: work.variant,
+              // The drift monitor's features ride on this same write (no extra request).
+              features: taskFeatures(task, { input: message.input, output: served.result, tier: served.tier }),
+              now: this.now(),
+              signal: this.signalUntil(batch.leaseUntil),
+            });
       if (work.calls > 0 && settled.kind === 'stale') await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);
       if (settled.kind === 'stale') return this.lostLease(record, batch, base, settled, work);
       await this.deps.entityGuard?.settled(work, served, batch.leaseUntil);
       this.deps.recentKeys.add(key);
       const outcome = served.tier === TIER.HUMAN ? OUTCOME.IN_REVIEW : OUTCOME.COMPLETED;
-      return { ...base, outcome, tier: served.tier, modelId: served.tier === TIER.HUMAN ? undefined : served.modelId, modelCalls: work.calls, notes: served.notes, retry: false };
+      return {
+        ...base,
+        outcome,
+        tier: served.tier,
+        modelId: served.tier === TIER.HUMAN ? undefined : served.modelId,
+        modelCalls: work.calls,
+        notes: served.notes,
+        retry: false,
+      };
     } catch (thrown) {
       const error = asPipelineError(thrown);
       if (work.calls > 0) await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);
@@ -374,7 +405,12 @@ export class RecordProtocol {
     const receiveCount = receiveCountOf(record);
     if (receiveCount >= config.maxReceiveCount) {
       if (holder !== undefined && holder !== record.messageId) {
-        return { ...base, outcome: OUTCOME.DUPLICATE, retry: false, notes: [{ tier: 'none', reason: 'claimed by another message on its last receive: that message settles the key' }] };
+        return {
+          ...base,
+          outcome: OUTCOME.DUPLICATE,
+          retry: false,
+          notes: [{ tier: 'none', reason: 'claimed by another message on its last receive: that message settles the key' }],
+        };
       }
       await this.deps.ledger
         .observeReceive({ key: base.key, messageId: record.messageId, receiveCount, now: this.now(), signal: this.signalUntil(batch.leaseUntil) })
@@ -393,7 +429,13 @@ export class RecordProtocol {
    * A settling write came back stale: this attempt's lease was taken over (or the key settled) in
    * the meantime. The write changed nothing; what the item is now decides the message's fate.
    */
-  private async lostLease(record: SQSRecord, batch: BatchContext, base: RecordBase, stale: WriteOutcome & { kind: 'stale' }, work: RecordWork): Promise<RecordResult> {
+  private async lostLease(
+    record: SQSRecord,
+    batch: BatchContext,
+    base: RecordBase,
+    stale: WriteOutcome & { kind: 'stale' },
+    work: RecordWork,
+  ): Promise<RecordResult> {
     const notes = [...work.notes, { tier: 'none', reason: `the lease was lost before settling (the item is ${stale.status ?? 'gone'})` }];
     if (stale.status && FINAL_FOR_PROCESSOR.has(stale.status)) {
       this.deps.recentKeys.add(base.key);
@@ -427,7 +469,10 @@ export class RecordProtocol {
       () => true,
       () => false,
     );
-    const notes = seconds < wanted ? [...(result.notes ?? []), { tier: 'none', reason: `visibility clamped to ${seconds} s (asked ${wanted} s): SQS allows 12 h from the receive` }] : result.notes;
+    const notes =
+      seconds < wanted
+        ? [...(result.notes ?? []), { tier: 'none', reason: `visibility clamped to ${seconds} s (asked ${wanted} s): SQS allows 12 h from the receive` }]
+        : result.notes;
     return { ...result, notes, visibilitySeconds: delayed ? seconds : undefined };
   }
 
@@ -443,7 +488,14 @@ export class RecordProtocol {
    * finds the key in review (a duplicate). The notice is sent at most once; the ledger's IN_REVIEW
    * item is the review itself (listing reads the ledger), so a lost notice loses no work.
    */
-  private async escalate(record: SQSRecord, message: ParsedMessage, claimToken: string, notes: readonly TierNote[], modelCalls: number, batch: BatchContext): Promise<WriteOutcome> {
+  private async escalate(
+    record: SQSRecord,
+    message: ParsedMessage,
+    claimToken: string,
+    notes: readonly TierNote[],
+    modelCalls: number,
+    batch: BatchContext,
+  ): Promise<WriteOutcome> {
     const reasons = notes.map((note) => `${note.tier}${note.modelId ? ` (${note.modelId})` : ''}: ${note.reason}`);
     const review = await this.deps.ledger.markInReview({
       key: message.key,
@@ -501,6 +553,7 @@ function correlationIdOf(message: ParsedMessage): string {
 
 /** What a failure asks the queue to wait at least (ms). */
 function retryAfterOf(error: PipelineError | undefined): number {
-  if (error instanceof ModelCallError || error instanceof BreakerOpenError || error instanceof BudgetExhaustedError || error instanceof RateLimitedError) return error.retryAfterMs ?? 0;
+  if (error instanceof ModelCallError || error instanceof BreakerOpenError || error instanceof BudgetExhaustedError || error instanceof RateLimitedError)
+    return error.retryAfterMs ?? 0;
   return 0;
 }

@@ -23,7 +23,6 @@ const json = <T extends z.ZodType>(schema: T) =>
     })
     .pipe(schema);
 
-
 const Price = z.strictObject({ inputUsdPerMillionTokens: z.number().min(0), outputUsdPerMillionTokens: z.number().min(0) });
 const TaskPolicy = z.strictObject({
   tiers: z.array(z.enum(TIERS)).min(1).optional(),

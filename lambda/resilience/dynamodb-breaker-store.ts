@@ -32,9 +32,7 @@ export class DynamoDbBreakerStore {
 
   async read(modelId: string): Promise<BreakerSnapshot> {
     try {
-      const { Item } = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: this.key(modelId), ConsistentRead: true }),
-      );
+      const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key(modelId), ConsistentRead: true }));
       return toSnapshot(Item);
     } catch (error) {
       throw new DependencyError('dynamodb', `reading the breaker of ${modelId} failed: ${(error as Error).message}`, { cause: error });
@@ -51,7 +49,11 @@ export class DynamoDbBreakerStore {
       values: { ':ws': { N: String(windowStart) }, ':f': { N: String(counts.failures) }, ':c': { N: String(counts.calls) }, ':now': { N: String(now) } },
     };
     const lastError: { set: string; names: Record<string, string>; values: Record<string, AttributeValue> } = counts.lastErrorClass
-      ? { set: ', #lastErrorClass = :lastErrorClass', names: { '#lastErrorClass': BREAKER.LAST_ERROR_CLASS }, values: { ':lastErrorClass': { S: counts.lastErrorClass } } }
+      ? {
+          set: ', #lastErrorClass = :lastErrorClass',
+          names: { '#lastErrorClass': BREAKER.LAST_ERROR_CLASS },
+          values: { ':lastErrorClass': { S: counts.lastErrorClass } },
+        }
       : { set: '', names: {}, values: {} };
     const attempts: Array<Omit<UpdateItemCommandInput, 'TableName' | 'Key'>> = [
       // 1. The usual case: the item is in this window already.
@@ -65,8 +67,7 @@ export class DynamoDbBreakerStore {
       //    update expression reads the item as it was before the update.)
       {
         ConditionExpression: '#windowStart = :previous',
-        UpdateExpression:
-          `SET #previousFailures = #failures, #previousCalls = #calls, #failures = :f, #calls = :c, #windowStart = :ws, #updatedAt = :now${lastError.set}`,
+        UpdateExpression: `SET #previousFailures = #failures, #previousCalls = #calls, #failures = :f, #calls = :c, #windowStart = :ws, #updatedAt = :now${lastError.set}`,
         ExpressionAttributeNames: {
           ...common.names,
           ...lastError.names,
@@ -100,7 +101,7 @@ export class DynamoDbBreakerStore {
       },
     ];
     // Another instance may roll the window over between our attempts; then the first one fits.
-    for (const attempt of [...attempts, attempts[0]!]) {
+    for (const attempt of [...attempts, ...attempts.slice(0, 1)]) {
       const written = await this.update(modelId, attempt, 'count calls');
       if (written) return written;
     }
@@ -240,7 +241,12 @@ export class DynamoDbBreakerStore {
       {
         ConditionExpression: '#state = :halfOpen AND #probeToken = :token',
         UpdateExpression: 'SET #probeUntil = :ended, #updatedAt = :now REMOVE #probeToken',
-        ExpressionAttributeNames: { '#state': BREAKER.STATE, '#probeToken': BREAKER.PROBE_TOKEN, '#probeUntil': BREAKER.PROBE_UNTIL, '#updatedAt': BREAKER.UPDATED_AT },
+        ExpressionAttributeNames: {
+          '#state': BREAKER.STATE,
+          '#probeToken': BREAKER.PROBE_TOKEN,
+          '#probeUntil': BREAKER.PROBE_UNTIL,
+          '#updatedAt': BREAKER.UPDATED_AT,
+        },
         ExpressionAttributeValues: {
           ':halfOpen': { S: BREAKER_STATE.HALF_OPEN },
           ':token': { S: token },

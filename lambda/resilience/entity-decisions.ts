@@ -114,10 +114,9 @@ export class EntityDecisions {
   /** The entity's state (one consistent GetItem); an unknown entity reads as empty. */
   async read(entityId: string, options: EntityCallOptions = {}): Promise<EntityState> {
     try {
-      const { Item } = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: this.itemKey(entityId), ConsistentRead: true }),
-        { abortSignal: options.signal },
-      );
+      const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.itemKey(entityId), ConsistentRead: true }), {
+        abortSignal: options.signal,
+      });
       return fromItem(entityId, Item ? unmarshall(Item) : undefined);
     } catch (error) {
       throw new DependencyError('dynamodb', `reading entity ${entityId} failed: ${(error as Error).message}`, { cause: error });
@@ -158,8 +157,13 @@ export class EntityDecisions {
   /** Records an automated decision as the entity's last (a later decision already recorded wins). */
   async recordDecision(state: EntityState, decision: LastDecision, options: EntityCallOptions = {}): Promise<void> {
     await this.mutate(state, options, (current) => {
-      if (current.last && current.last.at > decision.at) return { ...current, history: appended(current.history, { at: decision.at, key: decision.key, kind: ENTITY_EVENT.DECIDED, tier: decision.tier }) };
-      return { ...current, last: decision, history: appended(current.history, { at: decision.at, key: decision.key, kind: ENTITY_EVENT.DECIDED, tier: decision.tier }) };
+      if (current.last && current.last.at > decision.at)
+        return { ...current, history: appended(current.history, { at: decision.at, key: decision.key, kind: ENTITY_EVENT.DECIDED, tier: decision.tier }) };
+      return {
+        ...current,
+        last: decision,
+        history: appended(current.history, { at: decision.at, key: decision.key, kind: ENTITY_EVENT.DECIDED, tier: decision.tier }),
+      };
     });
   }
 
@@ -172,14 +176,27 @@ export class EntityDecisions {
    * Remembers which entity a review item belongs to, with the signature of its input, so that a
    * person's resolve can release the entity and make the person's answer its last decision.
    */
-  async markReview(entityId: string, key: string, signature: Signature, task: { name: string; version: string }, now: number, options: EntityCallOptions = {}): Promise<void> {
+  async markReview(
+    entityId: string,
+    key: string,
+    signature: Signature,
+    task: { name: string; version: string },
+    now: number,
+    options: EntityCallOptions = {},
+  ): Promise<void> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.ENTITY_REVIEW_PREFIX}${key}` } },
           UpdateExpression: 'SET #entityId = :entityId, #signature = :signature, #task = :task, #taskVersion = :taskVersion, #expiresAt = :expiresAt',
-          ExpressionAttributeNames: { '#entityId': ENTITY.REVIEW_ENTITY_ID, '#signature': 'signature', '#task': 'task', '#taskVersion': 'taskVersion', '#expiresAt': CONTROL.TTL },
+          ExpressionAttributeNames: {
+            '#entityId': ENTITY.REVIEW_ENTITY_ID,
+            '#signature': 'signature',
+            '#task': 'task',
+            '#taskVersion': 'taskVersion',
+            '#expiresAt': CONTROL.TTL,
+          },
           ExpressionAttributeValues: {
             ':entityId': { S: entityId },
             ':signature': { B: signatureBytes(signature) },
@@ -202,10 +219,15 @@ export class EntityDecisions {
    * the entity guard's.
    */
   async release(key: string, resolution: { readonly result: unknown; readonly by: string; readonly now: number }): Promise<string | undefined> {
+    // biome-ignore lint/suspicious/noExplicitAny: an unmarshalled DynamoDB item: untyped JSON, read field by field.
     let pointer: Record<string, any> | undefined;
     try {
       const { Item } = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.ENTITY_REVIEW_PREFIX}${key}` } }, ConsistentRead: true }),
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.ENTITY_REVIEW_PREFIX}${key}` } },
+          ConsistentRead: true,
+        }),
       );
       pointer = Item ? unmarshall(Item) : undefined;
     } catch (error) {
@@ -221,7 +243,16 @@ export class EntityDecisions {
       hold: undefined,
       decisions: [],
       last: signature
-        ? { key, at: resolution.now, task: String(pointer?.task), taskVersion: String(pointer?.taskVersion), tier: 'human', modelId: 'human', result: resolution.result, signature }
+        ? {
+            key,
+            at: resolution.now,
+            task: String(pointer?.task),
+            taskVersion: String(pointer?.taskVersion),
+            tier: 'human',
+            modelId: 'human',
+            result: resolution.result,
+            signature,
+          }
         : current.last,
       history: appended(current.history, { at: resolution.now, key, kind: ENTITY_EVENT.RESOLVED, tier: 'human', by: resolution.by.slice(0, 128) }),
     }));
@@ -258,7 +289,8 @@ export class EntityDecisions {
         if (!(error instanceof ConditionalCheckFailedException)) {
           throw new DependencyError('dynamodb', `writing entity ${state.entityId} failed: ${(error as Error).message}`, { cause: error });
         }
-        if (attempt >= MAX_ATTEMPTS) throw new DependencyError('dynamodb', `entity ${state.entityId} is contended: ${MAX_ATTEMPTS} conflicting writes`, { cause: error });
+        if (attempt >= MAX_ATTEMPTS)
+          throw new DependencyError('dynamodb', `entity ${state.entityId} is contended: ${MAX_ATTEMPTS} conflicting writes`, { cause: error });
       }
       current = await this.read(state.entityId, options);
     }
@@ -295,7 +327,10 @@ export class EntityDecisions {
         '#hold': ENTITY.HOLD,
         '#expiresAt': CONTROL.TTL,
       },
-      ExpressionAttributeValues: marshall(version === 0 ? withoutKey(values, ':version') : values, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+      ExpressionAttributeValues: marshall(version === 0 ? withoutKey(values, ':version') : values, {
+        removeUndefinedValues: true,
+        convertClassInstanceToMap: true,
+      }),
     });
   }
 
@@ -314,6 +349,7 @@ function appended(history: readonly HistoryEntry[], entry: HistoryEntry): Histor
 }
 
 /** The state of an item as stored (undefined: none yet). */
+// biome-ignore lint/suspicious/noExplicitAny: an unmarshalled DynamoDB item: untyped JSON, read field by field.
 function fromItem(entityId: string, item: Record<string, any> | undefined): EntityState {
   if (!item) return { entityId, version: 0, decisions: [], history: [] };
   const last = item[ENTITY.LAST];

@@ -22,7 +22,13 @@ export class KeyCallCounter {
   async read(key: string): Promise<number> {
     try {
       const { Item } = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: this.key(key), ConsistentRead: true, ProjectionExpression: '#calls', ExpressionAttributeNames: { '#calls': CALLS } }),
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: this.key(key),
+          ConsistentRead: true,
+          ProjectionExpression: '#calls',
+          ExpressionAttributeNames: { '#calls': CALLS },
+        }),
       );
       return Number(Item?.[CALLS]?.N ?? 0);
     } catch (error) {

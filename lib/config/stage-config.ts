@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { GUARD_ACTIONS, type GuardAction, LEDGER_SHARDS, METRIC_SERVICE, MODEL_PROVIDERS, type ModelProviderName, TIERS, type TierName } from '../../lambda/contract';
+import {
+  GUARD_ACTIONS,
+  type GuardAction,
+  LEDGER_SHARDS,
+  METRIC_SERVICE,
+  MODEL_PROVIDERS,
+  type ModelProviderName,
+  TIERS,
+  type TierName,
+} from '../../lambda/contract';
 import { DEFAULT_STAGE, STAGES } from './stages';
 import { type QuotaConfig, quotaConfigSchema } from './quota-config';
 
@@ -573,8 +582,18 @@ export const StageConfigSchema = z
       .prefault({}),
     drift: z
       .strictObject({
-        windowMinutes: z.number().int().min(5).max(7 * 24 * 60).default(60),
-        scheduleMinutes: z.number().int().min(1).max(24 * 60).default(15),
+        windowMinutes: z
+          .number()
+          .int()
+          .min(5)
+          .max(7 * 24 * 60)
+          .default(60),
+        scheduleMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60)
+          .default(15),
         epsilon: z.number().positive().max(0.01).default(0.0001),
         minSampleSize: z.number().int().min(10).default(50),
         smallSampleSize: z.number().int().min(10).default(1000),
@@ -589,8 +608,18 @@ export const StageConfigSchema = z
       .prefault({}),
     completeness: z
       .strictObject({
-        jobDeadlineMinutes: z.number().int().min(1).max(14 * 24 * 60).default(60),
-        scheduleMinutes: z.number().int().min(1).max(24 * 60).default(5),
+        jobDeadlineMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(14 * 24 * 60)
+          .default(60),
+        scheduleMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60)
+          .default(5),
         maxKeysRecorded: z.number().int().min(0).max(1000).default(100),
         memoryMb: z.number().int().min(128).max(10_240).default(256),
         timeoutSeconds: seconds(10, 900).default(60),
@@ -628,10 +657,7 @@ export const StageConfigSchema = z
         prices: z.record(z.string().min(1), modelPriceSchema).default(SIMULATED_MODEL_PRICES),
         minConfidence: z.number().min(0).max(1).default(0),
         taskPolicies: z
-          .record(
-            z.string().min(1),
-            z.strictObject({ tiers: z.array(z.enum(TIERS)).min(1).optional(), minConfidence: z.number().min(0).max(1).optional() }),
-          )
+          .record(z.string().min(1), z.strictObject({ tiers: z.array(z.enum(TIERS)).min(1).optional(), minConfidence: z.number().min(0).max(1).optional() }))
           .default({}),
         simulatorSeed: z.number().int().default(42),
         simulatorLatencyMs: z.number().int().min(0).default(0),
@@ -824,7 +850,11 @@ function checkModelLayer(config: Pick<StageConfig, 'model' | 'retry' | 'breaker'
     ctx.addIssue({ code: 'custom', path: ['retry', 'maxDelayMs'], message: `must be >= retry.baseDelayMs (${retry.baseDelayMs})` });
   }
   if (retry.queueBackoffMaxSeconds < retry.queueBackoffBaseSeconds) {
-    ctx.addIssue({ code: 'custom', path: ['retry', 'queueBackoffMaxSeconds'], message: `must be >= retry.queueBackoffBaseSeconds (${retry.queueBackoffBaseSeconds})` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retry', 'queueBackoffMaxSeconds'],
+      message: `must be >= retry.queueBackoffBaseSeconds (${retry.queueBackoffBaseSeconds})`,
+    });
   }
   if (retry.callsPerKey < retry.callsPerReceive) {
     ctx.addIssue({ code: 'custom', path: ['retry', 'callsPerKey'], message: `must be >= retry.callsPerReceive (${retry.callsPerReceive})` });
@@ -867,9 +897,7 @@ export class StageConfigError extends Error {
  */
 export function loadStageConfig(name: string, overrides: StageConfigOverrides = {}): StageConfig {
   if (!Object.hasOwn(STAGES, name)) {
-    throw new StageConfigError(name, [
-      `unknown stage "${name}": valid stages are ${Object.keys(STAGES).join(', ')} (default: ${DEFAULT_STAGE})`,
-    ]);
+    throw new StageConfigError(name, [`unknown stage "${name}": valid stages are ${Object.keys(STAGES).join(', ')} (default: ${DEFAULT_STAGE})`]);
   }
   const input = mergeOverrides({ ...STAGES[name as keyof typeof STAGES], stage: name }, overrides);
   // reportInput puts the rejected value into each issue, so the message can quote it.

@@ -122,9 +122,7 @@ export class Monitors extends Construct {
       controlActions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     });
     if (drift.autoPause) {
-      this.driftMonitor.addToRolePolicy(
-        new PolicyStatement({ actions: ['lambda:UpdateEventSourceMapping'], resources: [props.eventSourceMappingArn] }),
-      );
+      this.driftMonitor.addToRolePolicy(new PolicyStatement({ actions: ['lambda:UpdateEventSourceMapping'], resources: [props.eventSourceMappingArn] }));
     }
 
     this.reconcilerSchedule = this.schedule('ReconcilerSchedule', this.reconciler, completeness.scheduleMinutes, 'Runs the reconciler');
@@ -185,9 +183,7 @@ export class Monitors extends Construct {
     });
 
     // The ledger: Query on one index, not on the table and not on `/index/*`.
-    role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.ledgerTable.tableArn}/index/${options.ledgerIndex}`] }),
-    );
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.ledgerTable.tableArn}/index/${options.ledgerIndex}`] }));
     role.addToPrincipalPolicy(new PolicyStatement({ actions: [...options.controlActions], resources: [props.controlTable.tableArn] }));
     const putMetricData = new PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],

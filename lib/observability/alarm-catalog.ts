@@ -1,5 +1,13 @@
 import { quotaAlarms, quotaDashboard } from './quota-alarms';
-import { DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, type MetricService } from '../../lambda/contract';
+import {
+  DRIFT_MAX_FEATURE,
+  DRIFT_SERVING_MIX_FEATURE,
+  METRIC,
+  METRIC_DIMENSION,
+  METRIC_SERVICE,
+  METRICS_NAMESPACE,
+  type MetricService,
+} from '../../lambda/contract';
 import type { StageConfig } from '../config/stage-config';
 import type {
   AlarmCatalog,
@@ -105,7 +113,10 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
   /** One metric per (table, operation): DynamoDB reports ThrottledRequests and SystemErrors per operation only. */
   const dynamodbPerOperation = (name: 'ThrottledRequests' | 'SystemErrors'): Record<string, MetricQuery> => {
     const metrics: Record<string, MetricQuery> = {};
-    for (const [table, prefixId] of [['ledgerTable', 'ledger'], ['controlTable', 'control']] as const) {
+    for (const [table, prefixId] of [
+      ['ledgerTable', 'ledger'],
+      ['controlTable', 'control'],
+    ] as const) {
       for (const operation of DYNAMODB_OPERATIONS[table]) {
         metrics[`${prefixId}${operation}`] = {
           source: { kind: 'aws', namespace: 'AWS/DynamoDB', name, resource: table, extraDimensions: { Operation: operation } },
@@ -127,7 +138,12 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
    * alarm's state: that is CloudWatch's rule for this namespace.
    */
   const sumOfAll = (metrics: Record<string, MetricQuery>) =>
-    math.add(...Object.keys(metrics).filter((id) => id !== 'activity').map((id) => math.fill(id, 0)), math.multiply(0, math.fill('activity', 0)));
+    math.add(
+      ...Object.keys(metrics)
+        .filter((id) => id !== 'activity')
+        .map((id) => math.fill(id, 0)),
+      math.multiply(0, math.fill('activity', 0)),
+    );
   const withActivity = (metrics: Record<string, MetricQuery>): Record<string, MetricQuery> => ({
     ...metrics,
     activity: {
@@ -179,7 +195,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         ],
         diagnosis: {
           data: 'A burst from one producer (a backfill, a retry storm upstream) raises depth and age while error rates stay flat: `pipectl jobs` shows a large recent job.',
-          infrastructure: 'Lambda throttles, processor errors or DynamoDB throttles in ALARM at the same time point at capacity or a failing dependency, not at the model.',
+          infrastructure:
+            'Lambda throttles, processor errors or DynamoDB throttles in ALARM at the same time point at capacity or a failing dependency, not at the model.',
           model: 'Model latency up with error rate flat is a brownout: calls take longer, so the same concurrency finishes fewer records.',
         },
         remediations: [
@@ -194,7 +211,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
           'The alarm returns to OK after 2 of 3 minutes under the SLA.',
         ],
         escalate:
-          'If the age keeps rising 30 minutes after the cause is addressed, or the queue retention (4 days by default) is within a day, call the pipeline owners; a provider outage goes to the model provider\'s support.',
+          "If the age keeps rising 30 minutes after the cause is addressed, or the queue retention (4 days by default) is within a day, call the pipeline owners; a provider outage goes to the model provider's support.",
       },
     },
     {
@@ -246,16 +263,19 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
           data: 'A single poison batch that crashes the runtime (not just a bad record) shows as errors on every invocation with the same message ids; `pipectl dlq list` fills with MAX_RECEIVES_EXCEEDED.',
           infrastructure:
             'Disabled mapping, a deployment that broke the bundle or its environment, a revoked IAM or KMS permission (AccessDenied in the log), Lambda throttled to zero (processor-throttles).',
-          model: 'Not the model: a failing model still finishes records through the fallback chain. If records all go FAILED, model-error-rate is in ALARM too.',
+          model:
+            'Not the model: a failing model still finishes records through the fallback chain. If records all go FAILED, model-error-rate is in ALARM too.',
         },
         remediations: [
           'Paused by mistake: `pipectl resume`.',
           'A bad deployment: roll back to the last known-good version (`cdk deploy` of the previous commit), then `pipectl resume`.',
           'Permissions: restore the policy from the stack (`cdk deploy`); do not widen it by hand.',
         ],
-        doNotAutomate:
-          'Do not auto-resume a paused mapping: a human paused it for a reason. Do not auto-redeploy on this alarm; a rollback is a decision.',
-        verifyRecovery: [`${STATUS} shows completions in the last minutes and the input depth falling.`, 'The alarm returns to OK after one minute with a finished record.'],
+        doNotAutomate: 'Do not auto-resume a paused mapping: a human paused it for a reason. Do not auto-redeploy on this alarm; a rollback is a decision.',
+        verifyRecovery: [
+          `${STATUS} shows completions in the last minutes and the input depth falling.`,
+          'The alarm returns to OK after one minute with a finished record.',
+        ],
         escalate: 'Not recovering within 15 minutes of a rollback: the pipeline owners. Lambda or SQS service events on the AWS Health Dashboard: AWS Support.',
       },
     },
@@ -287,7 +307,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         ],
         diagnosis: {
           data: 'The same message ids in every failed batch: one input crashes the runtime (a parser bug). `pipectl dlq show <id>` once it dead-letters; the parser must reject it instead.',
-          infrastructure: '`Task timed out` lines: the time budget (timeout margin, model timeout) is wrong for the current latency. AccessDenied/KMS errors: permissions. Out of memory: the memory size.',
+          infrastructure:
+            '`Task timed out` lines: the time budget (timeout margin, model timeout) is wrong for the current latency. AccessDenied/KMS errors: permissions. Out of memory: the memory size.',
           model: 'Timeouts that follow model latency are a brownout the time budget did not absorb; the breaker should open — check `pipectl breaker status`.',
         },
         remediations: [
@@ -295,7 +316,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
           'Brownout: `pipectl breaker open --model <id>` to stop waiting on the slow model; close it when latency is back.',
           '`pipectl pause` while you work; `pipectl resume` after.',
         ],
-        doNotAutomate: 'Do not auto-raise the function timeout: the visibility timeout must stay at least 6 x the timeout (checked at synth), and a longer timeout only hides a hang.',
+        doNotAutomate:
+          'Do not auto-raise the function timeout: the visibility timeout must stay at least 6 x the timeout (checked at synth), and a longer timeout only hides a hang.',
         verifyRecovery: ['No new Errors for 3 minutes; the alarm returns to OK.', `${STATUS}: input depth falling, no growth in the DLQ.`],
         escalate: 'Errors persisting after a rollback: the pipeline owners. Runtime or service errors unrelated to our code: AWS Support.',
       },
@@ -316,7 +338,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       rationale:
         'The SQS event source backs off and retries throttled batches, so throttling delays work but loses nothing; the SLA-age alarm pages if the delay matters. Sustained throttling is a capacity ticket.',
       runbook: {
-        meaning: 'Lambda refused to start processor invocations because a concurrency limit was reached (the account\'s, or a reserved concurrency on this or another function).',
+        meaning:
+          "Lambda refused to start processor invocations because a concurrency limit was reached (the account's, or a reserved concurrency on this or another function).",
         impact: 'Throughput drops; latency rises. Nothing is lost: the event source retries.',
         firstFiveMinutes: [
           `${STATUS}: is the input age approaching the SLA? If not, this can wait for working hours.`,
@@ -328,7 +351,10 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
           infrastructure: 'Another workload in the account took the unreserved concurrency; or the account limit is low (new accounts start at 10).',
           model: 'Not the model: slow model calls raise concurrency per message only up to the event source maxConcurrency.',
         },
-        remediations: ['Ask for a higher account concurrency limit (Service Quotas).', 'Reserve concurrency for the processor at least equal to the event source maxConcurrency.'],
+        remediations: [
+          'Ask for a higher account concurrency limit (Service Quotas).',
+          'Reserve concurrency for the processor at least equal to the event source maxConcurrency.',
+        ],
         doNotAutomate: 'Do not auto-raise maxConcurrency to compensate: it is the bound that protects the model provider and the budget.',
         verifyRecovery: ['Throttles at 0 for 5 minutes; the alarm returns to OK.'],
         escalate: 'The account owner for limits; AWS Support for a quota increase.',
@@ -368,18 +394,21 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       runbook: {
         meaning:
           'The model provider is failing a large share of calls: throttling (429), server errors (5xx), timeouts, or non-retryable errors such as quota exhausted or access denied; or the breaker has opened and refuses calls. Retries and the fallback chain are absorbing what they can. The alarm stays in ALARM while the breaker is open, and clears once calls succeed again.',
-        impact: 'Retries add latency; records fall back to the secondary model, the rules or human review, so answers are of lower quality; some records may dead-letter after their receives.',
+        impact:
+          'Retries add latency; records fall back to the secondary model, the rules or human review, so answers are of lower quality; some records may dead-letter after their receives.',
         firstFiveMinutes: [
           `${STATUS}: breaker state per model, the hour's budget, and which error classes dominate.`,
           'If the breaker is not open yet and the provider is clearly down, open it: `pipectl breaker open --model <id>` (records go to the next tier at once instead of burning retries). `pipectl breaker close --model <id>` undoes it.',
           'If the errors are quota or access denied (not retryable), no retry will help: go straight to the provider account.',
-          'Check the provider\'s status page.',
+          "Check the provider's status page.",
           triage('model-error-rate'),
         ],
         diagnosis: {
           data: 'Errors for one task only, with the provider healthy for others: a prompt that is too long or content filtered — the `errorClass` of the per-record log lines shows it.',
-          infrastructure: 'Throttling (429) that follows our own traffic rising: our concurrency or the provider quota. AccessDenied after a deployment: IAM or the API key secret.',
-          model: '5xx or timeouts for every task at once, matching the provider status page: the provider is down or browning out. A new model version rolled out by the provider shows as validation failures, not errors.',
+          infrastructure:
+            'Throttling (429) that follows our own traffic rising: our concurrency or the provider quota. AccessDenied after a deployment: IAM or the API key secret.',
+          model:
+            '5xx or timeouts for every task at once, matching the provider status page: the provider is down or browning out. A new model version rolled out by the provider shows as validation failures, not errors.',
         },
         remediations: [
           '`pipectl breaker open --model <id>` during a provider outage; `pipectl breaker close --model <id>` when its status page is green again (the half-open probe also closes it by itself).',
@@ -388,8 +417,12 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         ],
         doNotAutomate:
           'Do not auto-switch the primary model id in config on this alarm: a different model changes answers (and the idempotency key through the task version). The breaker is the automatic part; the model choice is a human decision.',
-        verifyRecovery: ['The error rate under the threshold for 3 minutes; the alarm returns to OK.', '`pipectl breaker status` shows the breaker closed.', `${STATUS}: completions by tier back to primary.`],
-        escalate: 'Provider outage beyond 30 minutes: the provider\'s support with the request ids from the log. Quota or billing: the account owner.',
+        verifyRecovery: [
+          'The error rate under the threshold for 3 minutes; the alarm returns to OK.',
+          '`pipectl breaker status` shows the breaker closed.',
+          `${STATUS}: completions by tier back to primary.`,
+        ],
+        escalate: "Provider outage beyond 30 minutes: the provider's support with the request ids from the log. Quota or billing: the account owner.",
       },
     },
     {
@@ -408,11 +441,12 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       rationale:
         'p99 rather than the average: a brownout hurts the tail first. A ticket, because slow calls still finish; if the slowness backs the queue up past the SLA, input-age-over-sla pages.',
       runbook: {
-        meaning: 'Model calls are slow at the tail. Timeouts come from the Lambda\'s remaining time, so slow calls end in a timeout and a retry, then a fallback.',
+        meaning:
+          "Model calls are slow at the tail. Timeouts come from the Lambda's remaining time, so slow calls end in a timeout and a retry, then a fallback.",
         impact: 'Higher end-to-end latency; more fallbacks to lower tiers; lower throughput at the same concurrency.',
         firstFiveMinutes: [
           `${STATUS}: is the input age rising towards the SLA? Is the breaker opening?`,
-          'Compare with the provider\'s status page and with model-error-rate.',
+          "Compare with the provider's status page and with model-error-rate.",
           triage('model-latency-p99'),
         ],
         diagnosis: {
@@ -423,7 +457,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         remediations: ['If the queue is backing up, `pipectl breaker open --model <id>` to serve from the secondary tier; close it when latency recovers.'],
         doNotAutomate: 'Do not auto-raise timeouts: a longer timeout holds concurrency on a sick provider and pushes the function towards its own timeout.',
         verifyRecovery: ['p99 back under the threshold for 5 minutes; the alarm returns to OK.'],
-        escalate: 'A brownout beyond an hour: the provider\'s support.',
+        escalate: "A brownout beyond an hour: the provider's support.",
       },
     },
     {
@@ -435,11 +469,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         kind: 'math',
         label: 'validation failures per model call (%)',
         unit: 'Percent',
-        expression: math.if(
-          math.compare(math.fill('calls'), '>=', t.rateMinimumSamples),
-          math.divide(math.multiply(100, math.fill('invalid')), 'calls'),
-          0,
-        ),
+        expression: math.if(math.compare(math.fill('calls'), '>=', t.rateMinimumSamples), math.divide(math.multiply(100, math.fill('invalid')), 'calls'), 0),
         metrics: { invalid: pipeline(METRIC.VALIDATION_FAILURES, 'Sum', 'Count', 'validation failures'), calls: modelCalls },
       },
       periodSeconds: 60,
@@ -451,16 +481,24 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       treatMissingData: 'notBreaching',
       rationale: 'Invalid output is repaired or falls back, so nothing is stored wrong; a rising rate is a quality and cost problem for working hours.',
       runbook: {
-        meaning: 'The model answers, but the answers are not valid JSON or do not match the task\'s output schema (or are truncated). The repair attempt and the fallback chain handle each record.',
+        meaning:
+          "The model answers, but the answers are not valid JSON or do not match the task's output schema (or are truncated). The repair attempt and the fallback chain handle each record.",
         impact: 'More records served by rules or human review; more tokens spent on repair attempts.',
-        firstFiveMinutes: [`${STATUS}: completions by tier.`, 'Look at a few failing answers in the per-record log lines (errorClass, tier).', triage('validation-failure-rate')],
+        firstFiveMinutes: [
+          `${STATUS}: completions by tier.`,
+          'Look at a few failing answers in the per-record log lines (errorClass, tier).',
+          triage('validation-failure-rate'),
+        ],
         diagnosis: {
           data: 'Failures concentrated on unusual inputs (very long, other languages): the prompt does not cover them.',
           infrastructure: 'Truncated answers (finish reason "length"): the max output tokens setting is too low for the schema.',
           model: 'A sudden step for every input at one time: the provider changed the model behind the id. Pin a dated model version.',
         },
-        remediations: ['Pin the model version in the stage config.', 'Bump the task version with a fixed prompt (a new idempotency key space; old results stay).'],
-        doNotAutomate: 'Do not auto-edit prompts or schemas; both change the task\'s meaning and must go through a task version bump and review.',
+        remediations: [
+          'Pin the model version in the stage config.',
+          'Bump the task version with a fixed prompt (a new idempotency key space; old results stay).',
+        ],
+        doNotAutomate: "Do not auto-edit prompts or schemas; both change the task's meaning and must go through a task version bump and review.",
         verifyRecovery: ['The rate under the threshold for 5 minutes; the alarm returns to OK.'],
         escalate: 'The task owner (whoever wrote the prompt and schema).',
       },
@@ -488,18 +526,27 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       threshold: t.fallbackRatePercent,
       thresholdUnit: '%',
       treatMissingData: 'notBreaching',
-      rationale: 'Fallbacks are the pipeline working as designed; a high share for several minutes means quality is degraded and someone should know, not that someone must wake up.',
+      rationale:
+        'Fallbacks are the pipeline working as designed; a high share for several minutes means quality is degraded and someone should know, not that someone must wake up.',
       runbook: {
-        meaning: 'Many results come from the secondary model, the task\'s rules or human review instead of the primary model.',
+        meaning: "Many results come from the secondary model, the task's rules or human review instead of the primary model.",
         impact: 'Answers are of lower quality (rules) or delayed (human review).',
-        firstFiveMinutes: [`${STATUS}: breaker state and completions by tier.`, 'Which alarm explains it: model-error-rate, validation-failure-rate, breaker-open, budget-*?', triage('fallback-rate')],
+        firstFiveMinutes: [
+          `${STATUS}: breaker state and completions by tier.`,
+          'Which alarm explains it: model-error-rate, validation-failure-rate, breaker-open, budget-*?',
+          triage('fallback-rate'),
+        ],
         diagnosis: {
           data: 'Low-confidence answers on a new kind of input route down the chain: drift-* alarms or `pipectl drift` show the input shift.',
           infrastructure: 'The breaker is open or the budget is spent: fallbacks are the designed response; fix the cause.',
-          model: 'Validation failures or low confidence without errors: the model\'s behaviour changed.',
+          model: "Validation failures or low confidence without errors: the model's behaviour changed.",
         },
-        remediations: ['Address the cause alarm; fallbacks stop by themselves.', 'Drain human review: `pipectl review list`, `pipectl review resolve <key> --result <json>`.'],
-        doNotAutomate: 'Do not auto-lower the confidence threshold to push results back to the primary tier: that trades a visible quality drop for an invisible one.',
+        remediations: [
+          'Address the cause alarm; fallbacks stop by themselves.',
+          'Drain human review: `pipectl review list`, `pipectl review resolve <key> --result <json>`.',
+        ],
+        doNotAutomate:
+          'Do not auto-lower the confidence threshold to push results back to the primary tier: that trades a visible quality drop for an invisible one.',
         verifyRecovery: ['Completions by tier back to mostly primary; the alarm returns to OK.'],
         escalate: 'The task owner if quality must be restored faster than the cause can be fixed.',
       },
@@ -527,7 +574,9 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
           infrastructure: 'Escalations because the breaker or budget pushed records down the chain: see those alarms.',
           model: 'Low-confidence or invalid answers across the board: see validation-failure-rate and drift-*.',
         },
-        remediations: ['Resolve items: `pipectl review resolve <key> --result <json>` (validated against the task schema, written to the ledger as tier human).'],
+        remediations: [
+          'Resolve items: `pipectl review resolve <key> --result <json>` (validated against the task schema, written to the ledger as tier human).',
+        ],
         doNotAutomate: 'Do not auto-resolve review items with the rules tier: they were escalated because the automatic tiers could not answer.',
         verifyRecovery: ['`pipectl review list` shrinking; the alarm returns to OK when the oldest item is younger than the threshold.'],
         escalate: 'The team that owns the review rota.',
@@ -549,18 +598,25 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       rationale:
         'An open breaker is the pipeline protecting itself; a short open/half-open cycle is normal. Open for several minutes means the model is down: a ticket, while model-error-rate or input-age-over-sla page if users are hurt.',
       runbook: {
-        meaning: 'The shared breaker of a model is open: calls to it are refused and records go to the next tier (or are deferred) until a half-open probe succeeds.',
+        meaning:
+          'The shared breaker of a model is open: calls to it are refused and records go to the next tier (or are deferred) until a half-open probe succeeds.',
         impact: 'Lower-tier answers or deferred records while it is open.',
-        firstFiveMinutes: ['`pipectl breaker status`: which model, since when, the last failures.', 'Check the provider\'s status page.', triage('breaker-open')],
+        firstFiveMinutes: [
+          '`pipectl breaker status`: which model, since when, the last failures.',
+          "Check the provider's status page.",
+          triage('breaker-open'),
+        ],
         diagnosis: {
           data: 'Not data: bad input is rejected before any model call.',
           infrastructure: 'Opened after AccessDenied or quota errors: credentials, IAM or the account quota.',
           model: 'Opened after 5xx/timeouts: the provider is down or browning out.',
         },
-        remediations: ['Wait for the half-open probe to close it; `pipectl breaker close --model <id>` forces it closed once the provider is healthy (break-glass).'],
+        remediations: [
+          'Wait for the half-open probe to close it; `pipectl breaker close --model <id>` forces it closed once the provider is healthy (break-glass).',
+        ],
         doNotAutomate: 'Do not auto-close the breaker on a timer: the probe already does that safely, one call at a time.',
         verifyRecovery: ['`pipectl breaker status` closed; BreakerOpen gone from the dashboard; the alarm returns to OK.'],
-        escalate: 'Open beyond an hour: the provider\'s support.',
+        escalate: "Open beyond an hour: the provider's support.",
       },
     },
     {
@@ -578,7 +634,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       treatMissingData: 'notBreaching',
       rationale: 'The budget is counted per hour; one 5-minute look is enough to warn before it runs out.',
       runbook: {
-        meaning: 'Spend in the current hour is close to the stage\'s budget; past 100% the primary model is skipped.',
+        meaning: "Spend in the current hour is close to the stage's budget; past 100% the primary model is skipped.",
         impact: 'None yet. If it runs out, answers come from lower tiers until the hour turns.',
         firstFiveMinutes: [`${STATUS}: budget used, and which job is sending.`, '`pipectl jobs`: is this a planned backfill?', triage('budget-warning')],
         diagnosis: {
@@ -607,7 +663,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       treatMissingData: 'notBreaching',
       rationale: 'Once the budget is spent every record degrades at once, so one minute is enough; the warning ticket came first.',
       runbook: {
-        meaning: 'The hour\'s budget is spent: records are served by the rules, sent to review, or deferred until the hour turns, per the stage config.',
+        meaning: "The hour's budget is spent: records are served by the rules, sent to review, or deferred until the hour turns, per the stage config.",
         impact: 'Lower-quality or delayed answers for everything until the next hour.',
         firstFiveMinutes: [
           `${STATUS}: budget, completions by tier, input age.`,
@@ -619,7 +675,10 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
           infrastructure: 'Model errors and retries multiplying calls.',
           model: 'Tokens per call jumped: a model or prompt change made answers longer.',
         },
-        remediations: ['Pause until the hour turns if the work can wait: `pipectl pause`, then `pipectl resume`.', 'Raise the budget in the stage config if the spend is legitimate.'],
+        remediations: [
+          'Pause until the hour turns if the work can wait: `pipectl pause`, then `pipectl resume`.',
+          'Raise the budget in the stage config if the spend is legitimate.',
+        ],
         doNotAutomate: 'Do not auto-raise the budget or bypass it: that is exactly the runaway it exists to stop.',
         verifyRecovery: ['The next hour starts with the budget under the warning level; completions by tier back to primary.'],
         escalate: 'The spend owner before raising the budget.',
@@ -653,15 +712,20 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         ],
         diagnosis: {
           data: 'Rejection reasons (NOT_JSON, INVALID_ENVELOPE, UNKNOWN_TASK, INVALID_INPUT, HOSTILE_KEY, TOO_LARGE, TOO_DEEP) are bad input from a producer; they fail again if redriven.',
-          infrastructure: 'MAX_RECEIVES_EXCEEDED: retryable failures ran out of receives — throttling, DynamoDB errors, timeouts. Look at the other alarms of the same hour.',
-          model: 'Model trouble rarely dead-letters: invalid output falls back to rules or review. MAX_RECEIVES_EXCEEDED together with model-error-rate means the outage outlasted the retry budget.',
+          infrastructure:
+            'MAX_RECEIVES_EXCEEDED: retryable failures ran out of receives — throttling, DynamoDB errors, timeouts. Look at the other alarms of the same hour.',
+          model:
+            'Model trouble rarely dead-letters: invalid output falls back to rules or review. MAX_RECEIVES_EXCEEDED together with model-error-rate means the outage outlasted the retry budget.',
         },
         remediations: [
           'Fixed a pipeline fault: `pipectl dlq redrive --reason MAX_RECEIVES_EXCEEDED --dry-run`, then without `--dry-run`; already-completed keys are skipped by the ledger.',
           'Bad input: hand `pipectl dlq list` to the producer; do not redrive it.',
         ],
-        doNotAutomate: 'Do not auto-redrive: poison messages would loop, spend budget and hide the producer\'s bug. A human picks the failure class to redrive.',
-        verifyRecovery: ['`pipectl dlq list` shows no new messages of the class you fixed.', 'The alarm returns to OK when the DLQ is empty (redriven, or removed once the producer resends).'],
+        doNotAutomate: "Do not auto-redrive: poison messages would loop, spend budget and hide the producer's bug. A human picks the failure class to redrive.",
+        verifyRecovery: [
+          '`pipectl dlq list` shows no new messages of the class you fixed.',
+          'The alarm returns to OK when the DLQ is empty (redriven, or removed once the producer resends).',
+        ],
         escalate: 'Bad input: the producing team. Out-of-receives failures still arriving after the fix: the pipeline owners.',
       },
     },
@@ -683,19 +747,24 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         'which is worth a ticket. `pipectl review` never receives to list, and resolving receives each other notification at most once.',
       runbook: {
         meaning:
-          'Messages reached the human-review queue\'s dead-letter queue: each was received as many times as the review queue\'s maxReceiveCount. The items themselves are still IN_REVIEW in the ledger.',
-        impact: 'None on the items (`pipectl review list` reads the ledger and still shows them); a tool that relies on the review queue as its inbox no longer sees them.',
+          "Messages reached the human-review queue's dead-letter queue: each was received as many times as the review queue's maxReceiveCount. The items themselves are still IN_REVIEW in the ledger.",
+        impact:
+          'None on the items (`pipectl review list` reads the ledger and still shows them); a tool that relies on the review queue as its inbox no longer sees them.',
         firstFiveMinutes: [
           `\`pipectl review list --stage ${stage}\`: the items in review, from the ledger; they are all still there.`,
           'Find what receives from the review queue (CloudTrail data events on the queue, or the consumers your team runs): a reader that never deletes drains it into the DLQ.',
           triage('review-dlq-has-messages'),
         ],
         diagnosis: {
-          data: 'Not a data problem: the notification bodies are the processor\'s own.',
-          infrastructure: 'A consumer receives without deleting (a dashboard, a script that "peeks"), or the review queue\'s maxReceiveCount was lowered in the stage config.',
+          data: "Not a data problem: the notification bodies are the processor's own.",
+          infrastructure:
+            'A consumer receives without deleting (a dashboard, a script that "peeks"), or the review queue\'s maxReceiveCount was lowered in the stage config.',
           model: 'Not the model.',
         },
-        remediations: ['Stop the consumer that receives without deleting.', 'Resolve the items with `pipectl review resolve <key> --result <json>`; then purge the review DLQ, whose notifications point at resolved items.'],
+        remediations: [
+          'Stop the consumer that receives without deleting.',
+          'Resolve the items with `pipectl review resolve <key> --result <json>`; then purge the review DLQ, whose notifications point at resolved items.',
+        ],
         doNotAutomate: 'Do not redrive the review DLQ automatically into the review queue: the same consumer would drain it again.',
         verifyRecovery: ['The review DLQ stays empty for a day; `pipectl review list` shows what you expect.'],
         escalate: 'The team that owns the consumer of the review queue.',
@@ -717,12 +786,14 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       rationale:
         'DynamoDB only reports throttles when they happen (and alarms on AWS/DynamoDB keep their state when data is missing), so every input is FILLed with 0 and the sum always has a value. The SDK retries throttles: a ticket unless it lasts.',
       runbook: {
-        meaning: 'On-demand tables throttled requests: a hot partition (one key written very often) or a sudden traffic jump beyond what the table has adapted to.',
+        meaning:
+          'On-demand tables throttled requests: a hot partition (one key written very often) or a sudden traffic jump beyond what the table has adapted to.',
         impact: 'Slower records; if sustained, retryable failures and eventually dead letters.',
         firstFiveMinutes: [`${STATUS}`, 'CloudWatch Contributor Insights on the table (if enabled) shows the hot keys.', triage('dynamodb-throttles')],
         diagnosis: {
           data: 'One job id or one input sent thousands of times: duplicates all claim the same ledger key.',
-          infrastructure: 'Control-table throttles: the breaker/budget items are hot (too many concurrent writers); ledger throttles on writes during a traffic jump.',
+          infrastructure:
+            'Control-table throttles: the breaker/budget items are hot (too many concurrent writers); ledger throttles on writes during a traffic jump.',
           model: 'Not the model.',
         },
         remediations: ['Pace the producer.', '`pipectl pause` for a few minutes lets the table adapt; `pipectl resume` after.'],
@@ -744,7 +815,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       threshold: t.dynamodbSystemErrorsPerMinute,
       thresholdUnit: 'errors/min',
       treatMissingData: 'notBreaching',
-      rationale: 'Reported only when they happen, so FILLed with 0 like the throttles. Service-side and retried by the SDK: a ticket; if records stop finishing, processor-silent pages.',
+      rationale:
+        'Reported only when they happen, so FILLed with 0 like the throttles. Service-side and retried by the SDK: a ticket; if records stop finishing, processor-silent pages.',
       runbook: {
         meaning: 'DynamoDB itself failed requests (internal server errors).',
         impact: 'Retries add latency; sustained errors fail records back to the queue.',
@@ -780,15 +852,28 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
         meaning:
           'The reconciler found registered jobs past their deadline where completed + dead-lettered + in review is less than what was sent: items went missing or are stuck (IN_PROGRESS with an expired lease).',
         impact: 'A producer is missing results and may not know it. 9,999 of 10,000 is not OK.',
-        firstFiveMinutes: ['`pipectl jobs`: which jobs, how many missing, how many stuck.', '`pipectl jobs <job id>`: the missing and stuck items.', `${STATUS}: is the input queue still holding them (late, not lost)?`, triage('incomplete-job')],
+        firstFiveMinutes: [
+          '`pipectl jobs`: which jobs, how many missing, how many stuck.',
+          '`pipectl jobs <job id>`: the missing and stuck items.',
+          `${STATUS}: is the input queue still holding them (late, not lost)?`,
+          triage('incomplete-job'),
+        ],
         diagnosis: {
           data: 'The producer registered more than it sent (a crashed sender): the items were never on the queue. `pipectl send` is resumable; re-run it.',
-          infrastructure: 'Items still on the input queue: the pipeline is late (see input-age-over-sla), not lossy. Stuck IN_PROGRESS items: invocations died mid-record; the lease expiry will let them be retried.',
+          infrastructure:
+            'Items still on the input queue: the pipeline is late (see input-age-over-sla), not lossy. Stuck IN_PROGRESS items: invocations died mid-record; the lease expiry will let them be retried.',
           model: 'Not the model: a model failure ends in a fallback, review or the DLQ, each of which counts as an outcome.',
         },
-        remediations: ['Re-send the job\'s file with `pipectl send` (idempotent: completed inputs are skipped).', 'Redrive the DLQ class that holds them once fixed: `pipectl dlq redrive --reason <class> --dry-run`.'],
-        doNotAutomate: 'Do not auto-resend missing items from the ledger: only the producer knows the inputs that never arrived, and resending guesses duplicates nothing but may resend what was meant to be dropped.',
-        verifyRecovery: ['`pipectl jobs <job id>` shows sent = completed + dead-lettered + in review.', 'The next reconciler run publishes 0 and the alarm returns to OK.'],
+        remediations: [
+          "Re-send the job's file with `pipectl send` (idempotent: completed inputs are skipped).",
+          'Redrive the DLQ class that holds them once fixed: `pipectl dlq redrive --reason <class> --dry-run`.',
+        ],
+        doNotAutomate:
+          'Do not auto-resend missing items from the ledger: only the producer knows the inputs that never arrived, and resending guesses duplicates nothing but may resend what was meant to be dropped.',
+        verifyRecovery: [
+          '`pipectl jobs <job id>` shows sent = completed + dead-lettered + in review.',
+          'The next reconciler run publishes 0 and the alarm returns to OK.',
+        ],
         escalate: 'The producing team if the items were never sent; the pipeline owners if they were and are gone.',
       },
     },
@@ -832,10 +917,18 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       id: 'serving-mix-shift',
       title: 'Serving mix moved (answers from other tiers)',
       severity: 'ticket',
-      summary: 'The share of records served by each tier (primary, secondary, rules, human) moved away from the baseline: the pipeline is degrading, the data may be fine.',
+      summary:
+        'The share of records served by each tier (primary, secondary, rules, human) moved away from the baseline: the pipeline is degrading, the data may be fine.',
       signal: {
         kind: 'metric',
-        metric: pipeline(METRIC.DRIFT_SCORE, 'Maximum', 'None', 'serving-mix shift (PSI of the serving tier)', METRIC_SERVICE.DRIFT_MONITOR, DRIFT_SERVING_MIX_FEATURE),
+        metric: pipeline(
+          METRIC.DRIFT_SCORE,
+          'Maximum',
+          'None',
+          'serving-mix shift (PSI of the serving tier)',
+          METRIC_SERVICE.DRIFT_MONITOR,
+          DRIFT_SERVING_MIX_FEATURE,
+        ),
       },
       periodSeconds: driftPeriodSeconds,
       evaluationPeriods: 1,
@@ -871,8 +964,30 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     ...entityLoopAlarms(config, pipeline),
   ];
   const monitors = [
-    ...monitorAlarms({ id: 'reconciler', service: METRIC_SERVICE.RECONCILER, resource: 'reconciler', scheduleMinutes: config.completeness.scheduleMinutes, watches: 'incomplete-job', stage }, lambda, pipeline),
-    ...monitorAlarms({ id: 'drift-monitor', service: METRIC_SERVICE.DRIFT_MONITOR, resource: 'driftMonitor', scheduleMinutes: config.drift.scheduleMinutes, watches: 'drift-warning and drift-critical', stage }, lambda, pipeline),
+    ...monitorAlarms(
+      {
+        id: 'reconciler',
+        service: METRIC_SERVICE.RECONCILER,
+        resource: 'reconciler',
+        scheduleMinutes: config.completeness.scheduleMinutes,
+        watches: 'incomplete-job',
+        stage,
+      },
+      lambda,
+      pipeline,
+    ),
+    ...monitorAlarms(
+      {
+        id: 'drift-monitor',
+        service: METRIC_SERVICE.DRIFT_MONITOR,
+        resource: 'driftMonitor',
+        scheduleMinutes: config.drift.scheduleMinutes,
+        watches: 'drift-warning and drift-critical',
+        stage,
+      },
+      lambda,
+      pipeline,
+    ),
   ];
   // Only what the stage can produce: the processor publishes BudgetUsedPercent only when a token
   // or USD limit is set (batch-processor.ts, `budget.limited`), so without one the budget alarms
@@ -891,7 +1006,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     runbook: {
       meaning:
         'One or more paging alarms are in ALARM. This composite alarm only summarises them on the dashboard. Each paging alarm pages by itself (and files a ticket), because CloudWatch notifies on state transitions only: a paging composite already in ALARM would swallow a second, unrelated incident. A cascade therefore pages once per alarm that fires; the first page names the likely cause.',
-      impact: 'See the child alarm\'s section: the notification lists the alarms that triggered it.',
+      impact: "See the child alarm's section: the notification lists the alarms that triggered it.",
       firstFiveMinutes: [
         `${STATUS}: every alarm in ALARM, the breaker, the budget, and whether the mapping is paused.`,
         'Open the section of the earliest child alarm (`pipectl runbook <alarm id>`): the first to fire is usually the cause, the rest are symptoms.',
@@ -900,9 +1015,9 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       diagnosis: {
         data: 'Only incomplete-job or drift-critical in ALARM, error and latency rates flat: something changed in what producers send.',
         infrastructure: 'processor-silent, processor-errors or input-age-over-sla with the model healthy: our stack or AWS.',
-        model: 'model-error-rate or drift-critical first: the provider or the model\'s behaviour.',
+        model: "model-error-rate or drift-critical first: the provider or the model's behaviour.",
       },
-      remediations: ['Follow the child alarm\'s section. `pipectl pause` / `pipectl resume` and `pipectl breaker open|close` are the reversible levers.'],
+      remediations: ["Follow the child alarm's section. `pipectl pause` / `pipectl resume` and `pipectl breaker open|close` are the reversible levers."],
       doNotAutomate: 'Do not auto-acknowledge or silence the composite: it goes back to OK by itself when every child does.',
       verifyRecovery: ['Every child back to OK (`pipectl status`); each paging child sends its OK to the page topic.'],
       escalate: 'Per the child alarm; if several unrelated children fire, call the pipeline owners.',
@@ -916,7 +1031,11 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     runbookBaseUrl: config.observability.runbookBaseUrl,
     alarms,
     composite,
-    dashboard: [...buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet), ...quotaDashboard(config, alarms, { pipeline, sqs }), canaryDashboardRow(config)], // quota rows: quota-alarms.ts; canary row: canary-alarms.ts
+    dashboard: [
+      ...buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet),
+      ...quotaDashboard(config, alarms, { pipeline, sqs }),
+      canaryDashboardRow(config),
+    ], // quota rows: quota-alarms.ts; canary row: canary-alarms.ts
   };
 }
 
@@ -958,7 +1077,10 @@ function driftRunbook(id: string): RunbookText {
     ],
     doNotAutomate:
       'Do not enable the opt-in auto-pause on drift for a stage whose traffic mix changes legitimately (launches, seasons): it would stop the pipeline for business as usual. Do not auto-rebaseline: that makes any drift invisible.',
-    verifyRecovery: ['The next drift window publishes scores under the threshold and the alarm returns to OK.', '`pipectl drift` shows the moved bins back near the baseline.'],
+    verifyRecovery: [
+      'The next drift window publishes scores under the threshold and the alarm returns to OK.',
+      '`pipectl drift` shows the moved bins back near the baseline.',
+    ],
     escalate: 'The task owner for a model or prompt change; the producing team for an input change they did not announce.',
   };
 }
@@ -981,11 +1103,7 @@ interface ScheduledMonitor {
  * schedule disabled, its function failing or throttled, its role broken — publishes nothing,
  * and every alarm on what it measures goes quiet with it; the heartbeat is what pages then.
  */
-function monitorAlarms(
-  monitor: ScheduledMonitor,
-  lambda: LambdaMetricFactory,
-  pipeline: PipelineMetricFactory,
-): Array<Omit<AlarmDefinition, 'name'>> {
+function monitorAlarms(monitor: ScheduledMonitor, lambda: LambdaMetricFactory, pipeline: PipelineMetricFactory): Array<Omit<AlarmDefinition, 'name'>> {
   const { id, stage } = monitor;
   // Two schedule intervals: every such period holds at least one run of a healthy monitor, whatever the phase of its schedule.
   const heartbeatPeriod = Math.max(2 * monitor.scheduleMinutes * 60, 300);
@@ -1038,7 +1156,10 @@ function monitorAlarms(
           infrastructure: `Errors in its log (permissions, the ledger or control table throttling, a timeout): ${id}-errors is usually in ALARM too. No invocations at all: the schedule is disabled or deleted.`,
           model: 'Not the model: the monitors call no model.',
         },
-        remediations: ['Re-enable the schedule, or redeploy the stack (`cdk deploy`), which restores it.', 'Fix the error its log shows; invoke it once by hand (Lambda console, Test) to confirm.'],
+        remediations: [
+          'Re-enable the schedule, or redeploy the stack (`cdk deploy`), which restores it.',
+          'Fix the error its log shows; invoke it once by hand (Lambda console, Test) to confirm.',
+        ],
         verifyRecovery: [`The next run publishes a heartbeat and the alarm returns to OK within ${heartbeatPeriod / 60} minutes.`],
         escalate: 'The pipeline owners.',
       },
@@ -1068,10 +1189,16 @@ function monitorAlarms(
         firstFiveMinutes: [`Read ${logs}.`, triage(`${id}-${suffix}`)],
         diagnosis: {
           data: 'A malformed job or baseline item in the control table can make every run fail the same way: the log names it.',
-          infrastructure: suffix === 'errors' ? 'Permissions, a timeout (the run reads more than its time allows), or DynamoDB throttling.' : 'The account\'s concurrency is exhausted by other functions.',
+          infrastructure:
+            suffix === 'errors'
+              ? 'Permissions, a timeout (the run reads more than its time allows), or DynamoDB throttling.'
+              : "The account's concurrency is exhausted by other functions.",
           model: 'Not the model.',
         },
-        remediations: suffix === 'errors' ? ['Fix what the log shows; raise the monitor\'s timeout or memory in the stage config if it runs out.'] : ['Reserve concurrency for the monitor, or raise the account limit.'],
+        remediations:
+          suffix === 'errors'
+            ? ["Fix what the log shows; raise the monitor's timeout or memory in the stage config if it runs out."]
+            : ['Reserve concurrency for the monitor, or raise the account limit.'],
         verifyRecovery: [`No ${metricName.toLowerCase()} for 5 minutes; ${id}-heartbeat is OK.`],
         escalate: 'The pipeline owners.',
       },
@@ -1079,7 +1206,14 @@ function monitorAlarms(
   ];
 }
 
-type PipelineMetricFactory = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string, service?: string, feature?: string) => MetricQuery;
+type PipelineMetricFactory = (
+  name: PipelineMetricName,
+  statistic: Statistic,
+  unit: MetricUnit,
+  label: string,
+  service?: string,
+  feature?: string,
+) => MetricQuery;
 type SqsMetricFactory = (name: string, resource: ResourceRole, statistic: Statistic, unit: MetricUnit, label: string) => MetricQuery;
 type LambdaMetricFactory = (name: string, statistic: Statistic, unit: MetricUnit, label: string, resource?: ResourceRole) => MetricQuery;
 
@@ -1212,7 +1346,10 @@ function buildDashboard(
             {
               title: 'Hourly budget used (%)',
               width: 8,
-              left: [pipeline(METRIC.BUDGET_USED_PERCENT, 'Maximum', 'Percent', 'budget used'), pipeline(METRIC.BUDGET_EXHAUSTED, 'Sum', 'Count', 'records refused: budget')],
+              left: [
+                pipeline(METRIC.BUDGET_USED_PERCENT, 'Maximum', 'Percent', 'budget used'),
+                pipeline(METRIC.BUDGET_EXHAUSTED, 'Sum', 'Count', 'records refused: budget'),
+              ],
               thresholds: [threshold('budget-warning'), threshold('budget-exhausted')],
             },
           ]

@@ -23,7 +23,16 @@ export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average' | 'SampleCount
 export type PipelineMetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** The stack resources whose AWS-provided metrics the catalog reads. The construct maps each to its metric helper. */
-export type ResourceRole = 'inputQueue' | 'inputDlq' | 'reviewQueue' | 'reviewDlq' | 'processor' | 'reconciler' | 'driftMonitor' | 'ledgerTable' | 'controlTable';
+export type ResourceRole =
+  | 'inputQueue'
+  | 'inputDlq'
+  | 'reviewQueue'
+  | 'reviewDlq'
+  | 'processor'
+  | 'reconciler'
+  | 'driftMonitor'
+  | 'ledgerTable'
+  | 'controlTable';
 
 /** What kind of quantity a metric is. Local mode converts durations from its scaled clock back to real time. */
 export type MetricUnit = 'Count' | 'Seconds' | 'Milliseconds' | 'Percent' | 'None';

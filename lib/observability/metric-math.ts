@@ -42,11 +42,22 @@ export const math = {
   metric: (id: string): MathExpression => ({ op: 'metric', id }),
   number: (value: number): MathExpression => ({ op: 'number', value }),
   fill: (arg: MathExpression | string, value = 0): MathExpression => ({ op: 'fill', arg: node(arg), value }),
-  add: (...terms: Array<MathExpression | string>): MathExpression =>
-    terms.map(node).reduce((left, right) => ({ op: '+', left, right })),
-  subtract: (left: MathExpression | string | number, right: MathExpression | string | number): MathExpression => ({ op: '-', left: node(left), right: node(right) }),
-  multiply: (left: MathExpression | string | number, right: MathExpression | string | number): MathExpression => ({ op: '*', left: node(left), right: node(right) }),
-  divide: (left: MathExpression | string | number, right: MathExpression | string | number): MathExpression => ({ op: '/', left: node(left), right: node(right) }),
+  add: (...terms: Array<MathExpression | string>): MathExpression => terms.map(node).reduce((left, right) => ({ op: '+', left, right })),
+  subtract: (left: MathExpression | string | number, right: MathExpression | string | number): MathExpression => ({
+    op: '-',
+    left: node(left),
+    right: node(right),
+  }),
+  multiply: (left: MathExpression | string | number, right: MathExpression | string | number): MathExpression => ({
+    op: '*',
+    left: node(left),
+    right: node(right),
+  }),
+  divide: (left: MathExpression | string | number, right: MathExpression | string | number): MathExpression => ({
+    op: '/',
+    left: node(left),
+    right: node(right),
+  }),
   if: (condition: MathCondition, then: MathExpression | string | number, otherwise: MathExpression | string | number): MathExpression => ({
     op: 'if',
     condition,

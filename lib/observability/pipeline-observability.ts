@@ -27,7 +27,16 @@ import { SubscriptionProtocol } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { NotificationTargets, StageConfig } from '../config/stage-config';
 import { buildAlarmCatalog, runbookUrl } from './alarm-catalog';
-import type { AlarmCatalog, AlarmDefinition, AlarmSignal, DashboardGraph, MetricQuery, ResourceRole, Severity, TreatMissingData as CatalogTreatMissingData } from './alarm-types';
+import type {
+  AlarmCatalog,
+  AlarmDefinition,
+  AlarmSignal,
+  DashboardGraph,
+  MetricQuery,
+  ResourceRole,
+  Severity,
+  TreatMissingData as CatalogTreatMissingData,
+} from './alarm-types';
 import { renderExpression } from './metric-math';
 import { alarmDescription } from './runbook';
 

@@ -82,7 +82,8 @@ export function quotaAlarms(config: StageConfig, metrics: QuotaMetricFactories):
           `Ask the provider for a higher quota for ${model}, then raise \`quotas.models\` in the stage config and deploy; the event source's concurrency follows (docs/quotas.md).`,
           'For a one-off backfill, let it drain at the quota: nothing is lost while messages are within the queue retention.',
         ],
-        doNotAutomate: 'Do not raise the configured quota above what the provider granted: the limiter would let calls through that the provider refuses with 429s.',
+        doNotAutomate:
+          'Do not raise the configured quota above what the provider granted: the limiter would let calls through that the provider refuses with 429s.',
         verifyRecovery: ['Calls per minute drop below the threshold (the queue drained) or the new quota gives headroom; the alarm returns to OK.'],
         escalate: "The provider's account team for a quota increase; the pipeline owners if the queue retention is at risk.",
       },
@@ -110,8 +111,10 @@ export function quotaAlarms(config: StageConfig, metrics: QuotaMetricFactories):
         'Age alone says work is late, not why; deferrals alone are normal pacing. Both for several minutes in a row say the quota is the bottleneck, so on-call reads "raise the quota" before opening the processor logs. ' +
         `Half the input-age SLA (at least a minute) gives the ticket time to act before input-age-over-sla pages.`,
       runbook: {
-        meaning: 'Records are waiting on the input queue because the model quota allows no more calls: the limiter defers what it cannot serve, and the oldest message keeps getting older.',
-        impact: 'Results are late and getting later while demand stays above the quota. Nothing falls to a weaker tier and nothing is lost while messages are within the queue retention.',
+        meaning:
+          'Records are waiting on the input queue because the model quota allows no more calls: the limiter defers what it cannot serve, and the oldest message keeps getting older.',
+        impact:
+          'Results are late and getting later while demand stays above the quota. Nothing falls to a weaker tier and nothing is lost while messages are within the queue retention.',
         firstFiveMinutes: [
           `${STATUS}: queue age and depth, breaker closed? (an open breaker is an outage, not this).`,
           'Dashboard "Model calls/min vs quota": calls flat at the quota confirm it.',
@@ -120,13 +123,12 @@ export function quotaAlarms(config: StageConfig, metrics: QuotaMetricFactories):
         diagnosis: {
           data: 'A backfill or replay: `pipectl jobs` shows the job; it ends by itself.',
           infrastructure: 'Not an infrastructure fault: DynamoDB and Lambda alarms are quiet. If they are not, follow those first.',
-          model: 'ModelErrors with errorClass Throttled rising too: the provider grants less than the configured quota; lower `quotas.models` to what it grants.',
+          model:
+            'ModelErrors with errorClass Throttled rising too: the provider grants less than the configured quota; lower `quotas.models` to what it grants.',
         },
-        remediations: [
-          'Raise the quota with the provider and in `quotas.models`, then deploy.',
-          'Or pause low-priority producers until the queue drains.',
-        ],
-        doNotAutomate: 'Do not turn pacing off (`quotas.pacing: off`) to drain faster: the provider refuses what goes over its quota, and the refusals cost receives.',
+        remediations: ['Raise the quota with the provider and in `quotas.models`, then deploy.', 'Or pause low-priority producers until the queue drains.'],
+        doNotAutomate:
+          'Do not turn pacing off (`quotas.pacing: off`) to drain faster: the provider refuses what goes over its quota, and the refusals cost receives.',
         verifyRecovery: ['QuotaDeferrals back to 0 and the oldest age falling; the alarm returns to OK.'],
         escalate: "The provider's account team for a quota increase; the pipeline owners if input-age-over-sla pages too.",
       },
@@ -135,7 +137,11 @@ export function quotaAlarms(config: StageConfig, metrics: QuotaMetricFactories):
 }
 
 /** The dashboard row of the quota: calls per minute against it, deferrals and waits. Empty without a quota. */
-export function quotaDashboard(config: StageConfig, alarms: readonly AlarmDefinition[], metrics: QuotaMetricFactories): Array<{ heading: string; graphs: DashboardGraph[] }> {
+export function quotaDashboard(
+  config: StageConfig,
+  alarms: readonly AlarmDefinition[],
+  metrics: QuotaMetricFactories,
+): Array<{ heading: string; graphs: DashboardGraph[] }> {
   const rpm = primaryRpm(config);
   if (rpm === undefined) return [];
   const atQuota = alarms.find((alarm) => alarm.id === 'model-at-quota');

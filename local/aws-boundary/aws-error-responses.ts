@@ -35,7 +35,8 @@ export const AWS_ERROR = {
     service: 'dynamodb',
     status: 400,
     type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException',
-    message: 'Throughput exceeds the current throughput limit for your account. Please contact AWS Support at https://aws.amazon.com/support request a limit increase',
+    message:
+      'Throughput exceeds the current throughput limit for your account. Please contact AWS Support at https://aws.amazon.com/support request a limit increase',
   },
   /** DynamoDB's 500: the request may or may not have been applied. */
   DDB_INTERNAL_SERVER_ERROR: {

@@ -279,6 +279,7 @@ function parseQuotaItem(spec: { -readonly [K in keyof FaultSpec]: FaultSpec[K] }
 }
 
 function parsePositiveInt(key: string, value: string | undefined): number {
-  if (value === undefined || !/^\d+$/.test(value.trim()) || Number(value) < 1) throw new FaultSpecError(`${key}=${value ?? ''}: expected a whole number ≥ 1, e.g. ${key}=600`);
+  if (value === undefined || !/^\d+$/.test(value.trim()) || Number(value) < 1)
+    throw new FaultSpecError(`${key}=${value ?? ''}: expected a whole number ≥ 1, e.g. ${key}=600`);
   return Number(value);
 }

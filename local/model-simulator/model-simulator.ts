@@ -148,7 +148,8 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
     if (request.method === 'GET' && url === '/health') return send(response, 200, { ok: true });
     const converse = /^\/model\/([^/]+)\/converse$/.exec(url);
     const isChat = url === '/v1/chat/completions' || url === '/chat/completions';
-    if (request.method !== 'POST' || (!isChat && !converse)) return send(response, 404, { error: { message: `no route ${request.method} ${url}`, type: 'not_found' } });
+    if (request.method !== 'POST' || (!isChat && !converse))
+      return send(response, 404, { error: { message: `no route ${request.method} ${url}`, type: 'not_found' } });
 
     let call: Call;
     try {
@@ -200,7 +201,12 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
       throttledAt.set(promptKey, { at: now, retryAfterMs: ms });
       const headers = { 'retry-after-ms': String(ms), 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
       return isChat
-        ? send(response, 429, { error: { message: 'Rate limit reached for requests (simulated quota)', type: 'requests', code: 'rate_limit_exceeded' } }, headers)
+        ? send(
+            response,
+            429,
+            { error: { message: 'Rate limit reached for requests (simulated quota)', type: 'requests', code: 'rate_limit_exceeded' } },
+            headers,
+          )
         : sendBedrockError(response, 429, 'ThrottlingException', 'Too many requests (simulated quota)', headers);
     }
     if (outcome === 'hang') return; // never answers; the client's own timeout ends it
@@ -217,7 +223,8 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
     if (outcome === 'throttled') {
       const ms = faults.throttle?.retryAfterMs;
       if (ms !== undefined) throttledAt.set(promptKey, { at: Date.now(), retryAfterMs: ms });
-      const headers: Record<string, string> = ms !== undefined ? { 'retry-after-ms': String(ms), 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) } : {};
+      const headers: Record<string, string> =
+        ms !== undefined ? { 'retry-after-ms': String(ms), 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) } : {};
       return isChat
         ? send(response, 429, { error: { message: 'Rate limit reached (simulated)', type: 'requests', code: 'rate_limit_exceeded' } }, headers)
         : sendBedrockError(response, 429, 'ThrottlingException', 'Too many requests (simulated)', headers);
@@ -228,7 +235,7 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
         : sendBedrockError(response, 400, 'ServiceQuotaExceededException', 'Quota exceeded (simulated)');
     }
     if (outcome === 'server-error' || outcome === 'outage') {
-      const status = outcome === 'outage' ? 503 : ([500, 502, 503, 529] as const)[Math.floor(statusPick * 4)] ?? 500;
+      const status = outcome === 'outage' ? 503 : (([500, 502, 503, 529] as const)[Math.floor(statusPick * 4)] ?? 500);
       if (!isChat) {
         return status === 503 || status === 529
           ? sendBedrockError(response, 503, 'ServiceUnavailableException', 'Service unavailable (simulated)')
@@ -295,10 +302,7 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
       // Hanging requests never end by themselves: cut them.
       server.closeAllConnections();
       for (const session of sessions) session.destroy();
-      await Promise.all([
-        new Promise<void>((resolve) => server.close(() => resolve())),
-        new Promise<void>((resolve) => http2Server.close(() => resolve())),
-      ]);
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), new Promise<void>((resolve) => http2Server.close(() => resolve()))]);
     },
   };
 }
@@ -338,7 +342,11 @@ function chatCall(body: Record<string, unknown>): Call {
 function converseCall(model: string, body: Record<string, unknown>): Call {
   const messages = body.messages as Array<{ role?: string; content?: Array<{ text?: string }> }> | undefined;
   if (!model || !Array.isArray(messages)) throw new Error('expected { messages: [...] }');
-  const user = messages.find((message) => message.role === 'user')?.content?.map((block) => block.text ?? '').join('') ?? '';
+  const user =
+    messages
+      .find((message) => message.role === 'user')
+      ?.content?.map((block) => block.text ?? '')
+      .join('') ?? '';
   const system = ((body.system as Array<{ text?: string }> | undefined) ?? []).map((block) => block.text ?? '').join('');
   return { model, system, user, repair: messages.some((message) => message.role === 'assistant') };
 }

@@ -82,9 +82,11 @@ export function renderQuotaChart(runs: ReadonlyArray<{ readonly label: string; r
   const y = (value: number) => margin.top + plotH - (value / maxY) * plotH;
   const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escape(title)}</text>`);
+  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`);
   // The ±10% band and the quota.
   parts.push(`<rect x="${margin.left}" y="${y(rpm * 1.1)}" width="${plotW}" height="${y(rpm * 0.9) - y(rpm * 1.1)}" fill="#eeeeee"/>`);
   parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${y(rpm)}" y2="${y(rpm)}" stroke="black" stroke-dasharray="6 4"/>`);
@@ -109,14 +111,16 @@ export function renderQuotaChart(runs: ReadonlyArray<{ readonly label: string; r
     parts.push(line((w) => w.refused, 'stroke-dasharray="2 3"'));
     const legendY = margin.top + 14 + index * 30;
     parts.push(`<line x1="${margin.left + 10}" x2="${margin.left + 30}" y1="${legendY}" y2="${legendY}" stroke="${colour}" stroke-width="2"/>`);
-    parts.push(`<text x="${margin.left + 36}" y="${legendY + 4}">${escape(s.label)}: calls accepted</text>`);
-    parts.push(`<line x1="${margin.left + 10}" x2="${margin.left + 30}" y1="${legendY + 14}" y2="${legendY + 14}" stroke="${colour}" stroke-width="2" stroke-dasharray="2 3"/>`);
-    parts.push(`<text x="${margin.left + 36}" y="${legendY + 18}">${escape(s.label)}: refused with 429</text>`);
+    parts.push(`<text x="${margin.left + 36}" y="${legendY + 4}">${escapeXml(s.label)}: calls accepted</text>`);
+    parts.push(
+      `<line x1="${margin.left + 10}" x2="${margin.left + 30}" y1="${legendY + 14}" y2="${legendY + 14}" stroke="${colour}" stroke-width="2" stroke-dasharray="2 3"/>`,
+    );
+    parts.push(`<text x="${margin.left + 36}" y="${legendY + 18}">${escapeXml(s.label)}: refused with 429</text>`);
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -10,11 +10,53 @@
 import { pick, seededRandom, type Random } from '../../lambda/shared/seeded-random';
 import { TICKET_CATEGORIES, type TicketInput } from '../../lambda/tasks/ticket-triage';
 import {
-  ADDONS, ANGRY, BROWSERS, CARRIERS, CATEGORY_TEMPLATES, CHARITIES, CITIES, CLOSINGS, COMPANIES, COMPETITORS,
-  CONSOLE_ERRORS, CONTEXT_PARAGRAPHS, COUNTRIES, ENDPOINTS, ERROR_MESSAGES, EVENTS, FEATURE_NAMES, FIRST_NAMES,
-  GREETINGS, HARDWARE_IDEAS, HTTP_STATUSES, IDENTITY_PROVIDERS, INDUSTRIES, INTEGRATIONS, JOB_TITLES, LAST_NAMES, LOG_MESSAGES,
-  LOG_SERVICES, MONTHS, NON_ASCII_EXTRAS, ONE_LINE_FRAMES, OPERATING_SYSTEMS, PHYSICAL_ITEMS, PLANS, POLITE, PRIORITY_PHRASES,
-  QUOTED_REPLIES, SOFTWARE_PRODUCTS, STREETS, TIMEZONES, TOPICS, UPDATES, UX_IDEAS, WEEKDAYS, type Scenario, type TicketCategory, type TicketPriority,
+  ADDONS,
+  ANGRY,
+  BROWSERS,
+  CARRIERS,
+  CATEGORY_TEMPLATES,
+  CHARITIES,
+  CITIES,
+  CLOSINGS,
+  COMPANIES,
+  COMPETITORS,
+  CONSOLE_ERRORS,
+  CONTEXT_PARAGRAPHS,
+  COUNTRIES,
+  ENDPOINTS,
+  ERROR_MESSAGES,
+  EVENTS,
+  FEATURE_NAMES,
+  FIRST_NAMES,
+  GREETINGS,
+  HARDWARE_IDEAS,
+  HTTP_STATUSES,
+  IDENTITY_PROVIDERS,
+  INDUSTRIES,
+  INTEGRATIONS,
+  JOB_TITLES,
+  LAST_NAMES,
+  LOG_MESSAGES,
+  LOG_SERVICES,
+  MONTHS,
+  NON_ASCII_EXTRAS,
+  ONE_LINE_FRAMES,
+  OPERATING_SYSTEMS,
+  PHYSICAL_ITEMS,
+  PLANS,
+  POLITE,
+  PRIORITY_PHRASES,
+  QUOTED_REPLIES,
+  SOFTWARE_PRODUCTS,
+  STREETS,
+  TIMEZONES,
+  TOPICS,
+  UPDATES,
+  UX_IDEAS,
+  WEEKDAYS,
+  type Scenario,
+  type TicketCategory,
+  type TicketPriority,
 } from './ticket-templates';
 
 export type { TicketCategory, TicketPriority } from './ticket-templates';
@@ -111,7 +153,9 @@ function asciiFold(text: string): string {
 }
 
 function slug(text: string): string {
-  return asciiFold(text).toLowerCase().replace(/[^a-z0-9]+/g, '');
+  return asciiFold(text)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '');
 }
 
 /** A price in the ticket's currency; one ticket never mixes dollars and euros. */
@@ -209,7 +253,8 @@ const SLOT_MAKERS: Readonly<Record<string, SlotMaker>> = {
   company: (random) => pick(random, COMPANIES),
   domain: (random, get) => `${slug(get('company')).slice(0, 18)}.${pick(random, ['com', 'de', 'co.uk', 'io', 'fr', 'pl', 'jp'])}`,
   email: (random, get) => `${slug(get('first_name'))}${pick(random, ['.', '', '_'])}${slug(get('last_name'))}@${get('domain')}`,
-  email2: (random, get) => `${slug(get('first_name'))}${integer(random, 1, 99)}@${pick(random, ['gmail.com', 'outlook.com', 'proton.me', 'yahoo.co.jp', 'web.de'])}`,
+  email2: (random, get) =>
+    `${slug(get('first_name'))}${integer(random, 1, 99)}@${pick(random, ['gmail.com', 'outlook.com', 'proton.me', 'yahoo.co.jp', 'web.de'])}`,
   username: (random, get) => `${slug(get('first_name'))}${pick(random, ['', '_', '.'])}${integer(random, 1, 9999)}`,
   colleague: (random) => `${pick(random, FIRST_NAMES)} ${pick(random, LAST_NAMES)}`,
   agent: (random) => pick(random, ['Sarah', 'Miguel', 'Aiko', 'Tomás', 'Jess', 'Kwame', 'Elena']),
@@ -396,8 +441,7 @@ function writeBody(random: Random, plan: TicketPlan): string {
   // The problem: the core, then as many details as the length class allows. Distinct details
   // only: a customer does not give the same tracking number twice.
   const detailPool = scenario.allowDetails === false ? [] : [...(scenario.details ?? []), ...templates.details];
-  const detailCount =
-    lengthClass === 'short' ? integer(random, 0, 1) : lengthClass === 'medium' ? integer(random, 1, 3) : integer(random, 2, 5);
+  const detailCount = lengthClass === 'short' ? integer(random, 0, 1) : lengthClass === 'medium' ? integer(random, 1, 3) : integer(random, 2, 5);
   const details = new Set<string>();
   for (let d = 0; d < detailCount && detailPool.length > 0; d += 1) details.add(pick(random, detailPool));
   const problem = [core, ...[...details].map(fill)];
@@ -474,7 +518,11 @@ export function generateTicket(random: Random, options: TicketGeneratorOptions =
   // Ambiguity: a second category comes up in passing. Never the same category, never "other"
   // (an aside about the weather is not ambiguity).
   let alsoMentions: TicketCategory | undefined;
-  if (chance(random, AMBIGUOUS_SHARE)) alsoMentions = pick(random, TICKET_CATEGORIES.filter((c) => c !== category && c !== 'other'));
+  if (chance(random, AMBIGUOUS_SHARE))
+    alsoMentions = pick(
+      random,
+      TICKET_CATEGORIES.filter((c) => c !== category && c !== 'other'),
+    );
 
   const draft = { category, scenario, basePriority, angry, alsoMentions, fill: (t: string) => expandTemplate(t, random, get) };
   const { subject, isReply } = writeSubject(random, { ...draft, isReply: false });
@@ -484,7 +532,11 @@ export function generateTicket(random: Random, options: TicketGeneratorOptions =
   if (chance(random, 0.05)) body = `${body} ${pick(random, NON_ASCII_EXTRAS.emoji)}`;
   if (chance(random, 0.02)) body = `${body}\n\n${pick(random, NON_ASCII_EXTRAS.cjk)}`;
   // Cut on code points, not UTF-16 units, so an emoji is never split into a lone surrogate.
-  if (body.length > MAX_BODY_CHARS) body = `${Array.from(body).slice(0, MAX_BODY_CHARS - 1).join('').trimEnd()}…`;
+  if (body.length > MAX_BODY_CHARS)
+    body = `${Array.from(body)
+      .slice(0, MAX_BODY_CHARS - 1)
+      .join('')
+      .trimEnd()}…`;
 
   const input: TicketInput = customerTier === undefined ? { subject, body } : { subject, body, customerTier };
   const expected = { category, priority: applyTierPolicy(basePriority, customerTier) };

@@ -71,7 +71,11 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
           'I was charged twice — {amount} each — and now my bank account is overdrawn. {I need one of these refunded today.|This has real consequences for me.}',
           'You have charged my card {n_small} times this month for the same invoice ({invoice}). I cannot afford this and I need the extra payments reversed.',
         ],
-        details: ['The charge shows up as "{company_us} {plan}" on my statement.', 'My card ends in {last4}.', 'I have attached a screenshot of the statement.'],
+        details: [
+          'The charge shows up as "{company_us} {plan}" on my statement.',
+          'My card ends in {last4}.',
+          'I have attached a screenshot of the statement.',
+        ],
       },
       {
         subjects: ['Wrong amount on my last invoice', 'Invoice {invoice} is higher than expected', 'Why was I charged {amount}?'],
@@ -84,14 +88,21 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
         details: ['Invoice number is {invoice}, dated {date}.', 'We have been paying {amount2} a month for {n_small} years without any issue until now.'],
       },
       {
-        subjects: ['Refund request for order {order}', 'Cancel my subscription and refund the rest', 'Refund still not received', 'Please refund my last payment'],
+        subjects: [
+          'Refund request for order {order}',
+          'Cancel my subscription and refund the rest',
+          'Refund still not received',
+          'Please refund my last payment',
+        ],
         mild: [
           'I cancelled my subscription on {date} but I was still charged {amount} {this week|today|yesterday}. Please refund it.',
           'Our trial ended on {date} and we were billed {amount}. We did not mean to continue past the trial — could we get a refund?',
           'You promised a refund of {amount} on {date} for order {order}, and it is still not on my card {n_small} weeks later.',
           'I would like to cancel the {plan} plan and get the unused part of the year refunded.',
         ],
-        severe: ['I have asked for a refund for order {order} {n_small} times and nobody answers. I will dispute the charge with my bank if this is not resolved.'],
+        severe: [
+          'I have asked for a refund for order {order} {n_small} times and nobody answers. I will dispute the charge with my bank if this is not resolved.',
+        ],
         details: ['The order was {order}, placed on {date}.', 'My card ends in {last4}.'],
       },
       {
@@ -114,7 +125,9 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       {
         subjects: ['Payment failed but the money was taken', 'Card declined at checkout', 'Payment error on renewal'],
         mild: ['The payment for order {order} failed at checkout with "card declined", but the {amount} was still taken from my card ending in {last4}.'],
-        severe: ['Our renewal payment failed and now the whole team of {seats} is locked out of the {plan} features in the middle of our {month}-end close. I have updated the card — please restore access.'],
+        severe: [
+          'Our renewal payment failed and now the whole team of {seats} is locked out of the {plan} features in the middle of our {month}-end close. I have updated the card — please restore access.',
+        ],
       },
       {
         subjects: ['Update the credit card on file', 'New card for billing', 'Change payment method'],
@@ -146,7 +159,9 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
           'I was charged {amount} for an add-on I never turned on ({addon}).',
           'There is a charge of {amount} from {company_us} on {date} and I do not know what it is for.',
         ],
-        severe: ['There are {n_small} charges of {amount} on our company card that nobody here authorised. {This looks like fraud.|Did someone else get access to our billing?}'],
+        severe: [
+          'There are {n_small} charges of {amount} on our company card that nobody here authorised. {This looks like fraud.|Did someone else get access to our billing?}',
+        ],
       },
     ],
     genericSubjects: ['Billing question', 'Question about my bill', 'Invoice issue', 'Payment problem', 'Help with billing'],
@@ -157,7 +172,13 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       'And I would like a refund for this month given all the trouble.',
       'On top of that, I was charged {amount} for it already.',
     ],
-    tried: ['checked the billing page in the app', 'called my bank, who said the charge is from you', 'looked through the help center', 'searched my inbox for an invoice', 'asked our finance team to double-check the statement'],
+    tried: [
+      'checked the billing page in the app',
+      'called my bank, who said the charge is from you',
+      'looked through the help center',
+      'searched my inbox for an invoice',
+      'asked our finance team to double-check the statement',
+    ],
     priorityWeights: { low: 15, medium: 45, high: 30, urgent: 10 },
   },
 
@@ -178,7 +199,10 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
           'When I try to export the {monthly|weekly|quarterly} report I get error {error_code}: "{error_message}". {It worked fine last week.|This started on {date}.}',
           'Exporting anything larger than a month of data fails with "{error_message}".',
         ],
-        details: ['Error code: {error_code}.', 'Steps to reproduce:\n1. Open {app_product}\n2. Go to Reports\n3. Click Export\n4. Wait about {seconds} seconds'],
+        details: [
+          'Error code: {error_code}.',
+          'Steps to reproduce:\n1. Open {app_product}\n2. Go to Reports\n3. Click Export\n4. Wait about {seconds} seconds',
+        ],
       },
       {
         subjects: ['API returns {http_status} for /v2/{endpoint}', 'Intermittent {http_status} errors from the API', 'API timeouts'],
@@ -190,13 +214,22 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
           'Production is down: every call to /v2/{endpoint} returns {http_status} and our customers cannot check out. {We are losing orders every minute.|This started {n_small} minutes ago.}',
           'The API has been timing out for {n_small} hours. Our whole integration is broken and our own customers are affected.',
         ],
-        details: ['Request ID for one of the failures: {request_id}.', 'Here is what the log shows:\n\n{log_lines}', 'The status page says everything is operational, which it clearly is not for us.'],
+        details: [
+          'Request ID for one of the failures: {request_id}.',
+          'Here is what the log shows:\n\n{log_lines}',
+          'The status page says everything is operational, which it clearly is not for us.',
+        ],
       },
       {
         subjects: ['Dashboard not loading', 'Blank screen after login', '{app_product} shows a white page'],
         mild: ['The dashboard just shows a blank page in {browser} on {os}. The browser console says: {console_error}'],
         severe: ['Every login attempt ends on an error page with code {error_code}. We cannot work.'],
-        details: ['Clearing the cache and cookies did not change anything.', 'I tried a different network too, same thing.', 'I am on {os} with {browser}.', 'App version {version}.'],
+        details: [
+          'Clearing the cache and cookies did not change anything.',
+          'I tried a different network too, same thing.',
+          'I am on {os} with {browser}.',
+          'App version {version}.',
+        ],
       },
       {
         subjects: ['Timeout when uploading large files', 'Uploads fail over {size} MB'],
@@ -205,7 +238,10 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       },
       {
         subjects: ['{item} will not connect to Wi-Fi', '{item} keeps going offline'],
-        mild: ['The {item} keeps disconnecting from Wi-Fi every few hours and I have to unplug it to get it back.', 'My new {item} does not find our Wi-Fi network during setup. Other devices see it fine.'],
+        mild: [
+          'The {item} keeps disconnecting from Wi-Fi every few hours and I have to unplug it to get it back.',
+          'My new {item} does not find our Wi-Fi network during setup. Other devices see it fine.',
+        ],
         severe: ['After the update the {item} units at all {n_small} of our sites went offline at once and will not come back.'],
         details: ['The router is about {n_small} metres away.', 'Firmware version {version}.', 'Restarting the router did not help.'],
       },
@@ -242,7 +278,9 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       },
       {
         subjects: ['Cannot save changes — spinner forever', 'Changes are not saved'],
-        mild: ['When I click save on {a record|a contact|a task|a project|my profile} nothing happens, the spinner keeps going{ for minutes|} and the change is gone after a refresh.'],
+        mild: [
+          'When I click save on {a record|a contact|a task|a project|my profile} nothing happens, the spinner keeps going{ for minutes|} and the change is gone after a refresh.',
+        ],
         details: ['Clearing the cache and cookies did not change anything.', 'I am on {os} with {browser}.'],
       },
       {
@@ -261,7 +299,14 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       '(The website was also really slow and timed out once.)',
       'On top of that, the page shows an error when I try to open it.',
     ],
-    tried: ['restarted the app and the computer', 'cleared the cache', 'tried another browser ({browser})', 'reinstalled the latest version', 'checked the status page', 'asked a colleague to try on their machine'],
+    tried: [
+      'restarted the app and the computer',
+      'cleared the cache',
+      'tried another browser ({browser})',
+      'reinstalled the latest version',
+      'checked the status page',
+      'asked a colleague to try on their machine',
+    ],
     priorityWeights: { low: 10, medium: 35, high: 35, urgent: 20 },
   },
 
@@ -269,7 +314,9 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
     scenarios: [
       {
         subjects: ['Password reset email never arrives', 'Cannot reset my password', 'No reset email'],
-        mild: ['I have tried to reset my password {n_small} times but the reset email never arrives. I checked the spam folder too. My email address is {email}.'],
+        mild: [
+          'I have tried to reset my password {n_small} times but the reset email never arrives. I checked the spam folder too. My email address is {email}.',
+        ],
         severe: ['I cannot reset the password because the reset link has expired every time I click it, and I have a client presentation in {n_small} hours.'],
       },
       {
@@ -329,7 +376,9 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       {
         subjects: ["Can't log in", 'Locked out of my account', 'Too many login attempts'],
         mild: ['I am locked out after {n_small2} wrong attempts. The message says to wait {n_small} hours.'],
-        severe: ['I am locked out of my account after too many attempts and the unlock email never came{, {n_small} hours ago|}. I cannot get to any of my files.'],
+        severe: [
+          'I am locked out of my account after too many attempts and the unlock email never came{, {n_small} hours ago|}. I cannot get to any of my files.',
+        ],
         details: ['The last time I could sign in was {date}.', 'My username is {username}.'],
       },
       {
@@ -351,7 +400,13 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       'Separately, I keep getting logged out of my account every few minutes.',
       'By the way, I cannot log in on the mobile app either.',
     ],
-    tried: ['used the "forgot password" link twice', 'checked my spam folder', 'tried another browser', 'waited a day and tried again', 'asked our admin to check my user'],
+    tried: [
+      'used the "forgot password" link twice',
+      'checked my spam folder',
+      'tried another browser',
+      'waited a day and tried again',
+      'asked our admin to check my user',
+    ],
     priorityWeights: { low: 10, medium: 40, high: 35, urgent: 15 },
   },
 
@@ -360,8 +415,14 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       {
         subjects: ['Where is my order {order}?', 'Package has not arrived', 'Still waiting for my {item}', 'Order {order} — no update for a week'],
         mild: ['I ordered the {item} on {date} (order {order}) and it still has not arrived. The tracking number {tracking} has not updated in {days} days.'],
-        severe: ['Order {order} was supposed to arrive {n_small} days ago and we need the {item} for an installation at a client site on {weekday}. Nobody at {carrier} can tell me where the package is.'],
-        details: ['I have been checking the tracking page every day since {date}.', 'I paid for express shipping.', 'The order confirmation says delivery within {n_small} business days.'],
+        severe: [
+          'Order {order} was supposed to arrive {n_small} days ago and we need the {item} for an installation at a client site on {weekday}. Nobody at {carrier} can tell me where the package is.',
+        ],
+        details: [
+          'I have been checking the tracking page every day since {date}.',
+          'I paid for express shipping.',
+          'The order confirmation says delivery within {n_small} business days.',
+        ],
       },
       {
         subjects: ['Marked as delivered but nothing here', 'Parcel says delivered, it is not'],
@@ -370,7 +431,10 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       },
       {
         subjects: ['Damaged box — {item}', '{item} arrived broken'],
-        mild: ['The box arrived crushed and the {item} inside is cracked. {I have attached photos.|Photos attached.}', 'The {item} arrived with a broken corner, although the box itself was fine.'],
+        mild: [
+          'The box arrived crushed and the {item} inside is cracked. {I have attached photos.|Photos attached.}',
+          'The {item} arrived with a broken corner, although the box itself was fine.',
+        ],
         severe: ['All {n_small} {item} units in our shipment arrived broken. We cannot open the new store without them.'],
       },
       {
@@ -425,14 +489,28 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       'And the replacement {item} you promised has not been delivered either.',
       'Please also tell me when the rest of my order will be shipped.',
     ],
-    tried: ['checked the tracking page every day', 'called {carrier}', 'asked my neighbours and the building reception', 'looked for a delivery note in the mailbox', 'checked the address on the order confirmation'],
+    tried: [
+      'checked the tracking page every day',
+      'called {carrier}',
+      'asked my neighbours and the building reception',
+      'looked for a delivery note in the mailbox',
+      'checked the address on the order confirmation',
+    ],
     priorityWeights: { low: 15, medium: 50, high: 30, urgent: 5 },
   },
 
   feature_request: {
     scenarios: [
       {
-        subjects: ['Feature request: {feature_name}', 'Suggestion: {feature_name}', 'Any plans for {feature_name}?', 'Would love {feature_name}', 'Please add {feature_name}', 'Is {feature_name} on the roadmap?', 'Request: {feature_name}'],
+        subjects: [
+          'Feature request: {feature_name}',
+          'Suggestion: {feature_name}',
+          'Any plans for {feature_name}?',
+          'Would love {feature_name}',
+          'Please add {feature_name}',
+          'Is {feature_name} on the roadmap?',
+          'Request: {feature_name}',
+        ],
         mild: [
           'It would be great if {app_product} supported {feature_name}. {We currently work around it by exporting to spreadsheets.|Right now we do this by hand every week.|It is the one thing we miss.}',
           'Are there any plans to add {feature_name}? {Our team of {seats} would use it daily.|Several tools we compared have it.}',
@@ -451,11 +529,7 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       },
       {
         subjects: ['Small UX idea', 'Idea to make {app_product} better', 'Wishlist item'],
-        mild: [
-          'Not a problem, just an idea: {ux_idea}',
-          'A small thing that would make my day better: {ux_idea}',
-          'Idea from our team: {ux_idea}',
-        ],
+        mild: ['Not a problem, just an idea: {ux_idea}', 'A small thing that would make my day better: {ux_idea}', 'Idea from our team: {ux_idea}'],
       },
       {
         subjects: ['Idea for the {item}', 'Next version of the {item}?'],
@@ -484,7 +558,9 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       {
         subjects: ['Press inquiry', 'Podcast invitation', 'Feature in our newsletter?'],
         mild: ['I run a {blog|podcast|newsletter} about {topic} and would love to feature {company_us} in an upcoming {episode|issue}.'],
-        severe: ['We are a journalist team on a deadline today for a story about {topic}. We would like a comment from {company_us} within the next {n_small} hours.'],
+        severe: [
+          'We are a journalist team on a deadline today for a story about {topic}. We would like a comment from {company_us} within the next {n_small} hours.',
+        ],
       },
       {
         subjects: ['Just wanted to say thanks', 'Feedback on your support team', 'Kudos to {agent}'],
@@ -502,7 +578,10 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       { subjects: ['Test', 'test', 'Test message'], mild: ['Test, please ignore.', 'test', 'Testing the contact form.'], allowDetails: false },
       {
         subjects: ['Quick question', 'General inquiry', 'Right address?'],
-        mild: ['Is this the right address for general questions? I could not find another contact.', 'Who is the right person to talk to about a co-marketing idea?'],
+        mild: [
+          'Is this the right address for general questions? I could not find another contact.',
+          'Who is the right person to talk to about a co-marketing idea?',
+        ],
       },
       {
         subjects: ['Reseller program?', 'Partnership opportunity', 'Distribution in {country}'],
@@ -532,7 +611,13 @@ export const CATEGORY_TEMPLATES: Readonly<Record<TicketCategory, CategoryTemplat
       },
     ],
     genericSubjects: ['Hello', 'Question', 'Hi', 'Contact request'],
-    details: ['I have been a happy customer since {year}.', 'Our website is www.{domain}.', 'I am based in {city}.', 'Happy to share more details on a call.', 'Feel free to forward this to the right person.'],
+    details: [
+      'I have been a happy customer since {year}.',
+      'Our website is www.{domain}.',
+      'I am based in {city}.',
+      'Happy to share more details on a call.',
+      'Feel free to forward this to the right person.',
+    ],
     mentions: ['By the way, your support team has always been great.', 'Unrelated, but I love the new logo.'],
     tried: ['looked for a contact form on the website', 'asked on social media', 'searched the press page'],
     priorityWeights: { low: 60, medium: 38, high: 2, urgent: 0 },
@@ -552,7 +637,14 @@ export const UX_IDEAS = [
 ];
 
 /** Hardware ideas for the device scenario. */
-export const HARDWARE_IDEAS = ['a battery level indicator', 'a black version', 'a longer cable in the box', 'a quieter click', 'a magnetic mount', 'a status light you can turn off'];
+export const HARDWARE_IDEAS = [
+  'a battery level indicator',
+  'a black version',
+  'a longer cable in the box',
+  'a quieter click',
+  'a magnetic mount',
+  'a status light you can turn off',
+];
 
 /** Phrases that make a ticket sound urgent, high or low, added according to the intended priority. */
 export const PRIORITY_PHRASES: Readonly<Record<TicketPriority, readonly string[]>> = {
@@ -574,14 +666,7 @@ export const PRIORITY_PHRASES: Readonly<Record<TicketPriority, readonly string[]
     'Could someone look at this today?',
   ],
   medium: ['Would appreciate a reply this week.', 'Let me know if you need anything else from me.', ''],
-  low: [
-    'No rush.',
-    'Whenever you have a moment.',
-    'Not urgent at all.',
-    'Just curious.',
-    'Just a quick question.',
-    'No hurry on this one.',
-  ],
+  low: ['No rush.', 'Whenever you have a moment.', 'Not urgent at all.', 'Just curious.', 'Just a quick question.', 'No hurry on this one.'],
 };
 
 export const GREETINGS = [
@@ -680,29 +765,115 @@ export const NON_ASCII_EXTRAS = {
 };
 
 export const FIRST_NAMES = [
-  'Anna', 'Ben', 'Carlos', 'Dana', 'Emeka', 'Fatima', 'Grace', 'Hiro', 'Ingrid', 'Jamal', 'Kate', 'Liam',
-  'Mei', 'Noah', 'Olu', 'Priya', 'Quentin', 'Rosa', 'Sam', 'Tom', 'Uma', 'Viktor', 'Wen', 'Yusuf',
-  'Zoë', 'José', 'Renée', 'Björn', 'Łukasz', 'Chloé', 'Søren', 'Ayşe', 'Mateo', 'Sofia', 'Aisha', 'Lars',
+  'Anna',
+  'Ben',
+  'Carlos',
+  'Dana',
+  'Emeka',
+  'Fatima',
+  'Grace',
+  'Hiro',
+  'Ingrid',
+  'Jamal',
+  'Kate',
+  'Liam',
+  'Mei',
+  'Noah',
+  'Olu',
+  'Priya',
+  'Quentin',
+  'Rosa',
+  'Sam',
+  'Tom',
+  'Uma',
+  'Viktor',
+  'Wen',
+  'Yusuf',
+  'Zoë',
+  'José',
+  'Renée',
+  'Björn',
+  'Łukasz',
+  'Chloé',
+  'Søren',
+  'Ayşe',
+  'Mateo',
+  'Sofia',
+  'Aisha',
+  'Lars',
 ];
 
 export const LAST_NAMES = [
-  'Smith', 'García', 'Müller', 'Okafor', 'Tanaka', 'Kowalski', 'Dubois', 'Rossi', 'Nakamura', "O'Brien",
-  'Johansson', 'Ivanova', 'Patel', 'Kim', 'Silva', 'Hernández', 'Öztürk', 'Nowak', 'Lefèvre', 'Chen',
-  'Brown', 'Nguyen', 'Haddad', 'Jensen', 'Moreau', 'Costa', 'Walker', 'Singh', 'Yamamoto', 'Fischer',
+  'Smith',
+  'García',
+  'Müller',
+  'Okafor',
+  'Tanaka',
+  'Kowalski',
+  'Dubois',
+  'Rossi',
+  'Nakamura',
+  "O'Brien",
+  'Johansson',
+  'Ivanova',
+  'Patel',
+  'Kim',
+  'Silva',
+  'Hernández',
+  'Öztürk',
+  'Nowak',
+  'Lefèvre',
+  'Chen',
+  'Brown',
+  'Nguyen',
+  'Haddad',
+  'Jensen',
+  'Moreau',
+  'Costa',
+  'Walker',
+  'Singh',
+  'Yamamoto',
+  'Fischer',
 ];
 
 export const COMPANIES = [
-  'Brightside Dental', 'Kowalski & Sons', 'Helios Logistics GmbH', 'Tanaka Design Studio', 'Blue Fern Bakery',
-  'Orbital Analytics', 'Greenleaf School District', 'Nordlicht AB', 'Café Lumière', 'Redwood Legal LLP',
-  'Pinecrest Realty', 'Atlas Robotics', 'Maple & Oak Interiors', 'Sunrise Clinics', 'Quantum Leaf Ltd',
-  'Harbor Freight Co-op', 'Lotus Yoga Studio', 'Ironclad Security Services', 'Vista Travel', 'Nimbus Games',
+  'Brightside Dental',
+  'Kowalski & Sons',
+  'Helios Logistics GmbH',
+  'Tanaka Design Studio',
+  'Blue Fern Bakery',
+  'Orbital Analytics',
+  'Greenleaf School District',
+  'Nordlicht AB',
+  'Café Lumière',
+  'Redwood Legal LLP',
+  'Pinecrest Realty',
+  'Atlas Robotics',
+  'Maple & Oak Interiors',
+  'Sunrise Clinics',
+  'Quantum Leaf Ltd',
+  'Harbor Freight Co-op',
+  'Lotus Yoga Studio',
+  'Ironclad Security Services',
+  'Vista Travel',
+  'Nimbus Games',
 ];
 
 export const SOFTWARE_PRODUCTS = ['Northwind Dashboard', 'the mobile app', 'the desktop app', 'Northwind Sync', 'Reports', 'the web app', 'Analytics'];
 
 export const PHYSICAL_ITEMS = [
-  'Hub Mini', 'Sensor Pro 2', 'Cam 360 (white)', 'wall mount kit', 'USB-C power adapter', 'starter bundle',
-  'replacement battery pack', 'door sensor 4-pack', 'Smart Plug', 'Hub Max', 'outdoor camera', 'thermostat',
+  'Hub Mini',
+  'Sensor Pro 2',
+  'Cam 360 (white)',
+  'wall mount kit',
+  'USB-C power adapter',
+  'starter bundle',
+  'replacement battery pack',
+  'door sensor 4-pack',
+  'Smart Plug',
+  'Hub Max',
+  'outdoor camera',
+  'thermostat',
 ];
 
 export const PLANS = ['Free', 'Starter', 'Pro', 'Team', 'Business', 'Enterprise'];
@@ -710,12 +881,32 @@ export const PLANS = ['Free', 'Starter', 'Pro', 'Team', 'Business', 'Enterprise'
 export const ADDONS = ['Advanced Analytics', 'extra storage', 'priority support', 'the AI assistant', 'SMS alerts'];
 
 export const FEATURE_NAMES = [
-  'dark mode', 'an export to Excel', 'keyboard shortcuts', 'bulk editing', 'custom fields on tasks',
-  'recurring reminders', 'a Slack integration', 'an offline mode', 'more granular permissions',
-  'German localisation', 'scheduled reports', 'webhooks for deleted records', 'hardware security keys for 2FA',
-  'a public API for invoices', 'a calendar view', 'saved filters', 'a Zapier integration', 'multiple dashboards',
-  'tags on contacts', 'a way to archive old projects', 'PDF export of reports', 'an Android widget',
-  'audit logs', 'a read-only guest role', 'Markdown in comments', 'a Linux desktop app',
+  'dark mode',
+  'an export to Excel',
+  'keyboard shortcuts',
+  'bulk editing',
+  'custom fields on tasks',
+  'recurring reminders',
+  'a Slack integration',
+  'an offline mode',
+  'more granular permissions',
+  'German localisation',
+  'scheduled reports',
+  'webhooks for deleted records',
+  'hardware security keys for 2FA',
+  'a public API for invoices',
+  'a calendar view',
+  'saved filters',
+  'a Zapier integration',
+  'multiple dashboards',
+  'tags on contacts',
+  'a way to archive old projects',
+  'PDF export of reports',
+  'an Android widget',
+  'audit logs',
+  'a read-only guest role',
+  'Markdown in comments',
+  'a Linux desktop app',
 ];
 
 export const COMPETITORS = ['Asana', 'Notion', 'Trello', 'Monday', 'Airtable', 'ClickUp'];
@@ -768,7 +959,22 @@ export const CARRIERS = ['UPS', 'FedEx', 'DHL', 'USPS', 'Royal Mail', 'DPD', 'Po
 
 export const COUNTRIES = ['Canada', 'Germany', 'Brazil', 'Japan', 'Australia', 'Nigeria', 'Poland', 'Mexico', 'India', 'Norway', 'Ireland', 'South Korea'];
 
-export const CITIES = ['Toronto', 'Berlin', 'São Paulo', 'Osaka', 'Melbourne', 'Lagos', 'Kraków', 'Guadalajara', 'Pune', 'Oslo', 'Dublin', 'Seoul', 'Lyon', 'Austin'];
+export const CITIES = [
+  'Toronto',
+  'Berlin',
+  'São Paulo',
+  'Osaka',
+  'Melbourne',
+  'Lagos',
+  'Kraków',
+  'Guadalajara',
+  'Pune',
+  'Oslo',
+  'Dublin',
+  'Seoul',
+  'Lyon',
+  'Austin',
+];
 
 export const STREETS = ['Maple Street', 'Rue de la Paix', 'Hauptstraße', 'Calle Mayor', 'King Street', 'Ulica Długa', 'Elm Avenue', 'Via Roma'];
 

@@ -235,7 +235,10 @@ function appendAgentEdits(
     const kind = SMALL_EDIT_KINDS[e % SMALL_EDIT_KINDS.length] as (typeof SMALL_EDIT_KINDS)[number];
     const at = lines.findIndex((line) => line.source === source);
     const from = Math.min(lines.length, at + 1 + gap);
-    lines.splice(from + Math.floor(random() * (lines.length - from + 1)), 0, { kind: 'agent-edit', text: JSON.stringify({ ...source, input: smallEdit(random, source.input, kind) }) });
+    lines.splice(from + Math.floor(random() * (lines.length - from + 1)), 0, {
+      kind: 'agent-edit',
+      text: JSON.stringify({ ...source, input: smallEdit(random, source.input, kind) }),
+    });
   }
   for (const looper of messages.slice(0, loopers)) {
     const at = lines.findIndex((line) => line.source === looper);

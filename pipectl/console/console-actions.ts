@@ -66,7 +66,8 @@ export function operatorName(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function runAction(target: PipelineTarget, form: URLSearchParams, operator = operatorName()): Promise<ActionOutcome> {
   const action = form.get('action') ?? '';
-  if (!(CONSOLE_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`no console action "${action}"; the actions are ${CONSOLE_ACTIONS.join(', ')}`);
+  if (!(CONSOLE_ACTIONS as readonly string[]).includes(action))
+    throw new UsageError(`no console action "${action}"; the actions are ${CONSOLE_ACTIONS.join(', ')}`);
   const io = formIo(form.get('confirm'));
   const ask = (text: string, preview?: string) =>
     confirm(io, { action: text, target: target.description, stage: target.stage, production: target.production, yes: false, preview });
@@ -124,10 +125,16 @@ async function redriveAction(target: PipelineTarget, form: URLSearchParams, ask:
 }
 
 function describeRedrive(result: RedriveResult, reason: string | undefined): string {
-  const classes = Object.entries(result.byClass).map(([name, count]) => `${name} ${count}`).join(', ');
+  const classes = Object.entries(result.byClass)
+    .map(([name, count]) => `${name} ${count}`)
+    .join(', ');
   const what = `${result.moved} message(s)${reason ? ` of ${reason}` : ''}${classes ? ` (${classes})` : ''}`;
   const head =
-    result.method === 'dry-run' ? `dry run: would move ${what}; nothing moved` : result.method === 'message-move-task' ? `started an SQS message move task for ${what}` : `moved ${what} to the input queue`;
+    result.method === 'dry-run'
+      ? `dry run: would move ${what}; nothing moved`
+      : result.method === 'message-move-task'
+        ? `started an SQS message move task for ${what}`
+        : `moved ${what} to the input queue`;
   const notes = [
     result.moved > 0 && result.duplicates > 0 ? `${result.duplicates} are duplicates of inputs already completed or in review (the ledger skips them)` : '',
     result.badInput > 0 ? `${result.badInput} are bad input and would be rejected again` : '',
@@ -165,7 +172,8 @@ async function breakerAction(target: PipelineTarget, form: URLSearchParams, ask:
   if (!model) throw new UsageError('which model? The breaker action names one');
   let action: BreakerAction;
   if (operation === 'open' || operation === 'pin-closed') {
-    if (!reason) throw new UsageError(`a reason is required to force a breaker ${operation === 'open' ? 'open' : 'closed'}: it is recorded for whoever looks next`);
+    if (!reason)
+      throw new UsageError(`a reason is required to force a breaker ${operation === 'open' ? 'open' : 'closed'}: it is recorded for whoever looks next`);
     action = operation === 'open' ? { kind: 'open', reason } : { kind: 'pin-closed', reason };
   } else if (operation === 'close' || operation === 'release') action = { kind: operation };
   else throw new UsageError(`no breaker operation "${operation}": open, close, pin-closed or release`);

@@ -105,11 +105,13 @@ export function liveOverview(context: PageContext, data: OverviewData): SafeHtml
 </section>
 ${alarmsSection(context, status)}
 ${data.charts.map(
-  (row) => html`<section class="chart-row"><h2>${row.heading}</h2><div class="charts">${row.charts.map(
-    (chart) => html`<figure class="chart-box w${chart.width}" data-chart="${chart.title}"><figcaption>${chart.title}</figcaption>${trusted(renderChartSvg(chart))}${trusted(
-      renderLegend(chart),
-    )}${chart.notes.map((note) => html`<p class="note">${note}</p>`)}</figure>`,
-  )}</div></section>`,
+  (row) =>
+    html`<section class="chart-row"><h2>${row.heading}</h2><div class="charts">${row.charts.map(
+      (chart) =>
+        html`<figure class="chart-box w${chart.width}" data-chart="${chart.title}"><figcaption>${chart.title}</figcaption>${trusted(renderChartSvg(chart))}${trusted(
+          renderLegend(chart),
+        )}${chart.notes.map((note) => html`<p class="note">${note}</p>`)}</figure>`,
+    )}</div></section>`,
 )}
 <p class="hint">as of ${isoSeconds(status.at)}</p>`;
 }
@@ -201,9 +203,10 @@ export function reviewListPage(context: PageContext, items: readonly ReviewItem[
       ? html`<p id="review-empty">Nothing waits for review.</p>`
       : html`<p>${items.length}${truncated ? '+' : ''} record(s) wait for a person, oldest first. Read-only until you resolve one.</p>
 <table id="review-list"><thead><tr><th>key</th><th>task</th><th>waiting</th><th>why</th></tr></thead><tbody>${items.map(
-          (item) => html`<tr data-key="${item.key}"><td><a href="/review/item?key=${encodeURIComponent(item.key)}"><code>${item.key.slice(0, 16)}…</code></a></td><td>${item.task ?? '?'}</td><td>${
-            item.since ? formatDuration(now - item.since) : '?'
-          }</td><td>${item.reasons.join('; ') || '(no reason recorded)'}</td></tr>`,
+          (item) =>
+            html`<tr data-key="${item.key}"><td><a href="/review/item?key=${encodeURIComponent(item.key)}"><code>${item.key.slice(0, 16)}…</code></a></td><td>${item.task ?? '?'}</td><td>${
+              item.since ? formatDuration(now - item.since) : '?'
+            }</td><td>${item.reasons.join('; ') || '(no reason recorded)'}</td></tr>`,
         )}</tbody></table>`;
   return layout(context, '/review', 'Human review', body);
 }
@@ -223,7 +226,8 @@ export function reviewItemPage(
   fields: readonly FormField[] | undefined,
   previous?: { readonly form: URLSearchParams; readonly error: string },
 ): string {
-  if (!item && !ledger) return layout(context, '/review', 'Review item', html`<p>No record ${key} in review or in the ledger. <a href="/review">Back to the backlog</a></p>`);
+  if (!item && !ledger)
+    return layout(context, '/review', 'Review item', html`<p>No record ${key} in review or in the ledger. <a href="/review">Back to the backlog</a></p>`);
   const reasons = item?.reasons ?? (Array.isArray(ledger?.reviewReasons) ? (ledger.reviewReasons as unknown[]).map(String) : []);
   const inReview = ledger?.status === LEDGER_STATUS.IN_REVIEW || item !== undefined;
   const value = (name: string) => previous?.form.get(`field.${name}`) ?? '';
@@ -303,10 +307,15 @@ ${groups.map(
     group.badInput ? html`<span class="tag">bad input: fix the producer, not the pipeline</span>` : ''
   }</h2>
 <p>tasks: ${group.tasks.join(', ')} · oldest ${group.oldest ? `${formatDuration(now - group.oldest)} ago` : '?'}${
-    Object.keys(group.lastErrors).length > 0 ? ` · last errors: ${Object.entries(group.lastErrors).map(([name, count]) => `${name} ${count}`).join(', ')}` : ''
+    Object.keys(group.lastErrors).length > 0
+      ? ` · last errors: ${Object.entries(group.lastErrors)
+          .map(([name, count]) => `${name} ${count}`)
+          .join(', ')}`
+      : ''
   }</p>
 <table><thead><tr><th>message</th><th>key</th><th>detail</th></tr></thead><tbody>${group.samples.map(
-    (sample) => html`<tr><td><code>${sample.messageId}</code></td><td><code>${sample.key.slice(0, 16)}…</code></td><td>${sample.detail ?? '(no detail)'}</td></tr>`,
+    (sample) =>
+      html`<tr><td><code>${sample.messageId}</code></td><td><code>${sample.key.slice(0, 16)}…</code></td><td>${sample.detail ?? '(no detail)'}</td></tr>`,
   )}</tbody></table>
 <p>${redriveForm(group.failureClass, true, `Dry run: redrive ${group.failureClass}`)} ${redriveForm(group.failureClass, false, `Redrive ${group.failureClass}…`)}</p></section>`,
 )}`;
@@ -314,7 +323,11 @@ ${groups.map(
 }
 
 /** Pause/resume and the breakers, each an action behind a confirmation. */
-export function controlsPage(context: PageContext, mapping: MappingState | { readonly error: string }, breakers: readonly BreakerView[] | { readonly error: string }): string {
+export function controlsPage(
+  context: PageContext,
+  mapping: MappingState | { readonly error: string },
+  breakers: readonly BreakerView[] | { readonly error: string },
+): string {
   const mappingPart =
     'error' in mapping
       ? html`<p class="error">event source mapping unreadable: ${mapping.error}</p>`
@@ -394,15 +407,21 @@ export function gamedayPage(context: PageContext, timeline: GameDayTimeline | { 
   svg.push(`<line x1="${pad}" x2="${width - pad}" y1="40" y2="40" class="axis-line"/>`);
   if (timeline.fault) {
     const to = timeline.fault.to ?? timeline.endSeconds;
-    svg.push(`<rect x="${x(timeline.fault.from).toFixed(1)}" y="22" width="${Math.max(1, x(to) - x(timeline.fault.from)).toFixed(1)}" height="36" class="fault-window"><title>fault window</title></rect>`);
+    svg.push(
+      `<rect x="${x(timeline.fault.from).toFixed(1)}" y="22" width="${Math.max(1, x(to) - x(timeline.fault.from)).toFixed(1)}" height="36" class="fault-window"><title>fault window</title></rect>`,
+    );
   }
   const marker = (seconds: number | undefined, cls: string, label: string) => {
     if (seconds === undefined) return;
-    svg.push(`<line x1="${x(seconds).toFixed(1)}" x2="${x(seconds).toFixed(1)}" y1="14" y2="62" class="${cls}"/><text x="${x(seconds).toFixed(1)}" y="11" class="marker-label" text-anchor="middle">${label}</text>`);
+    svg.push(
+      `<line x1="${x(seconds).toFixed(1)}" x2="${x(seconds).toFixed(1)}" y1="14" y2="62" class="${cls}"/><text x="${x(seconds).toFixed(1)}" y="11" class="marker-label" text-anchor="middle">${label}</text>`,
+    );
   };
   marker(timeline.detectedAt, 'detection', 'detected');
   marker(timeline.recoveredAt, 'recovery', 'recovered');
-  svg.push(`<text x="${pad}" y="68" class="axis">0 s</text><text x="${width - pad}" y="68" class="axis" text-anchor="end">${timeline.endSeconds} s</text></svg>`);
+  svg.push(
+    `<text x="${pad}" y="68" class="axis">0 s</text><text x="${width - pad}" y="68" class="axis" text-anchor="end">${timeline.endSeconds} s</text></svg>`,
+  );
   const body = html`<p>Scenario <strong>${timeline.scenario}</strong> (faults <code>${timeline.faults}</code>, time ×${timeline.timeScale}) —
 <strong class="${timeline.passed ? 'ok-text' : 'bad-text'}">${timeline.passed ? 'passed' : 'failed'}</strong>. From <code>${timeline.file}</code>.</p>
 <dl class="facts" id="gameday-facts"><dt>fault window</dt><dd>${timeline.fault ? `${timeline.fault.from} s → ${timeline.fault.to ?? '?'} s` : 'not recorded'}</dd>

@@ -221,7 +221,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return send(response, 303, 'text/plain', 'signed in\n');
     }
     if (!secrets.isSession(cookieValue(request.headers.cookie, sessionCookieName(port)))) {
-      return send(response, 401, 'text/plain', 'open the link `pipectl console` printed (it carries this session\'s secret)\n');
+      return send(response, 401, 'text/plain', "open the link `pipectl console` printed (it carries this session's secret)\n");
     }
     try {
       if (request.method === 'GET') return send(response, 200, 'text/html', await get(url));

@@ -16,10 +16,7 @@ const GameDayFile = z.object({
   passed: z.boolean(),
   sent: z.number().optional(),
   events: z.array(z.object({ at: z.number(), virtualSeconds: z.number(), event: z.string() })),
-  report: z
-    .object({ completed: z.number(), deadLettered: z.number(), inReview: z.number(), invariantHolds: z.boolean() })
-    .partial()
-    .optional(),
+  report: z.object({ completed: z.number(), deadLettered: z.number(), inReview: z.number(), invariantHolds: z.boolean() }).partial().optional(),
 });
 
 /** What a moment of the game day was. */
@@ -75,9 +72,15 @@ export function readGameDay(file: string = GAMEDAY_RESULT_FILE): GameDayTimeline
     return { missing: `${file} is not JSON: ${(error as Error).message}` };
   }
   const parsed = GameDayFile.safeParse(document);
-  if (!parsed.success) return { missing: `${file} is not a \`pipectl gameday --json\` result: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` };
+  if (!parsed.success)
+    return { missing: `${file} is not a \`pipectl gameday --json\` result: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` };
   const result = parsed.data;
-  const entries = result.events.map((event) => ({ virtualSeconds: event.virtualSeconds, at: event.at, kind: kindOf(event.event, result.detectedBy), text: event.event }));
+  const entries = result.events.map((event) => ({
+    virtualSeconds: event.virtualSeconds,
+    at: event.at,
+    kind: kindOf(event.event, result.detectedBy),
+    text: event.event,
+  }));
   const faultStart = entries.find((entry) => entry.text === 'fault starts');
   const faultEnd = entries.find((entry) => entry.text === 'fault ends');
   const detection = entries.find((entry) => entry.kind === 'detection');

@@ -164,7 +164,9 @@ export class MetricSeriesReader {
     const metricQueries: MetricDataQuery[] = [];
     const searchQueries: MetricDataQuery[] = [];
     graphs.forEach((graph, graphIndex) => {
-      graph.left.forEach((query, index) => metricQueries.push({ Id: `g${graphIndex}m${index}`, Label: query.label, MetricStat: this.metricStat(query, period) }));
+      for (const [index, query] of graph.left.entries()) {
+        metricQueries.push({ Id: `g${graphIndex}m${index}`, Label: query.label, MetricStat: this.metricStat(query, period) });
+      }
       if (graph.search) searchQueries.push({ Id: `g${graphIndex}s`, Expression: graph.search.expression, Label: graph.search.label });
     });
     // Two calls: a SEARCH that fails (an account without those metrics yet, an emulator without
@@ -174,8 +176,12 @@ export class MetricSeriesReader {
       heading: row.heading,
       charts: row.graphs.map((graph) => {
         const index = graphs.indexOf(graph);
-        const series: ChartSeries[] = graph.left.map((query, metricIndex) => ({ label: query.label, points: metrics.series.get(`g${index}m${metricIndex}`)?.[0]?.points ?? [] }));
-        for (const found of searches.series.get(`g${index}s`) ?? []) series.push({ label: `${graph.search?.label ?? 'search'}: ${found.label}`, points: found.points });
+        const series: ChartSeries[] = graph.left.map((query, metricIndex) => ({
+          label: query.label,
+          points: metrics.series.get(`g${index}m${metricIndex}`)?.[0]?.points ?? [],
+        }));
+        for (const found of searches.series.get(`g${index}s`) ?? [])
+          series.push({ label: `${graph.search?.label ?? 'search'}: ${found.label}`, points: found.points });
         const notes = [metrics.failure, graph.search ? searches.failure : undefined].filter((note): note is string => note !== undefined);
         return { title: graph.title, width: graph.width, series, thresholds: graph.thresholds ?? [], fromMs, toMs, notes };
       }),
@@ -196,7 +202,13 @@ export class MetricSeriesReader {
       do {
         // GetMetricData takes 500 queries per call; the catalog's dashboard has a few dozen.
         const page = await cloudwatch.send(
-          new GetMetricDataCommand({ StartTime: new Date(fromMs), EndTime: new Date(toMs), MetricDataQueries: queries, ScanBy: 'TimestampAscending', NextToken: nextToken }),
+          new GetMetricDataCommand({
+            StartTime: new Date(fromMs),
+            EndTime: new Date(toMs),
+            MetricDataQueries: queries,
+            ScanBy: 'TimestampAscending',
+            NextToken: nextToken,
+          }),
         );
         for (const result of page.MetricDataResults ?? []) {
           const id = result.Id ?? '';

@@ -43,11 +43,16 @@ export function formFieldsOf(taskName: string): FormField[] | undefined {
   return Object.entries(schema.properties ?? {}).map(([name, property]) => {
     const base = { name, required: required.has(name) };
     const type = Array.isArray(property.type) ? property.type.find((candidate) => candidate !== 'null') : property.type;
-    if (property.enum && property.enum.every((value) => typeof value === 'string')) return { ...base, kind: 'select', options: property.enum as string[] };
+    if (property.enum?.every((value) => typeof value === 'string')) return { ...base, kind: 'select', options: property.enum as string[] };
     if (type === 'number' || type === 'integer') return { ...base, kind: type, min: property.minimum, max: property.maximum };
     if (type === 'boolean') return { ...base, kind: 'checkbox', required: false };
     if (type === 'string') {
-      return { ...base, kind: (property.maxLength ?? Number.POSITIVE_INFINITY) > 120 ? 'textarea' : 'text', minLength: property.minLength, maxLength: property.maxLength };
+      return {
+        ...base,
+        kind: (property.maxLength ?? Number.POSITIVE_INFINITY) > 120 ? 'textarea' : 'text',
+        minLength: property.minLength,
+        maxLength: property.maxLength,
+      };
     }
     return { ...base, kind: 'json' };
   });

@@ -80,7 +80,9 @@ export function renderLegend(chart: ChartData): string {
     const latest = series.points.at(-1)?.[1];
     return `<li><span class="swatch" data-colour="${index % PALETTE.length}"></span>${escapeHtml(series.label)}${latest === undefined ? '' : ` <b>${escapeHtml(shortNumber(latest))}</b>`}</li>`;
   });
-  const thresholds = chart.thresholds.map((threshold) => `<li><span class="swatch dashed"></span>${escapeHtml(threshold.label)} <b>${escapeHtml(String(threshold.value))}</b></li>`);
+  const thresholds = chart.thresholds.map(
+    (threshold) => `<li><span class="swatch dashed"></span>${escapeHtml(threshold.label)} <b>${escapeHtml(String(threshold.value))}</b></li>`,
+  );
   return `<ul class="legend">${[...items, ...thresholds].join('')}</ul>`;
 }
 

@@ -66,7 +66,8 @@ async function chaos(
     await waitForDrain(pipeline, 90_000);
     await pipeline.poller.stop();
     const report = await buildReport(pipeline, bodies, Date.now() - started, 0);
-    const scan = async (table: string) => (await pipeline.dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items?.map((item) => unmarshall(item)) ?? [];
+    const scan = async (table: string) =>
+      (await pipeline.dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items?.map((item) => unmarshall(item)) ?? [];
     const ledger = await scan(pipeline.resources.ledgerTableName);
     const breakers = (await scan(pipeline.resources.controlTableName)).filter((item) => String(item[CONTROL.PARTITION_KEY]).startsWith(CONTROL.BREAKER_PREFIX));
     const coldStarts = pipeline.environments.reduce((total, environment) => total + environment.coldStarts, 0);

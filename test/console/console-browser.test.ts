@@ -48,9 +48,10 @@ if (noBrowser) process.stderr.write(`test/console: skipping the browser tests: $
  * Where the screenshot goes: `.local/` on every run (so a test run leaves the tree clean), and the
  * README's copy in docs/ when UPDATE_SCREENSHOTS=1 (`UPDATE_SCREENSHOTS=1 npx vitest run test/console`).
  */
-const SCREENSHOT = process.env.UPDATE_SCREENSHOTS === '1'
-  ? join(__dirname, '..', '..', 'docs', 'console-overview.png')
-  : join(__dirname, '..', '..', '.local', 'console-overview.png');
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(__dirname, '..', '..', 'docs', 'console-overview.png')
+    : join(__dirname, '..', '..', '.local', 'console-overview.png');
 
 const scratch = mkdtempSync(join(tmpdir(), 'console-'));
 const serveFile = join(scratch, 'serve.json');
@@ -85,7 +86,12 @@ beforeAll(async () => {
     serveFile,
   );
   target = localTarget(serveFile);
-  producer = new SQSClient({ region: emulators.region, endpoint: emulators.sqsEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, useQueueUrlAsEndpoint: false });
+  producer = new SQSClient({
+    region: emulators.region,
+    endpoint: emulators.sqsEndpoint,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    useQueueUrlAsEndpoint: false,
+  });
   server = await startConsole({ target, port: 0, gamedayFile: join(scratch, 'no-gameday.json'), operator: 'console-test' });
 });
 
@@ -120,11 +126,14 @@ async function dlqDepth(): Promise<number> {
 /** A raw HTTP request to the console, with whatever headers a test needs to forge. */
 function rawRequest(options: { path?: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port: server.port, path: options.path ?? '/', method: options.method ?? 'GET', headers: options.headers }, (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
+    const request = httpRequest(
+      { host: '127.0.0.1', port: server.port, path: options.path ?? '/', method: options.method ?? 'GET', headers: options.headers },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
     request.on('error', reject);
     request.end(options.body);
   });
@@ -221,7 +230,11 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
     // One chart per graph of the catalog the CloudWatch dashboard is built from, with data drawn.
     const graphs = catalogOfStage('dev').dashboard.flatMap((row) => row.graphs);
     expect(await page.locator('figure.chart-box').count()).toBe(graphs.length);
-    expect(await page.locator('figure[data-chart="Records per minute by outcome"] svg polyline, figure[data-chart="Records per minute by outcome"] svg circle').count()).toBeGreaterThan(0);
+    expect(
+      await page
+        .locator('figure[data-chart="Records per minute by outcome"] svg polyline, figure[data-chart="Records per minute by outcome"] svg circle')
+        .count(),
+    ).toBeGreaterThan(0);
 
     // Live: one more dead letter shows up without a reload.
     await send(['still not json']);
@@ -232,10 +245,13 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
 
     // The DLQ alarm of local mode's evaluator fires within a (scaled) period; the page lists it with its runbook section.
     await expect
-      .poll(async () => {
-        const alarms = await readAlarms(target, 'ALARM');
-        return alarms.available && alarms.alarms.some((alarm) => alarm.name.endsWith('-dlq-has-messages'));
-      }, { timeout: 120_000 })
+      .poll(
+        async () => {
+          const alarms = await readAlarms(target, 'ALARM');
+          return alarms.available && alarms.alarms.some((alarm) => alarm.name.endsWith('-dlq-has-messages'));
+        },
+        { timeout: 120_000 },
+      )
       .toBe(true);
     const link = page.locator('#alarms a[href$="#dlq-has-messages"]');
     await expect.poll(() => link.count(), { timeout: 30_000 }).toBe(1);
@@ -249,16 +265,29 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
   describe('a record in human review', () => {
     const input = { subject: 'Ambiguous request', body: 'Something something, please advise.' };
     const key = inputKey('ticket-triage', '1', input);
-    const reasons = ['primary (sim-primary): HTTP 503 after 3 attempts', 'secondary (sim-secondary): output failed the schema', 'rules: confidence 0.2 is below 0.6'];
+    const reasons = [
+      'primary (sim-primary): HTTP 503 after 3 attempts',
+      'secondary (sim-secondary): output failed the schema',
+      'rules: confidence 0.2 is below 0.6',
+    ];
 
     beforeAll(async () => {
       // Escalated with the processor's own ledger and queue code (through the pipeline, review
       // needs every tier to fail, which is the model fault tests' business).
-      const dynamodb = new DynamoDBClient({ region: target.region, endpoint: target.local?.dynamodbEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+      const dynamodb = new DynamoDBClient({
+        region: target.region,
+        endpoint: target.local?.dynamodbEndpoint,
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      });
       const ledger = new DynamoDbLedgerStore({ client: dynamodb, tableName: target.resources.ledgerTableName, ttlDays: 30 });
       const now = Date.now();
       await ledger.claim({ key, task: 'ticket-triage', taskVersion: '1', messageId: 'm-review', claimToken: 't1', leaseUntil: now + 60_000, now });
-      const gateway = new SqsQueueGateway({ client: producer, inputQueueUrl: target.resources.inputQueueUrl, deadLetterQueueUrl: target.resources.inputDlqUrl, reviewQueueUrl: target.resources.reviewQueueUrl });
+      const gateway = new SqsQueueGateway({
+        client: producer,
+        inputQueueUrl: target.resources.inputQueueUrl,
+        deadLetterQueueUrl: target.resources.inputDlqUrl,
+        reviewQueueUrl: target.resources.reviewQueueUrl,
+      });
       await gateway.escalate(JSON.stringify({ key, task: 'ticket-triage', taskVersion: '1', input, reasons }), {
         [MESSAGE_ATTRIBUTE.INPUT_HASH]: key,
         [MESSAGE_ATTRIBUTE.FAILURE_REASON]: 'ESCALATED',
@@ -289,7 +318,9 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
       await page.fill('input[name="field.confidence"]', '0.8');
       await page.click('#resolve-form button[type="submit"]');
       // The confirmation says what will happen; until it is answered nothing is written.
-      expect(await page.locator('#confirm-question').textContent()).toContain(`This will complete ${key} with your result (tier human) and remove it from the review queue`);
+      expect(await page.locator('#confirm-question').textContent()).toContain(
+        `This will complete ${key} with your result (tier human) and remove it from the review queue`,
+      );
       expect(await status()).toBe(LEDGER_STATUS.IN_REVIEW);
       await page.click('#confirm-yes');
       expect(await page.locator('#action-result').textContent()).toMatch(/^resolved: .* is COMPLETED \(tier human\); 1 review message\(s\) removed$/);
@@ -350,7 +381,11 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
 
   it('on a production stage, asks for the stage name as the CLI does; a wrong answer changes nothing', async () => {
     // The same pipeline, described as production: the console decides by the target, as `confirm()` does.
-    const production = await startConsole({ target: { ...target, production: true, description: 'stage dev (as production)' }, port: 0, operator: 'console-test' });
+    const production = await startConsole({
+      target: { ...target, production: true, description: 'stage dev (as production)' },
+      port: 0,
+      operator: 'console-test',
+    });
     try {
       const prodPage = await context.newPage();
       await prodPage.goto(production.url);
@@ -394,10 +429,17 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
       }),
     );
     await page.reload();
-    expect(await page.locator('#gameday-facts').textContent()).toMatch(/fault window30 s → 150 s.*detection62 s after the fault began \(model-error-rate\).*recovery95 s after the fault ended/s);
+    expect(await page.locator('#gameday-facts').textContent()).toMatch(
+      /fault window30 s → 150 s.*detection62 s after the fault began \(model-error-rate\).*recovery95 s after the fault ended/s,
+    );
     expect(await page.locator('svg.timeline rect.fault-window').count()).toBe(1);
     expect(await page.locator('svg.timeline line.detection').count()).toBe(1);
-    expect(await page.locator('#gameday-events tbody tr').evaluateAll((rows) => rows.map((row) => row.className))).toEqual(['fault', 'detection', 'fault', 'recovery']);
+    expect(await page.locator('#gameday-events tbody tr').evaluateAll((rows) => rows.map((row) => row.className))).toEqual([
+      'fault',
+      'detection',
+      'fault',
+      'recovery',
+    ]);
   });
 
   describe('cross-site requests', () => {
@@ -421,7 +463,7 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
       await new Promise<void>((resolve) => attacker?.close(() => resolve()));
     });
 
-    it('a form on another page cannot act, and a script of the console\'s own origin needs the page\'s token', async () => {
+    it("a form on another page cannot act, and a script of the console's own origin needs the page's token", async () => {
       const attackPage = await context.newPage();
       const posted = attackPage.waitForResponse((response) => response.url() === `${server.origin}/action`);
       await attackPage.goto(`${attackerOrigin}/`);
@@ -432,7 +474,11 @@ describe.skipIf(noBrowser !== undefined)('in a browser', () => {
       // Even from the console's origin (cookie sent), a POST without the form token is refused.
       await page.goto(`${server.origin}/controls`);
       const status = await page.evaluate(async () => {
-        const response = await fetch('/action', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'action=pause&confirm=y' });
+        const response = await fetch('/action', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: 'action=pause&confirm=y',
+        });
         return response.status;
       });
       expect(status).toBe(403);

@@ -23,9 +23,12 @@ describe('bind address', () => {
     expect(() => assertLoopbackBind(host)).not.toThrow();
   });
 
-  it.each(['0.0.0.0', '::', 'localhost', '192.168.1.20', '10.0.0.1', '127.0.0.1.nip.io', ''])('refuses %j: it could be reached from another machine', (host) => {
-    expect(() => assertLoopbackBind(host)).toThrow(UsageError);
-  });
+  it.each(['0.0.0.0', '::', 'localhost', '192.168.1.20', '10.0.0.1', '127.0.0.1.nip.io', ''])(
+    'refuses %j: it could be reached from another machine',
+    (host) => {
+      expect(() => assertLoopbackBind(host)).toThrow(UsageError);
+    },
+  );
 });
 
 describe('which requests are believed', () => {
@@ -38,7 +41,7 @@ describe('which requests are believed', () => {
     ['attacker.example:8700', false],
     ['127.0.0.1', false],
     [undefined, false],
-  ] as const)('Host %j → %s (DNS rebinding sends the attacker\'s name)', (host, expected) => {
+  ] as const)("Host %j → %s (DNS rebinding sends the attacker's name)", (host, expected) => {
     expect(isLoopbackHost(host, 8700)).toBe(expected);
   });
 
@@ -96,7 +99,7 @@ describe('html', () => {
 describe('the resolve form of ticket-triage', () => {
   const fields = formFieldsOf('ticket-triage');
 
-  it('has one input per output property, with the schema\'s limits', () => {
+  it("has one input per output property, with the schema's limits", () => {
     expect(fields?.map((field) => [field.name, field.kind])).toEqual([
       ['category', 'select'],
       ['priority', 'select'],
@@ -116,7 +119,7 @@ describe('the resolve form of ticket-triage', () => {
   const submit = (values: Record<string, string>) =>
     resultJsonFromForm(fields ?? [], new URLSearchParams(Object.fromEntries(Object.entries(values).map(([name, value]) => [`field.${name}`, value]))));
 
-  it('turns a filled form into a result the CLI\'s validation accepts, numbers as numbers', () => {
+  it("turns a filled form into a result the CLI's validation accepts, numbers as numbers", () => {
     const json = submit({ category: 'billing', priority: 'high', confidence: '0.9', summary: 'Charged twice' });
     expect(validateResolution(ledgerItem, json)).toEqual({ category: 'billing', priority: 'high', confidence: 0.9, summary: 'Charged twice' });
   });

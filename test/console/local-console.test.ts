@@ -37,11 +37,18 @@ describe('pipectl local --console', () => {
     // Half of real time: a 15 s function timeout, so a loaded machine slows the run without timing it out.
     // Node with tsx's loader, not the tsx CLI: the CLI relays SIGINT and SIGKILLs its child when the
     // child has not acknowledged within 30 ms, which a loaded machine misses (exit 130).
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'bin/pipectl.ts', 'local', '--console', '--messages', String(MESSAGES), '--seed', '3', '--time-scale', '0.5'], { cwd: ROOT, env: { ...process.env, CI: 'true' } });
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bin/pipectl.ts', 'local', '--console', '--messages', String(MESSAGES), '--seed', '3', '--time-scale', '0.5'],
+      { cwd: ROOT, env: { ...process.env, CI: 'true' } },
+    );
     child = proc;
     const exited = new Promise<number | null>((resolve) => proc.on('close', resolve));
     proc.stdout?.on('data', (chunk: Buffer) => {
-      const line = chunk.toString().split('\n').find((text) => text.startsWith('{'));
+      const line = chunk
+        .toString()
+        .split('\n')
+        .find((text) => text.startsWith('{'));
       if (line && !endpoints) endpoints = JSON.parse(line);
     });
     const link = new Promise<string>((resolve) => {
@@ -72,9 +79,12 @@ describe('pipectl local --console', () => {
       last = `input queue ${JSON.stringify(depth)}; ledger ${statuses.join(', ')}`;
       return depth.visible + depth.inFlight + depth.delayed === 0 && statuses.length > 0 && !statuses.includes(LEDGER_STATUS.IN_PROGRESS);
     };
-    await expect.poll(settled, { timeout: 180_000, interval: 1000 }).toBe(true).catch((error: Error) => {
-      throw new Error(`${error.message}; last seen: ${last}`);
-    });
+    await expect
+      .poll(settled, { timeout: 180_000, interval: 1000 })
+      .toBe(true)
+      .catch((error: Error) => {
+        throw new Error(`${error.message}; last seen: ${last}`);
+      });
     const completed = (await ledgerStatuses()).filter((status) => status === LEDGER_STATUS.COMPLETED).length;
     expect(completed).toBeGreaterThan(0);
     dynamodb.destroy();

@@ -52,16 +52,21 @@ function stageWith(search: (query: MetricDataQuery) => MetricDataResult[] | Erro
   return { target, calls };
 }
 
-const dimensionsOf = (query: MetricDataQuery) => Object.fromEntries((query.MetricStat?.Metric?.Dimensions ?? []).map((dimension) => [dimension.Name, dimension.Value]));
+const dimensionsOf = (query: MetricDataQuery) =>
+  Object.fromEntries((query.MetricStat?.Metric?.Dimensions ?? []).map((dimension) => [dimension.Name, dimension.Value]));
 
 describe('charts of a deployed stage', () => {
-  it('queries every graph metric of the catalog with this stage\'s resource names, one-minute periods over three hours', async () => {
+  it("queries every graph metric of the catalog with this stage's resource names, one-minute periods over three hours", async () => {
     const { target, calls } = stageWith(() => []);
     const rows = await new MetricSeriesReader(target, catalog).charts(NOW);
     const metricCall = calls.find((queries) => queries.every((query) => !query.Expression)) ?? [];
     expect(metricCall).toHaveLength(catalog.dashboard.flatMap((row) => row.graphs).flatMap((graph) => graph.left).length);
     const byName = (name: string) => metricCall.filter((query) => query.MetricStat?.Metric?.MetricName === name);
-    expect(byName('ApproximateNumberOfMessagesVisible').map(dimensionsOf)).toEqual([{ QueueName: 'ci-Input' }, { QueueName: 'ci-InputDlq' }, { QueueName: 'ci-Review' }]);
+    expect(byName('ApproximateNumberOfMessagesVisible').map(dimensionsOf)).toEqual([
+      { QueueName: 'ci-Input' },
+      { QueueName: 'ci-InputDlq' },
+      { QueueName: 'ci-Review' },
+    ]);
     expect(byName('Invocations').map(dimensionsOf)).toEqual([{ FunctionName: 'ci-Processor' }]);
     expect(byName(METRIC.MODEL_LATENCY).map((query) => query.MetricStat?.Stat)).toEqual(['p50', 'p95', 'p99']);
     expect(dimensionsOf(byName(METRIC.RECORDS_COMPLETED)[0] as MetricDataQuery)).toEqual({ service: 'processor', stage: 'dev' });
@@ -70,7 +75,9 @@ describe('charts of a deployed stage', () => {
     expect(chart?.toMs).toBe(NOW);
     expect(chart && chart.toMs - chart.fromMs).toBe(STAGE_WINDOW.windowMs);
     // Each answer lands on its own line of its own chart.
-    const position = metricCall.findIndex((query) => query.MetricStat?.Metric?.MetricName === 'ApproximateNumberOfMessagesVisible' && dimensionsOf(query).QueueName === 'ci-InputDlq');
+    const position = metricCall.findIndex(
+      (query) => query.MetricStat?.Metric?.MetricName === 'ApproximateNumberOfMessagesVisible' && dimensionsOf(query).QueueName === 'ci-InputDlq',
+    );
     expect(chart?.series.find((series) => series.label === 'DLQ')?.points).toEqual([[NOW - 60_000, position]]);
   });
 
@@ -90,7 +97,10 @@ describe('charts of a deployed stage', () => {
   it('a failed SEARCH is said on its charts only; the others keep their data', async () => {
     const { target } = stageWith(() => Object.assign(new Error('SEARCH is not supported'), { name: 'InvalidParameterValue' }));
     const charts = (await new MetricSeriesReader(target, catalog).charts(NOW)).flatMap((row) => row.charts);
-    const withSearch = catalog.dashboard.flatMap((row) => row.graphs).filter((graph) => graph.search).map((graph) => graph.title);
+    const withSearch = catalog.dashboard
+      .flatMap((row) => row.graphs)
+      .filter((graph) => graph.search)
+      .map((graph) => graph.title);
     expect(withSearch.length).toBeGreaterThan(0);
     for (const chart of charts) {
       if (withSearch.includes(chart.title)) expect(chart.notes.join(' ')).toMatch(/GetMetricData failed: SEARCH is not supported/);

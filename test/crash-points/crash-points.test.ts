@@ -41,7 +41,10 @@ const PATHS: readonly Path[] = [
   {
     name: 'escalated',
     bodies: [BODY],
-    options: { model: (request) => answer(request, 'not json'), environment: { TASK_POLICIES: JSON.stringify({ 'ticket-triage': { tiers: ['primary', 'human'] } }) } },
+    options: {
+      model: (request) => answer(request, 'not json'),
+      environment: { TASK_POLICIES: JSON.stringify({ 'ticket-triage': { tiers: ['primary', 'human'] } }) },
+    },
     natural: LEDGER_STATUS.IN_REVIEW,
   },
   // Transient model trouble: deferred to later receives, settled by the rules on the last one.
@@ -55,7 +58,12 @@ const PATHS: readonly Path[] = [
   { name: 'takeover', bodies: [BODY], options: { model: (request) => answer(request, VALID_ANSWER) }, natural: LEDGER_STATUS.COMPLETED, takeover: true },
   // The ledger refuses every completion (a DynamoDB error, not a crash): failed on each receive,
   // dead-lettered by the owner on the last, redriven by SQS.
-  { name: 'out of receives', bodies: [BODY], options: { model: (request) => answer(request, VALID_ANSWER), completeFails: true }, natural: LEDGER_STATUS.DEAD_LETTERED },
+  {
+    name: 'out of receives',
+    bodies: [BODY],
+    options: { model: (request) => answer(request, VALID_ANSWER), completeFails: true },
+    natural: LEDGER_STATUS.DEAD_LETTERED,
+  },
   // Every invocation starts with too little time for a model call (a brownout's late batches):
   // given back until the last receive, which settles by the rules (they need no model time).
   {
@@ -160,7 +168,11 @@ function assertInvariant(result: RunResult, path: Path): void {
   // after settling and before its batch response on the last receive — nothing can delete a message
   // that no environment is alive to delete. pipectl dlq shows such copies as settled (the ledger
   // is the truth); the processor itself never sends a settled key to the DLQ.
-  if (completed || inReview) expect(dlqCopies.filter((copy) => copy.by === 'processor'), context).toEqual([]);
+  if (completed || inReview)
+    expect(
+      dlqCopies.filter((copy) => copy.by === 'processor'),
+      context,
+    ).toEqual([]);
   // Dead-lettered in the ledger: the body is in the DLQ for an operator to redrive.
   if (status === LEDGER_STATUS.DEAD_LETTERED) expect(dlqCopies.length, context).toBeGreaterThan(0);
 

@@ -136,7 +136,8 @@ export class SimulatedQueue {
     for (const message of this.messages.values()) {
       if (!receipt.startsWith(`${message.id}#`)) continue;
       const sinceReceive = (this.clock.now - (message.receivedAt ?? this.clock.now)) / 1000;
-      if (!Number.isInteger(seconds) || seconds < 0 || sinceReceive + seconds > 43_200) throw new Error(`InvalidParameterValue: visibility ${seconds} s, ${sinceReceive} s after the receive`);
+      if (!Number.isInteger(seconds) || seconds < 0 || sinceReceive + seconds > 43_200)
+        throw new Error(`InvalidParameterValue: visibility ${seconds} s, ${sinceReceive} s after the receive`);
       message.visibleAt = this.clock.now + seconds * 1000;
     }
   }
@@ -258,8 +259,23 @@ export interface SimulationOptions {
   readonly breakerStore?: DynamoDbBreakerStore;
 }
 
-const NO_LOG = { info() {}, warn(...a: unknown[]) { if (process.env.SIM_DEBUG) console.log(...a); }, error() {}, debug() {} } as unknown as Logger;
-const NO_METRICS = { addMetric() {}, addDimensions() {}, addDimension() {}, publishStoredMetrics() {}, singleMetric() { return NO_METRICS; } } as unknown as Metrics;
+const NO_LOG = {
+  info() {},
+  warn(...a: unknown[]) {
+    if (process.env.SIM_DEBUG) console.log(...a);
+  },
+  error() {},
+  debug() {},
+} as unknown as Logger;
+const NO_METRICS = {
+  addMetric() {},
+  addDimensions() {},
+  addDimension() {},
+  publishStoredMetrics() {},
+  singleMetric() {
+    return NO_METRICS;
+  },
+} as unknown as Metrics;
 
 /** A breaker store that keeps the breaker closed and writes nothing (breakers are not this suite's subject). */
 const CLOSED_BREAKER_STORE = {
@@ -334,7 +350,15 @@ export class Simulation {
     const breakerFor = (modelId: string): SharedBreaker => {
       let breaker = breakers.get(modelId);
       if (!breaker) {
-        const settings = { failureThreshold: 0, failureRatePercent: 50, minCalls: 1000, windowMs: 60_000, cooldownMs: 30_000, cacheMs: 0, probeLeaseMs: 10_000 };
+        const settings = {
+          failureThreshold: 0,
+          failureRatePercent: 50,
+          minCalls: 1000,
+          windowMs: 60_000,
+          cooldownMs: 30_000,
+          cacheMs: 0,
+          probeLeaseMs: 10_000,
+        };
         breaker = new SharedBreaker(modelId, this.breakerStore, settings, {}, now);
         breakers.set(modelId, breaker);
       }
@@ -374,7 +398,10 @@ export class Simulation {
     const before = this.modelCalls;
     let response: SQSBatchResponse | undefined;
     try {
-      response = await processor.process({ Records: [...records] }, { getRemainingTimeInMillis: () => this.remainingMs, awsRequestId: `inv-${this.invocations}` });
+      response = await processor.process(
+        { Records: [...records] },
+        { getRemainingTimeInMillis: () => this.remainingMs, awsRequestId: `inv-${this.invocations}` },
+      );
     } catch (error) {
       if (!(error instanceof CrashError) && !injector.dead) throw error;
     }

@@ -66,7 +66,9 @@ function whyNever(synth: SynthesizedStage, config: StageConfig, query: MetricQue
     const operation = source.extraDimensions?.Operation;
     if (!operation) return undefined;
     const table = tableLogicalId(synth, source.resource);
-    const granted = allowed(synth).some(({ action, resource }) => (action === `dynamodb:${operation}` || action === 'dynamodb:*') && resource.includes(`"${table}"`));
+    const granted = allowed(synth).some(
+      ({ action, resource }) => (action === `dynamodb:${operation}` || action === 'dynamodb:*') && resource.includes(`"${table}"`),
+    );
     return granted ? undefined : `nothing in the stack may call ${operation} on ${source.resource}`;
   }
   const template = synth.templateJson.Resources as Record<string, Resource>;

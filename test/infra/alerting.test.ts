@@ -40,7 +40,7 @@ afterAll(() => {
   for (const synth of Object.values(stages)) synth.dispose();
 });
 
-describe('paging (CloudWatch runs an alarm\'s actions on a state transition only)', () => {
+describe("paging (CloudWatch runs an alarm's actions on a state transition only)", () => {
   it.each(['dev', 'prod'])('%s: every paging alarm notifies the page topic itself, on ALARM and on OK; tickets go to the ticket topic', (stage) => {
     const synth = stages[stage] as SynthesizedStage;
     const page = { Ref: logicalIdOf(synth, synth.stack.observability.pageTopic) };
@@ -94,7 +94,10 @@ describe('scheduled monitors are watched', () => {
     expect(heartbeat.Properties.ComparisonOperator).toBe('LessThanThreshold');
     expect(beats.Metric.Dimensions).toEqual(expect.arrayContaining([{ Name: METRIC_DIMENSION.SERVICE, Value: monitor }]));
     const fn = monitor === 'reconciler' ? synth.stack.monitors.reconciler : synth.stack.monitors.driftMonitor;
-    for (const [suffix, metric] of [['errors', 'Errors'], ['throttles', 'Throttles']] as const) {
+    for (const [suffix, metric] of [
+      ['errors', 'Errors'],
+      ['throttles', 'Throttles'],
+    ] as const) {
       const found = metricOf(alarmNamed(synth, `AiPipeline-dev-${monitor}-${suffix}`));
       expect(found.Namespace).toBe('AWS/Lambda');
       expect(found.MetricName).toBe(metric);
@@ -122,16 +125,23 @@ describe('page targets', () => {
   });
 
   it('refuses `none` together with a target (which one is meant?)', () => {
-    expect(() => loadStageConfig('prod', { observability: { page: { emails: ['oncall@example.com'] } } })).toThrow(/observability\.page\.none: .*remove one or the other/);
+    expect(() => loadStageConfig('prod', { observability: { page: { emails: ['oncall@example.com'] } } })).toThrow(
+      /observability\.page\.none: .*remove one or the other/,
+    );
   });
 
   it('accepts an email, an https endpoint, or an explicit none with a reason', () => {
     const asProduction = { production: true, allowFaultInjection: false } as const;
-    expect(loadStageConfig('dev', { ...asProduction, observability: { page: { emails: ['oncall@example.com'] } } }).observability.page.emails).toEqual(['oncall@example.com']);
+    expect(loadStageConfig('dev', { ...asProduction, observability: { page: { emails: ['oncall@example.com'] } } }).observability.page.emails).toEqual([
+      'oncall@example.com',
+    ]);
     expect(
-      loadStageConfig('dev', { ...asProduction, observability: { page: { httpsEndpoints: ['https://events.pagerduty.com/integration/k/enqueue'] } } }).observability.page.httpsEndpoints,
+      loadStageConfig('dev', { ...asProduction, observability: { page: { httpsEndpoints: ['https://events.pagerduty.com/integration/k/enqueue'] } } })
+        .observability.page.httpsEndpoints,
     ).toHaveLength(1);
-    expect(loadStageConfig('prod', { observability: { page: { none: 'paged by the platform team\'s own CloudWatch rules' } } }).observability.page.none).toMatch(/platform/);
+    expect(loadStageConfig('prod', { observability: { page: { none: "paged by the platform team's own CloudWatch rules" } } }).observability.page.none).toMatch(
+      /platform/,
+    );
     expect(() => loadStageConfig('prod', { observability: { page: { none: '' } } })).toThrow(StageConfigError);
   });
 });
@@ -147,7 +157,7 @@ describe('runbook links', () => {
 });
 
 describe('serviceName', () => {
-  it('names the processor\'s service dimension, and the alarms match it', () => {
+  it("names the processor's service dimension, and the alarms match it", () => {
     const catalog = buildAlarmCatalog(loadStageConfig('dev', { serviceName: 'ticket-pipeline' }));
     const errors = catalog.alarms.find((alarm) => alarm.id === 'model-error-rate');
     if (errors?.signal.kind !== 'math') throw new Error('model-error-rate is a math alarm');

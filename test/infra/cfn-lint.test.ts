@@ -10,7 +10,9 @@ const probe = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
 const available = probe.status === 0;
 if (!available) {
   // A skipped test says why, where CI output shows it.
-  console.warn(`cfn-lint tests skipped: cfn-lint is not installed on this machine (${probe.error?.message ?? probe.stderr.trim()}); pip install cfn-lint to run them`);
+  console.warn(
+    `cfn-lint tests skipped: cfn-lint is not installed on this machine (${probe.error?.message ?? probe.stderr.trim()}); pip install cfn-lint to run them`,
+  );
 }
 
 describe.skipIf(!available)('cfn-lint', () => {

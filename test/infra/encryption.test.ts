@@ -9,7 +9,11 @@ const keyIdOf = (value: unknown): string | undefined => (value as { 'Fn::GetAtt'
 describe.each(Object.keys(STAGES))('encryption at rest in the %s stack', (stage) => {
   const synth = synthStage(stage);
   const resources = synth.templateJson.Resources;
-  const rotatingKeys = new Set(ofType(resources, 'AWS::KMS::Key').filter(([, key]) => key.Properties.EnableKeyRotation === true).map(([id]) => id));
+  const rotatingKeys = new Set(
+    ofType(resources, 'AWS::KMS::Key')
+      .filter(([, key]) => key.Properties.EnableKeyRotation === true)
+      .map(([id]) => id),
+  );
 
   it('encrypts every queue and topic with a customer-managed key that rotates', () => {
     const encrypted = [...ofType(resources, 'AWS::SQS::Queue'), ...ofType(resources, 'AWS::SNS::Topic')];

@@ -33,8 +33,7 @@ const ACCEPTED_WILDCARDS: ReadonlyArray<{ readonly reason: string; readonly matc
     reason:
       "a KMS key policy's Resource '*' means this key only; the account-root statement delegates the key to IAM " +
       'policies (the AWS-recommended default), so what a principal may do is still decided by its scoped IAM grants',
-    matches: ({ type, statement }) =>
-      type === 'AWS::KMS::Key' && statement.Effect === 'Allow' && JSON.stringify(statement.Principal).includes(':root'),
+    matches: ({ type, statement }) => type === 'AWS::KMS::Key' && statement.Effect === 'Allow' && JSON.stringify(statement.Principal).includes(':root'),
   },
   {
     reason:
@@ -50,7 +49,7 @@ const ACCEPTED_WILDCARDS: ReadonlyArray<{ readonly reason: string; readonly matc
   {
     reason:
       "cloudwatch:PutMetricData has no resource-level permissions (Resource must be '*'); it is scoped by a " +
-      'cloudwatch:namespace condition to the pipeline\'s own namespace instead',
+      "cloudwatch:namespace condition to the pipeline's own namespace instead",
     matches: ({ statement }) =>
       statement.Effect === 'Allow' &&
       asList(statement.Action).every((action) => action === 'cloudwatch:PutMetricData') &&

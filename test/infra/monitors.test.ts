@@ -99,7 +99,10 @@ describe.each(['dev', 'prod'])('Ledger indexes (%s)', (stage) => {
       );
 
     // Assess
-    expect(indexResources.map(({ value }) => value.match(/\/index\/[^"]+/)?.[0]).sort()).toEqual([`/index/${LEDGER_INDEX.BY_HOUR}`, `/index/${LEDGER_INDEX.BY_JOB}`]);
+    expect(indexResources.map(({ value }) => value.match(/\/index\/[^"]+/)?.[0]).sort()).toEqual([
+      `/index/${LEDGER_INDEX.BY_HOUR}`,
+      `/index/${LEDGER_INDEX.BY_JOB}`,
+    ]);
     expect(indexResources.every(({ id }) => id.startsWith('Monitors'))).toBe(true);
   });
 });
@@ -113,7 +116,8 @@ describe.each(['dev', 'prod'])('Monitors (%s)', (stage) => {
     const synth = stages[stage]!;
     const { functionId, resource } = monitor(synth, which);
     const rules = Object.values(synth.templateJson.Resources).filter(
-      (candidate: any) => candidate.Type === 'AWS::Events::Rule' && candidate.Properties.Targets.some((target: any) => target.Arn['Fn::GetAtt']?.[0] === functionId),
+      (candidate: any) =>
+        candidate.Type === 'AWS::Events::Rule' && candidate.Properties.Targets.some((target: any) => target.Arn['Fn::GetAtt']?.[0] === functionId),
     ) as any[];
     const invokeConfigs = Object.values(synth.templateJson.Resources).filter(
       (candidate: any) => candidate.Type === 'AWS::Lambda::EventInvokeConfig' && candidate.Properties.FunctionName.Ref === functionId,
@@ -135,9 +139,18 @@ describe.each(['dev', 'prod'])('Monitors (%s)', (stage) => {
     const controlId = logicalIdOf(synth, synth.stack.control.table);
 
     // Assess
-    expect(actionsOf(statements)).toEqual(['cloudwatch:PutMetricData', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(actionsOf(statements)).toEqual([
+      'cloudwatch:PutMetricData',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
     expect(kmsOnKeysOnly(synth, statements)).toBe(true);
-    expect(statements.find((statement) => statement.Action === 'dynamodb:Query')?.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ledgerId, 'Arn'] }, `/index/${LEDGER_INDEX.BY_JOB}`]] });
+    expect(statements.find((statement) => statement.Action === 'dynamodb:Query')?.Resource).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [ledgerId, 'Arn'] }, `/index/${LEDGER_INDEX.BY_JOB}`]],
+    });
     expect(statements.find((statement) => asList(statement.Action).includes('dynamodb:Scan'))?.Resource).toEqual({ 'Fn::GetAtt': [controlId, 'Arn'] });
     expect(resource.Properties.Environment.Variables).toMatchObject({
       [ENV.STAGE]: stage,
@@ -155,7 +168,14 @@ describe.each(['dev', 'prod'])('Monitors (%s)', (stage) => {
 
     // Assess
     const actions = actionsOf(statements);
-    expect(actions).toEqual(['cloudwatch:PutMetricData', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(actions).toEqual([
+      'cloudwatch:PutMetricData',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
     expect(kmsOnKeysOnly(synth, statements)).toBe(true);
     expect(actions.some((action) => action.startsWith('sqs:') || action.startsWith('lambda:') || action.startsWith('bedrock:'))).toBe(false);
     expect(statements.find((statement) => asList(statement.Action).includes('dynamodb:PutItem'))?.Resource).toEqual({
@@ -190,7 +210,9 @@ describe('Monitors with the opt-in auto-pause', () => {
     // Prepare
     const { statements, resource } = monitor(autoPause, 'driftMonitor');
     const pause = statements.filter((statement) => asList(statement.Action).some((action) => action.startsWith('lambda:')));
-    const [mappingId] = Object.entries(autoPause.templateJson.Resources).find(([, candidate]: [string, any]) => candidate.Type === 'AWS::Lambda::EventSourceMapping')!;
+    const [mappingId] = Object.entries(autoPause.templateJson.Resources).find(
+      ([, candidate]: [string, any]) => candidate.Type === 'AWS::Lambda::EventSourceMapping',
+    )!;
 
     // Assess
     expect(pause).toHaveLength(1);

@@ -33,7 +33,7 @@ function stateOf(alarms: readonly LocalAlarmState[], id: string): LocalAlarmStat
 }
 
 describe('local mode evaluates the alarm catalog', () => {
-  it('a run with poison messages fires the DLQ alarm; the report lists every catalog alarm; the processor\'s EMF carries the catalog\'s metrics under (service, stage)', async () => {
+  it("a run with poison messages fires the DLQ alarm; the report lists every catalog alarm; the processor's EMF carries the catalog's metrics under (service, stage)", async () => {
     // Prepare: 120 generated tickets (20% re-sent) carry nine malformed lines, each rejected to the
     // DLQ at once. Without the scheduled monitors: a small sample against the reference baseline is
     // not what this checks.
@@ -73,8 +73,19 @@ describe('local mode evaluates the alarm catalog', () => {
       // Assess: what a CloudWatch alarm on (service, stage) would see of the bundled processor's EMF.
       const alarmSet = { [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.PROCESSOR, [METRIC_DIMENSION.STAGE]: 'dev' };
       const seen = (name: string) => pipeline.logs.metrics.values({ namespace: METRICS_NAMESPACE, name, dimensions: alarmSet }, 0, Number.MAX_SAFE_INTEGER);
-      for (const name of [METRIC.RECORDS_RECEIVED, METRIC.RECORDS_COMPLETED, METRIC.RECORDS_REJECTED, METRIC.DUPLICATES_SKIPPED, METRIC.MODEL_CALLS, METRIC.MODEL_LATENCY, METRIC.RECORD_AGE]) {
-        expect(seen(name).length, `${name} under (service, stage); seen under ${JSON.stringify(pipeline.logs.metrics.dimensionSetsOf(METRICS_NAMESPACE, name))}`).toBeGreaterThan(0);
+      for (const name of [
+        METRIC.RECORDS_RECEIVED,
+        METRIC.RECORDS_COMPLETED,
+        METRIC.RECORDS_REJECTED,
+        METRIC.DUPLICATES_SKIPPED,
+        METRIC.MODEL_CALLS,
+        METRIC.MODEL_LATENCY,
+        METRIC.RECORD_AGE,
+      ]) {
+        expect(
+          seen(name).length,
+          `${name} under (service, stage); seen under ${JSON.stringify(pipeline.logs.metrics.dimensionSetsOf(METRICS_NAMESPACE, name))}`,
+        ).toBeGreaterThan(0);
       }
       const completed = seen(METRIC.RECORDS_COMPLETED).reduce((total, value) => total + value, 0);
       expect(completed).toBe(pipeline.logs.total(METRIC.RECORDS_COMPLETED));
@@ -113,7 +124,8 @@ describe('local mode evaluates the alarm catalog', () => {
     const waitFor = async (what: string, predicate: (alarms: readonly LocalAlarmState[]) => boolean, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(pipeline.alarms.states())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(pipeline.alarms.states().map(({ id, state }) => [id, state]))}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}: ${JSON.stringify(pipeline.alarms.states().map(({ id, state }) => [id, state]))}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
@@ -121,7 +133,11 @@ describe('local mode evaluates the alarm catalog', () => {
       await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, buildBodies({ messages: 20, seed: 11 }));
 
       // Act 1: wait for the page.
-      await waitFor('the composite alarm', (alarms) => stateOf(alarms, 'pipeline-unhealthy').state === 'ALARM' && stateOf(alarms, 'input-age-over-sla').state === 'ALARM', 30_000);
+      await waitFor(
+        'the composite alarm',
+        (alarms) => stateOf(alarms, 'pipeline-unhealthy').state === 'ALARM' && stateOf(alarms, 'input-age-over-sla').state === 'ALARM',
+        30_000,
+      );
       const paged = pipeline.alarms.states();
 
       // Act 2: resume, drain, wait for both alarms to clear. (Not the composite: at this time scale

@@ -67,7 +67,7 @@ describe.each(['dev', 'prod'])('alarms of the synthesized %s template', (stage) 
     }
   });
 
-  it('carry the catalog\'s threshold, periods, datapoints and missing-data treatment', () => {
+  it("carry the catalog's threshold, periods, datapoints and missing-data treatment", () => {
     const synth = stages[stage] as SynthesizedStage;
     for (const alarm of synth.stack.observability.catalog.alarms) {
       const expected: Record<string, unknown> = {
@@ -90,18 +90,30 @@ describe.each(['dev', 'prod'])('alarms of the synthesized %s template', (stage) 
 
   it('read the pipeline metrics under (service, stage) only, e.g. the model error rate', () => {
     const synth = stages[stage] as SynthesizedStage;
-    const [, errorRate] = resourcesOfType(synth, 'AWS::CloudWatch::Alarm').find(([, resource]) => resource.Properties.AlarmName === `AiPipeline-${stage}-model-error-rate`)!;
+    const [, errorRate] = resourcesOfType(synth, 'AWS::CloudWatch::Alarm').find(
+      ([, resource]) => resource.Properties.AlarmName === `AiPipeline-${stage}-model-error-rate`,
+    )!;
     const metrics = errorRate.Properties.Metrics as Array<Record<string, any>>;
     expect(metrics.find((metric) => metric.ReturnData)?.Expression).toBe(
       'IF(FILL(calls, 0) + FILL(refused, 0) >= 10, 100 * (FILL(errors, 0) + FILL(refused, 0)) / (FILL(calls, 0) + FILL(refused, 0)), 0)',
     );
     for (const id of ['calls', 'errors', 'refused']) {
       const stat = metrics.find((metric) => metric.Id === id)?.MetricStat;
-      expect(stat).toMatchObject({ Period: 60, Stat: 'Sum', Metric: { Namespace: 'ResilientAiPipeline', Dimensions: [{ Name: 'service', Value: 'processor' }, { Name: 'stage', Value: stage }] } });
+      expect(stat).toMatchObject({
+        Period: 60,
+        Stat: 'Sum',
+        Metric: {
+          Namespace: 'ResilientAiPipeline',
+          Dimensions: [
+            { Name: 'service', Value: 'processor' },
+            { Name: 'stage', Value: stage },
+          ],
+        },
+      });
     }
   });
 
-  it('read AWS metrics of the stack\'s own resources (the DLQ depth, per-operation DynamoDB errors)', () => {
+  it("read AWS metrics of the stack's own resources (the DLQ depth, per-operation DynamoDB errors)", () => {
     const synth = stages[stage] as SynthesizedStage;
     const dlq = logicalIdOf(synth, synth.stack.inputQueue.deadLetterQueue);
     synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -121,7 +133,9 @@ describe.each(['dev', 'prod'])('alarms of the synthesized %s template', (stage) 
         }),
       ],
     });
-    const [, systemErrors] = resourcesOfType(synth, 'AWS::CloudWatch::Alarm').find(([, resource]) => resource.Properties.AlarmName === `AiPipeline-${stage}-dynamodb-system-errors`)!;
+    const [, systemErrors] = resourcesOfType(synth, 'AWS::CloudWatch::Alarm').find(
+      ([, resource]) => resource.Properties.AlarmName === `AiPipeline-${stage}-dynamodb-system-errors`,
+    )!;
     const operations = (systemErrors.Properties.Metrics as Array<Record<string, any>>)
       .filter((metric) => metric.MetricStat)
       .map((metric) => metric.MetricStat.Metric.Dimensions.find((dimension: { Name: string }) => dimension.Name === 'Operation')?.Value)
@@ -158,7 +172,7 @@ describe('notifications', () => {
     expect(rule).toContain(' OR ');
   });
 
-  it('go to KMS-encrypted, TLS-only topics that CloudWatch may publish to for this stack\'s alarms only', () => {
+  it("go to KMS-encrypted, TLS-only topics that CloudWatch may publish to for this stack's alarms only", () => {
     const synth = stages.dev as SynthesizedStage;
     const topics = resourcesOfType(synth, 'AWS::SNS::Topic');
     expect(topics).toHaveLength(2);
@@ -194,7 +208,7 @@ describe('notifications', () => {
     expect(resourcesOfType(stages.prod as SynthesizedStage, 'AWS::SNS::Subscription')).toEqual([]);
   });
 
-  it('subscribe the stage config\'s emails and HTTPS endpoints to the right topic', () => {
+  it("subscribe the stage config's emails and HTTPS endpoints to the right topic", () => {
     const synth = stages.subscribed as SynthesizedStage;
     const topicRef = (topic: 'pageTopic' | 'ticketTopic') => ({ Ref: logicalIdOf(synth, synth.stack.observability[topic]) });
     const subscriptions = resourcesOfType(synth, 'AWS::SNS::Subscription').map(([, { Properties }]) => ({
@@ -234,7 +248,14 @@ describe('dashboard', () => {
       expect(body, alarm.id).toContain(logicalId);
       expect(body).toContain(`RUNBOOK.md#${alarm.id}`);
     }
-    for (const title of ['Records per minute by outcome', 'Queue depth', 'Model latency (ms)', 'Tokens and estimated cost', 'Fallbacks by tier', 'Breaker state']) {
+    for (const title of [
+      'Records per minute by outcome',
+      'Queue depth',
+      'Model latency (ms)',
+      'Tokens and estimated cost',
+      'Fallbacks by tier',
+      'Breaker state',
+    ]) {
       expect(body).toContain(title);
     }
     expect(body).toContain('ModelLatency');

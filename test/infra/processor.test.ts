@@ -204,7 +204,11 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
 
     // Assess
     expect(Object.keys(granted).filter((action) => action.includes('*'))).toEqual([]);
-    expect(Object.values(granted).flat().filter((id) => id.includes('*'))).toEqual([]);
+    expect(
+      Object.values(granted)
+        .flat()
+        .filter((id) => id.includes('*')),
+    ).toEqual([]);
     expect(synth.templateJson.Resources[resource.role].Properties.ManagedPolicyArns).toBeUndefined();
   });
 
@@ -253,7 +257,9 @@ describe('Processor with a real model provider', () => {
     synths.push(synth);
 
     // Act
-    const granted = grantedPolicyStatements(synth, ids(synth).role).filter((statement) => [statement.Action].flat().some((action: string) => action.startsWith('bedrock:')));
+    const granted = grantedPolicyStatements(synth, ids(synth).role).filter((statement) =>
+      [statement.Action].flat().some((action: string) => action.startsWith('bedrock:')),
+    );
 
     // Assess
     expect(granted).toHaveLength(1);
@@ -271,7 +277,12 @@ describe('Processor with a real model provider', () => {
     // Prepare
     const synth = synthStage('dev', {
       overrides: {
-        model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: 'gpt-4o-mini', openAiCompatible: { baseUrl: 'https://api.openai.com/v1', apiKeySecretArn: SECRET } },
+        model: {
+          provider: 'openai-compatible',
+          primaryModelId: 'gpt-4o',
+          secondaryModelId: 'gpt-4o-mini',
+          openAiCompatible: { baseUrl: 'https://api.openai.com/v1', apiKeySecretArn: SECRET },
+        },
       },
     });
     synths.push(synth);
@@ -282,7 +293,11 @@ describe('Processor with a real model provider', () => {
     const granted = grantedActions(synth, resource.role);
 
     // Assess
-    expect(environment).toMatchObject({ [ENV.MODEL_PROVIDER]: 'openai-compatible', [ENV.MODEL_BASE_URL]: 'https://api.openai.com/v1', [ENV.MODEL_API_KEY_SECRET_ARN]: SECRET });
+    expect(environment).toMatchObject({
+      [ENV.MODEL_PROVIDER]: 'openai-compatible',
+      [ENV.MODEL_BASE_URL]: 'https://api.openai.com/v1',
+      [ENV.MODEL_API_KEY_SECRET_ARN]: SECRET,
+    });
     expect(granted['secretsmanager:GetSecretValue']).toEqual([JSON.stringify(SECRET)]);
     expect(Object.keys(granted).filter((action) => action.startsWith('bedrock:'))).toEqual([]);
     // No variable carries anything that looks like a key.
@@ -294,9 +309,42 @@ describe('Processor with a real model provider', () => {
   });
 
   it.each<[string, object, RegExp]>([
-    ['a key in the config (there is no field for one)', { model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: '', openAiCompatible: { baseUrl: 'https://api.openai.com/v1', apiKeySecretArn: SECRET, apiKey: 'sk-live' } } }, /unknown key\(s\) apiKey/],
-    ['a secret name instead of its complete ARN', { model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: '', openAiCompatible: { baseUrl: 'https://api.openai.com/v1', apiKeySecretArn: 'pipeline/model-key' } } }, /apiKeySecretArn: must be the complete ARN/],
-    ['plain http', { model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: '', openAiCompatible: { baseUrl: 'http://llm.internal/v1', apiKeySecretArn: SECRET } } }, /baseUrl: must be an https:\/\/ URL/],
+    [
+      'a key in the config (there is no field for one)',
+      {
+        model: {
+          provider: 'openai-compatible',
+          primaryModelId: 'gpt-4o',
+          secondaryModelId: '',
+          openAiCompatible: { baseUrl: 'https://api.openai.com/v1', apiKeySecretArn: SECRET, apiKey: 'sk-live' },
+        },
+      },
+      /unknown key\(s\) apiKey/,
+    ],
+    [
+      'a secret name instead of its complete ARN',
+      {
+        model: {
+          provider: 'openai-compatible',
+          primaryModelId: 'gpt-4o',
+          secondaryModelId: '',
+          openAiCompatible: { baseUrl: 'https://api.openai.com/v1', apiKeySecretArn: 'pipeline/model-key' },
+        },
+      },
+      /apiKeySecretArn: must be the complete ARN/,
+    ],
+    [
+      'plain http',
+      {
+        model: {
+          provider: 'openai-compatible',
+          primaryModelId: 'gpt-4o',
+          secondaryModelId: '',
+          openAiCompatible: { baseUrl: 'http://llm.internal/v1', apiKeySecretArn: SECRET },
+        },
+      },
+      /baseUrl: must be an https:\/\/ URL/,
+    ],
     ['no endpoint', { model: { provider: 'openai-compatible', primaryModelId: 'gpt-4o', secondaryModelId: '' } }, /model.openAiCompatible: is required/],
     ['a simulated model id on bedrock', { model: { provider: 'bedrock' } }, /model.primaryModelId: "sim-primary" is a simulated model id/],
     ['a call timeout longer than the function can run', { retry: { callTimeoutMs: 31_000 } }, /retry.callTimeoutMs: must be at most/],
@@ -316,5 +364,7 @@ function grantedPolicyStatements(synth: SynthesizedStage, roleId: string): any[]
 function nagViolations(synth: SynthesizedStage): string[] {
   // The report must come from cdk-nag, or an empty list would prove nothing.
   expect(synth.report.pluginReports.map((report) => report.pluginName).join(' ')).toMatch(/AwsSolutions/);
-  return synth.report.pluginReports.flatMap((report) => report.violations.map((violation) => `${violation.ruleName}: ${violation.violatingConstructs.map((c) => c.constructPath).join(', ')}`));
+  return synth.report.pluginReports.flatMap((report) =>
+    report.violations.map((violation) => `${violation.ruleName}: ${violation.violatingConstructs.map((c) => c.constructPath).join(', ')}`),
+  );
 }

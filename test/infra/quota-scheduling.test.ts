@@ -46,8 +46,14 @@ describe('template', () => {
     const mappings = Object.values(synth.templateJson.Resources).filter((resource: any) => resource.Type === 'AWS::Lambda::EventSourceMapping');
     expect(mappings).toHaveLength(1);
     expect((mappings[0] as any).Properties).toMatchObject({ BatchSize: 10, ScalingConfig: { MaximumConcurrency: 3 } });
-    const fn = Object.values(synth.templateJson.Resources).find((resource: any) => resource.Type === 'AWS::Lambda::Function' && resource.Properties.Environment?.Variables?.[QUOTA_ENV.MODEL_QUOTAS]) as any;
+    const fn = Object.values(synth.templateJson.Resources).find(
+      (resource: any) => resource.Type === 'AWS::Lambda::Function' && resource.Properties.Environment?.Variables?.[QUOTA_ENV.MODEL_QUOTAS],
+    ) as any;
     expect(JSON.parse(fn.Properties.Environment.Variables[QUOTA_ENV.MODEL_QUOTAS])).toEqual({ 'sim-primary': { rpm: 600, tpm: 90_000 } });
-    expect(fn.Properties.Environment.Variables).toMatchObject({ [QUOTA_ENV.RATE_PACING]: 'on', [QUOTA_ENV.QUOTA_WINDOW_MS]: '60000', [QUOTA_ENV.QUOTA_MAX_BURST]: '10' });
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      [QUOTA_ENV.RATE_PACING]: 'on',
+      [QUOTA_ENV.QUOTA_WINDOW_MS]: '60000',
+      [QUOTA_ENV.QUOTA_MAX_BURST]: '10',
+    });
   });
 });

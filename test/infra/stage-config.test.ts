@@ -100,7 +100,11 @@ describe('loadStageConfig', () => {
 
   it('accepts a visibility timeout of exactly 6 x the processor timeout', () => {
     // Act
-    const config = loadStageConfig('dev', { processor: { timeoutSeconds: 60 }, inputQueue: { visibilityTimeoutSeconds: 360 }, reviewQueue: { visibilityTimeoutSeconds: 360 } });
+    const config = loadStageConfig('dev', {
+      processor: { timeoutSeconds: 60 },
+      inputQueue: { visibilityTimeoutSeconds: 360 },
+      reviewQueue: { visibilityTimeoutSeconds: 360 },
+    });
 
     // Assess
     expect(config.inputQueue.visibilityTimeoutSeconds).toBe(360);
@@ -118,16 +122,40 @@ describe('loadStageConfig', () => {
   });
 
   it.each<[string, StageConfigOverrides, string]>([
-    ['DLQ retention equal to the source', { inputQueue: { dlqRetentionDays: 4 } }, 'inputQueue.dlqRetentionDays: DLQ retention must be longer than the source queue\'s: 4 days <= 4 days'],
-    ['DLQ retention shorter than the source', { reviewQueue: { retentionDays: 10, dlqRetentionDays: 9 } }, 'reviewQueue.dlqRetentionDays: DLQ retention must be longer than the source queue\'s: 9 days <= 10 days'],
+    [
+      'DLQ retention equal to the source',
+      { inputQueue: { dlqRetentionDays: 4 } },
+      "inputQueue.dlqRetentionDays: DLQ retention must be longer than the source queue's: 4 days <= 4 days",
+    ],
+    [
+      'DLQ retention shorter than the source',
+      { reviewQueue: { retentionDays: 10, dlqRetentionDays: 9 } },
+      "reviewQueue.dlqRetentionDays: DLQ retention must be longer than the source queue's: 9 days <= 10 days",
+    ],
     ['maxConcurrency under the SQS minimum of 2', { processor: { maxConcurrency: 1 } }, 'processor.maxConcurrency: Too small: expected number to be >=2'],
     ['batchSize 0', { processor: { batchSize: 0 } }, 'processor.batchSize: Too small: expected number to be >=1'],
     ['batchSize above 10,000', { processor: { batchSize: 10_001 } }, 'processor.batchSize: Too big: expected number to be <=10000'],
-    ['batchSize above 10 without a batching window', { processor: { batchSize: 100, maxBatchingWindowSeconds: 0 } }, 'processor.maxBatchingWindowSeconds: must be > 0 when processor.batchSize (100) is above 10'],
-    ['a time margin as long as the timeout', { processor: { timeMarginMs: 30_000 } }, 'processor.timeMarginMs: must be less than processor.timeoutSeconds x 1000 (30000 ms)'],
-    ['a log retention CloudWatch does not offer', { processor: { logRetentionDays: 2 as never } }, 'processor.logRetentionDays: 2 is not valid; valid values are 1, 3, 5, 7, 14, 30,'],
+    [
+      'batchSize above 10 without a batching window',
+      { processor: { batchSize: 100, maxBatchingWindowSeconds: 0 } },
+      'processor.maxBatchingWindowSeconds: must be > 0 when processor.batchSize (100) is above 10',
+    ],
+    [
+      'a time margin as long as the timeout',
+      { processor: { timeMarginMs: 30_000 } },
+      'processor.timeMarginMs: must be less than processor.timeoutSeconds x 1000 (30000 ms)',
+    ],
+    [
+      'a log retention CloudWatch does not offer',
+      { processor: { logRetentionDays: 2 as never } },
+      'processor.logRetentionDays: 2 is not valid; valid values are 1, 3, 5, 7, 14, 30,',
+    ],
     ['an unknown removal policy', { removalPolicy: 'keep' as never }, 'removalPolicy: "keep" is not valid; valid values are "destroy", "retain"'],
-    ['an unknown model provider', { model: { provider: 'gpt' as never } }, `model.provider: "gpt" is not valid; valid values are ${MODEL_PROVIDERS.map((p) => `"${p}"`).join(', ')}`],
+    [
+      'an unknown model provider',
+      { model: { provider: 'gpt' as never } },
+      `model.provider: "gpt" is not valid; valid values are ${MODEL_PROVIDERS.map((p) => `"${p}"`).join(', ')}`,
+    ],
     ['a misspelt key', { processor: { timeoutSecond: 5 } as never }, 'processor: unknown key(s) timeoutSecond; valid keys are memoryMb, timeoutSeconds,'],
   ])('rejects %s, naming the key', (_case, overrides, expected) => {
     // Act

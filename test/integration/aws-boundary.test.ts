@@ -22,7 +22,12 @@ const clients: Array<{ destroy(): void }> = [];
 
 beforeAll(async () => {
   emulators = await startEmulators();
-  observer = new DynamoDBClient({ region: emulators.region, credentials: LOCAL_CREDENTIALS, endpoint: emulators.dynamodbEndpoint, customUserAgent: OBSERVER_USER_AGENT });
+  observer = new DynamoDBClient({
+    region: emulators.region,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: emulators.dynamodbEndpoint,
+    customUserAgent: OBSERVER_USER_AGENT,
+  });
   await observer.send(
     new CreateTableCommand({
       TableName: TABLE,
@@ -120,7 +125,7 @@ describe('AWS boundary: injected errors look like AWS to the SDK', () => {
     expect(boundary.counts()['sqs-error']).toBe(12);
   });
 
-  it('ddb-latency: the answer is the emulator\'s, only later', async () => {
+  it("ddb-latency: the answer is the emulator's, only later", async () => {
     const boundary = await boundaryWith({ ddbLatency: { ms: 20, rate: 1 } });
     const { dynamodb } = clientsThrough(boundary);
     await dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: { pk: { S: 'slow' } } }));

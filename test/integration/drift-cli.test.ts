@@ -40,7 +40,12 @@ beforeAll(async () => {
     },
     serveFile,
   );
-  client = new DynamoDBClient({ region: emulators.region, endpoint: emulators.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS, customUserAgent: OBSERVER_USER_AGENT });
+  client = new DynamoDBClient({
+    region: emulators.region,
+    endpoint: emulators.dynamodbEndpoint,
+    credentials: LOCAL_CREDENTIALS,
+    customUserAgent: OBSERVER_USER_AGENT,
+  });
   // Traffic that moved: every ticket about shipping.
   const bodies = buildWorkload({ count: 200, seed: 5, category: 'shipping', duplicateRate: 0, badLines: false }).map((line) => line.text);
   await sendBodies(pipeline.sqs, resources.inputQueueUrl, bodies);
@@ -70,7 +75,14 @@ describe('pipectl drift', () => {
     const run = await pipectl(['drift', '--local', serveFile, '--json']);
     const parsed = JSON.parse(run.stdout) as { maxScore: number; tasks: Array<{ task: string; features: Array<{ feature: string }> }> };
     expect(parsed.maxScore).toBeGreaterThan(0.25);
-    expect(parsed.tasks[0]?.features.map((feature) => feature.feature)).toEqual(['category', 'confidence', 'customerTier', 'inputLength', 'priority', 'servingTier']);
+    expect(parsed.tasks[0]?.features.map((feature) => feature.feature)).toEqual([
+      'category',
+      'confidence',
+      'customerTier',
+      'inputLength',
+      'priority',
+      'servingTier',
+    ]);
   });
 
   it('says there is nothing to compare in an empty window', async () => {
@@ -101,7 +113,10 @@ describe('pipectl drift baseline', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/pinned: ticket-triage baseline .* 200 items/);
     expect(run.stdout).toMatch(/^category\s+shipping (9\d|100)\.\d%/m);
-    expect(await readBaseline(client, pipeline.resources.controlTableName, 'ticket-triage')).toMatchObject({ source: DRIFT_BASELINE_SOURCE.PINNED, items: 200 });
+    expect(await readBaseline(client, pipeline.resources.controlTableName, 'ticket-triage')).toMatchObject({
+      source: DRIFT_BASELINE_SOURCE.PINNED,
+      items: 200,
+    });
     expect((JSON.parse(after.stdout) as { maxScore: number }).maxScore).toBeLessThan(0.1);
   });
 

@@ -54,8 +54,11 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
         Code: { ZipFile: EMPTY_ZIP },
       }),
     );
-    mappingUuid = (await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'drift-Processor', EventSourceArn: `arn:aws:sqs:${REGION}:123456789012:drift-Input` })))
-      .UUID as string;
+    mappingUuid = (
+      await lambda.send(
+        new CreateEventSourceMappingCommand({ FunctionName: 'drift-Processor', EventSourceArn: `arn:aws:sqs:${REGION}:123456789012:drift-Input` }),
+      )
+    ).UUID as string;
 
     // The data: a shifted workload processed by local mode, and an overdue job with items that never arrived.
     // At real time, so a busy machine cannot time out invocations and shift the serving tiers.
@@ -63,8 +66,18 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
     const bodies = buildWorkload({ count: 200, seed: 8, category: 'account', duplicateRate: 0, badLines: false }).map((line) => line.text);
     await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
     expect(await waitForDrain(pipeline, 60_000)).toBe(true);
-    const client = new DynamoDBClient({ region: pipeline.emulators.region, endpoint: pipeline.emulators.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS, customUserAgent: OBSERVER_USER_AGENT });
-    await registerJob(client, pipeline.resources.controlTableName, { jobId: 'never-sent', expected: missing, sentAt: Date.now() - 10_000, deadline: Date.now() - 1 });
+    const client = new DynamoDBClient({
+      region: pipeline.emulators.region,
+      endpoint: pipeline.emulators.dynamodbEndpoint,
+      credentials: LOCAL_CREDENTIALS,
+      customUserAgent: OBSERVER_USER_AGENT,
+    });
+    await registerJob(client, pipeline.resources.controlTableName, {
+      jobId: 'never-sent',
+      expected: missing,
+      sentAt: Date.now() - 10_000,
+      deadline: Date.now() - 1,
+    });
     client.destroy();
   }, 180_000);
 
@@ -82,7 +95,9 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
       [pipeline.stack.outputs[STACK_OUTPUT.LEDGER_TABLE_NAME] as string]: pipeline.resources.ledgerTableName,
       [pipeline.stack.outputs[STACK_OUTPUT.CONTROL_TABLE_NAME] as string]: pipeline.resources.controlTableName,
     };
-    const environment = Object.fromEntries(Object.entries(model.environment).map(([name, value]) => [name, typeof value === 'string' ? value : (tables[value.ref] as string)]));
+    const environment = Object.fromEntries(
+      Object.entries(model.environment).map(([name, value]) => [name, typeof value === 'string' ? value : (tables[value.ref] as string)]),
+    );
     const lines: string[] = [];
     const function_ = new ExecutionEnvironment(
       {
@@ -160,7 +175,9 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
     expect(maxScore).toBeGreaterThan(0.25);
     expect(summary.paused).toBe(true);
     expect(await maximum(METRIC.DRIFT_SCORE, { service: METRIC_SERVICE.DRIFT_MONITOR, stage: 'dev', feature: DRIFT_MAX_FEATURE })).toBeCloseTo(maxScore, 9);
-    expect(await maximum(METRIC.DRIFT_SCORE, { service: METRIC_SERVICE.DRIFT_MONITOR, stage: 'dev', task: 'ticket-triage', feature: 'category' })).toBeGreaterThan(0.25);
+    expect(
+      await maximum(METRIC.DRIFT_SCORE, { service: METRIC_SERVICE.DRIFT_MONITOR, stage: 'dev', task: 'ticket-triage', feature: 'category' }),
+    ).toBeGreaterThan(0.25);
     expect(mapping.State).toMatch(/^Disabl/);
     expect(await maximum(METRIC.MONITOR_HEARTBEAT, { service: METRIC_SERVICE.DRIFT_MONITOR, stage: 'dev' })).toBe(1);
   }, 120_000);

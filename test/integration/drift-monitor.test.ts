@@ -2,7 +2,16 @@ import { createHash } from 'node:crypto';
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DRIFT_BASELINE_SOURCE, DRIFT_MAX_FEATURE, LEDGER, LEDGER_STATUS, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambda/contract';
+import {
+  DRIFT_BASELINE_SOURCE,
+  DRIFT_MAX_FEATURE,
+  LEDGER,
+  LEDGER_STATUS,
+  METRIC,
+  METRIC_DIMENSION,
+  METRIC_SERVICE,
+  METRICS_NAMESPACE,
+} from '../../lambda/contract';
 import { hourShardKey } from '../../lambda/ledger/ledger-index';
 import { buildBaseline, markFirstSeen, readBaseline } from '../../lambda/monitors/baseline-store';
 import { runDrift } from '../../lambda/monitors/drift-monitor';
@@ -39,13 +48,22 @@ async function start(options: Parameters<typeof startLocalPipeline>[0] = {}): Pr
 }
 
 function observer(pipeline: LocalPipeline): DynamoDBClient {
-  return new DynamoDBClient({ region: pipeline.emulators.region, endpoint: pipeline.emulators.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS, customUserAgent: OBSERVER_USER_AGENT });
+  return new DynamoDBClient({
+    region: pipeline.emulators.region,
+    endpoint: pipeline.emulators.dynamodbEndpoint,
+    credentials: LOCAL_CREDENTIALS,
+    customUserAgent: OBSERVER_USER_AGENT,
+  });
 }
 
 const CATEGORIES = ['billing', 'technical', 'account', 'shipping'] as const;
 
 /** Completed ledger items as the processor's completion leaves them (test/integration/ledger-store.test.ts checks that write). */
-async function writeCompleted(client: DynamoDBClient, table: string, items: ReadonlyArray<{ key: string; completedAt: number; category: string }>): Promise<void> {
+async function writeCompleted(
+  client: DynamoDBClient,
+  table: string,
+  items: ReadonlyArray<{ key: string; completedAt: number; category: string }>,
+): Promise<void> {
   for (let start = 0; start < items.length; start += 25) {
     const chunk = items.slice(start, start + 25);
     await client.send(
@@ -164,7 +182,9 @@ describe('the first-full-day baseline', () => {
     const baseline = await buildBaseline(client, pipeline.resources.ledgerTableName, 'ticket-triage', from, from + 600_000, options);
 
     expect(baseline).toMatchObject({ items: 300, histograms: { category: { billing: 75, technical: 75, account: 75, shipping: 75 } } });
-    await expect(buildBaseline(client, pipeline.resources.ledgerTableName, 'ticket-triage', from - 7_200_000, from - 3_600_000, options)).rejects.toThrow(/no completed ticket-triage item/);
+    await expect(buildBaseline(client, pipeline.resources.ledgerTableName, 'ticket-triage', from - 7_200_000, from - 3_600_000, options)).rejects.toThrow(
+      /no completed ticket-triage item/,
+    );
     client.destroy();
   });
 });
@@ -183,7 +203,11 @@ describe('local runs against the reference baseline', () => {
       {
         namespace: METRICS_NAMESPACE,
         name: METRIC.DRIFT_SCORE,
-        dimensions: { [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.DRIFT_MONITOR, [METRIC_DIMENSION.STAGE]: 'dev', [METRIC_DIMENSION.FEATURE]: DRIFT_MAX_FEATURE },
+        dimensions: {
+          [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.DRIFT_MONITOR,
+          [METRIC_DIMENSION.STAGE]: 'dev',
+          [METRIC_DIMENSION.FEATURE]: DRIFT_MAX_FEATURE,
+        },
       },
       0,
       Number.POSITIVE_INFINITY,

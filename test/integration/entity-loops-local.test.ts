@@ -55,7 +55,10 @@ describe('a local run with agent edits and loopers', () => {
     expect(report.byTier.reused).toBeGreaterThan(0);
     expect(report.entities.decisionsReused).toBe(report.byTier.reused);
     const byKey = new Map(ledger.map((item) => [String(item[LEDGER.PARTITION_KEY]), item]));
-    const reused = lines.filter((line) => line.kind === 'agent-edit').map((line) => parseMessage(line.text)).filter((message) => byKey.get(message.key)?.[LEDGER.TIER] === REUSED_TIER);
+    const reused = lines
+      .filter((line) => line.kind === 'agent-edit')
+      .map((line) => parseMessage(line.text))
+      .filter((message) => byKey.get(message.key)?.[LEDGER.TIER] === REUSED_TIER);
     expect(reused.length).toBe(report.byTier.reused);
     for (const edit of reused) {
       const original = lines.find((line) => line.kind === 'valid' && parseMessage(line.text).entityId === edit.entityId) as { text: string };
@@ -64,4 +67,3 @@ describe('a local run with agent edits and loopers', () => {
     expect(report.modelCalls).toBeLessThan(report.unique);
   });
 });
-

@@ -32,7 +32,15 @@ import { generateTicket } from '../../local/workload-generator/ticket-generator'
 const LIMIT = 2;
 
 const NO_LOG = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
-const NO_METRICS = { addMetric() {}, addDimensions() {}, addDimension() {}, publishStoredMetrics() {}, singleMetric() { return NO_METRICS; } } as unknown as Metrics;
+const NO_METRICS = {
+  addMetric() {},
+  addDimensions() {},
+  addDimension() {},
+  publishStoredMetrics() {},
+  singleMetric() {
+    return NO_METRICS;
+  },
+} as unknown as Metrics;
 const CLOSED_BREAKER_STORE = {
   read: async () => CLOSED_SNAPSHOT,
   record: async () => CLOSED_SNAPSHOT,
@@ -82,7 +90,12 @@ beforeEach(async () => {
   controlTable = `control-${suffix}`;
   for (const TableName of [ledgerTable, controlTable]) {
     await observer.send(
-      new CreateTableCommand({ TableName, AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
+      new CreateTableCommand({
+        TableName,
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
     );
   }
   requests = [];
@@ -119,7 +132,16 @@ function world(options: { entities?: boolean } = {}) {
     provider,
     logger: NO_LOG,
     metrics: NO_METRICS,
-    breakerFor: (modelId) => new SharedBreaker(modelId, CLOSED_BREAKER_STORE, { failureThreshold: 0, failureRatePercent: 50, minCalls: 1000, windowMs: 60_000, cooldownMs: 30_000, cacheMs: 0, probeLeaseMs: 10_000 }),
+    breakerFor: (modelId) =>
+      new SharedBreaker(modelId, CLOSED_BREAKER_STORE, {
+        failureThreshold: 0,
+        failureRatePercent: 50,
+        minCalls: 1000,
+        windowMs: 60_000,
+        cooldownMs: 30_000,
+        cacheMs: 0,
+        probeLeaseMs: 10_000,
+      }),
     budget: new HourlyBudget({ send: async () => ({}) } as unknown as DynamoDBClient, controlTable, { tokensPerHour: 0, usdPerHour: 0 }),
     retryPolicy: new RetryPolicy({ maxAttempts: 1, callTimeoutMs: 5000 }),
     keyCalls: new KeyCallCounter(client, controlTable),
@@ -155,7 +177,9 @@ async function ledgerItem(body: string): Promise<Record<string, any> | undefined
 }
 
 async function entityItem(entityId: string): Promise<Record<string, any> | undefined> {
-  const { Item } = await observer.send(new GetItemCommand({ TableName: controlTable, Key: { pk: { S: `${CONTROL.ENTITY_PREFIX}${entityId}` } }, ConsistentRead: true }));
+  const { Item } = await observer.send(
+    new GetItemCommand({ TableName: controlTable, Key: { pk: { S: `${CONTROL.ENTITY_PREFIX}${entityId}` } }, ConsistentRead: true }),
+  );
   return Item ? unmarshall(Item) : undefined;
 }
 

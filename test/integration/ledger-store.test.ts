@@ -274,7 +274,11 @@ describe('stale owners after a takeover', () => {
     const { key, takeoverAt } = await takenOver();
     const before = await readItem(key);
 
-    expect(await store.complete(completeRequest(key, 'A', takeoverAt + 100))).toEqual({ kind: 'stale', status: LEDGER_STATUS.IN_PROGRESS, messageId: 'message-B' });
+    expect(await store.complete(completeRequest(key, 'A', takeoverAt + 100))).toEqual({
+      kind: 'stale',
+      status: LEDGER_STATUS.IN_PROGRESS,
+      messageId: 'message-B',
+    });
     expect(await readItem(key)).toEqual(before);
     // B, the owner, completes: one result per key, B's.
     expect(await store.complete(completeRequest(key, 'B', takeoverAt + 300))).toEqual({ kind: 'applied' });

@@ -87,7 +87,9 @@ describe('a local run', () => {
       const bodies = [...new Map(buildBodies({ messages: 12, seed: 5 }).map((body) => [keyOfBody(body), body])).values()].slice(0, 5);
       const [twice, reviewedTwice, inProgress, failed, fine] = bodies.map(keyOfBody) as [string, string, string, string, string];
       const item = (key: string, status: string) =>
-        pipeline.dynamodb.send(new PutItemCommand({ TableName: pipeline.resources.ledgerTableName, Item: { [LEDGER.PARTITION_KEY]: { S: key }, [LEDGER.STATUS]: { S: status } } }));
+        pipeline.dynamodb.send(
+          new PutItemCommand({ TableName: pipeline.resources.ledgerTableName, Item: { [LEDGER.PARTITION_KEY]: { S: key }, [LEDGER.STATUS]: { S: status } } }),
+        );
       const review = (key: string) =>
         pipeline.sqs.send(
           new SendMessageCommand({

@@ -100,10 +100,16 @@ describe('transient model failures', () => {
     const { body, key } = ticket();
     const { message, response } = await processOne(harness, body);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: message.MessageId }]);
-    expect(await harness.ledgerItem(key)).toMatchObject({ status: LEDGER_STATUS.FAILED, lastErrorClass: expect.stringMatching(/ServerError|BadGateway|ServiceUnavailable|Overloaded/) });
+    expect(await harness.ledgerItem(key)).toMatchObject({
+      status: LEDGER_STATUS.FAILED,
+      lastErrorClass: expect.stringMatching(/ServerError|BadGateway|ServiceUnavailable|Overloaded/),
+    });
     // Hidden for the queue-level backoff (2.5–5 s at this time scale), not back at once.
     const { Attributes } = await pipeline!.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: pipeline!.resources.inputQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: pipeline!.resources.inputQueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
     );
     expect(Attributes).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '1' });
     expect(metric(METRIC.MODEL_RETRIES)).toBeGreaterThan(0);

@@ -39,7 +39,15 @@ beforeEach(async () => {
   );
 });
 
-const settings: BreakerSettings = { failureThreshold: 5, failureRatePercent: 0, minCalls: 10, windowMs: 60_000, cooldownMs: 1000, cacheMs: 0, probeLeaseMs: 500 };
+const settings: BreakerSettings = {
+  failureThreshold: 5,
+  failureRatePercent: 0,
+  minCalls: 10,
+  windowMs: 60_000,
+  cooldownMs: 1000,
+  cacheMs: 0,
+  probeLeaseMs: 500,
+};
 const T = 1_800_000_000_000 + 10_000;
 
 async function breakerItem(modelId: string): Promise<Record<string, any>> {
@@ -148,7 +156,7 @@ describe('SharedBreaker', () => {
     expect(permits.filter((permit) => permit.kind === 'call')).toHaveLength(0);
     expect((await breakerItem('m1')).state).toBe(BREAKER_STATE.HALF_OPEN);
 
-    const owner = breakers[permits.indexOf(probes[0]!) / 3 | 0]!;
+    const owner = breakers[(permits.indexOf(probes[0]!) / 3) | 0]!;
     await owner.settle(probes[0]!, 'success');
     const item = await breakerItem('m1');
     expect(item).toMatchObject({ state: BREAKER_STATE.CLOSED, failures: 0, calls: 0 });
@@ -190,7 +198,15 @@ describe('SharedBreaker', () => {
     expect(await ask(breaker!)).toMatchObject({ kind: 'denied', reason: 'forced-open' });
 
     await client.send(
-      new PutItemCommand({ TableName: table, Item: { pk: { S: `${CONTROL.BREAKER_PREFIX}m1` }, [BREAKER.FORCED]: { S: 'closed' }, [BREAKER.STATE]: { S: 'open' }, [BREAKER.OPEN_UNTIL]: { N: String(now + 60_000) } } }),
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          pk: { S: `${CONTROL.BREAKER_PREFIX}m1` },
+          [BREAKER.FORCED]: { S: 'closed' },
+          [BREAKER.STATE]: { S: 'open' },
+          [BREAKER.OPEN_UNTIL]: { N: String(now + 60_000) },
+        },
+      }),
     );
     expect(await ask(breaker!)).toEqual({ kind: 'call' });
     // Forced closed: failures are counted but never open it.
@@ -202,7 +218,7 @@ describe('SharedBreaker', () => {
 });
 
 describe('HourlyBudget', () => {
-  it('counts a batch with one ADD, and all instances see the hour\'s total in their next check', async () => {
+  it("counts a batch with one ADD, and all instances see the hour's total in their next check", async () => {
     const now = Date.UTC(2026, 10, 23, 14, 30);
     const budgets = Array.from({ length: 3 }, () => new HourlyBudget(client, table, { tokensPerHour: 1000, usdPerHour: 0 }, () => now));
     for (const budget of budgets) {

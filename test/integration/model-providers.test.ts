@@ -42,12 +42,13 @@ async function withFault<T>(spec: string, run: (simulator: ModelSimulator) => Pr
   }
 }
 
-const errorOf = (promise: Promise<unknown>) => promise.then(
-  () => {
-    throw new Error('expected the call to fail');
-  },
-  (error: unknown) => error,
-);
+const errorOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (error: unknown) => error,
+  );
 
 describe.each([
   ['OpenAI-compatible', openAi],
@@ -114,9 +115,7 @@ describe.each([
 });
 
 describe('the OpenAI-compatible provider', () => {
-  it.each<[string, string]>([
-    ['500', '5xx=1'],
-  ])('classifies every simulated 5xx as retryable (%s mix)', async (_name, spec) => {
+  it.each<[string, string]>([['500', '5xx=1']])('classifies every simulated 5xx as retryable (%s mix)', async (_name, spec) => {
     await withFault(spec, async (simulator) => {
       const classes = new Set<string>();
       for (let n = 0; n < 24; n += 1) {

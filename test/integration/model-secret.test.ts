@@ -14,7 +14,8 @@ import { startModelSimulator } from '../../local/model-simulator/model-simulator
 import { motoUnavailable, type MotoServer, startMoto } from '../pipectl/moto-server';
 
 const unavailable = motoUnavailable();
-if (unavailable) process.stdout.write(`model-secret.test.ts skipped: ${unavailable.replace(/: the .*$/, '')}: the Secrets Manager tests of the model API key need it\n`);
+if (unavailable)
+  process.stdout.write(`model-secret.test.ts skipped: ${unavailable.replace(/: the .*$/, '')}: the Secrets Manager tests of the model API key need it\n`);
 
 describe.skipIf(unavailable !== undefined)('the model API key from Secrets Manager (moto_server)', () => {
   let moto: MotoServer;

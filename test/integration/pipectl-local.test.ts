@@ -34,7 +34,21 @@ describe('pipectl local', () => {
     expect(code, stderr).toBe(0);
     expect(stdout).toContain('invariant holds');
     const report = JSON.parse(readFileSync(reportFile, 'utf8'));
-    for (const field of ['sent', 'unique', 'completed', 'deadLettered', 'inReview', 'rejected', 'duplicatesSkipped', 'modelCalls', 'byTier', 'alarms', 'apiCalls', 'invariantHolds', 'durationMs']) {
+    for (const field of [
+      'sent',
+      'unique',
+      'completed',
+      'deadLettered',
+      'inReview',
+      'rejected',
+      'duplicatesSkipped',
+      'modelCalls',
+      'byTier',
+      'alarms',
+      'apiCalls',
+      'invariantHolds',
+      'durationMs',
+    ]) {
       expect(report).toHaveProperty(field);
     }
     expect(report).toMatchObject({ sent: 40, unique: 30, invariantHolds: true });

@@ -66,7 +66,11 @@ describe('the bundled processor on emulated SQS and DynamoDB', () => {
     ['an unknown task', JSON.stringify({ task: 'translate', input: { text: 'hola' } }), 'UNKNOWN_TASK'],
     ['a schema violation', JSON.stringify({ task: 'ticket-triage', input: { subject: 'no body' } }), 'INVALID_INPUT'],
     ['a hostile key in metadata', '{"task":"ticket-triage","input":{"subject":"a","body":"b"},"metadata":{"__proto__":{"admin":true}}}', 'HOSTILE_KEY'],
-    ['a body over 256 KB (SQS itself takes up to 1 MiB)', JSON.stringify({ task: 'ticket-triage', input: { subject: 'big', body: 'x'.repeat(300_000) } }), 'TOO_LARGE'],
+    [
+      'a body over 256 KB (SQS itself takes up to 1 MiB)',
+      JSON.stringify({ task: 'ticket-triage', input: { subject: 'big', body: 'x'.repeat(300_000) } }),
+      'TOO_LARGE',
+    ],
   ])('sends %s to the DLQ on the first receive, with its reason and a ledger entry', async (_name, body, reason) => {
     await harness.send(body);
     const [message] = await harness.receive(1);

@@ -61,17 +61,41 @@ describe('DynamoDbQuotaStore', () => {
 
   it('three environments with QuotaLimiters on one table never take more than a slot holds', async () => {
     const now = () => T + 10; // frozen inside one 1-second slot: only the current slot can be taken
-    const limiters = Array.from({ length: 3 }, () => new QuotaLimiter('m', new DynamoDbQuotaStore(client, table), { rpm: 600 }, { windowMs: 60_000, maxBurst: 10, now, sleep: async () => {} }));
-    const outcomes = await Promise.all(limiters.flatMap((limiter) => Array.from({ length: 8 }, () => limiter.acquire({ deadline: T + 10 }).then(() => 'ok', () => 'deferred'))));
+    const limiters = Array.from(
+      { length: 3 },
+      () => new QuotaLimiter('m', new DynamoDbQuotaStore(client, table), { rpm: 600 }, { windowMs: 60_000, maxBurst: 10, now, sleep: async () => {} }),
+    );
+    const outcomes = await Promise.all(
+      limiters.flatMap((limiter) =>
+        Array.from({ length: 8 }, () =>
+          limiter.acquire({ deadline: T + 10 }).then(
+            () => 'ok',
+            () => 'deferred',
+          ),
+        ),
+      ),
+    );
     expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(10);
   });
 });
 
 describe('the breaker on both sides of the line', () => {
-  const settings: BreakerSettings = { failureThreshold: 5, failureRatePercent: 0, minCalls: 10, windowMs: 60_000, cooldownMs: 1000, cacheMs: 0, probeLeaseMs: 500 };
+  const settings: BreakerSettings = {
+    failureThreshold: 5,
+    failureRatePercent: 0,
+    minCalls: 10,
+    windowMs: 60_000,
+    cooldownMs: 1000,
+    cacheMs: 0,
+    probeLeaseMs: 500,
+  };
 
   it.each([
-    ['a burst of 429s with Retry-After', () => new ModelCallError(MODEL_ERROR_CLASS.THROTTLED, '429', { retryAfterMs: 500, status: 429 }), BREAKER_STATE.CLOSED],
+    [
+      'a burst of 429s with Retry-After',
+      () => new ModelCallError(MODEL_ERROR_CLASS.THROTTLED, '429', { retryAfterMs: 500, status: 429 }),
+      BREAKER_STATE.CLOSED,
+    ],
     ['a burst of 503s', () => new ModelCallError(MODEL_ERROR_CLASS.SERVICE_UNAVAILABLE, '503', { status: 503 }), BREAKER_STATE.OPEN],
     ['a burst of timeouts', () => new ModelCallError(MODEL_ERROR_CLASS.TIMEOUT, 'timeout'), BREAKER_STATE.OPEN],
   ])('%s leaves the shared breaker %s', async (_, error, expected) => {

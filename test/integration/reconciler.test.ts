@@ -44,7 +44,11 @@ afterAll(async () => {
 });
 
 // Every job gets its own inputs: an input completed under one job is a duplicate in the next.
-const ticket = (index: number, jobId: string) => ({ task: 'ticket-triage', jobId, input: { subject: `Order ${index}`, body: `Where is order ${index} of ${jobId}?` } });
+const ticket = (index: number, jobId: string) => ({
+  task: 'ticket-triage',
+  jobId,
+  input: { subject: `Order ${index}`, body: `Where is order ${index} of ${jobId}?` },
+});
 
 describe('reconcile (in-process, on dynalite)', () => {
   it('finds exactly the missing and the stuck items of an overdue job, and records them on the job', async () => {
@@ -53,7 +57,17 @@ describe('reconcile (in-process, on dynalite)', () => {
     const now = Date.now();
     const keys = Array.from({ length: 12 }, (_, index) => inputKey('ticket-triage', '1', ticket(index, jobId).input));
     const claim = (key: string, token: string, leaseUntil: number, receiveCount = 1) =>
-      store.claim({ key, task: 'ticket-triage', taskVersion: '1', messageId: `m-${token}`, receiveCount, jobId, claimToken: token, leaseUntil, now: now - 60_000 });
+      store.claim({
+        key,
+        task: 'ticket-triage',
+        taskVersion: '1',
+        messageId: `m-${token}`,
+        receiveCount,
+        jobId,
+        claimToken: token,
+        leaseUntil,
+        now: now - 60_000,
+      });
     const result = { category: 'shipping', priority: 'medium', confidence: 0.8, summary: 'shipping (medium)' };
     for (const key of keys.slice(0, 5)) {
       await claim(key, key, now + 60_000);
@@ -80,7 +94,17 @@ describe('reconcile (in-process, on dynalite)', () => {
     // run (issue 12, ledger convergence): 12 = completed 5 + dead-lettered 2 + in review 1 +
     // missing 4 (stuck 1, pending 2, not in the ledger 1)
     const job = run.jobs.find((candidate) => candidate.jobId === jobId);
-    expect(job).toMatchObject({ expected: 12, completed: 5, deadLettered: 2, inReview: 1, missing: 4, stuck: 1, pending: 2, notInLedger: 1, status: JOB_STATUS.INCOMPLETE });
+    expect(job).toMatchObject({
+      expected: 12,
+      completed: 5,
+      deadLettered: 2,
+      inReview: 1,
+      missing: 4,
+      stuck: 1,
+      pending: 2,
+      notInLedger: 1,
+      status: JOB_STATUS.INCOMPLETE,
+    });
     expect(run.settledItems).toBeGreaterThanOrEqual(2);
     for (const key of [keys[6]!, keys[9]!]) {
       const { Item: settled } = await client.send(new GetItemCommand({ TableName: context.ledgerTable, Key: { pk: { S: key } }, ConsistentRead: true }));
@@ -96,7 +120,13 @@ describe('reconcile (in-process, on dynalite)', () => {
       new GetItemCommand({ TableName: context.controlTable, Key: { [CONTROL.PARTITION_KEY]: { S: `${CONTROL.JOB_PREFIX}${jobId}` } }, ConsistentRead: true }),
     );
     const recorded = unmarshall(Item!);
-    expect(recorded).toMatchObject({ [JOB.STATUS]: JOB_STATUS.INCOMPLETE, [JOB.MISSING]: 4, [JOB.COMPLETED]: 5, [JOB.NOT_IN_LEDGER]: 1, [JOB.RECONCILED_AT]: now });
+    expect(recorded).toMatchObject({
+      [JOB.STATUS]: JOB_STATUS.INCOMPLETE,
+      [JOB.MISSING]: 4,
+      [JOB.COMPLETED]: 5,
+      [JOB.NOT_IN_LEDGER]: 1,
+      [JOB.RECONCILED_AT]: now,
+    });
     expect(new Set(recorded[JOB.STUCK_KEYS])).toEqual(new Set([keys[8]]));
   });
 
@@ -107,7 +137,18 @@ describe('reconcile (in-process, on dynalite)', () => {
     const done = `job-${randomUUID()}`;
     const key = inputKey('ticket-triage', '1', ticket(1, done).input);
     await store.claim({ key, task: 'ticket-triage', taskVersion: '1', messageId: 'm', jobId: done, claimToken: 't', leaseUntil: now + 1000, now });
-    await store.complete({ key, claimToken: 't', result: { summary: 'x' }, tier: 'rules', modelId: 'rules', tokensIn: 0, tokensOut: 0, modelLatencyMs: 0, modelCalls: 1, now });
+    await store.complete({
+      key,
+      claimToken: 't',
+      result: { summary: 'x' },
+      tier: 'rules',
+      modelId: 'rules',
+      tokensIn: 0,
+      tokensOut: 0,
+      modelLatencyMs: 0,
+      modelCalls: 1,
+      now,
+    });
     await registerJob(client, context.controlTable, { jobId: early, expected: 3, sentAt: now, deadline: now + 3_600_000 });
     await registerJob(client, context.controlTable, { jobId: done, expected: 1, sentAt: now - 10, deadline: now - 1 });
 
@@ -158,7 +199,11 @@ describe('the reconciler in local mode', () => {
     expect(job).toMatchObject({ completed: 40 - dropped, missing: dropped, notInLedger: dropped, stuck: 0, status: JOB_STATUS.INCOMPLETE });
     // Published as EMF under the alarm's exact dimension set (service, stage), as on AWS
     const published = pipeline.logs.metrics.values(
-      { namespace: METRICS_NAMESPACE, name: METRIC.INCOMPLETE_JOB_ITEMS, dimensions: { [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.RECONCILER, [METRIC_DIMENSION.STAGE]: 'dev' } },
+      {
+        namespace: METRICS_NAMESPACE,
+        name: METRIC.INCOMPLETE_JOB_ITEMS,
+        dimensions: { [METRIC_DIMENSION.SERVICE]: METRIC_SERVICE.RECONCILER, [METRIC_DIMENSION.STAGE]: 'dev' },
+      },
       0,
       Number.POSITIVE_INFINITY,
     );

@@ -19,7 +19,12 @@ describe('simulator quota', () => {
       const provider = new OpenAiCompatibleProvider({ baseUrl: simulator.url, apiKey: async () => undefined });
       const outcomes = [];
       for (let n = 0; n < 15; n += 1) {
-        outcomes.push(await provider.complete({ modelId: 'sim-primary', prompt: prompt(n), signal: AbortSignal.timeout(5000) }).then(() => 'ok', (error: unknown) => error));
+        outcomes.push(
+          await provider.complete({ modelId: 'sim-primary', prompt: prompt(n), signal: AbortSignal.timeout(5000) }).then(
+            () => 'ok',
+            (error: unknown) => error,
+          ),
+        );
       }
       // The secondary has its own bucket.
       await provider.complete({ modelId: 'sim-secondary', prompt: prompt(99), signal: AbortSignal.timeout(5000) });
@@ -44,7 +49,9 @@ describe('simulator quota', () => {
     const simulator = await startModelSimulator({ seed: 1, faults: parseFaultSpec('base=200,burst-latency=50@2') });
     try {
       const provider = new OpenAiCompatibleProvider({ baseUrl: simulator.url, apiKey: async () => undefined });
-      await Promise.all(Array.from({ length: 6 }, (_, n) => provider.complete({ modelId: 'sim-primary', prompt: prompt(n), signal: AbortSignal.timeout(5000) })));
+      await Promise.all(
+        Array.from({ length: 6 }, (_, n) => provider.complete({ modelId: 'sim-primary', prompt: prompt(n), signal: AbortSignal.timeout(5000) })),
+      );
       const stats = simulator.stats();
       expect(stats.maxInFlight).toBeGreaterThan(2);
       expect(stats.burstSlowed).toBeGreaterThan(0);

@@ -15,10 +15,36 @@ const scratch = mkdtempSync(join(tmpdir(), 'pipectl-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const COMMANDS = [
-  ['send'], ['status'], ['triage'], ['dlq'], ['dlq', 'list'], ['dlq', 'show'], ['dlq', 'redrive'], ['pause'], ['resume'],
-  ['breaker'], ['breaker', 'status'], ['breaker', 'open'], ['breaker', 'close'], ['breaker', 'release'],
-  ['review'], ['review', 'list'], ['review', 'resolve'], ['review', 'entity'], ['jobs'], ['runbook'], ['gameday'],
-  ['switch'], ['switch', 'list'], ['switch', 'set'], ['switch', 'unset'], ['canary'], ['canary', 'status'], ['canary', 'promote'], ['canary', 'abort'], ['canary', 'watch'],
+  ['send'],
+  ['status'],
+  ['triage'],
+  ['dlq'],
+  ['dlq', 'list'],
+  ['dlq', 'show'],
+  ['dlq', 'redrive'],
+  ['pause'],
+  ['resume'],
+  ['breaker'],
+  ['breaker', 'status'],
+  ['breaker', 'open'],
+  ['breaker', 'close'],
+  ['breaker', 'release'],
+  ['review'],
+  ['review', 'list'],
+  ['review', 'resolve'],
+  ['review', 'entity'],
+  ['jobs'],
+  ['runbook'],
+  ['gameday'],
+  ['switch'],
+  ['switch', 'list'],
+  ['switch', 'set'],
+  ['switch', 'unset'],
+  ['canary'],
+  ['canary', 'status'],
+  ['canary', 'promote'],
+  ['canary', 'abort'],
+  ['canary', 'watch'],
 ] as const;
 
 describe('pipectl --help', () => {
@@ -128,7 +154,9 @@ describe('gameday', () => {
     expect(result.report.invariantHolds).toBe(true);
     expect(result.report.completed + result.report.deadLettered + result.report.inReview).toBe(result.report.unique);
     expect(result.report.unique).toBe(result.sent);
-    expect(result.events.map((event: { event: string }) => event.event)).toEqual(expect.arrayContaining(['fault starts', 'fault ends', 'every alarm that fired is OK again']));
+    expect(result.events.map((event: { event: string }) => event.event)).toEqual(
+      expect.arrayContaining(['fault starts', 'fault ends', 'every alarm that fired is OK again']),
+    );
     expect(run.stderr).toMatch(/fault starts\n/);
   }, 240_000);
 });

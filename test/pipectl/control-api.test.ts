@@ -74,7 +74,17 @@ describe('local control API', () => {
   });
 
   it('stays Disabling for the settle time after a disable, even with nothing in flight', async () => {
-    const settling = await startControlApi(source, { uuid: UUID, functionName: 'f', region: 'us-east-1', queueArn: QUEUE_ARN, batchSize: 10, maxBatchingWindowSeconds: 0, maxConcurrency: 1, reportBatchItemFailures: true, settleMs: 2000 });
+    const settling = await startControlApi(source, {
+      uuid: UUID,
+      functionName: 'f',
+      region: 'us-east-1',
+      queueArn: QUEUE_ARN,
+      batchSize: 10,
+      maxBatchingWindowSeconds: 0,
+      maxConcurrency: 1,
+      reportBatchItemFailures: true,
+      settleMs: 2000,
+    });
     const client = new LambdaClient({ region: 'us-east-1', endpoint: settling.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     try {
       source.inFlight = 0;
@@ -113,7 +123,12 @@ describe('local control API', () => {
 
   it('serves GetFunctionConfiguration with the environment; another function is not found', async () => {
     const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'AiPipeline-dev-Processor' }));
-    expect(fn).toMatchObject({ FunctionName: 'AiPipeline-dev-Processor', Timeout: 30, MemorySize: 512, Environment: { Variables: { PRIMARY_MODEL_ID: 'sim-primary' } } });
+    expect(fn).toMatchObject({
+      FunctionName: 'AiPipeline-dev-Processor',
+      Timeout: 30,
+      MemorySize: 512,
+      Environment: { Variables: { PRIMARY_MODEL_ID: 'sim-primary' } },
+    });
     await expect(lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'other' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 

@@ -23,7 +23,12 @@ beforeAll(async () => {
   emulators = await startEmulators();
   client = new DynamoDBClient({ endpoint: emulators.dynamodbEndpoint, region: emulators.region, credentials: LOCAL_CREDENTIALS });
   await client.send(
-    new CreateTableCommand({ TableName: TABLE, AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
+    new CreateTableCommand({
+      TableName: TABLE,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
   );
   target = { dynamodb: client, resources: { controlTableName: TABLE } } as unknown as PipelineTarget;
 });
@@ -38,7 +43,16 @@ async function loopedEntity(entityId: string, decided: readonly string[], loopKe
   for (const [index, key] of decided.entries()) {
     const reservation = await decisions.reserve(await decisions.read(entityId), key, decided.length, 3_600_000, T + index);
     expect(reservation.kind).toBe('reserved');
-    await decisions.recordDecision(await decisions.read(entityId), { key, at: T + index, task: TASK.name, taskVersion: TASK.version, tier: 'primary', modelId: 'sim-primary', result: { category: 'billing' }, signature: signatureOf(key) });
+    await decisions.recordDecision(await decisions.read(entityId), {
+      key,
+      at: T + index,
+      task: TASK.name,
+      taskVersion: TASK.version,
+      tier: 'primary',
+      modelId: 'sim-primary',
+      result: { category: 'billing' },
+      signature: signatureOf(key),
+    });
   }
   const loop = await decisions.reserve(await decisions.read(entityId), loopKey, decided.length, 3_600_000, T + 100);
   expect(loop.kind).toBe('loop');

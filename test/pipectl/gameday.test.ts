@@ -49,12 +49,17 @@ describe.skipIf(!drills)('processor-paused drill', () => {
     expect(['processor-silent', 'input-age-over-sla'], diagnosis).toContain(result.firstAlarm);
     expect(result.unexpectedAlarms, diagnosis).toEqual([]);
     expect(result.pages.length, diagnosis).toBeGreaterThanOrEqual(1);
-    expect(result.pages.every((id) => ['processor-silent', 'input-age-over-sla'].includes(id)), diagnosis).toBe(true);
+    expect(
+      result.pages.every((id) => ['processor-silent', 'input-age-over-sla'].includes(id)),
+      diagnosis,
+    ).toBe(true);
     expect(result.timeToDetectSeconds, diagnosis).not.toBeNull();
     expect(result.timeToRecoverSeconds, diagnosis).not.toBeNull();
     expect(result.report.invariantHolds, diagnosis).toBe(true);
     expect(result.passed, diagnosis).toBe(true);
     // The figures the report quotes.
-    console.log(`processor-paused: first ${result.firstAlarm}, TTD ${result.timeToDetectSeconds} s, TTR ${result.timeToRecoverSeconds} s, pages ${result.pages.join(',')}, wall ${result.wallSeconds} s`);
+    console.log(
+      `processor-paused: first ${result.firstAlarm}, TTD ${result.timeToDetectSeconds} s, TTR ${result.timeToRecoverSeconds} s, pages ${result.pages.join(',')}, wall ${result.wallSeconds} s`,
+    );
   });
 });

@@ -64,7 +64,12 @@ beforeAll(async () => {
   );
   target = localTarget(serveFile);
   // A producer other than pipectl: what any SQS client can send, bad lines included.
-  producer = new SQSClient({ region: emulators.region, endpoint: emulators.sqsEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, useQueueUrlAsEndpoint: false });
+  producer = new SQSClient({
+    region: emulators.region,
+    endpoint: emulators.sqsEndpoint,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    useQueueUrlAsEndpoint: false,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -163,7 +168,13 @@ describe('send', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ valid: 3, unique: 3, alreadyDone: 2, settledElsewhere: 2, sent: 1 });
     expect(run.stderr).toMatch(/2 of those input\(s\) were settled under another job \(or none\): the job counts 1 input\(s\), not 3/);
     await drain();
-    expect(JSON.parse((await pipectl(['jobs', 'second-job', ...local, '--json'])).stdout)).toMatchObject({ sent: 3, expected: 1, completed: 1, missing: 0, status: 'complete' });
+    expect(JSON.parse((await pipectl(['jobs', 'second-job', ...local, '--json'])).stdout)).toMatchObject({
+      sent: 3,
+      expected: 1,
+      completed: 1,
+      missing: 0,
+      status: 'complete',
+    });
   });
 
   it('refuses to reuse a job id for another input', async () => {
@@ -233,8 +244,13 @@ describe('dlq', () => {
     await drain();
     // What the queue's redrive policy leaves after maxReceiveCount: the bare body, no failure attributes.
     // One input never completed, one completed earlier (a copy from before an outage).
-    for (const body of [fresh, alreadyDone, timedOut]) await producer.send(new SendMessageCommand({ QueueUrl: target.resources.inputDlqUrl, MessageBody: body }));
-    const dynamodb = new DynamoDBClient({ region: target.region, endpoint: target.local?.dynamodbEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    for (const body of [fresh, alreadyDone, timedOut])
+      await producer.send(new SendMessageCommand({ QueueUrl: target.resources.inputDlqUrl, MessageBody: body }));
+    const dynamodb = new DynamoDBClient({
+      region: target.region,
+      endpoint: target.local?.dynamodbEndpoint,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     const ledger = new DynamoDbLedgerStore({ client: dynamodb, tableName: target.resources.ledgerTableName, ttlDays: 30 });
     const now = Date.now();
     const key = keyOfBody(timedOut);
@@ -287,7 +303,11 @@ describe('dlq', () => {
     const markdown = readFileSync(markdownFile, 'utf8');
     const evidence = JSON.parse(readFileSync(markdownFile.replace(/\.md$/, '.json'), 'utf8'));
     expect(evidence.deadLetters.total).toBe(6);
-    expect(evidence.deadLetters.groups.map((group: { failureClass: string }) => group.failureClass).sort()).toEqual(['INVALID_INPUT', 'MAX_RECEIVES_EXCEEDED', 'NOT_JSON']);
+    expect(evidence.deadLetters.groups.map((group: { failureClass: string }) => group.failureClass).sort()).toEqual([
+      'INVALID_INPUT',
+      'MAX_RECEIVES_EXCEEDED',
+      'NOT_JSON',
+    ]);
     // Bodies stay out unless asked for (they may hold customer data).
     const samples = evidence.deadLetters.groups.flatMap((group: { samples: object[] }) => group.samples);
     expect(samples.length).toBeGreaterThan(0);
@@ -362,11 +382,20 @@ describe('review', () => {
   beforeAll(async () => {
     // Escalate one record with the processor's own ledger and queue code (the fallback chain ends
     // in review only when every tier fails, which needs the model layer's faults).
-    const dynamodb = new DynamoDBClient({ region: target.region, endpoint: target.local?.dynamodbEndpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const dynamodb = new DynamoDBClient({
+      region: target.region,
+      endpoint: target.local?.dynamodbEndpoint,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     const ledger = new DynamoDbLedgerStore({ client: dynamodb, tableName: target.resources.ledgerTableName, ttlDays: 30 });
     const now = Date.now();
     await ledger.claim({ key, task: 'ticket-triage', taskVersion: '1', messageId: 'm-review', claimToken: 't1', leaseUntil: now + 60_000, now });
-    const gateway = new SqsQueueGateway({ client: producer, inputQueueUrl: target.resources.inputQueueUrl, deadLetterQueueUrl: target.resources.inputDlqUrl, reviewQueueUrl: target.resources.reviewQueueUrl });
+    const gateway = new SqsQueueGateway({
+      client: producer,
+      inputQueueUrl: target.resources.inputQueueUrl,
+      deadLetterQueueUrl: target.resources.inputDlqUrl,
+      reviewQueueUrl: target.resources.reviewQueueUrl,
+    });
     await gateway.escalate(JSON.stringify({ key, task: 'ticket-triage', taskVersion: '1', input, reasons: ['primary: output failed the schema'] }), {
       [MESSAGE_ATTRIBUTE.INPUT_HASH]: key,
       [MESSAGE_ATTRIBUTE.FAILURE_REASON]: 'ESCALATED',
@@ -386,7 +415,15 @@ describe('review', () => {
   });
 
   it('resolve refuses a result that fails the task schema, and changes nothing', async () => {
-    const run = await pipectl(['review', 'resolve', key, '--result', '{"category":"weather","priority":"high","confidence":2,"summary":"x"}', ...local, '--yes']);
+    const run = await pipectl([
+      'review',
+      'resolve',
+      key,
+      '--result',
+      '{"category":"weather","priority":"high","confidence":2,"summary":"x"}',
+      ...local,
+      '--yes',
+    ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/does not match the ticket-triage output schema: category: .*confidence: /);
     const items = await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, [key]);
@@ -415,7 +452,15 @@ describe('review', () => {
 
   it('resolve of a key that is not in review refuses', async () => {
     const completed = keyOfBody(line(ticket('Order 3 did not arrive')));
-    const run = await pipectl(['review', 'resolve', completed, '--result', '{"category":"other","priority":"low","confidence":1,"summary":"x"}', ...local, '--yes']);
+    const run = await pipectl([
+      'review',
+      'resolve',
+      completed,
+      '--result',
+      '{"category":"other","priority":"low","confidence":1,"summary":"x"}',
+      ...local,
+      '--yes',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/is COMPLETED \(tier primary\), not in review: nothing changed/);
   });
@@ -488,7 +533,16 @@ describe.skipIf(awsCliMissing !== undefined)('the AWS CLI against the local endp
     const input = ticket('Sent by the AWS CLI');
     const env = { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_DEFAULT_REGION: target.region };
     const send = await aws(
-      ['--endpoint-url', target.local?.sqsEndpoint as string, 'sqs', 'send-message', '--queue-url', target.resources.inputQueueUrl, '--message-body', line(input)],
+      [
+        '--endpoint-url',
+        target.local?.sqsEndpoint as string,
+        'sqs',
+        'send-message',
+        '--queue-url',
+        target.resources.inputQueueUrl,
+        '--message-body',
+        line(input),
+      ],
       env,
     );
     expect(send.status, send.stderr).toBe(0);
@@ -496,7 +550,16 @@ describe.skipIf(awsCliMissing !== undefined)('the AWS CLI against the local endp
     await drain();
     const key = inputKey('ticket-triage', '1', input);
     const get = await aws(
-      ['--endpoint-url', target.local?.dynamodbEndpoint as string, 'dynamodb', 'get-item', '--table-name', target.resources.ledgerTableName, '--key', JSON.stringify({ pk: { S: key } })],
+      [
+        '--endpoint-url',
+        target.local?.dynamodbEndpoint as string,
+        'dynamodb',
+        'get-item',
+        '--table-name',
+        target.resources.ledgerTableName,
+        '--key',
+        JSON.stringify({ pk: { S: key } }),
+      ],
       env,
     );
     expect(get.status, get.stderr).toBe(0);

@@ -11,7 +11,17 @@ import { pipectl } from './cli-harness';
 
 /** Commands that read (or run) and so must print JSON; state changes print their result too. */
 const READ_COMMANDS = [
-  ['local'], ['status'], ['triage'], ['dlq', 'list'], ['dlq', 'show'], ['review', 'list'], ['jobs'], ['drift'], ['breaker', 'status'], ['runbook'], ['gameday'],
+  ['local'],
+  ['status'],
+  ['triage'],
+  ['dlq', 'list'],
+  ['dlq', 'show'],
+  ['review', 'list'],
+  ['jobs'],
+  ['drift'],
+  ['breaker', 'status'],
+  ['runbook'],
+  ['gameday'],
 ] as const;
 
 function find(program: Command, path: readonly string[]): Command | undefined {
@@ -66,7 +76,14 @@ describe('pipectl conventions', () => {
 describe('jsonToText', () => {
   it.each([
     ['an object: one path<TAB>value line per scalar', { queues: { input: 3, dlq: 0 }, paused: false }, 'queues.input\t3\nqueues.dlq\t0\npaused\tfalse\n'],
-    ['a list of records: one line per record', [{ id: 'a', n: 1 }, { id: 'b', n: 2 }], 'a\t1\nb\t2\n'],
+    [
+      'a list of records: one line per record',
+      [
+        { id: 'a', n: 1 },
+        { id: 'b', n: 2 },
+      ],
+      'a\t1\nb\t2\n',
+    ],
     ['a list of scalars: indexed paths', ['x', 'y'], '0\tx\n1\ty\n'],
     ['tabs and newlines in values are folded', { note: 'a\tb\nc' }, 'note\ta b c\n'],
     ['null prints empty', { missing: null }, 'missing\t\n'],

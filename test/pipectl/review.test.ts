@@ -115,7 +115,12 @@ describe('review list', () => {
   it('lists an IN_REVIEW item whose notification is gone (the ledger is the source of truth)', async () => {
     const { key } = await escalate('Notification lost', false);
     const { items } = await listReviews(target);
-    expect(items.find((item) => item.key === key)).toMatchObject({ key, task: 'ticket-triage', reasons: ['every tier failed'], ledgerStatus: LEDGER_STATUS.IN_REVIEW });
+    expect(items.find((item) => item.key === key)).toMatchObject({
+      key,
+      task: 'ticket-triage',
+      reasons: ['every tier failed'],
+      ledgerStatus: LEDGER_STATUS.IN_REVIEW,
+    });
   });
 });
 

@@ -26,8 +26,16 @@ if (skipReason) console.warn(`pipectl stage-target tests skipped: ${skipReason}`
 
 const REGION = 'us-east-1';
 const ENV_KEYS = [
-  'AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL_LAMBDA', 'AWS_ENDPOINT_URL_SQS',
-  'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'PIPECTL_STAGE', 'PIPECTL_LOCAL',
+  'AWS_ENDPOINT_URL_CLOUDFORMATION',
+  'AWS_ENDPOINT_URL_CLOUDWATCH',
+  'AWS_ENDPOINT_URL_LAMBDA',
+  'AWS_ENDPOINT_URL_SQS',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'PIPECTL_STAGE',
+  'PIPECTL_LOCAL',
 ] as const;
 
 describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (moto_server + emulators)', () => {
@@ -138,7 +146,10 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
     await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'AiPipeline-dev-model-error-rate', StateValue: 'OK', StateReason: 'test: healthy' }));
     await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'Someone-else-Alarm', StateValue: 'ALARM', StateReason: 'not ours' }));
     // The processor's metrics under the alarm dimensions (and tiers under the finer set), as its EMF publishes them.
-    const dimensions = [{ Name: 'service', Value: 'processor' }, { Name: 'stage', Value: 'dev' }];
+    const dimensions = [
+      { Name: 'service', Value: 'processor' },
+      { Name: 'stage', Value: 'dev' },
+    ];
     await cloudwatch.send(
       new PutMetricDataCommand({
         Namespace: METRICS_NAMESPACE,
@@ -175,7 +186,12 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
     const target = await resolveTarget({ stage: 'dev' });
     try {
       expect(target).toMatchObject({ kind: 'stage', stage: 'dev', region: REGION, stackName: 'AiPipeline-dev', production: false });
-      expect(target.resources).toMatchObject({ inputQueueUrl, ledgerTableName: 'ci-Ledger', eventSourceMappingId: mappingUuid, alarmNamePrefix: 'AiPipeline-dev-' });
+      expect(target.resources).toMatchObject({
+        inputQueueUrl,
+        ledgerTableName: 'ci-Ledger',
+        eventSourceMappingId: mappingUuid,
+        alarmNamePrefix: 'AiPipeline-dev-',
+      });
     } finally {
       target.destroy();
     }
@@ -245,7 +261,10 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
 
     const json = JSON.parse((await pipectl(['status', '--stage', 'dev', '--json'])).stdout);
     expect(json.mapping).toMatchObject({ paused: true, state: 'Disabled', uuid: mappingUuid });
-    expect(json.alarms).toMatchObject({ available: true, alarms: [{ name: 'AiPipeline-dev-dlq-has-messages', state: 'ALARM', reason: 'test: 3 dead letters' }] });
+    expect(json.alarms).toMatchObject({
+      available: true,
+      alarms: [{ name: 'AiPipeline-dev-dlq-has-messages', state: 'ALARM', reason: 'test: 3 dead letters' }],
+    });
     expect(json.queues.map((queue: { role: string }) => queue.role)).toEqual(['input', 'inputDlq', 'review', 'reviewDlq']);
 
     const resumed = await pipectl(['resume', '--stage', 'dev', '--yes', '--wait', '10s']);
@@ -299,7 +318,9 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
       expect(historyRead || evidence.gaps.some((gap: string) => gap.startsWith('alarm history: '))).toBe(true);
       expect(evidence.configuration.models).toEqual({ MODEL_PROVIDER: 'bedrock', PRIMARY_MODEL_ID: 'anthropic.claude-test' });
       expect(evidence.configuration.stack.status).toBe('CREATE_COMPLETE');
-      expect(evidence.stackEvents.some((event: { resource: string; status: string }) => event.resource === 'AiPipeline-dev' && event.status === 'CREATE_COMPLETE')).toBe(true);
+      expect(
+        evidence.stackEvents.some((event: { resource: string; status: string }) => event.resource === 'AiPipeline-dev' && event.status === 'CREATE_COMPLETE'),
+      ).toBe(true);
       expect(Object.keys(evidence.runbook)).toEqual(['dlq-has-messages']);
       // Each catalog alarm's signal was asked for; a query moto cannot answer is recorded, not fatal.
       expect(evidence.metrics.length).toBeGreaterThan(10);

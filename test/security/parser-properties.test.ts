@@ -118,15 +118,27 @@ describe('the message parser, property-based', () => {
   });
 
   it.each([
-    ['numbers at the edges', '{"task":"ticket-triage","input":{"subject":"s","body":"b"},"metadata":{"a":1e308,"b":-1e308,"c":5e-324,"d":9007199254740993,"e":-0}}', { kind: 'parsed' }],
-    ['a number that overflows to Infinity', '{"task":"ticket-triage","input":{"subject":"s","body":"b"},"metadata":{"a":1e400}}', { kind: 'rejected', reason: 'INVALID_ENVELOPE' }],
+    [
+      'numbers at the edges',
+      '{"task":"ticket-triage","input":{"subject":"s","body":"b"},"metadata":{"a":1e308,"b":-1e308,"c":5e-324,"d":9007199254740993,"e":-0}}',
+      { kind: 'parsed' },
+    ],
+    [
+      'a number that overflows to Infinity',
+      '{"task":"ticket-triage","input":{"subject":"s","body":"b"},"metadata":{"a":1e400}}',
+      { kind: 'rejected', reason: 'INVALID_ENVELOPE' },
+    ],
     ['duplicate keys (the last wins, as JSON.parse does)', '{"task":"nope","task":"ticket-triage","input":{"subject":"s","body":"b"}}', { kind: 'parsed' }],
     [
       'a 20,000-element array in metadata (which holds primitives only)',
       JSON.stringify({ task: 'ticket-triage', input: { subject: 's', body: 'b' }, metadata: { list: Array.from({ length: 20_000 }, () => 1) } }),
       { kind: 'rejected', reason: 'INVALID_ENVELOPE' },
     ],
-    ['a 200 KB subject (the task caps it)', JSON.stringify({ task: 'ticket-triage', input: { subject: 's'.repeat(200_000), body: 'b' } }), { kind: 'rejected', reason: 'INVALID_INPUT' }],
+    [
+      'a 200 KB subject (the task caps it)',
+      JSON.stringify({ task: 'ticket-triage', input: { subject: 's'.repeat(200_000), body: 'b' } }),
+      { kind: 'rejected', reason: 'INVALID_INPUT' },
+    ],
   ])('%s', (_name, body, expected) => {
     expect(outcome(body)).toEqual(expected);
   });

@@ -10,7 +10,14 @@ import type {
   RejectionRequest,
   ReviewRequest,
 } from '../../lambda/ledger/ledger-store';
-import { allows, FINAL_FOR_PROCESSOR, type GuardRequest, LEDGER_TRANSITION, type LedgerTransition, type WriteOutcome } from '../../lambda/ledger/ledger-transitions';
+import {
+  allows,
+  FINAL_FOR_PROCESSOR,
+  type GuardRequest,
+  LEDGER_TRANSITION,
+  type LedgerTransition,
+  type WriteOutcome,
+} from '../../lambda/ledger/ledger-transitions';
 
 /** One ledger item as the in-memory store keeps it (the attributes the protocol reads and tests assert on). */
 export interface MemoryLedgerItem {
@@ -126,12 +133,7 @@ export class InMemoryLedgerStore implements LedgerStore {
     }));
   }
 
-  private write(
-    transition: LedgerTransition,
-    key: string,
-    guard: GuardRequest,
-    next: (item: MemoryLedgerItem) => MemoryLedgerItem,
-  ): WriteOutcome {
+  private write(transition: LedgerTransition, key: string, guard: GuardRequest, next: (item: MemoryLedgerItem) => MemoryLedgerItem): WriteOutcome {
     const item = this.items.get(key);
     if (!allows(transition, item, guard)) return { kind: 'stale', status: item?.status, messageId: item?.messageId };
     this.set(key, { ...next(item ?? { key, status: LEDGER_STATUS.IN_PROGRESS, claims: 0 }), updatedAt: guard.now });

@@ -43,18 +43,32 @@ describe.each(Object.keys(catalogs))('alarm catalog (%s)', (stage) => {
     for (const { source } of everyQuery(catalog)) {
       if (source.kind !== 'pipeline') continue;
       // The canary alarm compares variants: it reads the per-variant set (published besides the alarm set).
-      const variant = ([METRIC.VARIANT_RECORDS, METRIC.VARIANT_FALLBACKS, METRIC.VARIANT_VALIDATION_FAILURES, METRIC.VARIANT_LATENCY] as string[]).includes(source.name);
-      const expected = source.name === METRIC.DRIFT_SCORE ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.FEATURE] : variant ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.VARIANT] : [...ALARM_DIMENSIONS];
+      const variant = ([METRIC.VARIANT_RECORDS, METRIC.VARIANT_FALLBACKS, METRIC.VARIANT_VALIDATION_FAILURES, METRIC.VARIANT_LATENCY] as string[]).includes(
+        source.name,
+      );
+      const expected =
+        source.name === METRIC.DRIFT_SCORE
+          ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.FEATURE]
+          : variant
+            ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.VARIANT]
+            : [...ALARM_DIMENSIONS];
       expect(Object.keys(source.dimensions).sort(), source.name).toEqual(expected.sort());
       expect(source.dimensions[METRIC_DIMENSION.STAGE]).toBe(stage);
       if (source.name === METRIC.DRIFT_SCORE) expect([DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE]).toContain(source.dimensions[METRIC_DIMENSION.FEATURE]);
     }
   });
 
-  it('gives every math alarm valid metric ids, each used by the expression, at most 10 (CloudWatch\'s limit)', () => {
+  it("gives every math alarm valid metric ids, each used by the expression, at most 10 (CloudWatch's limit)", () => {
     const mathAlarms = catalog.alarms.filter((candidate) => candidate.signal.kind === 'math');
     expect(mathAlarms.map((candidate) => candidate.id)).toEqual(
-      expect.arrayContaining(['processor-silent', 'model-error-rate', 'validation-failure-rate', 'fallback-rate', 'dynamodb-throttles', 'dynamodb-system-errors']),
+      expect.arrayContaining([
+        'processor-silent',
+        'model-error-rate',
+        'validation-failure-rate',
+        'fallback-rate',
+        'dynamodb-throttles',
+        'dynamodb-system-errors',
+      ]),
     );
     for (const { id, signal } of mathAlarms) {
       if (signal.kind !== 'math') continue;
@@ -112,7 +126,7 @@ describe.each(Object.keys(catalogs))('alarm catalog (%s)', (stage) => {
     );
   });
 
-  it('keeps every description within CloudWatch\'s limit and linking its runbook section', () => {
+  it("keeps every description within CloudWatch's limit and linking its runbook section", () => {
     for (const candidate of [...catalog.alarms, catalog.composite]) {
       const description = alarmDescription(catalog, candidate);
       expect(description.length).toBeLessThanOrEqual(ALARM_DESCRIPTION_MAX);
@@ -164,7 +178,11 @@ describe('alarm thresholds come from the stage config', () => {
   ];
 
   it('has a row below for every threshold key of the config', () => {
-    expect(overrides.map(([key]) => key).sort()).toEqual(Object.keys(loadStageConfig('dev').observability.alarms).filter((key) => key !== 'rateMinimumSamples').sort());
+    expect(overrides.map(([key]) => key).sort()).toEqual(
+      Object.keys(loadStageConfig('dev').observability.alarms)
+        .filter((key) => key !== 'rateMinimumSamples')
+        .sort(),
+    );
   });
 
   it.each(overrides)('%s = %s reaches %s (%s)', (key, value, id, field) => {
@@ -197,16 +215,16 @@ describe('alarm thresholds come from the stage config', () => {
 
 describe('metric math', () => {
   const rate = math.if(math.compare(math.fill('calls'), '>=', 10), math.divide(math.multiply(100, math.fill('errors')), 'calls'), 0);
-  const silent = math.if(
-    math.and(math.compare('visible', '>=', 1), math.compare(math.add(math.fill('completed'), math.fill('rejected')), '==', 0)),
-    1,
-    0,
-  );
+  const silent = math.if(math.and(math.compare('visible', '>=', 1), math.compare(math.add(math.fill('completed'), math.fill('rejected')), '==', 0)), 1, 0);
 
   it.each([
     { name: 'rate', expression: rate, text: 'IF(FILL(calls, 0) >= 10, 100 * FILL(errors, 0) / calls, 0)' },
     { name: 'silent', expression: silent, text: 'IF((visible >= 1) AND (FILL(completed, 0) + FILL(rejected, 0) == 0), 1, 0)' },
-    { name: 'a - (b - c)', expression: { op: '-', left: math.metric('a'), right: { op: '-', left: math.metric('b'), right: math.metric('c') } }, text: 'a - (b - c)' },
+    {
+      name: 'a - (b - c)',
+      expression: { op: '-', left: math.metric('a'), right: { op: '-', left: math.metric('b'), right: math.metric('c') } },
+      text: 'a - (b - c)',
+    },
     { name: '(a + b) * c', expression: math.multiply(math.add('a', 'b'), 'c'), text: '(a + b) * c' },
   ] as const)('renders $name as CloudWatch expects', ({ expression, text }) => {
     expect(renderExpression(expression)).toBe(text);

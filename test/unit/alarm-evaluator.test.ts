@@ -203,7 +203,14 @@ describe('firedAlarmLines', () => {
   it('lists each alarm that fired, with its state now, when, and its runbook', () => {
     const lines = firedAlarmLines([
       state({ state: 'ALARM', firstFiredAt: '2026-12-02T16:00:00.000Z', firstFiredAfterSeconds: 12.5 }),
-      state({ id: 'DlqNotEmpty', severity: 'ticket', state: 'OK', firstFiredAt: '2026-12-02T16:00:01.000Z', firstFiredAfterSeconds: 3, runbook: 'RUNBOOK.md#dlqnotempty' }),
+      state({
+        id: 'DlqNotEmpty',
+        severity: 'ticket',
+        state: 'OK',
+        firstFiredAt: '2026-12-02T16:00:01.000Z',
+        firstFiredAfterSeconds: 3,
+        runbook: 'RUNBOOK.md#dlqnotempty',
+      }),
       state({ id: 'Quiet' }),
     ]);
     expect(lines).toEqual([

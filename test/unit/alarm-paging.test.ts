@@ -81,7 +81,9 @@ describe('paging', () => {
     const pages = h.evaluator.notifications('page').filter((notification) => notification.state === 'ALARM');
     expect(pages.map((notification) => notification.alarmId)).toEqual(['drift-critical', 'processor-errors']);
     // Every paging alarm is also a ticket, for the record.
-    expect(h.evaluator.notifications('ticket').map((notification) => notification.alarmId)).toEqual(expect.arrayContaining(['drift-critical', 'processor-errors']));
+    expect(h.evaluator.notifications('ticket').map((notification) => notification.alarmId)).toEqual(
+      expect.arrayContaining(['drift-critical', 'processor-errors']),
+    );
   });
 
   it('notifies the page topic on OK too, so the person paged learns it is over', () => {
@@ -126,7 +128,12 @@ describe('scheduled monitors', () => {
     // Stopped: no run after 3,600 s.
     h.advanceTo(3_600 + 1_500);
     expect(h.state('reconciler-heartbeat')).toBe('ALARM');
-    expect(h.evaluator.notifications('page').filter((notification) => notification.state === 'ALARM').map((notification) => notification.alarmId)).toContain('reconciler-heartbeat');
+    expect(
+      h.evaluator
+        .notifications('page')
+        .filter((notification) => notification.state === 'ALARM')
+        .map((notification) => notification.alarmId),
+    ).toContain('reconciler-heartbeat');
   });
 
   it('a run without the scheduled monitors reports the heartbeat alarms as not observable instead of paging', () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { type BreakerSettings, type BreakerSnapshot, CLOSED_SNAPSHOT, gate, shouldTrip, slidingCounts, windowStartOf } from '../../lambda/resilience/breaker-state';
+import {
+  type BreakerSettings,
+  type BreakerSnapshot,
+  CLOSED_SNAPSHOT,
+  gate,
+  shouldTrip,
+  slidingCounts,
+  windowStartOf,
+} from '../../lambda/resilience/breaker-state';
 
 const settings: BreakerSettings = {
   failureThreshold: 10,
@@ -69,9 +77,19 @@ describe('gate', () => {
 describe('gate at its edges', () => {
   it.each<[string, Partial<BreakerSnapshot>, number, ReturnType<typeof gate>]>([
     ['open, 1 ms before the cooldown ends', { state: 'open', openUntil: T + 1 }, T, { kind: 'deny', retryAfterMs: 1, reason: 'open' }],
-    ['half-open, at the exact end of the probe lease (the holder may still answer)', { state: 'half-open', probeUntil: T }, T, { kind: 'deny', retryAfterMs: 1, reason: 'probing' }],
+    [
+      'half-open, at the exact end of the probe lease (the holder may still answer)',
+      { state: 'half-open', probeUntil: T },
+      T,
+      { kind: 'deny', retryAfterMs: 1, reason: 'probing' },
+    ],
     ['half-open, 1 ms after the probe lease', { state: 'half-open', probeUntil: T }, T + 1, { kind: 'probe-available' }],
-    ['forced open, even when half-open with a lease over', { state: 'half-open', probeUntil: T - 1, forced: 'open' }, T, { kind: 'deny', retryAfterMs: 30_000, reason: 'forced-open' }],
+    [
+      'forced open, even when half-open with a lease over',
+      { state: 'half-open', probeUntil: T - 1, forced: 'open' },
+      T,
+      { kind: 'deny', retryAfterMs: 30_000, reason: 'forced-open' },
+    ],
   ])('%s', (_name, overrides, now, expected) => {
     expect(gate(snapshot(overrides), now, settings)).toEqual(expected);
   });

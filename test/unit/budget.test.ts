@@ -237,7 +237,12 @@ describe('HourlyBudget', () => {
     expect(failure).toMatchObject({ message: expect.stringContaining('ProvisionedThroughputExceededException') });
     expect(pendingPercent).toBe(15);
     expect(requests).toHaveLength(2);
-    expect(requests[1]?.ExpressionAttributeValues).toMatchObject({ ':tokensIn': { N: '110' }, ':tokensOut': { N: '55' }, ':costUsd': { N: '0.750000' }, ':calls': { N: '2' } });
+    expect(requests[1]?.ExpressionAttributeValues).toMatchObject({
+      ':tokensIn': { N: '110' },
+      ':tokensOut': { N: '55' },
+      ':costUsd': { N: '0.750000' },
+      ':calls': { N: '2' },
+    });
     expect(items.get('budget#2026-11-23T14')).toMatchObject({ [BUDGET.TOKENS_IN]: 110, [BUDGET.CALLS]: 2 });
   });
 });

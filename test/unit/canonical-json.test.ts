@@ -49,7 +49,12 @@ describe('canonicalJson: values JSON cannot carry are rejected, not dropped', ()
     ['a Date', new Date(0)],
     ['a Map', new Map([['a', 1]])],
     ['a Set', new Set([1])],
-    ['a class instance', new (class Point { x = 1 })()],
+    [
+      'a class instance',
+      new (class Point {
+        x = 1;
+      })(),
+    ],
     ['a Date nested in an object', { at: new Date(0) }],
   ])('%s', (_name, value) => {
     expect(() => canonicalJson(value)).toThrow(TypeError);

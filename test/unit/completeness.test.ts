@@ -56,7 +56,13 @@ describe('assessJob', () => {
     ['open before the deadline', job({ expected: 3, deadline: NOW + 1 }), [item('a', 'COMPLETED')], JOB_STATUS.OPEN, 2],
     ['incomplete at the deadline', job({ expected: 3, deadline: NOW }), [item('a', 'COMPLETED')], JOB_STATUS.INCOMPLETE, 2],
     ['closed by an operator', job({ expected: 3, closedAt: NOW - 5 }), [], JOB_STATUS.CLOSED, 3],
-    ['compared with the distinct inputs when the producer counted them', job({ expected: 5, unique: 2 }), [item('a', 'COMPLETED'), item('b', 'REJECTED')], JOB_STATUS.COMPLETE, 0],
+    [
+      'compared with the distinct inputs when the producer counted them',
+      job({ expected: 5, unique: 2 }),
+      [item('a', 'COMPLETED'), item('b', 'REJECTED')],
+      JOB_STATUS.COMPLETE,
+      0,
+    ],
     ['never negative with more ledger items than expected', job({ expected: 1 }), [item('a', 'COMPLETED'), item('b', 'COMPLETED')], JOB_STATUS.COMPLETE, 0],
     ['an empty job', job({ expected: 0 }), [], JOB_STATUS.COMPLETE, 0],
   ] as const)('is %s', (_name, record, items, status, missing) => {
@@ -161,7 +167,9 @@ describe('monitor configuration from the environment', () => {
   it('names the variable that is missing or wrong', () => {
     expect(() => readReconcilerConfig(base)).toThrow(MonitorConfigError);
     expect(() => readReconcilerConfig(base)).toThrow(ENV.MAX_RECEIVE_COUNT);
-    expect(() => readReconcilerConfig({ ...base, [ENV.MAX_RECEIVE_COUNT]: '5', [MONITOR_ENV.METRICS_PUBLISHER]: 'stdout' })).toThrow(MONITOR_ENV.METRICS_PUBLISHER);
+    expect(() => readReconcilerConfig({ ...base, [ENV.MAX_RECEIVE_COUNT]: '5', [MONITOR_ENV.METRICS_PUBLISHER]: 'stdout' })).toThrow(
+      MONITOR_ENV.METRICS_PUBLISHER,
+    );
   });
 
   const drift = {
@@ -184,8 +192,12 @@ describe('monitor configuration from the environment', () => {
   it('refuses an auto-pause without its threshold and mapping', () => {
     expect(() => readDriftMonitorConfig({ ...drift, [MONITOR_ENV.DRIFT_AUTO_PAUSE]: 'true' })).toThrow(MONITOR_ENV.EVENT_SOURCE_MAPPING_ID);
     expect(
-      readDriftMonitorConfig({ ...drift, [MONITOR_ENV.DRIFT_AUTO_PAUSE]: 'true', [MONITOR_ENV.DRIFT_AUTO_PAUSE_THRESHOLD]: '0.25', [MONITOR_ENV.EVENT_SOURCE_MAPPING_ID]: 'uuid' })
-        .autoPause,
+      readDriftMonitorConfig({
+        ...drift,
+        [MONITOR_ENV.DRIFT_AUTO_PAUSE]: 'true',
+        [MONITOR_ENV.DRIFT_AUTO_PAUSE_THRESHOLD]: '0.25',
+        [MONITOR_ENV.EVENT_SOURCE_MAPPING_ID]: 'uuid',
+      }).autoPause,
     ).toEqual({ threshold: 0.25, eventSourceMappingId: 'uuid' });
   });
 });

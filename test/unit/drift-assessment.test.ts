@@ -141,8 +141,28 @@ describe('driftMetrics', () => {
           withoutFeatures: 0,
           maxScore: 0.4,
           features: [
-            { feature: 'category', ordered: false, baselineItems: 900, windowItems: 600, psi: 0.4, significant: true, smallSample: true, score: 0.4, movedBins: [] },
-            { feature: 'priority', ordered: true, baselineItems: 900, windowItems: 10, psi: Number.NaN, significant: false, smallSample: true, unscored: 'too-few-items', movedBins: [] },
+            {
+              feature: 'category',
+              ordered: false,
+              baselineItems: 900,
+              windowItems: 600,
+              psi: 0.4,
+              significant: true,
+              smallSample: true,
+              score: 0.4,
+              movedBins: [],
+            },
+            {
+              feature: 'priority',
+              ordered: true,
+              baselineItems: 900,
+              windowItems: 10,
+              psi: Number.NaN,
+              significant: false,
+              smallSample: true,
+              unscored: 'too-few-items',
+              movedBins: [],
+            },
           ],
         },
       ],
@@ -160,7 +180,16 @@ describe('driftMetrics', () => {
   });
 
   it('publishes nothing when nothing was scored: a quiet window is missing data, not "no drift"', () => {
-    const run: DriftRun = { at: 1, from: 0, to: 1, sample: { items: 0, shardsRead: 16, fraction: 1, truncated: false }, requests: 16, readUnits: 0, tasks: [], baselinesPinned: [] };
+    const run: DriftRun = {
+      at: 1,
+      from: 0,
+      to: 1,
+      sample: { items: 0, shardsRead: 16, fraction: 1, truncated: false },
+      requests: 16,
+      readUnits: 0,
+      tasks: [],
+      baselinesPinned: [],
+    };
     expect(driftMetrics(run, 'dev')).toEqual([]);
   });
 });

@@ -90,13 +90,26 @@ describe('taskFeatures', () => {
   });
 
   it('keeps string labels only, cut to 64 characters, and gives undefined for an empty set', () => {
-    const features = taskFeatures(task(() => ({ ok: 'a', long: 'x'.repeat(100), number: 3 as unknown as string, empty: '' })), observation);
+    const features = taskFeatures(
+      task(() => ({ ok: 'a', long: 'x'.repeat(100), number: 3 as unknown as string, empty: '' })),
+      observation,
+    );
     expect(features).toEqual({ ok: 'a', long: 'x'.repeat(64) });
-    expect(taskFeatures(task(() => ({})), observation)).toBeUndefined();
+    expect(
+      taskFeatures(
+        task(() => ({})),
+        observation,
+      ),
+    ).toBeUndefined();
   });
 
   it('computes nothing when there is no output (an escalation)', () => {
-    expect(taskFeatures(task(() => ({ a: 'b' })), { input: {}, output: undefined, tier: 'human' })).toBeUndefined();
+    expect(
+      taskFeatures(
+        task(() => ({ a: 'b' })),
+        { input: {}, output: undefined, tier: 'human' },
+      ),
+    ).toBeUndefined();
   });
 });
 

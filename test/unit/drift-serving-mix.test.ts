@@ -24,12 +24,17 @@ describe('countFeatures', () => {
 });
 
 describe('scores', () => {
-  const feature = (name: string, score: number): FeatureDrift => ({ feature: name, score, psi: score, ordered: false, baselineItems: 100, windowItems: 100 }) as FeatureDrift;
+  const feature = (name: string, score: number): FeatureDrift =>
+    ({ feature: name, score, psi: score, ordered: false, baselineItems: 100, windowItems: 100 }) as FeatureDrift;
 
   it('the data/model drift maximum leaves the serving mix out; the serving mix is published on its own', () => {
     const features = [feature('category', 0.05), feature('servingTier', 2.5)];
     expect(maxScore(features)).toBe(0.05);
-    const run = { at: 1, tasks: [{ task: 'ticket-triage', status: 'scored', features, maxScore: maxScore(features), windowItems: 100, withoutFeatures: 0 }], maxScore: 0.05 } as unknown as DriftRun;
+    const run = {
+      at: 1,
+      tasks: [{ task: 'ticket-triage', status: 'scored', features, maxScore: maxScore(features), windowItems: 100, withoutFeatures: 0 }],
+      maxScore: 0.05,
+    } as unknown as DriftRun;
     const data = driftMetrics(run, 'dev').filter((datum) => datum.name === METRIC.DRIFT_SCORE && datum.dimensions[METRIC_DIMENSION.TASK] === undefined);
     expect(data.map((datum) => [datum.dimensions[METRIC_DIMENSION.FEATURE], datum.value])).toEqual([
       [DRIFT_MAX_FEATURE, 0.05],
@@ -39,7 +44,9 @@ describe('scores', () => {
 
   it('a drift alarm says when the serving mix moved', () => {
     const alarm = buildAlarmCatalog(loadStageConfig('dev')).alarms.find((candidate) => candidate.id === 'serving-mix-shift');
-    expect(alarm?.signal.kind === 'metric' && alarm.signal.metric.source.kind === 'pipeline' && alarm.signal.metric.source.dimensions[METRIC_DIMENSION.FEATURE]).toBe(DRIFT_SERVING_MIX_FEATURE);
+    expect(
+      alarm?.signal.kind === 'metric' && alarm.signal.metric.source.kind === 'pipeline' && alarm.signal.metric.source.dimensions[METRIC_DIMENSION.FEATURE],
+    ).toBe(DRIFT_SERVING_MIX_FEATURE);
     expect(alarm?.severity).toBe('ticket');
   });
 });

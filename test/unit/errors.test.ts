@@ -80,7 +80,7 @@ describe('the error hierarchy', () => {
     ['BadRequest', false],
     ['NotFound', false],
     ['ContentFiltered', false],
-  ])('the design\'s rule: %s is retryable: %s', (errorClass, retryable) => {
+  ])("the design's rule: %s is retryable: %s", (errorClass, retryable) => {
     expect(MODEL_ERROR_TRAITS[errorClass].retryable).toBe(retryable);
   });
 

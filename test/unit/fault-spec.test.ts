@@ -103,7 +103,10 @@ describe('draw', () => {
 describe('degrade=MODEL:RATE (change safety)', () => {
   it('names one model and a rate; a Bedrock id keeps its own colons', () => {
     expect(parseFaultSpec('degrade=sim-candidate:0.5').degrade).toEqual({ modelId: 'sim-candidate', rate: 0.5 });
-    expect(parseFaultSpec('degrade=anthropic.claude-3-haiku-20240307-v1:0:0.25').degrade).toEqual({ modelId: 'anthropic.claude-3-haiku-20240307-v1:0', rate: 0.25 });
+    expect(parseFaultSpec('degrade=anthropic.claude-3-haiku-20240307-v1:0:0.25').degrade).toEqual({
+      modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      rate: 0.25,
+    });
   });
 
   it('is a fault (refused on a stage without fault injection) and does not count against the answer-fault total', () => {

@@ -22,7 +22,13 @@ describe('fault spec: infrastructure items', () => {
 
   it('combines with model faults; the simulator part is unchanged', () => {
     const spec = parseFaultSpec('ddb-throttle=0.05,ddb-error=0.02,sqs-error=0.02,crash=0.02,redeliver=0.05,429=0.2,5xx=0.1,malformed=0.05');
-    expect(spec.infra).toEqual({ ddbThrottle: { rate: 0.05 }, ddbError: { rate: 0.02 }, sqsError: { rate: 0.02 }, crash: { rate: 0.02 }, redeliver: { rate: 0.05 } });
+    expect(spec.infra).toEqual({
+      ddbThrottle: { rate: 0.05 },
+      ddbError: { rate: 0.02 },
+      sqsError: { rate: 0.02 },
+      crash: { rate: 0.02 },
+      redeliver: { rate: 0.05 },
+    });
     expect(spec.throttle).toEqual({ rate: 0.2 });
     expect(spec.serverError).toEqual({ rate: 0.1 });
     expect(spec.malformed).toEqual({ rate: 0.05 });
@@ -42,7 +48,10 @@ describe('fault spec: infrastructure items', () => {
   });
 
   it('scales ddb-latency with the time scale, and nothing else', () => {
-    expect(scaleInfraFaultSpec({ ddbLatency: { ms: 200, rate: 0.5 }, crash: { rate: 0.1 } }, 0.1)).toEqual({ ddbLatency: { ms: 20, rate: 0.5 }, crash: { rate: 0.1 } });
+    expect(scaleInfraFaultSpec({ ddbLatency: { ms: 200, rate: 0.5 }, crash: { rate: 0.1 } }, 0.1)).toEqual({
+      ddbLatency: { ms: 20, rate: 0.5 },
+      crash: { rate: 0.1 },
+    });
   });
 
   it('counts start at zero for every kind', () => {

@@ -13,8 +13,7 @@ const keyOf = (text: string): string => inputKey(TASK, VERSION, JSON.parse(text)
 describe('inputKey: a known vector', () => {
   const input = { subject: 'Double charge', body: 'My card was charged twice.', customerTier: 'pro' };
   // Written by hand: sorted keys at both levels, no whitespace.
-  const canonical =
-    '{"input":{"body":"My card was charged twice.","customerTier":"pro","subject":"Double charge"},"task":"ticket-triage","taskVersion":"1"}';
+  const canonical = '{"input":{"body":"My card was charged twice.","customerTier":"pro","subject":"Double charge"},"task":"ticket-triage","taskVersion":"1"}';
 
   it('is the SHA-256 of the canonical JSON of {task, taskVersion, input}', () => {
     expect(inputKey(TASK, VERSION, input)).toBe(createHash('sha256').update(canonical, 'utf8').digest('hex'));

@@ -11,14 +11,42 @@ const MAX = 5;
 
 describe('convergenceOf', () => {
   it.each<[string, Parameters<typeof convergenceOf>[0], ReturnType<typeof convergenceOf>]>([
-    ['IN_PROGRESS on the last receive, lease ended 1 ms ago', { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: MAX, updatedAt: NOW - 60_000 }, 'out-of-receives'],
-    ['IN_PROGRESS on the last receive, lease ends exactly now (still live)', { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW, receiveCount: MAX, updatedAt: NOW - 60_000 }, undefined],
-    ['IN_PROGRESS past the last receive (observed by a later copy)', { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: MAX + 1, updatedAt: NOW - 60_000 }, 'out-of-receives'],
-    ['IN_PROGRESS one receive before the last, lease ended: its message comes back', { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: MAX - 1, updatedAt: NOW - 60_000 }, undefined],
+    [
+      'IN_PROGRESS on the last receive, lease ended 1 ms ago',
+      { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: MAX, updatedAt: NOW - 60_000 },
+      'out-of-receives',
+    ],
+    [
+      'IN_PROGRESS on the last receive, lease ends exactly now (still live)',
+      { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW, receiveCount: MAX, updatedAt: NOW - 60_000 },
+      undefined,
+    ],
+    [
+      'IN_PROGRESS past the last receive (observed by a later copy)',
+      { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: MAX + 1, updatedAt: NOW - 60_000 },
+      'out-of-receives',
+    ],
+    [
+      'IN_PROGRESS one receive before the last, lease ended: its message comes back',
+      { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: MAX - 1, updatedAt: NOW - 60_000 },
+      undefined,
+    ],
     ['FAILED on the last receive', { status: LEDGER_STATUS.FAILED, receiveCount: MAX, updatedAt: NOW - 1 }, 'out-of-receives'],
-    ['FAILED earlier, written just under the abandon time ago', { status: LEDGER_STATUS.FAILED, receiveCount: 2, updatedAt: NOW - DEFAULT_ABANDON_AFTER_MS }, undefined],
-    ['FAILED earlier, written just over the abandon time ago', { status: LEDGER_STATUS.FAILED, receiveCount: 2, updatedAt: NOW - DEFAULT_ABANDON_AFTER_MS - 1 }, 'abandoned'],
-    ['IN_PROGRESS earlier, lease ended, not written for over the abandon time', { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: 1, updatedAt: NOW - DEFAULT_ABANDON_AFTER_MS - 1 }, 'abandoned'],
+    [
+      'FAILED earlier, written just under the abandon time ago',
+      { status: LEDGER_STATUS.FAILED, receiveCount: 2, updatedAt: NOW - DEFAULT_ABANDON_AFTER_MS },
+      undefined,
+    ],
+    [
+      'FAILED earlier, written just over the abandon time ago',
+      { status: LEDGER_STATUS.FAILED, receiveCount: 2, updatedAt: NOW - DEFAULT_ABANDON_AFTER_MS - 1 },
+      'abandoned',
+    ],
+    [
+      'IN_PROGRESS earlier, lease ended, not written for over the abandon time',
+      { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: 1, updatedAt: NOW - DEFAULT_ABANDON_AFTER_MS - 1 },
+      'abandoned',
+    ],
     ['COMPLETED, however old', { status: LEDGER_STATUS.COMPLETED, receiveCount: MAX, updatedAt: 0 }, undefined],
     ['DEAD_LETTERED already', { status: LEDGER_STATUS.DEAD_LETTERED, receiveCount: MAX, updatedAt: 0 }, undefined],
   ])('%s → %s', (_name, item, expected) => {

@@ -23,7 +23,7 @@ function rejectionOf(text: string): RejectedInputError {
 }
 
 const nestArrays = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels);
-const nestObjects = (levels: number): string => '{"a":'.repeat(levels - 1) + '{}' + '}'.repeat(levels - 1);
+const nestObjects = (levels: number): string => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
 /** Pads a JSON text with trailing whitespace (insignificant) to exactly `bytes` UTF-8 bytes. */
 const padTo = (text: string, bytes: number): string => text + ' '.repeat(bytes - Buffer.byteLength(text, 'utf8'));
 
@@ -166,9 +166,17 @@ describe('parseMessage: rejections', () => {
     ['constructor at the top level', '{"task":"ticket-triage","input":{},"constructor":{"prototype":{}}}', 'constructor'],
     ['__proto__ in input', '{"task":"ticket-triage","input":{"subject":"s","body":"b","__proto__":{"polluted":1}}}', '__proto__'],
     ['prototype deep inside input', '{"task":"ticket-triage","input":{"subject":"s","body":"b","x":{"y":{"z":{"prototype":1}}}}}', 'prototype'],
-    ['constructor in an object inside an array in input', '{"task":"ticket-triage","input":{"subject":"s","body":"b","x":[1,[{"constructor":1}]]}}', 'constructor'],
+    [
+      'constructor in an object inside an array in input',
+      '{"task":"ticket-triage","input":{"subject":"s","body":"b","x":[1,[{"constructor":1}]]}}',
+      'constructor',
+    ],
     ['__proto__ in metadata', '{"task":"ticket-triage","input":{"subject":"s","body":"b"},"metadata":{"__proto__":"x"}}', '__proto__'],
-    ['constructor deep inside metadata', '{"task":"ticket-triage","input":{"subject":"s","body":"b"},"metadata":{"a":{"b":{"constructor":{"prototype":{"polluted":1}}}}}}', 'constructor'],
+    [
+      'constructor deep inside metadata',
+      '{"task":"ticket-triage","input":{"subject":"s","body":"b"},"metadata":{"a":{"b":{"constructor":{"prototype":{"polluted":1}}}}}}',
+      'constructor',
+    ],
     ['prototype inside metadata array', '{"task":"ticket-triage","input":{"subject":"s","body":"b"},"metadata":{"a":[{"prototype":1}]}}', 'prototype'],
     ['escaped __proto__ key', '{"task":"ticket-triage","input":{"subject":"s","body":"b","\\u005f_proto__":{"polluted":1}}}', '__proto__'],
   ])('HOSTILE_KEY: %s', (_name, text, key) => {
@@ -300,7 +308,9 @@ describe('parseMessage: property', () => {
           fc.jsonValue({ maxDepth: 3 }),
         ),
         jobId: fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:-]{1,20}$/), fc.string({ maxLength: 10 })),
-        metadata: fc.dictionary(key, fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.boolean(), fc.constant(null), fc.jsonValue({ maxDepth: 2 })), { maxKeys: 4 }),
+        metadata: fc.dictionary(key, fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.boolean(), fc.constant(null), fc.jsonValue({ maxDepth: 2 })), {
+          maxKeys: 4,
+        }),
         extra: fc.jsonValue({ maxDepth: 1 }),
       },
       { requiredKeys: [] },

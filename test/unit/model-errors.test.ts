@@ -55,7 +55,10 @@ describe('classifyBedrockError', () => {
     ['a reset socket', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'Network', true],
     [
       'a refused HTTP/2 connection',
-      Object.assign(new Error('The pending stream has been canceled'), { code: 'ERR_HTTP2_STREAM_CANCEL', cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }),
+      Object.assign(new Error('The pending stream has been canceled'), {
+        code: 'ERR_HTTP2_STREAM_CANCEL',
+        cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+      }),
       'Network',
       true,
     ],
@@ -73,9 +76,18 @@ describe('classifyBedrockError', () => {
   it('has a row above for every exception name it maps', () => {
     // The SDK's exception classes of this client (a new one must be added to the table).
     const sdkNames = [
-      'ThrottlingException', 'ServiceUnavailableException', 'InternalServerException', 'ModelTimeoutException', 'ModelNotReadyException',
-      'ModelErrorException', 'ModelStreamErrorException', 'ConflictException', 'ValidationException', 'AccessDeniedException',
-      'ResourceNotFoundException', 'ServiceQuotaExceededException',
+      'ThrottlingException',
+      'ServiceUnavailableException',
+      'InternalServerException',
+      'ModelTimeoutException',
+      'ModelNotReadyException',
+      'ModelErrorException',
+      'ModelStreamErrorException',
+      'ConflictException',
+      'ValidationException',
+      'AccessDeniedException',
+      'ResourceNotFoundException',
+      'ServiceQuotaExceededException',
     ];
     expect(BEDROCK_EXCEPTION_NAMES).toEqual(expect.arrayContaining(sdkNames));
   });

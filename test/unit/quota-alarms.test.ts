@@ -20,7 +20,14 @@ describe('quota alarms', () => {
     const catalog = buildAlarmCatalog(withQuota());
     const atQuota = catalog.alarms.find((alarm) => alarm.id === 'model-at-quota');
     const age = catalog.alarms.find((alarm) => alarm.id === 'input-age-from-quota');
-    expect(atQuota).toMatchObject({ severity: 'ticket', evaluationPeriods: 15, datapointsToAlarm: 15, periodSeconds: 60, threshold: 90, name: `${catalog.alarmNamePrefix}model-at-quota` });
+    expect(atQuota).toMatchObject({
+      severity: 'ticket',
+      evaluationPeriods: 15,
+      datapointsToAlarm: 15,
+      periodSeconds: 60,
+      threshold: 90,
+      name: `${catalog.alarmNamePrefix}model-at-quota`,
+    });
     expect(age).toMatchObject({ severity: 'ticket', threshold: 1 });
     expect(catalog.composite.children).not.toContain('model-at-quota');
     const row = catalog.dashboard.find((r) => r.heading === 'Provider quota');

@@ -3,7 +3,14 @@
  * `breakerOutcomeOf`): both sides of the line.
  */
 import { describe, expect, it } from 'vitest';
-import { isRateLimited, MODEL_ERROR_CLASS, MODEL_ERROR_TRAITS, ModelCallError, type ModelErrorClass, RateLimitedError } from '../../lambda/errors/pipeline-errors';
+import {
+  isRateLimited,
+  MODEL_ERROR_CLASS,
+  MODEL_ERROR_TRAITS,
+  ModelCallError,
+  type ModelErrorClass,
+  RateLimitedError,
+} from '../../lambda/errors/pipeline-errors';
 import { breakerOutcomeOf } from '../../lambda/resilience/shared-breaker';
 
 describe('rate limited vs outage', () => {
@@ -43,7 +50,9 @@ describe('rate limited vs outage', () => {
   });
 
   it('Throttled is the only rate-limited class', () => {
-    const rateLimited = Object.entries(MODEL_ERROR_TRAITS).filter(([, traits]) => traits.rateLimited).map(([name]) => name);
+    const rateLimited = Object.entries(MODEL_ERROR_TRAITS)
+      .filter(([, traits]) => traits.rateLimited)
+      .map(([name]) => name);
     expect(rateLimited).toEqual([MODEL_ERROR_CLASS.THROTTLED]);
   });
 });

@@ -83,7 +83,12 @@ async function saturate(options: {
   const calls: number[][] = Array.from({ length: options.environments }, () => []);
   const loops: Promise<void>[] = [];
   for (let env = 0; env < options.environments; env += 1) {
-    const limiter = new QuotaLimiter('m', store, { rpm: options.rpm }, { windowMs: options.windowMs, maxBurst: options.maxBurst, now: clock.now, sleep: clock.sleep, random: seeded(env + 1) });
+    const limiter = new QuotaLimiter(
+      'm',
+      store,
+      { rpm: options.rpm },
+      { windowMs: options.windowMs, maxBurst: options.maxBurst, now: clock.now, sleep: clock.sleep, random: seeded(env + 1) },
+    );
     const diesAt = options.diesAt?.get(env) ?? Number.POSITIVE_INFINITY;
     for (let worker = 0; worker < options.workers; worker += 1) {
       loops.push(
@@ -139,7 +144,16 @@ describe('QuotaLimiter', () => {
 
   it('uses the quota: saturating environments get at least 95% of it', async () => {
     const clock = new VirtualClock();
-    const calls = await saturate({ clock, store: new InMemoryQuotaStore(), environments: 3, workers: 5, rpm: 600, windowMs: 60_000, maxBurst: 10, until: 5 * 60_000 });
+    const calls = await saturate({
+      clock,
+      store: new InMemoryQuotaStore(),
+      environments: 3,
+      workers: 5,
+      rpm: 600,
+      windowMs: 60_000,
+      maxBurst: 10,
+      until: 5 * 60_000,
+    });
     const total = calls.flat().filter((t) => t < 5 * 60_000).length;
     expect(total).toBeGreaterThanOrEqual(0.95 * 5 * 600);
     expect(total).toBeLessThanOrEqual(5 * 600 + 10);
@@ -147,7 +161,16 @@ describe('QuotaLimiter', () => {
 
   it('is fair across environments with equal demand', async () => {
     const clock = new VirtualClock();
-    const calls = await saturate({ clock, store: new InMemoryQuotaStore(), environments: 4, workers: 5, rpm: 600, windowMs: 60_000, maxBurst: 10, until: 5 * 60_000 });
+    const calls = await saturate({
+      clock,
+      store: new InMemoryQuotaStore(),
+      environments: 4,
+      workers: 5,
+      rpm: 600,
+      windowMs: 60_000,
+      maxBurst: 10,
+      until: 5 * 60_000,
+    });
     const counts = calls.map((times) => times.length);
     const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
     for (const count of counts) expect(Math.abs(count - mean) / mean).toBeLessThan(0.15);
@@ -165,7 +188,12 @@ describe('QuotaLimiter', () => {
     const asks = (async () => {
       for (let i = 0; i < 80; i += 1) {
         await clock.sleep(2000);
-        outcomes.push(await modest.acquire({ deadline: clock.now() + 6000 }).then(() => 'served' as const, () => 'deferred' as const));
+        outcomes.push(
+          await modest.acquire({ deadline: clock.now() + 6000 }).then(
+            () => 'served' as const,
+            () => 'deferred' as const,
+          ),
+        );
       }
     })();
     await greedy;
@@ -180,7 +208,17 @@ describe('QuotaLimiter', () => {
     const clock = new VirtualClock();
     const windowMs = 60_000;
     // Environment 0 dies 30 s in, holding whatever it took ahead of time (future slots included).
-    const calls = await saturate({ clock, store: new InMemoryQuotaStore(), environments: 3, workers: 5, rpm: 600, windowMs, maxBurst: 10, until: 4 * windowMs, diesAt: new Map([[0, 30_000]]) });
+    const calls = await saturate({
+      clock,
+      store: new InMemoryQuotaStore(),
+      environments: 3,
+      workers: 5,
+      rpm: 600,
+      windowMs,
+      maxBurst: 10,
+      until: 4 * windowMs,
+      diesAt: new Map([[0, 30_000]]),
+    });
     expect(calls[0]?.every((t) => t < 30_000)).toBe(true);
     const survivors = [...(calls[1] ?? []), ...(calls[2] ?? [])];
     for (const minute of [2, 3]) {
@@ -191,7 +229,12 @@ describe('QuotaLimiter', () => {
 
   it('refuses with the time until the frontier when no slot before the deadline has room', async () => {
     const clock = new VirtualClock();
-    const limiter = new QuotaLimiter('m', new InMemoryQuotaStore(), { rpm: 60 }, { windowMs: 60_000, maxBurst: 1, now: clock.now, sleep: clock.sleep, random: () => 0 });
+    const limiter = new QuotaLimiter(
+      'm',
+      new InMemoryQuotaStore(),
+      { rpm: 60 },
+      { windowMs: 60_000, maxBurst: 1, now: clock.now, sleep: clock.sleep, random: () => 0 },
+    );
     // One call per second: the current slot's token now, then nothing within a 500 ms budget.
     await limiter.acquire({ deadline: 500 });
     const refused = await limiter.acquire({ deadline: 500 }).catch((error: unknown) => error);

@@ -122,7 +122,11 @@ describe('breaker probe settlement (issue 12, defect 8)', () => {
     const slowTake = () => {
       (sim as Simulation).clock.now += 500;
     };
-    sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER), breakerStore: failingProbeStore(writes, slowTake), remainingMs: 3_000 + 1_000 + 1_300 });
+    sim = new Simulation({
+      model: (request) => answer(request, VALID_ANSWER),
+      breakerStore: failingProbeStore(writes, slowTake),
+      remainingMs: 3_000 + 1_000 + 1_300,
+    });
     sim.queue.send(BODY);
     await sim.invoke(sim.queue.receive(10));
     expect(sim.modelCalls).toBe(0);

@@ -226,7 +226,15 @@ describe('RetryPolicy', () => {
         async (steps, budgetMs, maxAttempts, callTimeoutMs, jitter) => {
           const time = clock();
           const deadline = time.now() + budgetMs;
-          const policy = new RetryPolicy({ maxAttempts, callTimeoutMs, baseDelayMs: 300, maxDelayMs: 8000, now: time.now, sleep: time.sleep, random: () => jitter });
+          const policy = new RetryPolicy({
+            maxAttempts,
+            callTimeoutMs,
+            baseDelayMs: 300,
+            maxDelayMs: 8000,
+            now: time.now,
+            sleep: time.sleep,
+            random: () => jitter,
+          });
           let index = 0;
           let attempts = 0;
           await policy
@@ -280,7 +288,7 @@ describe('queueBackoffSeconds', () => {
 
   it('spreads records that failed together', () => {
     let seed = 1;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     const delays = Array.from({ length: 100 }, () => queueBackoffSeconds(4, { baseSeconds: 10, maxSeconds: 300, random }));
     expect(new Set(delays).size).toBeGreaterThan(20);
   });
@@ -290,7 +298,15 @@ describe('RetryPolicy: the deadline check, at its edges', () => {
   /** A policy whose backoff is exactly `delayMs` (random 1 × cap), on a virtual clock. */
   function fixedDelay(delayMs: number, minAttemptMs: number) {
     const time = clock();
-    const policy = new RetryPolicy({ maxAttempts: 2, baseDelayMs: delayMs, maxDelayMs: delayMs, minAttemptMs, random: () => 0.999_999_999, now: time.now, sleep: time.sleep });
+    const policy = new RetryPolicy({
+      maxAttempts: 2,
+      baseDelayMs: delayMs,
+      maxDelayMs: delayMs,
+      minAttemptMs,
+      random: () => 0.999_999_999,
+      now: time.now,
+      sleep: time.sleep,
+    });
     return { time, policy };
   }
 

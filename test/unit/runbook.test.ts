@@ -19,7 +19,23 @@ function sectionOf(id: string): string {
 }
 
 /** The subcommands `pipectl` has (issue 5) plus `drift` (issue 6); the runbook may name no other. */
-const PIPECTL_COMMANDS = new Set(['status', 'triage', 'dlq', 'pause', 'resume', 'breaker', 'review', 'jobs', 'runbook', 'gameday', 'drift', 'send', 'local', 'canary', 'switch']);
+const PIPECTL_COMMANDS = new Set([
+  'status',
+  'triage',
+  'dlq',
+  'pause',
+  'resume',
+  'breaker',
+  'review',
+  'jobs',
+  'runbook',
+  'gameday',
+  'drift',
+  'send',
+  'local',
+  'canary',
+  'switch',
+]);
 
 describe('RUNBOOK.md', () => {
   it('is what `npm run runbook` writes from the alarm catalog (regenerate and commit it when this fails)', () => {
@@ -50,7 +66,18 @@ describe('RUNBOOK.md', () => {
   it('ends with the post-mortem template, with every part the issue asks for', () => {
     const template = committed.slice(committed.indexOf('## Post-mortem template'));
     expect(template).toContain(POSTMORTEM_TEMPLATE.trimEnd());
-    for (const part of ['# Post-mortem:', '**Status:**', '**Authors:**', '## Summary', '## Impact', '## Timeline', '## Five whys', '## Trigger', '## Resolution', '## Action items']) {
+    for (const part of [
+      '# Post-mortem:',
+      '**Status:**',
+      '**Authors:**',
+      '## Summary',
+      '## Impact',
+      '## Timeline',
+      '## Five whys',
+      '## Trigger',
+      '## Resolution',
+      '## Action items',
+    ]) {
       expect(POSTMORTEM_TEMPLATE).toContain(part);
     }
     expect(POSTMORTEM_TEMPLATE).toMatch(/\| action \|.*\| owner \| due date \|/);
@@ -79,7 +106,7 @@ describe('RUNBOOK.md', () => {
       '**User impact.**',
     ];
     const positions = parts.map((part) => section.indexOf(part));
-    parts.forEach((part, index) => expect(positions[index], part).toBeGreaterThan(-1));
+    for (const [index, part] of parts.entries()) expect(positions[index], part).toBeGreaterThan(-1);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     const firstFive = section.slice(section.indexOf('**1. First five minutes'), section.indexOf('**2. Diagnosis'));
     expect(firstFive).toMatch(/`pipectl [a-z]+/);

@@ -117,10 +117,13 @@ describe('readRuntimeConfig: valid environments', () => {
     });
   });
 
-  it.each(['http://127.0.0.1:8080/v1', 'http://localhost:9/v1'])('lets an openai-compatible endpoint on loopback (%s) run without an API key secret', (baseUrl) => {
-    const config = readRuntimeConfig({ ...REQUIRED, [ENV.MODEL_PROVIDER]: 'openai-compatible', [ENV.MODEL_BASE_URL]: baseUrl });
-    expect(config.modelApiKeySecretArn).toBeUndefined();
-  });
+  it.each(['http://127.0.0.1:8080/v1', 'http://localhost:9/v1'])(
+    'lets an openai-compatible endpoint on loopback (%s) run without an API key secret',
+    (baseUrl) => {
+      const config = readRuntimeConfig({ ...REQUIRED, [ENV.MODEL_PROVIDER]: 'openai-compatible', [ENV.MODEL_BASE_URL]: baseUrl });
+      expect(config.modelApiKeySecretArn).toBeUndefined();
+    },
+  );
 
   it('reads every variable, coercing numbers and flags', () => {
     const config = readRuntimeConfig({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BreakerCounts, type DynamoDbBreakerStore } from '../../lambda/resilience/dynamodb-breaker-store';
+import type { BreakerCounts, DynamoDbBreakerStore } from '../../lambda/resilience/dynamodb-breaker-store';
 import { type BreakerSettings, type BreakerSnapshot, CLOSED_SNAPSHOT } from '../../lambda/resilience/breaker-state';
 import { type BreakerPermit, SharedBreaker } from '../../lambda/resilience/shared-breaker';
 

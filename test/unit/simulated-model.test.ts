@@ -49,8 +49,10 @@ describe('simulateAnswer', () => {
     expect(new Set(lifts).size).toBeGreaterThan(10);
   });
 
-  it('gives each model id its own stream: a secondary model is not the primary\'s echo', () => {
-    const differing = tickets.slice(0, 100).filter((ticket) => simulateAnswer(prompt(ticket), 9, 'sim-primary').text !== simulateAnswer(prompt(ticket), 9, 'sim-secondary').text);
+  it("gives each model id its own stream: a secondary model is not the primary's echo", () => {
+    const differing = tickets
+      .slice(0, 100)
+      .filter((ticket) => simulateAnswer(prompt(ticket), 9, 'sim-primary').text !== simulateAnswer(prompt(ticket), 9, 'sim-secondary').text);
     expect(differing.length).toBeGreaterThan(30);
     // Only the confidence differs: both models agree with the rules on the rest.
     for (const ticket of tickets.slice(0, 20)) {

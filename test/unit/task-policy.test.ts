@@ -53,7 +53,11 @@ describe('policyFor: the fallback chain of a task', () => {
   });
 
   it('reads TASK_POLICIES from the environment into the same chain', () => {
-    const runtime = readRuntimeConfig({ ...REQUIRED, [ENV.TASK_POLICIES]: JSON.stringify({ 'ticket-triage': { tiers: ['secondary', 'human'] } }), [ENV.MIN_CONFIDENCE]: '0.5' });
+    const runtime = readRuntimeConfig({
+      ...REQUIRED,
+      [ENV.TASK_POLICIES]: JSON.stringify({ 'ticket-triage': { tiers: ['secondary', 'human'] } }),
+      [ENV.MIN_CONFIDENCE]: '0.5',
+    });
     expect(policyFor('ticket-triage', runtime)).toEqual({ tiers: ['secondary', 'human'], minConfidence: 0.5 });
   });
 });

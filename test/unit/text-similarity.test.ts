@@ -29,7 +29,10 @@ describe('text normalization and signatures', () => {
   });
 
   it('estimates the exact Jaccard similarity within 0.15 (property: any two texts over a small vocabulary)', () => {
-    const words = fc.array(fc.constantFrom('refund', 'invoice', 'login', 'parcel', 'broken', 'charged', 'twice', 'please', 'order', 'late'), { minLength: 2, maxLength: 40 });
+    const words = fc.array(fc.constantFrom('refund', 'invoice', 'login', 'parcel', 'broken', 'charged', 'twice', 'please', 'order', 'late'), {
+      minLength: 2,
+      maxLength: 40,
+    });
     fc.assert(
       fc.property(words, words, (left, right) => {
         const a = left.join(' ');
@@ -66,7 +69,10 @@ describe('the small-edit rule on a labelled set of agent edits and new content',
   });
 
   it.each(SMALL_EDIT_KINDS)('reuses most %s edits (recall ≥ 0.8 within the kind)', (kind) => {
-    const scores = smallEditScores(pairs.filter((pair) => pair.kind === kind || !pair.smallEdit), THRESHOLD);
+    const scores = smallEditScores(
+      pairs.filter((pair) => pair.kind === kind || !pair.smallEdit),
+      THRESHOLD,
+    );
     expect(scores.recall).toBeGreaterThanOrEqual(0.8);
   });
 

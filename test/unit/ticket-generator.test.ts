@@ -23,9 +23,7 @@ describe('generateTickets', () => {
   });
 
   it('makes inputs that all pass TicketInput (5,000 tickets over 5 seeds)', () => {
-    const failures = [1, 2, 3, 4, 5]
-      .flatMap((seed) => generateTickets(1_000, seed))
-      .filter((ticket) => !TicketInput.safeParse(ticket.input).success);
+    const failures = [1, 2, 3, 4, 5].flatMap((seed) => generateTickets(1_000, seed)).filter((ticket) => !TicketInput.safeParse(ticket.input).success);
     expect(failures).toEqual([]);
   });
 
@@ -97,7 +95,10 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
-    return `{${Object.keys(record).sort().map((key) => `${JSON.stringify(key)}:${canonical(record[key])}`).join(',')}}`;
+    return `{${Object.keys(record)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical(record[key])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
