@@ -132,8 +132,9 @@ describe('chaos: the infrastructure misbehaves, nothing is lost or duplicated', 
     expectInjectedAndSafe(run, 'crash');
   });
 
-  it('timeout=0.1: invocations overrun their timeout and are killed, every input settles once', async () => {
-    const run = await chaos('timeout', 'timeout=0.1');
+  it('timeout=0.4: invocations overrun their timeout and are killed, every input settles once', async () => {
+    // Drawn per invocation and a run has only about ten: at 0.4 the chance of drawing none is < 1%.
+    const run = await chaos('timeout', 'timeout=0.4');
     expectInjectedAndSafe(run, 'timeout');
   });
 

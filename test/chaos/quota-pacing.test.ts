@@ -70,8 +70,9 @@ describe('pacing to a provider quota', () => {
     // Failed over: the chain went on to the secondary during the outage (a 5xx is not paced against)…
     expect(report.details.model.byModel['sim-secondary'] ?? 0).toBeGreaterThan(0);
     // …and the primary came back after the outage: before it (its first 2 s) the quota lets
-    // through at most 2 s × 2 calls/s + one slot of 10 = 14 calls, so more than 60 primary answers
-    // can only come from after it.
-    expect(report.byTier.primary).toBeGreaterThan(60);
+    // through at most 2 s × 2 calls/s + one slot of 10 = 14 calls and during it every call fails,
+    // so more than 14 primary answers can only come from after it (how many more depends on how
+    // fast the machine drains the rest, which is not what this asserts).
+    expect(report.byTier.primary).toBeGreaterThan(14);
   }, 600_000);
 });

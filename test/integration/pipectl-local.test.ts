@@ -54,7 +54,7 @@ describe('pipectl local', () => {
     expect(report).toMatchObject({ sent: 40, unique: 30, invariantHolds: true });
     // Ten re-sends; a redelivery after a timed-out invocation (a starved machine) also counts as one.
     expect(report.duplicatesSkipped).toBeGreaterThanOrEqual(10);
-    expect(Object.keys(report.byTier).sort()).toEqual(['human', 'primary', 'rules', 'secondary']);
+    expect(Object.keys(report.byTier).sort()).toEqual(['human', 'primary', 'reused', 'rules', 'secondary']);
     expect(Object.keys(report.apiCalls).sort()).toEqual(['cloudwatch', 'dynamodb.read', 'dynamodb.write', 'sqs']);
   });
 

@@ -81,7 +81,12 @@ describe('a 429 (rate limited)', () => {
 
 describe('the limiter (a configured quota)', () => {
   it('defers a record it has no token for: back to the queue, no model call, a QuotaDeferrals count', async () => {
-    const harness = await start({ [QUOTA_ENV.MODEL_QUOTAS]: JSON.stringify({ 'sim-primary': { rpm: 1 }, 'sim-secondary': { rpm: 1 } }) }, 'rpm=1');
+    // An hour-long quota window: however slowly a loaded machine runs the two records, the second
+    // cannot find a fresh window (asserting on state, not on how fast the first one finished).
+    const harness = await start(
+      { [QUOTA_ENV.MODEL_QUOTAS]: JSON.stringify({ 'sim-primary': { rpm: 1 }, 'sim-secondary': { rpm: 1 } }), [QUOTA_ENV.QUOTA_WINDOW_MS]: '3600000' },
+      'rpm=1',
+    );
     await processOne(harness, ticket().body);
     const second = ticket();
     const { message, response } = await processOne(harness, second.body);
