@@ -4,7 +4,10 @@
  * with the pipeline's state; SIGINT stops everything and exits 0.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -37,10 +40,25 @@ describe('pipectl local --console', () => {
     // Half of real time: a 15 s function timeout, so a loaded machine slows the run without timing it out.
     // Node with tsx's loader, not the tsx CLI: the CLI relays SIGINT and SIGKILLs its child when the
     // child has not acknowledged within 30 ms, which a loaded machine misses (exit 130).
+    // Its own working directory: `pipectl local` keeps its log (which the console's counts read) in
+    // ./.local, and other test files run `pipectl local` in the repository at the same time.
+    const cwd = mkdtempSync(join(tmpdir(), 'local-console-'));
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', 'bin/pipectl.ts', 'local', '--console', '--messages', String(MESSAGES), '--seed', '3', '--time-scale', '0.5'],
-      { cwd: ROOT, env: { ...process.env, CI: 'true' } },
+      [
+        '--import',
+        pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
+        join(ROOT, 'bin', 'pipectl.ts'),
+        'local',
+        '--console',
+        '--messages',
+        String(MESSAGES),
+        '--seed',
+        '3',
+        '--time-scale',
+        '0.5',
+      ],
+      { cwd, env: { ...process.env, CI: 'true' } },
     );
     child = proc;
     const exited = new Promise<number | null>((resolve) => proc.on('close', resolve));
