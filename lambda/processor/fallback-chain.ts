@@ -25,6 +25,7 @@ import type { ParsedMessage } from './message-parser';
 import { parseModelOutput } from './model-output';
 import type { RuntimeConfig } from './runtime-config';
 import { confidenceOf, policyFor } from './task-policy';
+import type { TierNote } from './tier-note';
 import { routeRecord } from './variants';
 
 /** What the fallback chain needs: the models, their guards and the one retry layer. */
@@ -45,13 +46,7 @@ export interface FallbackChainDependencies {
   readonly rateLimiterFor?: (modelId: string) => ModelRateLimiter | undefined;
 }
 
-/** Why a tier did not serve a record, as the review message and the log line carry it. */
-export interface TierNote {
-  readonly tier: string;
-  readonly modelId?: string;
-  readonly reason: string;
-  readonly errorClass?: string;
-}
+export type { TierNote } from './tier-note';
 
 /** The work on one record in one receive: its model calls and what each tier said. */
 export interface RecordWork {

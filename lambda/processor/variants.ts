@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { METRIC, TIER, type TierName, VARIANT, type VariantName } from '../contract';
 import { NO_SWITCHES, type RuntimeSwitches, type SwitchSet } from '../resilience/runtime-switches';
 import type { BatchMetrics } from './batch-metrics';
-import type { TierNote } from './fallback-chain';
+import type { TierNote } from './tier-note';
 
 /*
  * Where the runtime switches meet a record: which variant serves it (the canary split), which
