@@ -872,6 +872,12 @@ type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } 
 /** Values that replace those of the stage, merged key by key (e.g. from a test, or local mode). */
 export type StageConfigOverrides = DeepPartial<StageConfigInput>;
 
+// The stages of stages.ts are type-checked here rather than there, so that stages.ts imports
+// nothing from this module (no import cycle, not even a type-only one). On an identifier TypeScript
+// checks the types but not excess keys; an unknown key is refused when the stage is loaded (the
+// schema is strict; test/infra/stage-config.test.ts loads every stage).
+STAGES satisfies Record<string, StageConfigInput>;
+
 /** A stage config that does not validate. `issues` holds one line per problem, each naming its key. */
 export class StageConfigError extends Error {
   public readonly stage: string;

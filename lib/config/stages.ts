@@ -1,5 +1,3 @@
-import type { StageConfigInput } from './stage-config';
-
 /**
  * The stages the app can synthesize (`cdk synth -c stage=<name>`). Each lists only what differs
  * from the defaults in `stage-config.ts`; the defaults are the safe choice (retain data, no raw
@@ -27,7 +25,7 @@ export const STAGES = {
       page: { none: 'the example prod stage of this repository; a real deployment subscribes its on-call rotation (docs/paging.md)' },
     },
   },
-} as const satisfies Record<string, StageConfigInput>;
+} as const;
 
 /** A stage name. */
 export type StageName = keyof typeof STAGES;
