@@ -48,7 +48,7 @@ function toBreakerView(item: Record<string, unknown>): BreakerView {
 }
 
 /** Control-table items whose key starts with `prefix` (the table is small: one item per thing). */
-async function scanPrefix(dynamodb: DynamoDBClient, tableName: string, prefix: string): Promise<Array<Record<string, unknown>>> {
+export async function scanPrefix(dynamodb: DynamoDBClient, tableName: string, prefix: string): Promise<Array<Record<string, unknown>>> {
   const items: Array<Record<string, unknown>> = [];
   const pages = paginateScan(
     { client: dynamodb },

@@ -1,6 +1,7 @@
-import { type DynamoDBClient, paginateScan, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { CONTROL } from '../lambda/contract';
+import { scanPrefix } from './control-state';
 import { operatorIdentity } from './operator-identity';
 import type { PipelineTarget } from './target';
 
@@ -66,25 +67,11 @@ export async function recordRecoveryAttempt(client: DynamoDBClient, tableName: s
 
 /** Recovery attempts in [from, to), oldest first. */
 export async function listRecoveryAttempts(client: DynamoDBClient, tableName: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<RecoveryAttempt[]> {
-  const attempts: RecoveryAttempt[] = [];
-  const pages = paginateScan(
-    { client },
-    {
-      TableName: tableName,
-      ConsistentRead: true,
-      FilterExpression: 'begins_with(#pk, :prefix)',
-      ExpressionAttributeNames: { '#pk': CONTROL.PARTITION_KEY },
-      ExpressionAttributeValues: { ':prefix': { S: CONTROL.RECOVERY_PREFIX } },
-    },
-  );
-  for await (const page of pages) {
-    for (const raw of page.Items ?? []) {
-      const item = unmarshall(raw) as RecoveryAttempt & Record<string, unknown>;
-      if (item.at >= from && item.at < to)
-        attempts.push({ action: item.action, at: item.at, by: item.by, reason: item.reason, detail: item.detail, override: item.override });
-    }
-  }
-  return attempts.sort((a, b) => a.at - b.at);
+  const items = (await scanPrefix(client, tableName, CONTROL.RECOVERY_PREFIX)) as Array<RecoveryAttempt & Record<string, unknown>>;
+  return items
+    .filter((item) => item.at >= from && item.at < to)
+    .map((item) => ({ action: item.action, at: item.at, by: item.by, reason: item.reason, detail: item.detail, override: item.override }))
+    .sort((a, b) => a.at - b.at);
 }
 
 /**

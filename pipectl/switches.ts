@@ -1,31 +1,17 @@
-import { type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CONTROL } from '../lambda/contract';
 import { SWITCH } from '../lambda/resilience/runtime-switches';
 import { changeSwitch, readSwitches, type StoredSwitches, type SwitchChange } from '../lambda/resilience/switch-writer';
+import { scanPrefix } from './control-state';
 import { RECOVERY_ACTION, recordRecoveryAttempt } from './recovery-clock';
 
 export { readSwitches, type StoredSwitches, type SwitchChange };
 
 /** The recorded changes of the switches, newest first (at most `limit`). */
 export async function switchHistory(client: DynamoDBClient, tableName: string, limit = 20): Promise<SwitchChange[]> {
-  const changes: SwitchChange[] = [];
-  const pages = paginateScan(
-    { client },
-    {
-      TableName: tableName,
-      ConsistentRead: true,
-      FilterExpression: 'begins_with(#pk, :prefix)',
-      ExpressionAttributeNames: { '#pk': CONTROL.PARTITION_KEY },
-      ExpressionAttributeValues: { ':prefix': { S: CONTROL.SWITCH_CHANGE_PREFIX } },
-    },
+  const changes = (await scanPrefix(client, tableName, CONTROL.SWITCH_CHANGE_PREFIX)).map(
+    ({ [CONTROL.PARTITION_KEY]: _pk, [CONTROL.TTL]: _ttl, ...change }) => change as unknown as SwitchChange,
   );
-  for await (const page of pages) {
-    for (const raw of page.Items ?? []) {
-      const { [CONTROL.PARTITION_KEY]: _pk, [CONTROL.TTL]: _ttl, ...change } = unmarshall(raw);
-      changes.push(change as SwitchChange);
-    }
-  }
   return changes.sort((a, b) => b.at - a.at).slice(0, limit);
 }
 
