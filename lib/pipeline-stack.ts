@@ -84,6 +84,7 @@ export class PipelineStack extends Stack {
       config,
       ledgerTable: this.ledger.table,
       controlTable: this.control.table,
+      inputDeadLetterQueue: this.inputQueue.deadLetterQueue,
       eventSourceMappingId: this.processor.eventSource.eventSourceMappingId,
       eventSourceMappingArn: this.processor.eventSource.eventSourceMappingArn,
       removalPolicy,
