@@ -1,6 +1,6 @@
 /**
  * The stages the app can synthesize (`cdk synth -c stage=<name>`). Each lists only what differs
- * from the defaults in `stage-config.ts`; the defaults are the safe choice (retain data, no raw
+ * from the defaults in `stage-schema.ts`; the defaults are the safe choice (retain data, no raw
  * input in logs, no fault injection), so a stage has to opt out of them explicitly.
  */
 export const STAGES = {

@@ -8,7 +8,7 @@ import {
   METRICS_NAMESPACE,
   type MetricService,
 } from '../../lambda/contract';
-import type { StageConfig } from '../config/stage-config';
+import type { StageConfig } from '../config/stage-types';
 import type {
   AlarmCatalog,
   AlarmDefinition,

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC, METRIC_DIMENSION } from '../../lambda/contract';
-import { loadStageConfig, StageConfigError } from '../../lib/config/stage-config';
+import { loadStageConfig, StageConfigError } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import { logicalIdOf, type SynthesizedStage, synthStage } from './synth-stage';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALARM_DIMENSIONS, DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION, METRICS_NAMESPACE } from '../../lambda/contract';
-import { type AlarmThresholds, loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
+import type { AlarmThresholds } from '../../lib/config/stage-types';
 import { buildAlarmCatalog, COMPOSITE_ALARM_ID } from '../../lib/observability/alarm-catalog';
 import type { AlarmCatalog, AlarmDefinition, MetricQuery } from '../../lib/observability/alarm-types';
 import { evaluateExpression, math, METRIC_ID_PATTERN, metricIdsOf, renderExpression } from '../../lib/observability/metric-math';

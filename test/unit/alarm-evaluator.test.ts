@@ -1,7 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambda/contract';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import type { AlarmCatalog, TreatMissingData } from '../../lib/observability/alarm-types';
 import {
