@@ -237,7 +237,8 @@ export interface NotificationTargets {
 
 /**
  * The thresholds of the alarm catalog (`lib/observability/alarm-catalog.ts`): every number an
- * alarm compares against. Periods and datapoints live in the catalog, next to the reason for them.
+ * alarm compares against. Periods and datapoints live in the catalog's family files
+ * (`lib/observability/*-alarms.ts`), next to the reason for them.
  */
 export interface AlarmThresholds {
   /** Page when the oldest input message is older than this (s): the stage's SLA. @default 900 */

@@ -1,4 +1,5 @@
-import { COMPOSITE_ALARM_ID, runbookUrl } from './alarm-catalog';
+import { runbookUrl } from './alarm-catalog';
+import { COMPOSITE_ALARM_ID } from './composite-alarm';
 import type { AlarmCatalog, AlarmDefinition, ComparisonOperator, CompositeAlarmDefinition, MetricQuery, ResourceRole, RunbookText } from './alarm-types';
 import { renderExpression } from './metric-math';
 import { POSTMORTEM_TEMPLATE } from './postmortem-template';
