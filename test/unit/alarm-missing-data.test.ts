@@ -12,7 +12,7 @@ import { loadStageConfig } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import type { AlarmDefinition } from '../../lib/observability/alarm-types';
 import { evaluateExpression, math, type PeriodValues } from '../../lib/observability/metric-math';
-import { effectiveTreatMissingData } from '../../local/alarm-evaluator';
+import { effectiveTreatMissingData } from '../../local/alarm-rules';
 
 const catalog = buildAlarmCatalog(loadStageConfig('dev'));
 
