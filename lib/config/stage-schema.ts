@@ -91,6 +91,16 @@ const observabilitySchema = z
         driftPage: positive().default(0.25),
       })
       .prefault({}),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region name such as us-east-1 or eu-west-2')
+      .default('us-east-1'),
+    escalation: z
+      .strictObject({
+        owner: z.string().trim().min(1).optional(),
+        contact: z.string().trim().min(1).optional(),
+      })
+      .prefault({}),
   })
   .prefault({})
   .superRefine((observability, ctx) => {
@@ -368,7 +378,14 @@ function checkNotifications(config: Pick<StageConfig, 'production' | 'observabil
     }
   }
   if (!config.production) return;
-  const { page, runbookBaseUrl } = config.observability;
+  const { page, runbookBaseUrl, escalation } = config.observability;
+  if (escalation.owner === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['observability', 'escalation', 'owner'],
+      message: "a production stage must name whom the runbook's escalate step calls: a team or on-call rotation (docs/paging.md)",
+    });
+  }
   if (page.emails.length === 0 && page.httpsEndpoints.length === 0 && page.none === undefined) {
     ctx.addIssue({
       code: 'custom',

@@ -321,6 +321,27 @@ export interface ObservabilityConfig {
   /** Who receives tickets (and a copy of each paging alarm, one by one). @default no subscriptions */
   readonly ticket: NotificationTargets;
   readonly alarms: AlarmThresholds;
+  /**
+   * The AWS region the stage is deployed to, for the console links of each runbook section (the
+   * alarm, the dashboard, a Logs Insights query). The stack itself is region-agnostic: it deploys
+   * where the CDK CLI's credentials point, so set this to the same region.
+   * @default 'us-east-1'
+   */
+  readonly region: string;
+  /** Whom the runbook's escalate step names. A production stage must name an owner. @default no owner */
+  readonly escalation: EscalationConfig;
+}
+
+/**
+ * Who owns the pipeline when on-call escalates: the last step of every runbook section names them
+ * for the stage. A production stage must set `owner` (the schema refuses it otherwise), because
+ * "call the pipeline owners" is no help at 2 AM; other stages may leave it out.
+ */
+export interface EscalationConfig {
+  /** A team or on-call rotation, e.g. `ml-platform-oncall`. @default undefined (the runbook says "the pipeline owners") */
+  readonly owner?: string;
+  /** How to reach them: a pager schedule or chat channel URL, an email address. @default undefined */
+  readonly contact?: string;
 }
 
 /** The scheduled drift monitor (lambda/monitors/drift-monitor.ts). */

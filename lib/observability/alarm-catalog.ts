@@ -104,6 +104,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
     stackName,
     alarmNamePrefix: prefix,
     runbookBaseUrl: config.observability.runbookBaseUrl,
+    region: config.observability.region,
+    escalation: config.observability.escalation,
     alarms,
     composite: compositeAlarm(prefix, alarms),
     dashboard: [

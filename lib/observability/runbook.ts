@@ -1,5 +1,6 @@
 import { runbookUrl } from './alarm-catalog';
 import { COMPOSITE_ALARM_ID } from './composite-alarm';
+import { alarmConsoleLinks } from './console-links';
 import type { AlarmCatalog, AlarmDefinition, ComparisonOperator, CompositeAlarmDefinition, MetricQuery, ResourceRole, RunbookText } from './alarm-types';
 import { renderExpression } from './metric-math';
 import { POSTMORTEM_TEMPLATE } from './postmortem-template';
@@ -79,7 +80,8 @@ export function renderAlarmSection(catalogs: readonly AlarmCatalog[], idOrName: 
   if (firstStep) lines.push(`**TL;DR:** ${firstStep}`, '');
   lines.push(`**Severity:** ${alarm.severity} · **Alarm name:** \`AiPipeline-<stage>-${alarm.id}\``, '');
   lines.push(alarm.summary, '');
-  lines.push(...renderActions(alarm.runbook), '', '### Background', '');
+  lines.push(...renderConsoleLinks(catalogs, alarm.id));
+  lines.push(...renderActions(alarm.runbook, escalationOwners(catalogs)), '', '### Background', '');
   if ('signal' in alarm) lines.push(...renderCondition(catalogs, alarm));
   else lines.push(...renderComposite(catalogs));
   lines.push(`**What it means.** ${alarm.runbook.meaning}`, '', `**User impact.** ${alarm.runbook.impact}`);
@@ -140,8 +142,39 @@ export function withStageFlags(text: string): string {
   );
 }
 
+/**
+ * The console links of an alarm in each stage: the alarm, the dashboard, and a Logs Insights query
+ * (console-links.ts says why the log group is named rather than selected).
+ */
+function renderConsoleLinks(catalogs: readonly AlarmCatalog[], id: string): string[] {
+  const lines: string[] = [];
+  for (const catalog of catalogs) {
+    const alarm = findAlarm(catalog, id);
+    if (!alarm) continue;
+    const links = alarmConsoleLinks(catalog, alarm);
+    lines.push(
+      `**Console (${catalog.stage}, ${catalog.region}):**`,
+      '',
+      `- [CloudWatch alarm \`${catalog.alarmNamePrefix}${alarm.id}\`](${links.alarm})`,
+      `- [Dashboard \`${catalog.stackName}\`](${links.dashboard})`,
+      `- [Logs Insights query](${links.logsInsights}), on the log group whose name starts with \`${links.logGroupPrefix}\``,
+      '',
+    );
+  }
+  return lines;
+}
+
+/** Whom each stage escalates to (`observability.escalation`), for the escalate step. */
+function escalationOwners(catalogs: readonly AlarmCatalog[]): string {
+  const owners = catalogs.map(({ stage, escalation }) => {
+    if (escalation.owner === undefined) return `${stage}: the pipeline owners (no \`observability.escalation.owner\` set)`;
+    return `${stage}: ${escalation.owner}${escalation.contact ? ` (${escalation.contact})` : ''}`;
+  });
+  return `**Owner:** ${owners.join('; ')}.`;
+}
+
 /** The steps of a section, in the order on-call takes them. */
-function renderActions(text: RunbookText): string[] {
+function renderActions(text: RunbookText, owners: string): string[] {
   return [
     '**1. First five minutes (stop the bleeding).**',
     '',
@@ -164,6 +197,8 @@ function renderActions(text: RunbookText): string[] {
     ...text.verifyRecovery.map((step) => `- ${step}`),
     '',
     `**5. Escalate.** ${text.escalate}`,
+    '',
+    owners,
   ];
 }
 
