@@ -30,6 +30,8 @@ export interface CatalogMetrics {
   readonly pipeline: PipelineMetricFactory;
   readonly sqs: SqsMetricFactory;
   readonly lambda: LambdaMetricFactory;
+  /** Records served per period: completed by a tier, and escalated to human review. */
+  readonly served: { readonly completed: MetricQuery; readonly escalated: MetricQuery };
 }
 
 /** The commands every section's first step starts from. */
@@ -81,5 +83,9 @@ export function catalogMetrics(config: StageConfig): CatalogMetrics {
     label,
   });
   /** One metric per (table, operation): DynamoDB reports ThrottledRequests and SystemErrors per operation only. */
-  return { pipeline, sqs, lambda };
+  const served = {
+    completed: pipeline(METRIC.RECORDS_COMPLETED, 'Sum', 'Count', 'completed'),
+    escalated: pipeline(METRIC.RECORDS_ESCALATED, 'Sum', 'Count', 'escalated'),
+  };
+  return { pipeline, sqs, lambda, served };
 }

@@ -11,11 +11,7 @@ import { math } from './metric-math';
 /** The fallback chain's alarms, in catalog order. */
 export function fallbackAlarms(config: StageConfig, metrics: CatalogMetrics): AlarmEntry[] {
   const t = config.observability.alarms;
-  const { pipeline, sqs } = metrics;
-  const served = {
-    completed: pipeline(METRIC.RECORDS_COMPLETED, 'Sum', 'Count', 'completed'),
-    escalated: pipeline(METRIC.RECORDS_ESCALATED, 'Sum', 'Count', 'escalated'),
-  };
+  const { pipeline, sqs, served } = metrics;
 
   return [
     {

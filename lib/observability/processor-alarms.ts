@@ -12,11 +12,7 @@ import { math } from './metric-math';
 /** The processor's alarms, in catalog order. */
 export function processorAlarms(config: StageConfig, metrics: CatalogMetrics): AlarmEntry[] {
   const t = config.observability.alarms;
-  const { pipeline, sqs, lambda } = metrics;
-  const served = {
-    completed: pipeline(METRIC.RECORDS_COMPLETED, 'Sum', 'Count', 'completed'),
-    escalated: pipeline(METRIC.RECORDS_ESCALATED, 'Sum', 'Count', 'escalated'),
-  };
+  const { pipeline, sqs, lambda, served } = metrics;
 
   return [
     {
