@@ -113,7 +113,10 @@ function renderCondition(catalogs: readonly AlarmCatalog[], alarm: AlarmDefiniti
 
 function renderComposite(catalogs: readonly AlarmCatalog[]): string[] {
   const children = new Set(catalogs.flatMap((catalog) => catalog.composite.children));
-  return [`**Rule:** ANY of ${[...children].map((id) => `[${id}](#${id})`).join(', ')} in ALARM. It notifies the \`page\` topic on ALARM and on OK.`, ''];
+  return [
+    `**Rule:** ANY of ${[...children].map((id) => `[${id}](#${id})`).join(', ')} in ALARM. It has no actions: each of those alarms notifies the \`page\` topic itself.`,
+    '',
+  ];
 }
 
 function describeQuery(query: MetricQuery): string {
@@ -269,11 +272,11 @@ export function renderRunbook(catalogs: readonly AlarmCatalog[]): string {
       '## How paging works',
       '',
       'Alarms have a severity. **Ticket** alarms notify the `ticket` topic (ALARM and OK). **Page**',
-      `alarms notify the \`ticket\` topic too, one by one, and all feed the composite alarm`,
-      `[${COMPOSITE_ALARM_ID}](#${COMPOSITE_ALARM_ID}), the only alarm that notifies the \`page\` topic:`,
-      'a cascade pages once, and its OK notification says the incident is over. Subscriptions (email,',
-      'HTTPS endpoints such as PagerDuty or Opsgenie) are set per stage in `observability.page` and',
-      '`observability.ticket` of the stage config.',
+      'alarms notify the `page` topic themselves (ALARM and OK) and the `ticket` topic too, so a second,',
+      'unrelated incident pages even while a first is in ALARM. All of them feed the composite alarm',
+      `[${COMPOSITE_ALARM_ID}](#${COMPOSITE_ALARM_ID}), which has no actions: it is the dashboard's one-glance`,
+      'state. Subscriptions (email, HTTPS endpoints such as PagerDuty or Opsgenie) are set per stage in',
+      '`observability.page` and `observability.ticket` of the stage config.',
       '',
       '## Alarms',
       '',
