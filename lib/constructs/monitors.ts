@@ -10,7 +10,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, LEDGER_INDEX, METRIC_SERVICE, METRICS_NAMESPACE, MONITOR_ENV } from '../../lambda/contract';
-import type { StageConfig } from '../config/stage-config';
+import type { StageConfig } from '../config/stage-types';
 
 /** The repository root: the bundler's project root, where package-lock.json lives. */
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, LEDGER, LEDGER_INDEX, METRICS_NAMESPACE, MONITOR_ENV } from '../../lambda/contract';
-import { loadStageConfig, StageConfigError } from '../../lib/config/stage-config';
+import { loadStageConfig, StageConfigError } from '../../lib/config/stage-load';
 import { logicalIdOf, type SynthesizedStage, synthStage } from './synth-stage';
 
 const stages: Record<string, SynthesizedStage> = {};

@@ -6,7 +6,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../../lambda/contract';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { startLocalPipeline } from '../../local/local-pipeline';
 import { keyOfMessageBody as keyOfBody } from '../../lambda/processor/message-parser';
 import { buildReport } from '../../local/report';
