@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IncomingMessage } from 'node:http';
+import { CallAttribution, callOriginOf } from './call-attribution';
 
 /** Requests whose User-Agent carries this mark are the local runner's own observation calls, not the pipeline's. */
 export const OBSERVER_USER_AGENT = 'pipectl-observer';
@@ -54,19 +55,31 @@ export interface Emulators {
   readonly sqsEndpoint: string;
   readonly dynamodbEndpoint: string;
   readonly counter: ApiCallCounter;
+  /** Each request attributed to the function that made it (local/call-attribution.ts); only when asked for. */
+  readonly attribution?: CallAttribution;
   stop(): Promise<void>;
+}
+
+/** Options of {@link startEmulators}. */
+export interface EmulatorOptions {
+  /** Attribute each request to the function that made it, with its resource (reads every body). @default false */
+  readonly attributeCalls?: boolean;
 }
 
 export const LOCAL_REGION = 'us-east-1';
 /** Dummy credentials: the emulators check none, but the SDK signs every request. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
-export async function startEmulators(): Promise<Emulators> {
+export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const counter = new ApiCallCounter();
+  const attribution = options.attributeCalls ? new CallAttribution() : undefined;
 
   const { default: dynalite } = await import('dynalite');
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  dynamo.prependListener('request', (request: IncomingMessage) => counter.record('dynamodb', request));
+  dynamo.prependListener('request', (request: IncomingMessage) => {
+    counter.record('dynamodb', request);
+    if (attribution) attributeDynamoDbRequest(attribution, request);
+  });
   await new Promise<void>((resolve, reject) => {
     dynamo.once('error', reject);
     dynamo.listen(0, '127.0.0.1', () => resolve());
@@ -81,6 +94,14 @@ export async function startEmulators(): Promise<Emulators> {
     counter.record('sqs', request.raw);
     done();
   });
+  if (attribution) {
+    // After fauxqs has parsed the JSON body (reading it in onRequest would take it from fauxqs).
+    sqs.addHook('preHandler', (request: { raw: IncomingMessage; body?: unknown }, _reply: unknown, done: () => void) => {
+      const origin = callOriginOf(String(request.raw.headers['user-agent'] ?? ''));
+      if (origin) attribution.record('sqs', origin, String(request.raw.headers['x-amz-target'] ?? ''), request.body);
+      done();
+    });
+  }
   const sqsAddress = await sqs.listen({ port: 0, host: '127.0.0.1' });
 
   const dynamoPort = (dynamo.address() as AddressInfo).port;
@@ -89,12 +110,26 @@ export async function startEmulators(): Promise<Emulators> {
     sqsEndpoint: sqsAddress,
     dynamodbEndpoint: `http://127.0.0.1:${dynamoPort}`,
     counter,
+    attribution,
     async stop() {
       await sqs.close();
       dynamo.closeAllConnections?.();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Reads the body of a DynamoDB request a function made, beside dynalite: its own 'data' listener is
+ * added in the same 'request' event, before any chunk arrives, so both see every chunk.
+ */
+function attributeDynamoDbRequest(attribution: CallAttribution, request: IncomingMessage): void {
+  const origin = callOriginOf(String(request.headers['user-agent'] ?? ''));
+  if (!origin) return;
+  const target = String(request.headers['x-amz-target'] ?? '');
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.once('end', () => attribution.record('dynamodb', origin, target, Buffer.concat(chunks).toString('utf8')));
 }
 
 /**

@@ -18,6 +18,7 @@ import { synthesizeLocalStack, type LocalStackModel } from './stack-model';
 import { AwsBoundary } from './aws-boundary/aws-boundary';
 import { hasInfraFaults, type InfraFaultCounts, scaleInfraFaultSpec, zeroInfraFaultCounts } from './aws-boundary/infra-fault-spec';
 import { seededRandom, seedFromString } from '../lambda/shared/seeded-random';
+import { functionAppId } from './call-attribution';
 
 /** How much faster than real time local mode runs its timeouts (0.1: a 30 s timeout is 3 s). */
 export const DEFAULT_TIME_SCALE = 0.1;
@@ -78,6 +79,12 @@ export interface LocalPipelineOptions {
    * injection. @default none
    */
   readonly faults?: string | FaultSpec;
+  /**
+   * Attribute every AWS request to the function that made it, with its operation and resource
+   * (`emulators.attribution`, local/call-attribution.ts): what the IAM coverage test compares with
+   * the roles. Off by default: it reads every attributed request's body. @default false
+   */
+  readonly attributeCalls?: boolean;
 }
 
 /** Names and URLs of the local stack's resources, keyed like the stack outputs. */
@@ -97,6 +104,8 @@ export interface LocalPipeline {
   readonly stack: LocalStackModel;
   readonly emulators: Emulators;
   readonly resources: LocalResources;
+  /** Logical id → physical id (queue URL, table name, function name) of every resource local mode created. */
+  readonly physicalIds: ReadonlyMap<string, string>;
   /** A client for the local SQS, marked as an observer so its calls are not counted as the pipeline's. */
   readonly sqs: SQSClient;
   readonly dynamodb: DynamoDBClient;
@@ -132,7 +141,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   if (!(timeScale > 0 && timeScale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${timeScale}`);
   const stack = options.stack ?? synthesizeLocalStack({ stage: options.stage });
   const faultSpec = typeof options.faults === 'string' ? parseFaultSpec(options.faults) : (options.faults ?? NO_FAULTS);
-  const emulators = await startEmulators();
+  const emulators = await startEmulators({ attributeCalls: options.attributeCalls });
   let simulator: ModelSimulator | undefined;
   let boundary: AwsBoundary | undefined;
   try {
@@ -226,7 +235,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const queueArn = await queueArnOf(sqs, queueUrl);
     const poller = new EventSourcePoller(
       // The event source's own client: its calls count as the pipeline's (they are billed on AWS too).
-      new SQSClient({ region: emulators.region, credentials: LOCAL_CREDENTIALS, endpoint: emulators.sqsEndpoint, useQueueUrlAsEndpoint: false }),
+      // On AWS the mapping polls with the function's role: its requests carry the function's app id.
+      new SQSClient({
+        region: emulators.region,
+        credentials: LOCAL_CREDENTIALS,
+        endpoint: emulators.sqsEndpoint,
+        useQueueUrlAsEndpoint: false,
+        userAgentAppId: functionAppId({ functionId: stack.processor.logicalId, via: 'event-source' }),
+      }),
       {
         queueUrl,
         queueArn,
@@ -272,6 +288,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       stack,
       emulators,
       resources,
+      physicalIds: physical,
       sqs,
       dynamodb,
       logs,
@@ -428,6 +445,8 @@ function buildEnvironment(
     AWS_LAMBDA_FUNCTION_NAME: physical.get(stack.processor.logicalId) as string,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(stack.processor.memoryMb),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // Names the function in every request's User-Agent (local/call-attribution.ts); counted as the pipeline's.
+    AWS_SDK_UA_APP_ID: functionAppId({ functionId: stack.processor.logicalId }),
     TZ: 'UTC',
     PATH: process.env.PATH ?? '',
     ...overrides,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { ENV, METRIC_SERVICE, MONITOR_ENV } from '../lambda/contract';
 import type { DriftBaseline } from '../lambda/monitors/baseline-store';
 import { pinReferenceBaselines, type StartReferencePipeline } from './drift-reference';
+import { functionAppId } from './call-attribution';
 import { type Emulators, LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from './emulators';
 import { ExecutionEnvironment, type InvokeResult } from './lambda-runtime';
 import type { LocalStackModel, ScheduledFunctionModel } from './stack-model';
@@ -252,8 +253,9 @@ function monitorEnvironment(model: ScheduledFunctionModel, context: ScheduledMon
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: context.emulators.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: context.emulators.sqsEndpoint,
-    // The emulators leave requests with this mark out of the per-message counts (see the header).
-    AWS_SDK_UA_APP_ID: `${OBSERVER_USER_AGENT}-monitor`,
+    // The emulators leave requests with the observer mark out of the per-message counts (see the
+    // header); the rest names the function, for the IAM coverage test (local/call-attribution.ts).
+    AWS_SDK_UA_APP_ID: functionAppId({ functionId: model.logicalId }, OBSERVER_USER_AGENT),
     AWS_LAMBDA_FUNCTION_NAME: `${context.stack.stackName}-${model.logicalId}`,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(model.memoryMb),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -20,6 +20,8 @@ export interface LocalStackModel {
   readonly scheduledFunctions: readonly ScheduledFunctionModel[];
   /** Stack output key → the logical id of the resource whose `Ref` it is. */
   readonly outputs: Readonly<Record<string, string>>;
+  /** The synthesized template itself, for what the model does not carry (the roles' policies: test/infra/iam-covers-calls.test.ts). */
+  readonly template: StackTemplate;
 }
 
 export interface QueueModel {
@@ -75,7 +77,8 @@ export interface EventSourceModel {
 // biome-ignore lint/suspicious/noExplicitAny: a template's properties are untyped JSON, read field by field and checked where used.
 type TemplateProperties = Record<string, any>;
 
-interface Template {
+/** A synthesized CloudFormation template, as far as local mode reads it. */
+export interface StackTemplate {
   readonly Resources: Record<string, { Type: string; Properties?: TemplateProperties; Metadata?: TemplateProperties }>;
   readonly Outputs?: Record<string, { Value: unknown }>;
 }
@@ -105,11 +108,11 @@ export function synthesizeLocalStack(options: SynthesizeOptions = {}): LocalStac
     cloudFormationValidation: false,
   });
   const artifact = app.synth().getStackByName(stack.stackName);
-  return readStackModel(stack.stackName, artifact.template as Template, outdir);
+  return readStackModel(stack.stackName, artifact.template as StackTemplate, outdir);
 }
 
 /** Reads the resources local mode emulates out of a synthesized template. */
-export function readStackModel(stackName: string, template: Template, assemblyDir: string): LocalStackModel {
+export function readStackModel(stackName: string, template: StackTemplate, assemblyDir: string): LocalStackModel {
   const resources = template.Resources;
   const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
   const refOf = (value: unknown): string | undefined =>
@@ -224,5 +227,6 @@ export function readStackModel(stackName: string, template: Template, assemblyDi
       reportBatchItemFailures: ((mapping.FunctionResponseTypes ?? []) as string[]).includes('ReportBatchItemFailures'),
     },
     outputs,
+    template,
   };
 }
