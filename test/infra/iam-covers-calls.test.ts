@@ -48,13 +48,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLedgerStore } from '../../lambda/ledger/dynamodb-ledger-store';
 import { registerJob } from '../../lambda/monitors/completeness';
 import { inputKey } from '../../lambda/processor/input-key';
 import type { AttributedCall } from '../../local/call-attribution';
-import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from '../../local/emulators';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
 import { sendBodies, waitForDrain } from '../../local/queue-drain';
 import { buildReport, type LocalRunReport } from '../../local/report';
@@ -107,51 +105,43 @@ beforeAll(async () => {
     // Run by hand below, so each runs on the state it needs; no reference run (a first-day drift run).
     monitors: { autoStart: false, driftReference: false },
   });
-  const observer = new DynamoDBClient({
-    region: pipeline.emulators.region,
-    endpoint: pipeline.emulators.dynamodbEndpoint,
-    credentials: LOCAL_CREDENTIALS,
-    customUserAgent: OBSERVER_USER_AGENT,
-  });
-  try {
-    const { ledgerTableName, controlTableName, inputQueueUrl, inputDlqUrl } = pipeline.resources;
-    const jobId = `iam-${randomUUID()}`;
-    // Every message that is a JSON object joins the job (the text is kept: restyled duplicates stay restyled).
-    const bodies = buildBodies({ messages: MESSAGES, duplicates: 0.1, agentEdits: 0.1, seed: 7 }).map((body) =>
-      body.trimStart().startsWith('{"') ? body.replace('{', `{"jobId":${JSON.stringify(jobId)},`) : body,
-    );
-    const sentAt = Date.now();
-    await registerJob(observer, controlTableName, { jobId, expected: bodies.length, sentAt, deadline: sentAt + 1, source: 'iam-covers-calls' });
-    await sendBodies(pipeline.sqs, inputQueueUrl, bodies);
-    expect(await waitForDrain(pipeline, defaultDrainTimeoutMs(pipeline, bodies.length))).toBe(true);
-    await pipeline.poller.stop();
-    report = await buildReport(pipeline, bodies, Date.now() - sentAt, 0);
+  // The pipeline's own DynamoDB client carries the observer mark: the staging below is not attributed.
+  const observer = pipeline.dynamodb;
+  const { ledgerTableName, controlTableName, inputQueueUrl, inputDlqUrl } = pipeline.resources;
+  const jobId = `iam-${randomUUID()}`;
+  // Every message that is a JSON object joins the job (the text is kept: restyled duplicates stay restyled).
+  const bodies = buildBodies({ messages: MESSAGES, duplicates: 0.1, agentEdits: 0.1, seed: 7 }).map((body) =>
+    body.trimStart().startsWith('{"') ? body.replace('{', `{"jobId":${JSON.stringify(jobId)},`) : body,
+  );
+  const sentAt = Date.now();
+  await registerJob(observer, controlTableName, { jobId, expected: bodies.length, sentAt, deadline: sentAt + 1, source: 'iam-covers-calls' });
+  await sendBodies(pipeline.sqs, inputQueueUrl, bodies);
+  expect(await waitForDrain(pipeline, defaultDrainTimeoutMs(pipeline, bodies.length))).toBe(true);
+  await pipeline.poller.stop();
+  report = await buildReport(pipeline, bodies, Date.now() - sentAt, 0);
 
-    // An item of the job whose message SQS redrove after receives that wrote nothing: FAILED on its
-    // first receive, its message in the DLQ. Only the DLQ can tell the reconciler (completeness.ts).
-    const redriven = { task: 'ticket-triage', jobId, input: { subject: 'Redriven', body: `Nothing was written after the first receive (${jobId})` } };
-    const key = inputKey('ticket-triage', '1', redriven.input);
-    const now = Date.now();
-    const store = new DynamoDbLedgerStore({ client: observer, tableName: ledgerTableName, ttlDays: 30 });
-    await store.claim({
-      key,
-      task: 'ticket-triage',
-      taskVersion: '1',
-      messageId: 'redriven',
-      receiveCount: 1,
-      jobId,
-      claimToken: 'redriven',
-      leaseUntil: now + 1_000,
-      now: now - 60_000,
-    });
-    await store.recordFailure({ key, claimToken: 'redriven', errorClass: 'throttled', message: 'staged', receiveCount: 1, now: now - 30_000 });
-    await sendBodies(pipeline.sqs, inputDlqUrl, [JSON.stringify(redriven)]);
-    monitorRuns = [...(await pipeline.monitors!.runOnce(MONITOR_NAMES.RECONCILER)), ...(await pipeline.monitors!.runOnce(MONITOR_NAMES.DRIFT_MONITOR))];
-    calls = pipeline.emulators.attribution!.list();
-    resolver = new LocalResolver(stack.template, pipeline.physicalIds, pipeline.emulators.region);
-  } finally {
-    observer.destroy();
-  }
+  // An item of the job whose message SQS redrove after receives that wrote nothing: FAILED on its
+  // first receive, its message in the DLQ. Only the DLQ can tell the reconciler (completeness.ts).
+  const redriven = { task: 'ticket-triage', jobId, input: { subject: 'Redriven', body: `Nothing was written after the first receive (${jobId})` } };
+  const key = inputKey('ticket-triage', '1', redriven.input);
+  const now = Date.now();
+  const store = new DynamoDbLedgerStore({ client: observer, tableName: ledgerTableName, ttlDays: 30 });
+  await store.claim({
+    key,
+    task: 'ticket-triage',
+    taskVersion: '1',
+    messageId: 'redriven',
+    receiveCount: 1,
+    jobId,
+    claimToken: 'redriven',
+    leaseUntil: now + 1_000,
+    now: now - 60_000,
+  });
+  await store.recordFailure({ key, claimToken: 'redriven', errorClass: 'throttled', message: 'staged', receiveCount: 1, now: now - 30_000 });
+  await sendBodies(pipeline.sqs, inputDlqUrl, [JSON.stringify(redriven)]);
+  monitorRuns = [...(await pipeline.monitors!.runOnce(MONITOR_NAMES.RECONCILER)), ...(await pipeline.monitors!.runOnce(MONITOR_NAMES.DRIFT_MONITOR))];
+  calls = pipeline.emulators.attribution!.list();
+  resolver = new LocalResolver(stack.template, pipeline.physicalIds, pipeline.emulators.region);
 }, 180_000);
 
 afterAll(async () => {
