@@ -10,6 +10,7 @@ const SCENARIOS = [
   'test/chaos/**/*.test.ts',
   'test/console/console-browser.test.ts',
   'test/console/local-console.test.ts',
+  'test/infra/iam-covers-calls.test.ts',
   'test/infra/observability-local.test.ts',
   'test/integration/canary-rollback.test.ts',
   'test/integration/drift-monitor.test.ts',
