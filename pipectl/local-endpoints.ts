@@ -30,6 +30,8 @@ export const LocalEndpoints = z.object({
   eventSourceMappingId: z.string(),
   logFile: z.string().optional(),
   pid: z.number().int().optional(),
+  /** The processor's environment as local mode runs it: what `pipectl replay` configures the chain with. */
+  processorEnvironment: z.record(z.string(), z.string()).optional(),
 });
 export type LocalEndpoints = z.infer<typeof LocalEndpoints>;
 

@@ -182,6 +182,7 @@ async function serve(options: LocalOptions): Promise<number> {
     // The endpoints above are the emulators themselves: what a client sends or reads there is never faulted.
     faults: options.faults ?? null,
     pid: process.pid,
+    processorEnvironment: pipeline.processorEnvironment,
   };
   mkdirSync(dirname(SERVE_FILE), { recursive: true });
   writeFileSync(SERVE_FILE, `${JSON.stringify(endpoints, null, 2)}\n`);

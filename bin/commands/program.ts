@@ -12,6 +12,7 @@ import { registerGameDayCommand } from './gameday';
 import { registerJobsCommand } from './jobs';
 import { registerLocalCommand } from './local';
 import { registerPauseCommands } from './pause';
+import { registerReplayCommand } from './replay';
 import { registerReviewCommand } from './review';
 import { registerRunbookCommand } from './runbook';
 import { registerSendCommand } from './send';
@@ -72,6 +73,7 @@ function registerCommands(program: Command, io: CliIo): void {
   registerConsoleCommand(program, io);
   registerSwitchCommand(program, io);
   registerCanaryCommand(program, io);
+  registerReplayCommand(program, io);
 }
 
 /**

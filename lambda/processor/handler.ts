@@ -1,17 +1,10 @@
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC_SERVICE, METRICS_NAMESPACE } from '../contract';
 import { DynamoDbLedgerStore } from '../ledger/dynamodb-ledger-store';
-import { BedrockProvider } from '../model/bedrock-provider';
-import type { ModelProvider } from '../model/model-provider';
-import { OpenAiCompatibleProvider } from '../model/openai-compatible-provider';
-import { SecretApiKey } from '../model/secret-api-key';
-import { SimulatedProvider } from '../model/simulated-provider';
 import { HourlyBudget } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
 import { EntityDecisions } from '../resilience/entity-decisions';
@@ -24,7 +17,8 @@ import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
 import { EntityGuard } from './entity-guard';
 import { SqsQueueGateway } from './queue-gateway';
-import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
+import { createProvider } from './provider-factory';
+import { readRuntimeConfig } from './runtime-config';
 import { withRequestTimeouts } from './sdk-client-options';
 
 // Cold start: everything below is built once per execution environment and reused by every
@@ -36,27 +30,6 @@ const serviceName = process.env[ENV.POWERTOOLS_SERVICE_NAME] || METRIC_SERVICE.P
 const logger = new Logger({ serviceName, persistentKeys: { stage: config.stage } });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions: { stage: config.stage } });
 const dynamodb = new DynamoDBClient(withRequestTimeouts({}));
-
-function createProvider(runtime: RuntimeConfig): ModelProvider {
-  switch (runtime.modelProvider) {
-    case 'simulated':
-      return new SimulatedProvider({ seed: runtime.simulatorSeed, latencyMs: runtime.simulatorLatencyMs });
-    case 'bedrock':
-      // maxAttempts 1: no SDK retries under ours (the retry policy is the one retry layer).
-      return new BedrockProvider({ client: new BedrockRuntimeClient({ maxAttempts: 1 }), maxOutputTokens: runtime.maxOutputTokens });
-    case 'openai-compatible': {
-      const secretArn = runtime.modelApiKeySecretArn;
-      // The config refuses a missing secret unless the endpoint is on loopback (local mode's simulator).
-      const key = secretArn ? new SecretApiKey(new SecretsManagerClient({ maxAttempts: 2 }), secretArn) : undefined;
-      key?.prefetch();
-      return new OpenAiCompatibleProvider({
-        baseUrl: runtime.modelBaseUrl as string,
-        apiKey: key ? () => key.get() : async () => undefined,
-        maxOutputTokens: runtime.maxOutputTokens,
-      });
-    }
-  }
-}
 
 const breakerStore = new DynamoDbBreakerStore(dynamodb, config.controlTable);
 const breakers = new Map<string, SharedBreaker>();

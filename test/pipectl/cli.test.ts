@@ -45,6 +45,7 @@ const COMMANDS = [
   ['canary', 'promote'],
   ['canary', 'abort'],
   ['canary', 'watch'],
+  ['replay'],
 ] as const;
 
 describe('pipectl --help', () => {
