@@ -9,6 +9,7 @@ import { registerConsoleCommand } from './console';
 import { registerDlqCommand } from './dlq';
 import { registerDriftCommand } from './drift';
 import { registerGameDayCommand } from './gameday';
+import { registerIncidentCommand } from './incident';
 import { registerJobsCommand } from './jobs';
 import { registerLocalCommand } from './local';
 import { registerPauseCommands } from './pause';
@@ -74,6 +75,7 @@ function registerCommands(program: Command, io: CliIo): void {
   registerSwitchCommand(program, io);
   registerCanaryCommand(program, io);
   registerReplayCommand(program, io);
+  registerIncidentCommand(program, io);
 }
 
 /**

@@ -46,6 +46,8 @@ const COMMANDS = [
   ['canary', 'abort'],
   ['canary', 'watch'],
   ['replay'],
+  ['incident'],
+  ['incident', 'timeline'],
 ] as const;
 
 describe('pipectl --help', () => {
