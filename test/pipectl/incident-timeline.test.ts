@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { GAMEDAY_SCENARIOS, type GameDayScenario, runGameDay } from '../../pipectl/gameday';
 import { readGameDayIncident } from '../../pipectl/incident-report';
+import { runAction } from '../../pipectl/console/console-actions';
+import { getMapping } from '../../pipectl/event-source';
+import { listRecoveryAttempts } from '../../pipectl/recovery-clock';
 import { pipectl } from './cli-harness';
+import { serveLocally } from './local-serve';
 
 vi.setConfig({ testTimeout: 420_000 });
 
@@ -54,5 +58,45 @@ describe('pipectl incident timeline --gameday', () => {
     const json = JSON.parse((await pipectl(['incident', 'timeline', '--gameday', incidentFile, '--json'])).stdout);
     expect(json).toMatchObject(clock);
     console.log(`short pause drill at ×0.1: ${JSON.stringify(clock)}, wall ${result.wallSeconds} s`);
+  });
+});
+
+describe('pipectl incident timeline --local', () => {
+  it('joins the pipeline’s recovery attempts, the console’s included: an override left in place keeps recovery from being stable', async () => {
+    const served = await serveLocally(mkdtempSync(join(scratch, 'local-')));
+    try {
+      const { target, local } = served;
+      // A pause from the console (its form, confirmed), a switch from the CLI; then the resume.
+      const paused = await runAction(target, new URLSearchParams({ action: 'pause', confirm: 'y' }), 'carol');
+      expect(paused.kind).toBe('done');
+      expect((await getMapping(target)).paused).toBe(true);
+      const set = await pipectl(['switch', 'set', 'tier-off.secondary', 'true', '--reason', 'secondary flaky', ...local, '--yes']);
+      expect(set.code, set.stderr).toBe(0);
+      const resumed = await pipectl(['resume', ...local, '--yes']);
+      expect(resumed.code, resumed.stderr).toBe(0);
+
+      const run = await pipectl(['incident', 'timeline', '--since', '10m', ...local, '--json']);
+
+      expect(run.code, run.stderr).toBe(0);
+      const timeline = JSON.parse(run.stdout);
+      expect(timeline.events.filter((event: { kind: string }) => event.kind === 'action').map((event: { text: string }) => event.text.split(' ')[0])).toEqual([
+        'pause',
+        'switch-set',
+        'resume',
+      ]);
+      expect(timeline.events.find((event: { text: string }) => event.text.startsWith('pause')).text).toContain('by carol');
+      expect(timeline.overridesLeft).toEqual(['switch tier-off.secondary']);
+      expect(timeline.timeToStableRecoverySeconds).toBeNull();
+      const attempts = await listRecoveryAttempts(target.dynamodb, target.resources.controlTableName);
+      expect(attempts.map((attempt) => [attempt.action, attempt.override])).toEqual([
+        ['pause', 'placed'],
+        ['switch-set', 'placed'],
+        ['resume', 'removed'],
+      ]);
+      const text = await pipectl(['incident', 'timeline', '--since', '10m', ...local]);
+      expect(text.stdout).toMatch(/time to stable recovery {2}not yet: override switch tier-off.secondary in place/);
+    } finally {
+      await served.stop();
+    }
   });
 });

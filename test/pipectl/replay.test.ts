@@ -10,50 +10,30 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LEDGER_STATUS } from '../../lambda/contract';
-import { type ControlApi, startPipelineControlApi } from '../../local/control-api';
-import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
+import type { LocalPipeline } from '../../local/local-pipeline';
 import { keyOfBody } from '../../local/report';
 import { waitForDrain } from '../../local/run-local';
-import { synthesizeLocalStack } from '../../local/stack-model';
 import { getLedgerItems } from '../../pipectl/ledger-reader';
-import { writeServeFile } from '../../pipectl/local-endpoints';
-import { localTarget, type PipelineTarget } from '../../pipectl/target';
+import type { PipelineTarget } from '../../pipectl/target';
 import { pipectl } from './cli-harness';
+import { type ServedPipeline, serveLocally } from './local-serve';
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const scratch = mkdtempSync(join(tmpdir(), 'pipectl-replay-'));
-const serveFile = join(scratch, 'serve.json');
-const local = ['--local', serveFile];
+let served: ServedPipeline;
 let pipeline: LocalPipeline;
-let controlApi: ControlApi;
 let target: PipelineTarget;
+let local: readonly string[];
 
 const line = (subject: string) => JSON.stringify({ task: 'ticket-triage', input: { subject, body: `Details about ${subject.toLowerCase()}.` } });
 const completedBefore = line('Order 7 did not arrive');
 const neverCompleted = line('Stuck during the outage');
 
 beforeAll(async () => {
-  pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), logFile: join(scratch, 'processor.log'), timeScale: 0.25 });
-  controlApi = await startPipelineControlApi(pipeline);
-  const { emulators, resources } = pipeline;
-  writeServeFile(
-    {
-      region: emulators.region,
-      stage: 'dev',
-      sqsEndpoint: emulators.sqsEndpoint,
-      dynamodbEndpoint: emulators.dynamodbEndpoint,
-      lambdaEndpoint: controlApi.endpoint,
-      queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
-      tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
-      functionName: resources.processorFunctionName,
-      eventSourceMappingId: resources.eventSourceMappingId,
-      pid: process.pid,
-      processorEnvironment: pipeline.processorEnvironment,
-    },
-    serveFile,
-  );
-  target = localTarget(serveFile);
+  served = await serveLocally(scratch);
+  ({ pipeline, target, local } = served);
+  const { resources } = pipeline;
   // One input completes through the pipeline; then both sit in the DLQ as the queue's redrive
   // leaves them (bare bodies: MAX_RECEIVES_EXCEEDED), one of them a copy from before an outage.
   await pipeline.sqs.send(new SendMessageCommand({ QueueUrl: resources.inputQueueUrl, MessageBody: completedBefore }));
@@ -62,9 +42,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  target?.destroy();
-  await controlApi?.stop();
-  await pipeline?.stop();
+  await served?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 
