@@ -12,7 +12,7 @@ import { FallbackChain, type RecordWork, type Served } from '../lambda/processor
 import { type ParsedMessage, parseMessage } from '../lambda/processor/message-parser';
 import { createProvider } from '../lambda/processor/provider-factory';
 import { readRuntimeConfig, type RuntimeConfig } from '../lambda/processor/runtime-config';
-import { confidenceOf } from '../lambda/processor/task-policy';
+import { compareResults } from '../lambda/processor/result-agreement';
 import { estimateCostUsd, HourlyBudget, hourOf } from '../lambda/resilience/budget';
 import type { BreakerSnapshot } from '../lambda/resilience/breaker-state';
 import { DynamoDbBreakerStore } from '../lambda/resilience/dynamodb-breaker-store';
@@ -106,9 +106,6 @@ export interface ReplayReport {
   readonly rows: readonly ReplayRow[];
   readonly summary: ReplaySummary;
 }
-
-/** The fields whose equality is "agreement" (ticket-triage's decision; other tasks compare what they have of them). */
-const DECISION_FIELDS = ['category', 'priority'] as const;
 
 /** The error class a tier note carries when the answer failed validation after its repair (fallback-chain.ts). */
 const INVALID_OUTPUT = 'InvalidModelOutputError';
@@ -376,25 +373,6 @@ function storedOf(item: LedgerItem): NonNullable<ReplayRow['stored']> {
     ...(typeof item.modelId === 'string' ? { modelId: item.modelId } : {}),
     ...(item.result !== undefined ? { result: item.result } : {}),
   };
-}
-
-/** Field-by-field comparison of two results (top level; nested values compared as JSON). */
-export function compareResults(stored: unknown, replayed: unknown): Pick<ReplayRow, 'changes' | 'agrees' | 'confidenceShift'> {
-  if (!isRecord(stored)) return { changes: [] };
-  if (!isRecord(replayed)) return { changes: [{ field: '(result)', stored, replayed: undefined }], agrees: false };
-  const fields = [...new Set([...Object.keys(stored), ...Object.keys(replayed)])].sort();
-  const changes = fields
-    .filter((field) => JSON.stringify(stored[field]) !== JSON.stringify(replayed[field]))
-    .map((field) => ({ field, stored: stored[field], replayed: replayed[field] }));
-  const decisive = DECISION_FIELDS.filter((field) => field in stored || field in replayed);
-  const agrees = decisive.length > 0 ? decisive.every((field) => stored[field] === replayed[field]) : changes.length === 0;
-  const before = confidenceOf(stored);
-  const after = confidenceOf(replayed);
-  return { changes, agrees, ...(before !== undefined && after !== undefined ? { confidenceShift: Math.round((after - before) * 1000) / 1000 } : {}) };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `--store`: the processor's claim → complete on the key; a key settled before is left alone. */

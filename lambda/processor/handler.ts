@@ -17,6 +17,7 @@ import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
 import { EntityGuard } from './entity-guard';
 import { SqsQueueGateway } from './queue-gateway';
+import { ShadowRun } from './shadow-run';
 import { createProvider } from './provider-factory';
 import { readRuntimeConfig } from './runtime-config';
 import { withRequestTimeouts } from './sdk-client-options';
@@ -71,12 +72,16 @@ const switches = new RuntimeSwitches(new DynamoDbSwitchSource(dynamodb, config.c
 // invocation awaits it if it is still in flight.
 void switches.refresh();
 
+const ledger = new DynamoDbLedgerStore({ client: dynamodb, tableName: config.ledgerTable, ttlDays: config.ledgerTtlDays });
+const provider = createProvider(config);
+const budget = new HourlyBudget(dynamodb, config.controlTable, { tokensPerHour: config.budgetTokensPerHour, usdPerHour: config.budgetUsdPerHour });
+
 const processor = new BatchProcessor({
   switches,
   config,
   logger,
   metrics,
-  ledger: new DynamoDbLedgerStore({ client: dynamodb, tableName: config.ledgerTable, ttlDays: config.ledgerTtlDays }),
+  ledger,
   queues: new SqsQueueGateway({
     // The client's endpoint (the region's, or AWS_ENDPOINT_URL_SQS) is used for every queue, not
     // the host in the queue URL: on AWS they are the same; against an emulator whose queue URLs
@@ -86,9 +91,9 @@ const processor = new BatchProcessor({
     deadLetterQueueUrl: config.inputDlqUrl,
     reviewQueueUrl: config.reviewQueueUrl,
   }),
-  provider: createProvider(config),
+  provider,
   breakerFor,
-  budget: new HourlyBudget(dynamodb, config.controlTable, { tokensPerHour: config.budgetTokensPerHour, usdPerHour: config.budgetUsdPerHour }),
+  budget,
   retryPolicy: new RetryPolicy({
     maxAttempts: config.retryMaxAttempts,
     baseDelayMs: config.retryBaseDelayMs,
@@ -102,6 +107,8 @@ const processor = new BatchProcessor({
     new DynamoDbQuotaStore(dynamodb, config.controlTable),
   ),
   entityGuard: new EntityGuard({ decisions: new EntityDecisions(dynamodb, config.controlTable), config }),
+  // Change safety (issue 15): nothing happens, and nothing is requested, unless a shadow candidate is configured.
+  shadow: new ShadowRun({ config, provider, logger, ledger, budget, switches }),
 });
 
 /** The SQS event source's entry point: a partial batch response, never a thrown batch. */

@@ -28,6 +28,7 @@ import type { ParsedMessage } from './message-parser';
 import type { QueueGateway } from './queue-gateway';
 import type { RecentKeys } from './recent-keys';
 import type { RuntimeConfig } from './runtime-config';
+import type { ShadowRun } from './shadow-run';
 import { requeueStopped, stoppedTaskDelaySeconds } from './task-stop';
 import { recordVariantMetrics, taskStopped } from './variants';
 
@@ -64,6 +65,8 @@ export interface RecordProtocolDependencies {
   readonly random?: () => number;
   /** Runtime switches (stop a task; the rest act in the fallback chain). @default none */
   readonly switches?: RuntimeSwitches;
+  /** The shadow run (shadow-run.ts): after a completion, a sampled record also asks the candidate. @default none */
+  readonly shadow?: ShadowRun;
 }
 
 /** What one invocation gives every record: its clock limits and its batch-wide state. */
@@ -330,6 +333,8 @@ export class RecordProtocol {
       if (settled.kind === 'stale') return this.lostLease(record, batch, base, settled, work);
       await this.deps.entityGuard?.settled(work, served, batch.leaseUntil);
       this.deps.recentKeys.add(key);
+      // After the result is stored, never before: the shadow delays the record by its call at most, and never fails it.
+      if (served.tier !== TIER.HUMAN) await this.deps.shadow?.run(message, served, metrics, modelUntil);
       const outcome = served.tier === TIER.HUMAN ? OUTCOME.IN_REVIEW : OUTCOME.COMPLETED;
       return {
         ...base,

@@ -88,6 +88,10 @@ const RuntimeConfigSchema = z
     entityWindowSeconds: count(1, 30 * 86_400),
     entityReuseThreshold: nonNegative.pipe(z.number().min(0).max(1.01)),
     // ── end entity loops ──
+    // ── change safety (issue 15): the stage's shadow candidate; `shadow.*` switches override it ──
+    shadowModelId: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
+    shadowPercent: nonNegative.pipe(z.number().min(0).max(100)),
+    shadowMaxPerHour: count(0),
   })
   .superRefine((config, ctx) => {
     if (config.modelProvider !== 'openai-compatible') return;
@@ -172,6 +176,9 @@ const SOURCES: Readonly<Record<keyof z.input<typeof RuntimeConfigSchema>, readon
   entityWindowSeconds: [ENV.ENTITY_WINDOW_SECONDS, '86400'],
   entityReuseThreshold: [ENV.ENTITY_REUSE_THRESHOLD, '0.6'],
   // ── end entity loops ──
+  shadowModelId: [ENV.SHADOW_MODEL_ID, ''],
+  shadowPercent: [ENV.SHADOW_PERCENT, '0'],
+  shadowMaxPerHour: [ENV.SHADOW_MAX_PER_HOUR, '1000'],
 };
 
 /** The environment variable each config field is read from. */

@@ -21,7 +21,7 @@ import type {
   RunbookText,
   Statistic,
 } from './alarm-types';
-import { canaryAlarm, canaryDashboardRow } from './canary-alarms';
+import { canaryAlarm, canaryDashboardRow, shadowDashboardRow } from './canary-alarms';
 import { entityLoopAlarms } from './entity-loop-alarms';
 import { math } from './metric-math';
 
@@ -1035,7 +1035,8 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       ...buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet),
       ...quotaDashboard(config, alarms, { pipeline, sqs }),
       canaryDashboardRow(config),
-    ], // quota rows: quota-alarms.ts; canary row: canary-alarms.ts
+      shadowDashboardRow(config),
+    ], // quota rows: quota-alarms.ts; canary and shadow rows: canary-alarms.ts
   };
 }
 
