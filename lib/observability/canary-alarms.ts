@@ -12,7 +12,14 @@ import { type MathCondition, type MathExpression, math } from './metric-math';
 export const CANARY_ALARM_ID = 'canary-regression';
 
 /** A pipeline metric of one variant: `service`, `stage` and `variant` (BatchMetrics publishes exactly that set for it). */
-function variantMetric(stage: string, name: PipelineMetricName, variant: VariantName | typeof SHADOW_VARIANT, statistic: Statistic, unit: MetricUnit, label: string): MetricQuery {
+function variantMetric(
+  stage: string,
+  name: PipelineMetricName,
+  variant: VariantName | typeof SHADOW_VARIANT,
+  statistic: Statistic,
+  unit: MetricUnit,
+  label: string,
+): MetricQuery {
   return {
     source: {
       kind: 'pipeline',
