@@ -11,7 +11,7 @@ import { BatchMetrics } from '../lambda/processor/batch-metrics';
 import { FallbackChain, type RecordWork, type Served } from '../lambda/processor/fallback-chain';
 import { type ParsedMessage, parseMessage } from '../lambda/processor/message-parser';
 import { createProvider } from '../lambda/processor/provider-factory';
-import { readRuntimeConfig, type RuntimeConfig } from '../lambda/processor/runtime-config';
+import { breakerSettingsOf, readRuntimeConfig, type RuntimeConfig } from '../lambda/processor/runtime-config';
 import { compareResults } from '../lambda/processor/result-agreement';
 import { estimateCostUsd, HourlyBudget, hourOf } from '../lambda/resilience/budget';
 import type { BreakerSnapshot } from '../lambda/resilience/breaker-state';
@@ -252,15 +252,8 @@ export async function replayInputs(
   const breakerFor = (modelId: string) => {
     let breaker = breakers.get(modelId);
     if (!breaker) {
-      breaker = new SharedBreaker(modelId, breakerStore, {
-        failureThreshold: 0,
-        failureRatePercent: config.breakerFailureRatePercent,
-        minCalls: config.breakerMinCalls,
-        windowMs: config.breakerWindowMs,
-        cooldownMs: config.breakerCooldownMs,
-        cacheMs: config.breakerCacheMs,
-        probeLeaseMs: config.modelCallTimeoutMs + config.timeMarginMs,
-      });
+      // No burst flush (failureThreshold 0): the store writes nothing anyway.
+      breaker = new SharedBreaker(modelId, breakerStore, { ...breakerSettingsOf(config), failureThreshold: 0 });
       breakers.set(modelId, breaker);
     }
     return breaker;

@@ -15,6 +15,7 @@ import { ENV, METRIC, QUOTA_ENV } from '../../lambda/contract';
 import { renderQuotaChart, summarizeQuotaRun } from '../../local/model-simulator/quota-chart';
 import { FaultSpecError, parseFaultSpec } from '../../local/model-simulator/fault-spec';
 import { startConsole } from '../../pipectl/console/console-server';
+import { servedEndpoints } from '../../pipectl/local-endpoints';
 import { localTarget } from '../../pipectl/target';
 
 /** Where `--serve` writes its endpoints, so other pipectl commands (and scripts) can find them. */
@@ -190,25 +191,15 @@ async function serve(options: LocalOptions): Promise<number> {
     environment: processorOverrides(options),
     faults: options.faults,
   });
-  const { emulators, resources } = pipeline;
+  const { resources } = pipeline;
   // pipectl pause/resume/status reach the event source mapping through this Lambda API endpoint.
   const controlApi = await startPipelineControlApi(pipeline);
   const endpoints = {
-    region: emulators.region,
-    stage: options.stage,
-    sqsEndpoint: emulators.sqsEndpoint,
-    dynamodbEndpoint: emulators.dynamodbEndpoint,
-    lambdaEndpoint: controlApi.endpoint,
-    queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
-    tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
-    functionName: resources.processorFunctionName,
-    eventSourceMappingId: resources.eventSourceMappingId,
-    logFile: defaultLogFile(),
+    ...servedEndpoints(pipeline, { stage: options.stage, lambdaEndpoint: controlApi.endpoint, logFile: defaultLogFile(), pid: process.pid }),
     // The endpoints above are the emulators themselves: what a client sends or reads there is never faulted.
     faults: options.faults ?? null,
-    pid: process.pid,
-    processorEnvironment: pipeline.processorEnvironment,
   };
+
   mkdirSync(dirname(SERVE_FILE), { recursive: true });
   writeFileSync(SERVE_FILE, `${JSON.stringify(endpoints, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(endpoints)}\n`);

@@ -19,7 +19,7 @@ import { EntityGuard } from './entity-guard';
 import { SqsQueueGateway } from './queue-gateway';
 import { ShadowRun } from './shadow-run';
 import { createProvider } from './provider-factory';
-import { readRuntimeConfig } from './runtime-config';
+import { breakerSettingsOf, readRuntimeConfig } from './runtime-config';
 import { withRequestTimeouts } from './sdk-client-options';
 
 // Cold start: everything below is built once per execution environment and reused by every
@@ -37,25 +37,10 @@ const breakers = new Map<string, SharedBreaker>();
 function breakerFor(modelId: string): SharedBreaker {
   let breaker = breakers.get(modelId);
   if (!breaker) {
-    breaker = new SharedBreaker(
-      modelId,
-      breakerStore,
-      {
-        failureThreshold: config.breakerFailureThreshold,
-        failureRatePercent: config.breakerFailureRatePercent,
-        minCalls: config.breakerMinCalls,
-        windowMs: config.breakerWindowMs,
-        cooldownMs: config.breakerCooldownMs,
-        cacheMs: config.breakerCacheMs,
-        // The probe is one call: its lease outlives one call's timeout, so a slow probe is not
-        // joined by a second one, and a dead instance's probe is replaced soon after.
-        probeLeaseMs: config.modelCallTimeoutMs + config.timeMarginMs,
-      },
-      {
-        onOpened: (model, openUntil) => logger.warn('breaker opened', { modelId: model, openUntil: new Date(openUntil).toISOString() }),
-        onProbeSettled: (model, closed) => logger.info(closed ? 'breaker closed after a probe' : 'breaker reopened after a probe', { modelId: model }),
-      },
-    );
+    breaker = new SharedBreaker(modelId, breakerStore, breakerSettingsOf(config), {
+      onOpened: (model, openUntil) => logger.warn('breaker opened', { modelId: model, openUntil: new Date(openUntil).toISOString() }),
+      onProbeSettled: (model, closed) => logger.info(closed ? 'breaker closed after a probe' : 'breaker reopened after a probe', { modelId: model }),
+    });
     breakers.set(modelId, breaker);
   }
   return breaker;

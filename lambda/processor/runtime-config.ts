@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { BreakerSettings } from '../resilience/breaker-state';
 import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, QUOTA_ENV, RATE_PACING_MODES, TIERS } from '../contract';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -204,4 +205,19 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     throw new Error(`processor configuration is invalid: ${problems.join('; ')}`);
   }
   return parsed.data;
+}
+
+/** The shared breaker's settings a processor configuration names (the handler's, and `pipectl replay`'s). */
+export function breakerSettingsOf(config: RuntimeConfig): BreakerSettings {
+  return {
+    failureThreshold: config.breakerFailureThreshold,
+    failureRatePercent: config.breakerFailureRatePercent,
+    minCalls: config.breakerMinCalls,
+    windowMs: config.breakerWindowMs,
+    cooldownMs: config.breakerCooldownMs,
+    cacheMs: config.breakerCacheMs,
+    // The probe is one call: its lease outlives one call's timeout, so a slow probe is not
+    // joined by a second one, and a dead instance's probe is replaced soon after.
+    probeLeaseMs: config.modelCallTimeoutMs + config.timeMarginMs,
+  };
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { type ControlApi, startPipelineControlApi } from '../../local/control-api';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
 import { synthesizeLocalStack } from '../../local/stack-model';
-import { writeServeFile } from '../../pipectl/local-endpoints';
+import { servedEndpoints, writeServeFile } from '../../pipectl/local-endpoints';
 import { localTarget, type PipelineTarget } from '../../pipectl/target';
 
 /** A local pipeline as `pipectl local --serve` runs it: its control API, a serve file in `scratch`, a target on it. */
@@ -25,24 +25,7 @@ export async function serveLocally(scratch: string): Promise<ServedPipeline> {
   const logFile = join(scratch, 'processor.log');
   const pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), logFile, timeScale: 0.25 });
   const controlApi = await startPipelineControlApi(pipeline);
-  const { emulators, resources } = pipeline;
-  writeServeFile(
-    {
-      region: emulators.region,
-      stage: 'dev',
-      sqsEndpoint: emulators.sqsEndpoint,
-      dynamodbEndpoint: emulators.dynamodbEndpoint,
-      lambdaEndpoint: controlApi.endpoint,
-      queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
-      tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
-      functionName: resources.processorFunctionName,
-      eventSourceMappingId: resources.eventSourceMappingId,
-      logFile,
-      pid: process.pid,
-      processorEnvironment: pipeline.processorEnvironment,
-    },
-    serveFile,
-  );
+  writeServeFile(servedEndpoints(pipeline, { lambdaEndpoint: controlApi.endpoint, logFile, pid: process.pid }), serveFile);
   const target = localTarget(serveFile);
   return {
     pipeline,
