@@ -11,6 +11,7 @@ import { BatchMetrics } from '../lambda/processor/batch-metrics';
 import { FallbackChain, type RecordWork, type Served } from '../lambda/processor/fallback-chain';
 import { type ParsedMessage, parseMessage } from '../lambda/processor/message-parser';
 import { createProvider } from '../lambda/processor/provider-factory';
+import { completionOf } from '../lambda/processor/record-protocol';
 import { breakerSettingsOf, readRuntimeConfig, type RuntimeConfig } from '../lambda/processor/runtime-config';
 import { compareResults } from '../lambda/processor/result-agreement';
 import { estimateCostUsd, HourlyBudget, hourOf } from '../lambda/resilience/budget';
@@ -19,7 +20,6 @@ import { DynamoDbBreakerStore } from '../lambda/resilience/dynamodb-breaker-stor
 import { RetryPolicy } from '../lambda/resilience/retry-policy';
 import { DynamoDbSwitchSource, RuntimeSwitches, type SwitchSet } from '../lambda/resilience/runtime-switches';
 import { SharedBreaker } from '../lambda/resilience/shared-breaker';
-import { taskFeatures } from '../lambda/tasks/task-features';
 import { matchesReason, readDeadLetters } from './dlq';
 import { TargetNotFoundError, UsageError } from './errors';
 import { getLedgerItems, type LedgerItem } from './ledger-reader';
@@ -389,19 +389,7 @@ async function storeResult(
   });
   if (claim.kind === 'duplicate') return 'already-settled';
   if (claim.kind === 'claimed-elsewhere') return 'held-elsewhere';
-  const written = await ledger.complete({
-    key: message.key,
-    claimToken,
-    result: served.result,
-    tier: served.tier,
-    modelId: served.modelId,
-    tokensIn: served.tokensIn,
-    tokensOut: served.tokensOut,
-    modelLatencyMs: served.latencyMs,
-    modelCalls: served.modelCalls,
-    features: taskFeatures(message.task, { input: message.input, output: served.result, tier: served.tier }),
-    now: now(),
-  });
+  const written = await ledger.complete(completionOf(message, served, claimToken, now()));
   return written.kind === 'applied' ? 'completed' : 'already-settled';
 }
 

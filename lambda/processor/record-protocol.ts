@@ -13,7 +13,7 @@ import {
   type RejectedInputError,
   TimeBudgetExhaustedError,
 } from '../errors/pipeline-errors';
-import type { ClaimOutcome, LedgerStore } from '../ledger/ledger-store';
+import type { ClaimOutcome, CompleteRequest, LedgerStore } from '../ledger/ledger-store';
 import { FINAL_FOR_PROCESSOR, type WriteOutcome } from '../ledger/ledger-transitions';
 import type { KeyCallCounter } from '../resilience/key-call-counter';
 import { MAX_VISIBILITY_SECONDS, queueBackoffSeconds } from '../resilience/queue-backoff';
@@ -22,7 +22,7 @@ import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import { taskFeatures } from '../tasks/task-features';
 import type { BatchMetrics } from './batch-metrics';
 import type { EntityGuard } from './entity-guard';
-import { callCapFor, type FallbackChain, type RecordWork, type TierNote } from './fallback-chain';
+import { callCapFor, type FallbackChain, type RecordWork, type Served, type TierNote } from './fallback-chain';
 import { rejectedKey } from './input-key';
 import type { ParsedMessage } from './message-parser';
 import type { QueueGateway } from './queue-gateway';
@@ -314,19 +314,8 @@ export class RecordProtocol {
         served.tier === TIER.HUMAN
           ? await this.escalate(record, message, claimToken, served.notes, work.calls, batch)
           : await ledger.complete({
-              key,
-              claimToken,
-              result: served.result,
-              tier: served.tier,
-              modelId: served.modelId,
-              tokensIn: served.tokensIn,
-              tokensOut: served.tokensOut,
-              modelLatencyMs: served.latencyMs,
-              modelCalls: served.modelCalls,
+              ...completionOf(message, served, claimToken, this.now()),
               variant: work.variant,
-              // The drift monitor's features ride on this same write (no extra request).
-              features: taskFeatures(task, { input: message.input, output: served.result, tier: served.tier }),
-              now: this.now(),
               signal: this.signalUntil(batch.leaseUntil),
             });
       if (work.calls > 0 && settled.kind === 'stale') await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);
@@ -561,4 +550,24 @@ function retryAfterOf(error: PipelineError | undefined): number {
   if (error instanceof ModelCallError || error instanceof BreakerOpenError || error instanceof BudgetExhaustedError || error instanceof RateLimitedError)
     return error.retryAfterMs ?? 0;
   return 0;
+}
+
+/**
+ * The completion of a served record (what the ledger's `complete` stores), for the claim `claimToken`.
+ * The drift monitor's features ride on this same write (no extra request). Shared with `pipectl replay --store`.
+ */
+export function completionOf(message: ParsedMessage, served: Served, claimToken: string, now: number): CompleteRequest {
+  return {
+    key: message.key,
+    claimToken,
+    result: served.result,
+    tier: served.tier,
+    modelId: served.modelId,
+    tokensIn: served.tokensIn,
+    tokensOut: served.tokensOut,
+    modelLatencyMs: served.latencyMs,
+    modelCalls: served.modelCalls,
+    features: taskFeatures(message.task, { input: message.input, output: served.result, tier: served.tier }),
+    now,
+  };
 }
