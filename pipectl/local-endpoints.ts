@@ -31,8 +31,6 @@ export const LocalEndpoints = z.object({
   eventSourceMappingId: z.string(),
   logFile: z.string().optional(),
   pid: z.number().int().optional(),
-  /** The processor's environment as local mode runs it: what `pipectl replay` configures the chain with. */
-  processorEnvironment: z.record(z.string(), z.string()).optional(),
 });
 export type LocalEndpoints = z.infer<typeof LocalEndpoints>;
 
@@ -79,8 +77,6 @@ function isAlive(pid: number): boolean {
 export interface ServablePipeline {
   readonly emulators: { readonly region: string; readonly sqsEndpoint: string; readonly dynamodbEndpoint: string };
   readonly resources: LocalResources;
-
-  readonly processorEnvironment: Readonly<Record<string, string>>;
 }
 
 /**
@@ -98,7 +94,6 @@ export function servedEndpoints(pipeline: ServablePipeline, extra: Partial<z.inp
     tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
     functionName: resources.processorFunctionName,
     eventSourceMappingId: resources.eventSourceMappingId,
-    processorEnvironment: { ...pipeline.processorEnvironment },
     ...extra,
   };
 }

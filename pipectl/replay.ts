@@ -111,23 +111,15 @@ export interface ReplayReport {
 const INVALID_OUTPUT = 'InvalidModelOutputError';
 
 /**
- * The processor's configuration as deployed: the function's environment on a stage
- * (GetFunctionConfiguration), the environment `pipectl local --serve` published locally.
+ * The processor's configuration as deployed: the function's environment, from GetFunctionConfiguration
+ * (Lambda on a stage; locally the control API of `pipectl local --serve` answers the same call).
  */
 export async function processorConfig(target: PipelineTarget): Promise<RuntimeConfig> {
-  let environment: Record<string, string> | undefined;
-  if (target.kind === 'local') environment = target.local?.processorEnvironment;
-  else if (target.lambda) {
-    const response = await target.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: target.resources.processorFunctionName }));
-    environment = response.Environment?.Variables;
-  }
-  if (!environment) {
-    throw new TargetNotFoundError(
-      target.kind === 'local'
-        ? 'the serve file has no processor environment: restart `pipectl local --serve` with this version of pipectl'
-        : `the function ${target.resources.processorFunctionName} has no environment`,
-    );
-  }
+  if (!target.lambda)
+    throw new TargetNotFoundError('this local pipeline publishes no control API (lambdaEndpoint in its serve file): restart `pipectl local --serve`');
+  const response = await target.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: target.resources.processorFunctionName }));
+  const environment = response.Environment?.Variables;
+  if (!environment) throw new TargetNotFoundError(`the function ${target.resources.processorFunctionName} has no environment`);
   return readRuntimeConfig({ AWS_REGION: target.region, ...environment });
 }
 

@@ -18,7 +18,7 @@ export interface ServedPipeline {
 /**
  * Starts the real local pipeline (bundled processor, fauxqs, dynalite, the simulator) at a quarter
  * of real time, with its processor log and alarm states in `scratch`, and writes its serve file
- * there, processor environment included (what `pipectl replay --local` configures itself from).
+ * there, with the control API's endpoint (what `pipectl replay --local` reads the processor's configuration from).
  */
 export async function serveLocally(scratch: string): Promise<ServedPipeline> {
   const serveFile = join(scratch, 'serve.json');
