@@ -5,7 +5,8 @@ import { buildBaseline, writeBaseline } from '../../lambda/monitors/baseline-sto
 import { MonitorInputError } from '../../lambda/monitors/errors';
 import { type DriftRun, runDrift } from '../../lambda/monitors/drift-monitor';
 import { TASK_NAMES } from '../../lambda/tasks/registry';
-import { loadStageConfig, type StageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
+import type { StageConfig } from '../../lib/config/stage-types';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { OperationFailedError, UsageError } from '../../pipectl/errors';
 import { formatDuration, isoSeconds, parseDuration, table } from '../../pipectl/format';

@@ -3,7 +3,7 @@ import type { CliIo } from '../../pipectl/cli-io';
 import { formatDuration, parseDuration } from '../../pipectl/format';
 import { writeIncidentFiles } from '../../pipectl/incident-writer';
 import { collectEvidence } from '../../pipectl/triage';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import type { AlarmCatalog } from '../../lib/observability/alarm-types';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';

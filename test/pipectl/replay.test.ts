@@ -11,7 +11,7 @@ import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-s
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LEDGER_STATUS } from '../../lambda/contract';
 import type { LocalPipeline } from '../../local/local-pipeline';
-import { keyOfBody } from '../../local/report';
+import { keyOfMessageBody as keyOfBody } from '../../lambda/processor/message-parser';
 import { waitForDrain } from '../../local/run-local';
 import { getLedgerItems } from '../../pipectl/ledger-reader';
 import type { PipelineTarget } from '../../pipectl/target';
