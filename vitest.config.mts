@@ -18,7 +18,9 @@ const SCENARIOS = [
   'test/integration/local-run.test.ts',
   'test/integration/pipectl-local.test.ts',
   'test/integration/runtime-switches.test.ts',
+  'test/integration/shadow-run.test.ts',
   'test/pipectl/cli.test.ts',
+  'test/pipectl/incident-timeline.test.ts',
   'test/pipectl/local-commands.test.ts',
 ];
 

@@ -91,6 +91,10 @@ export const ENV = {
   // ── end entity loops ─────────────────────────────────────────────────────────────────────
   /** Seed of the simulated model; the same seed gives the same answers. */
   SIMULATOR_SEED: 'SIMULATOR_SEED',
+  /** The shadow candidate of the stage config (issue 15); `shadow.*` switches override it. */
+  SHADOW_MODEL_ID: 'SHADOW_MODEL_ID',
+  SHADOW_PERCENT: 'SHADOW_PERCENT',
+  SHADOW_MAX_PER_HOUR: 'SHADOW_MAX_PER_HOUR',
   /** Latency (ms) of each simulated model call. */
   SIMULATOR_LATENCY_MS: 'SIMULATOR_LATENCY_MS',
   /** Optional: how often (ms) an execution environment re-reads the runtime switches. Default 15000 (SWITCH_REFRESH_MS). */
@@ -483,6 +487,8 @@ export const MESSAGE_ATTRIBUTE = {
 
 /** The variants a record can be served by: the stage's configured primary, or the canary candidate. */
 export const VARIANT = { BASELINE: 'baseline', CANARY: 'canary' } as const;
+/** The `variant` dimension of the shadow candidate's metrics (never a ledger item's variant: a shadow serves nothing). */
+export const SHADOW_VARIANT = 'shadow' as const;
 export type VariantName = (typeof VARIANT)[keyof typeof VARIANT];
 
 /** The metric namespace; dimensions are kept low-cardinality (stage, task). */
@@ -557,6 +563,16 @@ export const METRIC = {
   VARIANT_FALLBACKS: 'VariantFallbacks',
   VARIANT_VALIDATION_FAILURES: 'VariantValidationFailures',
   VARIANT_LATENCY: 'VariantLatency',
+  /** Model cost (USD) of a record by variant; with a shadow, the baseline's and the shadow's of the same sampled records. */
+  VARIANT_COST_USD: 'VariantCostUsd',
+  /** Records sampled for the shadow candidate (dimension variant = shadow). */
+  SHADOW_SAMPLES: 'ShadowSamples',
+  /** 1 when the shadow's answer has the primary's category and priority, else 0: its average is the agreement rate. */
+  SHADOW_AGREEMENT: 'ShadowAgreement',
+  /** Shadow calls that failed (errors, invalid output after its repair): counted, never raised. */
+  SHADOW_ERRORS: 'ShadowErrors',
+  /** Sampled records the shadow skipped: its per-hour cap or the budget. */
+  SHADOW_SKIPPED: 'ShadowSkipped',
   /** Records of a task stopped by a runtime switch, put back on the queue (a deferral, not a failure). */
   RECORDS_DEFERRED: 'RecordsDeferred',
   // Provider quotas (issue 14).

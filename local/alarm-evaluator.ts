@@ -390,7 +390,11 @@ export class LocalAlarmEvaluator {
     mkdirSync(dirname(file), { recursive: true });
     // Write then rename, so a reader never sees half a file.
     const temporary = `${file}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify({ updatedAt: new Date(this.now()).toISOString(), alarms: this.states() }, null, 2)}\n`);
+    // Every transition too (each alarm notifies `ticket`): what `pipectl incident timeline --local`
+    // reads as the alarm history (DescribeAlarmHistory's local counterpart).
+    const transitions = this.notifications('ticket').map(({ topic: _topic, ...transition }) => transition);
+    const document = { updatedAt: new Date(this.now()).toISOString(), timeScale: this.options.timeScale, alarms: this.states(), transitions };
+    writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`);
     renameSync(temporary, file);
   }
 }

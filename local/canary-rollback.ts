@@ -75,7 +75,8 @@ export class CanaryRollback {
       by: change.by,
       reason: change.reason,
       detail: `canary.percent=0 (was ${change.previous ?? 'unset'})`,
-      override: 'none',
+      // The canary stays stopped until someone withdraws, promotes or restarts it: an override on the recovery clock.
+      override: 'placed',
     });
     this.rollbacks.push(change);
     this.options.onRollback?.(change);

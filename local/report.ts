@@ -1,4 +1,6 @@
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import type { ModelPrice } from '../lambda/resilience/budget';
+import { type ShadowReport, shadowReport } from './shadow-report';
 import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { CONTROL, ENTITY, ENV, LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../lambda/contract';
@@ -26,6 +28,8 @@ export interface LocalRunReport {
   readonly byTier: { primary: number; secondary: number; rules: number; human: number; reused: number };
   /** Entities (the envelope's `entityId`) as the control table holds them at the end (issue 16). */
   readonly entities: EntityReport;
+  /** The shadow run (issue 15): baseline and candidate side by side; absent when no record was sampled. */
+  readonly shadow?: ShadowReport;
   /**
    * Every alarm of the catalog (the composite first) with its final state, when it first fired and
    * its runbook section, as local/alarm-evaluator.ts evaluated them over this run.
@@ -252,6 +256,7 @@ export async function buildReport(pipeline: LocalPipeline, sentBodies: readonly 
       loopsDetected: logs.total(METRIC.ENTITY_LOOPS_DETECTED),
       decisionsReused: logs.total(METRIC.ENTITY_DECISIONS_REUSED),
     },
+    ...shadowOf(state.ledger, pipeline.processorEnvironment),
     alarms,
     apiCalls: emulators.counter.totals(),
     invariantHolds: violations.length === 0,
@@ -348,4 +353,15 @@ async function peekAll(pipeline: LocalPipeline, queueUrl: string): Promise<Messa
     for (const message of Messages) seen.set(message.MessageId as string, message);
   }
   return [...seen.values()];
+}
+
+function shadowOf(ledger: readonly Record<string, unknown>[], environment: Readonly<Record<string, string>>): { shadow?: ShadowReport } {
+  let prices: Record<string, ModelPrice> = {};
+  try {
+    prices = JSON.parse(environment[ENV.MODEL_PRICES] ?? '{}') as Record<string, ModelPrice>;
+  } catch {
+    prices = {};
+  }
+  const shadow = shadowReport(ledger, prices);
+  return shadow ? { shadow } : {};
 }

@@ -5,6 +5,18 @@ import { z } from 'zod';
 import { COMPOSITE_ALARM_ID } from '../lib/observability/composite-alarm';
 import type { PipelineTarget } from './target';
 
+/** One alarm state change. */
+export interface AlarmTransition {
+  /** The catalog id (the stage's name prefix removed) or the full name. */
+  readonly alarm: string;
+  readonly from: string;
+  readonly to: string;
+  /** Epoch ms. */
+  readonly at: number;
+  /** Epoch ms of the first datapoint the breach was evaluated on (CloudWatch's stateReasonData.startDate), when known. */
+  readonly breachStartedAt?: number;
+}
+
 /** An alarm and its state, from CloudWatch or from local mode's evaluator. */
 export interface AlarmView {
   readonly name: string;
@@ -117,4 +129,62 @@ async function readLocalAlarms(target: PipelineTarget, state?: StateValue): Prom
     kind: alarm.id === COMPOSITE_ALARM_ID ? 'composite' : 'metric',
   }));
   return { available: true, alarms: state ? alarms.filter((alarm) => alarm.state === state) : alarms };
+}
+
+/** What `HistoryData` of a StateUpdate holds (the parts read here). */
+const StateUpdateData = z.object({
+  oldState: z.object({ stateValue: z.string() }).partial().optional(),
+  newState: z
+    .object({ stateValue: z.string(), stateReasonData: z.object({ startDate: z.string().optional() }).partial().optional() })
+    .partial()
+    .optional(),
+});
+
+/** A local pipeline's recorded transitions, in the alarms file its evaluator rewrites (local/alarm-evaluator.ts). */
+const LocalTransitions = z.object({
+  timeScale: z.number().optional(),
+  transitions: z.array(z.object({ alarmId: z.string(), from: z.string(), state: z.string(), at: z.string() })).default([]),
+});
+
+/**
+ * Every alarm state change of the target since `since`, oldest first: CloudWatch's alarm history
+ * on a stage (names without the stage's prefix), the local evaluator's transitions locally.
+ * `timeScale` is local mode's (1 on a stage).
+ */
+export async function alarmTransitions(target: PipelineTarget, since: number): Promise<{ transitions: AlarmTransition[]; timeScale: number }> {
+  if (target.kind === 'local') {
+    const logFile = target.local?.logFile;
+    const file = logFile ? join(dirname(logFile), 'alarms.json') : undefined;
+    if (!file || !existsSync(file)) return { transitions: [], timeScale: 1 };
+    const parsed = LocalTransitions.parse(JSON.parse(readFileSync(file, 'utf8')));
+    const transitions = parsed.transitions
+      .map((item) => ({ alarm: item.alarmId, from: item.from, to: item.state, at: Date.parse(item.at) }))
+      .filter((transition) => transition.at >= since);
+    return { transitions, timeScale: parsed.timeScale ?? 1 };
+  }
+  const prefix = target.resources.alarmNamePrefix ?? '';
+  const items = await alarmHistory(target, since);
+  const transitions = items.flatMap((item): AlarmTransition[] => {
+    let data: z.infer<typeof StateUpdateData>;
+    try {
+      data = StateUpdateData.parse(JSON.parse(item.HistoryData ?? '{}'));
+    } catch {
+      return [];
+    }
+    const from = data.oldState?.stateValue;
+    const to = data.newState?.stateValue;
+    if (!from || !to || !item.Timestamp) return [];
+    const breach = Date.parse(data.newState?.stateReasonData?.startDate ?? '');
+    const name = item.AlarmName ?? '?';
+    return [
+      {
+        alarm: prefix && name.startsWith(prefix) ? name.slice(prefix.length) : name,
+        from,
+        to,
+        at: item.Timestamp.getTime(),
+        ...(to === 'ALARM' && Number.isFinite(breach) ? { breachStartedAt: breach } : {}),
+      },
+    ];
+  });
+  return { transitions: transitions.sort((a, b) => a.at - b.at), timeScale: 1 };
 }

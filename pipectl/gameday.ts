@@ -6,6 +6,9 @@ import { buildReport, type LocalRunReport } from '../local/report';
 import { waitForDrain } from '../local/run-local';
 import { COMPOSITE_ALARM_ID } from '../lib/observability/composite-alarm';
 import { UsageError } from './errors';
+import { writeGameDayIncident } from './incident-report';
+import { incidentTimeline } from './incident-timeline';
+import { listRecoveryAttempts, RECOVERY_ACTION, recordRecoveryAttempt } from './recovery-clock';
 
 /** A named fault scenario: what is injected, and which alarms must see it. */
 export interface GameDayScenario {
@@ -121,6 +124,17 @@ export interface GameDayResult {
   readonly sent: number;
   readonly report: Pick<LocalRunReport, 'unique' | 'completed' | 'deadLettered' | 'inReview' | 'invariantHolds' | 'invariantViolations' | 'byTier'>;
   readonly wallSeconds: number;
+  /**
+   * The recovery clock's three figures (pipectl/incident-timeline.ts), in pipeline seconds from the
+   * fault's start: what `pipectl incident timeline` reports for a real incident. Mitigation is the
+   * first recovery attempt after detection (the resume of a paused processor; a model fault that
+   * ends by itself has none).
+   */
+  readonly recoveryClock: {
+    readonly timeToDetectSeconds: number | null;
+    readonly timeToMitigateSeconds: number | null;
+    readonly timeToStableRecoverySeconds: number | null;
+  };
   /** The game day passed: detected, recovered, nothing fired for a cause not injected, and the invariant holds. */
   readonly passed: boolean;
 }
@@ -133,6 +147,8 @@ export interface GameDayOptions {
   readonly logFile?: string;
   readonly seed?: number;
   readonly onEvent?: (event: GameDayEvent) => void;
+  /** Where to keep the alarm transitions and recovery attempts for `pipectl incident timeline --gameday`. @default not kept */
+  readonly incidentFile?: string;
 }
 
 /**
@@ -206,8 +222,17 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
         firstRequestAt = fault.kind === 'pause' ? started : now;
       // A pause is injected here; a model fault by the simulator itself.
       if (fault.kind === 'pause' && firstRequestAt !== undefined) {
-        if (!faultStartNoted && now >= firstRequestAt + outage.fromMs) await pipeline.poller.stop();
-        if (faultStartNoted && !faultEndNoted && now >= firstRequestAt + outage.toMs) pipeline.poller.start();
+        // Recorded as `pipectl pause` / `resume` record them: the recovery clock sees a manual override placed, then removed.
+        if (!faultStartNoted && now >= firstRequestAt + outage.fromMs) {
+          // setPaused, as `pipectl pause` does through the control API: stop() ends the poller for good
+          // (its abort signal is not renewed), so a drill that stopped it could never resume.
+          pipeline.poller.setPaused(true);
+          await recordDrillAction(pipeline, RECOVERY_ACTION.PAUSE, now);
+        }
+        if (faultStartNoted && !faultEndNoted && now >= firstRequestAt + outage.toMs) {
+          pipeline.poller.setPaused(false);
+          await recordDrillAction(pipeline, RECOVERY_ACTION.RESUME, now);
+        }
       }
       const faultStart = firstRequestAt === undefined ? undefined : firstRequestAt + outage.fromMs;
       const faultEnd = firstRequestAt === undefined ? undefined : firstRequestAt + outage.toMs;
@@ -256,6 +281,13 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
     const seconds = (ms: number) => Math.round((ms / 1000 / timeScale) * 10) / 10;
     const timeToDetectSeconds = detectedAt === undefined ? null : seconds(detectedAt - faultStart);
     const timeToRecoverSeconds = recoveredAt === undefined ? null : seconds(Math.max(0, recoveredAt - faultEnd));
+    // The recovery clock, as `pipectl incident timeline` computes it for a real incident.
+    const transitions = pipeline.alarms
+      .notifications('ticket')
+      .map((notification) => ({ alarm: notification.alarmId, from: notification.from, to: notification.state, at: Date.parse(notification.at) }));
+    const attempts = await listRecoveryAttempts(pipeline.dynamodb, pipeline.resources.controlTableName);
+    const clock = incidentTimeline(transitions, attempts, { startedAt: faultStart, timeScale });
+    if (options.incidentFile) writeGameDayIncident({ scenario: scenario.name, startedAt: faultStart, timeScale, transitions, attempts }, options.incidentFile);
     const allowed = new Set([...scenario.expectedAlarms, ...scenario.consequences]);
     // The composite only summarises the paging alarms: it is never a cause.
     const unexpectedAlarms = [...everFired].filter((id) => !allowed.has(id) && id !== COMPOSITE_ALARM_ID);
@@ -286,10 +318,31 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
         byTier: report.byTier,
       },
       wallSeconds: Math.round((Date.now() - started) / 100) / 10,
+      recoveryClock: {
+        timeToDetectSeconds: clock.timeToDetectSeconds,
+        timeToMitigateSeconds: clock.timeToMitigateSeconds,
+        timeToStableRecoverySeconds: clock.timeToStableRecoverySeconds,
+      },
       passed:
         timeToDetectSeconds !== null && timeToRecoverSeconds !== null && report.invariantHolds && firedBeforeFault.size === 0 && unexpectedAlarms.length === 0,
     };
   } finally {
     await pipeline.stop();
   }
+}
+
+/** A drill's pause or resume, recorded on the game day pipeline's recovery clock as the on-call's would be. */
+async function recordDrillAction(
+  pipeline: { readonly dynamodb: Parameters<typeof recordRecoveryAttempt>[0]; readonly resources: { readonly controlTableName: string } },
+  action: typeof RECOVERY_ACTION.PAUSE | typeof RECOVERY_ACTION.RESUME,
+  at: number,
+): Promise<void> {
+  await recordRecoveryAttempt(pipeline.dynamodb, pipeline.resources.controlTableName, {
+    action,
+    at,
+    by: 'gameday',
+    reason: action === RECOVERY_ACTION.PAUSE ? 'game day: the processor is paused (the fault)' : 'game day: the on-call resumes the processor',
+    detail: 'event source mapping',
+    override: action === RECOVERY_ACTION.PAUSE ? 'placed' : 'removed',
+  });
 }

@@ -152,13 +152,27 @@ export function prefilledPostMortem(evidence: IncidentEvidence): string {
   let text = POSTMORTEM_TEMPLATE;
   text = text.replace('<YYYY-MM-DD>, <start>–<end> UTC', `${isoSeconds(evidence.since).slice(0, 10)}, ${hhmm(evidence.since)}–<end> UTC`);
   if (alarmNames.length > 0) text = text.replace(/<alarm names, first one first>/, alarmNames.join(', '));
+  return fillPostMortemTimeline(text, rows, 'pipectl triage');
+}
+
+/**
+ * Puts `rows` (`| hh:mm:ss | event |`) into the post-mortem template's timeline table, keeping the
+ * template's rows for what only a human knows (page acknowledged, bleeding stopped, recovered).
+ * Anchored on the template's own lines; if the template changes shape, the rows are appended
+ * under a heading naming `source` instead of lost.
+ */
+export function fillPostMortemTimeline(
+  text: string,
+  rows: readonly string[],
+  source: string,
+  keep: RegExp = /acknowledged|bleeding stopped|recovered/,
+): string {
   const timelineHeader = '| time | event |\n| --- | --- |\n';
   const start = text.indexOf(timelineHeader);
-  if (start < 0) return `${text.trimEnd()}\n\n## Timeline from pipectl triage (UTC)\n\n${timelineHeader}${rows.join('\n')}\n`;
+  if (start < 0) return `${text.trimEnd()}\n\n## Timeline from ${source} (UTC)\n\n${timelineHeader}${rows.join('\n')}\n`;
   const bodyStart = start + timelineHeader.length;
   const end = text.indexOf('\n\n', bodyStart);
   const placeholders = text.slice(bodyStart, end < 0 ? undefined : end);
-  // Keep the template's rows for what only a human knows (page acknowledged, bleeding stopped).
-  const kept = placeholders.split('\n').filter((row) => /acknowledged|bleeding stopped|recovered/.test(row));
+  const kept = placeholders.split('\n').filter((row) => keep.test(row));
   return `${text.slice(0, bodyStart)}${[...rows, ...kept].join('\n')}${end < 0 ? '\n' : text.slice(end)}`;
 }

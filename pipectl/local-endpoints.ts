@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { LocalResources } from '../local/local-pipeline';
 import { TargetNotFoundError } from './errors';
 
 /** Where `pipectl local --serve` writes its endpoints, relative to the working directory. */
@@ -70,4 +71,29 @@ function isAlive(pid: number): boolean {
     // EPERM: it exists but belongs to someone else; still alive.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The parts of a running local pipeline (local/local-pipeline.ts) its serve file describes. */
+export interface ServablePipeline {
+  readonly emulators: { readonly region: string; readonly sqsEndpoint: string; readonly dynamodbEndpoint: string };
+  readonly resources: LocalResources;
+}
+
+/**
+ * A running pipeline's endpoints in the serve file's shape (stage `dev` unless `extra` says);
+ * `extra` adds what only the caller knows: the control API's endpoint, the log file, the pid.
+ */
+export function servedEndpoints(pipeline: ServablePipeline, extra: Partial<z.input<typeof LocalEndpoints>> = {}): z.input<typeof LocalEndpoints> {
+  const { emulators, resources } = pipeline;
+  return {
+    region: emulators.region,
+    stage: 'dev',
+    sqsEndpoint: emulators.sqsEndpoint,
+    dynamodbEndpoint: emulators.dynamodbEndpoint,
+    queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
+    tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
+    functionName: resources.processorFunctionName,
+    eventSourceMappingId: resources.eventSourceMappingId,
+    ...extra,
+  };
 }

@@ -1,7 +1,7 @@
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { CONTROL } from '../lambda/contract';
-import { scanPrefix } from './control-state';
+import { type BreakerAction, scanPrefix } from './control-state';
 import { operatorIdentity } from './operator-identity';
 import type { PipelineTarget } from './target';
 
@@ -36,6 +36,9 @@ export interface RecoveryAttempt {
    */
   readonly override: 'placed' | 'removed' | 'none';
 }
+
+/** What recording an on-call action needs of a target. */
+type OnCallTarget = Pick<PipelineTarget, 'kind' | 'region' | 'dynamodb' | 'resources'>;
 
 /** Days a recovery attempt is kept. */
 const RETENTION_DAYS = 90;
@@ -79,14 +82,43 @@ export async function listRecoveryAttempts(client: DynamoDBClient, tableName: st
  * operatorIdentity) and records the attempt. Never throws: the action has happened, and losing
  * its record must not turn it into a failure; returns whether it was recorded.
  */
-export async function recordOnCallAction(
-  target: Pick<PipelineTarget, 'kind' | 'region' | 'dynamodb' | 'resources'>,
-  attempt: Omit<RecoveryAttempt, 'at' | 'by'> & { readonly by?: string },
-): Promise<boolean> {
+export async function recordOnCallAction(target: OnCallTarget, attempt: Omit<RecoveryAttempt, 'at' | 'by'> & { readonly by?: string }): Promise<boolean> {
   try {
     const by = attempt.by ?? (await operatorIdentity(target));
     return await recordRecoveryAttempt(target.dynamodb, target.resources.controlTableName, { ...attempt, by, at: Date.now() });
   } catch {
     return false;
   }
+}
+
+/*
+ * The records of each on-call action, shared by the CLI commands and the console's actions (which
+ * run the same pipectl functions), so that an action recorded in one is recorded in the other.
+ */
+
+/** `pause` / `resume` (the event source mapping). */
+export function recordMappingChange(target: OnCallTarget, enabled: boolean, state: string, by?: string): Promise<boolean> {
+  return recordOnCallAction(target, {
+    action: enabled ? RECOVERY_ACTION.RESUME : RECOVERY_ACTION.PAUSE,
+    override: enabled ? 'removed' : 'placed',
+    detail: `event source mapping ${state}`,
+    ...(by ? { by } : {}),
+  });
+}
+
+/** `breaker open|pin-closed` (an override placed) or `close|release` (removed). */
+export function recordBreakerChange(target: OnCallTarget, modelId: string, action: BreakerAction, effective: string, by?: string): Promise<boolean> {
+  const forced = action.kind === 'open' || action.kind === 'pin-closed';
+  return recordOnCallAction(target, {
+    action: forced ? RECOVERY_ACTION.BREAKER_FORCE : RECOVERY_ACTION.BREAKER_RELEASE,
+    override: forced ? 'placed' : 'removed',
+    reason: 'reason' in action ? action.reason : undefined,
+    detail: `${modelId}: ${effective}`,
+    ...(by ? { by } : {}),
+  });
+}
+
+/** `dlq redrive` (not a dry run). */
+export function recordRedrive(target: OnCallTarget, moved: number, reason: string | undefined, by?: string): Promise<boolean> {
+  return recordOnCallAction(target, { action: RECOVERY_ACTION.REDRIVE, override: 'none', reason, detail: `${moved} message(s) moved`, ...(by ? { by } : {}) });
 }

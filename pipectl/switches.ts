@@ -3,6 +3,7 @@ import { CONTROL } from '../lambda/contract';
 import { SWITCH } from '../lambda/resilience/runtime-switches';
 import { changeSwitch, readSwitches, type StoredSwitches, type SwitchChange } from '../lambda/resilience/switch-writer';
 import { scanPrefix } from './control-state';
+import { overrideOf } from './incident-timeline';
 import { RECOVERY_ACTION, recordRecoveryAttempt } from './recovery-clock';
 
 export { readSwitches, type StoredSwitches, type SwitchChange };
@@ -18,7 +19,8 @@ export async function switchHistory(client: DynamoDBClient, tableName: string, l
 /**
  * Changes a switch and records it as a recovery attempt (the recovery clock): a switch set places a
  * manual override, an unset removes one — except the canary and shadow settings, which are
- * rollouts rather than overrides (the canary's abort is recorded by `pipectl canary abort`).
+ * rollouts rather than overrides; a canary aborted (or rolled back) is one until its candidate is
+ * withdrawn, promoted or rolled out again (overrideOf in incident-timeline.ts).
  */
 export async function changeSwitchAsOperator(
   client: DynamoDBClient,
@@ -27,16 +29,10 @@ export async function changeSwitchAsOperator(
   action: (typeof RECOVERY_ACTION)[keyof typeof RECOVERY_ACTION] = request.value === undefined ? RECOVERY_ACTION.SWITCH_UNSET : RECOVERY_ACTION.SWITCH_SET,
 ): Promise<{ change: SwitchChange; recorded: boolean }> {
   const change = await changeSwitch(client, tableName, request);
-  const rollout = request.name.startsWith('canary.') || request.name.startsWith('shadow.');
-  const override = rollout ? 'none' : request.value === undefined ? 'removed' : 'placed';
-  const recorded = await recordRecoveryAttempt(client, tableName, {
-    action,
-    at: change.at,
-    by: change.by,
-    reason: change.reason,
-    detail: `${change.name}=${change.value ?? '(unset)'}${change.previous !== undefined ? ` (was ${change.previous})` : ''}`,
-    override,
-  });
+  const detail = `${change.name}=${change.value ?? '(unset)'}${change.previous !== undefined ? ` (was ${change.previous})` : ''}`;
+  // What the recovery clock counts as an override (incident-timeline.ts): a switch set, a canary stopped by hand.
+  const override = overrideOf({ action, detail })?.effect ?? 'none';
+  const recorded = await recordRecoveryAttempt(client, tableName, { action, at: change.at, by: change.by, reason: change.reason, detail, override });
   return { change, recorded };
 }
 

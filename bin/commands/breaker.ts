@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { applyBreakerAction, type BreakerAction, type BreakerView, getBreaker, listBreakers } from '../../pipectl/control-state';
 import { UsageError } from '../../pipectl/errors';
-import { RECOVERY_ACTION, recordOnCallAction } from '../../pipectl/recovery-clock';
+import { recordBreakerChange } from '../../pipectl/recovery-clock';
 import { isoSeconds, table } from '../../pipectl/format';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
 
@@ -134,14 +134,7 @@ export function registerBreakerCommand(program: Command, io: CliIo): void {
           yes: Boolean(flags.yes),
         });
         const written = await applyBreakerAction(dynamodb, resources.controlTableName, flags.model, action, flags.by ?? operator());
-        const forced = action.kind === 'open' || action.kind === 'pin-closed';
-        await recordOnCallAction(target, {
-          action: forced ? RECOVERY_ACTION.BREAKER_FORCE : RECOVERY_ACTION.BREAKER_RELEASE,
-          override: forced ? 'placed' : 'removed',
-          reason: 'reason' in action ? action.reason : undefined,
-          detail: `${flags.model}: ${written.effective}`,
-          by: flags.by,
-        }); // the recovery clock
+        await recordBreakerChange(target, flags.model, action, written.effective, flags.by); // the recovery clock
         io.err(
           `the breaker of ${flags.model} is now ${written.effective}; instances see it within their breaker cache time. Check: pipectl breaker status ${targetHint(target)}\n`,
         );

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { findDeadLetter, groupByClass, readDeadLetters, redrive, type RedriveResult } from '../../pipectl/dlq';
-import { RECOVERY_ACTION, recordOnCallAction } from '../../pipectl/recovery-clock';
+import { recordRedrive } from '../../pipectl/recovery-clock';
 import { OperationFailedError } from '../../pipectl/errors';
 import { formatDuration, isoSeconds, table, truncate } from '../../pipectl/format';
 import { queueDepth } from '../../pipectl/queue-inspector';
@@ -167,13 +167,7 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
         });
       }
       const result = await redrive(target, { ...options, dryRun: Boolean(flags.dryRun) });
-      if (!flags.dryRun)
-        await recordOnCallAction(target, {
-          action: RECOVERY_ACTION.REDRIVE,
-          override: 'none',
-          reason: flags.reason,
-          detail: `${result.moved} message(s) moved`,
-        }); // the recovery clock
+      if (!flags.dryRun) await recordRedrive(target, result.moved, flags.reason); // the recovery clock
       if (flags.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
       else io.out(describeRedrive(result, flags.reason));
       if (result.fallbackReason) io.err(`note: ${result.fallbackReason}; moved by receive → send → delete instead\n`);

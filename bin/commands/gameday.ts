@@ -4,6 +4,7 @@ import type { CliIo } from '../../pipectl/cli-io';
 import { OperationFailedError, RefusedError } from '../../pipectl/errors';
 import { formatDuration, parseDuration, table } from '../../pipectl/format';
 import { describeFault, findScenario, GAMEDAY_SCENARIOS, type GameDayResult, type GameDayScenario, runGameDay } from '../../pipectl/gameday';
+import { GAMEDAY_INCIDENT_FILE } from '../../pipectl/incident-report';
 import { resolveTarget } from '../../pipectl/target';
 import { addExamples } from './target-options';
 
@@ -19,6 +20,7 @@ interface GameDayFlags {
   readonly timeout: string;
   readonly log: string;
   readonly json?: boolean;
+  readonly incidentFile: string;
 }
 
 const timeScale = (value: string) => {
@@ -45,6 +47,11 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     .addOption(new Option('--time-scale <factor>', 'local time runs this much faster than real time').argParser(timeScale).default(0.1))
     .addOption(new Option('--timeout <duration>', 'give up after this much pipeline time').default('15m'))
     .addOption(new Option('--log <file>', "where the game day's processor log (and alarm states) go").default(join('.local', 'gameday', 'processor.log')))
+    .addOption(
+      new Option('--incident-file <file>', 'where the alarm transitions and recovery attempts are kept for `pipectl incident timeline --gameday`').default(
+        GAMEDAY_INCIDENT_FILE,
+      ),
+    )
     .option('--json', 'print the result as JSON');
   addExamples(
     command,
@@ -107,6 +114,7 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
       timeScale: flags.timeScale,
       timeoutSeconds,
       logFile: flags.log,
+      incidentFile: flags.incidentFile,
       onEvent: (event) => io.err(`  ${formatClock(event.virtualSeconds)}  ${event.event}\n`),
     });
     return result;
@@ -133,6 +141,8 @@ function describe(result: GameDayResult): string {
     '',
     `  time to detect   ${result.timeToDetectSeconds === null ? 'NOT DETECTED' : `${formatDuration(result.timeToDetectSeconds * 1000)} (${result.detectedBy})`}`,
     `  time to recover  ${result.timeToRecoverSeconds === null ? 'NOT RECOVERED' : `${formatDuration(result.timeToRecoverSeconds * 1000)} after the fault ended`}`,
+    `  recovery clock   detect ${clockFigure(result.recoveryClock.timeToDetectSeconds)}, mitigate ${clockFigure(result.recoveryClock.timeToMitigateSeconds)}, ` +
+      `stable recovery ${clockFigure(result.recoveryClock.timeToStableRecoverySeconds)} from the fault's start (pipectl incident timeline --gameday)`,
     `  (pipeline time; the run took ${result.wallSeconds} s of yours at ×${result.timeScale})`,
     `  messages         ${result.sent} sent: ${result.report.completed} completed (primary ${result.report.byTier.primary}, secondary ${result.report.byTier.secondary}, ` +
       `rules ${result.report.byTier.rules}), ${result.report.deadLettered} dead-lettered, ${result.report.inReview} in review`,
@@ -149,4 +159,8 @@ function describe(result: GameDayResult): string {
   if (result.unexpectedAlarms.length > 0) lines.push(`  ✘ fired for a cause not injected: ${result.unexpectedAlarms.join(', ')}`);
   lines.push(`  ${result.passed ? '✔ game day passed' : '✘ game day failed'}`, '');
   return lines.join('\n');
+}
+
+function clockFigure(seconds: number | null): string {
+  return seconds === null ? '—' : formatDuration(seconds * 1000);
 }

@@ -8,12 +8,14 @@ import { firedAlarmLines } from '../../local/alarm-summary';
 import { defaultLogFile, startLocalPipeline } from '../../local/local-pipeline';
 import type { LocalRunReport } from '../../local/report';
 import { runLocal } from '../../local/run-local';
+import { shadowLines } from '../../local/shadow-report';
 import { sendBodies } from '../../local/queue-drain';
 import { buildBodies, DEFAULT_INPUT } from '../../local/workload';
-import { METRIC, QUOTA_ENV } from '../../lambda/contract';
+import { ENV, METRIC, QUOTA_ENV } from '../../lambda/contract';
 import { renderQuotaChart, summarizeQuotaRun } from '../../local/model-simulator/quota-chart';
 import { FaultSpecError, parseFaultSpec } from '../../local/model-simulator/fault-spec';
 import { startConsole } from '../../pipectl/console/console-server';
+import { servedEndpoints } from '../../pipectl/local-endpoints';
 import { localTarget } from '../../pipectl/target';
 
 /** Where `--serve` writes its endpoints, so other pipectl commands (and scripts) can find them. */
@@ -35,6 +37,7 @@ interface LocalOptions {
   readonly json?: boolean;
   readonly pacing: PacingOption;
   readonly chart?: string;
+  readonly shadow?: { readonly modelId: string; readonly percent: number };
 }
 
 /**
@@ -116,15 +119,38 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
         .default('quota'),
     )
     .option('--chart <file.svg>', 'with --faults rpm=N: write the calls per minute against the quota as an SVG chart')
+    .option(
+      '--shadow <model[:percent]>',
+      "a shadow candidate (as the stage config's shadow block): that share of completed records (default 100) also asks it; the summary compares it with the baseline",
+      shadowOption,
+    )
     .action(async (options: LocalOptions) => {
       process.exitCode = options.serve || options.console ? await serve(options) : await run(options, io);
     });
 }
 
+/** `--shadow sim-candidate:50` → the candidate and its share. */
+function shadowOption(value: string): { modelId: string; percent: number } {
+  const [modelId = '', percentText] = value.split(/:(?=[\d.]+$)/);
+  const percent = percentText === undefined ? 100 : Number(percentText);
+  if (modelId.trim() === '' || !(percent > 0 && percent <= 100))
+    throw new InvalidArgumentError('MODEL or MODEL:PERCENT with a percentage in (0, 100] is expected');
+  return { modelId: modelId.trim(), percent };
+}
+
+/** The processor environment the command's options set (applied after the template's). */
+function processorOverrides(options: LocalOptions): Record<string, string> {
+  return {
+    ...(options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : {}),
+    ...pacingEnvironment(options.pacing, options.faults),
+    ...(options.shadow ? { [ENV.SHADOW_MODEL_ID]: options.shadow.modelId, [ENV.SHADOW_PERCENT]: String(options.shadow.percent) } : {}),
+  };
+}
+
 async function run(options: LocalOptions, io: CliIo): Promise<number> {
   const bodies = buildBodies(options);
   const logFile = defaultLogFile();
-  const environment = { ...(options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : {}), ...pacingEnvironment(options.pacing, options.faults) };
+  const environment = processorOverrides(options);
   const showProgress = options.progress && Boolean(process.stderr.isTTY);
   const bar = showProgress
     ? new SingleBar({ format: ' {phase} |{bar}| {value}/{total} messages | {duration}s', stream: process.stderr, hideCursor: true }, Presets.shades_classic)
@@ -162,27 +188,18 @@ async function serve(options: LocalOptions): Promise<number> {
     stage: options.stage,
     timeScale: options.timeScale,
     logFile: defaultLogFile(),
-    environment: { ...(options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : {}), ...pacingEnvironment(options.pacing, options.faults) },
+    environment: processorOverrides(options),
     faults: options.faults,
   });
-  const { emulators, resources } = pipeline;
+  const { resources } = pipeline;
   // pipectl pause/resume/status reach the event source mapping through this Lambda API endpoint.
   const controlApi = await startPipelineControlApi(pipeline);
   const endpoints = {
-    region: emulators.region,
-    stage: options.stage,
-    sqsEndpoint: emulators.sqsEndpoint,
-    dynamodbEndpoint: emulators.dynamodbEndpoint,
-    lambdaEndpoint: controlApi.endpoint,
-    queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
-    tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
-    functionName: resources.processorFunctionName,
-    eventSourceMappingId: resources.eventSourceMappingId,
-    logFile: defaultLogFile(),
+    ...servedEndpoints(pipeline, { stage: options.stage, lambdaEndpoint: controlApi.endpoint, logFile: defaultLogFile(), pid: process.pid }),
     // The endpoints above are the emulators themselves: what a client sends or reads there is never faulted.
     faults: options.faults ?? null,
-    pid: process.pid,
   };
+
   mkdirSync(dirname(SERVE_FILE), { recursive: true });
   writeFileSync(SERVE_FILE, `${JSON.stringify(endpoints, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(endpoints)}\n`);
@@ -229,6 +246,7 @@ export function summary(report: LocalRunReport, logFile: string, reportFile?: st
     `  throughput         ${perSecond.toFixed(0)} messages/s over ${(report.durationMs / 1000).toFixed(1)} s`,
     ...infraFaultLines(report),
     ...quotaLines(report),
+    ...shadowLines(report.shadow),
     ...firedAlarmLines(report.alarms),
     '',
     report.invariantHolds

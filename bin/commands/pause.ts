@@ -3,7 +3,7 @@ import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { getMapping, setMappingEnabled } from '../../pipectl/event-source';
 import { parseDuration } from '../../pipectl/format';
 import { queueDepth } from '../../pipectl/queue-inspector';
-import { RECOVERY_ACTION, recordOnCallAction } from '../../pipectl/recovery-clock';
+import { recordMappingChange } from '../../pipectl/recovery-clock';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
 
 interface PauseFlags extends TargetFlags {
@@ -49,11 +49,7 @@ export function registerPauseCommands(program: Command, io: CliIo): void {
           yes: Boolean(flags.yes),
         });
         const { after, settled } = await setMappingEnabled(target, enabled, { waitMs, pollMs: target.kind === 'local' ? 100 : 2000 });
-        await recordOnCallAction(target, {
-          action: enabled ? RECOVERY_ACTION.RESUME : RECOVERY_ACTION.PAUSE,
-          override: enabled ? 'removed' : 'placed',
-          detail: `event source mapping ${after.state}`,
-        }); // the recovery clock
+        await recordMappingChange(target, enabled, after.state); // the recovery clock
         if (enabled) {
           io.err(`resumed: the event source mapping is ${after.state}; ${backlog.visible} queued message(s) will be processed\n`);
         } else {

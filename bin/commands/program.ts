@@ -9,9 +9,11 @@ import { registerConsoleCommand } from './console';
 import { registerDlqCommand } from './dlq';
 import { registerDriftCommand } from './drift';
 import { registerGameDayCommand } from './gameday';
+import { registerIncidentCommand } from './incident';
 import { registerJobsCommand } from './jobs';
 import { registerLocalCommand } from './local';
 import { registerPauseCommands } from './pause';
+import { registerReplayCommand } from './replay';
 import { registerReviewCommand } from './review';
 import { registerRunbookCommand } from './runbook';
 import { registerSendCommand } from './send';
@@ -72,6 +74,8 @@ function registerCommands(program: Command, io: CliIo): void {
   registerConsoleCommand(program, io);
   registerSwitchCommand(program, io);
   registerCanaryCommand(program, io);
+  registerReplayCommand(program, io);
+  registerIncidentCommand(program, io);
 }
 
 /**

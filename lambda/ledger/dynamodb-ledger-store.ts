@@ -11,6 +11,7 @@ import { LEDGER, LEDGER_STATUS, type LedgerStatus } from '../contract';
 import { DependencyError } from '../errors/pipeline-errors';
 import { hourShardKey, jobShardKey } from './ledger-index';
 import type {
+  ShadowRequest,
   ClaimOutcome,
   ClaimRequest,
   CompleteRequest,
@@ -205,6 +206,29 @@ export class DynamoDbLedgerStore implements LedgerStore {
         ':expiresAt': { N: String(this.expiresAt(request.now)) },
       },
     });
+  }
+
+  async recordShadow(request: ShadowRequest): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { [LEDGER.PARTITION_KEY]: { S: request.key } },
+          UpdateExpression: 'SET #shadow = :shadow',
+          ConditionExpression: '#status = :completed',
+          ExpressionAttributeNames: { '#shadow': LEDGER.SHADOW, '#status': LEDGER.STATUS },
+          ExpressionAttributeValues: {
+            ':shadow': convertToAttr(request.shadow, { removeUndefinedValues: true }),
+            ':completed': { S: LEDGER_STATUS.COMPLETED },
+          },
+        }),
+        { abortSignal: request.signal },
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw new DependencyError('dynamodb', `recording the shadow answer failed: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   async recordRejection(request: RejectionRequest): Promise<WriteOutcome> {

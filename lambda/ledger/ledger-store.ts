@@ -42,6 +42,12 @@ export interface LedgerStore {
   recordDeadLetter(request: FailureRequest): Promise<WriteOutcome>;
   /** (no item) → REJECTED: the message was bad input (the key is the raw body's hash). */
   recordRejection(request: RejectionRequest): Promise<WriteOutcome>;
+  /**
+   * COMPLETED → COMPLETED with the shadow candidate's answer in the `shadow` attribute (never the
+   * result); nothing when the item is not COMPLETED. Not a state transition: the shadow run's side note.
+   * @returns whether it was written
+   */
+  recordShadow?(request: ShadowRequest): Promise<boolean>;
   /** IN_PROGRESS → IN_REVIEW by the claim's owner: escalated to a person. */
   markInReview(request: ReviewRequest): Promise<WriteOutcome>;
   /**
@@ -150,4 +156,19 @@ export interface ReviewRequest extends WriteOptions {
    */
   readonly input?: unknown;
   readonly now: number;
+}
+
+/** The shadow candidate's answer to a completed record (lambda/processor/shadow-run.ts). */
+export interface ShadowRequest extends WriteOptions {
+  readonly key: string;
+  readonly shadow: {
+    readonly modelId: string;
+    readonly result?: unknown;
+    /** Same category and priority as the result. */
+    readonly agrees?: boolean;
+    readonly latencyMs: number;
+    readonly costUsd: number;
+    readonly error?: string;
+    readonly at: number;
+  };
 }

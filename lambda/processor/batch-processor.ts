@@ -18,6 +18,7 @@ import { FallbackChain } from './fallback-chain';
 import { parseMessage, type ParsedMessage } from './message-parser';
 import type { QueueGateway } from './queue-gateway';
 import { RecentKeys } from './recent-keys';
+import type { ShadowRun } from './shadow-run';
 import { type BatchContext, OUTCOME, type Outcome, receiveCountOf, RecordProtocol, type RecordResult } from './record-protocol';
 import type { RuntimeConfig } from './runtime-config';
 
@@ -62,6 +63,8 @@ export interface BatchProcessorDependencies {
   readonly switches?: RuntimeSwitches;
   /** Pacing to the provider's quota, per model (lambda/resilience/rate-limiter.ts). @default none: no pacing */
   readonly rateLimiterFor?: (modelId: string) => ModelRateLimiter | undefined;
+  /** The shadow run (shadow-run.ts). @default none */
+  readonly shadow?: ShadowRun;
 }
 
 /** The part of the Lambda context the processor uses. */

@@ -1,17 +1,10 @@
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC_SERVICE, METRICS_NAMESPACE } from '../contract';
 import { DynamoDbLedgerStore } from '../ledger/dynamodb-ledger-store';
-import { BedrockProvider } from '../model/bedrock-provider';
-import type { ModelProvider } from '../model/model-provider';
-import { OpenAiCompatibleProvider } from '../model/openai-compatible-provider';
-import { SecretApiKey } from '../model/secret-api-key';
-import { SimulatedProvider } from '../model/simulated-provider';
 import { HourlyBudget } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
 import { EntityDecisions } from '../resilience/entity-decisions';
@@ -24,7 +17,9 @@ import { SharedBreaker } from '../resilience/shared-breaker';
 import { BatchProcessor } from './batch-processor';
 import { EntityGuard } from './entity-guard';
 import { SqsQueueGateway } from './queue-gateway';
-import { readRuntimeConfig, type RuntimeConfig } from './runtime-config';
+import { ShadowRun } from './shadow-run';
+import { createProvider } from './provider-factory';
+import { breakerSettingsOf, readRuntimeConfig } from './runtime-config';
 import { withRequestTimeouts } from './sdk-client-options';
 
 // Cold start: everything below is built once per execution environment and reused by every
@@ -37,51 +32,15 @@ const logger = new Logger({ serviceName, persistentKeys: { stage: config.stage }
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions: { stage: config.stage } });
 const dynamodb = new DynamoDBClient(withRequestTimeouts({}));
 
-function createProvider(runtime: RuntimeConfig): ModelProvider {
-  switch (runtime.modelProvider) {
-    case 'simulated':
-      return new SimulatedProvider({ seed: runtime.simulatorSeed, latencyMs: runtime.simulatorLatencyMs });
-    case 'bedrock':
-      // maxAttempts 1: no SDK retries under ours (the retry policy is the one retry layer).
-      return new BedrockProvider({ client: new BedrockRuntimeClient({ maxAttempts: 1 }), maxOutputTokens: runtime.maxOutputTokens });
-    case 'openai-compatible': {
-      const secretArn = runtime.modelApiKeySecretArn;
-      // The config refuses a missing secret unless the endpoint is on loopback (local mode's simulator).
-      const key = secretArn ? new SecretApiKey(new SecretsManagerClient({ maxAttempts: 2 }), secretArn) : undefined;
-      key?.prefetch();
-      return new OpenAiCompatibleProvider({
-        baseUrl: runtime.modelBaseUrl as string,
-        apiKey: key ? () => key.get() : async () => undefined,
-        maxOutputTokens: runtime.maxOutputTokens,
-      });
-    }
-  }
-}
-
 const breakerStore = new DynamoDbBreakerStore(dynamodb, config.controlTable);
 const breakers = new Map<string, SharedBreaker>();
 function breakerFor(modelId: string): SharedBreaker {
   let breaker = breakers.get(modelId);
   if (!breaker) {
-    breaker = new SharedBreaker(
-      modelId,
-      breakerStore,
-      {
-        failureThreshold: config.breakerFailureThreshold,
-        failureRatePercent: config.breakerFailureRatePercent,
-        minCalls: config.breakerMinCalls,
-        windowMs: config.breakerWindowMs,
-        cooldownMs: config.breakerCooldownMs,
-        cacheMs: config.breakerCacheMs,
-        // The probe is one call: its lease outlives one call's timeout, so a slow probe is not
-        // joined by a second one, and a dead instance's probe is replaced soon after.
-        probeLeaseMs: config.modelCallTimeoutMs + config.timeMarginMs,
-      },
-      {
-        onOpened: (model, openUntil) => logger.warn('breaker opened', { modelId: model, openUntil: new Date(openUntil).toISOString() }),
-        onProbeSettled: (model, closed) => logger.info(closed ? 'breaker closed after a probe' : 'breaker reopened after a probe', { modelId: model }),
-      },
-    );
+    breaker = new SharedBreaker(modelId, breakerStore, breakerSettingsOf(config), {
+      onOpened: (model, openUntil) => logger.warn('breaker opened', { modelId: model, openUntil: new Date(openUntil).toISOString() }),
+      onProbeSettled: (model, closed) => logger.info(closed ? 'breaker closed after a probe' : 'breaker reopened after a probe', { modelId: model }),
+    });
     breakers.set(modelId, breaker);
   }
   return breaker;
@@ -98,12 +57,16 @@ const switches = new RuntimeSwitches(new DynamoDbSwitchSource(dynamodb, config.c
 // invocation awaits it if it is still in flight.
 void switches.refresh();
 
+const ledger = new DynamoDbLedgerStore({ client: dynamodb, tableName: config.ledgerTable, ttlDays: config.ledgerTtlDays });
+const provider = createProvider(config);
+const budget = new HourlyBudget(dynamodb, config.controlTable, { tokensPerHour: config.budgetTokensPerHour, usdPerHour: config.budgetUsdPerHour });
+
 const processor = new BatchProcessor({
   switches,
   config,
   logger,
   metrics,
-  ledger: new DynamoDbLedgerStore({ client: dynamodb, tableName: config.ledgerTable, ttlDays: config.ledgerTtlDays }),
+  ledger,
   queues: new SqsQueueGateway({
     // The client's endpoint (the region's, or AWS_ENDPOINT_URL_SQS) is used for every queue, not
     // the host in the queue URL: on AWS they are the same; against an emulator whose queue URLs
@@ -113,9 +76,9 @@ const processor = new BatchProcessor({
     deadLetterQueueUrl: config.inputDlqUrl,
     reviewQueueUrl: config.reviewQueueUrl,
   }),
-  provider: createProvider(config),
+  provider,
   breakerFor,
-  budget: new HourlyBudget(dynamodb, config.controlTable, { tokensPerHour: config.budgetTokensPerHour, usdPerHour: config.budgetUsdPerHour }),
+  budget,
   retryPolicy: new RetryPolicy({
     maxAttempts: config.retryMaxAttempts,
     baseDelayMs: config.retryBaseDelayMs,
@@ -129,6 +92,8 @@ const processor = new BatchProcessor({
     new DynamoDbQuotaStore(dynamodb, config.controlTable),
   ),
   entityGuard: new EntityGuard({ decisions: new EntityDecisions(dynamodb, config.controlTable), config }),
+  // Change safety (issue 15): nothing happens, and nothing is requested, unless a shadow candidate is configured.
+  shadow: new ShadowRun({ config, provider, logger, ledger, budget, switches }),
 });
 
 /** The SQS event source's entry point: a partial batch response, never a thrown batch. */

@@ -13,7 +13,7 @@ import {
   type RejectedInputError,
   TimeBudgetExhaustedError,
 } from '../errors/pipeline-errors';
-import type { ClaimOutcome, LedgerStore } from '../ledger/ledger-store';
+import type { ClaimOutcome, CompleteRequest, LedgerStore } from '../ledger/ledger-store';
 import { FINAL_FOR_PROCESSOR, type WriteOutcome } from '../ledger/ledger-transitions';
 import type { KeyCallCounter } from '../resilience/key-call-counter';
 import { MAX_VISIBILITY_SECONDS, queueBackoffSeconds } from '../resilience/queue-backoff';
@@ -22,12 +22,13 @@ import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import { taskFeatures } from '../tasks/task-features';
 import type { BatchMetrics } from './batch-metrics';
 import type { EntityGuard } from './entity-guard';
-import { callCapFor, type FallbackChain, type RecordWork, type TierNote } from './fallback-chain';
+import { callCapFor, type FallbackChain, type RecordWork, type Served, type TierNote } from './fallback-chain';
 import { rejectedKey } from './input-key';
 import type { ParsedMessage } from './message-parser';
 import type { QueueGateway } from './queue-gateway';
 import type { RecentKeys } from './recent-keys';
 import type { RuntimeConfig } from './runtime-config';
+import type { ShadowRun } from './shadow-run';
 import { requeueStopped, stoppedTaskDelaySeconds } from './task-stop';
 import { recordVariantMetrics, taskStopped } from './variants';
 
@@ -64,6 +65,8 @@ export interface RecordProtocolDependencies {
   readonly random?: () => number;
   /** Runtime switches (stop a task; the rest act in the fallback chain). @default none */
   readonly switches?: RuntimeSwitches;
+  /** The shadow run (shadow-run.ts): after a completion, a sampled record also asks the candidate. @default none */
+  readonly shadow?: ShadowRun;
 }
 
 /** What one invocation gives every record: its clock limits and its batch-wide state. */
@@ -311,25 +314,16 @@ export class RecordProtocol {
         served.tier === TIER.HUMAN
           ? await this.escalate(record, message, claimToken, served.notes, work.calls, batch)
           : await ledger.complete({
-              key,
-              claimToken,
-              result: served.result,
-              tier: served.tier,
-              modelId: served.modelId,
-              tokensIn: served.tokensIn,
-              tokensOut: served.tokensOut,
-              modelLatencyMs: served.latencyMs,
-              modelCalls: served.modelCalls,
+              ...completionOf(message, served, claimToken, this.now()),
               variant: work.variant,
-              // The drift monitor's features ride on this same write (no extra request).
-              features: taskFeatures(task, { input: message.input, output: served.result, tier: served.tier }),
-              now: this.now(),
               signal: this.signalUntil(batch.leaseUntil),
             });
       if (work.calls > 0 && settled.kind === 'stale') await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);
       if (settled.kind === 'stale') return this.lostLease(record, batch, base, settled, work);
       await this.deps.entityGuard?.settled(work, served, batch.leaseUntil);
       this.deps.recentKeys.add(key);
+      // After the result is stored, never before: the shadow delays the record by its call at most, and never fails it.
+      if (served.tier !== TIER.HUMAN) await this.deps.shadow?.run(message, served, metrics, modelUntil);
       const outcome = served.tier === TIER.HUMAN ? OUTCOME.IN_REVIEW : OUTCOME.COMPLETED;
       return {
         ...base,
@@ -556,4 +550,24 @@ function retryAfterOf(error: PipelineError | undefined): number {
   if (error instanceof ModelCallError || error instanceof BreakerOpenError || error instanceof BudgetExhaustedError || error instanceof RateLimitedError)
     return error.retryAfterMs ?? 0;
   return 0;
+}
+
+/**
+ * The completion of a served record (what the ledger's `complete` stores), for the claim `claimToken`.
+ * The drift monitor's features ride on this same write (no extra request). Shared with `pipectl replay --store`.
+ */
+export function completionOf(message: ParsedMessage, served: Served, claimToken: string, now: number): CompleteRequest {
+  return {
+    key: message.key,
+    claimToken,
+    result: served.result,
+    tier: served.tier,
+    modelId: served.modelId,
+    tokensIn: served.tokensIn,
+    tokensOut: served.tokensOut,
+    modelLatencyMs: served.latencyMs,
+    modelCalls: served.modelCalls,
+    features: taskFeatures(message.task, { input: message.input, output: served.result, tier: served.tier }),
+    now,
+  };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { BreakerSettings } from '../resilience/breaker-state';
 import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, QUOTA_ENV, RATE_PACING_MODES, TIERS } from '../contract';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -88,6 +89,10 @@ const RuntimeConfigSchema = z
     entityWindowSeconds: count(1, 30 * 86_400),
     entityReuseThreshold: nonNegative.pipe(z.number().min(0).max(1.01)),
     // ── end entity loops ──
+    // ── change safety (issue 15): the stage's shadow candidate; `shadow.*` switches override it ──
+    shadowModelId: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
+    shadowPercent: nonNegative.pipe(z.number().min(0).max(100)),
+    shadowMaxPerHour: count(0),
   })
   .superRefine((config, ctx) => {
     if (config.modelProvider !== 'openai-compatible') return;
@@ -172,6 +177,9 @@ const SOURCES: Readonly<Record<keyof z.input<typeof RuntimeConfigSchema>, readon
   entityWindowSeconds: [ENV.ENTITY_WINDOW_SECONDS, '86400'],
   entityReuseThreshold: [ENV.ENTITY_REUSE_THRESHOLD, '0.6'],
   // ── end entity loops ──
+  shadowModelId: [ENV.SHADOW_MODEL_ID, ''],
+  shadowPercent: [ENV.SHADOW_PERCENT, '0'],
+  shadowMaxPerHour: [ENV.SHADOW_MAX_PER_HOUR, '1000'],
 };
 
 /** The environment variable each config field is read from. */
@@ -197,4 +205,19 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     throw new Error(`processor configuration is invalid: ${problems.join('; ')}`);
   }
   return parsed.data;
+}
+
+/** The shared breaker's settings a processor configuration names (the handler's, and `pipectl replay`'s). */
+export function breakerSettingsOf(config: RuntimeConfig): BreakerSettings {
+  return {
+    failureThreshold: config.breakerFailureThreshold,
+    failureRatePercent: config.breakerFailureRatePercent,
+    minCalls: config.breakerMinCalls,
+    windowMs: config.breakerWindowMs,
+    cooldownMs: config.breakerCooldownMs,
+    cacheMs: config.breakerCacheMs,
+    // The probe is one call: its lease outlives one call's timeout, so a slow probe is not
+    // joined by a second one, and a dead instance's probe is replaced soon after.
+    probeLeaseMs: config.modelCallTimeoutMs + config.timeMarginMs,
+  };
 }

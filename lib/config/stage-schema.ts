@@ -221,6 +221,13 @@ export const StageConfigSchema = z
         minimumSamples: z.number().int().min(1).default(5),
       })
       .prefault({}),
+    shadow: z
+      .strictObject({
+        modelId: z.string().default(''),
+        percent: percent().max(100).default(0),
+        maxPerHour: z.number().int().min(0).default(1000),
+      })
+      .prefault({}),
     // ── end change safety ──
     model: z
       .strictObject({

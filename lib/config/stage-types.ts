@@ -301,6 +301,20 @@ export interface CanaryConfig {
   /** No verdict in a minute with fewer records than this on either variant. @default 5 */
   readonly minimumSamples: number;
 }
+
+/**
+ * The shadow run: a share of records also asks a candidate model after the primary result is
+ * stored; its answer goes to the ledger item's `shadow` attribute, never the result. The
+ * `shadow.model` and `shadow.percent` runtime switches override the first two at run time.
+ */
+export interface ShadowConfig {
+  /** The candidate model id; empty: no shadow. @default '' */
+  readonly modelId: string;
+  /** Share of records sampled (by a hash of the key), 0–100. @default 0 */
+  readonly percent: number;
+  /** At most this many shadow calls per hour in one execution environment (0: none). @default 1000 */
+  readonly maxPerHour: number;
+}
 // ── end change safety ──
 
 /** Alarms, where they notify, and where their runbook lives. */
@@ -437,6 +451,8 @@ export interface StageConfig {
   // ── change safety (issue 15) ──
   /** The canary alarm: how much worse than the baseline a canary may be before it is rolled back. */
   readonly canary: CanaryConfig;
+  /** The shadow run's candidate, sample share and hourly cap. */
+  readonly shadow: ShadowConfig;
   // ── end change safety ──
   readonly model: ModelConfig;
   readonly retry: RetryConfig;

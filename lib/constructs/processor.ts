@@ -254,5 +254,9 @@ function modelEnvironment(config: StageConfig): Record<string, string> {
     [ENV.ENTITY_DECISION_LIMIT]: String(config.entityLoops.decisionLimit),
     [ENV.ENTITY_WINDOW_SECONDS]: String(config.entityLoops.windowSeconds),
     [ENV.ENTITY_REUSE_THRESHOLD]: String(config.entityLoops.reuseThreshold),
+    // ── change safety (issue 15) ──
+    [ENV.SHADOW_MODEL_ID]: config.shadow.modelId,
+    [ENV.SHADOW_PERCENT]: String(config.shadow.percent),
+    [ENV.SHADOW_MAX_PER_HOUR]: String(config.shadow.maxPerHour),
   };
 }

@@ -1,7 +1,7 @@
 import type { StageConfig } from '../config/stage-types';
 import { catalogMetrics, triage } from './alarm-family';
 import type { AlarmCatalog, AlarmDefinition } from './alarm-types';
-import { canaryAlarm, canaryDashboardRow } from './canary-alarms';
+import { canaryAlarm, canaryDashboardRow, shadowDashboardRow } from './canary-alarms';
 import { completenessAlarms } from './completeness-alarms';
 import { compositeAlarm } from './composite-alarm';
 import { buildDashboard } from './dashboard';
@@ -112,6 +112,7 @@ export function buildAlarmCatalog(config: StageConfig, options: AlarmCatalogOpti
       ...buildDashboard(alarms, pipeline, sqs, lambda, stage, budgetSet),
       ...quotaDashboard(config, alarms, { pipeline, sqs }),
       canaryDashboardRow(config),
+      shadowDashboardRow(config), // the canary and shadow rows: canary-alarms.ts
     ],
   };
 }

@@ -1,4 +1,4 @@
-import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, VARIANT, type VariantName } from '../../lambda/contract';
+import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, SHADOW_VARIANT, VARIANT, type VariantName } from '../../lambda/contract';
 import type { StageConfig } from '../config/stage-types';
 import type { AlarmDefinition, DashboardGraph, MetricQuery, MetricUnit, PipelineMetricName, Statistic } from './alarm-types';
 import { type MathCondition, type MathExpression, math } from './metric-math';
@@ -12,7 +12,14 @@ import { type MathCondition, type MathExpression, math } from './metric-math';
 export const CANARY_ALARM_ID = 'canary-regression';
 
 /** A pipeline metric of one variant: `service`, `stage` and `variant` (BatchMetrics publishes exactly that set for it). */
-function variantMetric(stage: string, name: PipelineMetricName, variant: VariantName, statistic: Statistic, unit: MetricUnit, label: string): MetricQuery {
+function variantMetric(
+  stage: string,
+  name: PipelineMetricName,
+  variant: VariantName | typeof SHADOW_VARIANT,
+  statistic: Statistic,
+  unit: MetricUnit,
+  label: string,
+): MetricQuery {
   return {
     source: {
       kind: 'pipeline',
@@ -120,6 +127,34 @@ export function canaryDashboardRow(config: StageConfig): { readonly heading: str
       { title: 'Fallbacks by variant', left: both(METRIC.VARIANT_FALLBACKS, 'Sum', 'Count', 'fallbacks'), width: 6 },
       { title: 'Validation failures by variant', left: both(METRIC.VARIANT_VALIDATION_FAILURES, 'Sum', 'Count', 'validation failures'), width: 6 },
       { title: 'Latency by variant (avg)', left: both(METRIC.VARIANT_LATENCY, 'Average', 'Milliseconds', 'latency'), width: 6 },
+    ],
+  };
+}
+
+/**
+ * The shadow row: baseline and shadow candidate side by side over the same sampled records
+ * (lambda/processor/shadow-run.ts publishes both sides for each sampled record).
+ */
+export function shadowDashboardRow(config: StageConfig): { readonly heading: string; readonly graphs: readonly DashboardGraph[] } {
+  const shadow = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, label: string) =>
+    variantMetric(config.stage, name, SHADOW_VARIANT, statistic, unit, label);
+  const both = (name: PipelineMetricName, statistic: Statistic, unit: MetricUnit, what: string): MetricQuery[] =>
+    ([VARIANT.BASELINE, SHADOW_VARIANT] as const).map((variant) => variantMetric(config.stage, name, variant, statistic, unit, `${variant} ${what}`));
+  return {
+    heading: 'Shadow vs baseline',
+    graphs: [
+      {
+        title: 'Shadow samples, errors, skipped',
+        left: [
+          shadow(METRIC.SHADOW_SAMPLES, 'Sum', 'Count', 'sampled'),
+          shadow(METRIC.SHADOW_ERRORS, 'Sum', 'Count', 'errors'),
+          shadow(METRIC.SHADOW_SKIPPED, 'Sum', 'Count', 'skipped (cap, budget)'),
+        ],
+        width: 6,
+      },
+      { title: 'Shadow agreement with the baseline (0–1)', left: [shadow(METRIC.SHADOW_AGREEMENT, 'Average', 'Count', 'agreement')], width: 6 },
+      { title: 'Latency by variant (avg)', left: both(METRIC.VARIANT_LATENCY, 'Average', 'Milliseconds', 'latency'), width: 6 },
+      { title: 'Cost by variant (USD)', left: both(METRIC.VARIANT_COST_USD, 'Sum', 'None', 'cost'), width: 6 },
     ],
   };
 }

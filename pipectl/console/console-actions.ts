@@ -6,6 +6,7 @@ import { OperationFailedError, UsageError } from '../errors';
 import { getMapping, setMappingEnabled } from '../event-source';
 import { getLedgerItem } from '../ledger-reader';
 import { queueDepth } from '../queue-inspector';
+import { recordBreakerChange, recordMappingChange, recordRedrive } from '../recovery-clock';
 import { resolveReview, validateResolution } from '../review';
 import type { PipelineTarget } from '../target';
 import { formFieldsOf, resultJsonFromForm } from './review-form';
@@ -76,10 +77,10 @@ export async function runAction(target: PipelineTarget, form: URLSearchParams, o
       case 'resolve':
         return await resolveAction(target, form, ask, operator);
       case 'redrive':
-        return await redriveAction(target, form, ask);
+        return await redriveAction(target, form, ask, operator);
       case 'pause':
       case 'resume':
-        return await mappingAction(target, action === 'resume', ask);
+        return await mappingAction(target, action === 'resume', ask, operator);
       case 'breaker':
         return await breakerAction(target, form, ask, operator);
     }
@@ -112,7 +113,7 @@ async function resolveAction(target: PipelineTarget, form: URLSearchParams, ask:
 }
 
 /** `pipectl dlq redrive [--reason R] [--dry-run]` */
-async function redriveAction(target: PipelineTarget, form: URLSearchParams, ask: Ask): Promise<ActionOutcome> {
+async function redriveAction(target: PipelineTarget, form: URLSearchParams, ask: Ask, operator: string): Promise<ActionOutcome> {
   const reason = form.get('reason') || undefined;
   const dryRun = form.get('dryRun') === '1';
   const rate = 10;
@@ -121,6 +122,7 @@ async function redriveAction(target: PipelineTarget, form: URLSearchParams, ask:
     await ask(`move ${reason ? `the ${reason} messages among the ` : ''}${depth.visible} dead letter(s) back to the input queue at ≤ ${rate}/s`, 'a dry run');
   }
   const result = await redrive(target, { failureClass: reason, ratePerSecond: rate, limit: 1000, dryRun });
+  if (!dryRun) await recordRedrive(target, result.moved, reason, operator); // the recovery clock, as `pipectl dlq redrive`
   return { kind: 'done', message: describeRedrive(result, reason), detail: result };
 }
 
@@ -144,7 +146,7 @@ function describeRedrive(result: RedriveResult, reason: string | undefined): str
 }
 
 /** `pipectl pause` / `pipectl resume` */
-async function mappingAction(target: PipelineTarget, enabled: boolean, ask: Ask): Promise<ActionOutcome> {
+async function mappingAction(target: PipelineTarget, enabled: boolean, ask: Ask, operator: string): Promise<ActionOutcome> {
   const current = await getMapping(target);
   if (current.paused !== enabled) return { kind: 'done', message: `the processor is already ${current.state}: nothing to do`, detail: current };
   const backlog = await queueDepth(target.sqs, target.resources.inputQueueUrl);
@@ -155,6 +157,7 @@ async function mappingAction(target: PipelineTarget, enabled: boolean, ask: Ask)
   );
   // A page should answer within seconds; the status view shows the state settling.
   const { after, settled } = await setMappingEnabled(target, enabled, { waitMs: 10_000, pollMs: target.kind === 'local' ? 100 : 2000 });
+  await recordMappingChange(target, enabled, after.state, operator); // the recovery clock, as `pipectl pause` / `resume`
   return {
     kind: 'done',
     message: enabled
@@ -185,5 +188,6 @@ async function breakerAction(target: PipelineTarget, form: URLSearchParams, ask:
   };
   await ask(what[action.kind]);
   const written = await applyBreakerAction(target.dynamodb, target.resources.controlTableName, model, action, operator);
+  await recordBreakerChange(target, model, action, written.effective, operator); // the recovery clock, as `pipectl breaker`
   return { kind: 'done', message: `the breaker of ${model} is now ${written.effective}; instances see it within their breaker cache time`, detail: written };
 }

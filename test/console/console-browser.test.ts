@@ -31,7 +31,7 @@ import { type ConsoleServer, startConsole } from '../../pipectl/console/console-
 import { UsageError } from '../../pipectl/errors';
 import { getMapping } from '../../pipectl/event-source';
 import { getLedgerItem, getLedgerItems } from '../../pipectl/ledger-reader';
-import { writeServeFile } from '../../pipectl/local-endpoints';
+import { servedEndpoints, writeServeFile } from '../../pipectl/local-endpoints';
 import { keyOfMessage, peekMessages, queueDepth } from '../../pipectl/queue-inspector';
 import { localTarget, type PipelineTarget } from '../../pipectl/target';
 import { pipectl } from '../pipectl/cli-harness';
@@ -68,23 +68,8 @@ beforeAll(async () => {
   const logFile = join(scratch, 'processor.log');
   pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), logFile, timeScale: 0.25 });
   controlApi = await startPipelineControlApi(pipeline);
-  const { emulators, resources } = pipeline;
-  writeServeFile(
-    {
-      region: emulators.region,
-      stage: 'dev',
-      sqsEndpoint: emulators.sqsEndpoint,
-      dynamodbEndpoint: emulators.dynamodbEndpoint,
-      lambdaEndpoint: controlApi.endpoint,
-      queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
-      tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
-      functionName: resources.processorFunctionName,
-      eventSourceMappingId: resources.eventSourceMappingId,
-      logFile,
-      pid: process.pid,
-    },
-    serveFile,
-  );
+  const { emulators } = pipeline;
+  writeServeFile(servedEndpoints(pipeline, { lambdaEndpoint: controlApi.endpoint, logFile, pid: process.pid }), serveFile);
   target = localTarget(serveFile);
   producer = new SQSClient({
     region: emulators.region,

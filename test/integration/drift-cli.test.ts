@@ -9,7 +9,7 @@ import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from '../../local/emulators';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
 import { sendBodies, waitForDrain } from '../../local/run-local';
 import { synthesizeLocalStack } from '../../local/stack-model';
-import { writeServeFile } from '../../pipectl/local-endpoints';
+import { servedEndpoints, writeServeFile } from '../../pipectl/local-endpoints';
 import { buildWorkload } from '../../local/workload-generator/ticket-workload';
 import { pipectl } from '../pipectl/cli-harness';
 
@@ -27,19 +27,7 @@ beforeAll(async () => {
   // At real time, so a busy machine cannot time out invocations and change the counts below.
   pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), timeScale: 1, monitors: { autoStart: false } });
   const { emulators, resources } = pipeline;
-  writeServeFile(
-    {
-      region: emulators.region,
-      stage: 'dev',
-      sqsEndpoint: emulators.sqsEndpoint,
-      dynamodbEndpoint: emulators.dynamodbEndpoint,
-      queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
-      tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
-      functionName: resources.processorFunctionName,
-      eventSourceMappingId: resources.eventSourceMappingId,
-    },
-    serveFile,
-  );
+  writeServeFile(servedEndpoints(pipeline), serveFile);
   client = new DynamoDBClient({
     region: emulators.region,
     endpoint: emulators.dynamodbEndpoint,

@@ -45,6 +45,9 @@ const COMMANDS = [
   ['canary', 'promote'],
   ['canary', 'abort'],
   ['canary', 'watch'],
+  ['replay'],
+  ['incident'],
+  ['incident', 'timeline'],
 ] as const;
 
 describe('pipectl --help', () => {

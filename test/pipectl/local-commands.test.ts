@@ -22,7 +22,7 @@ import { keyOfMessageBody as keyOfBody } from '../../lambda/processor/message-pa
 import { waitForDrain } from '../../local/run-local';
 import { synthesizeLocalStack } from '../../local/stack-model';
 import { DONE_STATUSES, getLedgerItems } from '../../pipectl/ledger-reader';
-import { writeServeFile } from '../../pipectl/local-endpoints';
+import { servedEndpoints, writeServeFile } from '../../pipectl/local-endpoints';
 import { keyOfMessage, peekMessages } from '../../pipectl/queue-inspector';
 import { localTarget, type PipelineTarget } from '../../pipectl/target';
 import { pipectl } from './cli-harness';
@@ -45,23 +45,8 @@ beforeAll(async () => {
   // without turning its invocations into timeouts, which these tests are not about.
   pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), logFile: join(scratch, 'processor.log'), timeScale: 0.25 });
   controlApi = await startPipelineControlApi(pipeline);
-  const { emulators, resources } = pipeline;
-  writeServeFile(
-    {
-      region: emulators.region,
-      stage: 'dev',
-      sqsEndpoint: emulators.sqsEndpoint,
-      dynamodbEndpoint: emulators.dynamodbEndpoint,
-      lambdaEndpoint: controlApi.endpoint,
-      queues: { input: resources.inputQueueUrl, inputDlq: resources.inputDlqUrl, review: resources.reviewQueueUrl, reviewDlq: resources.reviewDlqUrl },
-      tables: { ledger: resources.ledgerTableName, control: resources.controlTableName },
-      functionName: resources.processorFunctionName,
-      eventSourceMappingId: resources.eventSourceMappingId,
-      logFile: join(scratch, 'processor.log'),
-      pid: process.pid,
-    },
-    serveFile,
-  );
+  const { emulators } = pipeline;
+  writeServeFile(servedEndpoints(pipeline, { lambdaEndpoint: controlApi.endpoint, logFile: join(scratch, 'processor.log'), pid: process.pid }), serveFile);
   target = localTarget(serveFile);
   // A producer other than pipectl: what any SQS client can send, bad lines included.
   producer = new SQSClient({

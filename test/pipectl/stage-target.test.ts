@@ -6,10 +6,16 @@
  */
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventSourceMappingCommand, CreateFunctionCommand, GetEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateEventSourceMappingCommand,
+  CreateFunctionCommand,
+  GetEventSourceMappingCommand,
+  LambdaClient,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -346,4 +352,37 @@ describe.skipIf(skipReason !== undefined)('pipectl against a deployed stage (mot
     const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: inputQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
     return Number(Attributes.ApproximateNumberOfMessages);
   }
+  it('replay --stage configures the chain from the deployed function (GetFunctionConfiguration) and writes nothing', async () => {
+    // The function's environment as the stack sets it (the simulated provider: no model account in a test).
+    const environment = { PIPELINE_STAGE: 'dev', LEDGER_TABLE_NAME: 'ci-Ledger', CONTROL_TABLE_NAME: 'ci-Control', INPUT_QUEUE_URL: inputQueueUrl };
+    const queues = { INPUT_DLQ_URL: inputQueueUrl.replace('ci-Input', 'ci-InputDlq'), REVIEW_QUEUE_URL: inputQueueUrl.replace('ci-Input', 'ci-Review') };
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'ci-Processor',
+        Environment: { Variables: { ...environment, ...queues, MODEL_PROVIDER: 'simulated' } },
+      }),
+    );
+    const scratch = mkdtempSync(join(tmpdir(), 'replay-stage-'));
+    try {
+      const file = join(scratch, 'inputs.jsonl');
+      const ticket = (subject: string) => JSON.stringify({ task: 'ticket-triage', input: { subject, body: `About ${subject}.` } });
+      writeFileSync(file, `${ticket('Refund twice')}\n${ticket('Login broken')}\n`);
+      const ledgerBefore = (await dynamodb.send(new ScanCommand({ TableName: 'ci-Ledger' }))).Items ?? [];
+
+      const run = await pipectl(['replay', '--file', file, '--stage', 'dev', '--max-cost', '1', '--json']);
+
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain('replaying 2 input(s) on sim-primary, at most $1.0000; nothing is written');
+      expect(JSON.parse(run.stdout).summary).toMatchObject({ inputs: 2, replayed: 2, compared: 0, modelId: 'sim-primary' });
+      expect((await dynamodb.send(new ScanCommand({ TableName: 'ci-Ledger' }))).Items ?? []).toEqual(ledgerBefore);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+      await lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: 'ci-Processor',
+          Environment: { Variables: { PRIMARY_MODEL_ID: 'anthropic.claude-test', MODEL_PROVIDER: 'bedrock', LEDGER_TABLE_NAME: 'ci-Ledger' } },
+        }),
+      );
+    }
+  });
 });

@@ -45,9 +45,20 @@ describe.each(Object.keys(catalogs))('alarm catalog (%s)', (stage) => {
     for (const { source } of everyQuery(catalog)) {
       if (source.kind !== 'pipeline') continue;
       // The canary alarm compares variants: it reads the per-variant set (published besides the alarm set).
-      const variant = ([METRIC.VARIANT_RECORDS, METRIC.VARIANT_FALLBACKS, METRIC.VARIANT_VALIDATION_FAILURES, METRIC.VARIANT_LATENCY] as string[]).includes(
-        source.name,
-      );
+      // The shadow row too: its metrics carry variant = shadow (and the baseline's, for the same records).
+      const variant = (
+        [
+          METRIC.VARIANT_RECORDS,
+          METRIC.VARIANT_FALLBACKS,
+          METRIC.VARIANT_VALIDATION_FAILURES,
+          METRIC.VARIANT_LATENCY,
+          METRIC.VARIANT_COST_USD,
+          METRIC.SHADOW_SAMPLES,
+          METRIC.SHADOW_AGREEMENT,
+          METRIC.SHADOW_ERRORS,
+          METRIC.SHADOW_SKIPPED,
+        ] as string[]
+      ).includes(source.name);
       const expected =
         source.name === METRIC.DRIFT_SCORE
           ? [...ALARM_DIMENSIONS, METRIC_DIMENSION.FEATURE]

@@ -80,6 +80,9 @@ describe('readRuntimeConfig: valid environments', () => {
       entityDecisionLimit: 3,
       entityWindowSeconds: 86_400,
       entityReuseThreshold: 0.6,
+      shadowModelId: undefined,
+      shadowPercent: 0,
+      shadowMaxPerHour: 1000,
     });
   });
 
