@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../../pipectl/errors';
 import type { CliIo } from '../../pipectl/cli-io';
 import { markdownForTerminal, table } from '../../pipectl/format';
-import { alarmIds, findAlarm, renderAlarmSection } from '../../lib/observability/runbook';
-import { catalogOfStage, catalogsOfAllStages } from '../../lib/observability/stage-catalogs';
 import { addExamples } from './target-options';
 
 interface RunbookFlags {
@@ -19,7 +17,9 @@ export function registerRunbookCommand(program: Command, io: CliIo): void {
     .option('--stage <name>', "show only this stage's thresholds (default: every stage; or PIPECTL_STAGE)")
     .option('--json', 'print the list, or the section with its severity and title, as JSON');
   addExamples(command, 'pipectl runbook', 'pipectl runbook dlq-has-messages', 'pipectl runbook AiPipeline-prod-input-age-over-sla');
-  command.action((alarm: string | undefined, flags: RunbookFlags) => {
+  command.action(async (alarm: string | undefined, flags: RunbookFlags) => {
+    const { alarmIds, findAlarm, renderAlarmSection } = await import('../../lib/observability/runbook');
+    const { catalogOfStage, catalogsOfAllStages } = await import('../../lib/observability/stage-catalogs');
     const stage = flags.stage ?? process.env.PIPECTL_STAGE;
     let catalogs;
     try {
