@@ -18,6 +18,7 @@ import { FallbackChain } from './fallback-chain';
 import { parseMessage, type ParsedMessage } from './message-parser';
 import type { QueueGateway } from './queue-gateway';
 import { RecentKeys } from './recent-keys';
+import { VisibilityChanges } from './visibility-changes';
 import { type BatchContext, OUTCOME, type Outcome, receiveCountOf, RecordProtocol, type RecordResult } from './record-protocol';
 import type { RuntimeConfig } from './runtime-config';
 
@@ -119,6 +120,7 @@ export class BatchProcessor {
       receivedBy: started - MAX_BATCHING_WINDOW_MS,
       metrics,
       refreshed: new Map(),
+      visibility: new VisibilityChanges(),
     };
     if (this.deps.budget.limited) metrics.observe(METRIC.BUDGET_USED_PERCENT, this.deps.budget.usedPercent(), {}, MetricUnit.Percent);
 
@@ -134,12 +136,15 @@ export class BatchProcessor {
       }),
     );
 
-    // Shared state once per batch: breaker counts (only when something failed), the budget's ADD.
+    // The records given back, hidden in one request per ten; then shared state once per batch:
+    // breaker counts (only when something failed), the budget's ADD.
+    const notDelayed = await batch.visibility.send(this.deps.queues, AbortSignal.timeout(Math.max(1, deadline - FLUSH_GUARD_MS - this.now())));
     await this.flushGuards(deadline);
 
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    results.forEach((result, index) => {
+    results.forEach((settled, index) => {
       const record = event.Records[index] as SQSRecord;
+      const result = notDelayed.has(record.receiptHandle) ? { ...settled, visibilitySeconds: undefined } : settled;
       this.report(record, result, started, metrics);
       if (result.retry) batchItemFailures.push({ itemIdentifier: record.messageId });
     });

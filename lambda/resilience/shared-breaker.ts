@@ -90,6 +90,16 @@ export class SharedBreaker {
     return gate(this.snapshot, this.now(), this.settings).kind === 'allow';
   }
 
+  /**
+   * The refusal `acquire` would give now, by the state as last seen, with no I/O; undefined when
+   * a call or a probe would be let through. The processor asks before it claims a record, so that
+   * a record no model could serve costs no ledger writes (RecordProtocol.processRecord).
+   */
+  refusal(): { readonly retryAfterMs: number; readonly reason: 'open' | 'probing' | 'forced-open' } | undefined {
+    const decision = gate(this.snapshot, this.now(), this.settings);
+    return decision.kind === 'deny' ? { retryAfterMs: decision.retryAfterMs, reason: decision.reason } : undefined;
+  }
+
   /** Reads the shared state unless the cached one is younger than `cacheMs`. */
   async refresh(): Promise<void> {
     const now = this.now();
