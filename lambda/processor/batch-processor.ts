@@ -89,9 +89,10 @@ const RECENT_KEYS_CAPACITY = 10_000;
  * Records of one batch that share a key are processed once: the first is the leader, the others
  * take its outcome without touching DynamoDB.
  *
- * DynamoDB cost of the resilience layer per invocation on the happy path: at most one read (the
- * primary model's breaker, cached for BREAKER_CACHE_MS, and only when a record calls the model)
- * and one write (the budget's ADD, only when the batch made model calls), nothing per record.
+ * DynamoDB cost of the resilience layer on the happy path, per execution environment and nothing
+ * per record: one read of the primary model's breaker per 15 s while it is quiet (closed, no
+ * failure; else per BREAKER_CACHE_MS; only when a record calls the model), and one budget ADD per
+ * 10 s (or per 1% of a limit) while it makes model calls. Bounds: docs/performance.md.
  */
 export class BatchProcessor {
   private readonly now: () => number;

@@ -12,6 +12,12 @@ export interface BreakerSettings {
   readonly cooldownMs: number;
   /** An instance trusts the state it read for this long. */
   readonly cacheMs: number;
+  /**
+   * ... and this long while the breaker is quiet: closed, not forced, and no failure in the window
+   * as last read nor in this instance since. A quiet breaker only needs reading to learn that
+   * another instance opened it, or that an operator forced it. @default cacheMs
+   */
+  readonly quietCacheMs?: number;
   /** How long the probe holds the half-open state before another instance may probe instead. */
   readonly probeLeaseMs: number;
 }

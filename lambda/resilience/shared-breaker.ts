@@ -100,10 +100,16 @@ export class SharedBreaker {
     return decision.kind === 'deny' ? { retryAfterMs: decision.retryAfterMs, reason: decision.reason } : undefined;
   }
 
-  /** Reads the shared state unless the cached one is younger than `cacheMs`. */
+  /**
+   * Reads the shared state unless the cached one is younger than `cacheMs` — or `quietCacheMs`
+   * while the breaker is quiet (issue 17: on the happy path the per-batch read was most of the
+   * DynamoDB reads). The staleness that buys: an instance whose own calls succeed learns that
+   * another opened the breaker (or an operator forced it) up to `quietCacheMs` late; an instance
+   * whose calls fail learns at once, from its own failures' write.
+   */
   async refresh(): Promise<void> {
     const now = this.now();
-    if (now - this.readAt < this.settings.cacheMs) return;
+    if (now - this.readAt < (this.quiet(now) ? (this.settings.quietCacheMs ?? this.settings.cacheMs) : this.settings.cacheMs)) return;
     this.readAt = now;
     this.requests.reads += 1;
     this.snapshot = await this.store.read(this.modelId);
@@ -126,6 +132,17 @@ export class SharedBreaker {
     } finally {
       this.probeAttempt = undefined;
     }
+  }
+
+  /** Closed, not forced, and no failure in the window as last read nor in this instance since. */
+  private quiet(now: number): boolean {
+    const { snapshot } = this;
+    return (
+      snapshot.state === BREAKER_STATE.CLOSED &&
+      snapshot.forced === undefined &&
+      this.pendingFailures === 0 &&
+      slidingCounts(snapshot, now, this.settings.windowMs).failures === 0
+    );
   }
 
   /** Records how a permitted call went. A probe's outcome is written at once; other calls are batched. */
