@@ -80,6 +80,8 @@ function breakerFor(modelId: string): SharedBreaker {
         // A quiet (closed, failure-free) breaker is read as often as the runtime switches: the
         // happy path's reads per message fall from ~0.07 to ~0.005 (docs/performance.md).
         quietCacheMs: Math.max(config.breakerCacheMs, refreshMs > 0 ? refreshMs : SWITCH_REFRESH_MS),
+        // An open breaker in its cooldown: 2.5 × as long (5 s by default; bench/scale-model.ts).
+        openCacheMs: 2.5 * config.breakerCacheMs,
         // The probe is one call: its lease outlives one call's timeout, so a slow probe is not
         // joined by a second one, and a dead instance's probe is replaced soon after.
         probeLeaseMs: config.modelCallTimeoutMs + config.timeMarginMs,

@@ -18,6 +18,11 @@ export interface BreakerSettings {
    * another instance opened it, or that an operator forced it. @default cacheMs
    */
   readonly quietCacheMs?: number;
+  /**
+   * ... and this long while it is open and its cooldown runs (not forced): the cooldown's end is
+   * known without a read, so a read only learns of an operator's override sooner. @default cacheMs
+   */
+  readonly openCacheMs?: number;
   /** How long the probe holds the half-open state before another instance may probe instead. */
   readonly probeLeaseMs: number;
 }

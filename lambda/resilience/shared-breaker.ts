@@ -109,7 +109,7 @@ export class SharedBreaker {
    */
   async refresh(): Promise<void> {
     const now = this.now();
-    if (now - this.readAt < (this.quiet(now) ? (this.settings.quietCacheMs ?? this.settings.cacheMs) : this.settings.cacheMs)) return;
+    if (now - this.readAt < this.cacheFor(now)) return;
     this.readAt = now;
     this.requests.reads += 1;
     this.snapshot = await this.store.read(this.modelId);
@@ -132,6 +132,19 @@ export class SharedBreaker {
     } finally {
       this.probeAttempt = undefined;
     }
+  }
+
+  /**
+   * How long the state as last read is trusted: `quietCacheMs` while quiet, `openCacheMs` while open
+   * in its cooldown (issue 17's scale model: at 50k messages/s, every environment reading an open
+   * breaker every 2 s would take 97% of its partition's reads), `cacheMs` otherwise.
+   */
+  private cacheFor(now: number): number {
+    const { cacheMs, quietCacheMs, openCacheMs } = this.settings;
+    if (this.quiet(now)) return quietCacheMs ?? cacheMs;
+    const { snapshot } = this;
+    if (snapshot.state === BREAKER_STATE.OPEN && snapshot.forced === undefined && now < snapshot.openUntil) return openCacheMs ?? cacheMs;
+    return cacheMs;
   }
 
   /** Closed, not forced, and no failure in the window as last read nor in this instance since. */
