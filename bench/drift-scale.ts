@@ -24,7 +24,7 @@ import { hourShardKey } from '../lambda/ledger/ledger-index';
 import { writeBaseline } from '../lambda/monitors/baseline-store';
 import { runDrift } from '../lambda/monitors/drift-monitor';
 import { DECILES, LENGTH_BUCKETS } from '../lambda/tasks/task-features';
-import { loadStageConfig } from '../lib/config/stage-config';
+import { loadStageConfig } from '../lib/config/stage-load';
 import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from '../local/emulators';
 import { startLocalPipeline } from '../local/local-pipeline';
 import { synthesizeLocalStack } from '../local/stack-model';

@@ -428,6 +428,8 @@ export const MONITOR_ENV = {
   METRICS_PUBLISHER: 'MONITOR_METRICS_PUBLISHER',
   /** Keys the reconciler records per job and kind (stuck, pending) at most. */
   JOB_MAX_KEYS_RECORDED: 'JOB_MAX_KEYS_RECORDED',
+  /** DLQ messages the reconciler reads at most in one run, looking for redriven keys (0: it never reads the DLQ). */
+  DLQ_WITNESS_LIMIT: 'DLQ_WITNESS_LIMIT',
   /** Length of the window the drift monitor compares with the baseline (s). */
   DRIFT_WINDOW_SECONDS: 'DRIFT_WINDOW_SECONDS',
   /** Floor of a bin's share in the PSI (an empty bin counts as this share). */

@@ -1,6 +1,8 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadStageConfig, type StageConfig, type StageConfigOverrides } from './config/stage-config';
+import { loadStageConfig } from './config/stage-load';
+import type { StageConfigOverrides } from './config/stage-schema';
+import type { StageConfig } from './config/stage-types';
 import { DEFAULT_STAGE } from './config/stages';
 import { PipelineStack } from './pipeline-stack';
 

@@ -2,7 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUT } from '../lambda/contract';
-import type { RemovalPolicyName, StageConfig } from './config/stage-config';
+import type { RemovalPolicyName, StageConfig } from './config/stage-types';
 import { ControlTable } from './constructs/control-table';
 import { LedgerTable } from './constructs/ledger-table';
 import { Monitors } from './constructs/monitors';
@@ -84,6 +84,7 @@ export class PipelineStack extends Stack {
       config,
       ledgerTable: this.ledger.table,
       controlTable: this.control.table,
+      inputDeadLetterQueue: this.inputQueue.deadLetterQueue,
       eventSourceMappingId: this.processor.eventSource.eventSourceMappingId,
       eventSourceMappingArn: this.processor.eventSource.eventSourceMappingArn,
       removalPolicy,

@@ -2,11 +2,21 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runbookUrl } from '../lib/observability/alarm-catalog';
 import { METRIC } from '../lambda/contract';
-import type { AlarmCatalog, AlarmDefinition, MetricQuery, ResourceRole, Statistic, TreatMissingData } from '../lib/observability/alarm-types';
+import type { AlarmCatalog, AlarmDefinition, MetricQuery, ResourceRole } from '../lib/observability/alarm-types';
 import { evaluateExpression } from '../lib/observability/metric-math';
-import { OBSERVER_USER_AGENT } from './emulators';
+import {
+  type AlarmStateValue,
+  computeStatistic,
+  type DatapointClass,
+  EXTRA_RANGE_PERIODS,
+  effectiveTreatMissingData,
+  evaluateAlarmState,
+  isBreaching,
+  queriesOf,
+} from './alarm-rules';
 import type { InvocationReport } from './event-source-poller';
 import { MetricStore, type SeriesKey } from './log-sink';
+import { inspectQueue, queueDepths, queueNameOf } from './queue-inspection';
 
 /*
  * Local mode sees the same alarms: every entry of the alarm catalog is evaluated over what a local
@@ -31,143 +41,15 @@ import { MetricStore, type SeriesKey } from './log-sink';
  * timeScale before they are compared with thresholds written in real time.
  *
  * Written here because no library evaluates CloudWatch alarm definitions offline; moto_server
- * stores alarms but does not evaluate them. The state rules are in `evaluateAlarmState`, checked
- * against the tables of the CloudWatch documentation in test/unit/alarm-evaluator.test.ts.
+ * stores alarms but does not evaluate them. The files, by concern:
+ * - alarm-rules.ts: CloudWatch's rules (statistics, comparison, missing data, the state of an
+ *   evaluation range), checked against the tables of the CloudWatch documentation in
+ *   test/unit/alarm-evaluator.test.ts;
+ * - alarm-evaluator.ts (this file): the evaluator loop that samples what a run emits and applies
+ *   those rules on the scaled clock, notifications and `.local/alarms.json`;
+ * - queue-inspection.ts: the HTTP client of fauxqs' inspection endpoints (also `pipectl status`);
+ * - alarm-summary.ts: the lines the CLI prints for the alarms that fired.
  */
-
-/** CloudWatch alarm states. */
-export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
-
-/** One datapoint of an alarm's evaluation range, classified against its threshold. */
-export type DatapointClass = 'breaching' | 'ok' | 'missing';
-
-/** The settings of an alarm that decide its state from classified datapoints. */
-export interface EvaluationSettings {
-  readonly evaluationPeriods: number;
-  readonly datapointsToAlarm: number;
-  readonly treatMissingData: TreatMissingData;
-}
-
-/** The outcome of one evaluation. */
-export interface Evaluation {
-  readonly state: AlarmStateValue;
-  readonly reason: string;
-}
-
-/**
- * How many periods CloudWatch looks back beyond the evaluation periods when some are missing. The
- * documentation's examples use evaluation periods + 2 (3 periods, a range of 5); the real range
- * also depends on the period, which local runs are too short to tell apart.
- */
-export const EXTRA_RANGE_PERIODS = 2;
-
-/**
- * An alarm's next state from its evaluation range, as "Configuring how CloudWatch alarms treat
- * missing data" describes it. `range` is oldest first and holds `evaluationPeriods +
- * EXTRA_RANGE_PERIODS` datapoints (fewer at the start of a run).
- * - At least N real datapoints in the range: the most recent N decide (M of them breaching →
- *   ALARM); missing data is not consulted.
- * - None: `missing` → INSUFFICIENT_DATA, `ignore` → the current state, `breaching` → ALARM,
- *   `notBreaching` → OK.
- * - Fewer than N: every real datapoint counts, and only the shortfall is filled with the treatment
- *   (as few fills as possible). With `missing` and `ignore` nothing is filled; but when every
- *   real datapoint is breaching and the oldest is at least M periods old, CloudWatch goes to
- *   ALARM anyway (its "premature alarm" rule) — with `ignore` it keeps the current state instead.
- */
-export function evaluateAlarmState(range: readonly DatapointClass[], settings: EvaluationSettings, current: AlarmStateValue): Evaluation {
-  const { evaluationPeriods: n, datapointsToAlarm: m, treatMissingData } = settings;
-  const real = range.map((point, index) => ({ point, age: range.length - index })).filter(({ point }) => point !== 'missing');
-  const breachingReal = real.filter(({ point }) => point === 'breaching').length;
-
-  if (real.length >= n) {
-    const recent = real.slice(-n);
-    const breaching = recent.filter(({ point }) => point === 'breaching').length;
-    return verdict(breaching >= m, `${breaching} of the last ${n} datapoints breaching (${m} needed)`);
-  }
-  if (real.length === 0) {
-    switch (treatMissingData) {
-      case 'missing':
-        return { state: 'INSUFFICIENT_DATA', reason: 'no datapoints in the evaluation range' };
-      case 'ignore':
-        return { state: current, reason: 'no datapoints in the evaluation range; missing data is ignored (state kept)' };
-      case 'breaching':
-        return verdict(n >= m, `no datapoints; ${n} missing treated as breaching (${m} needed)`);
-      case 'notBreaching':
-        return { state: 'OK', reason: 'no datapoints; missing treated as not breaching' };
-    }
-  }
-  const fills = n - real.length;
-  switch (treatMissingData) {
-    case 'breaching':
-      return verdict(
-        breachingReal + fills >= m,
-        `${breachingReal} of ${real.length} datapoints breaching + ${fills} missing treated as breaching (${m} needed)`,
-      );
-    case 'notBreaching':
-      return verdict(breachingReal >= m, `${breachingReal} of ${real.length} datapoints breaching, ${fills} missing treated as not breaching (${m} needed)`);
-    case 'missing':
-    case 'ignore': {
-      if (breachingReal >= m) return verdict(true, `${breachingReal} of ${real.length} datapoints breaching (${m} needed)`);
-      const oldest = real[0];
-      const premature = breachingReal === real.length && oldest !== undefined && oldest.age >= m;
-      if (premature) {
-        return treatMissingData === 'missing'
-          ? { state: 'ALARM', reason: `every datapoint breaching and the oldest is ${oldest.age} periods old (${m} needed)` }
-          : { state: current, reason: 'only breaching datapoints, too few to decide; missing data is ignored (state kept)' };
-      }
-      return verdict(false, `${breachingReal} of ${real.length} datapoints breaching (${m} needed)`);
-    }
-  }
-}
-
-/**
- * The missing-data treatment CloudWatch applies to an alarm: "Alarms that evaluate metrics in the
- * AWS/DynamoDB namespace always ignore missing data even if you choose a different option"
- * (PutMetricAlarm API reference, TreatMissingData); the declared treatment otherwise.
- */
-export function effectiveTreatMissingData(alarm: Pick<AlarmDefinition, 'signal' | 'treatMissingData'>): TreatMissingData {
-  const dynamodb = queriesOf(alarm).some(({ source }) => source.kind === 'aws' && source.namespace === 'AWS/DynamoDB');
-  return dynamodb ? 'ignore' : alarm.treatMissingData;
-}
-
-function verdict(alarm: boolean, reason: string): Evaluation {
-  return { state: alarm ? 'ALARM' : 'OK', reason };
-}
-
-/** A CloudWatch statistic over one period's values, undefined when there are none. Percentiles use the nearest rank. */
-export function computeStatistic(values: readonly number[], statistic: Statistic): number | undefined {
-  if (values.length === 0) return undefined;
-  switch (statistic) {
-    case 'Sum':
-      return values.reduce((total, value) => total + value, 0);
-    case 'Maximum':
-      return Math.max(...values);
-    case 'Minimum':
-      return Math.min(...values);
-    case 'Average':
-      return values.reduce((total, value) => total + value, 0) / values.length;
-    case 'SampleCount':
-      return values.length;
-    default: {
-      const percentile = Number(statistic.slice(1));
-      if (!(percentile > 0 && percentile <= 100)) throw new RangeError(`unsupported statistic ${statistic}`);
-      const sorted = [...values].sort((a, b) => a - b);
-      return sorted[Math.max(0, Math.ceil((percentile / 100) * sorted.length) - 1)];
-    }
-  }
-}
-
-/** Whether a value breaches an alarm's threshold. */
-export function isBreaching(value: number, alarm: Pick<AlarmDefinition, 'comparison' | 'threshold'>): boolean {
-  switch (alarm.comparison) {
-    case 'GreaterThanThreshold':
-      return value > alarm.threshold;
-    case 'LessThanThreshold':
-      return value < alarm.threshold;
-    case 'GreaterThanOrEqualToThreshold':
-      return value >= alarm.threshold;
-  }
-}
 
 /** One alarm's state, as the report and `.local/alarms.json` list it. */
 export interface LocalAlarmState {
@@ -513,10 +395,6 @@ export class LocalAlarmEvaluator {
   }
 }
 
-function queriesOf(alarm: Pick<AlarmDefinition, 'signal'>): MetricQuery[] {
-  return alarm.signal.kind === 'metric' ? [alarm.signal.metric] : Object.values(alarm.signal.metrics);
-}
-
 /** Local series of AWS-provided metrics are keyed by the resource's role rather than its physical name. */
 function awsKey(namespace: string, name: string, resource: ResourceRole): SeriesKey {
   return { namespace, name, dimensions: { resource } };
@@ -524,68 +402,3 @@ function awsKey(namespace: string, name: string, resource: ResourceRole): Series
 
 /** SQS sends its CloudWatch metrics once a minute. */
 const SQS_REPORTING_INTERVAL_MS = 60_000;
-
-function queueNameOf(queueUrl: string): string {
-  return queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
-}
-
-/** Message counts of every queue by name, from fauxqs' queue list (cheap: no message bodies). */
-export async function queueDepths(sqsEndpoint: string): Promise<Map<string, { visible: number; inFlight: number; delayed: number }>> {
-  const response = await fetch(`${sqsEndpoint}/_fauxqs/queues`, { headers: { 'user-agent': OBSERVER_USER_AGENT } });
-  if (!response.ok) throw new Error(`fauxqs queue list: HTTP ${response.status}`);
-  const queues = (await response.json()) as Array<{
-    name: string;
-    approximateMessageCount: number;
-    approximateInflightCount: number;
-    approximateDelayedCount: number;
-  }>;
-  return new Map(
-    queues.map((queue) => [
-      queue.name,
-      { visible: queue.approximateMessageCount, inFlight: queue.approximateInflightCount, delayed: queue.approximateDelayedCount },
-    ]),
-  );
-}
-
-/** What one look at a queue shows. */
-export interface QueueSnapshot {
-  readonly visible: number;
-  readonly inFlight: number;
-  /** SentTimestamp of the message ApproximateAgeOfOldestMessage points at; undefined when the queue is empty. */
-  readonly oldestSentAt?: number;
-}
-
-interface FauxqsMessage {
-  readonly sentTimestamp: number;
-  readonly approximateReceiveCount: number;
-}
-
-/**
- * Reads a queue through fauxqs' inspection endpoint, which changes nothing (no receive, no
- * visibility change), marked as an observer so the API counter leaves it out. The oldest message
- * is chosen as SQS documents ApproximateAgeOfOldestMessage: a message received three times or
- * more is moved to the back and no longer counts (when every message has been, the oldest of them
- * does).
- */
-export async function inspectQueue(sqsEndpoint: string, queueUrl: string): Promise<QueueSnapshot> {
-  const name = queueNameOf(queueUrl);
-  const response = await fetch(`${sqsEndpoint}/_fauxqs/queues/${encodeURIComponent(name)}`, { headers: { 'user-agent': OBSERVER_USER_AGENT } });
-  if (!response.ok) throw new Error(`fauxqs inspection of ${name}: HTTP ${response.status}`);
-  const body = (await response.json()) as { messages: { ready: FauxqsMessage[]; delayed: FauxqsMessage[]; inflight: Array<{ message: FauxqsMessage }> } };
-  const { ready, delayed, inflight } = body.messages;
-  const all = [...ready, ...delayed, ...inflight.map((entry) => entry.message)];
-  const counted = all.filter((message) => message.approximateReceiveCount < 3);
-  const candidates = counted.length > 0 ? counted : all;
-  const oldestSentAt = candidates.length > 0 ? Math.min(...candidates.map((message) => message.sentTimestamp)) : undefined;
-  return { visible: ready.length, inFlight: inflight.length, oldestSentAt };
-}
-
-/** The lines a human summary prints for the alarms that fired, with their runbook anchors. */
-export function firedAlarmLines(states: readonly LocalAlarmState[]): string[] {
-  const fired = states.filter((alarm) => alarm.firstFiredAt !== null);
-  if (fired.length === 0) return ['  alarms             none fired'];
-  return fired.map(
-    (alarm) =>
-      `  alarm ${alarm.severity.padEnd(6)}      ${alarm.id}: ${alarm.state === 'ALARM' ? 'ALARM' : `fired, now ${alarm.state}`} (after ${alarm.firstFiredAfterSeconds} s)  ${alarm.runbook}`,
-  );
-}

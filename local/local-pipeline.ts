@@ -7,7 +7,7 @@ import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT, startEmulators, type Emulators 
 import { EventSourcePoller, type InvocationReport } from './event-source-poller';
 import { ExecutionEnvironment } from './lambda-runtime';
 import { buildAlarmCatalog } from '../lib/observability/alarm-catalog';
-import { loadStageConfig } from '../lib/config/stage-config';
+import { loadStageConfig } from '../lib/config/stage-load';
 import { LocalAlarmEvaluator } from './alarm-evaluator';
 import { CanaryRollback } from './canary-rollback';
 import { LogSink } from './log-sink';

@@ -2,25 +2,13 @@ import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { CONTROL, ENTITY, ENV, LEDGER, LEDGER_STATUS, MESSAGE_ATTRIBUTE, METRIC } from '../lambda/contract';
-import { RejectedInputError } from '../lambda/errors/pipeline-errors';
-import { rejectedKey } from '../lambda/processor/input-key';
-import { parseMessage } from '../lambda/processor/message-parser';
+import { keyOfMessageBody } from '../lambda/processor/message-parser';
 import type { LocalAlarmState } from './alarm-evaluator';
 import type { InfraFaultCounts } from './aws-boundary/infra-fault-spec';
 import type { LocalPipeline } from './local-pipeline';
 import { MONITOR_NAMES } from './scheduled-monitors';
 import type { FaultSpec } from './model-simulator/fault-spec';
 import type { ModelSimulatorStats } from './model-simulator/model-simulator';
-
-/** The key the processor gives a body: its input hash, or the hash of the raw body when it is rejected. */
-export function keyOfBody(body: string): string {
-  try {
-    return parseMessage(body).key;
-  } catch (error) {
-    if (error instanceof RejectedInputError) return rejectedKey(body);
-    throw error;
-  }
-}
 
 /** The report of a local run; DESIGN.md, "Local mode", lists its required fields. */
 export interface LocalRunReport {
@@ -131,7 +119,7 @@ export async function buildReport(pipeline: LocalPipeline, sentBodies: readonly 
   // its last run, as on AWS one reconciler period after the queue drained.
   const finalReconcilerRun = await runFinalReconciler(pipeline);
   const state = await readState(pipeline);
-  const sentKeys = new Set(sentBodies.map(keyOfBody));
+  const sentKeys = new Set(sentBodies.map(keyOfMessageBody));
 
   const ledgerByStatus: Record<string, number> = {};
   const statusOf = new Map<string, string>();
@@ -165,7 +153,7 @@ export async function buildReport(pipeline: LocalPipeline, sentBodies: readonly 
   for (const message of state.deadLetters) {
     const reason = message.MessageAttributes?.[MESSAGE_ATTRIBUTE.FAILURE_REASON]?.StringValue ?? 'MAX_RECEIVES_EXCEEDED';
     dlqByReason[reason] = (dlqByReason[reason] ?? 0) + 1;
-    const key = message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue ?? keyOfBody(message.Body ?? '');
+    const key = message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue ?? keyOfMessageBody(message.Body ?? '');
     dlqMessages.set(key, (dlqMessages.get(key) ?? 0) + 1);
   }
   const reviewMessages = new Map<string, number>();

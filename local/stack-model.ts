@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STACK_OUTPUT } from '../lambda/contract';
 import { createPipelineApp } from '../lib/pipeline-app';
-import type { StageConfigOverrides } from '../lib/config/stage-config';
+import type { StageConfigOverrides } from '../lib/config/stage-schema';
 
 /**
  * What local mode needs from the synthesized template, read from the template itself (never from

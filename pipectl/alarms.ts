@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type AlarmHistoryItem, DescribeAlarmHistoryCommand, paginateDescribeAlarms, type StateValue } from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
-import { COMPOSITE_ALARM_ID } from '../lib/observability/alarm-catalog';
+import { COMPOSITE_ALARM_ID } from '../lib/observability/composite-alarm';
 import type { PipelineTarget } from './target';
 
 /** An alarm and its state, from CloudWatch or from local mode's evaluator. */

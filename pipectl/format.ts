@@ -68,6 +68,8 @@ export function markdownForTerminal(markdown: string, stage?: string): string {
     .replace(/\*\*([^*]+)\*\*/g, '$1')
     .replace(/(^|[\s(])\*([^*\n]+)\*(?=[\s.,:;)]|$)/gm, '$1$2')
     .replace(/\[([^\]]+)\]\(#[^)]*\)/g, '$1')
+    // A console link: its text, then the address a terminal can open.
+    .replace(/\[([^\]]+)\]\((https:\/\/[^)\s]+)\)/g, '$1: $2')
     .replace(/`([^`\n]+)`/g, '$1');
   if (stage) text = text.replaceAll('<stage>', stage);
   return text;

@@ -4,7 +4,7 @@ import type { LocalAlarmState } from '../local/alarm-evaluator';
 import { startLocalPipeline } from '../local/local-pipeline';
 import { buildReport, type LocalRunReport } from '../local/report';
 import { waitForDrain } from '../local/run-local';
-import { COMPOSITE_ALARM_ID } from '../lib/observability/alarm-catalog';
+import { COMPOSITE_ALARM_ID } from '../lib/observability/composite-alarm';
 import { UsageError } from './errors';
 import { describeFault, type GameDayScenario, simulatorFaults } from './gameday-scenarios';
 

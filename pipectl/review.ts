@@ -145,7 +145,7 @@ export interface ResolveOutcome {
  * SQS deletes only by receipt handle, so removing the notification receives messages; the search
  * stops at the first page holding this key's notification, and everything else is made visible
  * again at once. Each such receive counts towards the review queue's maxReceiveCount, which is
- * why that queue's default is SQS's maximum (lib/config/stage-config.ts).
+ * why that queue's default is SQS's maximum (lib/config/stage-schema.ts).
  *
  * Like a processor completion, the write carries the `byHour` index key and the task's drift
  * features (from the input on the notification, or on the ledger item), so the monitors see human

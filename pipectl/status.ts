@@ -4,7 +4,7 @@ import { type Completions, recentCompletions } from './completions';
 import { type BreakerView, type BudgetView, getBudget, listBreakers } from './control-state';
 import { getMapping, type MappingState } from './event-source';
 import { formatDuration, isoSeconds, table } from './format';
-import { inspectQueue } from '../local/alarm-evaluator';
+import { inspectQueue } from '../local/queue-inspection';
 import { type QueueDepth, queueDepth, queueName } from './queue-inspector';
 import type { PipelineTarget } from './target';
 

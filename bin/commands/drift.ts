@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { type Command, Option } from 'commander';
 import { DRIFT_BASELINE_SOURCE } from '../../lambda/contract';
 import type { DriftRun } from '../../lambda/monitors/drift-monitor';
-import type { StageConfig } from '../../lib/config/stage-config';
+import type { StageConfig } from '../../lib/config/stage-types';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { OperationFailedError, UsageError } from '../../pipectl/errors';
 import { formatDuration, isoSeconds, parseDuration, table } from '../../pipectl/format';
@@ -30,7 +30,7 @@ interface BaselineFlags extends TargetFlags {
  * this repository does not define falls back to the defaults.
  */
 async function stageConfigOf(target: PipelineTarget): Promise<StageConfig> {
-  const { loadStageConfig } = await import('../../lib/config/stage-config');
+  const { loadStageConfig } = await import('../../lib/config/stage-load');
   try {
     return loadStageConfig(target.stage);
   } catch {

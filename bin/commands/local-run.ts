@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { CliIo } from '../../pipectl/cli-io';
 import { startPipelineControlApi } from '../../local/control-api';
-import { firedAlarmLines } from '../../local/alarm-evaluator';
+import { firedAlarmLines } from '../../local/alarm-summary';
 import { defaultLogFile, startLocalPipeline } from '../../local/local-pipeline';
 import type { LocalRunReport } from '../../local/report';
 import { runLocal } from '../../local/run-local';

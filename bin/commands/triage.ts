@@ -30,7 +30,7 @@ export function registerTriageCommand(program: Command, io: CliIo): void {
   command.action(async (flags: TriageFlags) => {
     const { writeIncidentFiles } = await import('../../pipectl/incident-writer');
     const { collectEvidence } = await import('../../pipectl/triage');
-    const { loadStageConfig } = await import('../../lib/config/stage-config');
+    const { loadStageConfig } = await import('../../lib/config/stage-load');
     const { buildAlarmCatalog } = await import('../../lib/observability/alarm-catalog');
     const sinceMs = parseDuration(flags.since, '--since');
     await withTarget(flags, async (target) => {

@@ -50,11 +50,12 @@ export interface DynamoDbLedgerStoreOptions {
  * The ledger on DynamoDB: single-item conditional writes only (no transactions: they cost double
  * and the local emulator has none).
  *
- * Why not Powertools' idempotency utility: it does take over an expired INPROGRESS record (its
- * condition includes the in-progress expiry), but its save of the result is not conditioned on the
- * claim that made it, so a stale owner's write is not fenced; and its records are keyed
- * `<function>#<hash>` with a fixed INPROGRESS/COMPLETED/EXPIRED life cycle and expire after
- * `expiresAfterSeconds`. Here the item IS
+ * Why not Powertools' idempotency utility (checked against @aws-lambda-powertools/idempotency
+ * 2.35): it does take over an expired INPROGRESS record (its PutItem condition includes the
+ * in-progress expiry), but its save of the result is an UpdateItem with no condition at all, so a
+ * stale owner's write is not fenced; its records are keyed `<prefix>#<hash>` (the function name,
+ * or the `keyPrefix` option), never the bare hash, with a fixed INPROGRESS/COMPLETED/EXPIRED life
+ * cycle, and expire after `expiresAfterSeconds`. Here the item IS
  * the product's ledger: the key must be the bare input hash (shared by pipectl, monitors and other
  * functions), it carries REJECTED / FAILED / IN_REVIEW states and queryable attributes (job id,
  * tier, model, hour bucket), and a completed key must never be processed again, not just for an hour.

@@ -37,6 +37,8 @@ export interface ConvergenceItem {
   readonly receiveCount?: number;
   /** Epoch ms of the item's last write. */
   readonly updatedAt?: number;
+  /** The reconciler saw a message with this key in the input queue's DLQ (see {@link DeadLetterWitness}). */
+  readonly inDeadLetterQueue?: boolean;
 }
 
 /** Options of {@link convergenceOf}. */
@@ -56,6 +58,17 @@ export interface ConvergenceOptions {
  */
 export const DEFAULT_ABANDON_AFTER_MS = 6 * 3_600_000;
 
+/** Why the reconciler settles an item as DEAD_LETTERED; see {@link convergenceOf}. */
+export type Convergence = 'out-of-receives' | 'in-dlq' | 'abandoned';
+
+/**
+ * An item no live attempt can still settle: FAILED, or IN_PROGRESS with an ended lease. At exactly
+ * `leaseUntil` the lease is still live (the claim's takeover condition is `leaseUntil < now` too).
+ */
+export function isSettleCandidate(item: Pick<ConvergenceItem, 'status' | 'leaseUntil'>, now: number): boolean {
+  return item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && item.leaseUntil !== undefined && item.leaseUntil < now);
+}
+
 /**
  * Whether a ledger item belongs to a message that SQS has redriven (or will on its next receive)
  * behind the ledger's back, and why; undefined when the item is settled or may still be.
@@ -63,6 +76,10 @@ export const DEFAULT_ABANDON_AFTER_MS = 6 * 3_600_000;
  * - `out-of-receives`: the attempt on the message's last receive (receiveCount ≥ maxReceiveCount)
  *   ended without settling — IN_PROGRESS with an ended lease (a crash, a timeout, an OOM) or
  *   FAILED. No receive of that message is left. The reconciler settles it at once.
+ * - `in-dlq`: the reconciler saw a message with the item's key in the input queue's DLQ. This is
+ *   the case the item's receive count cannot tell: every later receive of the message died before
+ *   it could write anything (a timeout or crash before the claim), so the item still carries an
+ *   earlier receive's count while SQS has already redriven the message. Settled at once.
  * - `abandoned`: an IN_PROGRESS (ended lease) or FAILED item nobody has written for
  *   `abandonAfterMs`: its message's later receives died before they could write anything (so the
  *   item's receive count is an earlier one's), and SQS redrove it. Settled as dead-lettered too;
@@ -74,11 +91,10 @@ export const DEFAULT_ABANDON_AFTER_MS = 6 * 3_600_000;
  * an ended lease means no attempt of that receive is alive. At exactly `leaseUntil` the lease is
  * still live (the claim's takeover condition is `leaseUntil < now` too).
  */
-export function convergenceOf(item: ConvergenceItem, now: number, options: ConvergenceOptions): 'out-of-receives' | 'abandoned' | undefined {
-  const unsettled =
-    item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && item.leaseUntil !== undefined && item.leaseUntil < now);
-  if (!unsettled) return undefined;
+export function convergenceOf(item: ConvergenceItem, now: number, options: ConvergenceOptions): Convergence | undefined {
+  if (!isSettleCandidate(item, now)) return undefined;
   if ((item.receiveCount ?? 0) >= options.maxReceiveCount) return 'out-of-receives';
+  if (item.inDeadLetterQueue) return 'in-dlq';
   const abandonAfterMs = options.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
   if (item.updatedAt !== undefined && now - item.updatedAt > abandonAfterMs) return 'abandoned';
   return undefined;
@@ -344,6 +360,17 @@ export interface CompletenessContext {
   readonly abandonAfterMs?: number;
   /** The ledger's TTL, for the items the reconciler settles. @default 30 */
   readonly ledgerTtlDays?: number;
+  /** Where to look for redriven messages that the items' receive counts cannot reveal; none: only counts and age decide. */
+  readonly deadLetterWitness?: DeadLetterWitness;
+}
+
+/**
+ * Which keys have a message in the input queue's DLQ. The reconciler asks at most once per run,
+ * and only when a run finds an unsettled item that neither its receive count nor its age decides:
+ * a healthy run reads nothing from the queue.
+ */
+export interface DeadLetterWitness {
+  keysInDeadLetterQueue(): Promise<ReadonlySet<string>>;
 }
 
 /** Reads one job and its ledger items and assesses it, changing nothing (`pipectl jobs <id>`). */
@@ -409,6 +436,8 @@ export interface ReconcileResult {
   /** Items settled as DEAD_LETTERED by this run (their message was redriven behind the ledger's back). */
   readonly settledItems: number;
   readonly cost: ReadCost;
+  /** Why the DLQ could not be read this run, if it was needed and failed (the items it would have settled wait for the next run). */
+  readonly deadLetterWitnessError?: string;
 }
 
 /**
@@ -419,6 +448,20 @@ export interface ReconcileResult {
 export async function reconcile(context: CompletenessContext, now: number, workUntil = Number.POSITIVE_INFINITY): Promise<ReconcileResult> {
   const cost: ReadCost = { requests: 0, readUnits: 0 };
   let settledItems = 0;
+  // Read once per run, and only if some item needs it (see DeadLetterWitness).
+  let deadLetterKeys: Promise<ReadonlySet<string>> | undefined;
+  const witness = context.deadLetterWitness;
+  // A DLQ that cannot be read leaves those items to a later run; it never stops the jobs' count.
+  let deadLetterWitnessError: string | undefined;
+  const keysInDeadLetterQueue = witness
+    ? () => {
+        deadLetterKeys ??= witness.keysInDeadLetterQueue().catch((error: unknown) => {
+          deadLetterWitnessError = `read the DLQ: ${(error as Error).message}`;
+          return new Set<string>();
+        });
+        return deadLetterKeys;
+      }
+    : undefined;
   const due = await listJobs(context.client, context.controlTable, { dueBy: now }, cost);
   const jobs: JobCompleteness[] = [];
   const deferred: JobRecord[] = [];
@@ -430,7 +473,7 @@ export async function reconcile(context: CompletenessContext, now: number, workU
     const { items: read0, ...read } = await readJobItems(context.client, context.ledgerTable, job.jobId);
     cost.requests += read.requests;
     cost.readUnits += read.readUnits;
-    const { items, settled } = await settleRedriven(context, read0, now, cost);
+    const { items, settled } = await settleRedriven(context, read0, now, cost, keysInDeadLetterQueue);
     settledItems += settled;
     const assessment = assessJob(job, items, { now, maxReceiveCount: context.maxReceiveCount, maxKeysRecorded: context.maxKeysRecorded });
     await recordCompleteness(context.client, context.controlTable, assessment, now);
@@ -438,7 +481,7 @@ export async function reconcile(context: CompletenessContext, now: number, workU
   }
   const incompleteItems =
     jobs.reduce((sum, job) => sum + (job.status === JOB_STATUS.INCOMPLETE ? job.missing : 0), 0) + deferred.reduce((sum, job) => sum + (job.missing ?? 0), 0);
-  return { jobs, deferred, incompleteItems, settledItems, cost };
+  return { jobs, deferred, incompleteItems, settledItems, cost, ...(deadLetterWitnessError ? { deadLetterWitnessError } : {}) };
 }
 
 /**
@@ -452,15 +495,14 @@ async function settleRedriven(
   items: readonly JobItem[],
   now: number,
   cost: ReadCost,
+  keysInDeadLetterQueue?: () => Promise<ReadonlySet<string>>,
 ): Promise<{ items: JobItem[]; settled: number }> {
   const ledger = new DynamoDbLedgerStore({ client: context.client, tableName: context.ledgerTable, ttlDays: context.ledgerTtlDays ?? 30 });
   const options = { maxReceiveCount: context.maxReceiveCount, abandonAfterMs: context.abandonAfterMs };
   let settled = 0;
   const result: JobItem[] = [];
   for (const item of items) {
-    const candidate =
-      item.status === LEDGER_STATUS.FAILED || (item.status === LEDGER_STATUS.IN_PROGRESS && (item.leaseUntil ?? Number.POSITIVE_INFINITY) < now);
-    if (!candidate) {
+    if (!isSettleCandidate(item, now)) {
       result.push(item);
       continue;
     }
@@ -480,18 +522,16 @@ async function settleRedriven(
     } catch (error) {
       throw new MonitorDependencyError('dynamodb', `read ledger item ${item.key}: ${(error as Error).message}`, { cause: error });
     }
-    const why = full
-      ? convergenceOf(
-          {
-            status: String(full[LEDGER.STATUS]),
-            leaseUntil: numberOr(full.leaseUntil),
-            receiveCount: numberOr(full.receiveCount),
-            updatedAt: numberOr(full.updatedAt),
-          },
-          now,
-          options,
-        )
-      : undefined;
+    const state: ConvergenceItem | undefined = full && {
+      status: String(full[LEDGER.STATUS]),
+      leaseUntil: numberOr(full.leaseUntil),
+      receiveCount: numberOr(full.receiveCount),
+      updatedAt: numberOr(full.updatedAt),
+    };
+    let why = state && convergenceOf(state, now, options);
+    if (state && !why && keysInDeadLetterQueue && isSettleCandidate(state, now)) {
+      why = convergenceOf({ ...state, inDeadLetterQueue: (await keysInDeadLetterQueue()).has(item.key) }, now, options);
+    }
     if (!why || typeof full?.claimToken !== 'string') {
       result.push(item);
       continue;

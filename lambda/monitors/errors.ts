@@ -18,7 +18,7 @@ export class MonitorDependencyError extends MonitorError {
   readonly retryable = true;
 
   constructor(
-    readonly dependency: 'dynamodb' | 'cloudwatch' | 'lambda',
+    readonly dependency: 'dynamodb' | 'cloudwatch' | 'lambda' | 'sqs',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -18,10 +18,15 @@ const common = {
   [MONITOR_ENV.METRICS_PUBLISHER]: z.enum(METRICS_PUBLISHERS).default('cloudwatch'),
 };
 
+/** DLQ messages one reconciler run reads at most: 100 receives of 10, about a second of SQS calls. */
+export const DEFAULT_DLQ_WITNESS_LIMIT = 1000;
+
 const ReconcilerEnvironment = z.object({
   ...common,
   [ENV.MAX_RECEIVE_COUNT]: integer(1, 1000),
   [MONITOR_ENV.JOB_MAX_KEYS_RECORDED]: integer(0, 1000).default(100),
+  [ENV.INPUT_DLQ_URL]: z.string().trim().url().optional(),
+  [MONITOR_ENV.DLQ_WITNESS_LIMIT]: integer(0, 100_000).default(DEFAULT_DLQ_WITNESS_LIMIT),
 });
 
 const DriftEnvironment = z.object({
@@ -46,6 +51,8 @@ export interface ReconcilerConfig {
   readonly metricsPublisher: MetricsPublisherName;
   readonly maxReceiveCount: number;
   readonly maxKeysRecorded: number;
+  /** The input queue's DLQ, read for redriven keys (see completeness.ts `DeadLetterWitness`); absent: never read. */
+  readonly deadLetterQueue?: { readonly url: string; readonly limit: number };
 }
 
 /** The drift monitor's settings, from its environment. */
@@ -76,6 +83,8 @@ function parse<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv, who: stri
 
 export function readReconcilerConfig(env: NodeJS.ProcessEnv = process.env): ReconcilerConfig {
   const parsed = parse(ReconcilerEnvironment, env, 'reconciler');
+  const dlqUrl = parsed[ENV.INPUT_DLQ_URL];
+  const dlqLimit = parsed[MONITOR_ENV.DLQ_WITNESS_LIMIT];
   return {
     stage: parsed[ENV.STAGE],
     ledgerTable: parsed[ENV.LEDGER_TABLE],
@@ -83,6 +92,7 @@ export function readReconcilerConfig(env: NodeJS.ProcessEnv = process.env): Reco
     metricsPublisher: parsed[MONITOR_ENV.METRICS_PUBLISHER],
     maxReceiveCount: parsed[ENV.MAX_RECEIVE_COUNT],
     maxKeysRecorded: parsed[MONITOR_ENV.JOB_MAX_KEYS_RECORDED],
+    ...(dlqUrl && dlqLimit > 0 ? { deadLetterQueue: { url: dlqUrl, limit: dlqLimit } } : {}),
   };
 }
 

@@ -1,8 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { METRIC, METRIC_DIMENSION, METRIC_SERVICE } from '../contract';
-import { reconcile } from './completeness';
+import { type DeadLetterWitness, reconcile } from './completeness';
+import { deadLetterWitness } from './dead-letter-witness';
 import { createPublisher, monitorHeartbeat } from './metrics-publisher';
 import { readReconcilerConfig } from './monitor-config';
 import { withRequestTimeouts } from '../processor/sdk-client-options';
@@ -11,11 +13,13 @@ import { withRequestTimeouts } from '../processor/sdk-client-options';
 const PUBLISH_MARGIN_MS = 5_000;
 
 // Cold start: built once per execution environment. Endpoints come from the SDK's standard
-// variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_CLOUDWATCH), which local mode and tests set.
+// variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_CLOUDWATCH), which local mode and tests set.
 const config = readReconcilerConfig();
 const logger = new Logger({ serviceName: METRIC_SERVICE.RECONCILER, persistentKeys: { stage: config.stage } });
 const client = new DynamoDBClient(withRequestTimeouts({}));
 const publisher = createPublisher(config.metricsPublisher);
+const witness: DeadLetterWitness | undefined =
+  config.deadLetterQueue && deadLetterWitness(new SQSClient(withRequestTimeouts({ useQueueUrlAsEndpoint: false })), config.deadLetterQueue);
 
 /** What one run found; also the invocation's result, for local mode and tests. */
 export interface ReconcilerSummary {
@@ -44,6 +48,7 @@ export const handler = async (_event: unknown, context: Pick<Context, 'getRemain
       controlTable: config.controlTable,
       maxReceiveCount: config.maxReceiveCount,
       maxKeysRecorded: config.maxKeysRecorded,
+      deadLetterWitness: witness,
     },
     now,
     now + context.getRemainingTimeInMillis() - PUBLISH_MARGIN_MS,
@@ -85,6 +90,7 @@ export const handler = async (_event: unknown, context: Pick<Context, 'getRemain
     requests: result.cost.requests,
     readUnits: result.cost.readUnits,
   };
+  if (result.deadLetterWitnessError) logger.warn('could not read the DLQ; redriven items wait for the next run', { error: result.deadLetterWitnessError });
   if (result.deferred.length > 0) logger.warn('jobs left for the next run (time ran out)', { jobIds: result.deferred.map((job) => job.jobId) });
   logger.info('reconciled', { ...summary });
   return summary;

@@ -62,10 +62,13 @@ export interface ExecuteOptions extends RetryEvents {
  * backoff would leave less than `minAttemptMs` is not made. So attempts × timeout + backoff can
  * never outlast the deadline, whatever the provider does.
  *
- * Written here rather than with cockatiel's `retry()`: cockatiel 3.2 computes a backoff without
- * seeing the deadline and then sleeps it unconditionally (its delay ignores the AbortSignal), so it
- * can neither give up when the next delay would outlast the invocation nor cut a sleep short.
- * (A seeded jitter alone would not be a reason: its `DelegateBackoff` takes any function.)
+ * Written here rather than with cockatiel's `retry()` (checked against cockatiel 3.2.1): it decides
+ * to retry before it asks the backoff for the delay, and a backoff can only return a duration, so
+ * the policy cannot give up when the next delay would outlast the invocation (a `DelegateBackoff`
+ * that reads the deadline could shorten the delay, not cancel the retry); and it then sleeps that
+ * delay without listening to the AbortSignal, so an abort cannot cut the sleep short. Seeded
+ * jitter and Retry-After would not be reasons: `DelegateBackoff` takes any function, and its
+ * context carries the failed attempt's error.
  *
  * @example
  * const policy = new RetryPolicy({ maxAttempts: 3, callTimeoutMs: 10_000 });

@@ -57,9 +57,10 @@ export interface SharedBreakerEvents {
  * - A burst of failures in one instance flushes at once, without waiting for the batch to end.
  * - Opening and taking the half-open probe are conditional writes: one instance wins each.
  *
- * cockatiel's CircuitBreakerPolicy keeps its state in one process; this breaker must be one for
- * every concurrent Lambda instance, with exactly one probe among them, which needs the
- * conditional writes above.
+ * cockatiel's CircuitBreakerPolicy keeps its state in one process (its `toJSON()` and
+ * `initialState` carry the state to a later process, they do not share it between concurrent
+ * ones); this breaker must be one for every concurrent Lambda instance, with exactly one probe
+ * among them, which needs the conditional writes above.
  */
 export class SharedBreaker {
   private snapshot: BreakerSnapshot = CLOSED_SNAPSHOT;

@@ -1,6 +1,6 @@
 /**
  * The stages the app can synthesize (`cdk synth -c stage=<name>`). Each lists only what differs
- * from the defaults in `stage-config.ts`; the defaults are the safe choice (retain data, no raw
+ * from the defaults in `stage-schema.ts`; the defaults are the safe choice (retain data, no raw
  * input in logs, no fault injection), so a stage has to opt out of them explicitly.
  */
 export const STAGES = {
@@ -23,6 +23,8 @@ export const STAGES = {
     observability: {
       alarms: { inputAgeSlaSeconds: 600, modelErrorRatePercent: 10 },
       page: { none: 'the example prod stage of this repository; a real deployment subscribes its on-call rotation (docs/paging.md)' },
+      // Named in the escalate step of every runbook section: replace with your team's rotation.
+      escalation: { owner: 'ai-pipeline-oncall (example: name your rotation here)', contact: 'https://example.com/oncall/ai-pipeline' },
     },
   },
 } as const;

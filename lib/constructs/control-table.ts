@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { CONTROL } from '../../lambda/contract';
-import type { LedgerConfig } from '../config/stage-config';
+import type { LedgerConfig } from '../config/stage-types';
 
 /** Properties of a {@link ControlTable}. */
 export interface ControlTableProps {

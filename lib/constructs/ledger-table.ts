@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, type CfnTable, ProjectionType, StreamViewTy
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LEDGER, LEDGER_INDEX } from '../../lambda/contract';
-import type { LedgerConfig } from '../config/stage-config';
+import type { LedgerConfig } from '../config/stage-types';
 
 /** Properties of a {@link LedgerTable}. */
 export interface LedgerTableProps {

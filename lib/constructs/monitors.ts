@@ -8,9 +8,10 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, LEDGER_INDEX, METRIC_SERVICE, METRICS_NAMESPACE, MONITOR_ENV } from '../../lambda/contract';
-import type { StageConfig } from '../config/stage-config';
+import type { StageConfig } from '../config/stage-types';
 
 /** The repository root: the bundler's project root, where package-lock.json lives. */
 
@@ -34,6 +35,11 @@ export interface MonitorsProps {
   readonly ledgerTable: ITable;
   /** Jobs (the reconciler) and drift baselines (the drift monitor). */
   readonly controlTable: ITable;
+  /**
+   * The input queue's DLQ: the reconciler reads it (and makes what it read visible again at once)
+   * to find messages SQS redrove behind the ledger's back (completeness.ts `DeadLetterWitness`).
+   */
+  readonly inputDeadLetterQueue: IQueue;
   /** The processor's event source mapping: the drift monitor's opt-in auto-pause disables it. */
   readonly eventSourceMappingId: string;
   readonly eventSourceMappingArn: string;
@@ -51,7 +57,9 @@ export interface MonitorsProps {
  * Each has its own role holding only what its handler does: a Query on one ledger index, the
  * control-table actions its items need, PutMetricData in the pipeline's namespace, and — only
  * when the stage opts into the auto-pause — UpdateEventSourceMapping on the processor's mapping.
- * Neither can touch a queue, invoke a model or write the ledger.
+ * The reconciler also reads and updates single ledger items (settling what SQS redrove behind the
+ * ledger's back, fenced by the claim token) and receives from the input DLQ without deleting.
+ * Neither can send to a queue, delete a message or invoke a model.
  *
  * A failed run is not retried by Lambda (asynchronous retries off): the next scheduled run is the
  * retry, and two runs never overlap because of a retry.
@@ -88,8 +96,11 @@ export class Monitors extends Construct {
         [ENV.POWERTOOLS_SERVICE_NAME]: METRIC_SERVICE.RECONCILER,
         [ENV.MAX_RECEIVE_COUNT]: String(config.inputQueue.maxReceiveCount),
         [MONITOR_ENV.JOB_MAX_KEYS_RECORDED]: String(completeness.maxKeysRecorded),
+        [ENV.INPUT_DLQ_URL]: props.inputDeadLetterQueue.queueUrl,
       },
       ledgerIndex: LEDGER_INDEX.BY_JOB,
+      // Settling an item SQS redrove: one consistent read of it, then a write fenced by its claim token.
+      ledgerItemActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       // List the jobs (a filtered scan of the small control table), record each one's result.
       controlActions: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
     });
@@ -125,6 +136,9 @@ export class Monitors extends Construct {
       this.driftMonitor.addToRolePolicy(new PolicyStatement({ actions: ['lambda:UpdateEventSourceMapping'], resources: [props.eventSourceMappingArn] }));
     }
 
+    // Read and release, never delete: the DLQ's messages stay for the operator (pipectl dlq).
+    props.inputDeadLetterQueue.grant(this.reconciler, 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility');
+    props.inputDeadLetterQueue.encryptionMasterKey?.grantDecrypt(this.reconciler);
     this.reconcilerSchedule = this.schedule('ReconcilerSchedule', this.reconciler, completeness.scheduleMinutes, 'Runs the reconciler');
     this.driftSchedule = this.schedule('DriftSchedule', this.driftMonitor, drift.scheduleMinutes, 'Runs the drift monitor');
   }
@@ -140,6 +154,8 @@ export class Monitors extends Construct {
       readonly timeoutSeconds: number;
       readonly environment: Record<string, string>;
       readonly ledgerIndex: string;
+      /** Item-level actions on the ledger table itself (not its indexes). @default none */
+      readonly ledgerItemActions?: readonly string[];
       readonly controlActions: readonly string[];
     },
   ): NodejsFunction {
@@ -184,6 +200,9 @@ export class Monitors extends Construct {
 
     // The ledger: Query on one index, not on the table and not on `/index/*`.
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.ledgerTable.tableArn}/index/${options.ledgerIndex}`] }));
+    if (options.ledgerItemActions?.length) {
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: [...options.ledgerItemActions], resources: [props.ledgerTable.tableArn] }));
+    }
     role.addToPrincipalPolicy(new PolicyStatement({ actions: [...options.controlActions], resources: [props.controlTable.tableArn] }));
     const putMetricData = new PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],

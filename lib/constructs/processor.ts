@@ -10,7 +10,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type IQueue, QueueGrants } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, METRICS_NAMESPACE, QUOTA_ENV } from '../../lambda/contract';
-import type { StageConfig } from '../config/stage-config';
+import type { StageConfig } from '../config/stage-types';
 import { type QuotaScheduling, schedulingForQuota } from '../config/quota-config';
 
 /** The repository root: the bundler's project root, where package-lock.json lives. */

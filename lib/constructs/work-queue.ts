@@ -2,7 +2,7 @@ import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { QueueConfig } from '../config/stage-config';
+import type { QueueConfig } from '../config/stage-types';
 
 /** Properties of a {@link WorkQueue}. */
 export interface WorkQueueProps {

@@ -1,4 +1,5 @@
 import type { METRIC, METRICS_NAMESPACE } from '../../lambda/contract';
+import type { EscalationConfig } from '../config/stage-types';
 import type { MathExpression } from './metric-math';
 
 /*
@@ -157,6 +158,10 @@ export interface AlarmCatalog {
   /** Every alarm's name starts with this. */
   readonly alarmNamePrefix: string;
   readonly runbookBaseUrl: string;
+  /** The region of the stage's console links (`observability.region`). */
+  readonly region: string;
+  /** Whom the runbook's escalate step names (`observability.escalation`). */
+  readonly escalation: EscalationConfig;
   readonly alarms: readonly AlarmDefinition[];
   readonly composite: CompositeAlarmDefinition;
   /** Rows of the dashboard, top to bottom. */

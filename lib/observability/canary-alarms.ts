@@ -1,5 +1,5 @@
 import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, VARIANT, type VariantName } from '../../lambda/contract';
-import type { StageConfig } from '../config/stage-config';
+import type { StageConfig } from '../config/stage-types';
 import type { AlarmDefinition, DashboardGraph, MetricQuery, MetricUnit, PipelineMetricName, Statistic } from './alarm-types';
 import { type MathCondition, type MathExpression, math } from './metric-math';
 

@@ -1,5 +1,5 @@
 import { METRIC, type MetricService } from '../../lambda/contract';
-import type { StageConfig } from '../config/stage-config';
+import type { StageConfig } from '../config/stage-types';
 import type { AlarmDefinition, MetricQuery, MetricUnit, PipelineMetricName, Statistic } from './alarm-types';
 
 /** The catalog's helper that names one of the pipeline's own metrics under the alarm dimensions. */

@@ -25,7 +25,7 @@ import { EmailSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscrip
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { SubscriptionProtocol } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { NotificationTargets, StageConfig } from '../config/stage-config';
+import type { NotificationTargets, StageConfig } from '../config/stage-types';
 import { buildAlarmCatalog, runbookUrl } from './alarm-catalog';
 import type {
   AlarmCatalog,

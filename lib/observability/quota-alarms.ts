@@ -1,5 +1,5 @@
 import { METRIC, type MetricService } from '../../lambda/contract';
-import type { StageConfig } from '../config/stage-config';
+import type { StageConfig } from '../config/stage-types';
 import type { AlarmDefinition, DashboardGraph, MetricQuery, MetricUnit, PipelineMetricName, ResourceRole, Statistic } from './alarm-types';
 import { math } from './metric-math';
 

@@ -1,4 +1,6 @@
-import { COMPOSITE_ALARM_ID, runbookUrl } from './alarm-catalog';
+import { runbookUrl } from './alarm-catalog';
+import { COMPOSITE_ALARM_ID } from './composite-alarm';
+import { alarmConsoleLinks } from './console-links';
 import type { AlarmCatalog, AlarmDefinition, ComparisonOperator, CompositeAlarmDefinition, MetricQuery, ResourceRole, RunbookText } from './alarm-types';
 import { renderExpression } from './metric-math';
 import { POSTMORTEM_TEMPLATE } from './postmortem-template';
@@ -78,7 +80,8 @@ export function renderAlarmSection(catalogs: readonly AlarmCatalog[], idOrName: 
   if (firstStep) lines.push(`**TL;DR:** ${firstStep}`, '');
   lines.push(`**Severity:** ${alarm.severity} · **Alarm name:** \`AiPipeline-<stage>-${alarm.id}\``, '');
   lines.push(alarm.summary, '');
-  lines.push(...renderActions(alarm.runbook), '', '### Background', '');
+  lines.push(...renderConsoleLinks(catalogs, alarm.id));
+  lines.push(...renderActions(alarm.runbook, escalationOwners(catalogs)), '', '### Background', '');
   if ('signal' in alarm) lines.push(...renderCondition(catalogs, alarm));
   else lines.push(...renderComposite(catalogs));
   lines.push(`**What it means.** ${alarm.runbook.meaning}`, '', `**User impact.** ${alarm.runbook.impact}`);
@@ -110,7 +113,10 @@ function renderCondition(catalogs: readonly AlarmCatalog[], alarm: AlarmDefiniti
 
 function renderComposite(catalogs: readonly AlarmCatalog[]): string[] {
   const children = new Set(catalogs.flatMap((catalog) => catalog.composite.children));
-  return [`**Rule:** ANY of ${[...children].map((id) => `[${id}](#${id})`).join(', ')} in ALARM. It notifies the \`page\` topic on ALARM and on OK.`, ''];
+  return [
+    `**Rule:** ANY of ${[...children].map((id) => `[${id}](#${id})`).join(', ')} in ALARM. It has no actions: each of those alarms notifies the \`page\` topic itself.`,
+    '',
+  ];
 }
 
 function describeQuery(query: MetricQuery): string {
@@ -139,8 +145,39 @@ export function withStageFlags(text: string): string {
   );
 }
 
+/**
+ * The console links of an alarm in each stage: the alarm, the dashboard, and a Logs Insights query
+ * (console-links.ts says why the log group is named rather than selected).
+ */
+function renderConsoleLinks(catalogs: readonly AlarmCatalog[], id: string): string[] {
+  const lines: string[] = [];
+  for (const catalog of catalogs) {
+    const alarm = findAlarm(catalog, id);
+    if (!alarm) continue;
+    const links = alarmConsoleLinks(catalog, alarm);
+    lines.push(
+      `**Console (${catalog.stage}, ${catalog.region}):**`,
+      '',
+      `- [CloudWatch alarm \`${catalog.alarmNamePrefix}${alarm.id}\`](${links.alarm})`,
+      `- [Dashboard \`${catalog.stackName}\`](${links.dashboard})`,
+      `- [Logs Insights query](${links.logsInsights}), on the log group whose name starts with \`${links.logGroupPrefix}\``,
+      '',
+    );
+  }
+  return lines;
+}
+
+/** Whom each stage escalates to (`observability.escalation`), for the escalate step. */
+function escalationOwners(catalogs: readonly AlarmCatalog[]): string {
+  const owners = catalogs.map(({ stage, escalation }) => {
+    if (escalation.owner === undefined) return `${stage}: the pipeline owners (no \`observability.escalation.owner\` set)`;
+    return `${stage}: ${escalation.owner}${escalation.contact ? ` (${escalation.contact})` : ''}`;
+  });
+  return `**Owner:** ${owners.join('; ')}.`;
+}
+
 /** The steps of a section, in the order on-call takes them. */
-function renderActions(text: RunbookText): string[] {
+function renderActions(text: RunbookText, owners: string): string[] {
   return [
     '**1. First five minutes (stop the bleeding).**',
     '',
@@ -163,6 +200,8 @@ function renderActions(text: RunbookText): string[] {
     ...text.verifyRecovery.map((step) => `- ${step}`),
     '',
     `**5. Escalate.** ${text.escalate}`,
+    '',
+    owners,
   ];
 }
 
@@ -233,11 +272,11 @@ export function renderRunbook(catalogs: readonly AlarmCatalog[]): string {
       '## How paging works',
       '',
       'Alarms have a severity. **Ticket** alarms notify the `ticket` topic (ALARM and OK). **Page**',
-      `alarms notify the \`ticket\` topic too, one by one, and all feed the composite alarm`,
-      `[${COMPOSITE_ALARM_ID}](#${COMPOSITE_ALARM_ID}), the only alarm that notifies the \`page\` topic:`,
-      'a cascade pages once, and its OK notification says the incident is over. Subscriptions (email,',
-      'HTTPS endpoints such as PagerDuty or Opsgenie) are set per stage in `observability.page` and',
-      '`observability.ticket` of the stage config.',
+      'alarms notify the `page` topic themselves (ALARM and OK) and the `ticket` topic too, so a second,',
+      'unrelated incident pages even while a first is in ALARM. All of them feed the composite alarm',
+      `[${COMPOSITE_ALARM_ID}](#${COMPOSITE_ALARM_ID}), which has no actions: it is the dashboard's one-glance`,
+      'state. Subscriptions (email, HTTPS endpoints such as PagerDuty or Opsgenie) are set per stage in',
+      '`observability.page` and `observability.ticket` of the stage config.',
       '',
       '## Alarms',
       '',

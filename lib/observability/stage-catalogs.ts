@@ -1,4 +1,4 @@
-import { loadStageConfig } from '../config/stage-config';
+import { loadStageConfig } from '../config/stage-load';
 import { STAGES } from '../config/stages';
 import { buildAlarmCatalog } from './alarm-catalog';
 import type { AlarmCatalog } from './alarm-types';

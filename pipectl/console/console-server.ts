@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { METRIC } from '../../lambda/contract';
 import type { AlarmCatalog, MetricQuery } from '../../lib/observability/alarm-types';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import { listBreakers } from '../control-state';
 import { groupByClass, readDeadLetters } from '../dlq';

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import type { AlarmCatalog, DashboardGraph, MetricQuery, ResourceRole } from '../../lib/observability/alarm-types';
-import { computeStatistic } from '../../local/alarm-evaluator';
+import { computeStatistic } from '../../local/alarm-rules';
 import { emfDatapoints, MetricStore, type SeriesKey } from '../../local/log-sink';
 import { resourceName } from '../triage';
 import type { QueueStatus, StatusReport } from '../status';

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '../../lambda/contract';
-import type { StageConfig } from '../../lib/config/stage-config';
+import type { StageConfig } from '../../lib/config/stage-types';
 import type { AlarmCatalog, AlarmDefinition, MetricQuery, ResourceRole } from '../../lib/observability/alarm-types';
 import { logicalIdOf, type SynthesizedStage, synthStage } from './synth-stage';
 

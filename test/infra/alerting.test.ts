@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC, METRIC_DIMENSION } from '../../lambda/contract';
-import { loadStageConfig, StageConfigError } from '../../lib/config/stage-config';
+import { loadStageConfig, StageConfigError } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import { logicalIdOf, type SynthesizedStage, synthStage } from './synth-stage';
 
@@ -113,15 +113,17 @@ describe('scheduled monitors are watched', () => {
 
 describe('page targets', () => {
   it('a production stage without a page target does not synthesize, and says what to set', () => {
-    // dev made production: it has no page target.
-    const asProduction = { production: true, allowFaultInjection: false } as const;
+    // dev made production: it has no page target (its escalation owner is set, so only the page is missing).
+    const asProduction = { production: true, allowFaultInjection: false, observability: { escalation: { owner: 'ml-platform-oncall' } } } as const;
     expect(() => loadStageConfig('dev', asProduction)).toThrow(StageConfigError);
     try {
       loadStageConfig('dev', asProduction);
     } catch (error) {
       expect((error as StageConfigError).issues.join('\n')).toMatch(/observability\.page: .*production.*emails.*httpsEndpoints.*none/);
     }
-    expect(() => loadStageConfig('dev', { ...asProduction, observability: { page: { emails: ['oncall@example.com'] } } })).not.toThrow();
+    expect(() =>
+      loadStageConfig('dev', { ...asProduction, observability: { ...asProduction.observability, page: { emails: ['oncall@example.com'] } } }),
+    ).not.toThrow();
   });
 
   it('refuses `none` together with a target (which one is meant?)', () => {
@@ -131,18 +133,36 @@ describe('page targets', () => {
   });
 
   it('accepts an email, an https endpoint, or an explicit none with a reason', () => {
+    const escalation = { owner: 'ml-platform-oncall' };
     const asProduction = { production: true, allowFaultInjection: false } as const;
-    expect(loadStageConfig('dev', { ...asProduction, observability: { page: { emails: ['oncall@example.com'] } } }).observability.page.emails).toEqual([
-      'oncall@example.com',
-    ]);
     expect(
-      loadStageConfig('dev', { ...asProduction, observability: { page: { httpsEndpoints: ['https://events.pagerduty.com/integration/k/enqueue'] } } })
-        .observability.page.httpsEndpoints,
+      loadStageConfig('dev', { ...asProduction, observability: { escalation, page: { emails: ['oncall@example.com'] } } }).observability.page.emails,
+    ).toEqual(['oncall@example.com']);
+    expect(
+      loadStageConfig('dev', {
+        ...asProduction,
+        observability: { escalation, page: { httpsEndpoints: ['https://events.pagerduty.com/integration/k/enqueue'] } },
+      }).observability.page.httpsEndpoints,
     ).toHaveLength(1);
     expect(loadStageConfig('prod', { observability: { page: { none: "paged by the platform team's own CloudWatch rules" } } }).observability.page.none).toMatch(
       /platform/,
     );
     expect(() => loadStageConfig('prod', { observability: { page: { none: '' } } })).toThrow(StageConfigError);
+  });
+});
+
+describe('escalation owner', () => {
+  it('a production stage without an escalation owner does not synthesize, and says what to set', () => {
+    // Prepare: dev made production, with a page target but no owner.
+    const withoutOwner = { production: true, allowFaultInjection: false, observability: { page: { emails: ['oncall@example.com'] } } };
+
+    // Act / Assess
+    expect(() => loadStageConfig('dev', withoutOwner)).toThrow(/observability\.escalation\.owner: a production stage must name/);
+  });
+
+  it('a stage that is not production may leave it out, and prod names one', () => {
+    expect(loadStageConfig('dev').observability.escalation.owner).toBeUndefined();
+    expect(loadStageConfig('prod').observability.escalation.owner).toMatch(/\S/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, LEDGER, LEDGER_INDEX, METRICS_NAMESPACE, MONITOR_ENV } from '../../lambda/contract';
-import { loadStageConfig, StageConfigError } from '../../lib/config/stage-config';
+import { loadStageConfig, StageConfigError } from '../../lib/config/stage-load';
 import { logicalIdOf, type SynthesizedStage, synthStage } from './synth-stage';
 
 const stages: Record<string, SynthesizedStage> = {};
@@ -131,22 +131,37 @@ describe.each(['dev', 'prod'])('Monitors (%s)', (stage) => {
     expect(resource.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
   });
 
-  it('gives the reconciler a Query on byJob, Scan/UpdateItem on the control table, PutMetricData in the namespace, logs — nothing else', () => {
+  it('gives the reconciler a Query on byJob, GetItem/UpdateItem on ledger items, Scan/UpdateItem on the control table, a read of the DLQ, PutMetricData in the namespace, logs — nothing else', () => {
     // Prepare
     const synth = stages[stage]!;
     const { statements, resource } = monitor(synth, 'reconciler');
     const ledgerId = logicalIdOf(synth, synth.stack.ledger.table);
     const controlId = logicalIdOf(synth, synth.stack.control.table);
+    const dlqId = logicalIdOf(synth, synth.stack.inputQueue.deadLetterQueue);
 
     // Assess
     expect(actionsOf(statements)).toEqual([
       'cloudwatch:PutMetricData',
+      'dynamodb:GetItem',
       'dynamodb:Query',
       'dynamodb:Scan',
       'dynamodb:UpdateItem',
+      'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
+      'sqs:ChangeMessageVisibility',
+      'sqs:ReceiveMessage',
     ]);
+    // Settling a redriven item (completeness.ts settleRedriven): the ledger table itself, items only.
+    // (Before 2026-12-02 the role lacked these, so every settle on AWS would have been AccessDenied.)
+    expect(statements.find((statement) => asList(statement.Action).includes('dynamodb:GetItem'))).toMatchObject({
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Resource: { 'Fn::GetAtt': [ledgerId, 'Arn'] },
+    });
+    // The DLQ is read and released, never deleted from or sent to; its messages are decrypted with the queue pair's key.
+    const queueKeyId = logicalIdOf(synth, synth.stack.inputQueue.encryptionKey);
+    expect(statements.find((statement) => asList(statement.Action).includes('kms:Decrypt'))?.Resource).toEqual({ 'Fn::GetAtt': [queueKeyId, 'Arn'] });
+    expect(statements.find((statement) => asList(statement.Action).includes('sqs:ReceiveMessage'))?.Resource).toEqual({ 'Fn::GetAtt': [dlqId, 'Arn'] });
     expect(kmsOnKeysOnly(synth, statements)).toBe(true);
     expect(statements.find((statement) => statement.Action === 'dynamodb:Query')?.Resource).toEqual({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [ledgerId, 'Arn'] }, `/index/${LEDGER_INDEX.BY_JOB}`]],
@@ -158,6 +173,7 @@ describe.each(['dev', 'prod'])('Monitors (%s)', (stage) => {
       [MONITOR_ENV.METRICS_PUBLISHER]: 'cloudwatch',
       [ENV.LEDGER_TABLE]: { Ref: ledgerId },
       [ENV.CONTROL_TABLE]: { Ref: controlId },
+      [ENV.INPUT_DLQ_URL]: { Ref: dlqId },
     });
   });
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambda/contract';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import { alarmIds } from '../../lib/observability/runbook';
 import type { LocalAlarmState } from '../../local/alarm-evaluator';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_OUTPUT } from '../../lambda/contract';
-import { StageConfigError } from '../../lib/config/stage-config';
+import { StageConfigError } from '../../lib/config/stage-load';
 import { createPipelineApp, PIPELINE_APP_CONTEXT } from '../../lib/pipeline-app';
 import { logicalIdOf, SKIP_BUNDLING, type SynthesizedStage, synthStage } from './synth-stage';
 

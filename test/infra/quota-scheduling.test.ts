@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { QUOTA_ENV } from '../../lambda/contract';
 import { schedulingForQuota } from '../../lib/config/quota-config';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { type SynthesizedStage, synthStage } from './synth-stage';
 
 const base = { batchSize: 10, recordConcurrency: 5, maxConcurrency: 5, timeoutSeconds: 30, expectedCallLatencyMs: 1000 };

@@ -3,15 +3,22 @@
  * modules import no CDK, and the retention values they list are the ones CDK (and CloudWatch
  * Logs) accept.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { LOG_RETENTION_DAYS } from '../../lib/config/stage-config';
+import { LOG_RETENTION_DAYS } from '../../lib/config/stage-types';
 
 describe('lib/config is CDK-free', () => {
-  it.each(['stage-config.ts', 'stages.ts'])('%s imports nothing from aws-cdk-lib', (file) => {
-    const source = readFileSync(join(__dirname, '..', '..', 'lib', 'config', file), 'utf8');
+  const configDir = join(__dirname, '..', '..', 'lib', 'config');
+  const configFiles = readdirSync(configDir).filter((name) => name.endsWith('.ts'));
+
+  it('covers the types, schema and load modules of the stage config', () => {
+    expect(configFiles).toEqual(expect.arrayContaining(['stage-types.ts', 'stage-schema.ts', 'stage-load.ts', 'stages.ts']));
+  });
+
+  it.each(configFiles)('%s imports nothing from aws-cdk-lib', (file) => {
+    const source = readFileSync(join(configDir, file), 'utf8');
     expect(source).not.toMatch(/from 'aws-cdk-lib/);
   });
 

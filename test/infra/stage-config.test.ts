@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MODEL_PROVIDERS } from '../../lambda/contract';
-import { loadStageConfig, StageConfigError, type StageConfigOverrides } from '../../lib/config/stage-config';
+import { loadStageConfig, StageConfigError } from '../../lib/config/stage-load';
+import type { StageConfigOverrides } from '../../lib/config/stage-schema';
 import { STAGES } from '../../lib/config/stages';
 
 /** Runs `loadStageConfig` and returns the error it throws (the tests below expect one). */

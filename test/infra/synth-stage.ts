@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { type App, CfnElement, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import type { StageConfig, StageConfigOverrides } from '../../lib/config/stage-config';
+import type { StageConfigOverrides } from '../../lib/config/stage-schema';
+import type { StageConfig } from '../../lib/config/stage-types';
 import { createPipelineApp } from '../../lib/pipeline-app';
 import type { PipelineStack } from '../../lib/pipeline-stack';
 

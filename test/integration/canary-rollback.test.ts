@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SWITCH_REFRESH_MS } from '../../lambda/contract';
 import { CANARY_ROLLBACK_ACTOR } from '../../local/canary-rollback';
 import { startLocalPipeline, type LocalPipeline } from '../../local/local-pipeline';
-import { queueDepths } from '../../local/alarm-evaluator';
+import { queueDepths } from '../../local/queue-inspection';
 import { listRecoveryAttempts } from '../../pipectl/recovery-clock';
 import { changeSwitchAsOperator } from '../../pipectl/switches';
 

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL, JOB, JOB_STATUS, LEDGER_STATUS, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambda/contract';
 import { DynamoDbLedgerStore } from '../../lambda/ledger/dynamodb-ledger-store';
 import { checkJob, type CompletenessContext, reconcile, registerJob } from '../../lambda/monitors/completeness';
+import { deadLetterWitness } from '../../lambda/monitors/dead-letter-witness';
 import { inputKey } from '../../lambda/processor/input-key';
+import { peekMessages } from '../../lambda/shared/queue-peek';
 import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from '../../local/emulators';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
 import { sendBodies, waitForDrain } from '../../local/run-local';
@@ -162,6 +165,56 @@ describe('reconcile (in-process, on dynalite)', () => {
     expect(second.jobs.map((job) => job.jobId)).not.toContain(done);
     // pipectl jobs reads any job on demand, the early one included
     expect(await checkJob(context, early, now)).toMatchObject({ status: JOB_STATUS.OPEN, missing: 3, notInLedger: 3, overdue: false });
+  });
+
+  it('settles in one run an item whose later receives all died before writing, because its message is in the DLQ', async () => {
+    // Prepare: two inputs FAILED on their first receive. SQS then redrove one of them to the DLQ
+    // after receives that wrote nothing (timeouts before the claim): its item still says receive 1.
+    // The other's message is still on its way (no DLQ copy). The DLQ also holds an unrelated message.
+    const jobId = `job-${randomUUID()}`;
+    const now = Date.now();
+    const messages = [0, 1].map((index) => ticket(100 + index, jobId));
+    const keys = messages.map((message) => inputKey('ticket-triage', '1', message.input));
+    for (const [index, key] of keys.entries()) {
+      await store.claim({
+        key,
+        task: 'ticket-triage',
+        taskVersion: '1',
+        messageId: `m${index}`,
+        receiveCount: 1,
+        jobId,
+        claimToken: `t${index}`,
+        leaseUntil: now + 60_000,
+        now: now - 60_000,
+      });
+      await store.recordFailure({ key, claimToken: `t${index}`, errorClass: 'throttled', message: 'x', receiveCount: 1, now: now - 30_000 });
+    }
+    await registerJob(client, context.controlTable, { jobId, expected: 2, sentAt: now - 120_000, deadline: now - 1, source: 'test' });
+    const dlq = pipeline.resources.inputDlqUrl;
+    await sendBodies(pipeline.sqs, dlq, [JSON.stringify(messages[0]), JSON.stringify(ticket(999, 'elsewhere'))]);
+    const sqs = new SQSClient({ region: pipeline.emulators.region, endpoint: pipeline.emulators.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
+    const witness = deadLetterWitness(sqs, { url: dlq, limit: 100 });
+
+    // Act
+    const withoutWitness = await reconcile(context, now);
+    const unreadable = await reconcile({ ...context, deadLetterWitness: { keysInDeadLetterQueue: () => Promise.reject(new Error('AccessDenied')) } }, now);
+    const withWitness = await reconcile({ ...context, deadLetterWitness: witness }, now + 1);
+
+    // Assess: without the DLQ nothing can tell (both pending); with it the redriven one is settled
+    // at once, the other is left to its live message, and the DLQ still holds both its messages.
+    expect(withoutWitness.jobs.find((job) => job.jobId === jobId)).toMatchObject({ deadLettered: 0, pending: 2 });
+    // A DLQ the reconciler cannot read leaves them for a later run, and says so; the job is still counted.
+    expect(unreadable.deadLetterWitnessError).toBe('read the DLQ: AccessDenied');
+    expect(unreadable.jobs.find((job) => job.jobId === jobId)).toMatchObject({ deadLettered: 0, pending: 2 });
+    expect(withWitness.jobs.find((job) => job.jobId === jobId)).toMatchObject({ deadLettered: 1, pending: 1, missing: 1 });
+    const status = async (key: string) =>
+      unmarshall((await client.send(new GetItemCommand({ TableName: context.ledgerTable, Key: { pk: { S: key } }, ConsistentRead: true }))).Item!);
+    expect(await status(keys[0]!)).toMatchObject({ status: LEDGER_STATUS.DEAD_LETTERED });
+    expect(await status(keys[1]!)).toMatchObject({ status: LEDGER_STATUS.FAILED });
+    const peeked = await peekMessages(sqs, dlq, { visibilitySeconds: 1 });
+    expect(peeked.messages.map((message) => JSON.parse(message.Body!).jobId).sort()).toEqual(['elsewhere', jobId]);
+    await peeked.release();
+    sqs.destroy();
   });
 
   it('refuses to register a job id twice', async () => {

@@ -18,7 +18,7 @@ import { inputKey } from '../../lambda/processor/input-key';
 import { SqsQueueGateway } from '../../lambda/processor/queue-gateway';
 import { type ControlApi, startPipelineControlApi } from '../../local/control-api';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
-import { keyOfBody } from '../../local/report';
+import { keyOfMessageBody as keyOfBody } from '../../lambda/processor/message-parser';
 import { waitForDrain } from '../../local/run-local';
 import { synthesizeLocalStack } from '../../local/stack-model';
 import { DONE_STATUSES, getLedgerItems } from '../../pipectl/ledger-reader';

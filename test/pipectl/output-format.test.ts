@@ -67,9 +67,25 @@ describe('pipectl conventions', () => {
   it('runbook <alarm> --output json carries the section, its severity and its stages', async () => {
     const run = await pipectl(['runbook', 'dlq-has-messages', '--output', 'json', '--stage', 'dev']);
     expect(run.code).toBe(0);
-    const section = JSON.parse(run.stdout) as { alarm: string; severity: string; stages: string[]; markdown: string };
+    const section = JSON.parse(run.stdout) as { alarm: string; severity: string; stages: string[]; markdown: string; links: Array<Record<string, string>> };
     expect(section).toMatchObject({ alarm: 'dlq-has-messages', severity: 'ticket', stages: ['dev'] });
     expect(section.markdown).toContain('dlq-has-messages');
+    expect(section.links).toHaveLength(1);
+    expect(section.links[0]).toMatchObject({
+      stage: 'dev',
+      region: 'us-east-1',
+      alarm: 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/AiPipeline-dev-dlq-has-messages',
+    });
+  });
+
+  it('runbook <alarm> --region puts the console links in that region', async () => {
+    const run = await pipectl(['runbook', 'dlq-has-messages', '--stage', 'prod', '--region', 'eu-west-1']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Console (prod, eu-west-1):');
+    expect(run.stdout).toContain(
+      '- CloudWatch alarm AiPipeline-prod-dlq-has-messages: https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/AiPipeline-prod-dlq-has-messages',
+    );
+    expect(run.stdout).toContain('Owner: prod: ai-pipeline-oncall');
   });
 });
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ALARM_DIMENSIONS, DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION, METRICS_NAMESPACE } from '../../lambda/contract';
-import { type AlarmThresholds, loadStageConfig } from '../../lib/config/stage-config';
-import { buildAlarmCatalog, COMPOSITE_ALARM_ID } from '../../lib/observability/alarm-catalog';
+import { loadStageConfig } from '../../lib/config/stage-load';
+import type { AlarmThresholds } from '../../lib/config/stage-types';
+import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
+import { COMPOSITE_ALARM_ID } from '../../lib/observability/composite-alarm';
 import type { AlarmCatalog, AlarmDefinition, MetricQuery } from '../../lib/observability/alarm-types';
 import { evaluateExpression, math, METRIC_ID_PATTERN, metricIdsOf, renderExpression } from '../../lib/observability/metric-math';
 import { ALARM_DESCRIPTION_MAX, alarmDescription } from '../../lib/observability/runbook';

@@ -1,19 +1,12 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambda/contract';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import type { AlarmCatalog, TreatMissingData } from '../../lib/observability/alarm-types';
-import {
-  type AlarmStateValue,
-  computeStatistic,
-  type DatapointClass,
-  evaluateAlarmState,
-  firedAlarmLines,
-  isBreaching,
-  LocalAlarmEvaluator,
-  type LocalAlarmState,
-} from '../../local/alarm-evaluator';
+import { LocalAlarmEvaluator, type LocalAlarmState } from '../../local/alarm-evaluator';
+import { type AlarmStateValue, computeStatistic, type DatapointClass, evaluateAlarmState, isBreaching } from '../../local/alarm-rules';
+import { firedAlarmLines } from '../../local/alarm-summary';
 import { LogSink } from '../../local/log-sink';
 
 /** `0 - X - X` (oldest first, as the CloudWatch documentation writes it) → classes. */

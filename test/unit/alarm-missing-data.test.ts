@@ -8,11 +8,11 @@
  * (an empty series stays empty), so local drills cannot pass on a zero CloudWatch may never produce.
  */
 import { describe, expect, it } from 'vitest';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import type { AlarmDefinition } from '../../lib/observability/alarm-types';
 import { evaluateExpression, math, type PeriodValues } from '../../lib/observability/metric-math';
-import { effectiveTreatMissingData } from '../../local/alarm-evaluator';
+import { effectiveTreatMissingData } from '../../local/alarm-rules';
 
 const catalog = buildAlarmCatalog(loadStageConfig('dev'));
 

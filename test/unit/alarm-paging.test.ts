@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambda/contract';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import type { AlarmCatalog } from '../../lib/observability/alarm-types';
 import { LocalAlarmEvaluator } from '../../local/alarm-evaluator';

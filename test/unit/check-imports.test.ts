@@ -37,7 +37,7 @@ describe('layerViolations', () => {
     ['lib/ importing the processor', 'lib/constructs/processor.ts', 'lambda/processor/handler.ts', true],
     ['lib/ importing the contract', 'lib/constructs/processor.ts', 'lambda/contract.ts', false],
     ['lambda/ importing CDK', 'lambda/processor/handler.ts', 'node_modules/aws-cdk-lib/', true],
-    ['lambda/ importing the stage config', 'lambda/processor/runtime-config.ts', 'lib/config/stage-config.ts', true],
+    ['lambda/ importing the stage config', 'lambda/processor/runtime-config.ts', 'lib/config/stage-load.ts', true],
     ['the ledger importing the processor', 'lambda/ledger/dynamodb-ledger-store.ts', 'lambda/processor/batch-processor.ts', true],
     ['the processor importing the ledger', 'lambda/processor/batch-processor.ts', 'lambda/ledger/ledger-store.ts', false],
     ['pipectl importing examples/', 'pipectl/gameday.ts', 'examples/ticket-workload.ts', true],

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DRIFT_MAX_FEATURE, DRIFT_SERVING_MIX_FEATURE, METRIC, METRIC_DIMENSION } from '../../lambda/contract';
 import { countFeatures, type FeatureDrift, maxScore } from '../../lambda/monitors/drift-assessment';
 import { type DriftRun, driftMetrics } from '../../lambda/monitors/drift-monitor';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 
 const item = (tier: string, category: string) => ({ task: 'ticket-triage', features: { category, customerTier: 'pro', servingTier: tier } });

@@ -47,6 +47,26 @@ describe('convergenceOf', () => {
       { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: 1, updatedAt: NOW - DEFAULT_ABANDON_AFTER_MS - 1 },
       'abandoned',
     ],
+    [
+      'FAILED on an earlier receive, its message seen in the DLQ (later receives died before writing)',
+      { status: LEDGER_STATUS.FAILED, receiveCount: 2, updatedAt: NOW - 60_000, inDeadLetterQueue: true },
+      'in-dlq',
+    ],
+    [
+      'IN_PROGRESS on an earlier receive, lease ended, its message seen in the DLQ',
+      { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW - 1, receiveCount: 1, updatedAt: NOW - 60_000, inDeadLetterQueue: true },
+      'in-dlq',
+    ],
+    [
+      'IN_PROGRESS with a live lease, a copy of its input in the DLQ: the live attempt settles it',
+      { status: LEDGER_STATUS.IN_PROGRESS, leaseUntil: NOW + 1, receiveCount: 1, updatedAt: NOW - 60_000, inDeadLetterQueue: true },
+      undefined,
+    ],
+    [
+      'COMPLETED with a copy in the DLQ (a settled copy)',
+      { status: LEDGER_STATUS.COMPLETED, receiveCount: 1, updatedAt: 0, inDeadLetterQueue: true },
+      undefined,
+    ],
     ['COMPLETED, however old', { status: LEDGER_STATUS.COMPLETED, receiveCount: MAX, updatedAt: 0 }, undefined],
     ['DEAD_LETTERED already', { status: LEDGER_STATUS.DEAD_LETTERED, receiveCount: MAX, updatedAt: 0 }, undefined],
   ])('%s → %s', (_name, item, expected) => {

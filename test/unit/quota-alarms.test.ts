@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
-import { loadStageConfig } from '../../lib/config/stage-config';
+import { loadStageConfig } from '../../lib/config/stage-load';
 import { evaluateExpression } from '../../lib/observability/metric-math';
 
 const withQuota = () => loadStageConfig('dev', { quotas: { models: { 'sim-primary': { rpm: 600 } } } } as never);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { alarmConsoleLinks } from '../../lib/observability/console-links';
 import { POSTMORTEM_TEMPLATE } from '../../lib/observability/postmortem-template';
 import { alarmIds, renderAlarmSection, renderRunbook } from '../../lib/observability/runbook';
 import { catalogsOfAllStages } from '../../lib/observability/stage-catalogs';
@@ -123,6 +124,19 @@ describe('RUNBOOK.md', () => {
     const section = sectionOf('input-age-over-sla');
     expect(section).toContain('| dev | ≥ 900 s | 2 of 3 periods of 60 s | notBreaching |');
     expect(section).toContain('| prod | ≥ 600 s | 2 of 3 periods of 60 s | notBreaching |');
+  });
+  it.each(ids)('links %s in the console of every stage, and names its escalation owner', (id) => {
+    const section = sectionOf(id);
+    for (const catalog of catalogs) {
+      const alarm = catalog.alarms.find((candidate) => candidate.id === id) ?? (catalog.composite.id === id ? catalog.composite : undefined);
+      if (!alarm) continue;
+      const links = alarmConsoleLinks(catalog, alarm);
+      expect(section).toContain(`**Console (${catalog.stage}, ${catalog.region}):**`);
+      for (const url of [links.alarm, links.dashboard, links.logsInsights]) expect(section).toContain(`](${url})`);
+      expect(section).toContain(`\`${links.logGroupPrefix}\``);
+    }
+    const owners = section.slice(section.indexOf('**5. Escalate.**'), section.indexOf('### Background'));
+    expect(owners).toContain('**Owner:** dev: the pipeline owners (no `observability.escalation.owner` set); prod: ai-pipeline-oncall');
   });
 });
 

@@ -8,7 +8,7 @@ import { jaccard, SIGNATURE_SIZE, signatureBytes, signatureFromBytes, signatureO
 import { labelledPairs, SMALL_EDIT_KINDS } from '../../local/workload-generator/agent-edits';
 import { smallEditScores } from '../../local/workload-generator/small-edit-scores';
 
-/** The stage default of `entityLoops.reuseThreshold` (lib/config/stage-config.ts). */
+/** The stage default of `entityLoops.reuseThreshold` (lib/config/stage-types.ts). */
 const THRESHOLD = 0.6;
 
 describe('text normalization and signatures', () => {

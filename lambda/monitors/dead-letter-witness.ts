@@ -1,0 +1,34 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { MESSAGE_ATTRIBUTE } from '../contract';
+import { keyOfMessageBody } from '../processor/message-parser';
+import { peekMessages } from '../shared/queue-peek';
+import type { DeadLetterWitness } from './completeness';
+
+/** How long the messages read stay hidden before the witness releases them (the release is immediate unless the run dies). */
+const HIDE_SECONDS = 30;
+
+/**
+ * The input queue's DLQ as the reconciler's witness: the keys of the messages in it, read without
+ * consuming them (each is received once, then made visible again; the DLQ has no redrive policy,
+ * so the receive count it adds changes nothing). At most `limit` messages: a DLQ deeper than that
+ * leaves the rest to the age rule (`abandoned`) of completeness.ts `convergenceOf`.
+ *
+ * While the read is under way (a second or so per thousand messages) those messages are hidden
+ * from `pipectl dlq`; an operator's redrive at that moment skips them and says so by its counts.
+ */
+export function deadLetterWitness(sqs: SQSClient, dlq: { readonly url: string; readonly limit: number }): DeadLetterWitness {
+  return {
+    async keysInDeadLetterQueue() {
+      const peeked = await peekMessages(sqs, dlq.url, { limit: dlq.limit, visibilitySeconds: HIDE_SECONDS });
+      try {
+        const keys = new Set<string>();
+        for (const message of peeked.messages) {
+          keys.add(message.MessageAttributes?.[MESSAGE_ATTRIBUTE.INPUT_HASH]?.StringValue ?? keyOfMessageBody(message.Body ?? ''));
+        }
+        return keys;
+      } finally {
+        await peeked.release();
+      }
+    },
+  };
+}
