@@ -27,6 +27,7 @@ import { synthesizeLocalStack, type LocalStackModel } from '../local/stack-model
 import { startBaselinePipeline } from './baseline-pipeline';
 import type { BenchTarget } from './bench-target';
 import { bundleBaseline, bundleFigures, coldInitMs } from './bundles';
+import { measureStartup, startupTable } from './cli-startup';
 import { PRICES } from './prices';
 
 const TIME_SCALE = 0.1;
@@ -401,6 +402,9 @@ async function main(): Promise<void> {
   const profile = topFrames(profileDir, stack.processor.bundlePath);
   rmSync(profileDir, { recursive: true, force: true });
 
+  log('CLI start-up: npx pipectl --help against npx --no-install tsc --version');
+  const cliStartup = measureStartup(join(__dirname, '..'), 11);
+
   const memoryMb = stack.processor.memoryMb;
   const at = (variant: Variant, profileName: string) =>
     results.find((result) => result.variant === variant && result.profile === profileName) as ScenarioResult;
@@ -435,6 +439,7 @@ async function main(): Promise<void> {
     },
     growth,
     cpuProfile: profile,
+    cliStartup,
     durationSeconds: (Date.now() - started) / 1000,
   };
   writeFileSync(options.out, `${JSON.stringify(output, null, 2)}\n`);
@@ -499,6 +504,9 @@ async function main(): Promise<void> {
         .sort((a, b) => b[1] - a[1])
         .map(([area, ms]) => `${area} ${fixed((ms / profile.totalMs) * 100, 0)}%`)
         .join(', ')}`,
+      '',
+      'CLI start-up (target: at most 300 ms over the yardstick):',
+      startupTable(cliStartup),
       '',
       `results: ${options.out} (${fixed((Date.now() - started) / 1000, 0)} s)`,
       '',

@@ -1,8 +1,8 @@
-#!/usr/bin/env -S npx tsx
 /**
  * pipectl: the pipeline's command-line tool. `pipectl local` runs the whole pipeline on this
  * machine (what `npm start` does); the on-call commands (send, status, dlq, pause, resume, …)
  * operate a deployed stage (`--stage`) or the local mode (`--local`). See bin/commands/program.ts.
+ * The package's bin is bin/pipectl.js, which runs this file's prebuilt bundle (or this file).
  */
 import { runPipectl } from './commands/program';
 

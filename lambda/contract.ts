@@ -661,5 +661,12 @@ export const STACK_OUTPUT = {
   DASHBOARD_NAME: 'DashboardName',
 } as const;
 
+/**
+ * How often an execution environment reads the runtime switches at most. Half the 30 s promise:
+ * one missed read still keeps it. Here, not in lambda/resilience/runtime-switches.ts, so that
+ * `pipectl switch --help` can say it without loading the SDK.
+ */
+export const SWITCH_REFRESH_MS = 15_000;
+
 /** The SQS message size limit, which is also the processor's input size limit. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;

@@ -2,10 +2,11 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { PROJECT_ROOT } from '../lib/project-root';
 
-const WORKER_SCRIPT = fileURLToPath(new URL('./lambda-worker.cjs', import.meta.url));
+const WORKER_SCRIPT = join(PROJECT_ROOT, 'local', 'lambda-worker.cjs');
 /** The line that ends an invocation's log, as on Lambda. */
 const END_PREFIX = 'END RequestId: ';
 

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { seededRandom } from '../lambda/shared/seeded-random';
 import { buildWorkload, DEFAULT_WORKLOAD, restyledJson } from '../local/workload-generator/ticket-workload';
 
-/** The committed demo workload: a few hundred tickets, some re-sent, a few malformed. */
-export const DEFAULT_INPUT = join(__dirname, '..', 'examples', 'tickets.jsonl');
+import { DEFAULT_INPUT } from '../lib/project-root';
+
+export { DEFAULT_INPUT };
 
 export interface WorkloadSpec {
   /** One message body per line, exactly what a producer sends. */

@@ -74,3 +74,8 @@ export function markdownForTerminal(markdown: string, stage?: string): string {
   if (stage) text = text.replaceAll('<stage>', stage);
   return text;
 }
+
+/** A path as the user would type it from here: relative to the working directory when under it. */
+export function relativeToCwd(path: string): string {
+  return path.startsWith(process.cwd()) ? path.slice(process.cwd().length + 1) : path;
+}

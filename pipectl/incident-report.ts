@@ -1,16 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { POSTMORTEM_TEMPLATE } from '../lib/observability/postmortem-template';
 import type { AlarmTransition } from './alarms';
 import { TargetNotFoundError } from './errors';
+import { GAMEDAY_INCIDENT_FILE } from './gameday-scenarios';
 import { formatDuration, isoSeconds } from './format';
 import type { IncidentTimeline } from './incident-timeline';
 import { fillPostMortemTimeline } from './incident-writer';
 import { RECOVERY_ACTION, type RecoveryAttempt } from './recovery-clock';
-
-/** Where `pipectl gameday` leaves what `pipectl incident timeline --gameday` reads: its pipeline is gone by then. */
-export const GAMEDAY_INCIDENT_FILE = join('.local', 'gameday', 'incident.json');
 
 /** A game day's alarm transitions and recovery attempts, kept after its local pipeline stopped. */
 export const GameDayIncident = z.object({

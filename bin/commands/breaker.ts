@@ -1,9 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
-import { applyBreakerAction, type BreakerAction, type BreakerView, getBreaker, listBreakers } from '../../pipectl/control-state';
+import type { BreakerAction, BreakerView } from '../../pipectl/control-state';
 import { UsageError } from '../../pipectl/errors';
-import { recordBreakerChange } from '../../pipectl/recovery-clock';
 import { isoSeconds, table } from '../../pipectl/format';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
 
@@ -62,6 +61,7 @@ export function registerBreakerCommand(program: Command, io: CliIo): void {
   addTargetOptions(status);
   addExamples(status, 'pipectl breaker status --stage prod', 'pipectl breaker status --local --json');
   status.action(async (flags: StatusFlags) => {
+    const { getBreaker, listBreakers } = await import('../../pipectl/control-state');
     await withTarget(flags, async (target) => {
       const { dynamodb, resources } = target;
       const breakers = flags.model
@@ -107,6 +107,8 @@ export function registerBreakerCommand(program: Command, io: CliIo): void {
           : 'pipectl breaker release --model anthropic.claude-3-haiku --local --yes',
     );
     command.action(async (flags: ChangeFlags) => {
+      const { applyBreakerAction, listBreakers } = await import('../../pipectl/control-state');
+      const { recordBreakerChange } = await import('../../pipectl/recovery-clock');
       await withTarget(flags, async (target) => {
         announce(io, target);
         const { dynamodb, resources } = target;

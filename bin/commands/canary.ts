@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
-import { SWITCH } from '../../lambda/resilience/runtime-switches';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { UsageError } from '../../pipectl/errors';
 import { isoSeconds, parseDuration } from '../../pipectl/format';
-import { CANARY_ALARM_ID } from '../../lib/observability/canary-alarms';
-import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { operatorIdentity } from '../../pipectl/operator-identity';
-import { RECOVERY_ACTION } from '../../pipectl/recovery-clock';
-import { canaryOf, changeSwitchAsOperator, readSwitches } from '../../pipectl/switches';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
 
 interface CanaryFlags extends TargetFlags {
@@ -29,6 +23,7 @@ export function registerCanaryCommand(program: Command, io: CliIo): void {
   addTargetOptions(status);
   addExamples(status, 'pipectl canary status --stage prod');
   status.action(async (flags: CanaryFlags) => {
+    const { canaryOf, readSwitches } = await import('../../pipectl/switches');
     await withTarget(flags, async (target) => {
       announce(io, target);
       const canary = canaryOf(await readSwitches(target.dynamodb, target.resources.controlTableName));
@@ -59,6 +54,12 @@ export function registerCanaryCommand(program: Command, io: CliIo): void {
   watch.action(async (flags: TargetFlags & { readonly interval: string; readonly for: string }) => {
     const intervalMs = parseDuration(flags.interval, '--interval');
     const forMs = parseDuration(flags.for, '--for');
+    const { CANARY_ALARM_ID } = await import('../../lib/observability/canary-alarms');
+    const { DescribeAlarmsCommand } = await import('@aws-sdk/client-cloudwatch');
+    const { SWITCH } = await import('../../lambda/resilience/runtime-switches');
+    const { operatorIdentity } = await import('../../pipectl/operator-identity');
+    const { RECOVERY_ACTION } = await import('../../pipectl/recovery-clock');
+    const { canaryOf, changeSwitchAsOperator, readSwitches } = await import('../../pipectl/switches');
     await withTarget(flags, async (target) => {
       announce(io, target);
       if (target.kind === 'local' || !target.cloudwatch || !target.resources.alarmNamePrefix) {
@@ -102,6 +103,10 @@ export function registerCanaryCommand(program: Command, io: CliIo): void {
     addExamples(command, `pipectl canary ${name} --reason "${name === 'abort' ? 'canary answers worse' : 'canary as good for 24 h'}" --stage prod`);
     command.action(async (flags: CanaryFlags) => {
       if (!flags.reason || flags.reason.trim() === '') throw new UsageError(`--reason is required: the ${name} is recorded with who, when and why`);
+      const { SWITCH } = await import('../../lambda/resilience/runtime-switches');
+      const { operatorIdentity } = await import('../../pipectl/operator-identity');
+      const { RECOVERY_ACTION } = await import('../../pipectl/recovery-clock');
+      const { canaryOf, changeSwitchAsOperator, readSwitches } = await import('../../pipectl/switches');
       await withTarget(flags, async (target) => {
         announce(io, target);
         const { dynamodb, resources } = target;

@@ -1,7 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
-import { startConsole } from '../../pipectl/console/console-server';
-import { GAMEDAY_RESULT_FILE } from '../../pipectl/console/gameday-timeline';
+import { GAMEDAY_RESULT_FILE } from '../../pipectl/gameday-scenarios';
 import { addExamples, addTargetOptions, type TargetFlags, withTarget } from './target-options';
 
 interface ConsoleFlags extends TargetFlags {
@@ -35,6 +34,7 @@ export function registerConsoleCommand(program: Command, io: CliIo): void {
     'ssh -L 8700:127.0.0.1:8700 bastion   # to use it from another machine',
   );
   command.action(async (flags: ConsoleFlags) => {
+    const { startConsole } = await import('../../pipectl/console/console-server');
     await withTarget(flags, async (target) => {
       const server = await startConsole({ target, host: flags.host, port: flags.port, gamedayFile: flags.gameday });
       io.err(`pipectl console: ${target.description}\n`);

@@ -1,10 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
-import { findDeadLetter, groupByClass, readDeadLetters, redrive, type RedriveResult } from '../../pipectl/dlq';
-import { recordRedrive } from '../../pipectl/recovery-clock';
+import type { RedriveResult } from '../../pipectl/dlq';
 import { OperationFailedError } from '../../pipectl/errors';
 import { formatDuration, isoSeconds, table, truncate } from '../../pipectl/format';
-import { queueDepth } from '../../pipectl/queue-inspector';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
 
 interface ListFlags extends TargetFlags {
@@ -48,6 +46,7 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
   addTargetOptions(list);
   addExamples(list, 'pipectl dlq list --stage prod', 'pipectl dlq list --local --json');
   list.action(async (flags: ListFlags) => {
+    const { groupByClass, readDeadLetters } = await import('../../pipectl/dlq');
     await withTarget(flags, async (target) => {
       const { letters, truncated } = await readDeadLetters(target, flags.limit);
       const groups = groupByClass(letters);
@@ -100,6 +99,7 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
   addTargetOptions(show);
   addExamples(show, 'pipectl dlq show 0b1c2d3e-… --stage prod', 'pipectl dlq show 9f86d081884c7d65… --local --json');
   show.action(async (id: string, flags: ListFlags) => {
+    const { findDeadLetter, readDeadLetters } = await import('../../pipectl/dlq');
     await withTarget(flags, async (target) => {
       const { letters } = await readDeadLetters(target, flags.limit);
       const letter = findDeadLetter(letters, id);
@@ -152,6 +152,9 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
     'pipectl dlq redrive --local --yes',
   );
   redriveCommand.action(async (flags: RedriveFlags) => {
+    const { redrive } = await import('../../pipectl/dlq');
+    const { recordRedrive } = await import('../../pipectl/recovery-clock');
+    const { queueDepth } = await import('../../pipectl/queue-inspector');
     await withTarget(flags, async (target) => {
       announce(io, target);
       const options = { failureClass: flags.reason, ratePerSecond: flags.rate, limit: flags.limit };

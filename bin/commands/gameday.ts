@@ -3,9 +3,8 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
 import { OperationFailedError, RefusedError } from '../../pipectl/errors';
 import { formatDuration, parseDuration, table } from '../../pipectl/format';
-import { describeFault, findScenario, GAMEDAY_SCENARIOS, type GameDayResult, type GameDayScenario, runGameDay } from '../../pipectl/gameday';
-import { GAMEDAY_INCIDENT_FILE } from '../../pipectl/incident-report';
-import { resolveTarget } from '../../pipectl/target';
+import type { GameDayResult } from '../../pipectl/gameday';
+import { describeFault, findScenario, GAMEDAY_INCIDENT_FILE, GAMEDAY_SCENARIOS, type GameDayScenario } from '../../pipectl/gameday-scenarios';
 import { addExamples } from './target-options';
 
 interface GameDayFlags {
@@ -62,6 +61,7 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
   );
   command.action(async (name: string | undefined, flags: GameDayFlags) => {
     if (flags.stage !== undefined) {
+      const { resolveTarget } = await import('../../pipectl/target');
       const target = await resolveTarget({ stage: flags.stage, region: flags.region });
       target.destroy();
       if (target.production) {
@@ -109,6 +109,7 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
         `fault ${describeFault(scenario)}; expecting ${scenario.expectedAlarms.join(' or ')} (at most ${formatDuration(timeoutSeconds * 1000)} of pipeline time, ` +
         `${formatDuration(timeoutSeconds * 1000 * flags.timeScale)} of yours).\n`,
     );
+    const { runGameDay } = await import('../../pipectl/gameday');
     const result = await runGameDay(scenario, {
       stage: flags.template,
       timeScale: flags.timeScale,

@@ -1,13 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
-import { alarmTransitions } from '../../pipectl/alarms';
 import type { CliIo } from '../../pipectl/cli-io';
 import { UsageError } from '../../pipectl/errors';
 import { isoSeconds, parseDuration } from '../../pipectl/format';
-import { GAMEDAY_INCIDENT_FILE, readGameDayIncident, recoveryFigureLines, renderTimelinePostMortem } from '../../pipectl/incident-report';
-import { type IncidentTimeline, incidentTimeline } from '../../pipectl/incident-timeline';
-import { listRecoveryAttempts } from '../../pipectl/recovery-clock';
+import { GAMEDAY_INCIDENT_FILE } from '../../pipectl/gameday-scenarios';
+import type { IncidentTimeline } from '../../pipectl/incident-timeline';
 import { addExamples, addTargetOptions, announce, type TargetFlags, withTarget } from './target-options';
 
 interface TimelineFlags extends TargetFlags {
@@ -40,6 +38,11 @@ export function registerIncidentCommand(program: Command, io: CliIo): void {
     'pipectl gameday processor-paused && pipectl incident timeline --gameday --write postmortem.md',
   );
   command.action(async (flags: TimelineFlags) => {
+    // Loaded when the command runs: --help needs none of them (bin/pipectl.js, docs/performance.md).
+    const { readGameDayIncident, recoveryFigureLines, renderTimelinePostMortem } = await import('../../pipectl/incident-report');
+    const { incidentTimeline } = await import('../../pipectl/incident-timeline');
+    const { alarmTransitions } = await import('../../pipectl/alarms');
+    const { listRecoveryAttempts } = await import('../../pipectl/recovery-clock');
     const startedAt = flags.startedAt === undefined ? undefined : Date.parse(flags.startedAt);
     if (startedAt !== undefined && !Number.isFinite(startedAt))
       throw new UsageError(`--started-at ${flags.startedAt} is not a time: give an ISO time such as 2026-12-02T14:05:00Z`);

@@ -2,7 +2,6 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
 import { OperationFailedError } from '../../pipectl/errors';
 import { formatDuration, isoSeconds, table } from '../../pipectl/format';
-import { findJob, jobProgress, recentJobs } from '../../pipectl/job-progress';
 import { addExamples, addTargetOptions, targetHint, type TargetFlags, withTarget } from './target-options';
 
 interface JobsFlags extends TargetFlags {
@@ -26,6 +25,7 @@ export function registerJobsCommand(program: Command, io: CliIo): void {
   addTargetOptions(command);
   addExamples(command, 'pipectl jobs --stage prod', 'pipectl jobs job-5f1d2c3b4a596877 --local --json');
   command.action(async (id: string | undefined, flags: JobsFlags) => {
+    const { findJob, jobProgress, recentJobs } = await import('../../pipectl/job-progress');
     await withTarget(flags, async (target) => {
       let jobs;
       if (id !== undefined) {

@@ -1,9 +1,6 @@
 import { type Command, Option } from 'commander';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
-import { getMapping, setMappingEnabled } from '../../pipectl/event-source';
 import { parseDuration } from '../../pipectl/format';
-import { queueDepth } from '../../pipectl/queue-inspector';
-import { recordMappingChange } from '../../pipectl/recovery-clock';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
 
 interface PauseFlags extends TargetFlags {
@@ -30,6 +27,9 @@ export function registerPauseCommands(program: Command, io: CliIo): void {
     addExamples(command, `pipectl ${name} --stage prod`, `pipectl ${name} --local --yes`);
     command.action(async (flags: PauseFlags) => {
       const waitMs = parseDuration(flags.wait, '--wait');
+      const { getMapping, setMappingEnabled } = await import('../../pipectl/event-source');
+      const { queueDepth } = await import('../../pipectl/queue-inspector');
+      const { recordMappingChange } = await import('../../pipectl/recovery-clock');
       await withTarget(flags, async (target) => {
         announce(io, target);
         const current = await getMapping(target);

@@ -2,7 +2,6 @@ import { Command, CommanderError } from 'commander';
 import { type CliIo, processIo } from '../../pipectl/cli-io';
 import { EXIT, PipectlError } from '../../pipectl/errors';
 import { outputOption } from '../../pipectl/output-format';
-import { awsCallFailed } from '../../pipectl/target';
 import packageJson from '../../package.json';
 import { registerBreakerCommand } from './breaker';
 import { registerConsoleCommand } from './console';
@@ -102,6 +101,7 @@ export async function runPipectl(argv: readonly string[], io: CliIo = processIo(
     }
     // An AWS SDK error (it carries `$metadata`) gets the hint for credentials, permissions or a dead endpoint.
     if (error instanceof Error && '$metadata' in error) {
+      const { awsCallFailed } = await import('../../pipectl/target');
       io.err(`pipectl: ${awsCallFailed('an AWS call', error).message}\n`);
       return EXIT.FAILURE;
     }

@@ -1,9 +1,8 @@
-import { Presets, SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { UsageError } from '../../pipectl/errors';
 import { table, truncate } from '../../pipectl/format';
-import { budgetLeftUsd, collectInputs, processorConfig, type ReplayReport, type ReplayRow, type ReplaySelection, replayInputs } from '../../pipectl/replay';
+import type { ReplayReport, ReplayRow, ReplaySelection } from '../../pipectl/replay';
 import { addExamples, addTargetOptions, announce, type TargetFlags, withTarget } from './target-options';
 
 interface ReplayFlags extends TargetFlags {
@@ -57,6 +56,9 @@ export function registerReplayCommand(program: Command, io: CliIo): void {
     'pipectl replay --key 3f2a… --stage prod',
   );
   command.action(async (flags: ReplayFlags) => {
+    // Loaded when the command runs: the processor's chain and the SDK clients are not needed for --help.
+    const { budgetLeftUsd, collectInputs, processorConfig, replayInputs } = await import('../../pipectl/replay');
+    const { Presets, SingleBar } = await import('cli-progress');
     const selection = selectionOf(flags);
     await withTarget(flags, async (target) => {
       announce(io, target);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
-import { type EntityHistory, entityHistory } from '../../pipectl/entity-history';
+import type { EntityHistory } from '../../pipectl/entity-history';
 import { table, truncate } from '../../pipectl/format';
 import { addExamples, addTargetOptions, type TargetFlags, withTarget } from './target-options';
 
@@ -18,6 +18,7 @@ export function registerReviewEntityCommand(review: Command, io: CliIo): void {
   addTargetOptions(entity);
   addExamples(entity, 'pipectl review entity ticket-00042 --local', 'pipectl review entity zendesk:48213 --stage prod --json');
   entity.action(async (entityId: string, flags: EntityFlags) => {
+    const { entityHistory } = await import('../../pipectl/entity-history');
     await withTarget(flags, async (target) => {
       const history = await entityHistory(target, entityId);
       io.out(flags.json ? `${JSON.stringify(history, null, 2)}\n` : formatEntityHistory(history, target.description));

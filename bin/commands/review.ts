@@ -2,8 +2,6 @@ import { userInfo } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { formatDuration, table, truncate } from '../../pipectl/format';
-import { getLedgerItem } from '../../pipectl/ledger-reader';
-import { listReviews, resolveReview, validateResolution } from '../../pipectl/review';
 import { OperationFailedError } from '../../pipectl/errors';
 import { registerReviewEntityCommand } from './review-entity';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
@@ -46,6 +44,7 @@ export function registerReviewCommand(program: Command, io: CliIo): void {
   addTargetOptions(list);
   addExamples(list, 'pipectl review list --stage prod', 'pipectl review list --local --json | jq ".items[0].reasons"');
   list.action(async (flags: ListFlags) => {
+    const { listReviews } = await import('../../pipectl/review');
     await withTarget(flags, async (target) => {
       const { items, truncated } = await listReviews(target, flags.limit);
       if (flags.json) {
@@ -87,6 +86,8 @@ export function registerReviewCommand(program: Command, io: CliIo): void {
     `pipectl review resolve 9f86d0… --result '{"category":"billing","priority":"high","confidence":1,"summary":"Charged twice"}' --stage prod`,
   );
   resolve.action(async (key: string, flags: ResolveFlags) => {
+    const { getLedgerItem } = await import('../../pipectl/ledger-reader');
+    const { resolveReview, validateResolution } = await import('../../pipectl/review');
     await withTarget(flags, async (target) => {
       announce(io, target);
       const item = await getLedgerItem(target.dynamodb, target.resources.ledgerTableName, key);

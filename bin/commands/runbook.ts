@@ -3,9 +3,6 @@ import { UsageError } from '../../pipectl/errors';
 import type { CliIo } from '../../pipectl/cli-io';
 import { markdownForTerminal, table } from '../../pipectl/format';
 import type { AlarmCatalog } from '../../lib/observability/alarm-types';
-import { alarmConsoleLinks } from '../../lib/observability/console-links';
-import { alarmIds, findAlarm, renderAlarmSection } from '../../lib/observability/runbook';
-import { catalogOfStage, catalogsOfAllStages } from '../../lib/observability/stage-catalogs';
 import { addExamples } from './target-options';
 
 interface RunbookFlags {
@@ -32,7 +29,10 @@ export function registerRunbookCommand(program: Command, io: CliIo): void {
     'pipectl runbook AiPipeline-prod-input-age-over-sla',
     'pipectl runbook model-error-rate --stage prod --region eu-west-1',
   );
-  command.action((alarm: string | undefined, flags: RunbookFlags) => {
+  command.action(async (alarm: string | undefined, flags: RunbookFlags) => {
+    const { alarmConsoleLinks } = await import('../../lib/observability/console-links');
+    const { alarmIds, findAlarm, renderAlarmSection } = await import('../../lib/observability/runbook');
+    const { catalogOfStage, catalogsOfAllStages } = await import('../../lib/observability/stage-catalogs');
     const stage = flags.stage ?? process.env.PIPECTL_STAGE;
     let catalogs: AlarmCatalog[];
     try {

@@ -1,12 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { Presets, SingleBar } from 'cli-progress';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { InvalidInputError, UsageError } from '../../pipectl/errors';
 import { formatDuration, parseDuration } from '../../pipectl/format';
-import { registerJob } from '../../pipectl/job-registry';
-import { DONE_STATUSES, getLedgerItems } from '../../pipectl/ledger-reader';
-import { checkJobId, defaultJobId, sendLines, validateLines } from '../../pipectl/send';
 import { addExamples, addTargetOptions, announce, type TargetFlags, withTarget } from './target-options';
 
 interface SendFlags extends TargetFlags {
@@ -51,6 +47,10 @@ export function registerSendCommand(program: Command, io: CliIo): void {
     'pipectl send tickets.jsonl --stage dev --dry-run     # validate only',
   );
   command.action(async (file: string, flags: SendFlags) => {
+    const { checkJobId, defaultJobId, sendLines, validateLines } = await import('../../pipectl/send');
+    const { DONE_STATUSES, getLedgerItems } = await import('../../pipectl/ledger-reader');
+    const { registerJob } = await import('../../pipectl/job-registry');
+    const { Presets, SingleBar } = await import('cli-progress');
     const deadlineMs = parseDuration(flags.deadline, '--deadline');
     if (flags.jobId !== undefined) checkJobId(flags.jobId);
     if (file !== '-' && !existsSync(file)) throw new UsageError(`${file}: no such file (give a JSONL file, or - for standard input)`);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
-import { gatherStatus, renderStatus } from '../../pipectl/status';
 import { addExamples, addTargetOptions, targetHint, type TargetFlags, withTarget } from './target-options';
 
 interface StatusFlags extends TargetFlags {
@@ -15,6 +14,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
   addTargetOptions(command);
   addExamples(command, 'pipectl status --stage prod', 'pipectl status --local --json | jq .queues');
   command.action(async (flags: StatusFlags) => {
+    const { gatherStatus, renderStatus } = await import('../../pipectl/status');
     await withTarget(flags, async (target) => {
       const report = await gatherStatus(target);
       io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, targetHint(target)));

@@ -2,9 +2,7 @@ import type { Command } from 'commander';
 import { confirm, type CliIo } from '../../pipectl/cli-io';
 import { UsageError } from '../../pipectl/errors';
 import { isoSeconds, table } from '../../pipectl/format';
-import { operatorIdentity } from '../../pipectl/operator-identity';
-import { changeSwitchAsOperator, readSwitches, switchHistory } from '../../pipectl/switches';
-import { assertSwitchName, parseSwitch, SWITCH_REFRESH_MS, SwitchError } from '../../lambda/resilience/runtime-switches';
+import { SWITCH_REFRESH_MS } from '../../lambda/contract';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
 
 interface ListFlags extends TargetFlags {
@@ -34,6 +32,7 @@ export function registerSwitchCommand(program: Command, io: CliIo): void {
   list.action(async (flags: ListFlags) => {
     await withTarget(flags, async (target) => {
       announce(io, target);
+      const { readSwitches, switchHistory } = await import('../../pipectl/switches');
       const stored = await readSwitches(target.dynamodb, target.resources.controlTableName);
       const history = await switchHistory(target.dynamodb, target.resources.controlTableName);
       if (flags.json) {
@@ -79,6 +78,9 @@ export function registerSwitchCommand(program: Command, io: CliIo): void {
         : ['pipectl switch unset stop-task.ticket-triage --reason "prompt fixed" --stage prod']),
     );
     command.action(async (switchName: string, ...rest: unknown[]) => {
+      const { assertSwitchName, parseSwitch, SwitchError } = await import('../../lambda/resilience/runtime-switches');
+      const { changeSwitchAsOperator, readSwitches } = await import('../../pipectl/switches');
+      const { operatorIdentity } = await import('../../pipectl/operator-identity');
       const value = name === 'set' ? (rest[0] as string) : undefined;
       const flags = (name === 'set' ? rest[1] : rest[0]) as ChangeFlags;
       if (!flags.reason || flags.reason.trim() === '') throw new UsageError('--reason is required: every switch change is recorded with who, when and why');

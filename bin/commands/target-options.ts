@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
-import { resolveTarget, type PipelineTarget, type TargetOptions } from '../../pipectl/target';
+import type { PipelineTarget, TargetOptions } from '../../pipectl/target';
 
 /** The options every on-call command takes to name its pipeline. */
 export interface TargetFlags {
@@ -25,6 +25,8 @@ export function addExamples(command: Command, ...examples: string[]): Command {
 /** Resolves the target from the flags, runs `body`, and closes the clients whatever happens. */
 export async function withTarget<T>(flags: TargetFlags, body: (target: PipelineTarget) => Promise<T>): Promise<T> {
   const options: TargetOptions = { stage: flags.stage, region: flags.region, local: flags.local };
+  // Loaded here, not at the top: it brings the AWS SDK clients, which --help does not need.
+  const { resolveTarget } = await import('../../pipectl/target');
   const target = await resolveTarget(options);
   try {
     return await body(target);

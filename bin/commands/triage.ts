@@ -1,10 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
 import { formatDuration, parseDuration } from '../../pipectl/format';
-import { writeIncidentFiles } from '../../pipectl/incident-writer';
-import { collectEvidence } from '../../pipectl/triage';
-import { loadStageConfig } from '../../lib/config/stage-load';
-import { buildAlarmCatalog } from '../../lib/observability/alarm-catalog';
 import type { AlarmCatalog } from '../../lib/observability/alarm-types';
 import { addExamples, addTargetOptions, announce, targetHint, type TargetFlags, withTarget } from './target-options';
 
@@ -32,6 +28,10 @@ export function registerTriageCommand(program: Command, io: CliIo): void {
   addTargetOptions(command);
   addExamples(command, 'pipectl triage --alarm dlq-has-messages --since 3h --stage prod', 'pipectl triage --local --out /tmp/incidents');
   command.action(async (flags: TriageFlags) => {
+    const { writeIncidentFiles } = await import('../../pipectl/incident-writer');
+    const { collectEvidence } = await import('../../pipectl/triage');
+    const { loadStageConfig } = await import('../../lib/config/stage-load');
+    const { buildAlarmCatalog } = await import('../../lib/observability/alarm-catalog');
     const sinceMs = parseDuration(flags.since, '--since');
     await withTarget(flags, async (target) => {
       announce(io, target);

@@ -19,6 +19,7 @@ import { parseMessage, type ParsedMessage } from './message-parser';
 import type { QueueGateway } from './queue-gateway';
 import { RecentKeys } from './recent-keys';
 import type { ShadowRun } from './shadow-run';
+import { VisibilityChanges } from './visibility-changes';
 import { type BatchContext, OUTCOME, type Outcome, receiveCountOf, RecordProtocol, type RecordResult } from './record-protocol';
 import type { RuntimeConfig } from './runtime-config';
 
@@ -91,9 +92,10 @@ const RECENT_KEYS_CAPACITY = 10_000;
  * Records of one batch that share a key are processed once: the first is the leader, the others
  * take its outcome without touching DynamoDB.
  *
- * DynamoDB cost of the resilience layer per invocation on the happy path: at most one read (the
- * primary model's breaker, cached for BREAKER_CACHE_MS, and only when a record calls the model)
- * and one write (the budget's ADD, only when the batch made model calls), nothing per record.
+ * DynamoDB cost of the resilience layer on the happy path, per execution environment and nothing
+ * per record: one read of the primary model's breaker per 15 s while it is quiet (closed, no
+ * failure; else per BREAKER_CACHE_MS; only when a record calls the model), and one budget ADD per
+ * 10 s (or per 1% of a limit) while it makes model calls. Bounds: docs/performance.md.
  */
 export class BatchProcessor {
   private readonly now: () => number;
@@ -122,6 +124,7 @@ export class BatchProcessor {
       receivedBy: started - MAX_BATCHING_WINDOW_MS,
       metrics,
       refreshed: new Map(),
+      visibility: new VisibilityChanges(),
     };
     if (this.deps.budget.limited) metrics.observe(METRIC.BUDGET_USED_PERCENT, this.deps.budget.usedPercent(), {}, MetricUnit.Percent);
 
@@ -137,12 +140,15 @@ export class BatchProcessor {
       }),
     );
 
-    // Shared state once per batch: breaker counts (only when something failed), the budget's ADD.
+    // The records given back, hidden in one request per ten; then shared state once per batch:
+    // breaker counts (only when something failed), the budget's ADD.
+    const notDelayed = await batch.visibility.send(this.deps.queues, AbortSignal.timeout(Math.max(1, deadline - FLUSH_GUARD_MS - this.now())));
     await this.flushGuards(deadline);
 
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    results.forEach((result, index) => {
+    results.forEach((settled, index) => {
       const record = event.Records[index] as SQSRecord;
+      const result = notDelayed.has(record.receiptHandle) ? { ...settled, visibilitySeconds: undefined } : settled;
       this.report(record, result, started, metrics);
       if (result.retry) batchItemFailures.push({ itemIdentifier: record.messageId });
     });

@@ -198,6 +198,39 @@ export class FallbackChain {
     };
   }
 
+  /**
+   * Asked before the claim: the deferral `serve` would end in for this record, when the open
+   * breakers alone decide it — the stage defers on an open breaker, the budget is not spent, and
+   * every model tier the record would try before its first non-model tier is refused by its
+   * breaker as last read (refreshed here, once per batch, as `serve` would). Undefined otherwise.
+   *
+   * Why: during an outage such a record used to claim the key, get refused, record the failure
+   * and go back — two ledger writes (and a read of the call counter) per receive for nothing. Now
+   * it goes back unclaimed, hidden until the breaker may let a probe through, exactly as long as
+   * the deferral would have hidden it. Not checked here: the per-key call cap, which needs a read;
+   * a record that reached it is escalated on a later receive instead of this one.
+   */
+  async breakerDeferral(message: ParsedMessage, refreshed: Map<string, Promise<void>>, metrics: BatchMetrics): Promise<BreakerOpenError | undefined> {
+    const { config } = this.deps;
+    if (config.breakerWhenOpen !== 'defer' || this.deps.budget.exhausted()) return undefined;
+    const task = message.task.name;
+    const route = routeRecord(this.deps.switches?.current(), task, message.key, policyFor(task, config).tiers);
+    const firstOther = route.tiers.findIndex((tier) => tier !== TIER.PRIMARY && tier !== TIER.SECONDARY);
+    const modelIds = (firstOther === -1 ? route.tiers : route.tiers.slice(0, firstOther))
+      .map((tier) => route.modelFor(tier, config))
+      .filter((modelId): modelId is string => Boolean(modelId));
+    if (modelIds.length === 0) return undefined;
+    let retryAfterMs = Number.POSITIVE_INFINITY;
+    for (const modelId of modelIds) {
+      await this.refreshBreaker(refreshed, modelId);
+      const refusal = this.deps.breakerFor(modelId).refusal();
+      if (!refusal) return undefined;
+      retryAfterMs = Math.min(retryAfterMs, refusal.retryAfterMs);
+    }
+    for (const modelId of modelIds) metrics.count(METRIC.BREAKER_OPEN, 1, { task, model: modelId });
+    return new BreakerOpenError(modelIds, retryAfterMs);
+  }
+
   /** One model tier: breaker, retried call, validation, one repair, confidence. */
   private async modelTier(work: RecordWork, tier: string, modelId: string, minConfidence: number): Promise<TierOutcome> {
     const { task, input } = work.message;

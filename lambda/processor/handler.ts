@@ -5,7 +5,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, METRIC_SERVICE, METRICS_NAMESPACE } from '../contract';
 import { DynamoDbLedgerStore } from '../ledger/dynamodb-ledger-store';
-import { HourlyBudget } from '../resilience/budget';
+import { BUDGET_FLUSH_DELAY_MS, HourlyBudget } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
 import { EntityDecisions } from '../resilience/entity-decisions';
 import { KeyCallCounter } from '../resilience/key-call-counter';
@@ -32,12 +32,16 @@ const logger = new Logger({ serviceName, persistentKeys: { stage: config.stage }
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions: { stage: config.stage } });
 const dynamodb = new DynamoDBClient(withRequestTimeouts({}));
 
+// Runtime switches are read at most once per this interval per environment; a quiet breaker too.
+// The interval is not part of the stage config: 15 s is what the switches' 30 s promise needs.
+const refreshMs = Number(process.env[ENV.SWITCH_REFRESH_MS]);
+
 const breakerStore = new DynamoDbBreakerStore(dynamodb, config.controlTable);
 const breakers = new Map<string, SharedBreaker>();
 function breakerFor(modelId: string): SharedBreaker {
   let breaker = breakers.get(modelId);
   if (!breaker) {
-    breaker = new SharedBreaker(modelId, breakerStore, breakerSettingsOf(config), {
+    breaker = new SharedBreaker(modelId, breakerStore, breakerSettingsOf(config, refreshMs > 0 ? refreshMs : undefined), {
       onOpened: (model, openUntil) => logger.warn('breaker opened', { modelId: model, openUntil: new Date(openUntil).toISOString() }),
       onProbeSettled: (model, closed) => logger.info(closed ? 'breaker closed after a probe' : 'breaker reopened after a probe', { modelId: model }),
     });
@@ -47,8 +51,7 @@ function breakerFor(modelId: string): SharedBreaker {
 }
 
 // Runtime switches: read at most once per refresh interval per environment, before a batch, never
-// per record. The interval is not part of the stage config: 15 s is what the 30 s promise needs.
-const refreshMs = Number(process.env[ENV.SWITCH_REFRESH_MS]);
+// per record (see refreshMs above).
 const switches = new RuntimeSwitches(new DynamoDbSwitchSource(dynamodb, config.controlTable), {
   ...(refreshMs > 0 ? { refreshMs } : {}),
   onReadFailed: (error) => logger.warn('runtime switches could not be read: the previous ones stay in force', { error: error.message }),
@@ -59,7 +62,14 @@ void switches.refresh();
 
 const ledger = new DynamoDbLedgerStore({ client: dynamodb, tableName: config.ledgerTable, ttlDays: config.ledgerTtlDays });
 const provider = createProvider(config);
-const budget = new HourlyBudget(dynamodb, config.controlTable, { tokensPerHour: config.budgetTokensPerHour, usdPerHour: config.budgetUsdPerHour });
+const budget = new HourlyBudget(
+  dynamodb,
+  config.controlTable,
+  { tokensPerHour: config.budgetTokensPerHour, usdPerHour: config.budgetUsdPerHour },
+  undefined,
+  // One ADD per environment per 10 s (or per 1% of a limit), not per batch: docs/performance.md.
+  { maxDelayMs: BUDGET_FLUSH_DELAY_MS },
+);
 
 const processor = new BatchProcessor({
   switches,

@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DependencyError } from '../errors/pipeline-errors';
 import { MAX_VISIBILITY_SECONDS } from '../resilience/queue-backoff';
 
@@ -8,8 +8,11 @@ export interface QueueGateway {
   deadLetter(body: string, attributes: Readonly<Record<string, string>>, options?: QueueCallOptions): Promise<void>;
   /** Escalate a record to the human-review queue. */
   escalate(body: string, attributes: Readonly<Record<string, string>>, options?: QueueCallOptions): Promise<void>;
-  /** Hide a message that goes back to the queue for `seconds`, so its retry is delayed (and spread). */
-  delay(receiptHandle: string, seconds: number, options?: QueueCallOptions): Promise<void>;
+  /**
+   * Hide messages that go back to the queue, each for its `seconds`, so their retries are delayed
+   * (and spread): one request per ten. Resolves to the receipt handles whose change failed.
+   */
+  delayMany(entries: readonly VisibilityChange[], options?: QueueCallOptions): Promise<ReadonlySet<string>>;
   /**
    * Put a fresh copy of a message back on the input queue, delayed by `delaySeconds` (at most
    * 900, SQS's limit). The copy starts at receive count 1: what a deferral that must never reach
@@ -17,6 +20,15 @@ export interface QueueGateway {
    */
   requeue(body: string, delaySeconds: number, options?: QueueCallOptions): Promise<void>;
 }
+
+/** One message's new visibility timeout. */
+export interface VisibilityChange {
+  readonly receiptHandle: string;
+  readonly seconds: number;
+}
+
+/** Entries per ChangeMessageVisibilityBatch request (SQS's limit). */
+const MAX_BATCH_ENTRIES = 10;
 
 /** SQS's longest message delay. */
 export const MAX_DELAY_SECONDS = 900;
@@ -45,20 +57,32 @@ export class SqsQueueGateway implements QueueGateway {
     return this.send(this.options.reviewQueueUrl, body, attributes, options);
   }
 
-  async delay(receiptHandle: string, seconds: number, options: QueueCallOptions = {}): Promise<void> {
-    try {
-      await this.options.client.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: this.options.inputQueueUrl,
-          ReceiptHandle: receiptHandle,
-          VisibilityTimeout: Math.max(0, Math.min(MAX_VISIBILITY_SECONDS, Math.round(seconds))),
-        }),
-        { abortSignal: options.signal },
-      );
-    } catch (error) {
-      // Not fatal: the message still comes back, only after the queue's own visibility timeout.
-      throw new DependencyError('sqs', `change visibility failed: ${(error as Error).message}`, { cause: error });
+  async delayMany(entries: readonly VisibilityChange[], options: QueueCallOptions = {}): Promise<ReadonlySet<string>> {
+    const failed = new Set<string>();
+    for (let start = 0; start < entries.length; start += MAX_BATCH_ENTRIES) {
+      const chunk = entries.slice(start, start + MAX_BATCH_ENTRIES);
+      try {
+        const { Failed = [] } = await this.options.client.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.options.inputQueueUrl,
+            Entries: chunk.map((entry, index) => ({
+              Id: String(index),
+              ReceiptHandle: entry.receiptHandle,
+              VisibilityTimeout: Math.max(0, Math.min(MAX_VISIBILITY_SECONDS, Math.round(entry.seconds))),
+            })),
+          }),
+          { abortSignal: options.signal },
+        );
+        for (const failure of Failed) {
+          const entry = chunk[Number(failure.Id)];
+          if (entry) failed.add(entry.receiptHandle);
+        }
+      } catch {
+        // Not fatal: those messages still come back, only after the queue's own visibility timeout.
+        for (const entry of chunk) failed.add(entry.receiptHandle);
+      }
     }
+    return failed;
   }
 
   requeue(body: string, delaySeconds: number, options: QueueCallOptions = {}): Promise<void> {

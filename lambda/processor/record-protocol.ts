@@ -31,6 +31,7 @@ import type { RuntimeConfig } from './runtime-config';
 import type { ShadowRun } from './shadow-run';
 import { requeueStopped, stoppedTaskDelaySeconds } from './task-stop';
 import { recordVariantMetrics, taskStopped } from './variants';
+import type { VisibilityChanges } from './visibility-changes';
 
 /** What happened to one record. Exactly one per record, and one log line says which. */
 export const OUTCOME = {
@@ -87,6 +88,8 @@ export interface BatchContext {
   readonly metrics: BatchMetrics;
   /** Breakers refreshed in this batch (each at most once per invocation). */
   readonly refreshed: Map<string, Promise<void>>;
+  /** The visibility changes of records that go back to the queue, sent together after the records (batch-processor.ts). */
+  readonly visibility: VisibilityChanges;
 }
 
 export interface RecordResult {
@@ -102,7 +105,7 @@ export interface RecordResult {
   readonly error?: PipelineError;
   /** The record goes back to the queue (a batch item failure). */
   readonly retry: boolean;
-  /** Seconds the record stays hidden before it comes back. */
+  /** Seconds the record stays hidden before it comes back (undefined: the change failed, the queue's timeout applies). */
   readonly visibilitySeconds?: number;
 }
 
@@ -269,6 +272,18 @@ export class RecordProtocol {
       });
     }
 
+    // Every model this record would try is refused by its open breaker (and the stage defers):
+    // back to the queue unclaimed, hidden until a probe may go through. No ledger write, as when
+    // no model time is left. Not on the last receive, which settles the key (rules, review), nor
+    // for an entity's record, which the entity guard may serve without a model.
+    if (!finalReceive && !(this.deps.entityGuard && message.entityId !== undefined)) {
+      const refused = await this.deps.chain.breakerDeferral(message, refreshed, metrics);
+      if (refused) {
+        const notes = [{ tier: 'none', reason: `every model is refused by its breaker (${refused.modelIds.join(', ')}): not claimed, back to the queue` }];
+        return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error: refused, notes, retry: true });
+      }
+    }
+
     const claimToken = randomUUID();
     const work: RecordWork = {
       message,
@@ -412,11 +427,8 @@ export class RecordProtocol {
       return this.giveBack(record, batch, { ...base, outcome: OUTCOME.CLAIMED_ELSEWHERE, retry: true }, leaseUntil);
     }
     const seconds = Math.min(this.visibilityLeft(batch), Math.max(config.claimedElsewhereVisibilitySeconds, 1));
-    const delayed = await this.deps.queues.delay(record.receiptHandle, seconds, { signal: this.signalUntil(batch.leaseUntil) }).then(
-      () => true,
-      () => false,
-    );
-    return { ...base, outcome: OUTCOME.CLAIMED_ELSEWHERE, retry: true, visibilitySeconds: delayed ? seconds : undefined };
+    batch.visibility.add(record.receiptHandle, seconds);
+    return { ...base, outcome: OUTCOME.CLAIMED_ELSEWHERE, retry: true, visibilitySeconds: seconds };
   }
 
   /**
@@ -458,16 +470,14 @@ export class RecordProtocol {
       floorMs,
     );
     const seconds = Math.min(wanted, this.visibilityLeft(batch));
-    // Not fatal when it fails: the record still comes back, after the queue's own visibility timeout.
-    const delayed = await this.deps.queues.delay(record.receiptHandle, seconds, { signal: this.signalUntil(batch.leaseUntil) }).then(
-      () => true,
-      () => false,
-    );
+    // Sent with the batch's other changes when its records are done (visibility-changes.ts); not
+    // fatal when it fails: the record still comes back, after the queue's own visibility timeout.
+    batch.visibility.add(record.receiptHandle, seconds);
     const notes =
       seconds < wanted
         ? [...(result.notes ?? []), { tier: 'none', reason: `visibility clamped to ${seconds} s (asked ${wanted} s): SQS allows 12 h from the receive` }]
         : result.notes;
-    return { ...result, notes, visibilitySeconds: delayed ? seconds : undefined };
+    return { ...result, notes, visibilitySeconds: seconds };
   }
 
   /** Seconds of visibility SQS still allows this receive: 12 h from the receive, which was at most a batching window before the invocation began. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { BreakerSettings } from '../resilience/breaker-state';
-import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, QUOTA_ENV, RATE_PACING_MODES, TIERS } from '../contract';
+import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, QUOTA_ENV, RATE_PACING_MODES, SWITCH_REFRESH_MS, TIERS } from '../contract';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 /**
@@ -207,8 +207,11 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   return parsed.data;
 }
 
-/** The shared breaker's settings a processor configuration names (the handler's, and `pipectl replay`'s). */
-export function breakerSettingsOf(config: RuntimeConfig): BreakerSettings {
+/**
+ * The shared breaker's settings a processor configuration names (the handler's, and `pipectl
+ * replay`'s). `switchRefreshMs`: how often the runtime switches are read (SWITCH_REFRESH_MS).
+ */
+export function breakerSettingsOf(config: RuntimeConfig, switchRefreshMs = SWITCH_REFRESH_MS): BreakerSettings {
   return {
     failureThreshold: config.breakerFailureThreshold,
     failureRatePercent: config.breakerFailureRatePercent,
@@ -216,6 +219,11 @@ export function breakerSettingsOf(config: RuntimeConfig): BreakerSettings {
     windowMs: config.breakerWindowMs,
     cooldownMs: config.breakerCooldownMs,
     cacheMs: config.breakerCacheMs,
+    // A quiet (closed, failure-free) breaker is read as often as the runtime switches: the
+    // happy path's reads per message fall from ~0.07 to ~0.005 (docs/performance.md).
+    quietCacheMs: Math.max(config.breakerCacheMs, switchRefreshMs),
+    // An open breaker in its cooldown: 2.5 × as long (5 s by default; bench/scale-model.ts).
+    openCacheMs: 2.5 * config.breakerCacheMs,
     // The probe is one call: its lease outlives one call's timeout, so a slow probe is not
     // joined by a second one, and a dead instance's probe is replaced soon after.
     probeLeaseMs: config.modelCallTimeoutMs + config.timeMarginMs,

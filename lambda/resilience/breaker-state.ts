@@ -12,6 +12,17 @@ export interface BreakerSettings {
   readonly cooldownMs: number;
   /** An instance trusts the state it read for this long. */
   readonly cacheMs: number;
+  /**
+   * ... and this long while the breaker is quiet: closed, not forced, and no failure in the window
+   * as last read nor in this instance since. A quiet breaker only needs reading to learn that
+   * another instance opened it, or that an operator forced it. @default cacheMs
+   */
+  readonly quietCacheMs?: number;
+  /**
+   * ... and this long while it is open and its cooldown runs (not forced): the cooldown's end is
+   * known without a read, so a read only learns of an operator's override sooner. @default cacheMs
+   */
+  readonly openCacheMs?: number;
   /** How long the probe holds the half-open state before another instance may probe instead. */
   readonly probeLeaseMs: number;
 }

@@ -50,18 +50,46 @@ export function usedPercent(totals: Pick<BudgetTotals, 'tokensIn' | 'tokensOut' 
   return Math.max(byTokens, byCost);
 }
 
+/** How long an instance may hold spend before its ADD, in the processor (handler.ts). */
+export const BUDGET_FLUSH_DELAY_MS = 10_000;
+
+/** Pending spend is written once it reaches this share of an hourly limit, whatever its age. */
+export const BUDGET_FLUSH_SHARE = 0.01;
+
+/** When `flush` writes (the processor's amortization). */
+export interface BudgetFlushOptions {
+  /** Spend may wait in memory this long after the first unflushed call. @default 0: every flush writes */
+  readonly maxDelayMs?: number;
+  /** ... or until it reaches this share of a limit (or the total reaches the limit). @default BUDGET_FLUSH_SHARE */
+  readonly maxPendingShare?: number;
+}
+
 /**
  * The stage's token and cost budget per UTC hour, shared by every instance through one control-table
  * item per hour (`budget#<yyyy-mm-ddThh>`, shape: `BUDGET` in lambda/contract.ts).
  *
- * Spend is gathered in memory and counted with ONE atomic ADD per batch (`flush`), whose answer
- * (ALL_NEW) is the hour's total so far: that is what the next batch checks against the limits, so
- * checking costs no read. The price of that: instances overshoot by at most what they spend in one
- * batch each, after the limit is crossed; a new instance knows nothing until its first flush.
+ * Spend is gathered in memory and counted with one atomic ADD (`flush`), whose answer (ALL_NEW) is
+ * the hour's total so far: that is what later batches check against the limits, so checking costs
+ * no read. The processor flushes after every batch, but with `maxDelayMs` the ADD is made only when
+ * the pending spend is `maxDelayMs` old, reaches `maxPendingShare` of a limit, takes the total to the
+ * limit, or belongs to an earlier hour (it is written to the hour it was spent in). So:
+ *
+ * - staleness: the shared total lags each instance's spend by at most `maxDelayMs` (10 s);
+ * - overspend: after the limit is crossed, each instance may spend what it holds unflushed —
+ *   at most `maxPendingShare` (1%) of the limit — plus one batch; with N instances (the event
+ *   source's maxConcurrency), at most N % of the limit plus N batches. An instance that is frozen
+ *   or retired with spend pending loses it from the count (the same bound, once per instance).
+ *
+ * A new instance knows nothing until its first flush.
  */
 export class HourlyBudget {
   private totals?: BudgetTotals;
   private pending = { tokensIn: 0, tokensOut: 0, costUsd: 0, calls: 0 };
+  /** When the first unflushed call was recorded, and its hour (what the pending spend is counted in). */
+  private pendingSince = 0;
+  private pendingHour = '';
+  private readonly maxDelayMs: number;
+  private readonly maxPendingShare: number;
   /** DynamoDB writes this instance made. */
   writes = 0;
 
@@ -70,7 +98,11 @@ export class HourlyBudget {
     private readonly tableName: string,
     readonly limits: BudgetLimits,
     private readonly now: () => number = Date.now,
-  ) {}
+    options: BudgetFlushOptions = {},
+  ) {
+    this.maxDelayMs = options.maxDelayMs ?? 0;
+    this.maxPendingShare = options.maxPendingShare ?? BUDGET_FLUSH_SHARE;
+  }
 
   get limited(): boolean {
     return this.limits.tokensPerHour > 0 || this.limits.usdPerHour > 0;
@@ -95,6 +127,10 @@ export class HourlyBudget {
   }
 
   record(tokensIn: number, tokensOut: number, costUsd: number): void {
+    if (this.pending.calls === 0) {
+      this.pendingSince = this.now();
+      this.pendingHour = hourOf(this.pendingSince);
+    }
     this.pending.tokensIn += tokensIn;
     this.pending.tokensOut += tokensOut;
     this.pending.costUsd += costUsd;
@@ -102,12 +138,21 @@ export class HourlyBudget {
   }
 
   /** One atomic ADD of what this batch spent; nothing when it spent nothing. Returns the hour's totals. */
+  /** Whether the pending spend is due for its ADD (see the class comment). */
+  private due(now: number): boolean {
+    if (now - this.pendingSince >= this.maxDelayMs || hourOf(now) !== this.pendingHour) return true;
+    if (!this.limited) return false;
+    const pendingShare = usedPercent(this.pending, this.limits) / 100;
+    return pendingShare >= this.maxPendingShare || this.usedPercent() >= 100;
+  }
+
   async flush(): Promise<BudgetTotals | undefined> {
     const spent = this.pending;
     if (spent.calls === 0) return this.totals;
-    this.pending = { tokensIn: 0, tokensOut: 0, costUsd: 0, calls: 0 };
     const now = this.now();
-    const hour = hourOf(now);
+    if (!this.due(now)) return this.totals;
+    this.pending = { tokensIn: 0, tokensOut: 0, costUsd: 0, calls: 0 };
+    const hour = this.pendingHour || hourOf(now);
     this.writes += 1;
     try {
       const { Attributes } = await this.client.send(

@@ -1,6 +1,6 @@
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { CONTROL, TIER } from '../contract';
+import { CONTROL, SWITCH_REFRESH_MS, TIER } from '../contract';
 import { DependencyError, PipelineError } from '../errors/pipeline-errors';
 
 /*
@@ -43,9 +43,6 @@ export const SWITCH_ITEM = {
   LAST_CHANGE: 'lastChange',
   UPDATED_AT: 'updatedAt',
 } as const;
-
-/** How often an execution environment reads the switches at most. Half the 30 s promise: one missed read still keeps it. */
-export const SWITCH_REFRESH_MS = 15_000;
 
 /** A read of the switches gives up after this long; the environment keeps what it had. */
 export const SWITCH_READ_TIMEOUT_MS = 1_000;

@@ -91,10 +91,26 @@ export class SharedBreaker {
     return gate(this.snapshot, this.now(), this.settings).kind === 'allow';
   }
 
-  /** Reads the shared state unless the cached one is younger than `cacheMs`. */
+  /**
+   * The refusal `acquire` would give now, by the state as last seen, with no I/O; undefined when
+   * a call or a probe would be let through. The processor asks before it claims a record, so that
+   * a record no model could serve costs no ledger writes (RecordProtocol.processRecord).
+   */
+  refusal(): { readonly retryAfterMs: number; readonly reason: 'open' | 'probing' | 'forced-open' } | undefined {
+    const decision = gate(this.snapshot, this.now(), this.settings);
+    return decision.kind === 'deny' ? { retryAfterMs: decision.retryAfterMs, reason: decision.reason } : undefined;
+  }
+
+  /**
+   * Reads the shared state unless the cached one is younger than `cacheMs` — or `quietCacheMs`
+   * while the breaker is quiet (issue 17: on the happy path the per-batch read was most of the
+   * DynamoDB reads). The staleness that buys: an instance whose own calls succeed learns that
+   * another opened the breaker (or an operator forced it) up to `quietCacheMs` late; an instance
+   * whose calls fail learns at once, from its own failures' write.
+   */
   async refresh(): Promise<void> {
     const now = this.now();
-    if (now - this.readAt < this.settings.cacheMs) return;
+    if (now - this.readAt < this.cacheFor(now)) return;
     this.readAt = now;
     this.requests.reads += 1;
     this.snapshot = await this.store.read(this.modelId);
@@ -117,6 +133,30 @@ export class SharedBreaker {
     } finally {
       this.probeAttempt = undefined;
     }
+  }
+
+  /**
+   * How long the state as last read is trusted: `quietCacheMs` while quiet, `openCacheMs` while open
+   * in its cooldown (issue 17's scale model: at 50k messages/s, every environment reading an open
+   * breaker every 2 s would take 97% of its partition's reads), `cacheMs` otherwise.
+   */
+  private cacheFor(now: number): number {
+    const { cacheMs, quietCacheMs, openCacheMs } = this.settings;
+    if (this.quiet(now)) return quietCacheMs ?? cacheMs;
+    const { snapshot } = this;
+    if (snapshot.state === BREAKER_STATE.OPEN && snapshot.forced === undefined && now < snapshot.openUntil) return openCacheMs ?? cacheMs;
+    return cacheMs;
+  }
+
+  /** Closed, not forced, and no failure in the window as last read nor in this instance since. */
+  private quiet(now: number): boolean {
+    const { snapshot } = this;
+    return (
+      snapshot.state === BREAKER_STATE.CLOSED &&
+      snapshot.forced === undefined &&
+      this.pendingFailures === 0 &&
+      slidingCounts(snapshot, now, this.settings.windowMs).failures === 0
+    );
   }
 
   /** Records how a permitted call went. A probe's outcome is written at once; other calls are batched. */

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { PROJECT_ROOT } from '../project-root';
 import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -13,7 +14,6 @@ import { ENV, LEDGER_INDEX, METRIC_SERVICE, METRICS_NAMESPACE, MONITOR_ENV } fro
 import type { StageConfig } from '../config/stage-types';
 
 /** The repository root: the bundler's project root, where package-lock.json lives. */
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 /** The monitors' entry points; each exports `handler`. */
 export const RECONCILER_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'monitors', 'reconciler-handler.ts');

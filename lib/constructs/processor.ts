@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { PROJECT_ROOT } from '../project-root';
 import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type ITable, TableGrants } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -13,7 +14,6 @@ import type { StageConfig } from '../config/stage-types';
 import { type QuotaScheduling, schedulingForQuota } from '../config/quota-config';
 
 /** The repository root: the bundler's project root, where package-lock.json lives. */
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 /** The processor's entry point; it exports `handler`. */
 export const PROCESSOR_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'processor', 'handler.ts');

@@ -30,7 +30,8 @@ import {
   reviewListPage,
 } from './console-pages';
 import { assertLoopbackBind, ConsoleSecrets, cookieValue, isLoopbackAddress, isLoopbackHost, SECURITY_HEADERS, sessionCookieName } from './console-security';
-import { GAMEDAY_RESULT_FILE, readGameDay } from './gameday-timeline';
+import { GAMEDAY_RESULT_FILE } from '../gameday-scenarios';
+import { readGameDay } from './gameday-timeline';
 import { type ChartRow, MetricSeriesReader } from './metric-series';
 import { formFieldsOf } from './review-form';
 

@@ -1,9 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 
-/** Where the console looks for a game day's result: `pipectl gameday <scenario> --json > .local/gameday/result.json`. */
-export const GAMEDAY_RESULT_FILE = join('.local', 'gameday', 'result.json');
+import { GAMEDAY_RESULT_FILE } from '../gameday-scenarios';
 
 /** The part of `pipectl gameday --json` (pipectl/gameday.ts, `GameDayResult`) the timeline reads. */
 const GameDayFile = z.object({

@@ -16,7 +16,7 @@ import type { ModelProvider, ModelRequest, ModelResponse } from '../../lambda/mo
 import { convergenceOf } from '../../lambda/monitors/completeness';
 import { BatchProcessor } from '../../lambda/processor/batch-processor';
 import { keyOfMessageBody } from '../../lambda/processor/message-parser';
-import type { QueueCallOptions, QueueGateway } from '../../lambda/processor/queue-gateway';
+import type { QueueCallOptions, QueueGateway, VisibilityChange } from '../../lambda/processor/queue-gateway';
 import { readRuntimeConfig, type RuntimeConfig } from '../../lambda/processor/runtime-config';
 import { HourlyBudget } from '../../lambda/resilience/budget';
 import { CLOSED_SNAPSHOT } from '../../lambda/resilience/breaker-state';
@@ -233,8 +233,19 @@ function crashingQueues(queue: SimulatedQueue, injector: () => CrashInjector): Q
       injector().effect('sqs.escalate', async () => {
         queue.review.push({ key: attributes[MESSAGE_ATTRIBUTE.INPUT_HASH] ?? '', body, by: 'processor' });
       }),
-    delay: (receiptHandle: string, seconds: number, _options?: QueueCallOptions) =>
-      injector().effect('sqs.changeVisibility', async () => queue.changeVisibility(receiptHandle, seconds)),
+    // One side effect for the batch's changes, as the processor sends them (ChangeMessageVisibilityBatch).
+    delayMany: (entries: readonly VisibilityChange[], _options?: QueueCallOptions) =>
+      injector().effect('sqs.changeVisibility', async () => {
+        const failed = new Set<string>();
+        for (const entry of entries) {
+          try {
+            queue.changeVisibility(entry.receiptHandle, entry.seconds);
+          } catch {
+            failed.add(entry.receiptHandle); // as SQS reports a failed entry of a batch
+          }
+        }
+        return failed;
+      }),
     // A stopped task's copy (runtime switches); the crash paths here run with no switch set, so a
     // call is a side effect like any other send.
     requeue: (body: string, _delaySeconds: number, _options?: QueueCallOptions) =>

@@ -8,7 +8,7 @@ import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SWITCH_REFRESH_MS } from '../../lambda/resilience/runtime-switches';
+import { SWITCH_REFRESH_MS } from '../../lambda/contract';
 import { CANARY_ROLLBACK_ACTOR } from '../../local/canary-rollback';
 import { startLocalPipeline, type LocalPipeline } from '../../local/local-pipeline';
 import { queueDepths } from '../../local/queue-inspection';

@@ -120,7 +120,7 @@ function world(options: { entities?: boolean } = {}) {
     escalate: async (body) => {
       reviews.push(JSON.parse(body) as Record<string, unknown>);
     },
-    delay: async () => undefined,
+    delayMany: async () => new Set<string>(),
     requeue: async () => undefined,
   };
   const provider = new SimulatedProvider({ seed: 42 });

@@ -7,7 +7,7 @@ import { DeleteMessageCommand, GetQueueAttributesCommand } from '@aws-sdk/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '../../lambda/contract';
 import { inputKey } from '../../lambda/processor/input-key';
-import { SWITCH_REFRESH_MS } from '../../lambda/resilience/runtime-switches';
+import { SWITCH_REFRESH_MS } from '../../lambda/contract';
 import { startLocalPipeline, type LocalPipeline } from '../../local/local-pipeline';
 import { listRecoveryAttempts } from '../../pipectl/recovery-clock';
 import { changeSwitchAsOperator, readSwitches, switchHistory } from '../../pipectl/switches';

@@ -103,7 +103,8 @@ describe('exit codes', () => {
   });
 
   it('the real binary maps them the same way (a child process, as a user runs it)', async () => {
-    const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/pipectl.ts', 'jobs', '--limit', '0', '--local'], { cwd: ROOT });
+    // bin/pipectl.js: the prebuilt bundle when it is fresh, the TypeScript source otherwise.
+    const child = spawn(process.execPath, ['bin/pipectl.js', 'jobs', '--limit', '0', '--local'], { cwd: ROOT });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));

@@ -42,10 +42,12 @@ function fakeDynamoDb(options: { failNext?: number } = {}) {
   return { client: client as unknown as DynamoDBClient, items, requests };
 }
 
-function budget(limits: { tokensPerHour?: number; usdPerHour?: number }, options: { failNext?: number; start?: number } = {}) {
+function budget(limits: { tokensPerHour?: number; usdPerHour?: number }, options: { failNext?: number; start?: number; maxDelayMs?: number } = {}) {
   let now = options.start ?? T;
   const db = fakeDynamoDb(options);
-  const subject = new HourlyBudget(db.client, 'control', { tokensPerHour: limits.tokensPerHour ?? 0, usdPerHour: limits.usdPerHour ?? 0 }, () => now);
+  const subject = new HourlyBudget(db.client, 'control', { tokensPerHour: limits.tokensPerHour ?? 0, usdPerHour: limits.usdPerHour ?? 0 }, () => now, {
+    maxDelayMs: options.maxDelayMs,
+  });
   return {
     ...db,
     budget: subject,
@@ -175,6 +177,36 @@ describe('HourlyBudget', () => {
     expect(totals).toEqual({ hour: '2026-11-23T14', tokensIn: 640, tokensOut: 260, costUsd: 0.875, calls: 5 });
     expect(subject.usedPercent()).toBe(90);
     expect(subject.writes).toBe(1);
+  });
+
+  it('with maxDelayMs, holds spend until it is that old, 1% of a limit, or of an earlier hour', async () => {
+    // Prepare: 10 s of delay, a limit of 100,000 tokens (1% = 1,000)
+    const { budget: subject, requests, advance } = budget({ tokensPerHour: 100_000 }, { maxDelayMs: 10_000 });
+
+    // Act + Assess: small batches wait...
+    subject.record(100, 100, 0);
+    await subject.flush();
+    advance(9_999);
+    subject.record(100, 100, 0);
+    await subject.flush();
+    expect(requests).toHaveLength(0);
+    expect(subject.usedPercent()).toBeCloseTo(0.4); // ...yet count here at once
+    // ...until the first of them is 10 s old: one ADD of both
+    advance(1);
+    await subject.flush();
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.ExpressionAttributeValues?.[':calls']).toEqual({ N: '2' });
+    // 1% of the limit goes at once
+    subject.record(600, 400, 0);
+    await subject.flush();
+    expect(requests).toHaveLength(2);
+    // spend of an earlier hour is written to that hour as soon as the hour is over
+    advance(HOUR - 20_000);
+    subject.record(10, 10, 0);
+    advance(15_000);
+    await subject.flush();
+    expect(requests).toHaveLength(3);
+    expect(requests[2]?.Key?.[CONTROL.PARTITION_KEY]?.S).toBe('budget#2026-11-23T14');
   });
 
   it('writes nothing when the batch spent nothing', async () => {

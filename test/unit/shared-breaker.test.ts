@@ -251,6 +251,40 @@ describe('SharedBreaker: reading the shared state', () => {
     expect(breaker.requests.reads).toBe(reads);
   });
 
+  it.each([
+    ['quiet (closed, no failure in the window)', {}, 3],
+    ['with failures in the window', { failures: 1, calls: 4 }, 6],
+    ['open, past its cooldown', { state: 'open' as const, openUntil: T - 1 }, 6],
+  ])('a breaker %s is read every quietCacheMs, otherwise every cacheMs', async (_name, item, reads) => {
+    // Prepare: quietCacheMs 7 s; reads at 0, 2, 4, 6 and 8 s would each be due by cacheMs alone
+    const { breaker, store, advance } = setup({ settings: { quietCacheMs: 7000 }, item });
+
+    // Act
+    for (let step = 0; step < 5; step += 1) {
+      await breaker.refresh();
+      advance(SETTINGS.cacheMs);
+    }
+    advance(7000);
+    await breaker.refresh();
+
+    // Assess: quiet: at 0, 8 (7 s after) and 17 s; otherwise at 0, 2, 4, 6, 8 and 17 s
+    expect(store.calls.filter((call) => call === 'read')).toHaveLength(reads);
+  });
+
+  it('an open breaker in its cooldown is read every openCacheMs', async () => {
+    // Prepare: openCacheMs 5 s, cooldown until 60 s
+    const { breaker, store, advance } = setup({ settings: { openCacheMs: 5000 }, item: { state: 'open', openUntil: T + 60_000 } });
+
+    // Act: a refresh every 2 s for 10 s
+    for (let step = 0; step <= 5; step += 1) {
+      await breaker.refresh();
+      advance(SETTINGS.cacheMs);
+    }
+
+    // Assess: at 0 and 6 s (every cacheMs, it would have been six reads)
+    expect(store.calls.filter((call) => call === 'read')).toHaveLength(2);
+  });
+
   it('uses what it read: an open breaker read from the store denies calls', async () => {
     // Prepare
     const { breaker, now } = setup({ item: { state: 'open', openUntil: T + 5000 } });
