@@ -365,12 +365,20 @@ export interface CompletenessContext {
 }
 
 /**
- * Which keys have a message in the input queue's DLQ. The reconciler asks at most once per run,
- * and only when a run finds an unsettled item that neither its receive count nor its age decides:
- * a healthy run reads nothing from the queue.
+ * Which keys have a message in the input queue's DLQ. The reconciler reads the keys at most once
+ * per run: when a job's unsettled item is decided neither by its receive count nor by its age, and
+ * for the sweep of the DLQ's side (see {@link reconcile}) when `sweepDue` says something may have
+ * arrived since the last complete sweep. A run with an empty or unchanged DLQ reads no message.
  */
 export interface DeadLetterWitness {
   keysInDeadLetterQueue(): Promise<ReadonlySet<string>>;
+  /**
+   * Whether the DLQ changed since the last complete sweep (`markSwept`), with its depth now.
+   * Absent: every run sweeps.
+   */
+  sweepDue?(now: number): Promise<{ readonly due: boolean; readonly depth: number }>;
+  /** The sweep at `depth` left nothing to settle later (no item with a live lease). */
+  markSwept?(depth: number, now: number): void;
 }
 
 /** Reads one job and its ledger items and assesses it, changing nothing (`pipectl jobs <id>`). */
@@ -435,6 +443,11 @@ export interface ReconcileResult {
   readonly incompleteItems: number;
   /** Items settled as DEAD_LETTERED by this run (their message was redriven behind the ledger's back). */
   readonly settledItems: number;
+  /**
+   * Of them, items of no overdue job (sent without a job, or their job not yet due), found from the
+   * DLQ's side: a message in the DLQ whose ledger item is still unsettled (see {@link reconcile}).
+   */
+  readonly settledFromDeadLetterQueue: number;
   readonly cost: ReadCost;
   /** Why the DLQ could not be read this run, if it was needed and failed (the items it would have settled wait for the next run). */
   readonly deadLetterWitnessError?: string;
@@ -463,6 +476,8 @@ export async function reconcile(context: CompletenessContext, now: number, workU
       }
     : undefined;
   const due = await listJobs(context.client, context.controlTable, { dueBy: now }, cost);
+  /** Keys the jobs' items brought into this run (settled there if they could be). */
+  const seen = new Set<string>();
   const jobs: JobCompleteness[] = [];
   const deferred: JobRecord[] = [];
   for (const job of due) {
@@ -473,15 +488,39 @@ export async function reconcile(context: CompletenessContext, now: number, workU
     const { items: read0, ...read } = await readJobItems(context.client, context.ledgerTable, job.jobId);
     cost.requests += read.requests;
     cost.readUnits += read.readUnits;
+    for (const item of read0) seen.add(item.key);
     const { items, settled } = await settleRedriven(context, read0, now, cost, keysInDeadLetterQueue);
     settledItems += settled;
     const assessment = assessJob(job, items, { now, maxReceiveCount: context.maxReceiveCount, maxKeysRecorded: context.maxKeysRecorded });
     await recordCompleteness(context.client, context.controlTable, assessment, now);
     jobs.push(assessment);
   }
+  // Convergence does not depend on jobs. Messages sent without one (any SQS producer) or whose job is
+  // not due yet are found from the DLQ's side: every key in it whose ledger item is still unsettled
+  // (an ended lease, or FAILED) is settled now. One receive when the DLQ is empty; at most the
+  // witness's limit of messages and one consistent GetItem per key not already read above.
+  let settledFromDeadLetterQueue = 0;
+  if (witness && keysInDeadLetterQueue && Date.now() < workUntil) {
+    const gate = witness.sweepDue
+      ? await witness.sweepDue(now).catch((error: unknown) => {
+          deadLetterWitnessError = `read the DLQ's depth: ${(error as Error).message}`;
+          return undefined;
+        })
+      : { due: true, depth: undefined };
+    if (gate?.due) {
+      const candidates = [...(await keysInDeadLetterQueue())].filter((key) => !seen.has(key));
+      // Marked FAILED only to pass settleRedriven's first filter: it reads each item before deciding.
+      const probe = candidates.map((key): JobItem => ({ key, status: LEDGER_STATUS.FAILED }));
+      const swept = await settleRedriven(context, probe, now, cost, keysInDeadLetterQueue);
+      settledFromDeadLetterQueue = swept.settled;
+      settledItems += swept.settled;
+      // A live lease may end unsettled: the DLQ is swept again next run, changed or not.
+      if (swept.waiting === 0 && !deadLetterWitnessError && gate.depth !== undefined) witness.markSwept?.(gate.depth, now);
+    }
+  }
   const incompleteItems =
     jobs.reduce((sum, job) => sum + (job.status === JOB_STATUS.INCOMPLETE ? job.missing : 0), 0) + deferred.reduce((sum, job) => sum + (job.missing ?? 0), 0);
-  return { jobs, deferred, incompleteItems, settledItems, cost, ...(deadLetterWitnessError ? { deadLetterWitnessError } : {}) };
+  return { jobs, deferred, incompleteItems, settledItems, settledFromDeadLetterQueue, cost, ...(deadLetterWitnessError ? { deadLetterWitnessError } : {}) };
 }
 
 /**
@@ -496,10 +535,12 @@ async function settleRedriven(
   now: number,
   cost: ReadCost,
   keysInDeadLetterQueue?: () => Promise<ReadonlySet<string>>,
-): Promise<{ items: JobItem[]; settled: number }> {
+): Promise<{ items: JobItem[]; settled: number; waiting: number }> {
   const ledger = new DynamoDbLedgerStore({ client: context.client, tableName: context.ledgerTable, ttlDays: context.ledgerTtlDays ?? 30 });
   const options = { maxReceiveCount: context.maxReceiveCount, abandonAfterMs: context.abandonAfterMs };
   let settled = 0;
+  /** Items read that are IN_PROGRESS with a live lease: their holder may still settle them, or not. */
+  let waiting = 0;
   const result: JobItem[] = [];
   for (const item of items) {
     if (!isSettleCandidate(item, now)) {
@@ -528,6 +569,7 @@ async function settleRedriven(
       receiveCount: numberOr(full.receiveCount),
       updatedAt: numberOr(full.updatedAt),
     };
+    if (state?.status === LEDGER_STATUS.IN_PROGRESS && !isSettleCandidate(state, now)) waiting += 1;
     let why = state && convergenceOf(state, now, options);
     if (state && !why && keysInDeadLetterQueue && isSettleCandidate(state, now)) {
       why = convergenceOf({ ...state, inDeadLetterQueue: (await keysInDeadLetterQueue()).has(item.key) }, now, options);
@@ -553,7 +595,7 @@ async function settleRedriven(
       result.push(item); // Written since the read (a new claim): counted as it was; the next run sees it.
     }
   }
-  return { items: result, settled };
+  return { items: result, settled, waiting };
 }
 
 function numberOr(value: unknown): number | undefined {

@@ -1,4 +1,4 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { MESSAGE_ATTRIBUTE } from '../contract';
 import { keyOfMessageBody } from '../processor/message-parser';
 import { peekMessages } from '../shared/queue-peek';
@@ -6,6 +6,9 @@ import type { DeadLetterWitness } from './completeness';
 
 /** How long the messages read stay hidden before the witness releases them (the release is immediate unless the run dies). */
 const HIDE_SECONDS = 30;
+
+/** An unchanged DLQ is swept again after this long anyway (a redrive out and an arrival in can leave the depth as it was). */
+export const RESWEEP_AFTER_MS = 3_600_000;
 
 /**
  * The input queue's DLQ as the reconciler's witness: the keys of the messages in it, read without
@@ -17,7 +20,20 @@ const HIDE_SECONDS = 30;
  * from `pipectl dlq`; an operator's redrive at that moment skips them and says so by its counts.
  */
 export function deadLetterWitness(sqs: SQSClient, dlq: { readonly url: string; readonly limit: number }): DeadLetterWitness {
+  // Per execution environment: a cold start sweeps once more, which costs a read and changes nothing.
+  let lastSwept: { depth: number; at: number } | undefined;
   return {
+    async sweepDue(now) {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlq.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
+      const depth = Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+      const due = depth > 0 && (lastSwept === undefined || lastSwept.depth !== depth || now - lastSwept.at >= RESWEEP_AFTER_MS);
+      return { due, depth };
+    },
+    markSwept(depth, now) {
+      lastSwept = { depth, at: now };
+    },
     async keysInDeadLetterQueue() {
       const peeked = await peekMessages(sqs, dlq.url, { limit: dlq.limit, visibilitySeconds: HIDE_SECONDS });
       try {

@@ -27,8 +27,10 @@ export interface ReconcilerSummary {
   readonly jobsIncomplete: number;
   readonly jobsDeferred: number;
   readonly incompleteJobItems: number;
-  /** Ledger items settled as DEAD_LETTERED ("out of receives" or abandoned) by this run. */
+  /** Ledger items settled as DEAD_LETTERED ("out of receives", in the DLQ, or abandoned) by this run. */
   readonly settledItems: number;
+  /** Of them, items of no overdue job, found by the sweep of the DLQ's side. */
+  readonly settledFromDeadLetterQueue: number;
   readonly requests: number;
   readonly readUnits: number;
 }
@@ -87,6 +89,7 @@ export const handler = async (_event: unknown, context: Pick<Context, 'getRemain
     jobsDeferred: result.deferred.length,
     incompleteJobItems: result.incompleteItems,
     settledItems: result.settledItems,
+    settledFromDeadLetterQueue: result.settledFromDeadLetterQueue,
     requests: result.cost.requests,
     readUnits: result.cost.readUnits,
   };

@@ -136,8 +136,9 @@ export class Monitors extends Construct {
       this.driftMonitor.addToRolePolicy(new PolicyStatement({ actions: ['lambda:UpdateEventSourceMapping'], resources: [props.eventSourceMappingArn] }));
     }
 
-    // Read and release, never delete: the DLQ's messages stay for the operator (pipectl dlq).
-    props.inputDeadLetterQueue.grant(this.reconciler, 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility');
+    // Read and release, never delete: the DLQ's messages stay for the operator (pipectl dlq). The
+    // depth tells the sweep whether anything arrived since the last one (dead-letter-witness.ts).
+    props.inputDeadLetterQueue.grant(this.reconciler, 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes');
     props.inputDeadLetterQueue.encryptionMasterKey?.grantDecrypt(this.reconciler);
     this.reconcilerSchedule = this.schedule('ReconcilerSchedule', this.reconciler, completeness.scheduleMinutes, 'Runs the reconciler');
     this.driftSchedule = this.schedule('DriftSchedule', this.driftMonitor, drift.scheduleMinutes, 'Runs the drift monitor');

@@ -150,6 +150,7 @@ describe.each(['dev', 'prod'])('Monitors (%s)', (stage) => {
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'sqs:ChangeMessageVisibility',
+      'sqs:GetQueueAttributes',
       'sqs:ReceiveMessage',
     ]);
     // Settling a redriven item (completeness.ts settleRedriven): the ledger table itself, items only.

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventSourceMappingCommand, CreateFunctionCommand, GetEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DRIFT_MAX_FEATURE, METRIC, METRIC_SERVICE, METRICS_NAMESPACE, MONITOR_ENV, STACK_OUTPUT } from '../../lambda/contract';
+import { DRIFT_MAX_FEATURE, METRIC, METRIC_SERVICE, METRICS_NAMESPACE, MONITOR_ENV } from '../../lambda/contract';
 import { registerJob } from '../../lambda/monitors/completeness';
 import { LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from '../../local/emulators';
 import { ExecutionEnvironment } from '../../local/lambda-runtime';
@@ -91,12 +91,14 @@ describe.skipIf(unavailable !== undefined)('the monitors against AWS APIs (moto_
   /** Runs a monitor's bundle once with its template environment, aimed at moto for CloudWatch and Lambda. */
   async function invokeOnAws(service: string, extra: Record<string, string> = {}): Promise<Record<string, unknown>> {
     const model = pipeline.stack.scheduledFunctions.find((candidate) => candidate.environment.POWERTOOLS_SERVICE_NAME === service) as ScheduledFunctionModel;
-    const tables: Record<string, string> = {
-      [pipeline.stack.outputs[STACK_OUTPUT.LEDGER_TABLE_NAME] as string]: pipeline.resources.ledgerTableName,
-      [pipeline.stack.outputs[STACK_OUTPUT.CONTROL_TABLE_NAME] as string]: pipeline.resources.controlTableName,
-    };
+    // Every reference (the tables, the input DLQ the reconciler's witness peeks) resolves to what local mode created.
     const environment = Object.fromEntries(
-      Object.entries(model.environment).map(([name, value]) => [name, typeof value === 'string' ? value : (tables[value.ref] as string)]),
+      Object.entries(model.environment).map(([name, value]) => {
+        if (typeof value === 'string') return [name, value];
+        const physical = pipeline.physicalIds.get(value.ref);
+        if (physical === undefined) throw new Error(`${name} refers to ${value.ref}, which local mode does not create`);
+        return [name, physical];
+      }),
     );
     const lines: string[] = [];
     const function_ = new ExecutionEnvironment(

@@ -217,6 +217,62 @@ describe('reconcile (in-process, on dynalite)', () => {
     sqs.destroy();
   });
 
+  it('settles the unsettled items of messages sent without a job from the DLQ side, and reads an unchanged DLQ no more', async () => {
+    // Prepare: three inputs sent with no job (any SQS producer). One FAILED whose message SQS has
+    // redriven; one IN_PROGRESS whose holder's lease is still live, its message redriven too (the
+    // holder gave it back and its release write failed); one FAILED whose message is still on its way.
+    const now = Date.now();
+    const messages = [0, 1, 2].map((index) => ({ task: 'ticket-triage', input: { subject: `no job ${index} ${randomUUID()}`, body: 'b' } }));
+    const keys = messages.map((message) => inputKey('ticket-triage', '1', message.input));
+    for (const [index, key] of keys.entries()) {
+      const claimToken = `nj${index}`;
+      await store.claim({
+        key,
+        task: 'ticket-triage',
+        taskVersion: '1',
+        messageId: `nj${index}`,
+        receiveCount: 1,
+        claimToken,
+        leaseUntil: now + 60_000,
+        now: now - 1_000,
+      });
+      if (index !== 1) await store.recordFailure({ key, claimToken, errorClass: 'throttled', message: 'x', receiveCount: 1, now: now - 500 });
+    }
+    const dlq = pipeline.resources.inputDlqUrl;
+    await sendBodies(pipeline.sqs, dlq, [JSON.stringify(messages[0]), JSON.stringify(messages[1])]);
+    const sqs = new SQSClient({ region: pipeline.emulators.region, endpoint: pipeline.emulators.sqsEndpoint, credentials: LOCAL_CREDENTIALS });
+    const inner = deadLetterWitness(sqs, { url: dlq, limit: 100 });
+    const sweeps: boolean[] = [];
+    const witness = {
+      ...inner,
+      sweepDue: async (at: number) => {
+        const gate = await inner.sweepDue!(at);
+        sweeps.push(gate.due);
+        return gate;
+      },
+    };
+    const status = async (key: string) =>
+      unmarshall((await client.send(new GetItemCommand({ TableName: context.ledgerTable, Key: { pk: { S: key } }, ConsistentRead: true }))).Item!).status;
+
+    // Act: a run while the lease is live, a run after it ended (the DLQ unchanged), and one more.
+    const first = await reconcile({ ...context, deadLetterWitness: witness }, now);
+    const second = await reconcile({ ...context, deadLetterWitness: witness }, now + 61_000);
+    const third = await reconcile({ ...context, deadLetterWitness: witness }, now + 62_000);
+
+    // Assess: the redriven FAILED item settles at once; the live lease is left to its holder, and
+    // because of it the unchanged DLQ is swept again, which settles it once the lease has ended;
+    // the item whose message is not in the DLQ stays FAILED; a third run does not sweep the
+    // unchanged DLQ (the other tests' overdue job may still read it for its own undecided item).
+    expect(first.settledFromDeadLetterQueue).toBe(1);
+    expect(second.settledFromDeadLetterQueue).toBe(1);
+    expect(await status(keys[0]!)).toBe(LEDGER_STATUS.DEAD_LETTERED);
+    expect(await status(keys[1]!)).toBe(LEDGER_STATUS.DEAD_LETTERED);
+    expect(await status(keys[2]!)).toBe(LEDGER_STATUS.FAILED);
+    expect(third.settledFromDeadLetterQueue).toBe(0);
+    expect(sweeps).toEqual([true, true, false]);
+    sqs.destroy();
+  });
+
   it('refuses to register a job id twice', async () => {
     const jobId = `job-${randomUUID()}`;
     const registration = { jobId, expected: 1, sentAt: 1, deadline: 2 };
