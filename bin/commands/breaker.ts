@@ -138,7 +138,7 @@ export function registerBreakerCommand(program: Command, io: CliIo): void {
         const written = await applyBreakerAction(dynamodb, resources.controlTableName, flags.model, action, flags.by ?? operator());
         await recordBreakerChange(target, flags.model, action, written.effective, flags.by); // the recovery clock
         io.err(
-          `the breaker of ${flags.model} is now ${written.effective}; instances see it within their breaker cache time. Check: pipectl breaker status ${targetHint(target)}\n`,
+          `the breaker of ${flags.model} is now ${written.effective}; instances see it within 15 s (a closed breaker is re-read as often as the runtime switches). Check: pipectl breaker status ${targetHint(target)}\n`,
         );
         io.out(flags.json ? `${JSON.stringify(written)}\n` : `${written.effective}\n`);
       });

@@ -197,8 +197,18 @@ export class DynamoDbLedgerStore implements LedgerStore {
 
   settleOutOfReceives(request: OutOfReceivesRequest): Promise<WriteOutcome> {
     return this.write(LEDGER_TRANSITION.OUT_OF_RECEIVES, request.key, request, request, {
-      update: 'SET #status = :to, #lastErrorClass = :errorClass, #lastError = :message, #updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil',
-      names: { '#lastErrorClass': 'lastErrorClass', '#lastError': 'lastError', '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL },
+      // The last error the processor recorded stays (what `pipectl dlq redrive --reason` matches and
+      // an operator needs); the reconciler's own reason goes to settledReason.
+      update:
+        'SET #status = :to, #lastErrorClass = if_not_exists(#lastErrorClass, :errorClass), #lastError = if_not_exists(#lastError, :message), ' +
+        '#settledReason = :message, #updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil',
+      names: {
+        '#lastErrorClass': 'lastErrorClass',
+        '#lastError': 'lastError',
+        '#settledReason': 'settledReason',
+        '#updatedAt': 'updatedAt',
+        '#expiresAt': LEDGER.TTL,
+      },
       values: {
         ':to': { S: LEDGER_STATUS.DEAD_LETTERED },
         ':errorClass': { S: 'OutOfReceives' },

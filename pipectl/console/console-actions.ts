@@ -189,5 +189,9 @@ async function breakerAction(target: PipelineTarget, form: URLSearchParams, ask:
   await ask(what[action.kind]);
   const written = await applyBreakerAction(target.dynamodb, target.resources.controlTableName, model, action, operator);
   await recordBreakerChange(target, model, action, written.effective, operator); // the recovery clock, as `pipectl breaker`
-  return { kind: 'done', message: `the breaker of ${model} is now ${written.effective}; instances see it within their breaker cache time`, detail: written };
+  return {
+    kind: 'done',
+    message: `the breaker of ${model} is now ${written.effective}; instances see it within 15 s (a closed breaker is re-read as often as the runtime switches)`,
+    detail: written,
+  };
 }

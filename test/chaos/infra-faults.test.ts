@@ -12,76 +12,12 @@
  * 36 s visibility timeout), as in model-faults.test.ts: on a busy two-core machine a 3 s
  * invocation has too little headroom for the emulators.
  *
- * What these runs found is in the note above the tests.
+ * What these runs found is in the note above the tests. `crash` and `timeout` are in files of their
+ * own (infra-faults-crash, infra-faults-timeout), so that they run beside these; the shared
+ * run and assertions are in infra-chaos.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { InfraFaultKind } from '../../local/aws-boundary/infra-fault-spec';
-import { startLocalPipeline } from '../../local/local-pipeline';
-import { sendBodies, waitForDrain } from '../../local/queue-drain';
-import { buildReport, type LocalRunReport } from '../../local/report';
-import { defaultDrainTimeoutMs } from '../../local/run-local';
-import { synthesizeLocalStack } from '../../local/stack-model';
-import { buildBodies } from '../../local/workload';
-
-const stack = synthesizeLocalStack();
-const scratch = mkdtempSync(join(tmpdir(), 'chaos-infra-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** See the file's comment. */
-const TIME_SCALE = 0.2;
-
-const MESSAGES = 60;
-
-interface InfraChaosRun {
-  readonly report: LocalRunReport;
-  readonly drained: boolean;
-}
-
-/**
- * Bad input the processor rejects to the DLQ itself (one SendMessage each): a workload of 60
- * generated messages has none, so a run that must make SQS calls of its own adds these.
- */
-const BAD_INPUT = ['not json', '{"task":"no-such-task","input":{}}', '{"task":"ticket-triage"}', '[1,2,3]', '{"task":"ticket-triage","input":{"subject":42}}'];
-
-async function chaos(name: string, faults: string, options: { duplicates?: number; badInput?: boolean } = {}): Promise<InfraChaosRun> {
-  const bodies = [...buildBodies({ messages: MESSAGES, duplicates: options.duplicates, seed: 11 }), ...(options.badInput ? BAD_INPUT : [])];
-  const pipeline = await startLocalPipeline({
-    stack,
-    faults,
-    logFile: join(scratch, `${name}.log`),
-    timeScale: TIME_SCALE,
-    // No drift reference run: these runs are about the ledger, and the reference costs a pipeline.
-    monitors: { driftReference: false },
-  });
-  try {
-    pipeline.emulators.counter.reset();
-    const started = Date.now();
-    await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
-    const drained = await waitForDrain(pipeline, defaultDrainTimeoutMs(pipeline, bodies.length));
-    await pipeline.poller.stop();
-    const report = await buildReport(pipeline, bodies, Date.now() - started, 0);
-    return { report, drained };
-  } finally {
-    await pipeline.stop();
-  }
-}
-
-/** The fault was injected, and the run settled every input exactly once (the report's invariant, with its keys). */
-function expectInjectedAndSafe(run: InfraChaosRun, kind: InfraFaultKind): void {
-  const { report } = run;
-  expect(report.faultsInjected.infrastructure[kind]).toBeGreaterThan(0);
-  expect(report.details.finalReconcilerRun).toBe('ok');
-  // The violations name their keys and states: the first thing to read when this fails.
-  expect(report.invariantViolations).toEqual([]);
-  expect(report.invariantHolds).toBe(true);
-  expect(run.drained).toBe(true);
-  expect(report.completed + report.deadLettered + report.inReview).toBe(report.unique);
-  expect(report.details.ledgerByStatus.IN_PROGRESS ?? 0).toBe(0);
-  expect(report.details.ledgerByStatus.FAILED ?? 0).toBe(0);
-}
+import { describe, expect, it } from 'vitest';
+import { chaos, expectInjectedAndSafe } from './infra-chaos';
 
 /*
  * What these runs found (2026-12-02). On the first runs, before the crash-runtime fixes, most
@@ -126,17 +62,6 @@ describe('chaos: the infrastructure misbehaves, nothing is lost or duplicated', 
     // (DLQ sends) and model 5xx (records given back: visibility changes) give the fault calls to hit.
     const run = await chaos('sqs-error', 'sqs-error=0.5,5xx=0.5', { badInput: true });
     expectInjectedAndSafe(run, 'sqs-error');
-  });
-
-  it('crash=0.3: environments die mid-invocation, batches come back, every input settles once', async () => {
-    const run = await chaos('crash', 'crash=0.3');
-    expectInjectedAndSafe(run, 'crash');
-  });
-
-  it('timeout=0.4: invocations overrun their timeout and are killed, every input settles once', async () => {
-    // Drawn per invocation and a run has only about ten: at 0.4 the chance of drawing none is < 1%.
-    const run = await chaos('timeout', 'timeout=0.4');
-    expectInjectedAndSafe(run, 'timeout');
   });
 
   it('redeliver=0.2: messages handed to two concurrent invocations are processed into one result', async () => {

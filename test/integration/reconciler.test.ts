@@ -109,9 +109,18 @@ describe('reconcile (in-process, on dynalite)', () => {
       status: JOB_STATUS.INCOMPLETE,
     });
     expect(run.settledItems).toBeGreaterThanOrEqual(2);
-    for (const key of [keys[6]!, keys[9]!]) {
+    // The processor's last error stays (what `pipectl dlq redrive --reason` matches); the one that
+    // died before recording any gets OutOfReceives; the reconciler's reason is settledReason.
+    for (const [key, lastErrorClass] of [
+      [keys[6]!, 'throttled'],
+      [keys[9]!, 'OutOfReceives'],
+    ] as const) {
       const { Item: settled } = await client.send(new GetItemCommand({ TableName: context.ledgerTable, Key: { pk: { S: key } }, ConsistentRead: true }));
-      expect(unmarshall(settled!)).toMatchObject({ status: LEDGER_STATUS.DEAD_LETTERED, lastErrorClass: 'OutOfReceives' });
+      expect(unmarshall(settled!)).toMatchObject({
+        status: LEDGER_STATUS.DEAD_LETTERED,
+        lastErrorClass,
+        settledReason: expect.stringMatching(/^out-of-receives: /),
+      });
     }
     expect(new Set(job?.stuckKeys)).toEqual(new Set([keys[8]]));
     expect(new Set(job?.pendingKeys)).toEqual(new Set([keys[7], keys[10]]));

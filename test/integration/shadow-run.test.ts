@@ -50,16 +50,18 @@ async function invokeFreshBatch(pipeline: LocalPipeline, run: string): Promise<R
 }
 
 describe('shadow run', () => {
-  it('with no shadow configured, the happy path makes only its own requests: a claim and a completion per record, one budget write', async () => {
+  it('with no shadow configured, the happy path makes only its own requests: a claim and a completion per record, at most one budget write', async () => {
     const pipeline = await startLocalPipeline({ stack, autoStart: false });
     pipelines.push(pipeline);
 
     const none = await invokeFreshBatch(pipeline, 'no-shadow');
 
-    // Per record: the claim and the completion (UpdateItem); per batch: the budget's ADD and at
-    // most one read (the primary's breaker, cached for BREAKER_CACHE_MS). The switches were read at
-    // the warm-up (refreshed every 15 s); SQS: nothing (the event source deletes). No ShadowSamples.
-    expect(none['dynamodb.UpdateItem']).toBe(2 * BATCH + 1);
+    // Per record: the claim and the completion (UpdateItem); per batch: at most one budget ADD (the
+    // spend is flushed every 10 s or 1% of a limit: BUDGET_FLUSH_DELAY_MS, so usually none right
+    // after the warm-up's) and at most one read (the primary's breaker, cached). The switches were
+    // read at the warm-up (refreshed every 15 s); SQS: nothing (the event source deletes). No ShadowSamples.
+    expect(none['dynamodb.UpdateItem']).toBeGreaterThanOrEqual(2 * BATCH);
+    expect(none['dynamodb.UpdateItem']).toBeLessThanOrEqual(2 * BATCH + 1);
     expect(none['dynamodb.GetItem'] ?? 0).toBeLessThanOrEqual(1);
     expect(Object.keys(none).filter((operation) => operation !== 'dynamodb.UpdateItem' && operation !== 'dynamodb.GetItem')).toEqual([]);
     expect(pipeline.logs.total(METRIC.SHADOW_SAMPLES)).toBe(0);
@@ -77,8 +79,10 @@ describe('shadow run', () => {
 
     const withShadow = await invokeFreshBatch(pipeline, 'shadow');
 
-    // The one extra request per sampled record: the shadow attribute's UpdateItem.
-    expect(withShadow['dynamodb.UpdateItem']).toBe(2 * BATCH + 1 + BATCH);
+    // The one extra request per sampled record: the shadow attribute's UpdateItem (the budget's ADD
+    // at most once, as above: the shadow's spend joins the same flush).
+    expect(withShadow['dynamodb.UpdateItem']).toBeGreaterThanOrEqual(2 * BATCH + BATCH);
+    expect(withShadow['dynamodb.UpdateItem']).toBeLessThanOrEqual(2 * BATCH + 1 + BATCH);
     expect(withShadow['dynamodb.GetItem'] ?? 0).toBeLessThanOrEqual(1);
     expect(Object.keys(withShadow).filter((operation) => operation !== 'dynamodb.UpdateItem' && operation !== 'dynamodb.GetItem')).toEqual([]);
     const sampled = (await new PipelineHarness(pipeline).ledgerItems()).filter((item) => item.shadow !== undefined);

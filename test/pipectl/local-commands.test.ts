@@ -31,6 +31,8 @@ import { pipectl } from './cli-harness';
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const scratch = mkdtempSync(join(tmpdir(), 'pipectl-cmds-'));
+/** The processor's switch refresh in this file's pipeline, in ms: a quiet breaker is re-read as often. */
+const REFRESH_MS = 1_000;
 const serveFile = join(scratch, 'serve.json');
 const local = ['--local', serveFile];
 
@@ -43,7 +45,13 @@ beforeAll(async () => {
   // A processor log (and the alarm states written next to it), as `pipectl local --serve` has. At
   // a quarter of real time a function timeout is 7.5 s: a busy machine slows the pipeline down
   // without turning its invocations into timeouts, which these tests are not about.
-  pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), logFile: join(scratch, 'processor.log'), timeScale: 0.25 });
+  // Switches and a quiet breaker re-read every second (15 s by default): the breaker test waits for that.
+  pipeline = await startLocalPipeline({
+    stack: synthesizeLocalStack(),
+    logFile: join(scratch, 'processor.log'),
+    timeScale: 0.25,
+    environment: { SWITCH_REFRESH_MS: String(REFRESH_MS) },
+  });
   controlApi = await startPipelineControlApi(pipeline);
   const { emulators } = pipeline;
   writeServeFile(servedEndpoints(pipeline, { lambdaEndpoint: controlApi.endpoint, logFile: join(scratch, 'processor.log'), pid: process.pid }), serveFile);
@@ -491,6 +499,8 @@ describe('breaker', () => {
     expect(opened.stdout.trim()).toBe('open (forced)');
     const screen = (await pipectl(['status', ...local])).stdout;
     expect(screen).toMatch(/✘ sim-primary: open \(forced\).*forced by .*: provider incident drill/);
+    // An instance that read the breaker closed keeps that reading for up to REFRESH_MS (a quiet breaker is read as often as the switches).
+    await new Promise((resolve) => setTimeout(resolve, REFRESH_MS + 500));
 
     const during = line(ticket('Sent while the breaker was forced open'));
     await producer.send(new SendMessageCommand({ QueueUrl: target.resources.inputQueueUrl, MessageBody: during }));
@@ -498,8 +508,8 @@ describe('breaker', () => {
     const closed = await pipectl(['breaker', 'close', '--model', 'sim-primary', ...local, '--yes']);
     expect(closed.code, closed.stderr).toBe(0);
     expect(closed.stdout.trim()).toBe('closed');
-    // Instances trust the breaker state they read for a moment (BREAKER_CACHE_MS, scaled).
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Instances trust the open state they read for a moment (2.5 × BREAKER_CACHE_MS, scaled): well under REFRESH_MS.
+    await new Promise((resolve) => setTimeout(resolve, REFRESH_MS + 500));
     const after = line(ticket('Sent after the breaker was closed'));
     await producer.send(new SendMessageCommand({ QueueUrl: target.resources.inputQueueUrl, MessageBody: after }));
     await drain();

@@ -22,6 +22,11 @@ const READ_COMMANDS = [
   ['breaker', 'status'],
   ['runbook'],
   ['gameday'],
+  ['review', 'entity'],
+  ['switch', 'list'],
+  ['canary', 'status'],
+  ['replay'],
+  ['incident', 'timeline'],
 ] as const;
 
 function find(program: Command, path: readonly string[]): Command | undefined {

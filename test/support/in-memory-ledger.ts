@@ -107,7 +107,7 @@ export class InMemoryLedgerStore implements LedgerStore {
     return this.write(LEDGER_TRANSITION.OUT_OF_RECEIVES, request.key, request, (item) => ({
       ...item,
       status: LEDGER_STATUS.DEAD_LETTERED,
-      lastErrorClass: 'OutOfReceives',
+      lastErrorClass: item.lastErrorClass ?? 'OutOfReceives',
       leaseUntil: undefined,
     }));
   }
