@@ -169,7 +169,12 @@ function entityLines(report: LocalRunReport): string[] {
 /** Retries, repairs, breaker refusals and, under faults, what the simulator injected. */
 function modelDetail(report: LocalRunReport): string {
   const { metrics, model } = report.details;
+  // The simulator counts every request it answered; the processor's metrics lose the lines of an
+  // invocation that crashed or timed out before printing them.
+  // (A shadow candidate's calls are the simulator's too, and not model calls of the pipeline.)
+  const unrecorded = report.shadow ? 0 : model.requests - report.modelCalls;
   const parts = [
+    [unrecorded > 0 ? unrecorded : 0, `more reached the model (${model.requests} in all) in invocations that died before recording them`],
     [metrics[METRIC.MODEL_RETRIES] ?? 0, 'retries'],
     [model.repairs, 'repairs'],
     [metrics[METRIC.BREAKER_OPEN] ?? 0, 'refused by an open breaker'],
