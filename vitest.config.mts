@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Files that run the whole local pipeline (emulators, execution environments, the model simulator)
@@ -24,6 +25,36 @@ const SCENARIOS = [
   'test/pipectl/local-commands.test.ts',
 ];
 
+/**
+ * The longest files of each group, longest first (their wall time in a full run on two cores,
+ * 2026-12-03): started first, they are not what the run waits for at its end. Without a cache
+ * (a clean clone, as in CI) vitest has no durations and would start them in path order.
+ */
+const LONGEST_FIRST = [
+  'test/chaos/quota-pacing.test.ts', // 166 s
+  'test/chaos/infra-faults-timeout.test.ts', // ~150 s
+  'test/integration/pipectl-local.test.ts', // 124 s
+  'test/integration/canary-rollback.test.ts', // 108 s
+  'test/chaos/model-faults.test.ts', // 96 s
+  'test/chaos/infra-faults-crash.test.ts', // ~80 s
+  'test/pipectl/incident-timeline.test.ts', // 67 s
+  'test/integration/model-chain.test.ts', // 60 s (fast group)
+  'test/infra/observability-local.test.ts', // 58 s
+];
+
+/** vitest's order (failed first, then longer first when it has a cache), with LONGEST_FIRST ahead within each group. */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (spec: TestSpecification) => {
+      const index = LONGEST_FIRST.findIndex((path) => spec.moduleId.endsWith(path));
+      return index === -1 ? LONGEST_FIRST.length : index;
+    };
+    // Array.prototype.sort is stable: files outside the list keep vitest's order.
+    return [...sorted].sort((a, b) => a.project.config.sequence.groupOrder - b.project.config.sequence.groupOrder || rank(a) - rank(b));
+  }
+}
+
 const common = {
   // Integration tests synthesize the stack (bundling the processor) and run it on emulators.
   testTimeout: 60_000,
@@ -32,6 +63,7 @@ const common = {
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         test: {
