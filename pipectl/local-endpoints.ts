@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { LocalResources } from '../local/local-pipeline';
 import { TargetNotFoundError } from './errors';
 
 /** Where `pipectl local --serve` writes its endpoints, relative to the working directory. */
@@ -76,7 +75,18 @@ function isAlive(pid: number): boolean {
 /** The parts of a running local pipeline (local/local-pipeline.ts) its serve file describes. */
 export interface ServablePipeline {
   readonly emulators: { readonly region: string; readonly sqsEndpoint: string; readonly dynamodbEndpoint: string };
-  readonly resources: LocalResources;
+  // Structural, not local-pipeline's LocalResources: that module (through the canary rollback and
+  // the recovery clock) imports pipectl's target, which imports this one.
+  readonly resources: {
+    readonly inputQueueUrl: string;
+    readonly inputDlqUrl: string;
+    readonly reviewQueueUrl: string;
+    readonly reviewDlqUrl: string;
+    readonly ledgerTableName: string;
+    readonly controlTableName: string;
+    readonly processorFunctionName: string;
+    readonly eventSourceMappingId: string;
+  };
 }
 
 /**

@@ -21,7 +21,7 @@ import { startConsole } from '../../pipectl/console/console-server';
 import { localTarget } from '../../pipectl/target';
 import { SERVE_FILE, servedEndpoints } from '../../pipectl/local-endpoints';
 import { relativeToCwd } from '../../pipectl/format';
-import type { LocalOptions, PacingOption } from './local';
+import type { LocalOptions, PacingOption } from './local-options';
 
 /** The processor environment a pacing option sets (after the template's; see LocalPipelineOptions.environment). */
 function pacingEnvironment(pacing: PacingOption, faults: string | undefined): Record<string, string> {

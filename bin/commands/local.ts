@@ -1,35 +1,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
+import { type LocalOptions, PACING_OPTIONS } from './local-options';
 import { relativeToCwd } from '../../pipectl/format';
 import { DEFAULT_INPUT } from '../../lib/project-root';
 import { FaultSpecError, parseFaultSpec } from '../../local/model-simulator/fault-spec';
-
-export interface LocalOptions {
-  readonly messages?: number;
-  readonly input?: string;
-  readonly duplicates?: number;
-  readonly agentEdits?: number;
-  readonly faults?: string;
-  readonly seed?: number;
-  readonly report?: string;
-  readonly serve?: boolean;
-  readonly console?: boolean;
-  readonly stage: string;
-  readonly timeScale: number;
-  readonly progress: boolean;
-  readonly json?: boolean;
-  readonly pacing: PacingOption;
-  readonly chart?: string;
-  readonly shadow?: { readonly modelId: string; readonly percent: number };
-}
-
-/**
- * What the processor is told about the simulated provider's quota (issue 14): `quota` — the
- * quota of `--faults rpm=N,tpm=N`, as an operator would configure the account's quota in the stage
- * config; `adaptive` — nothing, it learns a rate from the 429s; `off` — no pacing at all.
- */
-const PACING_OPTIONS = ['quota', 'adaptive', 'off'] as const;
-export type PacingOption = (typeof PACING_OPTIONS)[number];
 
 const integer = (name: string) => (value: string) => {
   const parsed = Number(value);
