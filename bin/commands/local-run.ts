@@ -174,7 +174,7 @@ function modelDetail(report: LocalRunReport): string {
   // (A shadow candidate's calls are the simulator's too, and not model calls of the pipeline.)
   const unrecorded = report.shadow ? 0 : model.requests - report.modelCalls;
   const parts = [
-    [unrecorded > 0 ? unrecorded : 0, `more reached the model (${model.requests} in all) in invocations that died before recording them`],
+    [Math.max(unrecorded, 0), `more reached the model (${model.requests} in all) in invocations that died before recording them`],
     [metrics[METRIC.MODEL_RETRIES] ?? 0, 'retries'],
     [model.repairs, 'repairs'],
     [metrics[METRIC.BREAKER_OPEN] ?? 0, 'refused by an open breaker'],
