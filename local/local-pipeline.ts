@@ -19,6 +19,7 @@ import { AwsBoundary } from './aws-boundary/aws-boundary';
 import { hasInfraFaults, type InfraFaultCounts, scaleInfraFaultSpec, zeroInfraFaultCounts } from './aws-boundary/infra-fault-spec';
 import { seededRandom, seedFromString } from '../lambda/shared/seeded-random';
 import { functionAppId } from './call-attribution';
+import type { PipelineResources } from '../pipectl/pipeline-resources';
 
 /** How much faster than real time local mode runs its timeouts (0.1: a 30 s timeout is 3 s). */
 export const DEFAULT_TIME_SCALE = 0.1;
@@ -87,17 +88,8 @@ export interface LocalPipelineOptions {
   readonly attributeCalls?: boolean;
 }
 
-/** Names and URLs of the local stack's resources, keyed like the stack outputs. */
-export interface LocalResources {
-  readonly inputQueueUrl: string;
-  readonly inputDlqUrl: string;
-  readonly reviewQueueUrl: string;
-  readonly reviewDlqUrl: string;
-  readonly ledgerTableName: string;
-  readonly controlTableName: string;
-  readonly processorFunctionName: string;
-  readonly eventSourceMappingId: string;
-}
+/** Names and URLs of the local stack's resources, keyed like the stack outputs (no alarm names: local alarms are evaluated here). */
+export type LocalResources = Omit<PipelineResources, 'alarmNamePrefix'>;
 
 /** The whole pipeline on this machine: emulators, resources from the template, processor, event source. */
 export interface LocalPipeline {

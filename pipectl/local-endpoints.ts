@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { TargetNotFoundError } from './errors';
+import type { PipelineResources } from './pipeline-resources';
 
 /** Where `pipectl local --serve` writes its endpoints, relative to the working directory. */
 export const SERVE_FILE = join('.local', 'serve.json');
@@ -75,18 +76,7 @@ function isAlive(pid: number): boolean {
 /** The parts of a running local pipeline (local/local-pipeline.ts) its serve file describes. */
 export interface ServablePipeline {
   readonly emulators: { readonly region: string; readonly sqsEndpoint: string; readonly dynamodbEndpoint: string };
-  // Structural, not local-pipeline's LocalResources: that module (through the canary rollback and
-  // the recovery clock) imports pipectl's target, which imports this one.
-  readonly resources: {
-    readonly inputQueueUrl: string;
-    readonly inputDlqUrl: string;
-    readonly reviewQueueUrl: string;
-    readonly reviewDlqUrl: string;
-    readonly ledgerTableName: string;
-    readonly controlTableName: string;
-    readonly processorFunctionName: string;
-    readonly eventSourceMappingId: string;
-  };
+  readonly resources: PipelineResources;
 }
 
 /**

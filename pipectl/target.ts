@@ -8,6 +8,7 @@ import { STACK_OUTPUT } from '../lambda/contract';
 import { alarmNamePrefix } from '../lib/observability/alarm-catalog';
 import { OperationFailedError, TargetNotFoundError, UsageError } from './errors';
 import { LOCAL_TARGET_ENV, readServeFile, SERVE_FILE, type LocalEndpoints } from './local-endpoints';
+import type { PipelineResources } from './pipeline-resources';
 
 /** The prefix of every pipeline stack: `AiPipeline-<stage>` (lib/pipeline-app.ts). */
 export const STACK_PREFIX = 'AiPipeline-';
@@ -27,19 +28,7 @@ const REQUIRED_OUTPUTS = [
   STACK_OUTPUT.PROCESSOR_EVENT_SOURCE_MAPPING_ID,
 ] as const;
 
-/** The names and URLs of one pipeline's resources, as the stack outputs name them. */
-export interface PipelineResources {
-  readonly inputQueueUrl: string;
-  readonly inputDlqUrl: string;
-  readonly reviewQueueUrl: string;
-  readonly reviewDlqUrl: string;
-  readonly ledgerTableName: string;
-  readonly controlTableName: string;
-  readonly processorFunctionName: string;
-  readonly eventSourceMappingId: string;
-  /** Every alarm of a deployed stage is named `<prefix><catalog id>` (lib/observability/alarm-catalog.ts). */
-  readonly alarmNamePrefix?: string;
-}
+export type { PipelineResources } from './pipeline-resources';
 
 /** One pipeline to operate on, with SDK clients pointed at it. */
 export interface PipelineTarget {
