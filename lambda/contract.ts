@@ -94,6 +94,7 @@ export const ENV = {
   /** The shadow candidate of the stage config (issue 15); `shadow.*` switches override it. */
   SHADOW_MODEL_ID: 'SHADOW_MODEL_ID',
   SHADOW_PERCENT: 'SHADOW_PERCENT',
+  SHADOW_TASK_VERSION: 'SHADOW_TASK_VERSION',
   SHADOW_MAX_PER_HOUR: 'SHADOW_MAX_PER_HOUR',
   /** Latency (ms) of each simulated model call. */
   SIMULATOR_LATENCY_MS: 'SIMULATOR_LATENCY_MS',
@@ -154,6 +155,8 @@ export const LEDGER = {
   UPDATED_AT: 'updatedAt',
   /** Which variant served the result (`VARIANT`: baseline or canary), set by the completion. */
   VARIANT: 'variant',
+  /** The candidate version of the task's prompt that served a completed item (only when it was not the current one). */
+  PROMPT_VERSION: 'promptVersion',
   /** The shadow candidate's answer to a sampled record (never the result): a map, see lambda/processor/shadow-run.ts. */
   SHADOW: 'shadow',
 } as const;

@@ -22,7 +22,7 @@ export interface CanaryRollbackOptions {
 /**
  * Local mode's alarm action for the canary alarm: when `canary-regression` goes to ALARM, the
  * canary is set to 0% (`canary.percent` = 0, by `canary-alarm`, recorded on the recovery clock),
- * as the EventBridge rule and lambda/canary/rollback-handler.ts do on AWS. The local alarm
+ * as `pipectl canary watch` does on AWS (an EventBridge rule → Lambda action, unattended, is not built yet). The local alarm
  * evaluator has no alarm actions of its own; this watches its states instead of adding them, so
  * the evaluator stays a faithful copy of CloudWatch's state machine and nothing more.
  */

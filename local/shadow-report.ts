@@ -21,6 +21,7 @@ export interface ShadowReport {
 
 interface ShadowAttribute {
   readonly modelId?: string;
+  readonly promptVersion?: string;
   readonly result?: unknown;
   readonly agrees?: boolean;
   readonly latencyMs?: number;
@@ -51,7 +52,8 @@ export function shadowReport(ledger: readonly Record<string, unknown>[], prices:
         ),
       },
       [SHADOW_VARIANT]: {
-        modelId: [...new Set(shadows.map((shadow) => shadow.modelId ?? '?'))].join(', '),
+        // A task-version candidate reads "ticket-triage@2 on sim-primary".
+        modelId: [...new Set(shadows.map((shadow) => (shadow.promptVersion ? `${shadow.promptVersion} on ` : '') + (shadow.modelId ?? '?')))].join(', '),
         records: sampled.length,
         agreementPercent: Math.round((shadows.filter((shadow) => shadow.agrees).length / sampled.length) * 1000) / 10,
         errors: sampled.length - answered.length,

@@ -70,7 +70,8 @@ export function overrideOf(attempt: Pick<RecoveryAttempt, 'action' | 'detail'>):
     case RECOVERY_ACTION.SWITCH_SET:
     case RECOVERY_ACTION.SWITCH_UNSET: {
       // A rollout's settings are not overrides, but withdrawing the candidate (or rolling out again) ends a stopped canary.
-      if (switchName === 'canary.model' && attempt.action === RECOVERY_ACTION.SWITCH_UNSET) return { name: 'canary stopped', effect: 'removed' };
+      if ((switchName === 'canary.model' || switchName === 'canary.version') && attempt.action === RECOVERY_ACTION.SWITCH_UNSET)
+        return { name: 'canary stopped', effect: 'removed' };
       if (switchName === 'canary.percent' && !/^canary\.percent=0\b/.test(detail)) return { name: 'canary stopped', effect: 'removed' };
       if (switchName.startsWith('canary.') || switchName.startsWith('shadow.')) return undefined;
       return { name: `switch ${switchName}`, effect: attempt.action === RECOVERY_ACTION.SWITCH_SET ? 'placed' : 'removed' };

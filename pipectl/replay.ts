@@ -20,6 +20,7 @@ import { DynamoDbBreakerStore } from '../lambda/resilience/dynamodb-breaker-stor
 import { RetryPolicy } from '../lambda/resilience/retry-policy';
 import { DynamoDbSwitchSource, RuntimeSwitches, type SwitchSet } from '../lambda/resilience/runtime-switches';
 import { SharedBreaker } from '../lambda/resilience/shared-breaker';
+import { resolveTaskVersion } from '../lambda/tasks/registry';
 import { matchesReason, readDeadLetters } from './dlq';
 import { TargetNotFoundError, UsageError } from './errors';
 import { getLedgerItems, type LedgerItem } from './ledger-reader';
@@ -49,7 +50,10 @@ export interface ReplayInput {
 export interface ReplayOptions {
   /** Replace the primary model (the current one, or the canary's candidate for canary keys, otherwise). */
   readonly modelId?: string;
-  /** The task version to replay with; tasks have one version each today, so only that one is accepted. */
+  /**
+   * `<task>@<version>`: replay that task's inputs with this version of its prompt (a candidate in the
+   * task's `candidateVersions`, or its current one); other tasks' inputs use their current version.
+   */
   readonly taskVersion?: string;
   /** Stop before the replay's spend exceeds this (USD). */
   readonly maxCostUsd?: number;
@@ -278,13 +282,11 @@ export async function replayInputs(
       throw error;
     }
   });
+  let promptVersion: { readonly task: string; readonly version: string } | undefined;
   if (options.taskVersion !== undefined) {
-    for (const message of parsed) {
-      if (message instanceof RejectedInputError) continue;
-      if (message.task.version !== options.taskVersion) {
-        throw new UsageError(`task ${message.task.name} has version ${message.task.version} only; --task-version ${options.taskVersion} is not registered`);
-      }
-    }
+    const resolved = resolveTaskVersion(options.taskVersion);
+    if (typeof resolved === 'string') throw new UsageError(`--task-version: ${resolved}`);
+    if (!resolved.current) promptVersion = { task: resolved.task.name, version: resolved.version };
   }
   const keys = parsed.flatMap((message) => (message instanceof RejectedInputError ? [] : [message.key]));
   const ledgerItems = await getLedgerItems(dynamodb, resources.ledgerTableName, keys);
@@ -320,6 +322,7 @@ export async function replayInputs(
       tokensIn: 0,
       tokensOut: 0,
       notes: [],
+      ...(promptVersion?.task === message.task.name ? { promptVersion: promptVersion.version } : {}),
     };
     let served: Served;
     try {
@@ -335,7 +338,7 @@ export async function replayInputs(
     const result = served.tier === TIER.HUMAN ? undefined : served.result;
     const comparison = compareResults(storedView?.result, result);
     let storedNow: ReplayRow['storedNow'];
-    if (options.store) storedNow = await storeResult(ledger, message, served, now);
+    if (options.store) storedNow = await storeResult(ledger, message, served, work.promptVersion, now);
     rows.push({
       ...base,
       status: 'replayed',
@@ -365,6 +368,7 @@ async function storeResult(
   ledger: DynamoDbLedgerStore,
   message: ParsedMessage,
   served: Served,
+  promptVersion: string | undefined,
   now: () => number,
 ): Promise<NonNullable<ReplayRow['storedNow']>> {
   if (served.tier === TIER.HUMAN) return 'not-stored';
@@ -381,7 +385,7 @@ async function storeResult(
   });
   if (claim.kind === 'duplicate') return 'already-settled';
   if (claim.kind === 'claimed-elsewhere') return 'held-elsewhere';
-  const written = await ledger.complete(completionOf(message, served, claimToken, now()));
+  const written = await ledger.complete({ ...completionOf(message, served, claimToken, now()), ...(promptVersion ? { promptVersion } : {}) });
   return written.kind === 'applied' ? 'completed' : 'already-settled';
 }
 

@@ -40,6 +40,8 @@ export async function changeSwitchAsOperator(
 export interface CanaryView {
   readonly percent: number;
   readonly modelId?: string;
+  /** The candidate version of a task's prompt, `<task>@<version>`. */
+  readonly taskVersion?: string;
   readonly lastChange?: SwitchChange;
 }
 
@@ -47,6 +49,7 @@ export function canaryOf(stored: StoredSwitches): CanaryView {
   return {
     percent: Number(stored.values[SWITCH.CANARY_PERCENT] ?? '0'),
     ...(stored.values[SWITCH.CANARY_MODEL] ? { modelId: stored.values[SWITCH.CANARY_MODEL] } : {}),
+    ...(stored.values[SWITCH.CANARY_VERSION] ? { taskVersion: stored.values[SWITCH.CANARY_VERSION] } : {}),
     ...(stored.lastChange?.name.startsWith('canary.') ? { lastChange: stored.lastChange } : {}),
   };
 }

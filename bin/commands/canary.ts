@@ -11,12 +11,21 @@ interface CanaryFlags extends TargetFlags {
 }
 
 /**
- * Registers `canary status|promote|abort`. A canary is two switches, `canary.model` (the candidate)
- * and `canary.percent` (the share of keys it serves, split by a hash of the key); starting one is
- * `pipectl switch set canary.model <id>` then `pipectl switch set canary.percent 10`.
+ * Registers `canary status|watch|promote|abort`. A canary is a candidate — `canary.model` (a model
+ * id), `canary.version` (a candidate version of a task's prompt, `<task>@<version>`), or both — and
+ * `canary.percent` (the share of keys it serves, split by a hash of the key); starting one is
+ * `pipectl switch set canary.version ticket-triage@2` then `pipectl switch set canary.percent 10`.
  */
+
+/** The candidate in words: "model m", "ticket-triage@2", "ticket-triage@2 on model m". */
+function candidateOf(canary: { readonly modelId?: string; readonly taskVersion?: string }): string | undefined {
+  if (canary.taskVersion && canary.modelId) return `${canary.taskVersion} on model ${canary.modelId}`;
+  if (canary.taskVersion) return canary.taskVersion;
+  return canary.modelId ? `model ${canary.modelId}` : undefined;
+}
+
 export function registerCanaryCommand(program: Command, io: CliIo): void {
-  const group = program.command('canary').description('The canary: a candidate model serving a share of keys (see `pipectl switch`)');
+  const group = program.command('canary').description('The canary: a candidate model or task version serving a share of keys (see `pipectl switch`)');
   addExamples(group, 'pipectl canary status --stage prod', 'pipectl canary abort --reason "more fallbacks than baseline" --stage prod');
 
   const status = group.command('status').description('The candidate, its share of keys and the last change').option('--json', 'print as JSON');
@@ -32,11 +41,18 @@ export function registerCanaryCommand(program: Command, io: CliIo): void {
         return;
       }
       const last = canary.lastChange;
+      const candidate = candidateOf(canary);
       io.out(
-        canary.modelId && canary.percent > 0
-          ? `canary: ${canary.modelId} serves ${canary.percent}% of keys\n`
-          : `no canary running${canary.modelId ? ` (candidate ${canary.modelId} at 0%)` : ''}\n`,
+        candidate && canary.percent > 0
+          ? `canary: ${candidate} serves ${canary.percent}% of keys\n`
+          : `no canary running${candidate ? ` (candidate ${candidate} at 0%)` : ''}\n`,
       );
+      if (canary.taskVersion) {
+        const { resolveTaskVersion } = await import('../../lambda/tasks/registry');
+        const resolved = resolveTaskVersion(canary.taskVersion);
+        if (typeof resolved !== 'string' && !resolved.current)
+          io.out(`${canary.taskVersion}: ${resolved.task.candidateVersions?.[resolved.version]?.summary ?? ''}\n`);
+      }
       if (last)
         io.out(`last change: ${last.name} ${last.previous ?? 'unset'} → ${last.value ?? 'unset'} by ${last.by} at ${isoSeconds(last.at)}: ${last.reason}\n`);
     });
@@ -81,7 +97,7 @@ export function registerCanaryCommand(program: Command, io: CliIo): void {
             { name: SWITCH.CANARY_PERCENT, value: '0', by, reason: `${CANARY_ALARM_ID} is in ALARM: canary rolled back` },
             RECOVERY_ACTION.CANARY_ROLLBACK,
           );
-          io.err(`${isoSeconds(change.at)} ${alarmName} in ALARM: canary of ${canary.modelId ?? '?'} rolled back from ${change.previous}% to 0%\n`);
+          io.err(`${isoSeconds(change.at)} ${alarmName} in ALARM: canary of ${candidateOf(canary) ?? '?'} rolled back from ${change.previous}% to 0%\n`);
         }
         await new Promise((resolve) => setTimeout(resolve, intervalMs));
       }
@@ -111,11 +127,14 @@ export function registerCanaryCommand(program: Command, io: CliIo): void {
         announce(io, target);
         const { dynamodb, resources } = target;
         const canary = canaryOf(await readSwitches(dynamodb, resources.controlTableName));
-        if (!canary.modelId)
-          throw new UsageError(`no canary candidate is set: start one with pipectl switch set canary.model <id> --reason ... ${targetHint(target)}`);
+        const candidate = candidateOf(canary);
+        if (!candidate)
+          throw new UsageError(
+            `no canary candidate is set: start one with pipectl switch set canary.version <task>@<version> (or canary.model <id>) --reason ... ${targetHint(target)}`,
+          );
         const percent = name === 'abort' ? '0' : '100';
         await confirm(io, {
-          action: `${name} the canary of ${canary.modelId}: ${canary.percent}% → ${percent}% of keys`,
+          action: `${name} the canary of ${candidate}: ${canary.percent}% → ${percent}% of keys`,
           target: target.description,
           stage: target.stage,
           production: target.production,
@@ -130,8 +149,10 @@ export function registerCanaryCommand(program: Command, io: CliIo): void {
         );
         io.err(
           name === 'abort'
-            ? `canary aborted: every key is served by the baseline within 15 s; records already served by ${canary.modelId} keep their result (ledger attribute variant = canary)\n`
-            : `every key is served by ${canary.modelId} within 15 s. Make it permanent: set primaryModelId in the stage config, deploy, then pipectl switch unset canary.model ${targetHint(target)}\n`,
+            ? `canary aborted: every key is served by the baseline within 15 s; records already served by ${candidate} keep their result (ledger attribute variant = canary)\n`
+            : `every key is served by ${candidate} within 15 s. Make it permanent: ${
+                canary.taskVersion ? "make the candidate's prompt the task's buildPrompt and bump its version" : 'set primaryModelId in the stage config'
+              }, deploy, then pipectl switch unset ${canary.taskVersion ? 'canary.version' : 'canary.model'} ${targetHint(target)}\n`,
         );
         io.out(flags.json ? `${JSON.stringify(change)}\n` : `canary.percent=${change.value}\n`);
       });

@@ -16,7 +16,8 @@ export interface LocalOptions {
   readonly json?: boolean;
   readonly pacing: PacingOption;
   readonly chart?: string;
-  readonly shadow?: { readonly modelId: string; readonly percent: number };
+  /** A shadow candidate: a model id, or a task version `<task>@<version>` (asked of the primary model). */
+  readonly shadow?: { readonly candidate: string; readonly percent: number };
 }
 
 /**

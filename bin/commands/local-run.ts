@@ -15,6 +15,8 @@ import { shadowLines } from '../../local/shadow-report';
 import { sendBodies } from '../../local/queue-drain';
 import { buildBodies } from '../../local/workload';
 import { ENV, METRIC, QUOTA_ENV } from '../../lambda/contract';
+import { resolveTaskVersion } from '../../lambda/tasks/registry';
+import { UsageError } from '../../pipectl/errors';
 import { renderQuotaChart, summarizeQuotaRun } from '../../local/model-simulator/quota-chart';
 import { parseFaultSpec } from '../../local/model-simulator/fault-spec';
 import { startConsole } from '../../pipectl/console/console-server';
@@ -36,10 +38,21 @@ function pacingEnvironment(pacing: PacingOption, faults: string | undefined): Re
 
 /** The processor environment the command's options set (applied after the template's). */
 function processorOverrides(options: LocalOptions): Record<string, string> {
+  const candidate = options.shadow?.candidate;
+  if (candidate?.includes('@')) {
+    // Checked here, not by the processor's cold start: a typo should be a usage error, not a run of failing invocations.
+    const resolved = resolveTaskVersion(candidate);
+    if (typeof resolved === 'string') throw new UsageError(`--shadow: ${resolved}`);
+  }
   return {
     ...(options.seed !== undefined ? { SIMULATOR_SEED: String(options.seed) } : {}),
     ...pacingEnvironment(options.pacing, options.faults),
-    ...(options.shadow ? { [ENV.SHADOW_MODEL_ID]: options.shadow.modelId, [ENV.SHADOW_PERCENT]: String(options.shadow.percent) } : {}),
+    ...(options.shadow
+      ? {
+          [options.shadow.candidate.includes('@') ? ENV.SHADOW_TASK_VERSION : ENV.SHADOW_MODEL_ID]: options.shadow.candidate,
+          [ENV.SHADOW_PERCENT]: String(options.shadow.percent),
+        }
+      : {}),
   };
 }
 

@@ -66,8 +66,8 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
     )
     .option('--chart <file.svg>', 'with --faults rpm=N: write the calls per minute against the quota as an SVG chart')
     .option(
-      '--shadow <model[:percent]>',
-      "a shadow candidate (as the stage config's shadow block): that share of completed records (default 100) also asks it; the summary compares it with the baseline",
+      '--shadow <candidate[:percent]>',
+      "a shadow candidate, a model id or a task version (ticket-triage@2), as the stage config's shadow block: that share of completed records (default 100) also asks it; the summary compares it with the baseline",
       shadowOption,
     )
     .action(async (options: LocalOptions) => {
@@ -77,11 +77,11 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
     });
 }
 
-/** `--shadow sim-candidate:50` → the candidate and its share. */
-function shadowOption(value: string): { modelId: string; percent: number } {
-  const [modelId = '', percentText] = value.split(/:(?=[\d.]+$)/);
+/** `--shadow sim-candidate:50` or `--shadow ticket-triage@2:50` → the candidate and its share. */
+function shadowOption(value: string): { candidate: string; percent: number } {
+  const [candidate = '', percentText] = value.split(/:(?=[\d.]+$)/);
   const percent = percentText === undefined ? 100 : Number(percentText);
-  if (modelId.trim() === '' || !(percent > 0 && percent <= 100))
-    throw new InvalidArgumentError('MODEL or MODEL:PERCENT with a percentage in (0, 100] is expected');
-  return { modelId: modelId.trim(), percent };
+  if (candidate.trim() === '' || !(percent > 0 && percent <= 100))
+    throw new InvalidArgumentError('CANDIDATE or CANDIDATE:PERCENT (a model id or <task>@<version>) with a percentage in (0, 100] is expected');
+  return { candidate: candidate.trim(), percent };
 }

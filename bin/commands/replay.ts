@@ -41,7 +41,7 @@ export function registerReplayCommand(program: Command, io: CliIo): void {
     .option('--reason <class>', 'with --from-dlq: only this failure class (e.g. MAX_RECEIVES_EXCEEDED) or last error class')
     .option('--file <x.jsonl>', 'message bodies, one a line (what a producer sends)')
     .option('--model <id>', 'replay on this model instead of the primary (every key; the canary split is ignored)')
-    .option('--task-version <v>', 'the task version to replay with (each task has one version today: that one is accepted)')
+    .option('--task-version <task@version>', "replay that task's inputs with this version of its prompt (a candidate version, e.g. ticket-triage@2)")
     .option('--max-cost <usd>', "stop before the replay's model spend exceeds this (default: what is left of the stage's hourly budget)", positive)
     .option('--limit <n>', 'at most this many inputs', (value) => Math.max(1, Math.floor(positive(value))), 100)
     .option('--store', 'write each result through the normal idempotent path (a key settled before stays as it is)')

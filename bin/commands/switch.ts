@@ -73,7 +73,8 @@ export function registerSwitchCommand(program: Command, io: CliIo): void {
         ? [
             'pipectl switch set tier-off.primary true --reason "provider returns garbage" --stage prod',
             'pipectl switch set stop-task.ticket-triage true --reason "bad prompt shipped" --local --yes',
-            'pipectl switch set canary.percent 10 --reason "new model, 10% canary" --stage prod',
+            'pipectl switch set canary.version ticket-triage@2 --reason "priorities defined in the prompt" --stage prod',
+            'pipectl switch set canary.percent 10 --reason "ticket-triage@2, 10% canary" --stage prod',
           ]
         : ['pipectl switch unset stop-task.ticket-triage --reason "prompt fixed" --stage prod']),
     );

@@ -146,6 +146,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
         '#completedAt = :now, #hourShard = :hourShard, #updatedAt = :now, #expiresAt = :expiresAt' +
         (features ? ', #features = :features' : '') +
         (request.variant ? ', #variant = :variant' : '') +
+        (request.promptVersion ? ', #promptVersion = :promptVersion' : '') +
         ' REMOVE #leaseUntil, #lastError, #lastErrorClass',
       names: {
         '#result': 'result',
@@ -159,6 +160,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
         '#hourShard': LEDGER.HOUR_SHARD,
         ...(features ? { '#features': LEDGER.FEATURES } : {}),
         ...(request.variant ? { '#variant': LEDGER.VARIANT } : {}),
+        ...(request.promptVersion ? { '#promptVersion': LEDGER.PROMPT_VERSION } : {}),
         '#updatedAt': 'updatedAt',
         '#expiresAt': LEDGER.TTL,
         '#lastError': 'lastError',
@@ -176,6 +178,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
         ':hourShard': { S: hourShardKey(request.now, request.key) },
         ...(features ? { ':features': { M: marshall(features) } } : {}),
         ...(request.variant ? { ':variant': { S: request.variant } } : {}),
+        ...(request.promptVersion ? { ':promptVersion': { S: request.promptVersion } } : {}),
         ':expiresAt': { N: String(this.expiresAt(request.now)) },
       },
     });

@@ -122,6 +122,8 @@ export interface CompleteRequest extends WriteOptions {
   readonly features?: Readonly<Record<string, string>>;
   /** Which variant served the result (`VARIANT` in lambda/contract.ts): stored as `variant`. */
   readonly variant?: string;
+  /** The candidate version of the task's prompt that served a model tier's result (unset: the current version). */
+  readonly promptVersion?: string;
   readonly now: number;
 }
 
@@ -163,6 +165,8 @@ export interface ShadowRequest extends WriteOptions {
   readonly key: string;
   readonly shadow: {
     readonly modelId: string;
+    /** The candidate version of the task's prompt (`<task>@<version>`), when the shadow names one. */
+    readonly promptVersion?: string;
     readonly result?: unknown;
     /** Same category and priority as the result. */
     readonly agrees?: boolean;

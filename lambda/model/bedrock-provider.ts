@@ -45,6 +45,8 @@ export class BedrockProvider implements ModelProvider {
           system: [{ text: request.prompt.system }],
           messages,
           inferenceConfig: { maxTokens: request.maxOutputTokens ?? this.maxOutputTokens },
+          // Shown in Bedrock's model invocation logs (and filterable there): which prompt version asked.
+          ...(request.promptVersion ? { requestMetadata: { promptVersion: request.promptVersion } } : {}),
         }),
         { abortSignal: request.signal },
       );

@@ -15,6 +15,12 @@ export interface RepairTurn {
 export interface ModelRequest {
   readonly modelId: string;
   readonly prompt: Prompt;
+  /**
+   * Which prompt this is, as `<task>@<version>`: sent as request metadata (the `x-prompt-version`
+   * header, Bedrock's `requestMetadata`) so invocation logs and gateways can tell a candidate
+   * version's calls from the live one's.
+   */
+  readonly promptVersion?: string;
   /** Aborted when the call's time budget ends; a provider must stop waiting when it fires. */
   readonly signal: AbortSignal;
   readonly maxOutputTokens?: number;

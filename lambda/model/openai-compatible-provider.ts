@@ -58,7 +58,13 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     try {
       response = await this.fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        // The prompt version goes in a header, not the body: every server ignores a header it does not
+        // know, while an unknown body field (`metadata`) is refused by some.
+        headers: {
+          'content-type': 'application/json',
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(request.promptVersion ? { 'x-prompt-version': request.promptVersion } : {}),
+        },
         body: JSON.stringify({
           model: request.modelId,
           messages,

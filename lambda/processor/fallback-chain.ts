@@ -20,6 +20,7 @@ import type { RetryPolicy } from '../resilience/retry-policy';
 import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import type { BreakerPermit, SharedBreaker } from '../resilience/shared-breaker';
 import type { Prompt } from '../tasks/task-definition';
+import { promptOf, taskVersionName } from '../tasks/registry';
 import type { BatchMetrics } from './batch-metrics';
 import type { ParsedMessage } from './message-parser';
 import { parseModelOutput } from './model-output';
@@ -71,6 +72,11 @@ export interface RecordWork {
   deferral?: PipelineError;
   /** The variant that serves the record (set by the chain from the canary split). */
   variant?: VariantName;
+  /**
+   * The version of the task's prompt the model tiers use: a candidate version for a canary key
+   * (set by the chain from the route) or a shadow; undefined for the task's current version.
+   */
+  promptVersion?: string;
 }
 
 /** What one model tier came to. */
@@ -122,6 +128,7 @@ export class FallbackChain {
     // Runtime switches and the canary split (variants.ts): the tiers left and each tier's model.
     const route = routeRecord(this.deps.switches?.current(), task.name, work.message.key, policy.tiers);
     work.variant = route.variant;
+    work.promptVersion ??= route.promptVersion;
     work.notes.push(...route.notes);
 
     for (const tier of route.tiers) {
@@ -234,7 +241,9 @@ export class FallbackChain {
   /** One model tier: breaker, retried call, validation, one repair, confidence. */
   private async modelTier(work: RecordWork, tier: string, modelId: string, minConfidence: number): Promise<TierOutcome> {
     const { task, input } = work.message;
-    const prompt = task.buildPrompt(input);
+    const version = work.promptVersion ?? task.version;
+    const prompt = promptOf(task, version, input);
+    const request = { prompt, promptVersion: taskVersionName(task.name, version) };
     const breaker = this.deps.breakerFor(modelId);
     await this.refreshBreaker(work.refreshed, modelId);
     let repair: RepairTurn | undefined;
@@ -274,7 +283,7 @@ export class FallbackChain {
             const started = this.now();
             attempted = true;
             try {
-              return await this.call(work, modelId, prompt, permit, signal, repair);
+              return await this.call(work, modelId, request, permit, signal, repair);
             } finally {
               latencyMs = this.now() - started;
             }
@@ -282,7 +291,7 @@ export class FallbackChain {
           {
             deadline: work.modelUntil,
             // Quota pacing: wait for a token before each attempt, leaving the call its whole timeout.
-            beforeAttempt: () => this.pace(work, modelId),
+            beforeAttempt: () => this.pace(work, modelId, prompt),
             // A probe is one call: the breaker's single trial, not a retry loop.
             maxAttempts: permit.kind === 'probe' ? 1 : callsLeft,
             mayRetry: () => work.calls < work.callCap && breaker.allowsCalls(),
@@ -333,12 +342,12 @@ export class FallbackChain {
    * Waits for the model's quota token (lambda/resilience/rate-limiter.ts) no later than a whole
    * call timeout before the record's model time ends; throws RateLimitedError when none comes.
    */
-  private async pace(work: RecordWork, modelId: string): Promise<void> {
+  private async pace(work: RecordWork, modelId: string, prompt: Prompt): Promise<void> {
     const limiter = this.deps.rateLimiterFor?.(modelId);
     if (!limiter) return;
     const { waitedMs } = await limiter.acquire({
       deadline: work.modelUntil - this.deps.retryPolicy.callTimeoutMs,
-      tokens: this.deps.config.maxOutputTokens + estimatePromptTokens(work.message.task.buildPrompt(work.message.input)),
+      tokens: this.deps.config.maxOutputTokens + estimatePromptTokens(prompt),
     });
     if (waitedMs > 0) work.metrics.observe(METRIC.QUOTA_WAIT, waitedMs, { task: work.message.task.name, model: modelId });
   }
@@ -347,7 +356,7 @@ export class FallbackChain {
   private async call(
     work: RecordWork,
     modelId: string,
-    prompt: Prompt,
+    { prompt, promptVersion }: { readonly prompt: Prompt; readonly promptVersion: string },
     permit: BreakerPermit,
     signal: AbortSignal,
     repair: RepairTurn | undefined,
@@ -362,6 +371,7 @@ export class FallbackChain {
       const response = await this.deps.provider.complete({
         modelId,
         prompt,
+        promptVersion,
         signal,
         maxOutputTokens: this.deps.config.maxOutputTokens,
         repair,

@@ -331,6 +331,7 @@ export class RecordProtocol {
           : await ledger.complete({
               ...completionOf(message, served, claimToken, this.now()),
               variant: work.variant,
+              ...(work.promptVersion && (served.tier === TIER.PRIMARY || served.tier === TIER.SECONDARY) ? { promptVersion: work.promptVersion } : {}),
               signal: this.signalUntil(batch.leaseUntil),
             });
       if (work.calls > 0 && settled.kind === 'stale') await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);

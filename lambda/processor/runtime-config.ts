@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { BreakerSettings } from '../resilience/breaker-state';
 import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, QUOTA_ENV, RATE_PACING_MODES, SWITCH_REFRESH_MS, TIERS } from '../contract';
+import { resolveTaskVersion } from '../tasks/registry';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 /**
@@ -92,6 +93,16 @@ const RuntimeConfigSchema = z
     // ── change safety (issue 15): the stage's shadow candidate; `shadow.*` switches override it ──
     shadowModelId: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
     shadowPercent: nonNegative.pipe(z.number().min(0).max(100)),
+    /** `<task>@<version>`, a candidate version the shadow asks with; '' for none. */
+    shadowTaskVersion: z
+      .string()
+      .transform((value) => value.trim())
+      .superRefine((value, ctx) => {
+        if (value === '') return;
+        const resolved = resolveTaskVersion(value);
+        if (typeof resolved === 'string') ctx.addIssue({ code: 'custom', message: resolved });
+      })
+      .transform((value) => (value === '' ? undefined : { task: value.slice(0, value.lastIndexOf('@')), version: value.slice(value.lastIndexOf('@') + 1) })),
     shadowMaxPerHour: count(0),
   })
   .superRefine((config, ctx) => {
@@ -179,6 +190,7 @@ const SOURCES: Readonly<Record<keyof z.input<typeof RuntimeConfigSchema>, readon
   // ── end entity loops ──
   shadowModelId: [ENV.SHADOW_MODEL_ID, ''],
   shadowPercent: [ENV.SHADOW_PERCENT, '0'],
+  shadowTaskVersion: [ENV.SHADOW_TASK_VERSION, ''],
   shadowMaxPerHour: [ENV.SHADOW_MAX_PER_HOUR, '1000'],
 };
 

@@ -8,9 +8,9 @@ import { CLOSED_SNAPSHOT, type BreakerSnapshot } from '../resilience/breaker-sta
 import { estimateCostUsd, type HourlyBudget, hourOf } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
 import { RetryPolicy } from '../resilience/retry-policy';
-import type { RuntimeSwitches } from '../resilience/runtime-switches';
+import type { RuntimeSwitches, TaskVersionName } from '../resilience/runtime-switches';
 import { SharedBreaker } from '../resilience/shared-breaker';
-import { TASK_NAMES } from '../tasks/registry';
+import { TASK_NAMES, taskVersionName } from '../tasks/registry';
 import type { BatchMetrics } from './batch-metrics';
 import { FallbackChain, type Served } from './fallback-chain';
 import type { ParsedMessage } from './message-parser';
@@ -67,9 +67,13 @@ export interface ShadowRunDependencies {
   readonly now?: () => number;
 }
 
-/** The candidate in force: the switches' when they name one, else the stage config's. */
+/**
+ * The candidate in force: the switches' when they name one, else the stage config's. A model, a
+ * task version, or both; a task version alone is asked of the primary model.
+ */
 export interface ShadowCandidate {
   readonly modelId: string;
+  readonly taskVersion?: TaskVersionName;
   readonly percent: number;
 }
 
@@ -84,10 +88,14 @@ export class ShadowRun {
   }
 
   candidate(): ShadowCandidate | undefined {
+    const { config } = this.deps;
     const switched = this.deps.switches?.current().shadow;
-    const modelId = switched?.modelId ?? this.deps.config.shadowModelId;
-    const percent = switched?.modelId ? switched.percent : this.deps.config.shadowPercent;
-    return modelId && percent > 0 ? { modelId, percent } : undefined;
+    const named = switched?.modelId || switched?.taskVersion ? switched : undefined;
+    const modelId = named ? named.modelId : config.shadowModelId;
+    const taskVersion = named ? named.taskVersion : config.shadowTaskVersion;
+    const percent = named ? named.percent : config.shadowPercent;
+    if (!(modelId || taskVersion) || !(percent > 0)) return undefined;
+    return { modelId: modelId ?? config.primaryModelId, percent, ...(taskVersion ? { taskVersion } : {}) };
   }
 
   /**
@@ -97,6 +105,10 @@ export class ShadowRun {
   async run(message: ParsedMessage, primary: Served, metrics: BatchMetrics, modelUntil: number): Promise<void> {
     const candidate = this.candidate();
     if (!candidate || primary.tier === TIER.HUMAN || !shadowSampled(message.key, candidate.percent)) return;
+    // A candidate version is of one task: other tasks' records use their current prompt, and with
+    // the primary model as well there would be nothing new to ask.
+    const promptVersion = candidate.taskVersion?.task === message.task.name ? candidate.taskVersion.version : undefined;
+    if (promptVersion === undefined && candidate.modelId === this.deps.config.primaryModelId) return;
     const dimensions = { variant: SHADOW_VARIANT };
     metrics.count(METRIC.SHADOW_SAMPLES, 1, dimensions);
     try {
@@ -121,6 +133,7 @@ export class ShadowRun {
         tokensIn: 0,
         tokensOut: 0,
         notes: [],
+        ...(promptVersion ? { promptVersion } : {}),
       });
       const { modelPrices } = this.deps.config;
       const costUsd = estimateCostUsd(modelPrices[candidate.modelId], served.tokensIn, served.tokensOut);
@@ -137,6 +150,7 @@ export class ShadowRun {
         key: message.key,
         shadow: {
           modelId: candidate.modelId,
+          ...(promptVersion ? { promptVersion: taskVersionName(message.task.name, promptVersion) } : {}),
           ...(answered ? { result: served.result } : { error: served.notes.map((note) => note.reason).join('; ') || 'no answer' }),
           agrees: Boolean(agrees),
           latencyMs: served.latencyMs,

@@ -34,6 +34,11 @@ export interface Route {
   readonly variant: VariantName;
   /** The tiers the record may use, in the policy's order (switched-off tiers removed). */
   readonly tiers: readonly TierName[];
+  /**
+   * The version of the task's prompt the model tiers use: a canary key of the task the canary's
+   * `canary.version` names gets that candidate version; otherwise undefined (the task's current one).
+   */
+  readonly promptVersion?: string;
   /** The model of a model tier: the canary's candidate replaces the primary for canary keys. */
   modelFor(tier: TierName, configured: { readonly primaryModelId: string; readonly secondaryModelId?: string }): string | undefined;
   /** Why tiers were skipped (recorded with the record's other notes). */
@@ -61,10 +66,12 @@ export function routeRecord(switches: SwitchSet | undefined, task: string, key: 
   });
   const variant = variantOf(key, set.canary.percent);
   const candidate = set.canary.modelId;
+  const version = set.canary.taskVersion;
   return {
     variant,
     tiers,
     notes,
+    ...(variant === VARIANT.CANARY && version?.task === task ? { promptVersion: version.version } : {}),
     modelFor: (tier, configured) => {
       if (tier === TIER.PRIMARY) return variant === VARIANT.CANARY && candidate ? candidate : configured.primaryModelId;
       if (tier === TIER.SECONDARY) return configured.secondaryModelId;

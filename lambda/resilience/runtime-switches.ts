@@ -2,6 +2,7 @@ import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { CONTROL, SWITCH_REFRESH_MS, TIER } from '../contract';
 import { DependencyError, PipelineError } from '../errors/pipeline-errors';
+import { resolveTaskVersion } from '../tasks/registry';
 
 /*
  * Runtime switches (feature flags) live in the control table, not in AppConfig or SSM Parameter
@@ -20,8 +21,10 @@ import { DependencyError, PipelineError } from '../errors/pipeline-errors';
  * - `tier-off.<primary|secondary>` = `true`: the model tier is skipped (the chain goes on to the next tier);
  * - `force-rules.<task>` = `true`: the task's records are served by its rules (or review), no model call;
  * - `stop-task.<task>` = `true`: the task's records go back on the queue, untouched (a deferral);
- * - `canary.percent` = 0–100 and `canary.model` = a model id: that share of keys is served by the candidate;
- * - `shadow.percent` = 0–100 and `shadow.model` = a model id: that share of records also asks the candidate.
+ * - `canary.percent` = 0–100, with `canary.model` = a model id and/or `canary.version` = `<task>@<version>`
+ *   (a candidate version of a task's prompt, `candidateVersions` in its definition): that share of keys
+ *   is served by the candidate;
+ * - `shadow.percent` = 0–100, with `shadow.model` and/or `shadow.version`: that share of records also asks the candidate.
  */
 export const SWITCH = {
   TIER_OFF: 'tier-off',
@@ -29,8 +32,10 @@ export const SWITCH = {
   STOP_TASK: 'stop-task',
   CANARY_PERCENT: 'canary.percent',
   CANARY_MODEL: 'canary.model',
+  CANARY_VERSION: 'canary.version',
   SHADOW_PERCENT: 'shadow.percent',
   SHADOW_MODEL: 'shadow.model',
+  SHADOW_VERSION: 'shadow.version',
 } as const;
 
 /** Attribute names of the `switches#current` item. */
@@ -80,11 +85,19 @@ export interface SwitchSet {
   readonly version: number;
 }
 
-/** A candidate model and the share of keys (canary) or records (shadow) it gets. */
+/** A candidate (a model, a task version, or both) and the share of keys (canary) or records (shadow) it gets. */
 export interface Candidate {
-  /** 0–100; 0 when no model is named. */
+  /** 0–100; 0 when neither a model nor a task version is named. */
   readonly percent: number;
   readonly modelId?: string;
+  /** A candidate version of one task's prompt: records of that task use it, others their current one. */
+  readonly taskVersion?: TaskVersionName;
+}
+
+/** A task version as a candidate names it (`<task>@<version>`, split). */
+export interface TaskVersionName {
+  readonly task: string;
+  readonly version: string;
 }
 
 /** No switch set: what an environment uses until its first read succeeds. */
@@ -126,6 +139,13 @@ export function parseSwitch(name: string, value: string): string {
     case SWITCH.SHADOW_MODEL:
       if (!SUBJECT.test(value)) throw new SwitchError(`${name}: "${value}" is not a model id`, name);
       return value;
+    case SWITCH.CANARY_VERSION:
+    case SWITCH.SHADOW_VERSION: {
+      const resolved = resolveTaskVersion(value);
+      if (typeof resolved === 'string') throw new SwitchError(`${name}: ${resolved}`, name);
+      if (resolved.current) throw new SwitchError(`${name}: ${value} is the live version already; name a candidate version`, name);
+      return value;
+    }
   }
   switch (kind) {
     case SWITCH.TIER_OFF:
@@ -137,7 +157,7 @@ export function parseSwitch(name: string, value: string): string {
       return on();
     default:
       throw new SwitchError(
-        `unknown switch "${name}"; valid: tier-off.<primary|secondary>, force-rules.<task>, stop-task.<task>, canary.percent, canary.model, shadow.percent, shadow.model`,
+        `unknown switch "${name}"; valid: tier-off.<primary|secondary>, force-rules.<task>, stop-task.<task>, canary.percent, canary.model, canary.version, shadow.percent, shadow.model, shadow.version`,
         name,
       );
   }
@@ -147,6 +167,7 @@ export function parseSwitch(name: string, value: string): string {
 export function assertSwitchName(name: string): void {
   const percent = name === SWITCH.CANARY_PERCENT || name === SWITCH.SHADOW_PERCENT;
   const model = name === SWITCH.CANARY_MODEL || name === SWITCH.SHADOW_MODEL;
+  if (name === SWITCH.CANARY_VERSION || name === SWITCH.SHADOW_VERSION) return;
   parseSwitch(name, percent ? '0' : model ? 'model' : 'true');
 }
 
@@ -172,17 +193,21 @@ export function toSwitchSet(values: Readonly<Record<string, unknown>>, version: 
     else if (kind === SWITCH.FORCE_RULES) forceRules.add(subject);
     else if (kind === SWITCH.STOP_TASK) stoppedTasks.add(subject);
   }
-  const candidate = (percentName: string, modelName: string): Candidate => {
+  const candidate = (percentName: string, modelName: string, versionName: string): Candidate => {
     const modelId = valid.get(modelName);
-    // A percentage without a model serves nobody: 0, so routing never has to check twice.
-    return modelId ? { percent: Number(valid.get(percentName) ?? '0'), modelId } : { percent: 0 };
+    const version = valid.get(versionName);
+    const at = version?.lastIndexOf('@') ?? -1;
+    const taskVersion = version ? { task: version.slice(0, at), version: version.slice(at + 1) } : undefined;
+    // A percentage without a model or a version serves nobody: 0, so routing never has to check twice.
+    if (!modelId && !taskVersion) return { percent: 0 };
+    return { percent: Number(valid.get(percentName) ?? '0'), ...(modelId ? { modelId } : {}), ...(taskVersion ? { taskVersion } : {}) };
   };
   return {
     tiersOff,
     forceRules,
     stoppedTasks,
-    canary: candidate(SWITCH.CANARY_PERCENT, SWITCH.CANARY_MODEL),
-    shadow: candidate(SWITCH.SHADOW_PERCENT, SWITCH.SHADOW_MODEL),
+    canary: candidate(SWITCH.CANARY_PERCENT, SWITCH.CANARY_MODEL, SWITCH.CANARY_VERSION),
+    shadow: candidate(SWITCH.SHADOW_PERCENT, SWITCH.SHADOW_MODEL, SWITCH.SHADOW_VERSION),
     version,
   };
 }

@@ -17,6 +17,17 @@ export interface Prompt {
 }
 
 /**
+ * A candidate version of a task: a changed prompt, tried on a share of keys (canary) or beside the
+ * current version (shadow, replay) before it replaces it. The schemas stay the task's: a candidate
+ * that needs a different output schema is a new task, since its results are not comparable.
+ */
+export interface CandidateVersion<I = unknown> {
+  /** What changed against the current version, in a line (`pipectl canary status` prints it). */
+  readonly summary: string;
+  buildPrompt(input: I): Prompt;
+}
+
+/**
  * A task type is a plug-in: everything the pipeline needs to know about one kind of work.
  *
  * To add one, write a module that exports a `TaskDefinition` and list it in `registry.ts`.
@@ -42,6 +53,13 @@ export interface TaskDefinition<I = unknown, O = unknown> {
   /** Model output is untrusted input: it is stored only after it passes this schema. */
   readonly outputSchema: z.ZodType<O>;
   buildPrompt(input: I): Prompt;
+  /**
+   * Versions of this task that are not live yet, by version: `canary.version`, `shadow.version`
+   * and `pipectl replay --task-version` name one as `<task>@<version>`. The idempotency key keeps
+   * the current `version` whichever prompt served a key, so a rolled-back canary leaves no key
+   * behind. To promote a candidate: make its prompt `buildPrompt`, bump `version`, deploy.
+   */
+  readonly candidateVersions?: Readonly<Record<string, CandidateVersion<I>>>;
   /** A deterministic classifier that needs no model: the last automatic tier of the fallback chain. */
   readonly rules?: (input: I) => O;
   /**

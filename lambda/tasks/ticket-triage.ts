@@ -38,6 +38,23 @@ function buildPrompt(input: TicketInput): Prompt {
 }
 
 /**
+ * Candidate version 2: the same answer shape, with each priority defined, so the model stops
+ * calling every angry ticket urgent. Not live: a canary or a shadow tries it first
+ * (`pipectl switch set canary.version ticket-triage@2`); README "Changing models and prompts safely".
+ */
+function buildPromptV2(input: TicketInput): Prompt {
+  const v1 = buildPrompt(input);
+  return {
+    system: [
+      v1.system,
+      'Priority: urgent = the customer cannot work at all or is losing money now; high = a core feature is broken with no workaround;',
+      'medium = something is wrong but there is a workaround; low = questions, requests and feedback. Judge the facts, not the tone.',
+    ].join(' '),
+    user: v1.user,
+  };
+}
+
+/**
  * Keyword rules. Each category has strong words (weight 2: they rarely appear outside their
  * category) and weak words (weight 1: suggestive, but common in other tickets too). A word
  * ending in `*` also matches its inflections (`refund*` matches "refunded"). Words match whole
@@ -405,6 +422,9 @@ export const ticketTriage: TaskDefinition<TicketInput, TicketTriage> = {
   inputSchema: TicketInput,
   outputSchema: TicketTriage,
   buildPrompt,
+  candidateVersions: {
+    '2': { summary: 'each priority defined in the prompt (judge the facts, not the tone)', buildPrompt: buildPromptV2 },
+  },
   rules: classifyTicketByRules,
   features: ticketFeatures,
   orderedFeatures: { inputLength: LENGTH_BUCKETS, priority: TICKET_PRIORITIES, confidence: DECILES },

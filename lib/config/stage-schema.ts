@@ -224,6 +224,10 @@ export const StageConfigSchema = z
     shadow: z
       .strictObject({
         modelId: z.string().default(''),
+        taskVersion: z
+          .string()
+          .regex(/^$|^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected <task>@<version>, e.g. ticket-triage@2')
+          .default(''),
         percent: percent().max(100).default(0),
         maxPerHour: z.number().int().min(0).default(1000),
       })

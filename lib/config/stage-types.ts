@@ -308,8 +308,13 @@ export interface CanaryConfig {
  * `shadow.model` and `shadow.percent` runtime switches override the first two at run time.
  */
 export interface ShadowConfig {
-  /** The candidate model id; empty: no shadow. @default '' */
+  /** The candidate model id; empty: the primary model (with `taskVersion`) or no shadow. @default '' */
   readonly modelId: string;
+  /**
+   * A candidate version of a task's prompt, `<task>@<version>` (listed in the task's
+   * `candidateVersions`); empty: none. The processor refuses to start with one it does not know. @default ''
+   */
+  readonly taskVersion: string;
   /** Share of records sampled (by a hash of the key), 0–100. @default 0 */
   readonly percent: number;
   /** At most this many shadow calls per hour in one execution environment (0: none). @default 1000 */

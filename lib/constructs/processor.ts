@@ -257,6 +257,7 @@ function modelEnvironment(config: StageConfig): Record<string, string> {
     // ── change safety (issue 15) ──
     [ENV.SHADOW_MODEL_ID]: config.shadow.modelId,
     [ENV.SHADOW_PERCENT]: String(config.shadow.percent),
+    [ENV.SHADOW_TASK_VERSION]: config.shadow.taskVersion,
     [ENV.SHADOW_MAX_PER_HOUR]: String(config.shadow.maxPerHour),
   };
 }

@@ -14,7 +14,7 @@ import {
  *   SPEC   := ITEM ( "," ITEM )*
  *   ITEM   := 429=RATE[:RETRY_AFTER_MS] | 5xx=RATE | latency=MS@RATE | base=MS | hang=RATE
  *           | malformed=RATE | truncated=RATE | schema=RATE | quota=RATE | outage=FROM-TO
- *           | degrade=MODEL:RATE | zero-latency | brownout | none
+ *           | degrade=TARGET:RATE | zero-latency | brownout | none
  *           | ddb-throttle=RATE | ddb-error=RATE | ddb-latency=MS@RATE | ddb-hang=RATE
  *           | sqs-error=RATE | crash=RATE | timeout=RATE | redeliver=RATE   (infrastructure)
  *           | rpm=N | tpm=N | burst-latency=MS@CONCURRENCY        (quotas: see the block below)
@@ -45,7 +45,8 @@ export interface FaultSpec {
   /** Faults of the AWS endpoints and the Lambda runtime, injected at their boundary, not by the simulator. */
   readonly infra?: InfraFaultSpec;
   /** change safety (issue 15): this share of one model's answers are wrong-shaped (invalid), the others untouched. */
-  readonly degrade?: { readonly modelId: string; readonly rate: number };
+  /** `target`: a model id, or a prompt version `<task>@<version>` (the request's `x-prompt-version` / `requestMetadata`). */
+  readonly degrade?: { readonly target: string; readonly rate: number };
   // ---- provider quotas (issue 14) -------------------------------------------------------------
   /** Requests per minute of each model: a token bucket; what goes over gets 429 + Retry-After. */
   readonly rpm?: number;
@@ -75,7 +76,7 @@ export class FaultSpecError extends Error {
 }
 
 const ITEM_HELP =
-  'valid items: 429=RATE[:retryAfterMs], 5xx=RATE, latency=MS@RATE, base=MS, hang=RATE, malformed=RATE, truncated=RATE, schema=RATE, quota=RATE, outage=FROM-TO, degrade=MODEL:RATE, ' +
+  'valid items: 429=RATE[:retryAfterMs], 5xx=RATE, latency=MS@RATE, base=MS, hang=RATE, malformed=RATE, truncated=RATE, schema=RATE, quota=RATE, outage=FROM-TO, degrade=MODEL|TASK@VERSION:RATE, ' +
   `${INFRA_ITEM_HELP}, ` +
   'rpm=N, tpm=N, burst-latency=MS@CONCURRENCY, ' +
   `or a profile (${Object.keys(FAULT_PROFILES).join(', ')})`;
@@ -155,12 +156,13 @@ export function parseFaultSpec(text: string): FaultSpec {
         spec.outage = { fromMs, toMs: untilMs };
         break;
       }
-      // ── change safety (issue 15): degrade=<modelId>:RATE, a worse candidate for canary drills ──
+      // ── change safety (issue 15): degrade=<model id | task@version>:RATE, a worse candidate for canary drills ──
       case 'degrade': {
         // The rate follows the last ':' (a Bedrock model id has colons of its own).
         const split = value.lastIndexOf(':');
-        if (split <= 0) throw new FaultSpecError(`degrade=${value}: expected MODEL:RATE, e.g. degrade=sim-candidate:0.5`);
-        spec.degrade = { modelId: value.slice(0, split), rate: parseRate(key, value.slice(split + 1)) };
+        if (split <= 0)
+          throw new FaultSpecError(`degrade=${value}: expected MODEL:RATE or TASK@VERSION:RATE, e.g. degrade=sim-candidate:0.5 or degrade=ticket-triage@2:0.5`);
+        spec.degrade = { target: value.slice(0, split), rate: parseRate(key, value.slice(split + 1)) };
         break;
       }
       // ── end degrade ──

@@ -69,6 +69,8 @@ interface Call {
   readonly system: string;
   readonly user: string;
   readonly repair: boolean;
+  /** The caller's prompt version (`x-prompt-version` header, Converse `requestMetadata.promptVersion`), if it sent one. */
+  readonly promptVersion?: string;
 }
 
 /**
@@ -154,7 +156,8 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
     let call: Call;
     try {
       const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
-      call = isChat ? chatCall(body) : converseCall(decodeURIComponent(converse?.[1] ?? ''), body);
+      const header = request.headers['x-prompt-version'];
+      call = isChat ? chatCall(body, typeof header === 'string' ? header : undefined) : converseCall(decodeURIComponent(converse?.[1] ?? ''), body);
     } catch (error) {
       return isChat
         ? send(response, 400, { error: { message: `bad request: ${(error as Error).message}`, type: 'invalid_request_error', code: null } })
@@ -183,8 +186,9 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
 
     const random = seededRandom(seedFromString(`${promptKey}\n${nth}`, seed));
     const drawn = draw(faults, random(), now - firstRequestAt);
-    // change safety (issue 15): a degraded model's otherwise good answers are wrong-shaped at its rate.
-    let outcome = drawn === 'ok' && faults.degrade?.modelId === call.model && random() < faults.degrade.rate ? 'schema' : drawn;
+    // change safety (issue 15): a degraded model's (or prompt version's) otherwise good answers are wrong-shaped at its rate.
+    const degraded = faults.degrade !== undefined && (faults.degrade.target === call.model || faults.degrade.target === call.promptVersion);
+    let outcome = drawn === 'ok' && degraded && random() < (faults.degrade?.rate ?? 0) ? 'schema' : drawn;
     let quotaRetryAfterMs: number | undefined;
     if (hasQuota && outcome !== 'outage') {
       // A quota is checked before anything else the provider does: what goes over is refused at once.
@@ -327,7 +331,7 @@ export function draw(faults: FaultSpec, u: number, sinceFirstRequestMs: number):
   return 'ok';
 }
 
-function chatCall(body: Record<string, unknown>): Call {
+function chatCall(body: Record<string, unknown>, promptVersion: string | undefined): Call {
   const messages = body.messages;
   if (typeof body.model !== 'string' || !Array.isArray(messages)) throw new Error('expected { model, messages: [...] }');
   const text = (role: string) => messages.find((message: { role?: unknown }) => message?.role === role)?.content;
@@ -336,6 +340,7 @@ function chatCall(body: Record<string, unknown>): Call {
     system: String(text('system') ?? ''),
     user: String(text('user') ?? ''),
     repair: messages.some((message: { role?: unknown }) => message?.role === 'assistant'),
+    ...(promptVersion ? { promptVersion } : {}),
   };
 }
 
@@ -348,7 +353,9 @@ function converseCall(model: string, body: Record<string, unknown>): Call {
       ?.content?.map((block) => block.text ?? '')
       .join('') ?? '';
   const system = ((body.system as Array<{ text?: string }> | undefined) ?? []).map((block) => block.text ?? '').join('');
-  return { model, system, user, repair: messages.some((message) => message.role === 'assistant') };
+  const metadata = body.requestMetadata as Record<string, unknown> | undefined;
+  const promptVersion = typeof metadata?.promptVersion === 'string' ? metadata.promptVersion : undefined;
+  return { model, system, user, repair: messages.some((message) => message.role === 'assistant'), ...(promptVersion ? { promptVersion } : {}) };
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

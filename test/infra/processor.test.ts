@@ -132,6 +132,7 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
       [ENV.ENTITY_REUSE_THRESHOLD]: String(config.entityLoops.reuseThreshold),
       [ENV.SHADOW_MODEL_ID]: config.shadow.modelId,
       [ENV.SHADOW_PERCENT]: String(config.shadow.percent),
+      [ENV.SHADOW_TASK_VERSION]: config.shadow.taskVersion,
       [ENV.SHADOW_MAX_PER_HOUR]: String(config.shadow.maxPerHour),
       [ENV.POWERTOOLS_SERVICE_NAME]: config.serviceName,
       [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,

@@ -1,8 +1,10 @@
 /**
- * The canary's done-when, on the local pipeline with the event source running: a 10% canary of a
- * deliberately worse candidate (the simulator degrades that model's answers) is rolled back by the
- * canary alarm, and from the ledger's variant and completion times no record is served by the
- * candidate once the rollback is in force.
+ * The canary's done-when, on the local pipeline with the event source running: a task-version
+ * change (ticket-triage@2, a candidate prompt) rolled out as a 10% canary, deliberately worse (the
+ * simulator degrades the answers to that prompt version, which the provider names in its request),
+ * is rolled back by the canary alarm, and from the ledger's variant, prompt version and completion
+ * times no record is served by the candidate once the rollback is in force. A model candidate
+ * (`canary.model`) takes the same path with another model id: test/unit/variants.test.ts.
  */
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
@@ -15,7 +17,7 @@ import { queueDepths } from '../../local/queue-inspection';
 import { listRecoveryAttempts } from '../../pipectl/recovery-clock';
 import { changeSwitchAsOperator } from '../../pipectl/switches';
 
-const CANDIDATE = 'sim-candidate';
+const CANDIDATE = 'ticket-triage@2';
 /**
  * A rollback is in force once every environment has re-read the switches: an invocation that
  * starts one refresh interval after it reads them, and one that started just before may run for
@@ -58,14 +60,14 @@ describe('a 10% canary of a worse candidate', () => {
   it('is rolled back by the canary alarm, and no record is served by it once the rollback is in force', async () => {
     // Prepare: the canary, as `pipectl switch set` writes it.
     for (const [name, value] of [
-      ['canary.model', CANDIDATE],
+      ['canary.version', CANDIDATE],
       ['canary.percent', '10'],
     ] as const) {
       await changeSwitchAsOperator(pipeline.dynamodb, pipeline.resources.controlTableName, {
         name,
         value,
         by: 'test-operator',
-        reason: 'try the candidate on 10%',
+        reason: 'ticket-triage@2 (priorities defined) on 10%',
       });
     }
 
@@ -103,6 +105,10 @@ describe('a 10% canary of a worse candidate', () => {
     const items = (await ledger()).filter((item) => item.status === 'COMPLETED');
     const canary = items.filter((item) => item.variant === 'canary');
     const baseline = items.filter((item) => item.variant === 'baseline');
+    // A canary key's model answer came from the candidate prompt, and its item says so; the idempotency key is unchanged (the live version's).
+    for (const item of canary) if (item.tier === 'primary' || item.tier === 'secondary') expect(item.promptVersion).toBe('2');
+    for (const item of baseline) expect(item.promptVersion).toBeUndefined();
+    expect(new Set(items.map((item) => item.taskVersion))).toEqual(new Set(['1']));
     // The canary did serve, about a tenth of the keys, before the rollback…
     expect(canary.length).toBeGreaterThan(0);
     expect(canary.length / items.length).toBeLessThan(0.25);

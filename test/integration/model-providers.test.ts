@@ -98,6 +98,16 @@ describe.each([
     });
   });
 
+  it('names the prompt version in its request metadata: the simulator degrades that version only', async () => {
+    await withFault('degrade=ticket-triage@2:1', async (simulator) => {
+      const provider = providerOf(simulator);
+      const candidate = await provider.complete({ ...request(6), promptVersion: 'ticket-triage@2' });
+      expect(() => parseModelOutput(candidate.text, TicketTriage, candidate.finishReason)).toThrow(InvalidModelOutputError);
+      const live = await provider.complete({ ...request(6), promptVersion: 'ticket-triage@1' });
+      expect(parseModelOutput(live.text, TicketTriage, live.finishReason)).toMatchObject({ category: 'billing' });
+    });
+  });
+
   it('sends a repair turn the simulator sees as one', async () => {
     await withFault('', async (simulator) => {
       await providerOf(simulator).complete({ ...request(5), repair: { previousAnswer: '{"category":', problem: 'the answer was truncated' } });

@@ -97,6 +97,32 @@ describe('shadow run', () => {
     expect(pipeline.logs.total(METRIC.SHADOW_ERRORS)).toBe(failed);
   });
 
+  it('a shadow of a candidate task version asks the primary model with that version’s prompt, and says so on the item', async () => {
+    // The simulator degrades the candidate prompt's answers (it sees the x-prompt-version header the provider sends).
+    const pipeline = await startLocalPipeline({
+      stack,
+      autoStart: false,
+      faults: 'degrade=ticket-triage@2:0.5',
+      environment: { SHADOW_TASK_VERSION: 'ticket-triage@2', SHADOW_PERCENT: '100' },
+    });
+    pipelines.push(pipeline);
+
+    await invokeFreshBatch(pipeline, 'shadow-version');
+
+    const sampled = (await new PipelineHarness(pipeline).ledgerItems()).filter((item) => item.shadow !== undefined);
+    expect(sampled.length).toBe(BATCH + 1);
+    for (const item of sampled) {
+      // The result is the live version's (no promptVersion on the item); the shadow names the candidate version.
+      expect(item).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'primary', modelId: 'sim-primary' });
+      expect(item.promptVersion).toBeUndefined();
+      expect(item.shadow).toMatchObject({ modelId: 'sim-primary', promptVersion: 'ticket-triage@2' });
+    }
+    // Half the candidate prompt's answers are degraded, none of the live prompt's: only the shadow fails.
+    const failed = sampled.filter((item) => item.shadow.result === undefined).length;
+    expect(failed).toBeGreaterThan(0);
+    expect(pipeline.logs.total(METRIC.SHADOW_ERRORS)).toBe(failed);
+  });
+
   it('a local run with a shadow reports agreement per variant, side by side with the baseline', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'shadow-local-'));
     try {

@@ -100,11 +100,12 @@ describe('draw', () => {
   });
 });
 
-describe('degrade=MODEL:RATE (change safety)', () => {
-  it('names one model and a rate; a Bedrock id keeps its own colons', () => {
-    expect(parseFaultSpec('degrade=sim-candidate:0.5').degrade).toEqual({ modelId: 'sim-candidate', rate: 0.5 });
+describe('degrade=TARGET:RATE (change safety)', () => {
+  it('names one model (or a task@version prompt) and a rate; a Bedrock id keeps its own colons', () => {
+    expect(parseFaultSpec('degrade=sim-candidate:0.5').degrade).toEqual({ target: 'sim-candidate', rate: 0.5 });
+    expect(parseFaultSpec('degrade=ticket-triage@2:0.9').degrade).toEqual({ target: 'ticket-triage@2', rate: 0.9 });
     expect(parseFaultSpec('degrade=anthropic.claude-3-haiku-20240307-v1:0:0.25').degrade).toEqual({
-      modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      target: 'anthropic.claude-3-haiku-20240307-v1:0',
       rate: 0.25,
     });
   });

@@ -28,6 +28,8 @@ describe('parseSwitch', () => {
     ['canary.percent', '10', '10'],
     ['canary.percent', '12.50', '12.5'],
     ['shadow.model', 'anthropic.claude-3-haiku-20240307-v1:0', 'anthropic.claude-3-haiku-20240307-v1:0'],
+    ['canary.version', 'ticket-triage@2', 'ticket-triage@2'],
+    ['shadow.version', 'ticket-triage@2', 'ticket-triage@2'],
   ])('accepts %s = %s', (name, value, stored) => {
     expect(parseSwitch(name, value)).toBe(stored);
   });
@@ -39,6 +41,12 @@ describe('parseSwitch', () => {
     ['canary.percent', ''],
     ['canary.percent', '0x10'],
     ['canary.model', 'has space'],
+    // A version must be a registered candidate of a registered task, and not the live one.
+    ['canary.version', 'ticket-triage'],
+    ['canary.version', 'ticket-triage@9'],
+    ['canary.version', 'no-such-task@2'],
+    ['canary.version', 'ticket-triage@1'],
+    ['shadow.version', '@2'],
     ['stop-task', 'true'],
     ['pause-everything', 'true'],
   ])('refuses %s = %s with a SwitchError naming the switch', (name, value) => {
@@ -64,8 +72,22 @@ describe('toSwitchSet', () => {
     expect(set.version).toBe(7);
   });
 
-  it('a percentage without a model is 0 (nobody is routed to no candidate)', () => {
+  it('a percentage without a model or a version is 0 (nobody is routed to no candidate)', () => {
     expect(toSwitchSet({ 'canary.percent': '50' }, 1).canary).toEqual({ percent: 0 });
+  });
+
+  it('a task version alone is a candidate; with a model, both', () => {
+    expect(toSwitchSet({ 'canary.percent': '10', 'canary.version': 'ticket-triage@2' }, 1).canary).toEqual({
+      percent: 10,
+      taskVersion: { task: 'ticket-triage', version: '2' },
+    });
+    expect(toSwitchSet({ 'shadow.percent': '5', 'shadow.version': 'ticket-triage@2', 'shadow.model': 'm2' }, 1).shadow).toEqual({
+      percent: 5,
+      modelId: 'm2',
+      taskVersion: { task: 'ticket-triage', version: '2' },
+    });
+    // A stored version the code no longer knows (promoted and deployed, say) is skipped, not trusted.
+    expect(toSwitchSet({ 'canary.percent': '10', 'canary.version': 'ticket-triage@7' }, 1).canary).toEqual({ percent: 0 });
   });
 });
 

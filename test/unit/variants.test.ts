@@ -42,6 +42,19 @@ describe('routeRecord', () => {
     expect(route.modelFor('secondary', CONFIGURED)).toBe('model-b');
   });
 
+  it('a canary of a task version gives that version to canary keys of that task only; the model stays', () => {
+    const switches = toSwitchSet({ 'canary.percent': '100', 'canary.version': 'ticket-triage@2' }, 1);
+    const route = routeRecord(switches, 'ticket-triage', keys[0]!, tiers);
+    expect(route).toMatchObject({ variant: 'canary', promptVersion: '2' });
+    expect(route.modelFor('primary', CONFIGURED)).toBe('model-a');
+    expect(routeRecord(switches, 'other-task', keys[0]!, tiers).promptVersion).toBeUndefined();
+    const atTen = toSwitchSet({ 'canary.percent': '10', 'canary.version': 'ticket-triage@2' }, 1);
+    for (const key of keys.slice(0, 500)) {
+      const routed = routeRecord(atTen, 'ticket-triage', key, tiers);
+      expect(routed.promptVersion).toBe(routed.variant === 'canary' ? '2' : undefined);
+    }
+  });
+
   it('tier-off drops that tier; force-rules drops both model tiers of that task only', () => {
     const switches = toSwitchSet({ 'tier-off.primary': 'true', 'force-rules.other-task': 'true' }, 1);
     expect(routeRecord(switches, 'ticket-triage', keys[0]!, tiers).tiers).toEqual(['secondary', 'rules', 'human']);
