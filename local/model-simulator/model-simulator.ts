@@ -24,6 +24,8 @@ export interface ModelSimulatorStats {
   readonly requests: number;
   readonly byOutcome: Readonly<Record<SimulatedOutcome, number>>;
   readonly byModel: Readonly<Record<string, number>>;
+  /** Requests by the prompt version the caller named (`x-prompt-version` / `requestMetadata`); unnamed ones are not counted. */
+  readonly byPromptVersion: Readonly<Record<string, number>>;
   /** Requests that carried a repair turn (the model's previous answer and the problem with it). */
   readonly repairs: number;
   /** Requests being answered (or hanging) right now, and the most there ever were at once. */
@@ -89,6 +91,7 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
   const asked = new Map<string, number>();
   const byOutcome = Object.fromEntries(SIMULATED_OUTCOMES.map((outcome) => [outcome, 0])) as Record<SimulatedOutcome, number>;
   const byModel: Record<string, number> = {};
+  const byPromptVersion: Record<string, number> = {};
   const throttledAt = new Map<string, { at: number; retryAfterMs: number }>();
   const retryAfter = { honoured: 0, violations: 0, minGapRatio: null as number | null };
   let requests = 0;
@@ -168,6 +171,7 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
     firstRequestAt ??= now;
     requests += 1;
     byModel[call.model] = (byModel[call.model] ?? 0) + 1;
+    if (call.promptVersion) byPromptVersion[call.promptVersion] = (byPromptVersion[call.promptVersion] ?? 0) + 1;
     if (call.repair) repairs += 1;
     const promptKey = `${call.model}\n${call.user}`;
     const nth = asked.get(promptKey) ?? 0;
@@ -295,6 +299,7 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
       requests,
       byOutcome: { ...byOutcome },
       byModel: { ...byModel },
+      byPromptVersion: { ...byPromptVersion },
       repairs,
       inFlight,
       maxInFlight,

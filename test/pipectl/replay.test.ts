@@ -89,6 +89,18 @@ describe('pipectl replay', () => {
     expect(report.summary.agree + report.summary.disagree).toBe(1);
   });
 
+  it('--task-version ticket-triage@2 replays with the candidate prompt (the model is asked under that version); an unregistered one is a usage error', async () => {
+    const before = pipeline.simulator.stats().byPromptVersion['ticket-triage@2'] ?? 0;
+    const run = await pipectl(['replay', '--from-dlq', '--task-version', 'ticket-triage@2', ...local, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).summary).toMatchObject({ inputs: 2, replayed: 2 });
+    expect((pipeline.simulator.stats().byPromptVersion['ticket-triage@2'] ?? 0) - before).toBeGreaterThanOrEqual(2);
+
+    const unknown = await pipectl(['replay', '--from-dlq', '--task-version', 'ticket-triage@9', ...local]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('task ticket-triage has no version "9"; registered: 1, 2');
+  });
+
   it('--max-cost 0 replays nothing: every input is skipped for the budget', async () => {
     const file = join(scratch, 'one.jsonl');
     writeFileSync(file, `${neverCompleted}\nnot json\n`);
