@@ -492,6 +492,9 @@ export const MESSAGE_ATTRIBUTE = {
 export const VARIANT = { BASELINE: 'baseline', CANARY: 'canary' } as const;
 /** The `variant` dimension of the shadow candidate's metrics (never a ledger item's variant: a shadow serves nothing). */
 export const SHADOW_VARIANT = 'shadow' as const;
+
+/** The canary alarm's id (lib/observability/canary-alarms.ts): the runbook anchor, and what the rollback action (lambda/canary/rollback-handler.ts) listens for. */
+export const CANARY_ALARM_ID = 'canary-regression';
 export type VariantName = (typeof VARIANT)[keyof typeof VARIANT];
 
 /** The metric namespace; dimensions are kept low-cardinality (stage, task). */

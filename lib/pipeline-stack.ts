@@ -1,8 +1,9 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { STACK_OUTPUT } from '../lambda/contract';
+import { CANARY_ALARM_ID, STACK_OUTPUT } from '../lambda/contract';
 import type { RemovalPolicyName, StageConfig } from './config/stage-types';
+import { CanaryRollbackAction } from './constructs/canary-rollback-action';
 import { ControlTable } from './constructs/control-table';
 import { LedgerTable } from './constructs/ledger-table';
 import { Monitors } from './constructs/monitors';
@@ -43,6 +44,8 @@ export class PipelineStack extends Stack {
   public readonly processor: Processor;
   /** The scheduled reconciler and drift monitor, which read the ledger. */
   public readonly monitors: Monitors;
+  /** The canary alarm's rollback action (EventBridge → Lambda). */
+  public readonly canaryRollback: CanaryRollbackAction;
   /** Alarms from the catalog, the page and ticket topics, the dashboard. */
   public readonly observability: PipelineObservability;
 
@@ -113,6 +116,12 @@ export class PipelineStack extends Stack {
         controlTable: this.control.table,
       },
     });
+
+    // The canary alarm's unattended rollback (issue 15): EventBridge on its ALARM → a Lambda that sets canary.percent to 0.
+    const canaryAlarm = this.observability.alarms.get(CANARY_ALARM_ID);
+    if (!canaryAlarm) throw new Error(`the alarm catalog has no ${CANARY_ALARM_ID} alarm, which the canary rollback acts on`);
+    this.canaryRollback = new CanaryRollbackAction(this, 'CanaryRollback', { config, alarm: canaryAlarm, controlTable: this.control.table, removalPolicy });
+    if (this.dataKey) this.dataKey.grant(this.canaryRollback.function, 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
 
     const outputs: ReadonlyArray<readonly [string, string, string]> = [
       [STACK_OUTPUT.INPUT_QUEUE_URL, this.inputQueue.queue.queueUrl, 'Send task messages here'],

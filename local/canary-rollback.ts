@@ -1,41 +1,69 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SWITCH } from '../lambda/resilience/runtime-switches';
-import { changeSwitch, readSwitches, type SwitchChange } from '../lambda/resilience/switch-writer';
-import { CANARY_ALARM_ID } from '../lib/observability/canary-alarms';
-import { RECOVERY_ACTION, recordRecoveryAttempt } from '../pipectl/recovery-clock';
+import type { RollbackResult } from '../lambda/canary/rollback-handler';
+import { CANARY_ALARM_ID } from '../lambda/contract';
+import { CANARY_ROLLBACK_ACTOR } from '../lambda/resilience/canary-rollback';
+import { readSwitches, type SwitchChange } from '../lambda/resilience/switch-writer';
 import type { LocalAlarmEvaluator } from './alarm-evaluator';
+import { ExecutionEnvironment } from './lambda-runtime';
+import { functionEnvironment, type ScheduledMonitorsContext } from './scheduled-monitors';
+import type { AlarmActionFunctionModel } from './stack-model';
 
-/** Who the automated rollback is recorded as. */
-export const CANARY_ROLLBACK_ACTOR = 'canary-alarm';
+export { CANARY_ROLLBACK_ACTOR };
 
 /** Options of {@link CanaryRollback}. */
 export interface CanaryRollbackOptions {
   readonly alarms: Pick<LocalAlarmEvaluator, 'states'>;
   readonly dynamodb: DynamoDBClient;
   readonly controlTableName: string;
-  /** How often the alarm's state is looked at (a field read; the table is read only on a transition). @default 250 */
+  /** What the rollback function's environment is built from (local-pipeline.ts). */
+  readonly context: Pick<ScheduledMonitorsContext, 'stack' | 'physical' | 'emulators' | 'timeScale' | 'writeLog'>;
+  /** How often the alarm's state is looked at (a field read; the function runs only on a transition). @default 250 */
   readonly pollMs?: number;
   /** Told after each rollback. */
   readonly onRollback?: (change: SwitchChange) => void;
 }
 
 /**
- * Local mode's alarm action for the canary alarm: when `canary-regression` goes to ALARM, the
- * canary is set to 0% (`canary.percent` = 0, by `canary-alarm`, recorded on the recovery clock),
- * as `pipectl canary watch` does on AWS (an EventBridge rule → Lambda action, unattended, is not built yet). The local alarm
- * evaluator has no alarm actions of its own; this watches its states instead of adding them, so
- * the evaluator stays a faithful copy of CloudWatch's state machine and nothing more.
+ * Local mode's EventBridge rule on the canary alarm: when `canary-regression` goes to ALARM, the
+ * rule's target — the bundled rollback Lambda (lambda/canary/rollback-handler.ts, the artifact
+ * `cdk deploy` ships) — is invoked with the event EventBridge would deliver, and it sets
+ * `canary.percent` to 0 as `canary-alarm`, recorded on the recovery clock. The rule (which alarm,
+ * which state) and the function come from the synthesized template (`alarmActionFunctions`). The
+ * local alarm evaluator has no alarm events of its own; this watches its states, so the evaluator
+ * stays a faithful copy of CloudWatch's state machine and nothing more.
  */
 export class CanaryRollback {
   private timer?: NodeJS.Timeout;
   private lastState = 'INSUFFICIENT_DATA';
   private acting?: Promise<void>;
+  private readonly action?: { readonly model: AlarmActionFunctionModel; readonly environment: ExecutionEnvironment };
   readonly rollbacks: SwitchChange[] = [];
+  /** Every invocation of the rollback function, with what it said. */
+  readonly invocations: Array<{ readonly at: number; readonly result: RollbackResult | { readonly error: string } }> = [];
 
-  constructor(private readonly options: CanaryRollbackOptions) {}
+  constructor(private readonly options: CanaryRollbackOptions) {
+    const { context } = options;
+    const model = context.stack.alarmActionFunctions.find((candidate) => candidate.alarmName.endsWith(CANARY_ALARM_ID));
+    if (!model) return;
+    this.action = {
+      model,
+      environment: new ExecutionEnvironment(
+        {
+          functionName: `${context.stack.stackName}-${model.logicalId}`,
+          bundlePath: model.bundlePath,
+          handlerExport: model.handlerExport,
+          timeoutMs: Math.max(1000, Math.round(model.timeoutSeconds * 1000 * context.timeScale)),
+          memoryMb: model.memoryMb,
+          environment: functionEnvironment(model, context),
+          region: context.emulators.region,
+        },
+        context.writeLog,
+      ),
+    };
+  }
 
   start(): void {
-    if (this.timer) return;
+    if (this.timer || !this.action) return;
     this.timer = setInterval(() => void this.check(), this.options.pollMs ?? 250);
     this.timer.unref();
   }
@@ -44,40 +72,47 @@ export class CanaryRollback {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.acting;
+    await this.action?.environment.stop();
   }
 
-  /** Acts on a transition of the canary alarm into ALARM (once per episode). */
+  /** Acts on a transition of the canary alarm into a state the rule matches (once per episode). */
   async check(): Promise<void> {
-    if (this.acting) return;
-    const state = this.options.alarms.states().find((alarm) => alarm.id === CANARY_ALARM_ID)?.state ?? 'INSUFFICIENT_DATA';
-    const entered = state === 'ALARM' && this.lastState !== 'ALARM';
+    if (this.acting || !this.action) return;
+    const alarm = this.options.alarms.states().find((candidate) => candidate.id === CANARY_ALARM_ID);
+    const state = alarm?.state ?? 'INSUFFICIENT_DATA';
+    const previous = this.lastState;
     this.lastState = state;
-    if (!entered) return;
-    this.acting = this.rollBack(state).finally(() => {
+    if (state === previous || !this.action.model.states.includes(state)) return;
+    this.acting = this.invoke(alarm?.name ?? this.action.model.alarmName, state, previous, alarm?.reason ?? '').finally(() => {
       this.acting = undefined;
     });
     await this.acting;
   }
 
-  private async rollBack(reason: string): Promise<void> {
-    const { dynamodb, controlTableName } = this.options;
-    const stored = await readSwitches(dynamodb, controlTableName);
-    if (Number(stored.values[SWITCH.CANARY_PERCENT] ?? '0') === 0) return;
-    const change = await changeSwitch(dynamodb, controlTableName, {
-      name: SWITCH.CANARY_PERCENT,
-      value: '0',
-      by: CANARY_ROLLBACK_ACTOR,
-      reason: `${CANARY_ALARM_ID} went to ${reason}: canary rolled back`,
-    });
-    await recordRecoveryAttempt(dynamodb, controlTableName, {
-      action: RECOVERY_ACTION.CANARY_ROLLBACK,
-      at: change.at,
-      by: change.by,
-      reason: change.reason,
-      detail: `canary.percent=0 (was ${change.previous ?? 'unset'})`,
-      // The canary stays stopped until someone withdraws, promotes or restarts it: an override on the recovery clock.
-      override: 'placed',
-    });
+  private async invoke(alarmName: string, state: string, previous: string, reason: string): Promise<void> {
+    const action = this.action;
+    if (!action) return;
+    const at = Date.now();
+    // The event as EventBridge delivers an alarm's state change (the fields the handler reads, and their neighbours).
+    const event = {
+      version: '0',
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      time: new Date(at).toISOString(),
+      region: this.options.context.emulators.region,
+      resources: [`arn:aws:cloudwatch:${this.options.context.emulators.region}:000000000000:alarm:${alarmName}`],
+      detail: { alarmName, state: { value: state, reason, timestamp: new Date(at).toISOString() }, previousState: { value: previous } },
+    };
+    const outcome = await action.environment.invoke(event);
+    if (outcome.kind !== 'ok') {
+      this.invocations.push({ at, result: { error: outcome.kind === 'error' ? outcome.error.message : 'timed out' } });
+      return;
+    }
+    const result = outcome.result as RollbackResult;
+    this.invocations.push({ at, result });
+    if (!result.rolledBack) return;
+    const change = (await readSwitches(this.options.dynamodb, this.options.controlTableName)).lastChange;
+    if (change?.by !== CANARY_ROLLBACK_ACTOR) return;
     this.rollbacks.push(change);
     this.options.onRollback?.(change);
   }

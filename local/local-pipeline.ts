@@ -272,7 +272,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
           );
     if (options.autoStart ?? true) poller.start();
     alarms.start();
-    const canaryRollback = new CanaryRollback({ alarms, dynamodb, controlTableName: resources.controlTableName }); // change safety (issue 15)
+    // change safety (issue 15): the canary alarm's rule → the bundled rollback Lambda.
+    const canaryRollback = new CanaryRollback({
+      alarms,
+      dynamodb,
+      controlTableName: resources.controlTableName,
+      context: { stack, physical, emulators, timeScale, writeLog: logs.write },
+    });
     canaryRollback.start();
 
     let stopped = false;

@@ -5,7 +5,7 @@ import { pinReferenceBaselines, type StartReferencePipeline } from './drift-refe
 import { functionAppId } from './call-attribution';
 import { type Emulators, LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from './emulators';
 import { ExecutionEnvironment, type InvokeResult } from './lambda-runtime';
-import type { LocalStackModel, ScheduledFunctionModel } from './stack-model';
+import type { FunctionModel, LocalStackModel, ScheduledFunctionModel } from './stack-model';
 import { DEFAULT_INPUT } from './workload';
 
 /*
@@ -117,7 +117,7 @@ export class ScheduledMonitors {
   static async start(context: ScheduledMonitorsContext, options: ScheduledMonitorsOptions = {}): Promise<ScheduledMonitors> {
     const maxIntervalMs = options.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS;
     const scheduled = context.stack.scheduledFunctions.map((model) => {
-      const environment = monitorEnvironment(model, context, options.driftMaxItems ?? DEFAULT_LOCAL_DRIFT_MAX_ITEMS);
+      const environment = functionEnvironment(model, context, options.driftMaxItems ?? DEFAULT_LOCAL_DRIFT_MAX_ITEMS);
       const name = environment[ENV.POWERTOOLS_SERVICE_NAME] ?? model.logicalId;
       return {
         name,
@@ -229,7 +229,16 @@ export class ScheduledMonitors {
 }
 
 /** The monitor's environment from the template: Refs resolved, durations scaled, endpoints local, metrics as EMF. */
-function monitorEnvironment(model: ScheduledFunctionModel, context: ScheduledMonitorsContext, driftMaxItems: number): Record<string, string> {
+/**
+ * The environment of a function local mode runs besides the processor (the monitors, the canary's
+ * rollback): the template's variables with Refs resolved to what local mode created, scaled
+ * durations scaled, the emulators' endpoints and local credentials.
+ */
+export function functionEnvironment(
+  model: FunctionModel,
+  context: Pick<ScheduledMonitorsContext, 'stack' | 'physical' | 'emulators' | 'timeScale'>,
+  driftMaxItems = DEFAULT_LOCAL_DRIFT_MAX_ITEMS,
+): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(model.environment)) {
     if (typeof value === 'string') {

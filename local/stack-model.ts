@@ -18,6 +18,8 @@ export interface LocalStackModel {
   readonly eventSource: EventSourceModel;
   /** Functions an EventBridge schedule invokes (the reconciler, the drift monitor), with their rate. */
   readonly scheduledFunctions: readonly ScheduledFunctionModel[];
+  /** Functions an EventBridge rule invokes when an alarm changes state (the canary's rollback). */
+  readonly alarmActionFunctions: readonly AlarmActionFunctionModel[];
   /** Stack output key → the logical id of the resource whose `Ref` it is. */
   readonly outputs: Readonly<Record<string, string>>;
   /** The synthesized template itself, for what the model does not carry (the roles' policies: test/infra/iam-covers-calls.test.ts). */
@@ -62,6 +64,15 @@ export interface ScheduledFunctionModel extends FunctionModel {
   readonly ruleLogicalId: string;
   /** The rule's `rate(...)` in seconds. */
   readonly rateSeconds: number;
+}
+
+/** A function invoked by an EventBridge rule on an alarm's state change ("CloudWatch Alarm State Change"). */
+export interface AlarmActionFunctionModel extends FunctionModel {
+  readonly ruleLogicalId: string;
+  /** The alarm's name (its `AlarmName` in the template). */
+  readonly alarmName: string;
+  /** The states the rule matches (`detail.state.value`). */
+  readonly states: readonly string[];
 }
 
 export interface EventSourceModel {
@@ -203,6 +214,19 @@ export function readStackModel(stackName: string, template: StackTemplate, assem
       .map((logicalId) => ({ ...readFunction(logicalId), ruleLogicalId, rateSeconds: Number(rate[1]) * unitSeconds }));
   });
 
+  const alarmActionFunctions: AlarmActionFunctionModel[] = ofType('AWS::Events::Rule').flatMap(([ruleLogicalId, rule]) => {
+    const pattern = rule.Properties?.EventPattern as TemplateProperties | undefined;
+    if (!((pattern?.['detail-type'] ?? []) as string[]).includes('CloudWatch Alarm State Change')) return [];
+    const alarmLogicalId = ((pattern?.resources ?? []) as unknown[]).map(getAttTarget).find((id) => resources[id ?? '']?.Type === 'AWS::CloudWatch::Alarm');
+    const alarmName = alarmLogicalId ? resources[alarmLogicalId]?.Properties?.AlarmName : undefined;
+    if (typeof alarmName !== 'string') throw new Error(`the alarm rule ${ruleLogicalId} does not name an alarm of this stack by its ARN`);
+    const states = ((pattern?.detail?.state?.value ?? []) as string[]).map(String);
+    return ((rule.Properties?.Targets ?? []) as Array<{ Arn?: unknown }>)
+      .map((target) => getAttTarget(target.Arn))
+      .filter((logicalId): logicalId is string => logicalId !== undefined && resources[logicalId]?.Type === 'AWS::Lambda::Function')
+      .map((logicalId) => ({ ...readFunction(logicalId), ruleLogicalId, alarmName, states }));
+  });
+
   const outputs: Record<string, string> = {};
   for (const [key, output] of Object.entries(template.Outputs ?? {})) {
     const ref = refOf(output.Value);
@@ -218,6 +242,7 @@ export function readStackModel(stackName: string, template: StackTemplate, assem
     tables,
     processor,
     scheduledFunctions,
+    alarmActionFunctions,
     eventSource: {
       logicalId: mappingLogicalId,
       queueLogicalId,

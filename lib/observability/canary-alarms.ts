@@ -1,4 +1,4 @@
-import { METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, SHADOW_VARIANT, VARIANT, type VariantName } from '../../lambda/contract';
+import { CANARY_ALARM_ID, METRIC, METRIC_DIMENSION, METRIC_SERVICE, METRICS_NAMESPACE, SHADOW_VARIANT, VARIANT, type VariantName } from '../../lambda/contract';
 import type { StageConfig } from '../config/stage-types';
 import type { AlarmDefinition, DashboardGraph, MetricQuery, MetricUnit, PipelineMetricName, Statistic } from './alarm-types';
 import { type MathCondition, type MathExpression, math } from './metric-math';
@@ -8,8 +8,7 @@ import { type MathCondition, type MathExpression, math } from './metric-math';
  * change-safety work merges as one file plus one line in alarm-catalog.ts.
  */
 
-/** The canary alarm's id: the runbook anchor, and what the rollback action listens for. */
-export const CANARY_ALARM_ID = 'canary-regression';
+export { CANARY_ALARM_ID };
 
 /** A pipeline metric of one variant: `service`, `stage` and `variant` (BatchMetrics publishes exactly that set for it). */
 function variantMetric(
@@ -41,9 +40,9 @@ const indicator = (condition: MathCondition): MathExpression => math.if(conditio
  * The canary alarm: canary against baseline over the same minute, on fallback rate, validation
  * failure rate and average latency. The signal counts the breached comparisons (0–3) when both
  * variants have enough records, else 0; one breached comparison in two consecutive minutes is a
- * regression. Its action rolls the canary back to 0%: locally local/canary-rollback.ts watches the
- * local evaluator; on AWS `pipectl canary watch --stage <s>` polls the alarm and does the same
- * (an EventBridge rule → Lambda action is the unattended version, not built yet).
+ * regression. Its action rolls the canary back to 0%: an EventBridge rule on the alarm entering
+ * ALARM invokes lambda/canary/rollback-handler.ts (lib/constructs/canary-rollback-action.ts);
+ * local mode invokes the same bundle on the local evaluator's transition (local/canary-rollback.ts).
  */
 export function canaryAlarm(config: StageConfig, triage: (id: string) => string): Omit<AlarmDefinition, 'name'> {
   const c = config.canary;

@@ -15,7 +15,9 @@ import { CANARY_ROLLBACK_ACTOR } from '../../local/canary-rollback';
 import { startLocalPipeline, type LocalPipeline } from '../../local/local-pipeline';
 import { queueDepths } from '../../local/queue-inspection';
 import { listRecoveryAttempts } from '../../pipectl/recovery-clock';
-import { changeSwitchAsOperator } from '../../pipectl/switches';
+import { changeSwitchAsOperator, readSwitches } from '../../pipectl/switches';
+import { ExecutionEnvironment } from '../../local/lambda-runtime';
+import { functionEnvironment } from '../../local/scheduled-monitors';
 
 const CANDIDATE = 'ticket-triage@2';
 /**
@@ -121,6 +123,8 @@ describe('a 10% canary of a worse candidate', () => {
     const later = items.filter((item) => item.completedAt > rollback.at + IN_FORCE_MS);
     expect(later.length).toBeGreaterThan(20);
     expect(later.every((item) => item.variant === 'baseline')).toBe(true);
+    // It was the bundled rollback Lambda, invoked as the EventBridge rule would, that rolled it back.
+    expect(pipeline.canaryRollback.invocations).toEqual([{ at: expect.any(Number), result: { rolledBack: true, detail: 'canary.percent 10 → 0' } }]);
     // The rollback is on the recovery clock.
     const attempts = await listRecoveryAttempts(pipeline.dynamodb, pipeline.resources.controlTableName);
     expect(attempts).toContainEqual(expect.objectContaining({ action: 'canary-rollback', at: rollback.at, by: CANARY_ROLLBACK_ACTOR }));
@@ -129,4 +133,46 @@ describe('a 10% canary of a worse candidate', () => {
         `last canary record ${((lastCanary - rollback.at) / 1000).toFixed(1)} s after the rollback; ${later.length} records after it was in force, all baseline`,
     );
   }, 600_000);
+
+  it('the rollback function ignores another alarm or state, and a canary already at 0% (a repeated event changes nothing)', async () => {
+    const model = pipeline.stack.alarmActionFunctions.find((candidate) => candidate.alarmName.endsWith('canary-regression'))!;
+    expect(model.states).toEqual(['ALARM']);
+    const environment = new ExecutionEnvironment(
+      {
+        functionName: 'canary-rollback-check',
+        bundlePath: model.bundlePath,
+        handlerExport: model.handlerExport,
+        timeoutMs: 30_000,
+        memoryMb: model.memoryMb,
+        environment: functionEnvironment(model, { stack: pipeline.stack, physical: pipeline.physicalIds, emulators: pipeline.emulators, timeScale: 1 }),
+        region: pipeline.emulators.region,
+      },
+      () => undefined,
+    );
+    const event = (alarmName: string, value: string) => ({ 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName, state: { value } } });
+    try {
+      await changeSwitchAsOperator(pipeline.dynamodb, pipeline.resources.controlTableName, {
+        name: 'canary.percent',
+        value: '5',
+        by: 'test-operator',
+        reason: 'again, at 5%',
+      });
+      const results = [];
+      for (const [name, state] of [
+        [model.alarmName, 'OK'],
+        ['AiPipeline-dev-processor-errors', 'ALARM'],
+        [model.alarmName, 'ALARM'],
+        [model.alarmName, 'ALARM'],
+      ] as const) {
+        const outcome = await environment.invoke(event(name, state));
+        expect(outcome.kind).toBe('ok');
+        results.push((outcome as { result: { rolledBack: boolean; detail: string } }).result);
+      }
+      expect(results.map((result) => result.rolledBack)).toEqual([false, false, true, false]);
+      expect(results[3]!.detail).toBe('the canary was at 0% already');
+      expect((await readSwitches(pipeline.dynamodb, pipeline.resources.controlTableName)).values['canary.percent']).toBe('0');
+    } finally {
+      await environment.stop();
+    }
+  });
 });
