@@ -4,8 +4,10 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /**
  * Files that run the whole local pipeline (emulators, execution environments, the model simulator)
  * on a scaled clock. Most of their wall time is that clock — visibility timeouts, alarm periods,
- * quota windows — not CPU (a canary rollback run: 25 s of CPU in 120 s), so they run as a second
- * group with more files at once than there are cores; the CPU-bound files run first, two at a time.
+ * quota windows — not CPU (a canary rollback run: 25 s of CPU in 120 s). So both projects share
+ * one pool of five workers on two cores (vitest shares a pool only between projects with the same
+ * `maxWorkers` and `groupOrder`): the long scenario files start first and wait on their clocks
+ * while the CPU-bound files fill the cores. The project names only label the output.
  */
 const SCENARIOS = [
   'test/chaos/**/*.test.ts',

@@ -1,3 +1,4 @@
+import type { Message } from '@aws-sdk/client-sqs';
 import { OBSERVER_USER_AGENT } from './emulators';
 
 /*
@@ -60,4 +61,24 @@ export async function inspectQueue(sqsEndpoint: string, queueUrl: string): Promi
   const candidates = counted.length > 0 ? counted : all;
   const oldestSentAt = candidates.length > 0 ? Math.min(...candidates.map((message) => message.sentTimestamp)) : undefined;
   return { visible: ready.length, inFlight: inflight.length, oldestSentAt };
+}
+
+/**
+ * Every message a queue holds — visible, delayed and in flight — read through fauxqs' inspection
+ * endpoint, in the SDK's shape (`Body`, `MessageId`, `MessageAttributes`). Unlike a receive, it
+ * hides nothing and misses nothing that another consumer (the reconciler's DLQ sweep, a
+ * `pipectl dlq list`) holds in flight at that moment: what a test accounts for is the queue's state.
+ */
+export async function inspectMessages(sqsEndpoint: string, queueUrl: string): Promise<Message[]> {
+  const name = queueNameOf(queueUrl);
+  const response = await fetch(`${sqsEndpoint}/_fauxqs/queues/${encodeURIComponent(name)}`, { headers: { 'user-agent': OBSERVER_USER_AGENT } });
+  if (!response.ok) throw new Error(`fauxqs inspection of ${name}: HTTP ${response.status}`);
+  type Held = { messageId: string; body: string; messageAttributes?: Record<string, { DataType: string; StringValue?: string }> };
+  const body = (await response.json()) as { messages: { ready: Held[]; delayed: Held[]; inflight: Array<{ message: Held }> } };
+  const { ready, delayed, inflight } = body.messages;
+  return [...ready, ...delayed, ...inflight.map((entry) => entry.message)].map((message) => ({
+    MessageId: message.messageId,
+    Body: message.body,
+    MessageAttributes: message.messageAttributes ?? {},
+  }));
 }

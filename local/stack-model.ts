@@ -1,8 +1,10 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { STACK_OUTPUT } from '../lambda/contract';
 import { createPipelineApp } from '../lib/pipeline-app';
+import { PROJECT_ROOT } from '../lib/project-root';
 import type { StageConfigOverrides } from '../lib/config/stage-schema';
 
 /**
@@ -97,7 +99,7 @@ export interface StackTemplate {
 export interface SynthesizeOptions {
   /** @default 'dev' */
   readonly stage?: string;
-  /** Where the cloud assembly goes. @default a new temporary directory */
+  /** Where the cloud assembly goes. @default the synth cache (below), or a new temporary directory when it is off */
   readonly outdir?: string;
   /** Stage config overrides (e.g. a provider quota, issue 14), validated like the stage's own. @default none */
   readonly overrides?: StageConfigOverrides;
@@ -105,10 +107,47 @@ export interface SynthesizeOptions {
 
 /**
  * Synthesizes the stage in-process, exactly as `cdk synth` would (cdk-nag included, so local mode
- * refuses to run a stack that could not be deployed), bundles the processor, and reads the model.
+ * refuses to run a stack that could not be deployed), bundles the functions, and reads the model.
+ *
+ * Synthesized stacks are kept between runs in `node_modules/.cache/pipeline-synth/<key>`, where the
+ * key hashes everything a synth reads: the stage and overrides asked for, every file under lambda/
+ * and lib/ (the handlers the bundles are built from, the stack, the stage configs), package.json,
+ * package-lock.json and tsconfig.json (the bundler and its dependencies). A synth costs ~3 s of
+ * CPU (aws-cdk-lib and four esbuild bundles), and the test suite paid it about forty times a run
+ * for the same bytes. The cached directory is the cloud assembly itself: the bundles local mode
+ * runs are still the files `cdk deploy` would zip from these sources. `PIPELINE_SYNTH_CACHE=off`
+ * (or an explicit `outdir`) synthesizes afresh.
  */
 export function synthesizeLocalStack(options: SynthesizeOptions = {}): LocalStackModel {
-  const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), 'pipeline-local-'));
+  const stage = options.stage ?? 'dev';
+  if (options.outdir || process.env.PIPELINE_SYNTH_CACHE === 'off')
+    return synthesizeInto(options.outdir ?? mkdtempSync(join(tmpdir(), 'pipeline-local-')), options);
+  const cached = join(SYNTH_CACHE_DIR, synthKey(stage, options.overrides));
+  const hit = readCached(cached);
+  if (hit) return hit;
+  // Synthesize beside it, then move it in whole: a concurrent run (another test file) either
+  // finds the finished directory or makes its own; the first to rename wins, the other's is removed.
+  mkdirSync(SYNTH_CACHE_DIR, { recursive: true });
+  const partial = mkdtempSync(`${cached}.partial-`);
+  const model = synthesizeInto(partial, options);
+  writeFileSync(join(partial, CACHE_MARKER), JSON.stringify({ stackName: model.stackName }));
+  try {
+    renameSync(partial, cached);
+  } catch {
+    rmSync(partial, { recursive: true, force: true });
+  }
+  pruneSynthCache();
+  return readCached(cached) ?? model;
+}
+
+/** Where synthesized stacks are kept (see synthesizeLocalStack). */
+export const SYNTH_CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'pipeline-synth');
+/** Written last into a cached assembly: its stack name, and the proof the synth finished. */
+const CACHE_MARKER = 'local-stack.json';
+/** Cached assemblies kept (each ~25 MB: four bundles and their source maps); the oldest go first. */
+const CACHE_ENTRIES_KEPT = 12;
+
+function synthesizeInto(outdir: string, options: SynthesizeOptions): LocalStackModel {
   const { app, stack } = createPipelineApp({
     stage: options.stage ?? 'dev',
     outdir,
@@ -120,6 +159,56 @@ export function synthesizeLocalStack(options: SynthesizeOptions = {}): LocalStac
   });
   const artifact = app.synth().getStackByName(stack.stackName);
   return readStackModel(stack.stackName, artifact.template as StackTemplate, outdir);
+}
+
+function readCached(dir: string): LocalStackModel | undefined {
+  const marker = join(dir, CACHE_MARKER);
+  if (!existsSync(marker)) return undefined;
+  const { stackName } = JSON.parse(readFileSync(marker, 'utf8')) as { stackName: string };
+  const template = JSON.parse(readFileSync(join(dir, `${stackName}.template.json`), 'utf8')) as StackTemplate;
+  // Touched, so pruning keeps what is in use.
+  const now = new Date();
+  utimesSync(marker, now, now);
+  return readStackModel(stackName, template, dir);
+}
+
+/** The cache key: the options and every input file's path and bytes. */
+function synthKey(stage: string, overrides: StageConfigOverrides | undefined): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ stage, overrides: overrides ?? null }))
+    .update('\0');
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) files.push(path);
+    }
+  };
+  walk(join(PROJECT_ROOT, 'lambda'));
+  walk(join(PROJECT_ROOT, 'lib'));
+  for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'cdk.json']) files.push(join(PROJECT_ROOT, file));
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    hash.update(relative(PROJECT_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** Keeps the most recently used cached assemblies; removes the rest and abandoned partial ones older than an hour. */
+function pruneSynthCache(): void {
+  try {
+    const entries = readdirSync(SYNTH_CACHE_DIR).map((name) => {
+      const path = join(SYNTH_CACHE_DIR, name);
+      const marker = join(path, CACHE_MARKER);
+      return { path, partial: name.includes('.partial-'), usedAt: statSync(existsSync(marker) ? marker : path).mtimeMs };
+    });
+    const complete = entries.filter((entry) => !entry.partial).sort((a, b) => b.usedAt - a.usedAt);
+    const stale = [...complete.slice(CACHE_ENTRIES_KEPT), ...entries.filter((entry) => entry.partial && Date.now() - entry.usedAt > 3_600_000)];
+    for (const entry of stale) rmSync(entry.path, { recursive: true, force: true });
+  } catch {
+    // Pruning is housekeeping: a concurrent prune or a vanished entry is not this synth's failure.
+  }
 }
 
 /** Reads the resources local mode emulates out of a synthesized template. */

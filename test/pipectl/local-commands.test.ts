@@ -23,7 +23,8 @@ import { waitForDrain } from '../../local/run-local';
 import { synthesizeLocalStack } from '../../local/stack-model';
 import { DONE_STATUSES, getLedgerItems } from '../../pipectl/ledger-reader';
 import { servedEndpoints, writeServeFile } from '../../pipectl/local-endpoints';
-import { keyOfMessage, peekMessages } from '../../pipectl/queue-inspector';
+import { keyOfMessage } from '../../pipectl/queue-inspector';
+import { inspectMessages } from '../../local/queue-inspection';
 import { localTarget, type PipelineTarget } from '../../pipectl/target';
 import { pipectl } from './cli-harness';
 
@@ -88,12 +89,11 @@ async function drain(): Promise<void> {
 async function accountFor(bodies: readonly string[]) {
   const keys = new Set(bodies.map(keyOfBody));
   const ledger = await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, keys);
-  const dlq = await peekMessages(target.sqs, target.resources.inputDlqUrl);
-  await dlq.release();
-  const review = await peekMessages(target.sqs, target.resources.reviewQueueUrl);
-  await review.release();
-  const deadLettered = new Set(dlq.messages.map(keyOfMessage));
-  const inReview = new Set(review.messages.map(keyOfMessage));
+  // Read through the emulator's inspection, not a receive: the reconciler's DLQ sweep may hold
+  // a message in flight at this moment, which a receive would not see (and would count as lost).
+  const sqsEndpoint = target.local?.sqsEndpoint as string;
+  const deadLettered = new Set((await inspectMessages(sqsEndpoint, target.resources.inputDlqUrl)).map(keyOfMessage));
+  const inReview = new Set((await inspectMessages(sqsEndpoint, target.resources.reviewQueueUrl)).map(keyOfMessage));
   const outcome = { completed: 0, deadLettered: 0, inReview: 0, lost: [] as string[] };
   for (const key of keys) {
     if (ledger.get(key)?.status === LEDGER_STATUS.COMPLETED) outcome.completed += 1;
