@@ -14,12 +14,13 @@
  *   lambda/shared/canonical-json.ts: the idempotency key, the input contract, the configuration
  *   (which model id serves which tier) and the fallback order per task.
  * - lambda/monitors/statistics.ts: the drift monitor's PSI and significance tests.
- * - lambda/monitors/completeness.ts, lines of `assessJob` only: the pure verdict of the reconciler
- *   (the rest of the file is DynamoDB reads and writes, covered by test/integration/reconciler).
- * - local/alarm-evaluator.ts, the pure CloudWatch rules only (`evaluateAlarmState`,
- *   `computeStatistic`, `isBreaching`, `firedAlarmLines`); the evaluator class samples fauxqs over
- *   HTTP and is covered by test/infra/observability-local. Line ranges: if the alerting work moves
- *   these functions, move the ranges with them.
+ * - lambda/monitors/completeness.ts, lines of `isSettleCandidate`, `convergenceOf` and `assessJob`
+ *   only: the pure verdicts of the reconciler (the rest of the file is DynamoDB reads and writes,
+ *   covered by test/integration/reconciler). Line ranges: move them with the functions.
+ * - local/alarm-rules.ts and local/alarm-summary.ts: the pure CloudWatch rules the local alarm
+ *   evaluator applies (`evaluateAlarmState`, `computeStatistic`, `isBreaching`, missing-data
+ *   treatment) and the fired-alarm lines; the evaluator class samples fauxqs over HTTP and is
+ *   covered by test/infra/observability-local.
  *
  * Out of scope, and why:
  * - lambda/processor/batch-processor.ts and the per-record protocol, lambda/ledger/**: being
@@ -51,9 +52,10 @@ export default {
     'lambda/processor/task-policy.ts',
     'lambda/shared/canonical-json.ts',
     'lambda/monitors/statistics.ts',
-    'lambda/monitors/completeness.ts:88-149',
-    'local/alarm-evaluator.ts:76-150',
-    'local/alarm-evaluator.ts:484-491',
+    'lambda/monitors/completeness.ts:68-101',
+    'lambda/monitors/completeness.ts:160-221',
+    'local/alarm-rules.ts',
+    'local/alarm-summary.ts',
   ],
   // A static mutant (in a module-level constant: a zod schema, an error-traits table) re-runs
   // every included test file: 216 of them took ~70% of the time, over 40 minutes on a shared

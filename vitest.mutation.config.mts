@@ -12,6 +12,7 @@ export default defineConfig({
   test: {
     include: [
       'test/unit/alarm-evaluator.test.ts',
+      'test/unit/alarm-missing-data.test.ts',
       'test/unit/breaker-state.test.ts',
       'test/unit/budget.test.ts',
       'test/unit/canonical-json.test.ts',
@@ -19,6 +20,7 @@ export default defineConfig({
       'test/unit/drift-statistics.test.ts',
       'test/unit/errors.test.ts',
       'test/unit/input-key.test.ts',
+      'test/unit/ledger-convergence.test.ts',
       'test/unit/message-parser.test.ts',
       'test/unit/model-errors.test.ts',
       'test/unit/retry-policy.test.ts',
