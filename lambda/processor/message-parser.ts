@@ -110,24 +110,41 @@ function parseDocument(document: unknown): ParsedMessage {
   };
 }
 
+/** One value met by checkShape: where it is, as its parent and its key or index (the path is built only for a rejection). */
+interface ShapeFrame {
+  readonly value: unknown;
+  readonly depth: number;
+  readonly parent?: ShapeFrame;
+  readonly segment?: string | number;
+}
+
+/** `$.input.items[2]`, each key as safeName shows it: a key that could be personal data appears only as its length. */
+function pathOf(frame: ShapeFrame): string {
+  let path = '';
+  for (let at: ShapeFrame | undefined = frame; at?.segment !== undefined; at = at.parent) {
+    path = (typeof at.segment === 'number' ? `[${at.segment}]` : `.${unquoted(at.segment)}`) + path;
+  }
+  return `$${path}`;
+}
+
 /** Reject hostile keys and excessive depth anywhere in the document, without recursion. */
 function checkShape(document: unknown): void {
-  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: document, depth: 0, path: '$' }];
+  const stack: ShapeFrame[] = [{ value: document, depth: 0 }];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const { value, depth, path } = next;
+    const { value, depth } = next;
     if (value === null || typeof value !== 'object') continue;
     if (depth >= MAX_DEPTH) {
-      throw new RejectedInputError(REJECTION_REASON.TOO_DEEP, `nesting deeper than ${MAX_DEPTH} levels at ${path}`);
+      throw new RejectedInputError(REJECTION_REASON.TOO_DEEP, `nesting deeper than ${MAX_DEPTH} levels at ${pathOf(next)}`);
     }
     if (Array.isArray(value)) {
-      for (const [index, item] of value.entries()) stack.push({ value: item, depth: depth + 1, path: `${path}[${index}]` });
+      for (const [index, item] of value.entries()) stack.push({ value: item, depth: depth + 1, parent: next, segment: index });
       continue;
     }
     for (const key of Object.keys(value)) {
       if (HOSTILE_KEYS.has(key)) {
-        throw new RejectedInputError(REJECTION_REASON.HOSTILE_KEY, `key "${key}" is not allowed (at ${safePath(path)})`);
+        throw new RejectedInputError(REJECTION_REASON.HOSTILE_KEY, `key "${key}" is not allowed (at ${pathOf(next)})`);
       }
-      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, path: `${path}.${key.slice(0, 40)}` });
+      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, parent: next, segment: key });
     }
   }
 }
@@ -161,16 +178,6 @@ export function safeName(name: string): string {
 
 function unquoted(name: string): string {
   return safeName(name).replace(/^"|"$/g, '');
-}
-
-function safePath(path: string): string {
-  return path
-    .split('.')
-    .map((segment) => {
-      const [, name = '', indexes = ''] = /^(.*?)((?:\[\d+\])*)$/.exec(segment) ?? [];
-      return (name === '' || name === '$' ? name : unquoted(name)) + indexes;
-    })
-    .join('.');
 }
 
 /**

@@ -32,32 +32,43 @@ describe('canonicalJson: the exact text', () => {
 });
 
 describe('canonicalJson: values JSON cannot carry are rejected, not dropped', () => {
-  it.each<[string, unknown]>([
-    ['NaN', NaN],
-    ['Infinity', Infinity],
-    ['-Infinity', -Infinity],
-    ['undefined', undefined],
-    ['a bigint', 10n],
-    ['a function', () => 1],
-    ['a symbol', Symbol('s')],
-    ['NaN nested in an array in an object', { a: [1, { b: NaN }] }],
+  it.each<[string, unknown, string]>([
+    ['NaN', NaN, 'canonical JSON cannot carry the number NaN'],
+    ['Infinity', Infinity, 'canonical JSON cannot carry the number Infinity'],
+    ['-Infinity', -Infinity, 'canonical JSON cannot carry the number -Infinity'],
+    ['undefined', undefined, 'canonical JSON cannot carry a value of type undefined'],
+    ['a bigint', 10n, 'canonical JSON cannot carry a value of type bigint'],
+    ['a function', () => 1, 'canonical JSON cannot carry a value of type function'],
+    ['a symbol', Symbol('s'), 'canonical JSON cannot carry a value of type symbol'],
+    ['NaN nested in an array in an object', { a: [1, { b: NaN }] }, 'canonical JSON cannot carry the number NaN'],
     // JSON.stringify would silently drop this member; a key must not hide it.
-    ['an undefined member', { a: 1, b: undefined }],
-    ['an undefined array element', [1, undefined]],
+    ['an undefined member', { a: 1, b: undefined }, 'canonical JSON cannot carry a value of type undefined'],
+    ['an undefined array element', [1, undefined], 'canonical JSON cannot carry a value of type undefined'],
     // biome-ignore lint/suspicious/noSparseArray: a sparse array is the case under test.
-    ['a sparse array', [1, , 2]],
-    ['a Date', new Date(0)],
-    ['a Map', new Map([['a', 1]])],
-    ['a Set', new Set([1])],
+    ['a sparse array', [1, , 2], 'canonical JSON cannot carry a sparse array (hole at 1)'],
+    ['an array with a trailing hole', Object.assign([1, 2], { length: 3 }), 'canonical JSON cannot carry a sparse array (hole at 2)'],
+    ['a Date', new Date(0), 'canonical JSON carries plain objects only, not Date'],
+    ['a Map', new Map([['a', 1]]), 'canonical JSON carries plain objects only, not Map'],
+    ['a Set', new Set([1]), 'canonical JSON carries plain objects only, not Set'],
     [
       'a class instance',
       new (class Point {
         x = 1;
       })(),
+      'canonical JSON carries plain objects only, not Point',
     ],
-    ['a Date nested in an object', { at: new Date(0) }],
-  ])('%s', (_name, value) => {
-    expect(() => canonicalJson(value)).toThrow(TypeError);
+    // Its prototype is an object without a constructor: the message still names the problem.
+    ['an object inheriting from a null-prototype object', Object.create(Object.create(null)), 'canonical JSON carries plain objects only, not this object'],
+    ['a Date nested in an object', { at: new Date(0) }, 'canonical JSON carries plain objects only, not Date'],
+  ])('%s', (_name, value, message) => {
+    expect(() => canonicalJson(value)).toThrow(new TypeError(message));
+  });
+});
+
+describe('canonicalJson: plain objects without a prototype', () => {
+  it('serialises a null-prototype object (a dictionary) like the plain object with the same members', () => {
+    const dictionary = Object.assign(Object.create(null) as Record<string, unknown>, { b: 1, a: [Object.assign(Object.create(null), { c: true })] });
+    expect(canonicalJson(dictionary)).toBe('{"a":[{"c":true}],"b":1}');
   });
 });
 

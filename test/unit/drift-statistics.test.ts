@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   chiSquaredSurvival,
@@ -5,14 +6,28 @@ import {
   type Histogram,
   kolmogorovSmirnovTest,
   kolmogorovSurvival,
+  logGamma,
   populationStabilityIndex,
+  regularizedGammaQ,
 } from '../../lambda/monitors/statistics';
 
 /*
  * Expected values are worked out by hand below each case (PSI) or, for the distributions' tails,
  * taken from SciPy 1.17 (`scipy.stats.chi2_contingency(table, correction=False)`,
- * `scipy.stats.chi2.sf`, `scipy.stats.kstwobign.sf`), named next to each row.
+ * `scipy.stats.chi2.sf`, `scipy.stats.kstwobign.sf`), named next to each row. Where a test checks
+ * the last digits (relative error ≤ 1e-14 or so), the reference is mpmath at 40 digits
+ * (`mpmath.gammainc(a, x, inf, regularized=True)`, `mpmath.loggamma`, `mpmath.erfc`) rounded to
+ * the nearest double, because SciPy's own figures can be a few ulps off there.
  */
+
+/** |actual − expected| / |expected|. */
+function relativeError(actual: number, expected: number): number {
+  return Math.abs(actual - expected) / Math.abs(expected);
+}
+
+/** Histograms over the labels a..e with small counts (some zero), for the property tests. */
+const histogramArbitrary = fc.tuple(fc.nat(40), fc.nat(40), fc.nat(40), fc.nat(40), fc.nat(40)).map(([a, b, c, d, e]): Histogram => ({ a, b, c, d, e }));
+const nonEmptyHistogram = histogramArbitrary.filter((histogram) => Object.values(histogram).some((count) => count > 0));
 
 const EPSILON = 1e-4;
 
@@ -66,7 +81,31 @@ describe('populationStabilityIndex', () => {
     ['an empty baseline', {}, { a: 1 }],
     ['an empty window', { a: 1 }, { a: 0 }],
   ])('refuses %s', (_name, baseline, window) => {
-    expect(() => populationStabilityIndex(baseline, window, EPSILON)).toThrow(RangeError);
+    expect(() => populationStabilityIndex(baseline, window, EPSILON)).toThrow(new RangeError('PSI needs items on both sides'));
+  });
+
+  it.each([0, -0.1, 1, 1.5, Number.NaN])('refuses epsilon %d (it must lie strictly between 0 and 1)', (epsilon) => {
+    expect(() => populationStabilityIndex({ a: 1, b: 1 }, { a: 1 }, epsilon)).toThrow(new RangeError(`epsilon must be in (0, 1), got ${epsilon}`));
+  });
+
+  it('accepts an epsilon just inside (0, 1)', () => {
+    // ε = 0.9 floors every share but the window's a (1): only a differs, (1 − 0.9)·ln(1/0.9) = 0.1·0.105361
+    expect(populationStabilityIndex({ a: 1, b: 1 }, { a: 1 }, 0.9).psi).toBeCloseTo(0.0105361, 6);
+    // ε = 1e-12: (1 − 0.5)·ln(2) + (1e-12 − 0.5)·ln(1e-12/0.5) = 0.346574 + 0.5·26.937874 (to 1e-11)
+    expect(populationStabilityIndex({ a: 1, b: 1 }, { a: 1 }, 1e-12).psi).toBeCloseTo(0.346574 + 13.468937, 5);
+  });
+
+  it('is symmetric and never negative (property, fixed seed)', () => {
+    fc.assert(
+      fc.property(nonEmptyHistogram, nonEmptyHistogram, (baseline, window) => {
+        const forward = populationStabilityIndex(baseline, window, EPSILON);
+        const backward = populationStabilityIndex(window, baseline, EPSILON);
+        expect(forward.psi).toBeGreaterThanOrEqual(0);
+        expect(backward.psi).toBeCloseTo(forward.psi, 9);
+        for (const bin of forward.bins) expect(bin.contribution).toBeGreaterThanOrEqual(0);
+      }),
+      { seed: 20_261_203, numRuns: 100 },
+    );
   });
 });
 
@@ -83,6 +122,7 @@ describe('chiSquaredTest (homogeneity, 2 × k)', () => {
     const result = chiSquaredTest(baseline, window);
 
     // Assess (SciPy: chi2_contingency(table, correction=False))
+    expect(result.test).toBe('chi-squared');
     expect(result.statistic).toBeCloseTo(statistic, 5);
     expect(result.degreesOfFreedom).toBe(degreesOfFreedom);
     expect(result.pValue).toBeCloseTo(pValue, 9);
@@ -98,7 +138,38 @@ describe('chiSquaredTest (homogeneity, 2 × k)', () => {
   });
 
   it('has nothing to test with a single bin', () => {
-    expect(chiSquaredTest({ a: 3 }, { a: 9 })).toMatchObject({ statistic: 0, pValue: 1 });
+    expect(chiSquaredTest({ a: 3 }, { a: 9 })).toEqual({ test: 'chi-squared', statistic: 0, degreesOfFreedom: 0, pValue: 1 });
+  });
+
+  it('reports exactly 0 for a single bin of fractional (weighted) counts', () => {
+    // Worked through, the 2 × 1 table would give E(baseline) = 0.1·3.1/3.1 = 0.10000000000000002 in
+    // doubles and a statistic of ~4e-32 where there is nothing to measure: a single bin is 0.
+    expect(chiSquaredTest({ a: 0.1 }, { a: 3 })).toEqual({ test: 'chi-squared', statistic: 0, degreesOfFreedom: 0, pValue: 1 });
+  });
+
+  it.each<[string, Histogram, Histogram]>([
+    ['an empty baseline', {}, { a: 4, b: 6 }],
+    ['a baseline of zero counts', { a: 0, b: 0 }, { a: 4, b: 6 }],
+    ['an empty window', { a: 4, b: 6 }, {}],
+    ['an empty baseline and a one-bin window', {}, { a: 5 }],
+    ['two empty sides', {}, {}],
+  ])('has nothing to test with %s (no NaN from an expected count of 0)', (_name, baseline, window) => {
+    expect(chiSquaredTest(baseline, window)).toEqual({ test: 'chi-squared', statistic: 0, degreesOfFreedom: 0, pValue: 1 });
+  });
+
+  it('is symmetric in its two samples, with p in [0, 1] (property, fixed seed)', () => {
+    fc.assert(
+      fc.property(nonEmptyHistogram, nonEmptyHistogram, (baseline, window) => {
+        const forward = chiSquaredTest(baseline, window);
+        const backward = chiSquaredTest(window, baseline);
+        expect(forward.statistic).toBeGreaterThanOrEqual(0);
+        expect(backward.statistic).toBeCloseTo(forward.statistic, 9);
+        expect(backward.degreesOfFreedom).toBe(forward.degreesOfFreedom);
+        expect(forward.pValue).toBeGreaterThanOrEqual(0);
+        expect(forward.pValue).toBeLessThanOrEqual(1);
+      }),
+      { seed: 20_261_203, numRuns: 100 },
+    );
   });
 });
 
@@ -117,6 +188,7 @@ describe('kolmogorovSmirnovTest (ordered bins)', () => {
     const result = kolmogorovSmirnovTest(baseline, window, order);
 
     // Assess
+    expect(result.test).toBe('kolmogorov-smirnov');
     expect(result.statistic).toBeCloseTo(statistic, 12);
     expect(result.pValue).toBeCloseTo(pValue, 9);
     expect(Math.abs(result.pValue - pValue) / pValue).toBeLessThan(1e-6);
@@ -134,6 +206,41 @@ describe('kolmogorovSmirnovTest (ordered bins)', () => {
   it('puts labels the order does not know after the known ones', () => {
     // Cumulative over [lo, hi, new]: 1/1/1 vs 0.5/0.5/1 → D = 0.5
     expect(kolmogorovSmirnovTest({ lo: 4 }, { lo: 2, new: 2 }, ['lo', 'hi']).statistic).toBeCloseTo(0.5, 12);
+  });
+
+  it('counts the gap at a label the order does not know', () => {
+    // The only difference lies in the unknown labels. Over [lo, x, y]: 0.5/0.5/1 vs 0.5/1/1 → D = 0.5
+    // (leaving x and y out would hide it: D = 0).
+    expect(kolmogorovSmirnovTest({ lo: 1, y: 1 }, { lo: 1, x: 1 }, ['lo']).statistic).toBeCloseTo(0.5, 12);
+  });
+
+  it('sorts the unknown labels rather than keeping them in first-seen order', () => {
+    // First seen: y (baseline), then x (window). Sorted, over [lo, x, y]: 0.75/0.75/1 vs 0.25/1/1
+    // → gaps 0.5, 0.25, 0 → D = 0.5. In first-seen order [lo, y, x] it would be 0.75 (1 vs 0.25).
+    expect(kolmogorovSmirnovTest({ lo: 3, y: 1 }, { lo: 1, x: 3 }, ['lo']).statistic).toBeCloseTo(0.5, 12);
+  });
+
+  it.each<[string, Histogram, Histogram]>([
+    ['an empty baseline', {}, { lo: 3, hi: 1 }],
+    ['an empty window', { lo: 3, hi: 1 }, { lo: 0 }],
+    ['two empty sides', {}, {}],
+  ])('has nothing to test with %s (no NaN from a share of 0/0)', (_name, baseline, window) => {
+    expect(kolmogorovSmirnovTest(baseline, window, ['lo', 'hi'])).toEqual({ test: 'kolmogorov-smirnov', statistic: 0, pValue: 1 });
+  });
+
+  it('has D in [0, 1], symmetric in its two samples (property, fixed seed)', () => {
+    fc.assert(
+      fc.property(nonEmptyHistogram, nonEmptyHistogram, (baseline, window) => {
+        const order = ['a', 'b', 'c', 'd', 'e'];
+        const forward = kolmogorovSmirnovTest(baseline, window, order);
+        const backward = kolmogorovSmirnovTest(window, baseline, order);
+        expect(forward.statistic).toBeGreaterThanOrEqual(0);
+        expect(forward.statistic).toBeLessThanOrEqual(1 + 1e-12);
+        expect(backward.statistic).toBeCloseTo(forward.statistic, 12);
+        expect(backward.pValue).toBeCloseTo(forward.pValue, 12);
+      }),
+      { seed: 20_261_203, numRuns: 100 },
+    );
   });
 });
 
@@ -158,5 +265,111 @@ describe('distribution tails', () => {
     [2.0, 0.0006709252557796953],
   ])('Kolmogorov survival at λ = %d', (lambda, expected) => {
     expect(Math.abs(kolmogorovSurvival(lambda) - expected) / expected).toBeLessThan(1e-9);
+  });
+});
+
+describe('distribution tails: edges and precision', () => {
+  it.each<[number, number]>([
+    [3, 0],
+    [3, -1],
+    [0, 0],
+  ])('chi-squared survival at %d with %d degrees of freedom is 1 (no distribution to test)', (x, degreesOfFreedom) => {
+    expect(chiSquaredSurvival(x, degreesOfFreedom)).toBe(1);
+  });
+
+  it.each([0, -0, -2.5])('chi-squared survival at x = %d is 1 (a statistic is never negative)', (x) => {
+    expect(chiSquaredSurvival(x, 3)).toBe(1);
+  });
+
+  it.each<[number, number, number, number]>([
+    // Q(2, 1) = e^(−1)·(1 + 1) = 2/e (chi2.sf(2, 4)); x = a − 1, where the continued fraction's
+    // first denominator x + 1 − a is 0: the series must take it.
+    [2, 1, 0.7357588823428847, 1e-14],
+    // Q(0.5, 1e-6) = erfc(1e-3) (chi2.sf(2e-6, 1)): far below a + 1, the series' home ground.
+    [0.5, 1e-6, 0.9988716212090307, 1e-14],
+    // Q(0.5, 1.5) = erfc(√1.5) (chi2.sf(3, 1)) = 0.083264516663550401855 (mpmath): at x = a + 1 the
+    // continued fraction keeps all 15 digits; 1 − (series) would lose one to cancellation (~1e-14).
+    [0.5, 1.5, 0.0832645166635504, 2e-15],
+    // Q(1, 100) = e^(−100) (chi2.sf(200, 2)): a tail that 1 − P cannot reach at all.
+    [1, 100, 3.720075976020836e-44, 1e-12],
+    // Q(0.5, 50) = erfc(√50) (chi2.sf(100, 1)), mpmath.
+    [0.5, 50, 1.523970604832105e-23, 1e-12],
+  ])('regularized upper gamma Q(%d, %d)', (a, x, expected, tolerance) => {
+    expect(relativeError(regularizedGammaQ(a, x), expected)).toBeLessThan(tolerance);
+  });
+
+  it.each([0, -0, -1, -100])('regularized upper gamma Q(a, %d) is 1: P(X ≥ x) for x ≤ 0', (x) => {
+    expect(regularizedGammaQ(2, x)).toBe(1);
+    expect(regularizedGammaQ(0.5, x)).toBe(1);
+  });
+
+  it('chi-squared survival falls with x and rises with the degrees of freedom (property, fixed seed)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.01, max: 80, noNaN: true }),
+        fc.double({ min: 0.01, max: 20, noNaN: true }),
+        fc.integer({ min: 1, max: 30 }),
+        (x, step, degreesOfFreedom) => {
+          const here = chiSquaredSurvival(x, degreesOfFreedom);
+          expect(here).toBeGreaterThanOrEqual(0);
+          expect(here).toBeLessThanOrEqual(1);
+          expect(chiSquaredSurvival(x + step, degreesOfFreedom)).toBeLessThanOrEqual(here + 1e-15);
+          expect(chiSquaredSurvival(x, degreesOfFreedom + 1)).toBeGreaterThanOrEqual(here - 1e-15);
+        },
+      ),
+      { seed: 20_261_203, numRuns: 200 },
+    );
+  });
+
+  it.each<[number, number]>([
+    // mpmath loggamma; below 0.5 by reflection: ln Γ(x) = ln(π / sin πx) − ln Γ(1 − x)
+    [1e-6, 13.815509980749432],
+    [0.1, 2.252712651734206],
+    [0.25, 1.2880225246980774],
+    [0.5, 0.5723649429247001],
+    // ln 9! = ln 362880
+    [10, 12.801827480081469],
+  ])('ln Γ(%d)', (x, expected) => {
+    expect(relativeError(logGamma(x), expected)).toBeLessThan(1e-14);
+  });
+
+  it('ln Γ(1) = ln Γ(2) = 0', () => {
+    expect(Math.abs(logGamma(1))).toBeLessThan(1e-15);
+    expect(Math.abs(logGamma(2))).toBeLessThan(1e-15);
+  });
+
+  it.each([0, -0, -1, Number.NaN])('Kolmogorov survival at λ = %d is 1 (no gap at all)', (lambda) => {
+    expect(kolmogorovSurvival(lambda)).toBe(1);
+  });
+
+  it.each([0.01, 0.05])('Kolmogorov survival at λ = %d is 1 to double precision', (lambda) => {
+    // 1 − √(2π)/λ · e^(−π²/(8λ²)) ≥ 1 − 1e-212: rounds to exactly 1. (The alternating series
+    // 2 Σ (−1)^(j−1) e^(−2j²λ²) needs over 400 terms at λ = 0.01 and misses 1 by ulps at 0.05.)
+    expect(kolmogorovSurvival(lambda)).toBe(1);
+  });
+
+  it.each<[number, number]>([
+    // SciPy kstwobign.sf(λ), equal to mpmath's 2 Σ (−1)^(j−1) e^(−2j²λ²) to the last digit. Far in
+    // the tail, where 1 − (small-λ series) would be all rounding error.
+    [3, 3.045995948942526e-8],
+    [4, 2.532833109818835e-14],
+    [6, 1.0760372320042276e-31],
+  ])('Kolmogorov survival deep in the tail, λ = %d', (lambda, expected) => {
+    expect(relativeError(kolmogorovSurvival(lambda), expected)).toBeLessThan(1e-12);
+  });
+
+  it('Kolmogorov survival falls with λ, across the switch of series at 1.18 (property, fixed seed)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.01, max: 5, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (lambda, step) => {
+        const here = kolmogorovSurvival(lambda);
+        expect(here).toBeGreaterThanOrEqual(0);
+        expect(here).toBeLessThanOrEqual(1);
+        expect(kolmogorovSurvival(lambda + step)).toBeLessThanOrEqual(here + 1e-15);
+      }),
+      { seed: 20_261_203, numRuns: 200 },
+    );
+    // Both sides of the switch agree with kstwobign.sf(1.18) = 0.12345380942976572 (mpmath).
+    expect(relativeError(kolmogorovSurvival(1.18 - 1e-12), 0.12345380942976572)).toBeLessThan(1e-11);
+    expect(relativeError(kolmogorovSurvival(1.18), 0.12345380942976572)).toBeLessThan(1e-15);
   });
 });

@@ -10,8 +10,10 @@ import {
   DependencyError,
   errorClassOf,
   InvalidModelOutputError,
+  isRateLimited,
   ModelCallError,
   PipelineError,
+  RateLimitedError,
   REJECTION_REASON,
   RejectedInputError,
   TimeBudgetExhaustedError,
@@ -149,5 +151,63 @@ describe('errorClassOf', () => {
     ['an error-shaped plain object', { name: 'FakeError', message: 'x' }, 'Unknown'],
   ])('%s', (_name, error, expected) => {
     expect(errorClassOf(error)).toBe(expected);
+  });
+});
+
+describe('RateLimitedError', () => {
+  it('is a retryable PipelineError carrying the model, the wait and the mode', () => {
+    const error = new RateLimitedError('model-a', 1234.4, 'quota');
+    expect(error).toBeInstanceOf(PipelineError);
+    expect(error.name).toBe('RateLimitedError');
+    expect(error.retryable).toBe(true);
+    expect(error).toMatchObject({ modelId: 'model-a', retryAfterMs: 1234.4, mode: 'quota' });
+  });
+
+  it.each<['quota' | 'adaptive', number, string]>([
+    ['quota', 1234.4, 'no quota token for model-a; retry in 1234 ms'],
+    ['adaptive', 99.5, 'no learned-rate token for model-a; retry in 100 ms'],
+  ])('says which limiter (%s) has no token and when to retry', (mode, retryAfterMs, message) => {
+    expect(new RateLimitedError('model-a', retryAfterMs, mode).message).toBe(message);
+  });
+});
+
+describe('isRateLimited: rate limited, not an outage', () => {
+  it.each<[string, unknown, boolean]>([
+    ['the limiter refusing a token', new RateLimitedError('m', 10, 'adaptive'), true],
+    ['a Throttled model call (429)', new ModelCallError('Throttled', 'x', { status: 429 }), true],
+    ['a Throttled model call without Retry-After', new ModelCallError('Throttled', 'x'), true],
+    ['a spent quota', new ModelCallError('QuotaExhausted', 'x', { status: 429 }), false],
+    ['a server error', new ModelCallError('ServerError', 'x', { status: 500 }), false],
+    ['a timeout', new ModelCallError('Timeout', 'x'), false],
+    ['an open breaker', new BreakerOpenError(['m'], 100), false],
+    ['a plain Error', new Error('Throttled'), false],
+    ['a look-alike object', { errorClass: 'Throttled', name: 'ModelCallError' }, false],
+    ['undefined', undefined, false],
+  ])('%s → %s', (_name, error, expected) => {
+    expect(isRateLimited(error)).toBe(expected);
+  });
+});
+
+describe('the messages of the errors that carry a wait', () => {
+  it('BreakerOpenError names every model and the rounded wait', () => {
+    expect(new BreakerOpenError(['model-a', 'model-b'], 1499.6).message).toBe('the breaker of model-a, model-b is open; retry in 1500 ms');
+  });
+
+  it('BudgetExhaustedError states the percentage used and the rounded wait', () => {
+    const error = new BudgetExhaustedError(103.6, 59_999.4);
+    expect(error.message).toBe('the hourly model budget is spent (104% used); retry in 59999 ms');
+    expect(error.retryAfterMs).toBe(59_999.4);
+  });
+
+  it('RejectedInputError keeps the job id when the envelope named one', () => {
+    expect(new RejectedInputError(REJECTION_REASON.INVALID_INPUT, 'x', 'job-1').jobId).toBe('job-1');
+    expect(new RejectedInputError(REJECTION_REASON.NOT_JSON, 'x').jobId).toBeUndefined();
+  });
+
+  it('ModelCallError keeps its message, and the errors built from a message keep their cause', () => {
+    const cause = new Error('root');
+    expect(new ModelCallError('ServerError', 'HTTP 500', { cause }).message).toBe('HTTP 500');
+    expect(new TimeBudgetExhaustedError('no time left', { cause }).cause).toBe(cause);
+    expect(new InvalidModelOutputError('not JSON', { cause }).cause).toBe(cause);
   });
 });

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { MAX_MESSAGE_BYTES } from '../../lambda/contract';
 import { REJECTION_REASON, RejectedInputError, type RejectionReason } from '../../lambda/errors/pipeline-errors';
-import { inputKey } from '../../lambda/processor/input-key';
-import { MAX_DEPTH, parseMessage, type ParsedMessage } from '../../lambda/processor/message-parser';
+import { inputKey, rejectedKey } from '../../lambda/processor/input-key';
+import { keyOfMessageBody, MAX_DEPTH, type ParsedMessage, parseMessage, safeName } from '../../lambda/processor/message-parser';
+import type * as Registry from '../../lambda/tasks/registry';
+import type { AnyTaskDefinition } from '../../lambda/tasks/task-definition';
 import { ticketTriage } from '../../lambda/tasks/ticket-triage';
 
 const TICKET = { subject: 'Refund', body: 'Please refund my last invoice.' };
@@ -51,6 +54,8 @@ describe('parseMessage: a valid message', () => {
 
   it('leaves jobId and metadata undefined when the producer sends none', () => {
     const parsed = parseMessage(body());
+    // Absent, not present-and-undefined: a message about no entity has no entityId member at all.
+    expect(parsed).not.toHaveProperty('entityId');
     expect(parsed.entityId).toBeUndefined();
     expect(parsed.jobId).toBeUndefined();
     expect(parsed.metadata).toBeUndefined();
@@ -272,6 +277,251 @@ describe('parseMessage: rejections', () => {
     expect(error.retryable).toBe(false);
     expect(error.name).toBe('RejectedInputError');
     expect(error.message).toMatch(/^NOT_JSON: /);
+  });
+});
+
+describe('parseMessage: the rejection detail (the log line and the DLQ FailureDetail attribute)', () => {
+  it('TOO_LARGE names the size in bytes and the limit', () => {
+    const text = 'x'.repeat(MAX_MESSAGE_BYTES + 1);
+    expect(rejectionOf(text).detail).toBe(`body is ${MAX_MESSAGE_BYTES + 1} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
+  });
+
+  it.each<[string, string, string]>([
+    ['the character where it broke', '{', 'body is not JSON (at character 1)'],
+    ['a position of several digits', '{"task":"ticket-triage"}x', 'body is not JSON (at character 24)'],
+    ['that a body ends early', '{"task":', 'body is not JSON (it ends early)'],
+    ['that an empty body ends early', '', 'body is not JSON (it ends early)'],
+    // V8's own message quotes the body here ("Unexpected token 'j', "jane@example.com" is not valid JSON").
+    ['nothing more when the parser names no position', 'jane@example.com', 'body is not JSON'],
+  ])('NOT_JSON says %s, never what the body holds', (_name, text, detail) => {
+    expect(rejectionOf(text).detail).toBe(detail);
+  });
+
+  it('TOO_DEEP names the path where the nesting crossed the limit', () => {
+    expect(rejectionOf(nestArrays(MAX_DEPTH + 1)).detail).toBe(`nesting deeper than 32 levels at $${'[0]'.repeat(MAX_DEPTH)}`);
+    expect(rejectionOf(nestObjects(MAX_DEPTH + 1)).detail).toBe(`nesting deeper than 32 levels at $${'.a'.repeat(MAX_DEPTH)}`);
+  });
+
+  it('TOO_DEEP does not put a key name that could be personal data into the detail (logs, DLQ)', () => {
+    let body = '1';
+    for (let level = 0; level <= MAX_DEPTH; level += 1) body = `{${JSON.stringify(level === MAX_DEPTH ? 'jane.doe@example.org' : 'a')}:${body}}`;
+    const { detail } = rejectionOf(body);
+    expect(detail).toMatch(/^nesting deeper than 32 levels at \$/);
+    expect(detail).not.toContain('jane');
+    expect(detail).not.toContain('example.org');
+  });
+
+  it.each<[string, string, string]>([
+    ['at the top level', '{"prototype":1}', 'key "prototype" is not allowed (at $)'],
+    ['in the input', '{"task":"ticket-triage","input":{"subject":"s","body":"b","__proto__":{}}}', 'key "__proto__" is not allowed (at $.input)'],
+    [
+      'in an array, with positions of one and two digits',
+      '{"task":"ticket-triage","input":{"x":[0,1,2,3,4,5,6,7,8,9,10,[{"constructor":1}]]}}',
+      'key "constructor" is not allowed (at $.input.x[11][0])',
+    ],
+    ['under an empty key', '{"":{"__proto__":1}}', 'key "__proto__" is not allowed (at $.<0 characters, not shown>)'],
+    [
+      'under keys that may be personal data: only their length',
+      '{"metadata":{"+14155550172":{"order12345":[{"prototype":1}]}}}',
+      'key "prototype" is not allowed (at $.metadata.<12 characters, not shown>.<10 characters, not shown>[0])',
+    ],
+    ['under an identifier key of 50 characters: shown', `{"${'k'.repeat(50)}":{"__proto__":1}}`, `key "__proto__" is not allowed (at $.${'k'.repeat(50)})`],
+    ['under a key of 65 characters: its length only', `{"${'k'.repeat(65)}":{"__proto__":1}}`, 'key "__proto__" is not allowed (at $.<65 characters, not shown>)'],
+  ])('HOSTILE_KEY names the key and where it is: %s', (_name, text, detail) => {
+    const error = rejectionOf(text);
+    expect(error.reason).toBe(REJECTION_REASON.HOSTILE_KEY);
+    expect(error.detail).toBe(detail);
+  });
+
+  it.each<[string, string, RejectionReason, string]>([
+    ['a missing field, by its path', JSON.stringify({ input: TICKET }), 'INVALID_ENVELOPE', 'task: Invalid input: expected string, received undefined'],
+    ['a document that is not an object, at the root', '[]', 'INVALID_ENVELOPE', '(root): Invalid input: expected object, received array'],
+    ['the jobId pattern', body({ jobId: 'job 1' }), 'INVALID_ENVELOPE', 'jobId: jobId may hold only letters, digits and . _ : -'],
+    ['the entityId pattern', body({ entityId: 'ticket 1' }), 'INVALID_ENVELOPE', 'entityId: entityId may hold only letters, digits and . _ : # / -'],
+    [
+      'unrecognized keys, each shown only if it looks like an identifier',
+      body({ priority: 'high', 'jane@example.com': 1 }),
+      'INVALID_ENVELOPE',
+      '(root): unrecognized key(s): "priority", <16 characters, not shown>',
+    ],
+    [
+      'a path through a key that may be personal data',
+      body({ metadata: { 'jane@example.com': 'n'.repeat(1_025) } }),
+      'INVALID_ENVELOPE',
+      'metadata.<16 characters, not shown>: Too big: expected string to have <=1024 characters',
+    ],
+    ['an input that is not an object, at the input root', body({ input: null }), 'INVALID_INPUT', '(root): Invalid input: expected object, received null'],
+    [
+      'every issue of the input, in order',
+      body({ input: { subject: '  ', body: '', priority: 1 } }),
+      'INVALID_INPUT',
+      'subject: Too small: expected string to have >=1 characters; body: Too small: expected string to have >=1 characters; (root): unrecognized key(s): "priority"',
+    ],
+  ])('validation failures name where and what: %s', (_name, text, reason, detail) => {
+    const error = rejectionOf(text);
+    expect(error.reason).toBe(reason);
+    expect(error.detail).toBe(detail);
+  });
+
+  it('UNKNOWN_TASK names the task (or only its length) and the known tasks', () => {
+    expect(rejectionOf(body({ task: 'summarise-email' })).detail).toBe('unknown task "summarise-email"; known tasks: ticket-triage');
+    expect(rejectionOf(body({ task: 'jane@example.com' })).detail).toBe('unknown task <16 characters, not shown>; known tasks: ticket-triage');
+  });
+
+  it('names at most the first five issues', () => {
+    const metadata = Object.fromEntries(['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'].map((name) => [name, {}]));
+    expect(rejectionOf(body({ metadata })).detail).toBe(
+      'metadata.k1: Invalid input; metadata.k2: Invalid input; metadata.k3: Invalid input; metadata.k4: Invalid input; metadata.k5: Invalid input',
+    );
+  });
+
+  it('is cut to 500 characters, however long the issues', () => {
+    // Five issues of 125 characters each: 64-character key names and zod's "Too big" message.
+    const names = ['a', 'b', 'c', 'd', 'e'].map((letter) => letter + 'x'.repeat(63));
+    const metadata = Object.fromEntries(names.map((name) => [name, 'n'.repeat(1_025)]));
+    const detail = rejectionOf(body({ metadata })).detail;
+    expect(detail).toHaveLength(500);
+    expect(detail.startsWith(`metadata.${names[0]}: Too big: expected string to have <=1024 characters; metadata.${names[1]}: `)).toBe(true);
+  });
+});
+
+describe('parseMessage: a rejected body still names its job (the job then counts it as dead-lettered)', () => {
+  const JOB = 'job-2026.11:a_b';
+
+  it.each<[RejectionReason, Record<string, unknown>]>([
+    ['HOSTILE_KEY', { input: JSON.parse('{"subject":"s","body":"b","__proto__":{}}') }],
+    ['TOO_DEEP', { input: { ...TICKET, x: JSON.parse(nestArrays(MAX_DEPTH)) } }],
+    ['INVALID_ENVELOPE', { priority: 'high' }],
+    ['UNKNOWN_TASK', { task: 'summarise-email' }],
+    ['INVALID_INPUT', { input: {} }],
+  ])('%s carries the well-formed jobId, with the same reason and detail as without it', (reason, fields) => {
+    const withJob = rejectionOf(body({ ...fields, jobId: JOB }));
+    const without = rejectionOf(body(fields));
+    expect(withJob.reason).toBe(reason);
+    expect(withJob.jobId).toBe(JOB);
+    expect(withJob.detail).toBe(without.detail);
+    expect(withJob.message).toBe(`${reason}: ${without.detail}`);
+    expect(without.jobId).toBeUndefined();
+  });
+
+  it.each<[string, string]>([
+    ['a malformed jobId', body({ jobId: 'job 1', input: {} })],
+    ['a jobId that is not a string', body({ jobId: 7, input: {} })],
+    ['a jobId nested in an array document', `[${body({ jobId: JOB })}]`],
+    ['a null document', 'null'],
+    ['a string document', `"${JOB}"`],
+    ['a body that is not JSON', `{"jobId":"${JOB}",`],
+    ['a body that is too large', padTo(body({ jobId: JOB, input: {} }), MAX_MESSAGE_BYTES + 1)],
+  ])('names no job for %s', (_name, text) => {
+    expect(rejectionOf(text).jobId).toBeUndefined();
+  });
+});
+
+describe('safeName: what of a producer-chosen name may appear in a log line', () => {
+  it.each<[string, string]>([
+    ['a', '"a"'],
+    ['_private', '"_private"'],
+    ['Ticket_triage-2', '"Ticket_triage-2"'],
+    ['a'.repeat(64), `"${'a'.repeat(64)}"`],
+    ['order1234', '"order1234"'],
+    ['v1234x5678', '"v1234x5678"'],
+  ])('shows an identifier: %j', (name, shown) => {
+    expect(safeName(name)).toBe(shown);
+  });
+
+  it.each<[string, string]>([
+    ['', '<0 characters, not shown>'],
+    ['a'.repeat(65), '<65 characters, not shown>'],
+    ['9lives', '<6 characters, not shown>'],
+    ['-flag', '<5 characters, not shown>'],
+    ['@handle', '<7 characters, not shown>'],
+    ['handle@', '<7 characters, not shown>'],
+    ['two words', '<9 characters, not shown>'],
+    ['order12345', '<10 characters, not shown>'],
+    ['café', '<4 characters, not shown>'],
+  ])('shows only the length of anything else: %j', (name, shown) => {
+    expect(safeName(name)).toBe(shown);
+  });
+});
+
+describe('keyOfMessageBody: the ledger key the processor derives from a body', () => {
+  it('is the input key of a valid message', () => {
+    expect(keyOfMessageBody(body({ jobId: 'job-1', metadata: { a: 1 } }))).toBe(inputKey('ticket-triage', '1', TICKET));
+  });
+
+  it.each<[string, string]>([
+    ['not JSON', '{'],
+    ['an empty body', ''],
+    ['an invalid envelope', '[]'],
+    ['an unknown task', body({ task: 'nope' })],
+    ['an invalid input', body({ input: {} })],
+    ['a hostile key', '{"__proto__":{}}'],
+  ])('is the rejection key of the raw body for %s', (_name, text) => {
+    expect(keyOfMessageBody(text)).toBe(rejectedKey(text));
+  });
+});
+
+describe('parseMessage with more tasks registered than the shipped registry has', () => {
+  // A task whose input holds a list, and one whose schema has a bug: it throws instead of reporting an issue.
+  const tagList: AnyTaskDefinition = { ...ticketTriage, name: 'tag-list', inputSchema: z.strictObject({ tags: z.array(z.string().min(1)).max(3) }) };
+  const broken: AnyTaskDefinition = {
+    ...ticketTriage,
+    name: 'broken-task',
+    inputSchema: z.unknown().transform((): unknown => {
+      throw new Error('bug in the task schema');
+    }),
+  };
+  // A fresh copy of the parser (and of its error classes) that sees the larger registry.
+  let parser: typeof import('../../lambda/processor/message-parser');
+  let errors: typeof import('../../lambda/errors/pipeline-errors');
+
+  beforeAll(async () => {
+    vi.resetModules();
+    vi.doMock('../../lambda/tasks/registry', async (importOriginal) => {
+      const real = await importOriginal<typeof Registry>();
+      const tasks: Record<string, AnyTaskDefinition> = { ...real.TASKS, [tagList.name]: tagList, [broken.name]: broken };
+      return { ...real, TASKS: tasks, TASK_NAMES: Object.keys(tasks), findTask: (name: string) => (Object.hasOwn(tasks, name) ? tasks[name] : undefined) };
+    });
+    parser = await import('../../lambda/processor/message-parser');
+    errors = await import('../../lambda/errors/pipeline-errors');
+  });
+
+  afterAll(() => {
+    vi.doUnmock('../../lambda/tasks/registry');
+    vi.resetModules();
+  });
+
+  const thrownBy = (run: () => unknown): unknown => {
+    try {
+      run();
+    } catch (error) {
+      return error;
+    }
+    throw new Error('expected an exception');
+  };
+
+  it('UNKNOWN_TASK lists every known task', () => {
+    const error = thrownBy(() => parser.parseMessage(body({ task: 'nope' })));
+    expect(error).toBeInstanceOf(errors.RejectedInputError);
+    expect((error as RejectedInputError).detail).toBe('unknown task "nope"; known tasks: ticket-triage, tag-list, broken-task');
+  });
+
+  it('names list positions in a validation path by their number', () => {
+    const error = thrownBy(() => parser.parseMessage(JSON.stringify({ task: 'tag-list', input: { tags: ['a', '', 'c'] } })));
+    expect(error).toBeInstanceOf(errors.RejectedInputError);
+    expect((error as RejectedInputError).detail).toBe('tags.1: Too small: expected string to have >=1 characters');
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['without a jobId', {}],
+    ['with a jobId', { jobId: 'job-1' }],
+  ])('does not blame a bug in a task schema on the input (%s): the error passes through, not as a rejection', (_name, fields) => {
+    const text = JSON.stringify({ task: 'broken-task', input: {}, ...fields });
+    for (const run of [() => parser.parseMessage(text), () => parser.keyOfMessageBody(text)]) {
+      const error = thrownBy(run);
+      expect(error).not.toBeInstanceOf(errors.RejectedInputError);
+      expect((error as Error).message).toBe('bug in the task schema');
+    }
   });
 });
 

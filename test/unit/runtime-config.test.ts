@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../lambda/contract';
-import { FORBIDDEN_KEY_VARIABLES, readRuntimeConfig, RUNTIME_CONFIG_VARIABLES } from '../../lambda/processor/runtime-config';
+import { ENV, QUOTA_ENV, SWITCH_REFRESH_MS } from '../../lambda/contract';
+import { breakerSettingsOf, FORBIDDEN_KEY_VARIABLES, readRuntimeConfig, RUNTIME_CONFIG_VARIABLES } from '../../lambda/processor/runtime-config';
 
 /** The variables the Processor construct always sets; everything else has a default. */
 const REQUIRED = {
@@ -259,5 +259,163 @@ describe('readRuntimeConfig: invalid environments fail, naming the variable', ()
   it('names the variable, not the internal field name', () => {
     const message = errorMessageOf({ ...REQUIRED, [ENV.RECORD_CONCURRENCY]: '0' });
     expect(message).not.toContain('recordConcurrency');
+  });
+});
+
+describe('readRuntimeConfig: optional text settings', () => {
+  it.each<[string, 'modelBaseUrl' | 'modelApiKeySecretArn' | 'shadowModelId', string]>([
+    [ENV.MODEL_BASE_URL, 'modelBaseUrl', 'http://127.0.0.1:8080/v1'],
+    [ENV.MODEL_API_KEY_SECRET_ARN, 'modelApiKeySecretArn', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:k'],
+    [ENV.SHADOW_MODEL_ID, 'shadowModelId', 'model-candidate'],
+  ])('%s is trimmed, and blank means unset', (variable, field, value) => {
+    expect(readRuntimeConfig({ ...REQUIRED, [variable]: `  ${value}\t` })[field]).toBe(value);
+    expect(readRuntimeConfig({ ...REQUIRED, [variable]: ' \t ' })[field]).toBeUndefined();
+    expect(readRuntimeConfig({ ...REQUIRED, [variable]: '' })[field]).toBeUndefined();
+  });
+
+  it('has no shadow task version by default', () => {
+    const config = readRuntimeConfig({ ...REQUIRED });
+    expect(config.shadowTaskVersion).toBeUndefined();
+    expect(readRuntimeConfig({ ...REQUIRED, [ENV.SHADOW_TASK_VERSION]: '   ' }).shadowTaskVersion).toBeUndefined();
+  });
+
+  it.each<[string, { task: string; version: string }]>([
+    ['ticket-triage@2', { task: 'ticket-triage', version: '2' }],
+    [' ticket-triage@1 ', { task: 'ticket-triage', version: '1' }],
+  ])('reads the shadow task version %j as task and version', (value, expected) => {
+    expect(readRuntimeConfig({ ...REQUIRED, [ENV.SHADOW_TASK_VERSION]: value }).shadowTaskVersion).toEqual(expected);
+  });
+
+  it.each<[string, string]>([
+    ['ticket-triage@9', 'task ticket-triage has no version "9"; registered: 1, 2'],
+    ['nope', '"nope" is not <task>@<version>, e.g. ticket-triage@1'],
+    ['ticket-triage@', '"ticket-triage@" is not <task>@<version>, e.g. ticket-triage@1'],
+    ['no-such-task@1', 'no task "no-such-task"; tasks: ticket-triage'],
+  ])('refuses the shadow task version %j, naming the variable and why', (value, why) => {
+    expect(errorMessageOf({ ...REQUIRED, [ENV.SHADOW_TASK_VERSION]: value })).toBe(`processor configuration is invalid: ${ENV.SHADOW_TASK_VERSION}: ${why}`);
+  });
+});
+
+describe('readRuntimeConfig: the exact refusal messages', () => {
+  it.each([ENV.MODEL_PRICES, ENV.TASK_POLICIES, QUOTA_ENV.MODEL_QUOTAS])('%s that is not JSON: "must be JSON"', (variable) => {
+    expect(errorMessageOf({ ...REQUIRED, [variable]: '{not json' })).toBe(`processor configuration is invalid: ${variable}: must be JSON`);
+  });
+
+  it('reads the JSON settings it is given', () => {
+    const config = readRuntimeConfig({ ...REQUIRED, [QUOTA_ENV.MODEL_QUOTAS]: JSON.stringify({ 'model-a': { rpm: 60, tpm: 90_000 } }) });
+    expect(config.modelQuotas).toEqual({ 'model-a': { rpm: 60, tpm: 90_000 } });
+  });
+
+  it('joins every problem, in the order of the variables, with "; "', () => {
+    expect(errorMessageOf({ ...REQUIRED, [ENV.LOG_RAW_INPUT]: 'yes', [ENV.RECORD_CONCURRENCY]: '0' })).toBe(
+      `processor configuration is invalid: ${ENV.RECORD_CONCURRENCY}: Too small: expected number to be >=1; ${ENV.LOG_RAW_INPUT}: Invalid option: expected one of "true"|"false"`,
+    );
+  });
+
+  it('names every API key variable that is set, even to an empty value, and the secret variable to use instead', () => {
+    expect(errorMessageOf({ ...REQUIRED, OPENAI_API_KEY: 'sk-x', ANTHROPIC_API_KEY: '' })).toBe(
+      `processor configuration is invalid: OPENAI_API_KEY, ANTHROPIC_API_KEY must not be set: the model API key is read from the Secrets Manager secret named by ${ENV.MODEL_API_KEY_SECRET_ARN}`,
+    );
+  });
+
+  it('accepts an environment with unrelated variables that merely contain API_KEY', () => {
+    expect(readRuntimeConfig({ ...REQUIRED, SOME_OTHER_API_KEY_HINT: 'x' }).stage).toBe('dev');
+  });
+});
+
+describe('readRuntimeConfig: the openai-compatible provider', () => {
+  const OPENAI = { ...REQUIRED, [ENV.MODEL_PROVIDER]: 'openai-compatible' };
+  const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:model-key-AbCdEf';
+  const invalid = (problem: string) => `processor configuration is invalid: ${problem}`;
+
+  it.each<[string, Record<string, string>, string]>([
+    ['no base URL', {}, `${ENV.MODEL_BASE_URL}: is required by the openai-compatible provider`],
+    ['a blank base URL', { [ENV.MODEL_BASE_URL]: '   ' }, `${ENV.MODEL_BASE_URL}: is required by the openai-compatible provider`],
+    ['a base URL that is not a URL', { [ENV.MODEL_BASE_URL]: 'not a url', [ENV.MODEL_API_KEY_SECRET_ARN]: SECRET }, `${ENV.MODEL_BASE_URL}: must be a URL`],
+    ['a base URL that is not a URL, and no secret', { [ENV.MODEL_BASE_URL]: 'llm.internal' }, `${ENV.MODEL_BASE_URL}: must be a URL`],
+    [
+      'a remote endpoint without an API key secret',
+      { [ENV.MODEL_BASE_URL]: 'https://llm.example.com:8443/v1' },
+      `${ENV.MODEL_API_KEY_SECRET_ARN}: is required for llm.example.com:8443: only a loopback endpoint (local mode) may be called without an API key`,
+    ],
+    [
+      'plain http to a remote endpoint, with a secret',
+      { [ENV.MODEL_BASE_URL]: 'http://llm.internal/v1', [ENV.MODEL_API_KEY_SECRET_ARN]: SECRET },
+      `${ENV.MODEL_BASE_URL}: must be https (plain http only to a loopback endpoint)`,
+    ],
+    [
+      'plain http to a remote endpoint, without a secret',
+      { [ENV.MODEL_BASE_URL]: 'http://llm.internal/v1' },
+      `${ENV.MODEL_API_KEY_SECRET_ARN}: is required for llm.internal: only a loopback endpoint (local mode) may be called without an API key; ${ENV.MODEL_BASE_URL}: must be https (plain http only to a loopback endpoint)`,
+    ],
+  ])('refuses %s, with exactly that message', (_name, env, problem) => {
+    expect(errorMessageOf({ ...OPENAI, ...env })).toBe(invalid(problem));
+  });
+
+  it.each(['http://127.0.0.1:8080/v1', 'http://localhost:9/v1', 'http://[::1]:8080/v1', 'https://localhost/v1'])(
+    'accepts the loopback endpoint %s without a secret, over http or https',
+    (baseUrl) => {
+      expect(readRuntimeConfig({ ...OPENAI, [ENV.MODEL_BASE_URL]: baseUrl })).toMatchObject({ modelBaseUrl: baseUrl, modelApiKeySecretArn: undefined });
+    },
+  );
+
+  it('accepts a remote https endpoint with a secret', () => {
+    expect(readRuntimeConfig({ ...OPENAI, [ENV.MODEL_BASE_URL]: 'https://api.openai.com/v1', [ENV.MODEL_API_KEY_SECRET_ARN]: SECRET })).toMatchObject({
+      modelBaseUrl: 'https://api.openai.com/v1',
+      modelApiKeySecretArn: SECRET,
+    });
+  });
+
+  it('checks the base URL of no other provider', () => {
+    expect(readRuntimeConfig({ ...REQUIRED, [ENV.MODEL_PROVIDER]: 'simulated', [ENV.MODEL_BASE_URL]: 'http://llm.internal/v1' }).modelBaseUrl).toBe(
+      'http://llm.internal/v1',
+    );
+  });
+});
+
+describe('breakerSettingsOf', () => {
+  it('derives the shared breaker settings from the defaults', () => {
+    expect(breakerSettingsOf(readRuntimeConfig({ ...REQUIRED }))).toEqual({
+      failureThreshold: 0,
+      failureRatePercent: 50,
+      minCalls: 20,
+      windowMs: 60_000,
+      cooldownMs: 30_000,
+      cacheMs: 2000,
+      quietCacheMs: SWITCH_REFRESH_MS,
+      openCacheMs: 5000,
+      probeLeaseMs: 13_000,
+    });
+  });
+
+  it('takes each setting from its own variable', () => {
+    const config = readRuntimeConfig({
+      ...REQUIRED,
+      [ENV.BREAKER_FAILURE_THRESHOLD]: '4',
+      [ENV.BREAKER_FAILURE_RATE_PERCENT]: '25.5',
+      [ENV.BREAKER_MIN_CALLS]: '7',
+      [ENV.BREAKER_WINDOW_MS]: '30000',
+      [ENV.BREAKER_COOLDOWN_MS]: '9000',
+      [ENV.BREAKER_CACHE_MS]: '1000',
+      [ENV.MODEL_CALL_TIMEOUT_MS]: '4000',
+      [ENV.TIME_MARGIN_MS]: '500',
+    });
+    expect(breakerSettingsOf(config, 3000)).toEqual({
+      failureThreshold: 4,
+      failureRatePercent: 25.5,
+      minCalls: 7,
+      windowMs: 30_000,
+      cooldownMs: 9000,
+      cacheMs: 1000,
+      quietCacheMs: 3000,
+      openCacheMs: 2500,
+      probeLeaseMs: 4500,
+    });
+  });
+
+  it('reads a quiet breaker no more often than cacheMs, even when the switches refresh faster', () => {
+    const config = readRuntimeConfig({ ...REQUIRED, [ENV.BREAKER_CACHE_MS]: '20000' });
+    expect(breakerSettingsOf(config)).toMatchObject({ cacheMs: 20_000, quietCacheMs: 20_000, openCacheMs: 50_000 });
+    expect(breakerSettingsOf(config, 25_000)).toMatchObject({ quietCacheMs: 25_000 });
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BreakerCounts, DynamoDbBreakerStore } from '../../lambda/resilience/dynamodb-breaker-store';
 import { type BreakerSettings, type BreakerSnapshot, CLOSED_SNAPSHOT } from '../../lambda/resilience/breaker-state';
-import { type BreakerPermit, SharedBreaker } from '../../lambda/resilience/shared-breaker';
+import { BreakerOpenError, ModelCallError, RateLimitedError } from '../../lambda/errors/pipeline-errors';
+import { type BreakerPermit, breakerOutcomeOf, SharedBreaker } from '../../lambda/resilience/shared-breaker';
 
 /**
  * The breaker item in memory, with the conditions of DynamoDbBreakerStore (each method's
@@ -13,7 +14,7 @@ class InMemoryBreakerStore {
   readonly calls: string[] = [];
   readonly recorded: BreakerCounts[] = [];
   /** Set to make the next conditional write lose to another instance. */
-  loseNext?: 'open' | 'takeProbe' | 'settleProbe';
+  loseNext?: 'open' | 'takeProbe' | 'settleProbe' | 'releaseProbe';
 
   async read(): Promise<BreakerSnapshot> {
     this.calls.push('read');
@@ -61,6 +62,13 @@ class InMemoryBreakerStore {
     this.calls.push(`reopenAfterProbe:${lastErrorClass}`);
     if (this.lose('settleProbe') || this.item.state !== 'half-open' || this.item.probeToken !== token) return undefined;
     this.item = { ...this.item, state: 'open', openUntil, probeToken: undefined };
+    return this.item;
+  }
+
+  async releaseProbe(_modelId: string, token: string, now: number): Promise<BreakerSnapshot | undefined> {
+    this.calls.push('releaseProbe');
+    if (this.lose('releaseProbe') || this.item.state !== 'half-open' || this.item.probeToken !== token) return undefined;
+    this.item = { ...this.item, probeUntil: now - 1, probeToken: undefined };
     return this.item;
   }
 
@@ -443,5 +451,211 @@ describe('SharedBreaker: the half-open probe', () => {
 
     // Assess
     expect(breaker.requests).toEqual({ reads: 1, writes: 2 });
+  });
+});
+
+describe('breakerOutcomeOf: rate limited vs outage', () => {
+  it.each<[string, unknown, 'success' | 'failure' | 'neutral']>([
+    ['a 429 (Throttled) with Retry-After', new ModelCallError('Throttled', 'x', { status: 429, retryAfterMs: 1000 }), 'neutral'],
+    ['a Throttled call without Retry-After', new ModelCallError('Throttled', 'x'), 'neutral'],
+    ["the rate limiter's refusal", new RateLimitedError('model-a', 500, 'quota'), 'neutral'],
+    ['a 500', new ModelCallError('ServerError', 'x', { status: 500 }), 'failure'],
+    ['a timeout', new ModelCallError('Timeout', 'x'), 'failure'],
+    ['a spent quota (systemic)', new ModelCallError('QuotaExhausted', 'x', { status: 429 }), 'failure'],
+    ['a bad request (this request only)', new ModelCallError('BadRequest', 'x', { status: 400 }), 'neutral'],
+    ['a content filter', new ModelCallError('ContentFiltered', 'x'), 'neutral'],
+    ['a conflict', new ModelCallError('Conflict', 'x', { status: 409 }), 'neutral'],
+    ['an error that is not a model call', new BreakerOpenError(['m'], 1), 'neutral'],
+    ['a look-alike object marked systemic', { systemic: true, errorClass: 'ServerError' }, 'neutral'],
+  ])('%s → %s', (_name, error, outcome) => {
+    expect(breakerOutcomeOf(error)).toBe(outcome);
+  });
+});
+
+describe('SharedBreaker: refusal (no I/O)', () => {
+  it('is undefined while calls are allowed', () => {
+    const { breaker, store } = setup();
+    expect(breaker.refusal()).toBeUndefined();
+    expect(store.calls).toEqual([]);
+  });
+
+  it('is undefined when a probe would be let through', async () => {
+    const { breaker } = setup({ item: { state: 'open', openUntil: T } });
+    await breaker.refresh();
+    expect(breaker.refusal()).toBeUndefined();
+  });
+
+  it.each<[string, Partial<BreakerSnapshot>, { retryAfterMs: number; reason: string }]>([
+    ['open in its cooldown', { state: 'open', openUntil: T + 4000 }, { retryAfterMs: 4000, reason: 'open' }],
+    ['forced open', { forced: 'open' }, { retryAfterMs: SETTINGS.cooldownMs, reason: 'forced-open' }],
+    ['probed by another instance', { state: 'half-open', probeUntil: T + 700 }, { retryAfterMs: 700, reason: 'probing' }],
+  ])('says why and for how long when %s, without reading or writing', async (_name, item, expected) => {
+    const { breaker, store } = setup({ item });
+    await breaker.refresh();
+    expect(breaker.refusal()).toEqual(expected);
+    expect(store.calls).toEqual(['read']);
+  });
+});
+
+describe('SharedBreaker: releasing an unused permit', () => {
+  async function probing() {
+    const context = setup({ item: { state: 'open', openUntil: T, openCount: 1 } });
+    await context.breaker.refresh();
+    const probe = await context.breaker.acquire();
+    expect(probe).toMatchObject({ kind: 'probe' });
+    return { ...context, probe };
+  }
+
+  it('a plain call permit counts nothing and writes nothing', async () => {
+    const { breaker, store } = setup();
+    await breaker.release(CALL);
+    await breaker.flush();
+    expect(store.calls).toEqual([]);
+    expect(breaker.requests).toEqual({ reads: 0, writes: 0 });
+  });
+
+  it('a denied permit writes nothing', async () => {
+    const { breaker, store } = setup();
+    await breaker.release({ kind: 'denied', retryAfterMs: 1, reason: 'open' });
+    expect(store.calls).toEqual([]);
+  });
+
+  it("a probe's lease is released at once, so the next caller may probe, and the state is read again", async () => {
+    const { breaker, store, probe } = await probing();
+
+    // Act
+    await breaker.release(probe);
+
+    // Assess
+    expect(store.item).toMatchObject({ state: 'half-open', probeToken: undefined, probeUntil: T - 1 });
+    expect(breaker.state).toMatchObject({ state: 'half-open', probeUntil: T - 1 });
+    expect(breaker.requests).toEqual({ reads: 1, writes: 2 });
+    expect(breaker.refusal()).toBeUndefined();
+    await breaker.refresh();
+    expect(await breaker.acquire()).toMatchObject({ kind: 'probe' });
+    expect(store.calls).toEqual(['read', 'takeProbe', 'releaseProbe', 'read', 'takeProbe']);
+  });
+
+  it('a release that lost (the lease was taken over) keeps the state as last seen and reads again', async () => {
+    const { breaker, store, probe } = await probing();
+    store.loseNext = 'releaseProbe';
+
+    // Act
+    await breaker.release(probe);
+
+    // Assess: still its own lease as far as it knows
+    expect(breaker.state).toMatchObject({ state: 'half-open', probeUntil: T + SETTINGS.probeLeaseMs });
+    expect(breaker.refusal()).toEqual({ retryAfterMs: SETTINGS.probeLeaseMs, reason: 'probing' });
+    await breaker.refresh();
+    expect(store.calls).toEqual(['read', 'takeProbe', 'releaseProbe', 'read']);
+  });
+});
+
+describe('SharedBreaker: how long the state read is trusted', () => {
+  /** Reads at T and T + 2 s (cacheMs); returns how many reads were made. */
+  async function readsOverTwoSeconds(item: Partial<BreakerSnapshot>, settings: Partial<BreakerSettings> = {}) {
+    const { breaker, store, advance } = setup({ settings: { quietCacheMs: 7000, openCacheMs: 5000, ...settings }, item });
+    await breaker.refresh();
+    advance(SETTINGS.cacheMs);
+    await breaker.refresh();
+    return store.calls.filter((call) => call === 'read').length;
+  }
+
+  it.each<[string, Partial<BreakerSnapshot>, number]>([
+    ['open in its cooldown: openCacheMs', { state: 'open', openUntil: T + 60_000 }, 1],
+    ['open, forced open: cacheMs', { state: 'open', forced: 'open', openUntil: T + 60_000 }, 2],
+    ['open, past its cooldown: cacheMs', { state: 'open', openUntil: T - 1 }, 2],
+    ['open, its cooldown ending at the second read: cacheMs', { state: 'open', openUntil: T + SETTINGS.cacheMs }, 2],
+    ['closed with failures and a stale open-until: cacheMs', { failures: 1, calls: 2, openUntil: T + 60_000 }, 2],
+    ['half-open with a stale open-until: cacheMs', { state: 'half-open', probeUntil: T + 60_000, openUntil: T + 60_000 }, 2],
+    ['closed but forced closed: cacheMs, not quietCacheMs', { forced: 'closed' }, 2],
+    ['quiet: quietCacheMs', {}, 1],
+  ])('%s', async (_name, item, reads) => {
+    expect(await readsOverTwoSeconds(item)).toBe(reads);
+  });
+
+  it('is not quiet once this instance has a failure of its own not yet written', async () => {
+    // Prepare: a quiet breaker; the threshold is far, so the failure stays in memory
+    const { breaker, store, advance } = setup({ settings: { quietCacheMs: 7000, failureThreshold: 10 } });
+    await breaker.refresh();
+
+    // Act
+    await breaker.settle(CALL, 'failure', 'ServerError');
+    advance(SETTINGS.cacheMs);
+    await breaker.refresh();
+
+    // Assess
+    expect(store.calls).toEqual(['read', 'read']);
+  });
+});
+
+describe('SharedBreaker: the writes it counts and what it writes', () => {
+  it('counts the record write', async () => {
+    const { breaker } = setup();
+    await breaker.settle(CALL, 'failure', 'ServerError');
+    await breaker.flush();
+    expect(breaker.requests).toEqual({ reads: 0, writes: 1 });
+    expect(breaker.state.state).toBe('closed');
+  });
+
+  it('counts the record write and the open write when it trips', async () => {
+    const { breaker } = setup();
+    for (let i = 0; i < 3; i += 1) await breaker.settle(CALL, 'failure', 'ServerError');
+    expect(breaker.requests).toEqual({ reads: 0, writes: 2 });
+    expect(breaker.state.state).toBe('open');
+  });
+
+  it('writes no error class for a batch without failures, even after an earlier failure', async () => {
+    // Prepare: one failure written
+    const { breaker, store } = setup();
+    await breaker.settle(CALL, 'failure', 'Timeout');
+    await breaker.flush();
+
+    // Act: then a successful batch, written because the window holds that failure
+    await breaker.settle(CALL, 'success');
+    await breaker.flush();
+
+    // Assess
+    expect(store.recorded).toEqual([
+      { calls: 1, failures: 1, lastErrorClass: 'Timeout' },
+      { calls: 1, failures: 0, lastErrorClass: undefined },
+    ]);
+  });
+
+  it('does not try to open a breaker that its write shows another instance already opened', async () => {
+    // Prepare: this instance last saw it closed; another opened it since
+    const { breaker, store, opened } = setup();
+    await breaker.refresh();
+    store.item = { ...store.item, state: 'open', openUntil: T + 30_000, openCount: 1 };
+
+    // Act: a burst that would trip a closed breaker
+    for (let i = 0; i < 3; i += 1) await breaker.settle(CALL, 'failure', 'ServerError');
+
+    // Assess
+    expect(store.calls).toEqual(['read', 'record']);
+    expect(opened).toEqual([]);
+    expect(breaker.requests.writes).toBe(1);
+    expect(breaker.state).toMatchObject({ state: 'open', openUntil: T + 30_000 });
+  });
+
+  it('opens and settles probes without event listeners', async () => {
+    // Prepare: no events given
+    let now = T;
+    const store = new InMemoryBreakerStore();
+    store.item = { ...CLOSED_SNAPSHOT, windowStart: T };
+    const breaker = new SharedBreaker('model-a', store as unknown as DynamoDbBreakerStore, SETTINGS, undefined, () => now);
+
+    // Act: trip it, wait out the cooldown, probe successfully
+    for (let i = 0; i < 3; i += 1) await breaker.settle(CALL, 'failure', 'ServerError');
+    const openState = breaker.state.state;
+    now += SETTINGS.cooldownMs;
+    const probe = await breaker.acquire();
+    await breaker.settle(probe, 'success');
+
+    // Assess
+    expect(openState).toBe('open');
+    expect(probe).toMatchObject({ kind: 'probe' });
+    expect(breaker.state.state).toBe('closed');
+    expect(await breaker.acquire()).toEqual({ kind: 'call' });
   });
 });

@@ -71,6 +71,8 @@ describe('confidenceOf', () => {
     ['not finite', { confidence: Number.POSITIVE_INFINITY }, undefined],
     ['NaN', { confidence: Number.NaN }, undefined],
     ['null', null, undefined],
+    ['undefined (no result at all)', undefined, undefined],
+    ['a function carrying a confidence, not a result object', Object.assign(() => 0.5, { confidence: 0.5 }), undefined],
     ['a number, not an object', 0.5, undefined],
   ])('%s → %s', (_name, result, expected) => {
     expect(confidenceOf(result)).toBe(expected);
