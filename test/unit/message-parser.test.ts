@@ -326,7 +326,11 @@ describe('parseMessage: the rejection detail (the log line and the DLQ FailureDe
       'key "prototype" is not allowed (at $.metadata.<12 characters, not shown>.<10 characters, not shown>[0])',
     ],
     ['under an identifier key of 50 characters: shown', `{"${'k'.repeat(50)}":{"__proto__":1}}`, `key "__proto__" is not allowed (at $.${'k'.repeat(50)})`],
-    ['under a key of 65 characters: its length only', `{"${'k'.repeat(65)}":{"__proto__":1}}`, 'key "__proto__" is not allowed (at $.<65 characters, not shown>)'],
+    [
+      'under a key of 65 characters: its length only',
+      `{"${'k'.repeat(65)}":{"__proto__":1}}`,
+      'key "__proto__" is not allowed (at $.<65 characters, not shown>)',
+    ],
   ])('HOSTILE_KEY names the key and where it is: %s', (_name, text, detail) => {
     const error = rejectionOf(text);
     expect(error.reason).toBe(REJECTION_REASON.HOSTILE_KEY);
