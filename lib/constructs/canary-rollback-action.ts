@@ -5,13 +5,13 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../../lambda/contract';
 import type { StageConfig } from '../config/stage-types';
 import { PROJECT_ROOT } from '../project-root';
+import { FUNCTION_BUILD } from './function-bundling';
 
 /** The rollback action's entry point; it exports `handler`. */
 export const CANARY_ROLLBACK_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'canary', 'rollback-handler.ts');
@@ -57,25 +57,14 @@ export class CanaryRollbackAction extends Construct {
     this.function = new NodejsFunction(this, 'Function', {
       entry: CANARY_ROLLBACK_ENTRY,
       handler: 'handler',
+      ...FUNCTION_BUILD,
       description: `${config.stage}: sets canary.percent to 0 when the canary-regression alarm fires`,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.seconds(30),
       role,
       logGroup,
       // An alarm event is worth two more tries: the rollback is idempotent (a canary at 0% is left alone).
       retryAttempts: 2,
-      bundling: {
-        bundleAwsSDK: true,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: OutputFormat.CJS,
-        forceDockerBundling: false,
-      },
       environment: {
         [ENV.STAGE]: config.stage,
         [ENV.CONTROL_TABLE]: props.controlTable.tableName,

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../project-root';
+import { FUNCTION_BUILD } from './function-bundling';
 import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -176,26 +176,14 @@ export class Monitors extends Construct {
     const fn = new NodejsFunction(this, id, {
       entry: options.entry,
       handler: 'handler',
+      ...FUNCTION_BUILD,
       description: options.description,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
       memorySize: options.memoryMb,
       timeout: Duration.seconds(options.timeoutSeconds),
       role,
       logGroup,
       // The next scheduled run is the retry; Lambda's own asynchronous retries would only overlap it.
       retryAttempts: 0,
-      bundling: {
-        // As the processor's: the bundle is the artifact local mode runs too, SDK included.
-        bundleAwsSDK: true,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: OutputFormat.CJS,
-        forceDockerBundling: false,
-      },
       environment: options.environment,
     });
 

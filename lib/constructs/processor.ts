@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../project-root';
+import { FUNCTION_BUILD } from './function-bundling';
 import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type ITable, TableGrants } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type IQueue, QueueGrants } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -96,26 +96,11 @@ export class Processor extends Construct {
     this.function = new NodejsFunction(this, 'Default', {
       entry: PROCESSOR_ENTRY,
       handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
+      ...FUNCTION_BUILD,
       memorySize: processor.memoryMb,
       timeout: Duration.seconds(processor.timeoutSeconds),
       role,
       logGroup: this.logGroup,
-      bundling: {
-        // The bundle is the exact artifact: integration tests and local mode run this same file,
-        // so the AWS SDK is bundled (pinned by our lockfile) instead of taken from the runtime.
-        bundleAwsSDK: true,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: OutputFormat.CJS,
-        // esbuild is a dependency of the project, so bundling runs locally; never fall back to
-        // Docker, which build machines here do not have.
-        forceDockerBundling: false,
-      },
       environment: {
         [ENV.STAGE]: config.stage,
         [ENV.LEDGER_TABLE]: ledgerTable.tableName,
