@@ -1,4 +1,11 @@
-import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SendMessageBatchCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
 import { LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../lambda/contract';
 import { REJECTION_REASON } from '../lambda/errors/pipeline-errors';
 import { getLedgerItems, type LedgerItem } from './ledger-reader';
@@ -81,18 +88,46 @@ export interface DeadLetterRead {
   readonly letters: readonly DeadLetter[];
   /** The read stopped at the limit: more messages wait. */
   readonly truncated: boolean;
+  /**
+   * Messages another consumer held in flight through every attempt (the reconciler's DLQ sweep
+   * reads the DLQ each run and makes it visible again at once): in the DLQ, but not in `letters`.
+   */
+  readonly heldElsewhere: number;
 }
 
-/** Reads the DLQ's messages with their ledger items, then makes them visible again. */
+/** Reads of the DLQ while another consumer holds some of it, and the pause between them. */
+const HELD_RETRIES = 8;
+const HELD_RETRY_MS = 500;
+
+/**
+ * Reads the DLQ's messages with their ledger items, then makes them visible again. A receive does
+ * not return a message someone else holds in flight, and the reconciler's sweep holds the whole
+ * DLQ for the moment it reads it: when the queue has more messages in flight than this read holds,
+ * the read is given back and tried again (up to 4 s), and what is still held elsewhere is counted,
+ * so a listing never silently shows fewer dead letters than the queue has.
+ */
 export async function readDeadLetters(target: PipelineTarget, limit = 1000): Promise<DeadLetterRead> {
-  const peeked = await peekMessages(target.sqs, target.resources.inputDlqUrl, { limit });
-  try {
-    const keys = peeked.messages.map(keyOfMessage);
-    const ledger = await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, keys);
-    const letters = peeked.messages.map((message, index) => toDeadLetter(message, ledger.get(keys[index] as string)));
-    return { letters, truncated: peeked.truncated };
-  } finally {
-    await peeked.release();
+  for (let attempt = 0; ; attempt += 1) {
+    const peeked = await peekMessages(target.sqs, target.resources.inputDlqUrl, { limit });
+    let released = false;
+    try {
+      const { Attributes = {} } = await target.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: target.resources.inputDlqUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }),
+      );
+      const heldElsewhere = peeked.truncated ? 0 : Math.max(0, Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) - peeked.messages.length);
+      if (heldElsewhere > 0 && attempt < HELD_RETRIES) {
+        released = true;
+        await peeked.release();
+        await new Promise((resolve) => setTimeout(resolve, HELD_RETRY_MS));
+        continue;
+      }
+      const keys = peeked.messages.map(keyOfMessage);
+      const ledger = await getLedgerItems(target.dynamodb, target.resources.ledgerTableName, keys);
+      const letters = peeked.messages.map((message, index) => toDeadLetter(message, ledger.get(keys[index] as string)));
+      return { letters, truncated: peeked.truncated, heldElsewhere };
+    } finally {
+      if (!released) await peeked.release();
+    }
   }
 }
 

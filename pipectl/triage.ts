@@ -125,7 +125,7 @@ export async function collectEvidence(target: PipelineTarget, options: TriageOpt
   });
   const localMetricTotals =
     target.kind === 'local' ? await attempt('local metrics', async () => localTotals(target, options.since, now), undefined) : undefined;
-  const dead = await attempt('dead letters', () => readDeadLetters(target, 1000), { letters: [], truncated: false });
+  const dead = await attempt('dead letters', () => readDeadLetters(target, 1000), { letters: [], truncated: false, heldElsewhere: 0 });
   const configuration = await attempt('configuration', () => readConfiguration(target), { models: {}, tasks: taskVersions(), error: 'unreadable' });
   const stackEvents = await attempt('stack events', () => recentStackEvents(target, options.since), []);
   const breakers = Array.isArray(status.breakers) ? (status.breakers as BreakerView[]) : [];

@@ -48,11 +48,15 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
   list.action(async (flags: ListFlags) => {
     const { groupByClass, readDeadLetters } = await import('../../pipectl/dlq');
     await withTarget(flags, async (target) => {
-      const { letters, truncated } = await readDeadLetters(target, flags.limit);
+      const { letters, truncated, heldElsewhere } = await readDeadLetters(target, flags.limit);
       const groups = groupByClass(letters);
+      if (heldElsewhere > 0)
+        io.err(
+          `note: ${heldElsewhere} more message(s) in the DLQ are held by another reader (the reconciler's sweep, another pipectl): run again to list them\n`,
+        );
       if (flags.json) {
         const strip = groups.map((group) => ({ ...group, samples: group.samples.map(({ body: _body, ...sample }) => sample) }));
-        io.out(`${JSON.stringify({ total: letters.length, truncated, groups: strip }, null, 2)}\n`);
+        io.out(`${JSON.stringify({ total: letters.length, truncated, heldElsewhere, groups: strip }, null, 2)}\n`);
         return;
       }
       if (letters.length === 0) {
