@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BreakerSettings } from '../resilience/breaker-state';
 import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, QUOTA_ENV, RATE_PACING_MODES, SWITCH_REFRESH_MS, TIERS } from '../contract';
-import { resolveTaskVersion } from '../tasks/registry';
+import { resolveTaskVersion, splitTaskVersionName } from '../tasks/registry';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 /**
@@ -102,7 +102,7 @@ const RuntimeConfigSchema = z
         const resolved = resolveTaskVersion(value);
         if (typeof resolved === 'string') ctx.addIssue({ code: 'custom', message: resolved });
       })
-      .transform((value) => (value === '' ? undefined : { task: value.slice(0, value.lastIndexOf('@')), version: value.slice(value.lastIndexOf('@') + 1) })),
+      .transform((value) => (value === '' ? undefined : splitTaskVersionName(value))),
     shadowMaxPerHour: count(0),
   })
   .superRefine((config, ctx) => {

@@ -8,9 +8,9 @@ import { CLOSED_SNAPSHOT, type BreakerSnapshot } from '../resilience/breaker-sta
 import { estimateCostUsd, type HourlyBudget, hourOf } from '../resilience/budget';
 import { DynamoDbBreakerStore } from '../resilience/dynamodb-breaker-store';
 import { RetryPolicy } from '../resilience/retry-policy';
-import type { RuntimeSwitches, TaskVersionName } from '../resilience/runtime-switches';
+import type { RuntimeSwitches } from '../resilience/runtime-switches';
 import { SharedBreaker } from '../resilience/shared-breaker';
-import { TASK_NAMES, taskVersionName } from '../tasks/registry';
+import { TASK_NAMES, type TaskVersionName, taskVersionName } from '../tasks/registry';
 import type { BatchMetrics } from './batch-metrics';
 import { FallbackChain, type Served } from './fallback-chain';
 import type { ParsedMessage } from './message-parser';

@@ -2,7 +2,7 @@ import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { CONTROL, SWITCH_REFRESH_MS, TIER } from '../contract';
 import { DependencyError, PipelineError } from '../errors/pipeline-errors';
-import { resolveTaskVersion } from '../tasks/registry';
+import { resolveTaskVersion, splitTaskVersionName, type TaskVersionName } from '../tasks/registry';
 
 /*
  * Runtime switches (feature flags) live in the control table, not in AppConfig or SSM Parameter
@@ -92,12 +92,6 @@ export interface Candidate {
   readonly modelId?: string;
   /** A candidate version of one task's prompt: records of that task use it, others their current one. */
   readonly taskVersion?: TaskVersionName;
-}
-
-/** A task version as a candidate names it (`<task>@<version>`, split). */
-export interface TaskVersionName {
-  readonly task: string;
-  readonly version: string;
 }
 
 /** No switch set: what an environment uses until its first read succeeds. */
@@ -196,8 +190,7 @@ export function toSwitchSet(values: Readonly<Record<string, unknown>>, version: 
   const candidate = (percentName: string, modelName: string, versionName: string): Candidate => {
     const modelId = valid.get(modelName);
     const version = valid.get(versionName);
-    const at = version?.lastIndexOf('@') ?? -1;
-    const taskVersion = version ? { task: version.slice(0, at), version: version.slice(at + 1) } : undefined;
+    const taskVersion = version ? splitTaskVersionName(version) : undefined;
     // A percentage without a model or a version serves nobody: 0, so routing never has to check twice.
     if (!modelId && !taskVersion) return { percent: 0 };
     return { percent: Number(valid.get(percentName) ?? '0'), ...(modelId ? { modelId } : {}), ...(taskVersion ? { taskVersion } : {}) };

@@ -25,6 +25,18 @@ export function taskVersionName(task: string, version: string): string {
   return `${task}@${version}`;
 }
 
+/** A task version as `<task>@<version>` names it, split (not checked against the registry). */
+export interface TaskVersionName {
+  readonly task: string;
+  readonly version: string;
+}
+
+/** Splits `<task>@<version>` at its last `@`; undefined when either side is empty. */
+export function splitTaskVersionName(name: string): TaskVersionName | undefined {
+  const at = name.lastIndexOf('@');
+  return at <= 0 || at === name.length - 1 ? undefined : { task: name.slice(0, at), version: name.slice(at + 1) };
+}
+
 /** Every version `task` knows: its current one first, then its candidates. */
 export function versionsOf(task: AnyTaskDefinition): string[] {
   return [task.version, ...Object.keys(task.candidateVersions ?? {}).filter((version) => version !== task.version)];
@@ -35,11 +47,11 @@ export function versionsOf(task: AnyTaskDefinition): string[] {
  * that lists what would work.
  */
 export function resolveTaskVersion(name: string): TaskVersionRef | string {
-  const at = name.lastIndexOf('@');
-  if (at <= 0 || at === name.length - 1) return `"${name}" is not <task>@<version>, e.g. ${taskVersionName(ticketTriage.name, ticketTriage.version)}`;
-  const task = findTask(name.slice(0, at));
-  if (!task) return `no task "${name.slice(0, at)}"; tasks: ${TASK_NAMES.join(', ')}`;
-  const version = name.slice(at + 1);
+  const split = splitTaskVersionName(name);
+  if (!split) return `"${name}" is not <task>@<version>, e.g. ${taskVersionName(ticketTriage.name, ticketTriage.version)}`;
+  const task = findTask(split.task);
+  if (!task) return `no task "${split.task}"; tasks: ${TASK_NAMES.join(', ')}`;
+  const { version } = split;
   if (version === task.version) return { task, version, current: true };
   if (task.candidateVersions && Object.hasOwn(task.candidateVersions, version)) return { task, version, current: false };
   return `task ${task.name} has no version "${version}"; registered: ${versionsOf(task).join(', ')}`;
