@@ -3,6 +3,7 @@ import { createServer as createHttp2Server, type Http2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net';
 import { estimateTokens, simulateAnswer } from '../../lambda/model/simulated-model';
 import { seededRandom, seedFromString } from '../../lambda/shared/seeded-random';
+import { rateAt } from '../fault-window';
 import { type FaultSpec, NO_FAULTS, QUOTA_WINDOW_MS } from './fault-spec';
 import { QuotaBucket, QuotaSeries, type QuotaWindowCount } from './quota-bucket';
 
@@ -58,6 +59,11 @@ export interface ModelSimulator {
   readonly url: string;
   readonly endpoint: string;
   readonly faults: FaultSpec;
+  /**
+   * When the first request arrived (epoch ms), `undefined` before it: the clock of the outage
+   * and of the model items' `/FROM-TO` windows (`modelFaultWindow` is relative to it).
+   */
+  firstRequestAt(): number | undefined;
   stats(): ModelSimulatorStats;
   stop(): Promise<void>;
 }
@@ -189,10 +195,11 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
     }
 
     const random = seededRandom(seedFromString(`${promptKey}\n${nth}`, seed));
-    const drawn = draw(faults, random(), now - firstRequestAt);
+    const elapsedMs = now - firstRequestAt;
+    const drawn = draw(faults, random(), elapsedMs);
     // change safety (issue 15): a degraded model's (or prompt version's) otherwise good answers are wrong-shaped at its rate.
     const degraded = faults.degrade !== undefined && (faults.degrade.target === call.model || faults.degrade.target === call.promptVersion);
-    let outcome = drawn === 'ok' && degraded && random() < (faults.degrade?.rate ?? 0) ? 'schema' : drawn;
+    let outcome = drawn === 'ok' && degraded && random() < rateAt(faults.degrade, elapsedMs) ? 'schema' : drawn;
     let quotaRetryAfterMs: number | undefined;
     if (hasQuota && outcome !== 'outage') {
       // A quota is checked before anything else the provider does: what goes over is refused at once.
@@ -218,7 +225,8 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
         : sendBedrockError(response, 429, 'ThrottlingException', 'Too many requests (simulated quota)', headers);
     }
     if (outcome === 'hang') return; // never answers; the client's own timeout ends it
-    const slow = faults.latency && random() < faults.latency.rate ? faults.latency.ms : 0;
+    // Drawn whether or not the window is open, so the draws after it stay where they were.
+    const slow = faults.latency && random() < rateAt(faults.latency, elapsedMs) ? faults.latency.ms : 0;
     // inFlight counts this call too: "more than CONCURRENCY in flight" includes it.
     const burst = faults.burstLatency && inFlight > faults.burstLatency.concurrency ? faults.burstLatency.ms : 0;
     if (burst > 0) burstSlowed += 1;
@@ -295,6 +303,7 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
     url: `http://127.0.0.1:${port}/v1`,
     endpoint: `http://127.0.0.1:${http2Port}`,
     faults,
+    firstRequestAt: () => firstRequestAt,
     stats: () => ({
       requests,
       byOutcome: { ...byOutcome },
@@ -316,21 +325,25 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
   };
 }
 
-/** The outcome of one call: the outage window first, then one band of the answer faults. */
+/**
+ * The outcome of one call: the outage window first, then one band of the answer faults. A fault
+ * outside its `/FROM-TO` window has a band of width 0 for this call (the bands after it move up),
+ * so the draw stays one uniform number against rates that add up to at most 1.
+ */
 export function draw(faults: FaultSpec, u: number, sinceFirstRequestMs: number): SimulatedOutcome {
   if (faults.outage && sinceFirstRequestMs >= faults.outage.fromMs && sinceFirstRequestMs < faults.outage.toMs) return 'outage';
-  const bands: Array<[SimulatedOutcome, number | undefined]> = [
-    ['throttled', faults.throttle?.rate],
-    ['server-error', faults.serverError?.rate],
-    ['hang', faults.hang?.rate],
-    ['quota', faults.quota?.rate],
-    ['malformed', faults.malformed?.rate],
-    ['truncated', faults.truncated?.rate],
-    ['schema', faults.schema?.rate],
+  const bands: Array<[SimulatedOutcome, FaultSpec['throttle']]> = [
+    ['throttled', faults.throttle],
+    ['server-error', faults.serverError],
+    ['hang', faults.hang],
+    ['quota', faults.quota],
+    ['malformed', faults.malformed],
+    ['truncated', faults.truncated],
+    ['schema', faults.schema],
   ];
   let edge = 0;
-  for (const [outcome, rate] of bands) {
-    edge += rate ?? 0;
+  for (const [outcome, fault] of bands) {
+    edge += rateAt(fault, sinceFirstRequestMs);
     if (u < edge) return outcome;
   }
   return 'ok';
