@@ -20,7 +20,8 @@ export interface EventSourceSettings {
  * in flight), while the first invocation may still be processing it.
  */
 export interface RedeliveryFault {
-  readonly rate: number;
+  /** The share of received messages to hand out twice, now: 0 outside the fault's `/FROM-TO` window. */
+  readonly rate: () => number;
   /** Seeded (`--seed`) so a run is reproducible. */
   readonly random: Random;
   /** Called once per message handed out a second time. */
@@ -180,9 +181,11 @@ export class EventSourcePoller {
 
   /** The redeliver fault's draw: copies of the picked messages wait for another environment. */
   private pickRedeliveries(messages: readonly Message[], from: ExecutionEnvironment): void {
-    if (!this.redelivery || this.redelivery.rate <= 0) return;
+    if (!this.redelivery) return;
+    // One rate for the batch, as it was received; drawn for every message even outside the window, so the seeded stream stays put.
+    const rate = this.redelivery.rate();
     for (const message of messages) {
-      if (this.redelivery.random() >= this.redelivery.rate) continue;
+      if (this.redelivery.random() >= rate) continue;
       this.redeliveries.push({ message, from });
       this.redelivery.onInjected();
     }

@@ -16,6 +16,7 @@ import { type FaultSpec, FaultSpecError, hasFaults, NO_FAULTS, parseFaultSpec, s
 import { type ModelSimulator, startModelSimulator } from './model-simulator/model-simulator';
 import { synthesizeLocalStack, type LocalStackModel } from './stack-model';
 import { AwsBoundary } from './aws-boundary/aws-boundary';
+import { rateAt } from './fault-window';
 import { hasInfraFaults, type InfraFaultCounts, scaleInfraFaultSpec, zeroInfraFaultCounts } from './aws-boundary/infra-fault-spec';
 import { seededRandom, seedFromString } from '../lambda/shared/seeded-random';
 import { functionAppId } from './call-attribution';
@@ -122,6 +123,12 @@ export interface LocalPipeline {
   readonly boundary?: AwsBoundary;
   /** Infrastructure faults injected so far, by kind (all zero without a boundary). */
   infraFaults(): InfraFaultCounts;
+  /**
+   * When the infrastructure fault injection started (epoch ms): the clock of the infrastructure
+   * items' `/FROM-TO` windows (`infraFaultWindow` is relative to it), started just before the
+   * poller starts. `undefined` without infrastructure faults.
+   */
+  readonly infraFaultsStartedAt?: number;
   /** change safety (issue 15): the canary alarm's rollback action (local/canary-rollback.ts). */
   readonly canaryRollback: CanaryRollback;
   stop(): Promise<void>;
@@ -250,7 +257,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         options.onInvocation?.(report);
       },
       redeliver && boundary
-        ? { rate: redeliver.rate, random: seededRandom(seedFromString('redeliver', seed)), onInjected: () => boundary?.record('redeliver') }
+        ? {
+            // The boundary's clock, and its (scaled) copy of the spec: the redeliver window counts like the other infrastructure items'.
+            rate: () => (boundary ? rateAt(boundary.faults.redeliver, boundary.faultClockMs()) : 0),
+            random: seededRandom(seedFromString('redeliver', seed)),
+            onInjected: () => boundary?.record('redeliver'),
+          }
         : undefined,
     );
     const monitors =
@@ -270,6 +282,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
             },
             options.monitors,
           );
+    // The infrastructure faults' windows count from here, when everything is up (the scheduled
+    // monitors' reference run can take seconds), not from when the boundary was started.
+    const infraFaultsStartedAt = boundary?.startFaultClock();
     if (options.autoStart ?? true) poller.start();
     alarms.start();
     // change safety (issue 15): the canary alarm's rule → the bundled rollback Lambda.
@@ -300,6 +315,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       simulator,
       boundary,
       infraFaults: () => boundary?.counts() ?? zeroInfraFaultCounts(),
+      ...(infraFaultsStartedAt !== undefined ? { infraFaultsStartedAt } : {}),
       canaryRollback,
       async stop() {
         if (stopped) return;

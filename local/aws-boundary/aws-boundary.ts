@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { pick, type Random, seededRandom, seedFromString } from '../../lambda/shared/seeded-random';
 import type { InvocationInterceptor, InvocationVerdict } from '../lambda-runtime';
 import { type AwsErrorName, type AwsErrorResponse, awsErrorResponse } from './aws-error-responses';
+import { rateAt } from '../fault-window';
 import { type InfraFaultCounts, type InfraFaultKind, type InfraFaultSpec, zeroInfraFaultCounts } from './infra-fault-spec';
 
 /*
@@ -42,6 +43,12 @@ import { type InfraFaultCounts, type InfraFaultKind, type InfraFaultSpec, zeroIn
  *            deleted, the batch reappears after its visibility timeout), as a Lambda crash does
  *   timeout  from its k-th request on, every request is held, and its result (if it still returns
  *            one) is discarded: the invocation runs past the function timeout and is killed then
+ *
+ * A fault with a `/FROM-TO` window injects only while the boundary's fault clock is inside it: a
+ * request's faults by when it arrives, an invocation's crash or timeout by when it starts. The
+ * clock starts with the boundary, and the pipeline restarts it when it starts polling
+ * (`startFaultClock`). Outside its window a fault's rate is 0, but every draw is still made, so
+ * the seeded stream of a lane stays the same whatever the windows.
  */
 
 /** Where the proxied requests go: the emulators. */
@@ -103,6 +110,7 @@ export class AwsBoundary {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
   private readonly sockets = new Set<Socket>();
   private stopped = false;
+  private clockStartedAt = Date.now();
 
   private constructor(
     private readonly options: AwsBoundaryOptions,
@@ -151,6 +159,30 @@ export class AwsBoundary {
     };
   }
 
+  /**
+   * Starts the clock the faults' `/FROM-TO` windows count from at `at` (epoch ms); until it is
+   * called it runs from when the boundary started. Returns `at`.
+   */
+  startFaultClock(at: number = Date.now()): number {
+    this.clockStartedAt = at;
+    return at;
+  }
+
+  /** The faults it injects, durations at local mode's time scale. */
+  get faults(): InfraFaultSpec {
+    return this.options.faults;
+  }
+
+  /** When the fault clock started (epoch ms). */
+  get faultClockStartedAt(): number {
+    return this.clockStartedAt;
+  }
+
+  /** Milliseconds on the fault clock. */
+  faultClockMs(now: number = Date.now()): number {
+    return now - this.clockStartedAt;
+  }
+
   /** Counts a fault injected elsewhere (the poller's redelivery). */
   record(kind: InfraFaultKind, count = 1): void {
     this.injected[kind] += count;
@@ -172,13 +204,16 @@ export class AwsBoundary {
   }
 
   private startInvocation(lane: Lane, records: number): void {
-    const { crash, timeout } = this.options.faults;
+    const { faults } = this.options;
+    const elapsedMs = this.faultClockMs();
+    const crash = rateAt(faults.crash, elapsedMs);
+    const timeout = rateAt(faults.timeout, elapsedMs);
     const draw = lane.random();
     const at = Math.floor(lane.random() * (PLAN_REQUESTS_PER_RECORD * Math.max(1, records) + 1));
     const after = lane.random() < 0.5;
     let plan: InvocationPlan | undefined;
-    if (draw < (crash?.rate ?? 0)) plan = { kind: 'crash', at, after, fired: false };
-    else if (draw < (crash?.rate ?? 0) + (timeout?.rate ?? 0)) plan = { kind: 'timeout', at, after: false, fired: false };
+    if (draw < crash) plan = { kind: 'crash', at, after, fired: false };
+    else if (draw < crash + timeout) plan = { kind: 'timeout', at, after: false, fired: false };
     lane.invocation = { requests: 0, plan };
   }
 
@@ -253,17 +288,18 @@ export class AwsBoundary {
       }
 
       const { faults } = this.options;
+      const elapsedMs = this.faultClockMs();
       const random = lane.random;
       const draw = random();
       const applied = random() < 0.5;
       const variant = random();
-      const delayMs = service === 'dynamodb' && faults.ddbLatency && random() < faults.ddbLatency.rate ? faults.ddbLatency.ms : 0;
+      const delayMs = service === 'dynamodb' && faults.ddbLatency && random() < rateAt(faults.ddbLatency, elapsedMs) ? faults.ddbLatency.ms : 0;
       if (delayMs > 0) this.injected['ddb-latency'] += 1;
       let answer: AwsErrorResponse | 'hang' | undefined;
       if (service === 'dynamodb') {
-        const throttle = faults.ddbThrottle?.rate ?? 0;
-        const error = throttle + (faults.ddbError?.rate ?? 0);
-        const hang = error + (faults.ddbHang?.rate ?? 0);
+        const throttle = rateAt(faults.ddbThrottle, elapsedMs);
+        const error = throttle + rateAt(faults.ddbError, elapsedMs);
+        const hang = error + rateAt(faults.ddbHang, elapsedMs);
         if (draw < throttle) {
           this.injected['ddb-throttle'] += 1;
           answer = awsErrorResponse(pick<AwsErrorName>(() => variant, ['DDB_PROVISIONED_THROUGHPUT_EXCEEDED', 'DDB_THROTTLING']));
@@ -276,7 +312,7 @@ export class AwsBoundary {
           if (applied) await forward();
           answer = 'hang';
         }
-      } else if (draw < (faults.sqsError?.rate ?? 0)) {
+      } else if (draw < rateAt(faults.sqsError, elapsedMs)) {
         this.injected['sqs-error'] += 1;
         answer = awsErrorResponse(variant < 0.5 ? 'SQS_INTERNAL_FAILURE' : 'SQS_REQUEST_THROTTLED');
       }

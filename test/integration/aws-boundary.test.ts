@@ -150,3 +150,31 @@ describe('AWS boundary: injected errors look like AWS to the SDK', () => {
     expect(settled).toBe('failed');
   });
 });
+
+describe('AWS boundary: a fault window (RATE/FROM-TO) on the fault clock', () => {
+  it('ddb-throttle=1/10-20: passes through before and after the window, throttles inside it; counts only what it injected', async () => {
+    // Prepare: the clock is moved rather than waited on, so nothing depends on timing.
+    const boundary = await boundaryWith({ ddbThrottle: { rate: 1, window: { fromMs: 10_000, toMs: 20_000 } } });
+    const { dynamodb } = clientsThrough(boundary, 1);
+    const put = (pk: string) => dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: { pk: { S: pk } } }));
+
+    // Act + Assess: before (5 s on the clock), inside (15 s), after (25 s).
+    boundary.startFaultClock(Date.now() - 5_000);
+    await put('window-before');
+    boundary.startFaultClock(Date.now() - 15_000);
+    const error = await errorOf(put('window-inside'));
+    expect(['ProvisionedThroughputExceededException', 'ThrottlingException']).toContain(error.name);
+    boundary.startFaultClock(Date.now() - 25_000);
+    await put('window-after');
+
+    expect(boundary.counts()['ddb-throttle']).toBe(1);
+    for (const [pk, stored] of [
+      ['window-before', true],
+      ['window-inside', false],
+      ['window-after', true],
+    ] as const) {
+      const { Item } = await observer.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: pk } }, ConsistentRead: true }));
+      expect(Item !== undefined).toBe(stored);
+    }
+  });
+});
