@@ -102,6 +102,8 @@ interface Scheduled {
   readonly intervalMs: number;
   running?: Promise<MonitorRun>;
   timer?: NodeJS.Timeout;
+  /** Its schedule is disabled (`setScheduleEnabled`): the timer fires, nothing runs. */
+  disabled?: boolean;
 }
 
 export class ScheduledMonitors {
@@ -147,7 +149,13 @@ export class ScheduledMonitors {
         )),
       );
     }
-    if (options.autoStart ?? true) monitors.startTimers();
+    if (options.autoStart ?? true) {
+      // One run of each before the alarms are evaluated: their heartbeat alarms treat a range with
+      // no heartbeat at all as breaching, so a pipeline whose monitors had not run yet would page
+      // at start (on AWS the same holds for a fresh deploy: docs/known-gaps.md).
+      await monitors.runOnce();
+      monitors.startTimers();
+    }
     return monitors;
   }
 
@@ -164,6 +172,17 @@ export class ScheduledMonitors {
     const selected = this.scheduled.filter((entry) => name === undefined || entry.name === name);
     if (name !== undefined && selected.length === 0) throw new Error(`no scheduled monitor named ${name}; there are: ${this.names.join(', ')}`);
     return Promise.all(selected.map((entry) => this.run(entry)));
+  }
+
+  /**
+   * Disables or re-enables one monitor's schedule, as disabling its EventBridge rule would: while
+   * disabled, no scheduled run starts (a run already going finishes). What a game day's
+   * stopped-monitor drill injects; `runOnce` still runs it, as an invocation by hand would.
+   */
+  setScheduleEnabled(name: string, enabled: boolean): void {
+    const entry = this.scheduled.find((candidate) => candidate.name === name);
+    if (!entry) throw new Error(`no scheduled monitor named ${name}; there are: ${this.names.join(', ')}`);
+    entry.disabled = !enabled;
   }
 
   /** The monitors' own DynamoDB cost so far, from the summaries their runs returned. */
@@ -193,7 +212,7 @@ export class ScheduledMonitors {
   private startTimers(): void {
     for (const entry of this.scheduled) {
       entry.timer = setInterval(() => {
-        if (!entry.running) void this.run(entry);
+        if (!entry.running && !entry.disabled) void this.run(entry);
       }, entry.intervalMs);
       entry.timer.unref();
     }

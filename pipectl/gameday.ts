@@ -2,17 +2,22 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { buildWorkload } from '../local/workload-generator/ticket-workload';
 import type { LocalAlarmState } from '../local/alarm-evaluator';
 import { startLocalPipeline } from '../local/local-pipeline';
+import { synthesizeLocalStack } from '../local/stack-model';
 import { buildReport, type LocalRunReport } from '../local/report';
 import { waitForDrain } from '../local/run-local';
 import { COMPOSITE_ALARM_ID } from '../lib/observability/composite-alarm';
 import { UsageError } from './errors';
-import { describeFault, type GameDayScenario, simulatorFaults } from './gameday-scenarios';
+import { modelFaultWindow, parseFaultSpec } from '../local/model-simulator/fault-spec';
+import { infraFaultWindow } from '../local/aws-boundary/infra-fault-spec';
+import type { LocalPipeline } from '../local/local-pipeline';
+import type { TicketCategory } from '../local/workload-generator/ticket-generator';
+import { describeFault, describeOneFault, type GameDayFault, type GameDayScenario, pipelineFaultSpec } from './gameday-scenarios';
 import { writeGameDayIncident } from './incident-report';
 import { incidentTimeline } from './incident-timeline';
 import { listRecoveryAttempts, RECOVERY_ACTION, recordRecoveryAttempt } from './recovery-clock';
 
 // The scenarios live in a module of their own (data only, cheap for --help); re-exported for callers of the runner.
-export { describeFault, findScenario, GAMEDAY_SCENARIOS, type GameDayScenario } from './gameday-scenarios';
+export { describeFault, findScenario, GAMEDAY_SCENARIOS, type GameDayFault, type GameDayScenario } from './gameday-scenarios';
 
 /** Alarms that fire when the local pipeline itself is too slow for its time scale. */
 const PIPELINE_STRAIN_ALARMS: ReadonlySet<string> = new Set(['processor-errors', 'processor-silent', 'input-age-over-sla']);
@@ -35,6 +40,8 @@ export interface GameDayResult {
   readonly unexpectedAlarms: readonly string[];
   /** The page topic's ALARM notifications, in order (CloudWatch's actions, as the local evaluator records them). */
   readonly pages: readonly string[];
+  /** The scenario's `expectedPages` that never paged. */
+  readonly missingPages: readonly string[];
   readonly timeScale: number;
   /** Seconds of pipeline time from the fault's start to the first expected alarm in ALARM; null: not detected. */
   readonly timeToDetectSeconds: number | null;
@@ -58,7 +65,7 @@ export interface GameDayResult {
     readonly timeToMitigateSeconds: number | null;
     readonly timeToStableRecoverySeconds: number | null;
   };
-  /** The game day passed: detected, recovered, nothing fired for a cause not injected, and the invariant holds. */
+  /** The game day passed: detected, every expected page sent, recovered, nothing fired for a cause not injected, and the invariant holds. */
   readonly passed: boolean;
 }
 
@@ -83,13 +90,16 @@ export interface GameDayOptions {
  */
 export async function runGameDay(scenario: GameDayScenario, options: GameDayOptions): Promise<GameDayResult> {
   const { timeScale } = options;
+  const faultSpec = pipelineFaultSpec(scenario);
+  const clocks = scenario.faults.map(faultClock);
   const pipeline = await startLocalPipeline({
     stage: options.stage,
+    ...(scenario.overrides ? { stack: synthesizeLocalStack({ stage: options.stage, overrides: scenario.overrides }) } : {}),
     timeScale,
-    faults: simulatorFaults(scenario),
+    faults: faultSpec,
     logFile: options.logFile,
-    // The monitors watch jobs and drift, which a fault of the model does not touch.
-    monitors: false,
+    // The monitors watch jobs and drift: only the drills of what they watch run them.
+    monitors: scenario.monitors === true ? {} : false,
   });
   const started = Date.now();
   const virtual = (at: number) => Math.round(((at - started) / 1000 / timeScale) * 10) / 10;
@@ -101,16 +111,28 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
   };
   const bodies: string[] = [];
   const maxMessages = Math.ceil(options.timeoutSeconds * scenario.ratePerSecond) + 10;
-  const workload = buildWorkload({ count: maxMessages, seed: options.seed ?? 7, duplicateRate: 0, badLines: false }).map((line) => line.text);
-  const fault = scenario.fault;
-  const outage =
-    fault.kind === 'pause' ? { fromMs: fault.fromSeconds * 1000 * timeScale, toMs: fault.toSeconds * 1000 * timeScale } : pipeline.simulator.faults.outage;
-  if (!outage) {
-    await pipeline.stop();
-    throw new UsageError(`scenario ${scenario.name}: its faults (${describeFault(scenario)}) have no outage window, so nothing could recover`);
+  const seed = options.seed ?? 7;
+  const workload = buildWorkload({ count: maxMessages, seed, duplicateRate: 0, badLines: false }).map((line) => line.text);
+  // What the producers send while an input-shift fault lasts: the same generator, one category over-represented.
+  const shifts = new Map<GameDayFault, string[]>();
+  for (const fault of scenario.faults) {
+    if (fault.kind !== 'input-shift') continue;
+    const shifted = buildWorkload({
+      count: maxMessages,
+      seed: seed + 1,
+      duplicateRate: 0,
+      badLines: false,
+      category: fault.category as TicketCategory,
+      share: fault.share,
+    });
+    shifts.set(
+      fault,
+      shifted.map((line) => line.text),
+    );
   }
+  let sentNormal = 0;
+  let sentShifted = 0;
   let firstAlarm: string | undefined;
-
   let firstRequestAt: number | undefined;
   let detectedAt: number | undefined;
   let detectedBy: string | undefined;
@@ -121,16 +143,63 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
   const deadline = started + options.timeoutSeconds * 1000 * timeScale;
   // Messages per wall-clock second: the scenario's rate in pipeline time.
   const sendEveryMs = (10_000 * timeScale) / scenario.ratePerSecond;
+  const ms = (seconds: number) => seconds * 1000 * timeScale;
+  /** When a fault's window starts and ends (epoch ms), once its clock's origin is known. */
+  const windowOf = (clock: FaultClock): { startAt: number; endAt: number } | undefined => {
+    const { fault } = clock;
+    if (fault.kind !== 'faults') return { startAt: started + ms(fault.fromSeconds), endAt: started + ms(fault.toSeconds) };
+    const spans: { startAt: number; endAt: number }[] = [];
+    if (clock.model) {
+      if (firstRequestAt === undefined) return undefined;
+      spans.push({ startAt: firstRequestAt + clock.model.fromMs * timeScale, endAt: firstRequestAt + clock.model.toMs * timeScale });
+    }
+    if (clock.infra) {
+      const origin = pipeline.infraFaultsStartedAt ?? started;
+      spans.push({ startAt: origin + clock.infra.fromMs * timeScale, endAt: origin + clock.infra.toMs * timeScale });
+    }
+    return { startAt: Math.min(...spans.map((span) => span.startAt)), endAt: Math.max(...spans.map((span) => span.endAt)) };
+  };
 
   try {
     note(`sending ${scenario.ratePerSecond} message(s) per second (pipeline time); fault: ${describeFault(scenario)}`);
     let nextSend = Date.now();
-    let faultStartNoted = false;
-    let faultEndNoted = false;
+    let noticedStart: number | undefined;
+    let noticedEnd: number | undefined;
     while (Date.now() < deadline && recoveredAt === undefined) {
       const now = Date.now();
-      if (now >= nextSend && bodies.length + 10 <= workload.length) {
-        const chunk = workload.slice(bodies.length, bodies.length + 10);
+      // A model fault's window counts from the simulator's first request.
+      if (firstRequestAt === undefined && pipeline.simulator.stats().requests > 0) firstRequestAt = now;
+      // Start and end each fault the drill injects itself (the simulator and the boundary inject theirs).
+      for (const clock of clocks) {
+        const window = windowOf(clock);
+        if (!window) continue;
+        if (!clock.started && now >= window.startAt) {
+          clock.started = true;
+          note(`${describeOneFault(clock.fault)} starts`, window.startAt);
+          await injectFault(pipeline, clock.fault, true, now);
+        }
+        if (clock.started && !clock.ended && now >= window.endAt) {
+          clock.ended = true;
+          note(`${describeOneFault(clock.fault)} ends`, window.endAt);
+          await injectFault(pipeline, clock.fault, false, now);
+        }
+      }
+      const windows = clocks.map(windowOf);
+      if (noticedStart === undefined && clocks.some((clock) => clock.started)) {
+        noticedStart = Math.min(...windows.flatMap((window) => (window ? [window.startAt] : [])));
+        note('fault starts', noticedStart);
+      }
+      if (noticedEnd === undefined && clocks.every((clock) => clock.ended)) {
+        noticedEnd = Math.max(...windows.flatMap((window) => (window ? [window.endAt] : [])));
+        note('fault ends', noticedEnd);
+      }
+      if (now >= nextSend && bodies.length + 10 <= maxMessages) {
+        const shift = clocks.find((clock) => clock.fault.kind === 'input-shift' && clock.started && !clock.ended)?.fault;
+        const source = shift ? (shifts.get(shift) ?? workload) : workload;
+        const offset = shift ? sentShifted : sentNormal;
+        const chunk = source.slice(offset, offset + 10);
+        if (shift) sentShifted += chunk.length;
+        else sentNormal += chunk.length;
         await pipeline.sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: pipeline.resources.inputQueueUrl,
@@ -140,33 +209,6 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
         bodies.push(...chunk);
         nextSend += sendEveryMs;
       }
-      // A model fault's window counts from the simulator's first request; a pause's from the start.
-      if (firstRequestAt === undefined && (fault.kind === 'pause' || pipeline.simulator.stats().requests > 0))
-        firstRequestAt = fault.kind === 'pause' ? started : now;
-      // A pause is injected here; a model fault by the simulator itself.
-      if (fault.kind === 'pause' && firstRequestAt !== undefined) {
-        // Recorded as `pipectl pause` / `resume` record them: the recovery clock sees a manual override placed, then removed.
-        if (!faultStartNoted && now >= firstRequestAt + outage.fromMs) {
-          // setPaused, as `pipectl pause` does through the control API: stop() ends the poller for good
-          // (its abort signal is not renewed), so a drill that stopped it could never resume.
-          pipeline.poller.setPaused(true);
-          await recordDrillAction(pipeline, RECOVERY_ACTION.PAUSE, now);
-        }
-        if (faultStartNoted && !faultEndNoted && now >= firstRequestAt + outage.toMs) {
-          pipeline.poller.setPaused(false);
-          await recordDrillAction(pipeline, RECOVERY_ACTION.RESUME, now);
-        }
-      }
-      const faultStart = firstRequestAt === undefined ? undefined : firstRequestAt + outage.fromMs;
-      const faultEnd = firstRequestAt === undefined ? undefined : firstRequestAt + outage.toMs;
-      if (faultStart !== undefined && now >= faultStart && !faultStartNoted) {
-        faultStartNoted = true;
-        note('fault starts', faultStart);
-      }
-      if (faultEnd !== undefined && now >= faultEnd && !faultEndNoted) {
-        faultEndNoted = true;
-        note('fault ends', faultEnd);
-      }
       for (const alarm of pipeline.alarms.states()) {
         const previous = states.get(alarm.id);
         states.set(alarm.id, alarm.state);
@@ -174,34 +216,37 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
         if (alarm.state === 'ALARM' || previous === 'ALARM') note(`${alarm.id} ${previous} → ${alarm.state}`);
         if (alarm.state !== 'ALARM') continue;
         everFired.add(alarm.id);
-        if (firstAlarm === undefined && faultStart !== undefined && now >= faultStart) firstAlarm = alarm.id;
+        if (firstAlarm === undefined && alarm.id !== COMPOSITE_ALARM_ID && noticedStart !== undefined && now >= noticedStart) firstAlarm = alarm.id;
         if (!scenario.expectedAlarms.includes(alarm.id)) continue;
-        if (faultStart === undefined || now < faultStart) firedBeforeFault.add(alarm.id);
+        if (noticedStart === undefined || now < noticedStart) firedBeforeFault.add(alarm.id);
         else if (detectedAt === undefined) {
           detectedAt = now;
           detectedBy = alarm.id;
         }
       }
-      // Recovered: the fault is over and every alarm that fired during the game day is OK again.
-      if (detectedAt !== undefined && faultEnd !== undefined && now >= faultEnd && [...everFired].every((id) => states.get(id) === 'OK')) {
+      // Recovered: every fault is over and every alarm that fired during the game day is OK again.
+      if (detectedAt !== undefined && noticedEnd !== undefined && now >= noticedEnd && [...everFired].every((id) => states.get(id) === 'OK')) {
         recoveredAt = now;
         note('every alarm that fired is OK again');
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     if (recoveredAt === undefined) note(detectedAt === undefined ? 'timed out before detection' : 'timed out before recovery');
+    // A drill that timed out may have left its own faults in place: undo them before the drain.
+    for (const clock of clocks) if (clock.started && !clock.ended) await injectFault(pipeline, clock.fault, false, Date.now());
     // Alarms that say the pipeline itself could not keep up (invocations timing out, work piling
     // up) point at the machine, not at the scenario: say so, with what to change.
-    const strained = [...everFired].filter((id) => PIPELINE_STRAIN_ALARMS.has(id));
-    if (detectedAt === undefined && strained.length > 0) {
+    const strained = [...everFired].filter((id) => PIPELINE_STRAIN_ALARMS.has(id) && !scenario.expectedAlarms.includes(id));
+    if (strained.length > 0 && !scenario.consequences.some((id) => strained.includes(id))) {
       note(`${strained.join(', ')} fired: the local pipeline could not keep up (an overloaded machine?); re-run with a larger --time-scale, e.g. 0.25`);
     }
     note('workload stopped; draining the input queue');
     await waitForDrain(pipeline, Math.max(30_000, options.timeoutSeconds * 1000 * timeScale));
     const report = await buildReport(pipeline, bodies, Date.now() - started, 0);
-    const faultStart = (firstRequestAt ?? started) + outage.fromMs;
-    const faultEnd = (firstRequestAt ?? started) + outage.toMs;
-    const seconds = (ms: number) => Math.round((ms / 1000 / timeScale) * 10) / 10;
+    const windows = clocks.map(windowOf).filter((window) => window !== undefined);
+    const faultStart = windows.length > 0 ? Math.min(...windows.map((window) => window.startAt)) : started;
+    const faultEnd = windows.length > 0 ? Math.max(...windows.map((window) => window.endAt)) : started;
+    const seconds = (value: number) => Math.round((value / 1000 / timeScale) * 10) / 10;
     const timeToDetectSeconds = detectedAt === undefined ? null : seconds(detectedAt - faultStart);
     const timeToRecoverSeconds = recoveredAt === undefined ? null : seconds(Math.max(0, recoveredAt - faultEnd));
     // The recovery clock, as `pipectl incident timeline` computes it for a real incident.
@@ -211,19 +256,21 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
     const attempts = await listRecoveryAttempts(pipeline.dynamodb, pipeline.resources.controlTableName);
     const clock = incidentTimeline(transitions, attempts, { startedAt: faultStart, timeScale });
     if (options.incidentFile) writeGameDayIncident({ scenario: scenario.name, startedAt: faultStart, timeScale, transitions, attempts }, options.incidentFile);
-    const allowed = new Set([...scenario.expectedAlarms, ...scenario.consequences]);
+    const allowed = new Set([...scenario.expectedAlarms, ...(scenario.expectedPages ?? []), ...scenario.consequences]);
     // The composite only summarises the paging alarms: it is never a cause.
     const unexpectedAlarms = [...everFired].filter((id) => !allowed.has(id) && id !== COMPOSITE_ALARM_ID);
     const pages = pipeline.alarms
       .notifications('page')
       .filter((notification) => notification.state === 'ALARM')
       .map((notification) => notification.alarmId);
+    const missingPages = (scenario.expectedPages ?? []).filter((id) => !pages.includes(id));
     return {
       scenario: scenario.name,
       faults: describeFault(scenario),
       firstAlarm: firstAlarm ?? null,
       unexpectedAlarms,
       pages,
+      missingPages,
       timeScale,
       timeToDetectSeconds,
       timeToRecoverSeconds,
@@ -247,10 +294,56 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
         timeToStableRecoverySeconds: clock.timeToStableRecoverySeconds,
       },
       passed:
-        timeToDetectSeconds !== null && timeToRecoverSeconds !== null && report.invariantHolds && firedBeforeFault.size === 0 && unexpectedAlarms.length === 0,
+        timeToDetectSeconds !== null &&
+        timeToRecoverSeconds !== null &&
+        report.invariantHolds &&
+        firedBeforeFault.size === 0 &&
+        unexpectedAlarms.length === 0 &&
+        missingPages.length === 0,
     };
   } finally {
     await pipeline.stop();
+  }
+}
+
+/** One fault of a scenario and where the drill is with it. */
+interface FaultClock {
+  readonly fault: GameDayFault;
+  /** A `faults` item's windows as the spec gives them (unscaled ms): the model's from its first request, the infrastructure's from the pipeline's start. */
+  readonly model?: { readonly fromMs: number; readonly toMs: number };
+  readonly infra?: { readonly fromMs: number; readonly toMs: number };
+  started: boolean;
+  ended: boolean;
+}
+
+function faultClock(fault: GameDayFault): FaultClock {
+  if (fault.kind !== 'faults') return { fault, started: false, ended: false };
+  const own = parseFaultSpec(fault.spec);
+  const model = modelFaultWindow(own);
+  const infra = infraFaultWindow(own.infra);
+  if (!model && !infra) {
+    throw new UsageError(`game day fault ${fault.spec}: it has no time window (outage=FROM-TO or ITEM/FROM-TO), so nothing could recover`);
+  }
+  return { fault, ...(model ? { model } : {}), ...(infra ? { infra } : {}), started: false, ended: false };
+}
+
+/** Starts (`on`) or ends one fault that the drill injects itself; the spec's faults need nothing. */
+async function injectFault(pipeline: LocalPipeline, fault: GameDayFault, on: boolean, at: number): Promise<void> {
+  switch (fault.kind) {
+    case 'pause':
+      // setPaused, as `pipectl pause` does through the control API: stop() ends the poller for good
+      // (its abort signal is not renewed), so a drill that stopped it could never resume.
+      // Recorded as `pipectl pause` / `resume` record them: the recovery clock sees a manual override placed, then removed.
+      pipeline.poller.setPaused(on);
+      await recordDrillAction(pipeline, on ? RECOVERY_ACTION.PAUSE : RECOVERY_ACTION.RESUME, at);
+      return;
+    case 'monitor-stopped':
+      if (!pipeline.monitors) throw new UsageError(`game day fault ${describeOneFault(fault)}: the scenario runs without the scheduled monitors`);
+      pipeline.monitors.setScheduleEnabled(fault.monitor, !on);
+      return;
+    case 'input-shift':
+    case 'faults':
+      return;
   }
 }
 

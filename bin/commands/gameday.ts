@@ -4,7 +4,15 @@ import type { CliIo } from '../../pipectl/cli-io';
 import { OperationFailedError, RefusedError } from '../../pipectl/errors';
 import { formatDuration, parseDuration, table } from '../../pipectl/format';
 import type { GameDayResult } from '../../pipectl/gameday';
-import { describeFault, findScenario, GAMEDAY_INCIDENT_FILE, GAMEDAY_SCENARIOS, type GameDayScenario } from '../../pipectl/gameday-scenarios';
+import {
+  DEFAULT_GAMEDAY_TIME_SCALE,
+  DEFAULT_GAMEDAY_TIMEOUT_SECONDS,
+  describeFault,
+  findScenario,
+  GAMEDAY_INCIDENT_FILE,
+  GAMEDAY_SCENARIOS,
+  type GameDayScenario,
+} from '../../pipectl/gameday-scenarios';
 import { addExamples } from './target-options';
 
 interface GameDayFlags {
@@ -15,8 +23,8 @@ interface GameDayFlags {
   readonly region?: string;
   readonly local?: boolean;
   readonly template: string;
-  readonly timeScale: number;
-  readonly timeout: string;
+  readonly timeScale?: number;
+  readonly timeout?: string;
   readonly log: string;
   readonly json?: boolean;
   readonly incidentFile: string;
@@ -43,8 +51,13 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     .option('--stage <name>', 'a deployed stage: refused for production; not supported yet for the others (see the message)')
     .option('--region <region>', 'AWS region of --stage')
     .addOption(new Option('--template <stage>', 'the stage whose template the local pipeline runs (it must allow fault injection)').default('dev'))
-    .addOption(new Option('--time-scale <factor>', 'local time runs this much faster than real time').argParser(timeScale).default(0.1))
-    .addOption(new Option('--timeout <duration>', 'give up after this much pipeline time').default('15m'))
+    .addOption(
+      new Option(
+        '--time-scale <factor>',
+        "local time runs this much faster than real time (default: the scenario's, 0.1 unless its windows are long)",
+      ).argParser(timeScale),
+    )
+    .option('--timeout <duration>', "give up after this much pipeline time (default: the scenario's, 15m unless its windows are long)")
     .addOption(new Option('--log <file>', "where the game day's processor log (and alarm states) go").default(join('.local', 'gameday', 'processor.log')))
     .addOption(
       new Option('--incident-file <file>', 'where the alarm transitions and recovery attempts are kept for `pipectl incident timeline --gameday`').default(
@@ -103,16 +116,18 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
   });
 
   async function runOne(scenario: GameDayScenario, flags: GameDayFlags): Promise<GameDayResult> {
-    const timeoutSeconds = parseDuration(flags.timeout, '--timeout') / 1000;
+    const timeoutSeconds =
+      flags.timeout === undefined ? (scenario.timeoutSeconds ?? DEFAULT_GAMEDAY_TIMEOUT_SECONDS) : parseDuration(flags.timeout, '--timeout') / 1000;
+    const scale = flags.timeScale ?? scenario.timeScale ?? DEFAULT_GAMEDAY_TIME_SCALE;
     io.err(
-      `game day ${scenario.name}: ${scenario.description}.\nA local pipeline of the ${flags.template} template at ×${flags.timeScale} time, ` +
+      `game day ${scenario.name}: ${scenario.description}.\nA local pipeline of the ${flags.template} template at ×${scale} time, ` +
         `fault ${describeFault(scenario)}; expecting ${scenario.expectedAlarms.join(' or ')} (at most ${formatDuration(timeoutSeconds * 1000)} of pipeline time, ` +
-        `${formatDuration(timeoutSeconds * 1000 * flags.timeScale)} of yours).\n`,
+        `${formatDuration(timeoutSeconds * 1000 * scale)} of yours).\n`,
     );
     const { runGameDay } = await import('../../pipectl/gameday');
     const result = await runGameDay(scenario, {
       stage: flags.template,
-      timeScale: flags.timeScale,
+      timeScale: scale,
       timeoutSeconds,
       logFile: flags.log,
       incidentFile: flags.incidentFile,
@@ -127,6 +142,7 @@ function whyFailed(result: GameDayResult): string[] {
     result.timeToDetectSeconds === null ? 'the fault was not detected' : '',
     result.timeToDetectSeconds !== null && result.timeToRecoverSeconds === null ? 'the alarms did not recover' : '',
     result.report.invariantHolds ? '' : 'the invariant does not hold',
+    result.missingPages.length > 0 ? `${result.missingPages.join(', ')} did not page` : '',
     result.firedBeforeFault.length > 0 ? `${result.firedBeforeFault.join(', ')} fired before the fault` : '',
     result.unexpectedAlarms.length > 0 ? `${result.unexpectedAlarms.join(', ')} fired for a cause that was not injected` : '',
   ].filter(Boolean);
@@ -156,6 +172,7 @@ function describe(result: GameDayResult): string {
     0,
     `  scenario         ${result.scenario} (${result.faults}); first alarm: ${result.firstAlarm ?? 'none'}; pages: ${result.pages.length > 0 ? result.pages.join(', ') : 'none'}`,
   );
+  if (result.missingPages.length > 0) lines.push(`  ✘ expected to page, did not: ${result.missingPages.join(', ')}`);
   if (result.firedBeforeFault.length > 0) lines.push(`  ✘ fired before the fault: ${result.firedBeforeFault.join(', ')}`);
   if (result.unexpectedAlarms.length > 0) lines.push(`  ✘ fired for a cause not injected: ${result.unexpectedAlarms.join(', ')}`);
   lines.push(`  ${result.passed ? '✔ game day passed' : '✘ game day failed'}`, '');

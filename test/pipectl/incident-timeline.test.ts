@@ -24,7 +24,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 // for processor-silent (5 silent minutes) to page before the resume, short enough for a test.
 const shortPause: GameDayScenario = {
   ...(GAMEDAY_SCENARIOS['processor-paused'] as GameDayScenario),
-  fault: { kind: 'pause', fromSeconds: 30, toSeconds: 450 },
+  faults: [{ kind: 'pause', fromSeconds: 30, toSeconds: 450 }],
 };
 
 describe('pipectl incident timeline --gameday', () => {
