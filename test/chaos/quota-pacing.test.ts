@@ -6,7 +6,7 @@
  * outage inside a quota run is in quota-outage.test.ts; what both share, in quota-run.ts.
  *
  * Bounded: 150 and 400 messages, loopback only, each run ends when the input queue has drained
- * (or after its drain timeout).
+ * (or after its drain timeout). The unpaced run is the long one: its 400 calls wait on the quota.
  */
 import { describe, expect, it } from 'vitest';
 import { QUOTA_ENV } from '../../lambda/contract';
@@ -25,16 +25,17 @@ const refusedShare = (report: LocalRunReport) => {
 describe('pacing to a provider quota', () => {
   it('meets the quota on the primary: no rules, no dead letters, under 5% 429s; unpaced draws more 429s', async () => {
     expect(paced.processor.environment[QUOTA_ENV.MODEL_QUOTAS]).toContain(`"rpm":${RPM}`);
-    const pacedRun = await drainedRun(`rpm=${RPM}`, paced);
+    // The two runs are independent (a pipeline and a simulator each) and mostly wait on the quota's
+    // clock: side by side. The unpaced run has more messages than the provider's full bucket (one
+    // minute's worth) plus what it refills while they run: with 150 the bucket alone can absorb a
+    // slow machine's unpaced run.
+    const [pacedRun, unpacedRun] = await Promise.all([drainedRun(`rpm=${RPM}`, paced), drainedRun(`rpm=${RPM}`, unpaced, 400)]);
     expect(pacedRun.invariantHolds, pacedRun.invariantViolations.join('; ')).toBe(true);
     expect(pacedRun.byTier.rules).toBe(0);
     expect(pacedRun.deadLettered).toBe(pacedRun.rejected);
     expect(pacedRun.byTier.primary).toBeGreaterThanOrEqual(0.99 * pacedRun.completed);
     expect(refusedShare(pacedRun)).toBeLessThan(0.05);
 
-    // More messages than the provider's full bucket (one minute's worth) plus what it refills while
-    // they run: with 150 the bucket alone can absorb a slow machine's unpaced run.
-    const unpacedRun = await drainedRun(`rpm=${RPM}`, unpaced, 400);
     expect(unpacedRun.invariantHolds, unpacedRun.invariantViolations.join('; ')).toBe(true);
     expect(unpacedRun.details.model.byOutcome['rate-limited']).toBeGreaterThan(pacedRun.details.model.byOutcome['rate-limited']);
   }, 600_000);
