@@ -1,0 +1,49 @@
+/**
+ * Chaos, as in model-faults.test.ts (its header), the two faults that open the breaker: a quota
+ * exhausted for good (settled by the rules) and an outage longer than the retry budget (deferred,
+ * then completed by the models). In a file of their own so that they run beside the others.
+ */
+import { describe, expect, it } from 'vitest';
+import { BREAKER, CONTROL, ENV, LEDGER_STATUS, METRIC } from '../../lambda/contract';
+import { chaos, expectAllCompleted, expectSafe } from './model-chaos';
+
+// Each run is bounded by its drain timeout (90 s); on a busy machine a run may need more than
+// vitest's default 60 s to get there.
+describe('chaos: the model fails for longer than the retries, the breaker opens, nothing is lost', { timeout: 150_000 }, () => {
+  it('quota exhausted: the quota error is never retried, the breaker opens, records are settled by the rules', async () => {
+    const run = await chaos('quota', 'quota=1', { environment: { [ENV.BREAKER_WHEN_OPEN]: 'fallback' } });
+    expectSafe(run);
+    expectAllCompleted(run.report);
+    const { model, metrics } = run.report.details;
+    expect(metrics[METRIC.MODEL_RETRIES] ?? 0).toBe(0);
+    // Each claim of a key met the quota error once per model at most: no retry of it.
+    expect(model.byOutcome.quota).toBe(model.requests);
+    const claims = run.ledger.filter((item) => item.status === LEDGER_STATUS.COMPLETED).reduce((total, item) => total + Number(item.claims), 0);
+    expect(model.requests).toBeLessThanOrEqual(2 * claims);
+    expect(run.breakers.filter((item) => Number(item[BREAKER.OPEN_COUNT] ?? 0) >= 1).length).toBeGreaterThan(0);
+    expect(metrics[METRIC.BREAKER_OPEN]).toBeGreaterThan(0);
+    expect(run.report.byTier.rules).toBe(run.report.completed);
+  });
+
+  it('an outage longer than the retry budget: nothing lost, the breaker opens once, probes one at a time, all completed by the models after recovery', async () => {
+    // 100% 503 from 0.4 s to 6 s (local time) after the first call: longer than one invocation
+    // (6 s, of which 4.4 s for model calls); the breaker's cooldown is 6 s.
+    const run = await chaos('outage', 'outage=2-30');
+    expectSafe(run);
+    expectAllCompleted(run.report);
+    const opened = run.logLines.filter((line) => line.message === 'breaker opened');
+    expect(opened.filter((line) => line.modelId === 'sim-primary')).toHaveLength(1);
+    const primary = run.breakers.find((item) => item[CONTROL.PARTITION_KEY] === `${CONTROL.BREAKER_PREFIX}sim-primary`);
+    expect(primary).toMatchObject({ [BREAKER.OPEN_COUNT]: 1, [BREAKER.STATE]: 'closed' });
+    for (const item of run.breakers) expect(item[BREAKER.OPEN_COUNT] ?? 0).toBeLessThanOrEqual(1);
+    // One probe at a time: each probe's outcome is logged once; a failed one reopens the breaker
+    // for a whole cooldown, so a 5.6 s outage leaves room for one failed probe per model at most.
+    const probes = run.logLines.filter((line) => line.message === 'breaker closed after a probe' || line.message === 'breaker reopened after a probe');
+    expect(probes.filter((line) => line.modelId === 'sim-primary' && line.message === 'breaker closed after a probe')).toHaveLength(1);
+    expect(probes.filter((line) => line.modelId === 'sim-primary').length).toBeLessThanOrEqual(2);
+    // Deferred, not settled for less: every result came from a model after the outage.
+    expect(run.report.byTier.rules).toBe(0);
+    expect(run.report.details.model.byOutcome.outage).toBeGreaterThan(0);
+    expect(run.report.details.metrics[METRIC.BREAKER_OPEN]).toBeGreaterThan(0);
+  });
+});
