@@ -8,7 +8,9 @@ import { chaos, expectInjectedAndSafe } from './infra-chaos';
 
 describe('chaos: the infrastructure misbehaves, nothing is lost or duplicated', { timeout: 420_000 }, () => {
   it('crash=0.3: environments die mid-invocation, batches come back, every input settles once', async () => {
-    const run = await chaos('crash', 'crash=0.3');
+    // As in the timeout run: only invocations that start in the first 250 s (50 s at the time scale)
+    // draw, so a message's batch may crash on its first and second receive, not again and again.
+    const run = await chaos('crash', 'crash=0.3/0-250');
     expectInjectedAndSafe(run, 'crash');
   });
 });
