@@ -1,4 +1,9 @@
-/** The `pipectl local` command as a user runs it: a child process, its exit status, its files. */
+/**
+ * The `pipectl local` command as a user runs it (`npm start`, the package's bin): a child process
+ * of bin/pipectl.js — the prebuilt bundle when it is fresh, the TypeScript source otherwise — its
+ * exit status, its files. The cases are independent child processes with their own files, so they
+ * run side by side: most of each is a pipeline waiting on its scaled clock.
+ */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,13 +12,12 @@ import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const scratch = mkdtempSync(join(tmpdir(), 'pipectl-local-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function pipectl(args: string[], onStdoutLine?: (line: string, child: ReturnType<typeof spawn>) => void) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(TSX, ['bin/pipectl.ts', ...args], { cwd: ROOT, env: { ...process.env, CI: 'true' } });
+    const child = spawn(process.execPath, ['bin/pipectl.js', ...args], { cwd: ROOT, env: { ...process.env, CI: 'true' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -27,7 +31,8 @@ function pipectl(args: string[], onStdoutLine?: (line: string, child: ReturnType
   });
 }
 
-describe('pipectl local', () => {
+// Child processes that synthesize, run and drain, side by side: allow a busy machine more than the default 60 s.
+describe.concurrent('pipectl local', { timeout: 180_000 }, () => {
   it('runs a workload, prints a summary, writes the report and exits 0 when the invariant holds', async () => {
     const reportFile = join(scratch, 'report.json');
     const { code, stdout, stderr } = await pipectl(['local', '--messages', '40', '--duplicates', '0.25', '--seed', '5', '--report', reportFile]);
@@ -58,8 +63,7 @@ describe('pipectl local', () => {
     expect(Object.keys(report.apiCalls).sort()).toEqual(['cloudwatch', 'dynamodb.read', 'dynamodb.write', 'sqs']);
   });
 
-  // A child process that synthesizes, runs and drains: allow a busy machine more than the default 60 s.
-  it('runs with --faults: the simulator injects them, the summary says so, the invariant holds', { timeout: 150_000 }, async () => {
+  it('runs with --faults: the simulator injects them, the summary says so, the invariant holds', async () => {
     const reportFile = join(scratch, 'faults.json');
     const { code, stdout, stderr } = await pipectl(['local', '--messages', '40', '--seed', '4', '--faults', '429=0.3:1000,5xx=0.1', '--report', reportFile]);
     expect(code, stderr).toBe(0);
