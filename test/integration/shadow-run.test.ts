@@ -133,6 +133,8 @@ describe('shadow run', () => {
         logFile: join(scratch, 'processor.log'),
         faults: 'degrade=sim-candidate:0.5',
         environment: { SHADOW_MODEL_ID: 'sim-candidate', SHADOW_PERCENT: '100' },
+        // The reconciler's final run, but no drift reference run: it costs a pipeline, and this run is about the shadow.
+        monitors: { driftReference: false },
       });
       expect(report.invariantHolds).toBe(true);
       expect(report.shadow?.sampled).toBe(report.completed);
