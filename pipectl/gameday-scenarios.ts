@@ -40,12 +40,17 @@ interface DrillWindow {
  * - `monitor-stopped`: one scheduled monitor's schedule is disabled (its EventBridge rule, on AWS).
  * - `input-shift`: the producers' data moves: that share of what is sent is of one category
  *   (a new product launch, a broken upstream classifier) — drift in the data, not in the model.
+ * - `lost-sends`: at `fromSeconds` a producer registers a job of `messages` lines, as `pipectl
+ *   send` does, with a deadline `deadlineSeconds` later, but `lostShare` of its sends never
+ *   reach the queue (a producer bug, a purged queue). At `toSeconds` it does what the
+ *   incomplete-job runbook says: it re-sends the job's file (idempotent: what finished is skipped).
  */
 export type GameDayFault =
   | { readonly kind: 'faults'; readonly spec: string }
   | ({ readonly kind: 'pause' } & DrillWindow)
   | ({ readonly kind: 'monitor-stopped'; readonly monitor: string } & DrillWindow)
-  | ({ readonly kind: 'input-shift'; readonly category: string; readonly share: number } & DrillWindow);
+  | ({ readonly kind: 'input-shift'; readonly category: string; readonly share: number } & DrillWindow)
+  | ({ readonly kind: 'lost-sends'; readonly messages: number; readonly lostShare: number; readonly deadlineSeconds: number } & DrillWindow);
 
 /** A named fault scenario: what is injected, and which alarms must see it. */
 export interface GameDayScenario {
@@ -140,6 +145,17 @@ export const GAMEDAY_SCENARIOS: Readonly<Record<string, GameDayScenario>> = {
     consequences: PROCESSOR_FAILURE_CONSEQUENCES,
     ratePerSecond: 1,
   },
+  'job-incomplete': {
+    name: 'job-incomplete',
+    description:
+      'a producer registers a job of 50 tickets and 10 of its sends are lost before the queue: past the deadline (5 min) the reconciler finds them missing; the producer then re-sends the file, as the runbook says',
+    faults: [{ kind: 'lost-sends', messages: 50, lostShare: 0.2, deadlineSeconds: 300, fromSeconds: 30, toSeconds: 720 }],
+    expectedAlarms: ['incomplete-job'],
+    consequences: [],
+    ratePerSecond: 0.2,
+    monitors: true,
+    timeoutSeconds: 1_800,
+  },
   'processor-paused': {
     name: 'processor-paused',
     description: 'the event source stops polling for 20 minutes (a stuck deployment, a pause nobody resumed): messages wait, nothing finishes',
@@ -191,8 +207,8 @@ export const GAMEDAY_SCENARIOS: Readonly<Record<string, GameDayScenario>> = {
     description:
       'the input drifts (drift-critical pages and stays in ALARM), then, while it is still in ALARM, invocations start crashing: the second incident must page too',
     faults: [
-      { kind: 'input-shift', category: 'billing', share: 0.9, fromSeconds: 60, toSeconds: 1860 },
-      { kind: 'faults', spec: 'crash=0.7/1200-1500' },
+      { kind: 'input-shift', category: 'billing', share: 0.9, fromSeconds: 60, toSeconds: 1380 },
+      { kind: 'faults', spec: 'crash=0.7/1080-1380' },
     ],
     expectedAlarms: ['drift-critical'],
     expectedPages: ['drift-critical', 'processor-errors'],
@@ -200,7 +216,7 @@ export const GAMEDAY_SCENARIOS: Readonly<Record<string, GameDayScenario>> = {
     ratePerSecond: 0.4,
     monitors: true,
     timeScale: 0.05,
-    timeoutSeconds: 4_500,
+    timeoutSeconds: 5_400,
     overrides: FAST_MONITORS,
   },
 };
@@ -222,6 +238,8 @@ export function describeOneFault(fault: GameDayFault): string {
       return `stop ${fault.monitor}=${fault.fromSeconds}-${fault.toSeconds}`;
     case 'input-shift':
       return `input ${fault.category}×${fault.share}=${fault.fromSeconds}-${fault.toSeconds}`;
+    case 'lost-sends':
+      return `lose ${Math.round(fault.lostShare * fault.messages)} of a ${fault.messages}-line job=${fault.fromSeconds}-${fault.toSeconds}`;
   }
 }
 

@@ -4,7 +4,7 @@ import type { LocalAlarmState } from '../local/alarm-evaluator';
 import { startLocalPipeline } from '../local/local-pipeline';
 import { synthesizeLocalStack } from '../local/stack-model';
 import { buildReport, type LocalRunReport } from '../local/report';
-import { waitForDrain } from '../local/run-local';
+import { sendBodies, waitForDrain } from '../local/run-local';
 import { COMPOSITE_ALARM_ID } from '../lib/observability/composite-alarm';
 import { UsageError } from './errors';
 import { modelFaultWindow, parseFaultSpec } from '../local/model-simulator/fault-spec';
@@ -14,6 +14,7 @@ import type { TicketCategory } from '../local/workload-generator/ticket-generato
 import { describeFault, describeOneFault, type GameDayFault, type GameDayScenario, pipelineFaultSpec } from './gameday-scenarios';
 import { writeGameDayIncident } from './incident-report';
 import { incidentTimeline } from './incident-timeline';
+import { registerJob } from './job-registry';
 import { listRecoveryAttempts, RECOVERY_ACTION, recordRecoveryAttempt } from './recovery-clock';
 
 // The scenarios live in a module of their own (data only, cheap for --help); re-exported for callers of the runner.
@@ -130,6 +131,7 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
       shifted.map((line) => line.text),
     );
   }
+  const lossyJobs = new Map<GameDayFault, LossyJob>();
   let sentNormal = 0;
   let sentShifted = 0;
   let firstAlarm: string | undefined;
@@ -177,11 +179,24 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
           clock.started = true;
           note(`${describeOneFault(clock.fault)} starts`, window.startAt);
           await injectFault(pipeline, clock.fault, true, now);
+          if (clock.fault.kind === 'lost-sends') {
+            const job = await startLossyJob(pipeline, clock.fault, `gameday-${scenario.name}-${now}`, seed);
+            lossyJobs.set(clock.fault, job);
+            bodies.push(...job.sent);
+            note(`job ${job.jobId} registered with ${job.lines.length} lines; ${job.lines.length - job.sent.length} of its sends lost`);
+          }
         }
         if (clock.started && !clock.ended && now >= window.endAt) {
           clock.ended = true;
           note(`${describeOneFault(clock.fault)} ends`, window.endAt);
           await injectFault(pipeline, clock.fault, false, now);
+          const job = clock.fault.kind === 'lost-sends' ? lossyJobs.get(clock.fault) : undefined;
+          if (job) {
+            // The incomplete-job runbook's remedy: the producer re-sends the job's whole file.
+            await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, job.lines);
+            bodies.push(...job.lines);
+            note(`the producer re-sends job ${job.jobId} (${job.lines.length} lines; the ones that finished are skipped as duplicates)`);
+          }
         }
       }
       const windows = clocks.map(windowOf);
@@ -342,9 +357,37 @@ async function injectFault(pipeline: LocalPipeline, fault: GameDayFault, on: boo
       pipeline.monitors.setScheduleEnabled(fault.monitor, !on);
       return;
     case 'input-shift':
+    case 'lost-sends':
     case 'faults':
       return;
   }
+}
+
+/** A job a `lost-sends` fault registered: every line of it, and the ones that reached the queue. */
+interface LossyJob {
+  readonly jobId: string;
+  readonly lines: readonly string[];
+  readonly sent: readonly string[];
+}
+
+/** Registers a job as `pipectl send` does and sends all but `lostShare` of its lines (spread through it). */
+async function startLossyJob(pipeline: LocalPipeline, fault: Extract<GameDayFault, { kind: 'lost-sends' }>, jobId: string, seed: number): Promise<LossyJob> {
+  const lines = buildWorkload({ count: fault.messages, seed: seed + 2, duplicateRate: 0, badLines: false }).map((line) =>
+    JSON.stringify({ ...(JSON.parse(line.text) as Record<string, unknown>), jobId }),
+  );
+  await registerJob(pipeline.dynamodb, pipeline.resources.controlTableName, {
+    jobId,
+    expected: lines.length,
+    unique: lines.length,
+    now: Date.now(),
+    deadlineMs: fault.deadlineSeconds * 1000 * pipeline.timeScale,
+  });
+  const lost = Math.round(fault.lostShare * lines.length);
+  const every = lost > 0 ? lines.length / lost : Number.POSITIVE_INFINITY;
+  const lostIndexes = new Set(Array.from({ length: lost }, (_, index) => Math.floor(index * every)));
+  const sent = lines.filter((_, index) => !lostIndexes.has(index));
+  await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, sent);
+  return { jobId, lines, sent };
 }
 
 /** A drill's pause or resume, recorded on the game day pipeline's recovery clock as the on-call's would be. */
