@@ -228,8 +228,13 @@ export class LocalAlarmEvaluator {
       const periodMs = this.periodMs(alarm);
       // A period is evaluated once it has ended and a grace for late log lines has passed.
       const grace = Math.min(500, periodMs / 10);
-      const newest = final ? Math.floor((now - this.origin) / periodMs) : Math.floor((now - grace - this.origin) / periodMs) - 1;
-      if (newest < 0 || (newest <= progress.lastPeriod && !final)) continue;
+      // The final evaluation takes in the current, partial period, but only for an alarm that a
+      // partial period cannot make breach: a sum or count so far is at most the period's whole one,
+      // so it can only understate "more than" (which it may then catch), and would overstate
+      // "less than" (a heartbeat not yet due would page every run that stops mid-period).
+      const partial = final && !alarm.comparison.startsWith('LessThan');
+      const newest = partial ? Math.floor((now - this.origin) / periodMs) : Math.floor((now - grace - this.origin) / periodMs) - 1;
+      if (newest < 0 || (newest <= progress.lastPeriod && !partial)) continue;
       const range: DatapointClass[] = [];
       const first = Math.max(0, newest - (alarm.evaluationPeriods + EXTRA_RANGE_PERIODS) + 1);
       // Metrics with no datapoint in the whole range: FILL leaves them empty (metric-math.ts).

@@ -136,6 +136,37 @@ describe('scheduled monitors', () => {
     ).toContain('reconciler-heartbeat');
   });
 
+  it('the final evaluation of a run that ends mid-period does not page a heartbeat that is not due yet', async () => {
+    // Found by the drift-monitor-stopped game day: every run with monitors ended with both
+    // heartbeat alarms paging, because the final evaluation judged the current, partial period
+    // (no heartbeat in it yet) as a whole one.
+    const h = harness();
+    const drift = (realSeconds: number) => h.pipeline(METRIC.MONITOR_HEARTBEAT, METRIC_SERVICE.DRIFT_MONITOR, 1, realSeconds);
+    for (let second = 0; second < 3_600; second += 300) {
+      heartbeat(h, second + 5);
+      drift(second + 5);
+    }
+    // 2 s into a new period of both (600 s and 1,800 s), their next runs due 3 s later.
+    h.advanceTo(3_602);
+    expect(h.state('reconciler-heartbeat')).toBe('OK');
+    await h.evaluator.finish();
+    expect(h.state('reconciler-heartbeat')).toBe('OK');
+    expect(h.state('drift-monitor-heartbeat')).toBe('OK');
+    expect(h.evaluator.notifications('page').filter((notification) => notification.state === 'ALARM')).toEqual([]);
+  });
+
+  it('the final evaluation still catches a "more than" alarm breaching in the partial period', async () => {
+    const h = harness({ scheduledMonitors: false });
+    h.advanceTo(600);
+    // Whole invocations fail only in the last, partial minute(s).
+    for (let second = 600; second < 700; second += 5) {
+      h.setClock(second);
+      h.evaluator.recordInvocation({ outcome: 'error' });
+    }
+    await h.evaluator.finish();
+    expect(h.evaluator.states().find((alarm) => alarm.id === 'processor-errors')?.state).toBe('ALARM');
+  });
+
   it('a run without the scheduled monitors reports the heartbeat alarms as not observable instead of paging', () => {
     const h = harness({ scheduledMonitors: false });
     h.advanceTo(3_600);
