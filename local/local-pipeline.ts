@@ -193,7 +193,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     };
     const logs = new LogSink(options.logFile);
     const alarms = new LocalAlarmEvaluator({
-      catalog: buildAlarmCatalog(loadStageConfig(options.stage ?? 'dev'), { stackName: stack.stackName }),
+      // The catalog of the config the stack was synthesized from, overrides included, as `cdk deploy` would create it.
+      catalog: buildAlarmCatalog(loadStageConfig(options.stage ?? 'dev', stack.overrides), { stackName: stack.stackName }),
       metrics: logs.metrics,
       timeScale,
       sqsEndpoint: emulators.sqsEndpoint,

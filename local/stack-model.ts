@@ -14,6 +14,8 @@ import type { StageConfigOverrides } from '../lib/config/stage-schema';
  */
 export interface LocalStackModel {
   readonly stackName: string;
+  /** The stage config overrides it was synthesized with: the alarms local mode evaluates are built from the same config. */
+  readonly overrides?: StageConfigOverrides;
   readonly queues: readonly QueueModel[];
   readonly tables: readonly TableModel[];
   readonly processor: FunctionModel;
@@ -123,7 +125,7 @@ export function synthesizeLocalStack(options: SynthesizeOptions = {}): LocalStac
   if (options.outdir || process.env.PIPELINE_SYNTH_CACHE === 'off')
     return synthesizeInto(options.outdir ?? mkdtempSync(join(tmpdir(), 'pipeline-local-')), options);
   const cached = join(SYNTH_CACHE_DIR, synthKey(stage, options.overrides));
-  const hit = readCached(cached);
+  const hit = readCached(cached, options.overrides);
   if (hit) return hit;
   // Synthesize beside it, then move it in whole: a concurrent run (another test file) either
   // finds the finished directory or makes its own; the first to rename wins, the other's is removed.
@@ -137,7 +139,7 @@ export function synthesizeLocalStack(options: SynthesizeOptions = {}): LocalStac
     rmSync(partial, { recursive: true, force: true });
   }
   pruneSynthCache();
-  return readCached(cached) ?? model;
+  return readCached(cached, options.overrides) ?? model;
 }
 
 /** Where synthesized stacks are kept (see synthesizeLocalStack). */
@@ -158,10 +160,15 @@ function synthesizeInto(outdir: string, options: SynthesizeOptions): LocalStackM
     cloudFormationValidation: false,
   });
   const artifact = app.synth().getStackByName(stack.stackName);
-  return readStackModel(stack.stackName, artifact.template as StackTemplate, outdir);
+  return withOverrides(readStackModel(stack.stackName, artifact.template as StackTemplate, outdir), options.overrides);
 }
 
-function readCached(dir: string): LocalStackModel | undefined {
+function withOverrides(model: LocalStackModel, overrides: StageConfigOverrides | undefined): LocalStackModel {
+  return overrides ? { ...model, overrides } : model;
+}
+
+/** A cached assembly; the key covers `overrides`, so they are the ones it was synthesized with. */
+function readCached(dir: string, overrides: StageConfigOverrides | undefined): LocalStackModel | undefined {
   const marker = join(dir, CACHE_MARKER);
   if (!existsSync(marker)) return undefined;
   const { stackName } = JSON.parse(readFileSync(marker, 'utf8')) as { stackName: string };
@@ -169,7 +176,7 @@ function readCached(dir: string): LocalStackModel | undefined {
   // Touched, so pruning keeps what is in use.
   const now = new Date();
   utimesSync(marker, now, now);
-  return readStackModel(stackName, template, dir);
+  return withOverrides(readStackModel(stackName, template, dir), overrides);
 }
 
 /** The cache key: the options and every input file's path and bytes. */
