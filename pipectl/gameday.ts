@@ -227,8 +227,9 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
       for (const alarm of pipeline.alarms.states()) {
         const previous = states.get(alarm.id);
         states.set(alarm.id, alarm.state);
-        if (previous === undefined || previous === alarm.state) continue;
-        if (alarm.state === 'ALARM' || previous === 'ALARM') note(`${alarm.id} ${previous} → ${alarm.state}`);
+        // An alarm already in ALARM when first seen fired too (it must not slip by unexamined).
+        if (previous === alarm.state || (previous === undefined && alarm.state !== 'ALARM')) continue;
+        if (alarm.state === 'ALARM' || previous === 'ALARM') note(`${alarm.id} ${previous ?? 'INSUFFICIENT_DATA'} → ${alarm.state}`);
         if (alarm.state !== 'ALARM') continue;
         everFired.add(alarm.id);
         if (firstAlarm === undefined && alarm.id !== COMPOSITE_ALARM_ID && noticedStart !== undefined && now >= noticedStart) firstAlarm = alarm.id;
@@ -273,11 +274,12 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
     if (options.incidentFile) writeGameDayIncident({ scenario: scenario.name, startedAt: faultStart, timeScale, transitions, attempts }, options.incidentFile);
     const allowed = new Set([...scenario.expectedAlarms, ...(scenario.expectedPages ?? []), ...scenario.consequences]);
     // The composite only summarises the paging alarms: it is never a cause.
-    const unexpectedAlarms = [...everFired].filter((id) => !allowed.has(id) && id !== COMPOSITE_ALARM_ID);
     const pages = pipeline.alarms
       .notifications('page')
       .filter((notification) => notification.state === 'ALARM')
       .map((notification) => notification.alarmId);
+    // Every page counts, the ones sent while the queue drained included.
+    const unexpectedAlarms = [...new Set([...everFired, ...pages])].filter((id) => !allowed.has(id) && id !== COMPOSITE_ALARM_ID);
     const missingPages = (scenario.expectedPages ?? []).filter((id) => !pages.includes(id));
     return {
       scenario: scenario.name,

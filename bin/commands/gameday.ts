@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
 import { OperationFailedError, RefusedError } from '../../pipectl/errors';
@@ -28,7 +28,14 @@ interface GameDayFlags {
   readonly log: string;
   readonly json?: boolean;
   readonly incidentFile: string;
+  readonly concurrency: number;
 }
+
+const drillConcurrency = (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 8) throw new InvalidArgumentError('an integer from 1 to 8 is expected');
+  return parsed;
+};
 
 const timeScale = (value: string) => {
   const parsed = Number(value);
@@ -46,7 +53,12 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     .argument('[scenario]', `one of: ${Object.keys(GAMEDAY_SCENARIOS).join(', ')} (none: list them)`)
     .option('--list', 'list the scenarios, the fault each injects and the alarms that must see it')
     .option('--scenario <name>', 'the scenario to run (same as the argument)')
-    .option('--all', 'run every scenario, one after the other')
+    .option('--all', 'run every scenario (--concurrency at a time, each on a pipeline of its own)')
+    .addOption(
+      new Option('--concurrency <n>', 'with --all: drills run at once (each is a whole local pipeline; more than 3 can starve a 2-core machine)')
+        .argParser(drillConcurrency)
+        .default(3),
+    )
     .option('--local', 'run it on a local pipeline (the default; it starts its own, as `pipectl local --faults` does)')
     .option('--stage <name>', 'a deployed stage: refused for production; not supported yet for the others (see the message)')
     .option('--region <region>', 'AWS region of --stage')
@@ -103,8 +115,17 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
       return;
     }
     const scenarios = flags.all ? Object.values(GAMEDAY_SCENARIOS) : [findScenario(chosen as string)];
-    const results: GameDayResult[] = [];
-    for (const scenario of scenarios) results.push(await runOne(scenario, flags));
+    // Drills run side by side, each on a pipeline of its own (its own emulators, ports and log);
+    // results are printed in scenario order once all have finished.
+    const results: GameDayResult[] = new Array(scenarios.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < scenarios.length) {
+        const index = next++;
+        results[index] = await runOne(scenarios[index] as GameDayScenario, flags, scenarios.length > 1);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(flags.all ? flags.concurrency : 1, scenarios.length) }, worker));
     if (flags.json) io.out(`${JSON.stringify(flags.all ? results : results[0], null, 2)}\n`);
     else for (const result of results) io.out(describe(result));
     const failed = results.filter((result) => !result.passed);
@@ -115,7 +136,7 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     }
   });
 
-  async function runOne(scenario: GameDayScenario, flags: GameDayFlags): Promise<GameDayResult> {
+  async function runOne(scenario: GameDayScenario, flags: GameDayFlags, several: boolean): Promise<GameDayResult> {
     const timeoutSeconds =
       flags.timeout === undefined ? (scenario.timeoutSeconds ?? DEFAULT_GAMEDAY_TIMEOUT_SECONDS) : parseDuration(flags.timeout, '--timeout') / 1000;
     const scale = flags.timeScale ?? scenario.timeScale ?? DEFAULT_GAMEDAY_TIME_SCALE;
@@ -129,12 +150,19 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
       stage: flags.template,
       timeScale: scale,
       timeoutSeconds,
-      logFile: flags.log,
-      incidentFile: flags.incidentFile,
-      onEvent: (event) => io.err(`  ${formatClock(event.virtualSeconds)}  ${event.event}\n`),
+      // Several drills: one log and one incident file each, beside the ones named.
+      logFile: several ? siblingFile(flags.log, scenario.name) : flags.log,
+      incidentFile: several ? siblingFile(flags.incidentFile, scenario.name) : flags.incidentFile,
+      onEvent: (event) => io.err(`  ${several ? `${scenario.name}  ` : ''}${formatClock(event.virtualSeconds)}  ${event.event}\n`),
     });
     return result;
   }
+}
+
+/** `dir/name.ext` → `dir/name.<scenario>.ext`. */
+function siblingFile(file: string, scenario: string): string {
+  const extension = extname(file);
+  return join(dirname(file), `${basename(file, extension)}.${scenario}${extension}`);
 }
 
 function whyFailed(result: GameDayResult): string[] {
