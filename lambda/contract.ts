@@ -676,3 +676,21 @@ export const SWITCH_REFRESH_MS = 15_000;
 
 /** The SQS message size limit, which is also the processor's input size limit. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * The processor's bundle is built per stage (lib/constructs/provider-bundling.ts): it holds the SDK
+ * client of the model provider the stage's config selects, and no other. The build sets these
+ * expressions as constants (esbuild `define`); lambda/processor/provider-factory.ts tests them
+ * inline, so esbuild drops the branch that would import the SDK the stage does not use. In an unbundled run (tsx,
+ * vitest, `pipectl replay` from source) nothing defines them, so every provider is available.
+ * They are build-time constants, never environment variables: the processor's environment does not
+ * carry them. Issue 17.
+ */
+export const BUNDLE_DEFINES = {
+  /** `"true"` when the bundle leaves out the Bedrock runtime client. */
+  WITHOUT_BEDROCK: 'process.env.PIPELINE_BUNDLE_WITHOUT_BEDROCK',
+  /** `"true"` when the bundle leaves out the Secrets Manager client (the OpenAI-compatible API key). */
+  WITHOUT_SECRETS_MANAGER: 'process.env.PIPELINE_BUNDLE_WITHOUT_SECRETS_MANAGER',
+  /** What the stage's config selects, for `ProviderNotBundledError`: `bedrock`, `simulated`, `openai-compatible with an API key secret`. */
+  STAGE_SELECTS: 'process.env.PIPELINE_BUNDLE_STAGE_SELECTS',
+} as const;

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../project-root';
 import { FUNCTION_BUILD } from './function-bundling';
+import { providerBundling } from './provider-bundling';
 import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type ITable, TableGrants } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -97,6 +98,8 @@ export class Processor extends Construct {
       entry: PROCESSOR_ENTRY,
       handler: 'handler',
       ...FUNCTION_BUILD,
+      // Only the model provider the stage's config selects: the others' SDK clients are left out (issue 17).
+      bundling: { ...FUNCTION_BUILD.bundling, define: { ...providerBundling(config.model).define } },
       memorySize: processor.memoryMb,
       timeout: Duration.seconds(processor.timeoutSeconds),
       role,
