@@ -15,7 +15,7 @@ export class ProviderNotBundledError extends Error {
   ) {
     super(
       `model provider ${provider} is not bundled for this stage: its config selects ${stageSelects ?? 'another provider'}. ` +
-        'The processor bundle holds only the provider its stage config (model.provider) uses: set the provider in the stage config and deploy, rather than changing MODEL_PROVIDER on the function',
+        'The processor bundle holds only the SDK client of the provider its stage config selects: set the provider in the stage config (model.provider) and deploy, rather than changing MODEL_PROVIDER on the function',
     );
   }
 }
