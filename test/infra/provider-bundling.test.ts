@@ -32,7 +32,8 @@ const holds = (sources: readonly string[], prefix: string) => sources.some((sour
  */
 function initWith(stack: LocalStackModel, environment: Record<string, string>): { status: number | null; stderr: string } {
   const variables: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' };
-  for (const [name, value] of Object.entries(stack.processor.environment)) variables[name] = typeof value === 'string' ? value : `https://placeholder.invalid/${value.ref}`;
+  for (const [name, value] of Object.entries(stack.processor.environment))
+    variables[name] = typeof value === 'string' ? value : `https://placeholder.invalid/${value.ref}`;
   const script = `require(${JSON.stringify(stack.processor.bundlePath)}); process.exit(0);`;
   return spawnSync(process.execPath, ['-e', script], { env: { ...variables, ...environment }, encoding: 'utf8', timeout: 30_000 });
 }
