@@ -29,6 +29,7 @@ import type { BenchTarget } from './bench-target';
 import { bundleBaseline, bundleFigures, coldInitMs } from './bundles';
 import { measureStartup, startupTable } from './cli-startup';
 import { PRICES } from './prices';
+import { formatVerdicts, judgeTargets, targetInputsOf } from './targets';
 
 const TIME_SCALE = 0.1;
 const SEED = 42;
@@ -442,7 +443,8 @@ async function main(): Promise<void> {
     cliStartup,
     durationSeconds: (Date.now() - started) / 1000,
   };
-  writeFileSync(options.out, `${JSON.stringify(output, null, 2)}\n`);
+  const targets = judgeTargets(targetInputsOf(output));
+  writeFileSync(options.out, `${JSON.stringify({ ...output, targets }, null, 2)}\n`);
 
   const rows: Array<[string, (result: ScenarioResult) => string]> = [
     ['messages/s end to end', (result) => fixed(result.messagesPerSecond, 0)],
@@ -507,6 +509,8 @@ async function main(): Promise<void> {
       '',
       'CLI start-up (target: at most 300 ms over the yardstick):',
       startupTable(cliStartup),
+      '',
+      formatVerdicts(targets),
       '',
       `results: ${options.out} (${fixed((Date.now() - started) / 1000, 0)} s)`,
       '',
