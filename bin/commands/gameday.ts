@@ -55,9 +55,9 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     .option('--scenario <name>', 'the scenario to run (same as the argument)')
     .option('--all', 'run every scenario (--concurrency at a time, each on a pipeline of its own)')
     .addOption(
-      new Option('--concurrency <n>', 'with --all: drills run at once (each is a whole local pipeline; more than 3 can starve a 2-core machine)')
+      new Option('--concurrency <n>', 'with --all: drills run at once (each is a whole local pipeline; more than 2 can starve a 2-core machine)')
         .argParser(drillConcurrency)
-        .default(3),
+        .default(2),
     )
     .option('--local', 'run it on a local pipeline (the default; it starts its own, as `pipectl local --faults` does)')
     .option('--stage <name>', 'a deployed stage: refused for production; not supported yet for the others (see the message)')
@@ -117,11 +117,15 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     const scenarios = flags.all ? Object.values(GAMEDAY_SCENARIOS) : [findScenario(chosen as string)];
     // Drills run side by side, each on a pipeline of its own (its own emulators, ports and log);
     // results are printed in scenario order once all have finished.
+    // The longest (by their time budget in wall time) start first, so the short ones fill in beside them.
     const results: GameDayResult[] = new Array(scenarios.length);
+    const budget = (scenario: GameDayScenario) =>
+      (scenario.timeoutSeconds ?? DEFAULT_GAMEDAY_TIMEOUT_SECONDS) * (flags.timeScale ?? scenario.timeScale ?? DEFAULT_GAMEDAY_TIME_SCALE);
+    const order = scenarios.map((_, index) => index).sort((a, b) => budget(scenarios[b] as GameDayScenario) - budget(scenarios[a] as GameDayScenario));
     let next = 0;
     const worker = async () => {
-      while (next < scenarios.length) {
-        const index = next++;
+      while (next < order.length) {
+        const index = order[next++] as number;
         results[index] = await runOne(scenarios[index] as GameDayScenario, flags, scenarios.length > 1);
       }
     };
