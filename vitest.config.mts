@@ -4,10 +4,11 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /**
  * Files that run the whole local pipeline (emulators, execution environments, the model simulator)
  * on a scaled clock. Most of their wall time is that clock — visibility timeouts, alarm periods,
- * quota windows — not CPU (a canary rollback run: 25 s of CPU in 120 s). So both projects share
+ * quota windows — not CPU (a canary rollback run: 25 s of CPU in 120 s). So the projects share
  * one pool of five workers on two cores (vitest shares a pool only between projects with the same
  * `maxWorkers` and `groupOrder`): the long scenario files start first and wait on their clocks
- * while the CPU-bound files fill the cores. The project names only label the output.
+ * while the CPU-bound files fill the cores. The project names label the output; `unit` also runs
+ * without isolation (below).
  */
 const SCENARIOS = [
   'test/chaos/**/*.test.ts',
@@ -27,21 +28,30 @@ const SCENARIOS = [
   'test/pipectl/local-commands.test.ts',
 ];
 
+/** Unit tests: no network, no emulator (docs/testing.md). */
+const UNIT = ['test/unit/**/*.test.ts'];
+
 /**
- * The longest files of each group, longest first (their wall time in a full run on two cores,
- * 2026-12-03): started first, they are not what the run waits for at its end. Without a cache
- * (a clean clone, as in CI) vitest has no durations and would start them in path order.
+ * The longest files of each group, longest first (their wall time in two full runs on two cores
+ * shared with another engineer's runs, load 10-25, 2026-12-03): started first, they are not what
+ * the run waits for at its end. Without a cache (a clean clone, as in CI) vitest has no durations
+ * and would start them in path order.
  */
 const LONGEST_FIRST = [
-  'test/chaos/quota-pacing.test.ts', // 166 s
-  'test/chaos/infra-faults-timeout.test.ts', // ~150 s
-  'test/integration/pipectl-local.test.ts', // 124 s
-  'test/integration/canary-rollback.test.ts', // 108 s
-  'test/chaos/model-faults.test.ts', // 96 s
-  'test/chaos/infra-faults-crash.test.ts', // ~80 s
-  'test/pipectl/incident-timeline.test.ts', // 67 s
-  'test/integration/model-chain.test.ts', // 60 s (fast group)
-  'test/infra/observability-local.test.ts', // 58 s
+  'test/chaos/quota-pacing.test.ts', // 84 s
+  'test/chaos/infra-faults-timeout.test.ts', // 84 s
+  'test/chaos/infra-faults-crash.test.ts', // 80-85 s
+  'test/integration/canary-rollback.test.ts', // 88 s
+  'test/integration/shadow-run.test.ts', // 55-89 s
+  'test/chaos/infra-faults.test.ts', // 87-99 s
+  'test/pipectl/local-commands.test.ts', // 87-108 s
+  'test/integration/pipectl-local.test.ts', // 69-73 s: five child pipelines side by side
+  'test/pipectl/incident-timeline.test.ts', // 72-75 s
+  'test/integration/local-run.test.ts', // 68 s
+  'test/integration/processor.test.ts', // 38-91 s (fast group)
+  'test/integration/model-chain.test.ts', // 60-119 s (fast group)
+  'test/infra/observability-local.test.ts', // 70 s
+  'test/chaos/quota-outage.test.ts', // 49 s
 ];
 
 /** vitest's order (failed first, then longer first when it has a cache), with LONGEST_FIRST ahead within each group. */
@@ -70,9 +80,23 @@ export default defineConfig({
       {
         test: {
           ...common,
+          name: 'unit',
+          include: UNIT,
+          // One module graph per worker rather than per file: the unit files need no network, start
+          // no server and restore what they stub (vi.unstubAllEnvs, mockRestore), so they can share
+          // it; re-importing the modules for each of them was about half their CPU time (2026-12-03:
+          // 16.5 s instead of 31.5 s of CPU for test/unit).
+          isolate: false,
+          maxWorkers: 5,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...common,
           name: 'fast',
           include: ['test/**/*.test.ts'],
-          exclude: SCENARIOS,
+          exclude: [...SCENARIOS, ...UNIT],
           maxWorkers: 5,
           sequence: { groupOrder: 0 },
         },
