@@ -1,21 +1,24 @@
-import { z } from 'zod';
 import { ENV, MONITOR_ENV } from '../contract';
+import * as z from '../shared/zod-mini';
 import { MonitorConfigError } from './errors';
 
 /** Where a monitor's metrics go: CloudWatch on AWS, EMF lines on stdout in local mode. */
 export const METRICS_PUBLISHERS = ['cloudwatch', 'emf'] as const;
 export type MetricsPublisherName = (typeof METRICS_PUBLISHERS)[number];
 
-const text = z.string().trim().min(1);
-const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
+const text = z.string().check(z.trim(), z.minLength(1));
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
+const flag = z.pipe(
+  z.enum(['true', 'false']),
+  z.transform((value: 'true' | 'false') => value === 'true'),
+);
 
 /** Shared by both monitors. */
 const common = {
   [ENV.STAGE]: text,
   [ENV.LEDGER_TABLE]: text,
   [ENV.CONTROL_TABLE]: text,
-  [MONITOR_ENV.METRICS_PUBLISHER]: z.enum(METRICS_PUBLISHERS).default('cloudwatch'),
+  [MONITOR_ENV.METRICS_PUBLISHER]: z._default(z.enum(METRICS_PUBLISHERS), 'cloudwatch'),
 };
 
 /** DLQ messages one reconciler run reads at most: 100 receives of 10, about a second of SQS calls. */
@@ -24,23 +27,23 @@ export const DEFAULT_DLQ_WITNESS_LIMIT = 1000;
 const ReconcilerEnvironment = z.object({
   ...common,
   [ENV.MAX_RECEIVE_COUNT]: integer(1, 1000),
-  [MONITOR_ENV.JOB_MAX_KEYS_RECORDED]: integer(0, 1000).default(100),
-  [ENV.INPUT_DLQ_URL]: z.string().trim().url().optional(),
-  [MONITOR_ENV.DLQ_WITNESS_LIMIT]: integer(0, 100_000).default(DEFAULT_DLQ_WITNESS_LIMIT),
+  [MONITOR_ENV.JOB_MAX_KEYS_RECORDED]: z._default(integer(0, 1000), 100),
+  [ENV.INPUT_DLQ_URL]: z.optional(z.string().check(z.trim(), z.url())),
+  [MONITOR_ENV.DLQ_WITNESS_LIMIT]: z._default(integer(0, 100_000), DEFAULT_DLQ_WITNESS_LIMIT),
 });
 
 const DriftEnvironment = z.object({
   ...common,
-  [MONITOR_ENV.DRIFT_WINDOW_SECONDS]: z.coerce.number().positive(),
-  [MONITOR_ENV.DRIFT_EPSILON]: z.coerce.number().positive().max(0.01),
+  [MONITOR_ENV.DRIFT_WINDOW_SECONDS]: z.coerce.number().check(z.positive()),
+  [MONITOR_ENV.DRIFT_EPSILON]: z.coerce.number().check(z.positive(), z.maximum(0.01)),
   [MONITOR_ENV.DRIFT_MIN_SAMPLE]: integer(1),
   [MONITOR_ENV.DRIFT_SMALL_SAMPLE]: integer(1),
-  [MONITOR_ENV.DRIFT_SIGNIFICANCE]: z.coerce.number().positive().max(0.5),
+  [MONITOR_ENV.DRIFT_SIGNIFICANCE]: z.coerce.number().check(z.positive(), z.maximum(0.5)),
   [MONITOR_ENV.DRIFT_SAMPLE_SHARDS]: integer(1, 16),
   [MONITOR_ENV.DRIFT_MAX_ITEMS]: integer(1),
-  [MONITOR_ENV.DRIFT_AUTO_PAUSE]: flag.default(false),
-  [MONITOR_ENV.DRIFT_AUTO_PAUSE_THRESHOLD]: z.coerce.number().positive().optional(),
-  [MONITOR_ENV.EVENT_SOURCE_MAPPING_ID]: z.string().optional(),
+  [MONITOR_ENV.DRIFT_AUTO_PAUSE]: z._default(flag, false),
+  [MONITOR_ENV.DRIFT_AUTO_PAUSE_THRESHOLD]: z.optional(z.coerce.number().check(z.positive())),
+  [MONITOR_ENV.EVENT_SOURCE_MAPPING_ID]: z.optional(z.string()),
 });
 
 /** The reconciler's settings, from its environment (set by lib/constructs/monitors.ts). */
@@ -72,7 +75,7 @@ export interface DriftMonitorConfig {
   readonly autoPause?: { readonly threshold: number; readonly eventSourceMappingId: string };
 }
 
-function parse<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv, who: string): z.output<T> {
+function parse<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv, who: string): z.output<T> {
   const result = schema.safeParse(env);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');

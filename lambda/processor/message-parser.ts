@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import { MAX_MESSAGE_BYTES } from '../contract';
 import { findTask, TASK_NAMES } from '../tasks/registry';
 import type { AnyTaskDefinition } from '../tasks/task-definition';
 import { REJECTION_REASON, RejectedInputError } from '../errors/pipeline-errors';
+import * as z from '../shared/zod-mini';
 import { inputKey, rejectedKey } from './input-key';
 
 /** Keys that could reach an object's prototype if the document were ever merged into an object. */
@@ -13,26 +13,18 @@ export const MAX_DEPTH = 32;
 
 /** What a producer sends: the SQS message body. */
 export const MessageEnvelope = z.strictObject({
-  task: z.string().min(1).max(100),
+  task: z.string().check(z.minLength(1), z.maxLength(100)),
   input: z.unknown(),
-  jobId: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9._:-]+$/, 'jobId may hold only letters, digits and . _ : -')
-    .optional(),
+  jobId: z.optional(z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._:-]+$/, 'jobId may hold only letters, digits and . _ : -'))),
   /**
    * What the input is about (a ticket, a case, a document): edits of one entity are counted
    * together by the entity guard (issue 16). An identifier, like `jobId`: it names an item of the
    * control table and appears in logs, so no free text.
    */
-  entityId: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9._:#/-]+$/, 'entityId may hold only letters, digits and . _ : # / -')
-    .optional(),
-  metadata: z.record(z.string().max(128), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()])).optional(),
+  entityId: z.optional(
+    z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._:#/-]+$/, 'entityId may hold only letters, digits and . _ : # / -')),
+  ),
+  metadata: z.optional(z.record(z.string().check(z.maxLength(128)), z.union([z.string().check(z.maxLength(1024)), z.number(), z.boolean(), z.null()]))),
 });
 export type MessageEnvelope = z.infer<typeof MessageEnvelope>;
 
@@ -154,7 +146,7 @@ function checkShape(document: unknown): void {
  * where the problem is and what was expected, never the producer's data: zod's messages carry no
  * received values, but key names and task names come from the message, so they pass `safeName`.
  */
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {

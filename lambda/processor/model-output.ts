@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../shared/zod-mini';
 import { InvalidModelOutputError } from '../errors/pipeline-errors';
 
 const FENCED = /^\s*```(?:json)?\s*\n?([\s\S]*?)\n?```\s*$/i;
@@ -7,7 +7,7 @@ const FENCED = /^\s*```(?:json)?\s*\n?([\s\S]*?)\n?```\s*$/i;
  * Model output is untrusted input: parse it as JSON (a fenced ```json block is tolerated) and
  * validate it against the task's output schema. Throws `InvalidModelOutputError` saying why.
  */
-export function parseModelOutput<O>(text: string, schema: z.ZodType<O>, finishReason: string): O {
+export function parseModelOutput<O>(text: string, schema: z.ZodMiniType<O>, finishReason: string): O {
   if (finishReason === 'length') {
     throw new InvalidModelOutputError('the model output was truncated (finish reason "length")');
   }

@@ -1,34 +1,46 @@
-import { z } from 'zod';
 import type { BreakerSettings } from '../resilience/breaker-state';
+import * as z from '../shared/zod-mini';
 import { ENV, GUARD_ACTIONS, MODEL_PROVIDERS, QUOTA_ENV, RATE_PACING_MODES, SWITCH_REFRESH_MS, TIERS } from '../contract';
 import { resolveTaskVersion, splitTaskVersionName } from '../tasks/registry';
 
-const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
+const flag = z.pipe(
+  z.enum(['true', 'false']),
+  z.transform((value: 'true' | 'false') => value === 'true'),
+);
 /**
  * A decimal number written out in full. `z.coerce.number()` alone would read '' and ' ' as 0 and
  * '0x10' as 16: an empty variable must fail the cold start, not silently remove a safety margin.
  */
-const decimal = (pattern: RegExp) => z.string().regex(pattern, 'must be a decimal number').transform(Number);
+const decimal = (pattern: RegExp) => z.pipe(z.string().check(z.regex(pattern, 'must be a decimal number')), z.transform(Number));
 const integer = decimal(/^-?\d+$/);
 const nonNegative = decimal(/^\d+(\.\d+)?$/);
-const count = (min: number, max = Number.MAX_SAFE_INTEGER) => integer.pipe(z.number().int().min(min).max(max));
-const json = <T extends z.ZodType>(schema: T) =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
+const count = (min: number, max = Number.MAX_SAFE_INTEGER) => z.pipe(integer, z.number().check(z.int(), z.minimum(min), z.maximum(max)));
+const json = <T extends z.core.$ZodType>(schema: T) =>
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((text: string, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'must be JSON', input: text });
+          return z.NEVER;
+        }
+      }),
+    ),
+    schema,
+  );
 
-const Price = z.strictObject({ inputUsdPerMillionTokens: z.number().min(0), outputUsdPerMillionTokens: z.number().min(0) });
+/** A string that is '' (or only spaces) for none: undefined then, else trimmed. */
+const optionalText = z.pipe(
+  z.string(),
+  z.transform((value: string) => (value.trim() === '' ? undefined : value.trim())),
+);
+
+const Price = z.strictObject({ inputUsdPerMillionTokens: z.number().check(z.minimum(0)), outputUsdPerMillionTokens: z.number().check(z.minimum(0)) });
 const TaskPolicy = z.strictObject({
-  tiers: z.array(z.enum(TIERS)).min(1).optional(),
-  minConfidence: z.number().min(0).max(1).optional(),
+  tiers: z.optional(z.array(z.enum(TIERS)).check(z.minLength(1))),
+  minConfidence: z.optional(z.number().check(z.minimum(0), z.maximum(1))),
 });
 
 /** Variables that would hold a provider's API key. The key lives in Secrets Manager only. */
@@ -39,25 +51,25 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 const RuntimeConfigSchema = z
   .object({
-    stage: z.string().min(1),
-    ledgerTable: z.string().min(1),
-    controlTable: z.string().min(1),
-    inputQueueUrl: z.string().url(),
-    inputDlqUrl: z.string().url(),
-    reviewQueueUrl: z.string().url(),
+    stage: z.string().check(z.minLength(1)),
+    ledgerTable: z.string().check(z.minLength(1)),
+    controlTable: z.string().check(z.minLength(1)),
+    inputQueueUrl: z.string().check(z.url()),
+    inputDlqUrl: z.string().check(z.url()),
+    reviewQueueUrl: z.string().check(z.url()),
     recordConcurrency: count(1, 100),
     claimedElsewhereVisibilitySeconds: count(0, 43_200),
     timeMarginMs: count(0),
-    ledgerTtlDays: nonNegative.pipe(z.number().positive()),
+    ledgerTtlDays: z.pipe(nonNegative, z.number().check(z.positive())),
     logRawInput: flag,
     modelProvider: z.enum(MODEL_PROVIDERS),
-    primaryModelId: z.string().min(1),
-    secondaryModelId: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
-    modelBaseUrl: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
-    modelApiKeySecretArn: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
+    primaryModelId: z.string().check(z.minLength(1)),
+    secondaryModelId: optionalText,
+    modelBaseUrl: optionalText,
+    modelApiKeySecretArn: optionalText,
     maxOutputTokens: count(1, 100_000),
     modelPrices: json(z.record(z.string(), Price)),
-    minConfidence: nonNegative.pipe(z.number().min(0).max(1)),
+    minConfidence: z.pipe(nonNegative, z.number().check(z.minimum(0), z.maximum(1))),
     taskPolicies: json(z.record(z.string(), TaskPolicy)),
     retryMaxAttempts: count(1, 10),
     retryBaseDelayMs: count(0),
@@ -69,68 +81,81 @@ const RuntimeConfigSchema = z
     queueBackoffMaxSeconds: count(1, 43_200),
     maxReceiveCount: count(1, 1000),
     breakerFailureThreshold: count(0),
-    breakerFailureRatePercent: nonNegative.pipe(z.number().min(0).max(100)),
+    breakerFailureRatePercent: z.pipe(nonNegative, z.number().check(z.minimum(0), z.maximum(100))),
     breakerMinCalls: count(1),
     breakerWindowMs: count(1),
     breakerCooldownMs: count(1),
     breakerCacheMs: count(0),
     breakerWhenOpen: z.enum(GUARD_ACTIONS),
     budgetTokensPerHour: count(0),
-    budgetUsdPerHour: nonNegative.pipe(z.number().min(0)),
+    budgetUsdPerHour: z.pipe(nonNegative, z.number().check(z.minimum(0))),
     budgetWhenExhausted: z.enum(GUARD_ACTIONS),
-    simulatorSeed: integer.pipe(z.number().int()),
-    simulatorLatencyMs: nonNegative.pipe(z.number().min(0)),
+    simulatorSeed: z.pipe(integer, z.number().check(z.int())),
+    simulatorLatencyMs: z.pipe(nonNegative, z.number().check(z.minimum(0))),
     // Provider quotas (issue 14).
-    modelQuotas: json(z.record(z.string(), z.strictObject({ rpm: z.number().int().min(1).optional(), tpm: z.number().int().min(1).optional() }))),
+    modelQuotas: json(
+      z.record(
+        z.string(),
+        z.strictObject({ rpm: z.optional(z.number().check(z.int(), z.minimum(1))), tpm: z.optional(z.number().check(z.int(), z.minimum(1))) }),
+      ),
+    ),
     ratePacing: z.enum(RATE_PACING_MODES),
     quotaWindowMs: count(1),
     quotaMaxBurst: count(1, 10_000),
     // ── entity loops (issue 16) ──
     entityDecisionLimit: count(1, 1000),
     entityWindowSeconds: count(1, 30 * 86_400),
-    entityReuseThreshold: nonNegative.pipe(z.number().min(0).max(1.01)),
+    entityReuseThreshold: z.pipe(nonNegative, z.number().check(z.minimum(0), z.maximum(1.01))),
     // ── end entity loops ──
     // ── change safety (issue 15): the stage's shadow candidate; `shadow.*` switches override it ──
-    shadowModelId: z.string().transform((value) => (value.trim() === '' ? undefined : value.trim())),
-    shadowPercent: nonNegative.pipe(z.number().min(0).max(100)),
+    shadowModelId: optionalText,
+    shadowPercent: z.pipe(nonNegative, z.number().check(z.minimum(0), z.maximum(100))),
     /** `<task>@<version>`, a candidate version the shadow asks with; '' for none. */
-    shadowTaskVersion: z
-      .string()
-      .transform((value) => value.trim())
-      .superRefine((value, ctx) => {
-        if (value === '') return;
-        const resolved = resolveTaskVersion(value);
-        if (typeof resolved === 'string') ctx.addIssue({ code: 'custom', message: resolved });
-      })
-      .transform((value) => (value === '' ? undefined : splitTaskVersionName(value))),
+    shadowTaskVersion: z.pipe(
+      z
+        .pipe(
+          z.string(),
+          z.transform((value: string) => value.trim()),
+        )
+        .check(
+          z.superRefine((value: string, ctx) => {
+            if (value === '') return;
+            const resolved = resolveTaskVersion(value);
+            if (typeof resolved === 'string') ctx.addIssue({ code: 'custom', message: resolved });
+          }),
+        ),
+      z.transform((value: string) => (value === '' ? undefined : splitTaskVersionName(value))),
+    ),
     shadowMaxPerHour: count(0),
   })
-  .superRefine((config, ctx) => {
-    if (config.modelProvider !== 'openai-compatible') return;
-    if (!config.modelBaseUrl) {
-      ctx.addIssue({ code: 'custom', path: ['modelBaseUrl'], message: 'is required by the openai-compatible provider' });
-      return;
-    }
-    let url: URL;
-    try {
-      url = new URL(config.modelBaseUrl);
-    } catch {
-      ctx.addIssue({ code: 'custom', path: ['modelBaseUrl'], message: 'must be a URL' });
-      return;
-    }
-    // No secret is only for an endpoint on this machine (local mode's simulator): a deployed
-    // function cannot reach a loopback endpoint, so this cannot send a real request without a key.
-    if (!config.modelApiKeySecretArn && !LOOPBACK_HOSTS.has(url.hostname)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['modelApiKeySecretArn'],
-        message: `is required for ${url.host}: only a loopback endpoint (local mode) may be called without an API key`,
-      });
-    }
-    if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-      ctx.addIssue({ code: 'custom', path: ['modelBaseUrl'], message: 'must be https (plain http only to a loopback endpoint)' });
-    }
-  });
+  .check(
+    z.superRefine((config, ctx) => {
+      if (config.modelProvider !== 'openai-compatible') return;
+      if (!config.modelBaseUrl) {
+        ctx.addIssue({ code: 'custom', path: ['modelBaseUrl'], message: 'is required by the openai-compatible provider' });
+        return;
+      }
+      let url: URL;
+      try {
+        url = new URL(config.modelBaseUrl);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['modelBaseUrl'], message: 'must be a URL' });
+        return;
+      }
+      // No secret is only for an endpoint on this machine (local mode's simulator): a deployed
+      // function cannot reach a loopback endpoint, so this cannot send a real request without a key.
+      if (!config.modelApiKeySecretArn && !LOOPBACK_HOSTS.has(url.hostname)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['modelApiKeySecretArn'],
+          message: `is required for ${url.host}: only a loopback endpoint (local mode) may be called without an API key`,
+        });
+      }
+      if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+        ctx.addIssue({ code: 'custom', path: ['modelBaseUrl'], message: 'must be https (plain http only to a loopback endpoint)' });
+      }
+    }),
+  );
 
 /** The processor's configuration, read once at cold start from the environment the stack sets. */
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;

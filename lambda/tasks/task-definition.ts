@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../shared/zod-mini';
 
 /** What a task's `features` function sees: one record as it completes. */
 export interface FeatureObservation<I = unknown, O = unknown> {
@@ -49,9 +49,9 @@ export interface TaskDefinition<I = unknown, O = unknown> {
    * processed under the old version are processed again under the new one.
    */
   readonly version: string;
-  readonly inputSchema: z.ZodType<I>;
+  readonly inputSchema: z.ZodMiniType<I>;
   /** Model output is untrusted input: it is stored only after it passes this schema. */
-  readonly outputSchema: z.ZodType<O>;
+  readonly outputSchema: z.ZodMiniType<O>;
   buildPrompt(input: I): Prompt;
   /**
    * Versions of this task that are not live yet, by version: `canary.version`, `shadow.version`

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../shared/zod-mini';
 import type { FeatureObservation, Prompt, TaskDefinition } from './task-definition';
 import { DECILES, decile, LENGTH_BUCKETS, lengthBucket } from './task-features';
 
@@ -7,17 +7,17 @@ export const TICKET_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
 export const CUSTOMER_TIERS = ['free', 'pro', 'enterprise'] as const;
 
 export const TicketInput = z.strictObject({
-  subject: z.string().trim().min(1).max(300),
-  body: z.string().min(1).max(20_000),
-  customerTier: z.enum(CUSTOMER_TIERS).optional(),
+  subject: z.string().check(z.trim(), z.minLength(1), z.maxLength(300)),
+  body: z.string().check(z.minLength(1), z.maxLength(20_000)),
+  customerTier: z.optional(z.enum(CUSTOMER_TIERS)),
 });
 export type TicketInput = z.infer<typeof TicketInput>;
 
 export const TicketTriage = z.strictObject({
   category: z.enum(TICKET_CATEGORIES),
   priority: z.enum(TICKET_PRIORITIES),
-  confidence: z.number().min(0).max(1),
-  summary: z.string().min(1).max(280),
+  confidence: z.number().check(z.minimum(0), z.maximum(1)),
+  summary: z.string().check(z.minLength(1), z.maxLength(280)),
 });
 export type TicketTriage = z.infer<typeof TicketTriage>;
 
