@@ -35,10 +35,14 @@ describe('a local run', () => {
     // was done; its records come back and count as duplicates too, so this is a lower bound.
     expect(report.duplicatesSkipped).toBeGreaterThanOrEqual(report.sent - report.unique);
     // Every completed key was served by the model (no faults are injected), and no call was made
-    // without a claim: a second call for a key needs a second claim (a lease taken over).
-    expect(report.modelCalls).toBeGreaterThanOrEqual(report.completed);
+    // without a claim: a second call for a key needs a second claim (a lease taken over). Counted
+    // at the simulator, not from the processor's metric lines: an invocation killed at its timeout
+    // on a starved machine loses its lines (1,589 recorded calls for 1,591 completed keys, in a
+    // full run at load 10).
+    const modelRequests = report.details.model.requests;
+    expect(modelRequests).toBeGreaterThanOrEqual(report.completed);
     // (A call cut by its timeout on a starved machine may be retried inside the same claim.)
-    expect(report.modelCalls).toBeLessThanOrEqual(report.details.claims * loadStageConfig('dev').retry.callsPerReceive);
+    expect(modelRequests).toBeLessThanOrEqual(report.details.claims * loadStageConfig('dev').retry.callsPerReceive);
     expect(report.details.claims).toBeGreaterThanOrEqual(report.completed);
     expect(report.byTier.primary).toBe(report.completed);
     // The happy path: two writes per fresh message (claim, complete), one per rejection and one
