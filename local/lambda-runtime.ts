@@ -95,9 +95,20 @@ export class ExecutionEnvironment {
   ) {}
 
   async invoke(event: unknown): Promise<InvokeResult> {
-    const worker = await this.ensureWorker();
-    const id = randomUUID();
     const started = Date.now();
+    let worker: Runner;
+    try {
+      worker = await this.ensureWorker();
+    } catch (error) {
+      // As Lambda reports a function that cannot initialise: the invocation fails (and is retried
+      // or redriven like any failed one); it does not take the event source down with it.
+      return {
+        kind: 'error',
+        error: { name: 'Runtime.InitError', message: error instanceof Error ? error.message : String(error) },
+        durationMs: Date.now() - started,
+      };
+    }
+    const id = randomUUID();
     const deadline = started + this.spec.timeoutMs;
     const interceptor = this.interceptor;
     interceptor?.started(recordsOf(event));
