@@ -14,7 +14,7 @@ import { LogSink } from './log-sink';
 import { ScheduledMonitors, type ScheduledMonitorsOptions } from './scheduled-monitors';
 import { type FaultSpec, FaultSpecError, hasFaults, NO_FAULTS, parseFaultSpec, scaleFaultSpec } from './model-simulator/fault-spec';
 import { type ModelSimulator, startModelSimulator } from './model-simulator/model-simulator';
-import { synthesizeLocalStack, type LocalStackModel } from './stack-model';
+import { holdCachedStack, synthesizeLocalStack, type LocalStackModel } from './stack-model';
 import { AwsBoundary } from './aws-boundary/aws-boundary';
 import { rateAt } from './fault-window';
 import { hasInfraFaults, type InfraFaultCounts, scaleInfraFaultSpec, zeroInfraFaultCounts } from './aws-boundary/infra-fault-spec';
@@ -139,6 +139,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const timeScale = options.timeScale ?? DEFAULT_TIME_SCALE;
   if (!(timeScale > 0 && timeScale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${timeScale}`);
   const stack = options.stack ?? synthesizeLocalStack({ stage: options.stage });
+  // Kept from pruning while it runs: environments start from its bundles at any time.
+  const releaseStack = holdCachedStack(stack);
   const faultSpec = typeof options.faults === 'string' ? parseFaultSpec(options.faults) : (options.faults ?? NO_FAULTS);
   const emulators = await startEmulators({ attributeCalls: options.attributeCalls });
   let simulator: ModelSimulator | undefined;
@@ -321,6 +323,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       async stop() {
         if (stopped) return;
         stopped = true;
+        releaseStack();
         await poller.stop();
         await canaryRollback.stop();
         await monitors?.stop();

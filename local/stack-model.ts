@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { STACK_OUTPUT } from '../lambda/contract';
 import { createPipelineApp } from '../lib/pipeline-app';
 import { PROJECT_ROOT } from '../lib/project-root';
@@ -148,6 +148,36 @@ export const SYNTH_CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'pip
 const CACHE_MARKER = 'local-stack.json';
 /** Cached assemblies kept (each ~25 MB: four bundles and their source maps); the oldest go first. */
 const CACHE_ENTRIES_KEPT = 12;
+/**
+ * An assembly used more recently than this is never pruned, however many there are: a running
+ * pipeline starts execution environments from it for as long as it runs, and marks it in use
+ * (`holdCachedStack`) every `IN_USE_TOUCH_MS`.
+ */
+const CACHE_IN_USE_MS = 30 * 60_000;
+const IN_USE_TOUCH_MS = 5 * 60_000;
+
+/**
+ * Marks the cached assembly a pipeline runs from as in use until the returned function is called,
+ * so no concurrent synth prunes it (found by `pipectl gameday --all` beside a test run: a drill's
+ * bundle was deleted under it). Does nothing for a stack outside the cache.
+ */
+export function holdCachedStack(stack: LocalStackModel): () => void {
+  const relativePath = relative(SYNTH_CACHE_DIR, stack.processor.bundlePath);
+  if (relativePath.startsWith('..') || isAbsolute(relativePath)) return () => undefined;
+  const marker = join(SYNTH_CACHE_DIR, relativePath.split(sep)[0] as string, CACHE_MARKER);
+  const touch = () => {
+    const now = new Date();
+    try {
+      utimesSync(marker, now, now);
+    } catch {
+      // Pruned by an older version of this code, or removed by hand: nothing to hold.
+    }
+  };
+  touch();
+  const timer = setInterval(touch, IN_USE_TOUCH_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 function synthesizeInto(outdir: string, options: SynthesizeOptions): LocalStackModel {
   const { app, stack } = createPipelineApp({
@@ -210,12 +240,23 @@ function pruneSynthCache(): void {
       const marker = join(path, CACHE_MARKER);
       return { path, partial: name.includes('.partial-'), usedAt: statSync(existsSync(marker) ? marker : path).mtimeMs };
     });
-    const complete = entries.filter((entry) => !entry.partial).sort((a, b) => b.usedAt - a.usedAt);
-    const stale = [...complete.slice(CACHE_ENTRIES_KEPT), ...entries.filter((entry) => entry.partial && Date.now() - entry.usedAt > 3_600_000)];
-    for (const entry of stale) rmSync(entry.path, { recursive: true, force: true });
+    for (const path of cacheEntriesToPrune(entries, Date.now())) rmSync(path, { recursive: true, force: true });
   } catch {
     // Pruning is housekeeping: a concurrent prune or a vanished entry is not this synth's failure.
   }
+}
+
+/**
+ * Which cache entries go: the complete ones beyond the newest `CACHE_ENTRIES_KEPT` that nobody
+ * has used for `CACHE_IN_USE_MS` (a running pipeline marks its own), and partial ones left by a
+ * synth that died over an hour ago.
+ */
+export function cacheEntriesToPrune(entries: readonly { readonly path: string; readonly partial: boolean; readonly usedAt: number }[], now: number): string[] {
+  const complete = entries.filter((entry) => !entry.partial).sort((a, b) => b.usedAt - a.usedAt);
+  return [
+    ...complete.slice(CACHE_ENTRIES_KEPT).filter((entry) => now - entry.usedAt > CACHE_IN_USE_MS),
+    ...entries.filter((entry) => entry.partial && now - entry.usedAt > 3_600_000),
+  ].map((entry) => entry.path);
 }
 
 /** Reads the resources local mode emulates out of a synthesized template. */
