@@ -73,7 +73,7 @@ describe('pipectl gameday --list', () => {
 // A drill runs a whole local pipeline for minutes of wall time; on a machine shared with other
 // test runs it cannot keep up with a small time scale (invocations time out and page
 // processor-errors, which the drill rightly counts as a cause not injected), and all of them take
-// about 20 minutes. Run them with PIPELINE_DRILLS=1 on a quiet machine, or `pipectl gameday --all`.
+// about 15 minutes one at a time. Run them with PIPELINE_DRILLS=1 on a quiet machine, or `pipectl gameday --all`.
 const drills = process.env.PIPELINE_DRILLS === '1';
 if (!drills) console.log('game-day drills skipped: set PIPELINE_DRILLS=1 to run them (minutes of wall time)');
 
