@@ -7,8 +7,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * quota windows — not CPU (a canary rollback run: 25 s of CPU in 120 s). So the projects share
  * one pool of five workers on two cores (vitest shares a pool only between projects with the same
  * `maxWorkers` and `groupOrder`): the long scenario files start first and wait on their clocks
- * while the CPU-bound files fill the cores. The project names label the output; `unit` also runs
- * without isolation (below).
+ * while the CPU-bound files fill the cores. The project names label the output; `shared-modules`
+ * also runs without isolation (below).
  */
 const SCENARIOS = [
   'test/chaos/**/*.test.ts',
@@ -28,8 +28,12 @@ const SCENARIOS = [
   'test/pipectl/local-commands.test.ts',
 ];
 
-/** Unit tests: no network, no emulator (docs/testing.md). */
-const UNIT = ['test/unit/**/*.test.ts'];
+/**
+ * Files that start no emulator, server or pipeline and restore what they stub: the unit tests
+ * (docs/testing.md) and the template tests of test/infra (those that run a local pipeline are
+ * SCENARIOS, which take precedence).
+ */
+const SHARED_MODULES = ['test/unit/**/*.test.ts', 'test/infra/**/*.test.ts'];
 
 /**
  * The longest files of each group, longest first (their wall time in two full runs on two cores
@@ -80,12 +84,13 @@ export default defineConfig({
       {
         test: {
           ...common,
-          name: 'unit',
-          include: UNIT,
-          // One module graph per worker rather than per file: the unit files need no network, start
-          // no server and restore what they stub (vi.unstubAllEnvs, mockRestore), so they can share
-          // it; re-importing the modules for each of them was about half their CPU time (2026-12-03:
-          // 16.5 s instead of 31.5 s of CPU for test/unit).
+          name: 'shared-modules',
+          include: SHARED_MODULES,
+          exclude: SCENARIOS,
+          // One module graph per worker rather than per file: these files start nothing and restore
+          // what they stub (vi.unstubAllEnvs, mockRestore), so they can share it; re-importing the
+          // modules (aws-cdk-lib above all) for each of them was about half their CPU time
+          // (2026-12-03: test/unit 16.5 s instead of 31.5 s, test/infra 40 s instead of ~70 s).
           isolate: false,
           maxWorkers: 5,
           sequence: { groupOrder: 0 },
@@ -96,7 +101,7 @@ export default defineConfig({
           ...common,
           name: 'fast',
           include: ['test/**/*.test.ts'],
-          exclude: [...SCENARIOS, ...UNIT],
+          exclude: [...SCENARIOS, ...SHARED_MODULES],
           maxWorkers: 5,
           sequence: { groupOrder: 0 },
         },
