@@ -3,23 +3,24 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildSync } from 'esbuild';
+import { type BuildOptions, buildSync } from 'esbuild';
+
+/** The processor's esbuild settings as the bench builds bundles outside a synth (minified, CommonJS, Node 24). */
+export const MINIFIED_BUNDLE = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'cjs',
+  minify: true,
+  sourcemap: true,
+  logLevel: 'error',
+} as const satisfies BuildOptions;
 
 /** Bundles the baseline handler with the processor's esbuild settings (lib/constructs/processor.ts). */
 export function bundleBaseline(): string {
   const outdir = mkdtempSync(join(tmpdir(), 'bench-baseline-'));
   const outfile = join(outdir, 'index.js');
-  buildSync({
-    entryPoints: [join(__dirname, 'baseline', 'powertools-handler.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    minify: true,
-    sourcemap: true,
-    logLevel: 'error',
-  });
+  buildSync({ ...MINIFIED_BUNDLE, entryPoints: [join(__dirname, 'baseline', 'powertools-handler.ts')], outfile });
   return outfile;
 }
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 import type { LocalStackModel } from '../local/stack-model';
-import { bundleFigures, coldInitMs, median } from './bundles';
+import { bundleFigures, coldInitMs, MINIFIED_BUNDLE, median } from './bundles';
 
 const other = process.argv[2];
 if (!other) throw new Error('usage: npx tsx bench/lambda-bundles.ts <other source tree> [samples]');
@@ -30,17 +30,7 @@ async function synthesize(root: string): Promise<LocalStackModel> {
 /** The baseline handler of a tree with the processor's esbuild settings (as bench/bundles.ts `bundleBaseline`). */
 function baselineBundle(root: string): string {
   const outfile = join(mkdtempSync(join(tmpdir(), 'bench-baseline-')), 'index.js');
-  buildSync({
-    entryPoints: [join(root, 'bench', 'baseline', 'powertools-handler.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    minify: true,
-    sourcemap: true,
-    logLevel: 'error',
-  });
+  buildSync({ ...MINIFIED_BUNDLE, entryPoints: [join(root, 'bench', 'baseline', 'powertools-handler.ts')], outfile });
   return outfile;
 }
 

@@ -11,22 +11,12 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { PROCESSOR_ENTRY } from '../lib/constructs/processor';
 import { synthesizeLocalStack } from '../local/stack-model';
-import { bundleFigures, coldInitMs, median } from './bundles';
+import { bundleFigures, coldInitMs, MINIFIED_BUNDLE, median } from './bundles';
 
 const samples = Number(process.argv[2] ?? 9);
 const stack = synthesizeLocalStack({ stage: 'dev' });
 const allProviders = join(mkdtempSync(join(tmpdir(), 'bench-all-providers-')), 'index.js');
-buildSync({
-  entryPoints: [PROCESSOR_ENTRY],
-  outfile: allProviders,
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'cjs',
-  minify: true,
-  sourcemap: true,
-  logLevel: 'error',
-});
+buildSync({ ...MINIFIED_BUNDLE, entryPoints: [PROCESSOR_ENTRY], outfile: allProviders });
 // The function's environment with placeholder URLs for its Refs: init builds its clients and sends nothing it awaits.
 const environment: Record<string, string> = { AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 for (const [name, value] of Object.entries(stack.processor.environment))
