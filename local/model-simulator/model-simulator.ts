@@ -58,7 +58,14 @@ export interface ModelSimulatorStats {
 export interface ModelSimulator {
   readonly url: string;
   readonly endpoint: string;
+  /** The faults it runs (after `endOutage()`, with the outage's window cut short). */
   readonly faults: FaultSpec;
+  /**
+   * Ends the outage now, or keeps one that has not begun from beginning: for a test that lets an
+   * outage last until the pipeline's state shows what it causes (a breaker opened), however long a
+   * loaded machine takes to get there, rather than for a fixed window it may not fill.
+   */
+  endOutage(): void;
   /**
    * When the first request arrived (epoch ms), `undefined` before it: the clock of the outage
    * and of the model items' `/FROM-TO` windows (`modelFaultWindow` is relative to it).
@@ -93,7 +100,7 @@ interface Call {
  */
 export async function startModelSimulator(options: ModelSimulatorOptions = {}): Promise<ModelSimulator> {
   const seed = options.seed ?? 42;
-  const faults = options.faults ?? NO_FAULTS;
+  let faults = options.faults ?? NO_FAULTS;
   const asked = new Map<string, number>();
   const byOutcome = Object.fromEntries(SIMULATED_OUTCOMES.map((outcome) => [outcome, 0])) as Record<SimulatedOutcome, number>;
   const byModel: Record<string, number> = {};
@@ -302,7 +309,15 @@ export async function startModelSimulator(options: ModelSimulatorOptions = {}): 
   return {
     url: `http://127.0.0.1:${port}/v1`,
     endpoint: `http://127.0.0.1:${http2Port}`,
-    faults,
+    get faults() {
+      return faults;
+    },
+    endOutage() {
+      const { outage } = faults;
+      if (!outage) return;
+      const now = firstRequestAt === undefined ? 0 : Date.now() - firstRequestAt;
+      if (now < outage.toMs) faults = { ...faults, outage: { ...outage, toMs: Math.max(outage.fromMs, now) } };
+    },
     firstRequestAt: () => firstRequestAt,
     stats: () => ({
       requests,

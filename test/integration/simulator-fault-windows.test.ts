@@ -51,4 +51,25 @@ describe('simulator fault windows', () => {
       await simulator.stop();
     }
   });
+
+  it('endOutage(): an outage that outlasts the test answers 503 until it is ended, then OK; its window says where it ended', async () => {
+    // Prepare: an outage from the first request on, far longer than the test.
+    const simulator = await startModelSimulator({ seed: 1, faults: parseFaultSpec('outage=0-100000') });
+    try {
+      // Act
+      const during = [await statusOfCall(simulator.url, 0), await statusOfCall(simulator.url, 1)];
+      simulator.endOutage();
+      const after = [await statusOfCall(simulator.url, 2), await statusOfCall(simulator.url, 3)];
+
+      // Assess
+      expect(during).toEqual([503, 503]);
+      expect(after).toEqual([200, 200]);
+      expect(simulator.stats().byOutcome).toMatchObject({ ok: 2, outage: 2 });
+      const window = modelFaultWindow(simulator.faults);
+      expect(window?.fromMs).toBe(0);
+      expect(window?.toMs).toBeLessThan(100_000_000);
+    } finally {
+      await simulator.stop();
+    }
+  });
 });
