@@ -20,7 +20,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, expect } from 'vitest';
 import { CONTROL, ENV, LEDGER_STATUS, METRIC } from '../../lambda/contract';
 import { TicketTriage } from '../../lambda/tasks/ticket-triage';
-import { startLocalPipeline } from '../../local/local-pipeline';
+import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
 import { buildReport, type LocalRunReport } from '../../local/report';
 import { sendBodies, waitForDrain } from '../../local/queue-drain';
 import { synthesizeLocalStack } from '../../local/stack-model';
@@ -55,7 +55,17 @@ export const TIMEOUT_SCENARIO_TIME_SCALE = 0.5;
 export async function chaos(
   name: string,
   faults: string,
-  options: { messages?: number; duplicates?: number; environment?: Record<string, string>; timeScale?: number } = {},
+  options: {
+    messages?: number;
+    duplicates?: number;
+    environment?: Record<string, string>;
+    timeScale?: number;
+    /**
+     * Run once the messages are sent, before the drain: for a scenario that waits on the
+     * pipeline's state (a breaker opened) and then changes the fault (ends an outage).
+     */
+    afterSend?: (pipeline: LocalPipeline) => Promise<void>;
+  } = {},
 ): Promise<ChaosRun> {
   const logFile = join(scratch, `${name}.log`);
   const bodies = buildBodies({ messages: options.messages ?? 100, duplicates: options.duplicates, seed: 11 });
@@ -64,6 +74,7 @@ export async function chaos(
     pipeline.emulators.counter.reset();
     const started = Date.now();
     await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
+    await options.afterSend?.(pipeline);
     await waitForDrain(pipeline, 90_000);
     await pipeline.poller.stop();
     const report = await buildReport(pipeline, bodies, Date.now() - started, 0);
