@@ -87,7 +87,7 @@ describe('prompt injection against a model that obeys it', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), monitors: false, environment: { MODEL_BASE_URL: url } });
+    pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), monitors: false, attributeCalls: true, environment: { MODEL_BASE_URL: url } });
     pipeline.emulators.counter.reset();
     await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
     expect(await waitForDrain(pipeline, 60_000)).toBe(true);
@@ -129,11 +129,19 @@ describe('prompt injection against a model that obeys it', () => {
     for (const invented of ['issue_refund', 'tool_call', 'refund-approved', 'DROP TABLE', 'deleted the account']) expect(stored).not.toContain(invented);
   });
 
-  it('took no action beyond writing results: only the calls processing makes', () => {
+  it('took no action beyond writing results: only the calls processing makes, on its own queues and tables', () => {
+    // The set is what the pipeline does for any record, whatever the model says. It includes
+    // giving a record back for lack of time: its time budget is 3 s at local mode's ×0.1, which a
+    // loaded machine runs short of, and the processor then changes the visibility of the record's
+    // own message on the input queue (ChangeMessageVisibility, or its Batch form for several) —
+    // a step of processing, not an action the injected text chose. What obeying it would look
+    // like — a send to another queue (re-enqueued on the input queue, the DLQ), a write to another
+    // table, any other operation — is outside the set, so each call is checked with its resource.
     const allowed = new Set([
       'sqs.ReceiveMessage',
       'sqs.DeleteMessageBatch',
       'sqs.ChangeMessageVisibility',
+      'sqs.ChangeMessageVisibilityBatch',
       'sqs.SendMessage', // to the human-review queue only (checked below)
       'dynamodb.UpdateItem',
       'dynamodb.GetItem',
@@ -141,6 +149,16 @@ describe('prompt injection against a model that obeys it', () => {
     ]);
     const operations = Object.keys(pipeline.emulators.counter.snapshot());
     expect(operations.filter((operation) => !allowed.has(operation))).toEqual([]);
+    // The pipeline's own calls (the processor's and its event source's), each on its resource.
+    const { inputQueueUrl, reviewQueueUrl, ledgerTableName, controlTableName } = pipeline.resources;
+    const calls = pipeline.emulators.attribution?.list() ?? [];
+    expect(calls.some((call) => call.service === 'dynamodb' && call.operation === 'UpdateItem')).toBe(true);
+    const outside = calls.filter((call) =>
+      call.service === 'sqs'
+        ? call.queueUrl !== (call.operation === 'SendMessage' ? reviewQueueUrl : inputQueueUrl)
+        : call.tableName !== ledgerTableName && call.tableName !== controlTableName,
+    );
+    expect(outside).toEqual([]);
     // Nothing was sent to the input queue or the DLQ: no record was rejected, none re-enqueued itself.
     expect(report.deadLettered).toBe(0);
   });
