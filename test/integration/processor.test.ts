@@ -15,6 +15,21 @@ const ticket = { subject: 'Refund for a double charge', body: 'I was charged twi
 // minute when it is loaded: the hooks wait for it (a condition), rather than fail on a fixed 60 s.
 vi.setConfig({ hookTimeout: 240_000, testTimeout: 120_000 });
 
+/**
+ * The first group's pipeline runs at time scale 1: the processor's own 30 s time budget per
+ * invocation. At local mode's ×0.1 (3 s) an invocation on a loaded machine — a cold start above
+ * all — ran short of it and gave a record back, as the processor is designed to, and the exact
+ * `batchItemFailures: []` these cases assert (with one model call, the DLQ's attributes) was
+ * timing. Nothing in that group waits on a scaled clock; unprocessed messages stay invisible
+ * for the input queue's full 180 s, so none comes back into a later case's receive.
+ */
+const HAND_DRIVEN_TIME_SCALE = 1;
+/**
+ * The crash group waits for a lease, which is the invocation's time budget, so it runs at half
+ * speed: 15 s, room for a loaded machine's cold start and calls, and a wait of 15 s for it to end.
+ */
+const CRASH_TIME_SCALE = 0.5;
+
 let stack: LocalStackModel;
 beforeAll(() => {
   stack = synthesizeLocalStack();
@@ -24,7 +39,7 @@ describe('the bundled processor on emulated SQS and DynamoDB', () => {
   let pipeline: LocalPipeline;
   let harness: PipelineHarness;
   beforeAll(async () => {
-    pipeline = await startLocalPipeline({ stack, autoStart: false });
+    pipeline = await startLocalPipeline({ stack, autoStart: false, timeScale: HAND_DRIVEN_TIME_SCALE });
     harness = new PipelineHarness(pipeline);
   });
   afterAll(async () => pipeline?.stop());
@@ -115,8 +130,10 @@ describe('a crash between claim and complete', () => {
   let pipeline: LocalPipeline;
   let harness: PipelineHarness;
   beforeAll(async () => {
-    // A slow model keeps the first invocation between its claim and its completion long enough to kill it.
-    pipeline = await startLocalPipeline({ stack, autoStart: false, environment: { SIMULATOR_LATENCY_MS: '600' } });
+    // A slow model keeps the first invocation between its claim and its completion long enough to
+    // see the claim and kill it: 3 s, well under the call timeout (5 s at this scale), wide enough
+    // for a loaded machine's reads of the ledger to find it in progress.
+    pipeline = await startLocalPipeline({ stack, autoStart: false, timeScale: CRASH_TIME_SCALE, environment: { SIMULATOR_LATENCY_MS: '3000' } });
     harness = new PipelineHarness(pipeline);
   });
   afterAll(async () => pipeline?.stop());
@@ -132,11 +149,11 @@ describe('a crash between claim and complete', () => {
     const claimed = await harness.waitFor(async () => {
       const item = await harness.ledgerItem(key);
       return item?.status === LEDGER_STATUS.IN_PROGRESS ? item : undefined;
-    });
+    }, 60_000);
     await pipeline.environments[0]!.stop();
     expect((await crashed).kind).toBe('error');
     const leaseUntil = Number(claimed.leaseUntil);
-    // The lease ends before the invocation's own timeout (3 s at local mode's time scale): the claim
+    // The lease ends before the invocation's own timeout (15 s at this time scale): the claim
     // came before this line, so its deadline is at most one timeout from now.
     expect(leaseUntil).toBeLessThan(Date.now() + stack.processor.timeoutSeconds * 1000 * pipeline.timeScale);
     const maxReceiveCount = stack.queues.find((queue) => queue.logicalId === stack.eventSource.queueLogicalId)?.redrive?.maxReceiveCount ?? 0;
@@ -165,17 +182,23 @@ describe('a crash between claim and complete', () => {
     }
 
     // Once the lease has ended (a condition on the clock the processor compares with, not a fixed
-    // sleep): taken over and completed once.
-    await harness.waitFor(async () => (Date.now() > leaseUntil ? true : undefined), 30_000);
+    // sleep): taken over and completed once. An invocation may itself run short of its time budget
+    // after taking over and give the record back (releasing the key, as designed), so the message is
+    // delivered again, a few times at most, until the ledger says completed: what is asserted is
+    // that state, one item with one result, and that each delivery either completed the record
+    // or gave back this record only.
+    await harness.waitFor(async () => (Date.now() > leaseUntil ? true : undefined), 60_000);
     const takenOverBefore = pipeline.logs.total(METRIC.LEASES_TAKEN_OVER);
-    const late = await harness.invoke([message!], 1);
-    expect(late.batchItemFailures).toEqual([]);
-    const completed = await harness.ledgerItem(key);
+    let completed: Record<string, any> | undefined;
+    for (let delivery = 0; delivery < 5 && completed?.status !== LEDGER_STATUS.COMPLETED; delivery += 1) {
+      const late = await harness.invoke([message!], 1);
+      completed = await harness.ledgerItem(key);
+      expect(late.batchItemFailures).toEqual(completed?.status === LEDGER_STATUS.COMPLETED ? [] : [{ itemIdentifier: message!.MessageId }]);
+    }
     expect(completed).toMatchObject({ status: LEDGER_STATUS.COMPLETED });
     expect(completed?.claimToken).not.toBe(claimed.claimToken);
-    // Taken over at least once (on a loaded machine an invocation may itself run out of time after
-    // taking over and release the key, so a later one claims it again): how many claims is timing;
-    // that there is one item with one result is the state that matters.
+    // Taken over at least once (a later delivery may claim a released key again): how many claims
+    // is timing; that there is one item with one result is the state that matters.
     expect(completed?.claims).toBeGreaterThanOrEqual(2);
     expect(pipeline.logs.total(METRIC.LEASES_TAKEN_OVER) - takenOverBefore).toBeLessThanOrEqual(1);
 
