@@ -60,5 +60,6 @@ describe('chaos: the model fails for longer than the retries, the breaker opens,
     expect(run.report.byTier.rules).toBe(0);
     expect(run.report.details.model.byOutcome.outage).toBeGreaterThan(0);
     expect(run.report.details.metrics[METRIC.BREAKER_OPEN]).toBeGreaterThan(0);
-  });
+    // The wait for the breaker (up to 120 s) comes before the drain (up to 90 s).
+  }, 300_000);
 });
