@@ -296,7 +296,12 @@ function topFrames(profileDir: string, bundlePath: string, top = 12): { frames: 
       if (url.endsWith('index.js') && lineNumber >= 0) {
         const entry = map.findEntry(lineNumber, columnNumber) as { originalSource?: string; originalLine?: number; name?: string };
         if (entry.originalSource) {
-          source = `${entry.originalSource.replace(/^.*node_modules\//, '').replace(/^.*?\/(lambda|bench)\//, '$1/')}:${(entry.originalLine ?? 0) + 1}`;
+          // A package's path holds node_modules/, except in a bundle that itself lives under
+          // node_modules (the synth cache), where it is relative to it: ../../../../@smithy/….
+          source = `${entry.originalSource
+            .replace(/^.*node_modules\//, '')
+            .replace(/^.*?\/(lambda|bench)\//, '$1/')
+            .replace(/^(\.\.\/)+/, '')}:${(entry.originalLine ?? 0) + 1}`;
           if (entry.name) name = entry.name;
         }
       } else if (url.startsWith('node:')) source = url;
