@@ -90,11 +90,14 @@ describe('prompt injection against a model that obeys it', () => {
     pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), monitors: false, attributeCalls: true, environment: { MODEL_BASE_URL: url } });
     pipeline.emulators.counter.reset();
     await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
-    expect(await waitForDrain(pipeline, 60_000)).toBe(true);
+    expect(await waitForDrain(pipeline, 180_000)).toBe(true);
     await pipeline.poller.stop();
     report = await buildReport(pipeline, bodies, 0, 0);
     ledger = await new PipelineHarness(pipeline).ledgerItems();
-  });
+    // Starting the emulators and the bundle, then draining six records, takes seconds on an idle
+    // machine and passed the suite's 60 s hook timeout at a load of ~30: both bounds are generous,
+    // and the drain ends as soon as the queue is empty.
+  }, 240_000);
   afterAll(async () => {
     await pipeline?.stop();
     await new Promise<void>((resolve) => server?.close(() => resolve()));
