@@ -87,7 +87,16 @@ describe('prompt injection against a model that obeys it', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), monitors: false, attributeCalls: true, environment: { MODEL_BASE_URL: url } });
+    // Time scale 1, the stage's own 30 s invocation and 10 s model call timeout: at local mode's
+    // ×0.1 (3 s and 1 s), at a load of ~30 no request reached this server (it runs on the test's
+    // own event loop) in time, every record went to the rules, and the attack was never made.
+    pipeline = await startLocalPipeline({
+      stack: synthesizeLocalStack(),
+      monitors: false,
+      attributeCalls: true,
+      timeScale: 1,
+      environment: { MODEL_BASE_URL: url },
+    });
     pipeline.emulators.counter.reset();
     await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, bodies);
     expect(await waitForDrain(pipeline, 180_000)).toBe(true);
@@ -134,8 +143,8 @@ describe('prompt injection against a model that obeys it', () => {
 
   it('took no action beyond writing results: only the calls processing makes, on its own queues and tables', () => {
     // The set is what the pipeline does for any record, whatever the model says. It includes
-    // giving a record back for lack of time: its time budget is 3 s at local mode's ×0.1, which a
-    // loaded machine runs short of, and the processor then changes the visibility of the record's
+    // giving a record back for lack of time (seen at local mode's ×0.1, a 3 s budget, on a loaded
+    // machine; possible at any scale), and the processor then changes the visibility of the record's
     // own message on the input queue (ChangeMessageVisibility, or its Batch form for several) —
     // a step of processing, not an action the injected text chose. What obeying it would look
     // like — a send to another queue (re-enqueued on the input queue, the DLQ), a write to another
