@@ -145,7 +145,10 @@ describe('gameday', () => {
   it('model-outage: the outage is detected and recovered from, times are printed, and nothing is lost', async () => {
     const log = join(scratch, 'gameday', 'processor.log');
     // A generous bound of pipeline time: on a loaded machine the local pipeline runs slower.
-    const run = await pipectl(['gameday', 'model-outage', '--log', log, '--timeout', '20m', '--json']);
+    // ×0.2, not the scenario's ×0.1: inside the full suite (five workers on two cores) an invocation
+    // at ×0.1 (6 s) timed out and paged processor-errors, which the drill rightly fails as a cause
+    // not injected; that would be a test of the machine, not of the drill.
+    const run = await pipectl(['gameday', 'model-outage', '--log', log, '--timeout', '20m', '--time-scale', '0.2', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ scenario: 'model-outage', passed: true, firedBeforeFault: [] });
@@ -163,5 +166,5 @@ describe('gameday', () => {
       expect.arrayContaining(['fault starts', 'fault ends', 'every alarm that fired is OK again']),
     );
     expect(run.stderr).toMatch(/fault starts\n/);
-  }, 240_000);
+  }, 330_000);
 });
