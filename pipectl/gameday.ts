@@ -7,6 +7,7 @@ import { buildReport, type LocalRunReport } from '../local/report';
 import { sendBodies, waitForDrain } from '../local/run-local';
 import { COMPOSITE_ALARM_ID } from '../lib/observability/composite-alarm';
 import { UsageError } from './errors';
+import { type FaultWindow, scaleFaultWindow } from '../local/fault-window';
 import { modelFaultWindow, parseFaultSpec } from '../local/model-simulator/fault-spec';
 import { infraFaultWindow } from '../local/aws-boundary/infra-fault-spec';
 import type { LocalPipeline } from '../local/local-pipeline';
@@ -135,7 +136,6 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
   let sentNormal = 0;
   let sentShifted = 0;
   let firstAlarm: string | undefined;
-  let firstRequestAt: number | undefined;
   let detectedAt: number | undefined;
   let detectedBy: string | undefined;
   let recoveredAt: number | undefined;
@@ -150,15 +150,18 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
   const windowOf = (clock: FaultClock): { startAt: number; endAt: number } | undefined => {
     const { fault } = clock;
     if (fault.kind !== 'faults') return { startAt: started + ms(fault.fromSeconds), endAt: started + ms(fault.toSeconds) };
+    // Scaled as the simulator and the boundary scale them, from the clocks they count on.
+    const span = (origin: number, window: FaultWindow) => {
+      const scaled = scaleFaultWindow(window, timeScale);
+      return { startAt: origin + scaled.fromMs, endAt: origin + scaled.toMs };
+    };
     const spans: { startAt: number; endAt: number }[] = [];
     if (clock.model) {
+      const firstRequestAt = pipeline.simulator.firstRequestAt();
       if (firstRequestAt === undefined) return undefined;
-      spans.push({ startAt: firstRequestAt + clock.model.fromMs * timeScale, endAt: firstRequestAt + clock.model.toMs * timeScale });
+      spans.push(span(firstRequestAt, clock.model));
     }
-    if (clock.infra) {
-      const origin = pipeline.infraFaultsStartedAt ?? started;
-      spans.push({ startAt: origin + clock.infra.fromMs * timeScale, endAt: origin + clock.infra.toMs * timeScale });
-    }
+    if (clock.infra) spans.push(span(pipeline.infraFaultsStartedAt ?? started, clock.infra));
     return { startAt: Math.min(...spans.map((span) => span.startAt)), endAt: Math.max(...spans.map((span) => span.endAt)) };
   };
 
@@ -169,8 +172,6 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
     let noticedEnd: number | undefined;
     while (Date.now() < deadline && recoveredAt === undefined) {
       const now = Date.now();
-      // A model fault's window counts from the simulator's first request.
-      if (firstRequestAt === undefined && pipeline.simulator.stats().requests > 0) firstRequestAt = now;
       // Start and end each fault the drill injects itself (the simulator and the boundary inject theirs).
       for (const clock of clocks) {
         const window = windowOf(clock);
@@ -327,8 +328,8 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
 interface FaultClock {
   readonly fault: GameDayFault;
   /** A `faults` item's windows as the spec gives them (unscaled ms): the model's from its first request, the infrastructure's from the pipeline's start. */
-  readonly model?: { readonly fromMs: number; readonly toMs: number };
-  readonly infra?: { readonly fromMs: number; readonly toMs: number };
+  readonly model?: FaultWindow;
+  readonly infra?: FaultWindow;
   started: boolean;
   ended: boolean;
 }
