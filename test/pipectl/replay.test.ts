@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { inspectMessages } from '../../local/queue-inspection';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LEDGER_STATUS } from '../../lambda/contract';
 import type { LocalPipeline } from '../../local/local-pipeline';
@@ -50,12 +51,12 @@ afterAll(async () => {
 async function state() {
   const scan = async (table: string) =>
     ((await target.dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? []).map((item) => JSON.stringify(item)).sort();
-  const queues: Record<string, string | undefined> = {};
+  // Every message each queue holds, visible or in flight: which of the two depends on who was
+  // reading a moment ago (the replay itself, the reconciler's DLQ sweep), not on what was written
+  // (a clean-clone CI run saw the DLQ's two as "0/2" before and "2/0" after).
+  const queues: Record<string, string[]> = {};
   for (const url of [target.resources.inputQueueUrl, target.resources.inputDlqUrl, target.resources.reviewQueueUrl, target.resources.reviewDlqUrl]) {
-    const { Attributes = {} } = await target.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-    );
-    queues[url] = `${Attributes.ApproximateNumberOfMessages}/${Attributes.ApproximateNumberOfMessagesNotVisible}`;
+    queues[url] = (await inspectMessages(pipeline.emulators.sqsEndpoint, url)).map((message) => `${message.MessageId} ${message.Body}`).sort();
   }
   return { ledger: await scan(target.resources.ledgerTableName), control: await scan(target.resources.controlTableName), queues };
 }
