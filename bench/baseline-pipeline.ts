@@ -22,6 +22,8 @@ export async function startBaselinePipeline(options: {
   readonly seed: number;
   readonly onInvocation: (report: InvocationReport) => void;
   readonly logFile?: string;
+  /** Extra Node.js flags for each execution environment's process, e.g. `--cpu-prof`. */
+  readonly execArgv?: readonly string[];
 }): Promise<BenchTarget & { readonly environment: Readonly<Record<string, string>>; outcome(unique: number): Promise<string> }> {
   const { stack, timeScale } = options;
   const emulators = await startEmulators();
@@ -83,6 +85,7 @@ export async function startBaselinePipeline(options: {
           environment,
           region: emulators.region,
           isolation: 'process',
+          execArgv: options.execArgv,
         },
         logs.write,
       ),
