@@ -321,7 +321,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
     transition: LedgerTransition,
     guardValues: GuardValues,
   ): { expression: string; names: Record<string, string>; values: Record<string, AttributeValue> } {
-    const { expression, values: needed } = conditionExpression(transition);
+    const { expression, values: needed } = conditionOf(transition);
     const values: Record<string, AttributeValue> = {};
     for (const name of needed) {
       if (name.startsWith(':st_')) values[name] = { S: name.slice(':st_'.length) };
@@ -349,8 +349,12 @@ export class DynamoDbLedgerStore implements LedgerStore {
     const values: Record<string, AttributeValue> = { ':now': { N: String(guardValues.now) }, ...guard.values, ...fenced.values };
     if (guardValues.receiveCount !== undefined) values[':receiveCount'] ??= { N: String(guardValues.receiveCount) };
     // DynamoDB refuses names and values that the expressions do not use.
-    const names = Object.fromEntries(Object.entries({ ...guard.names, ...fenced.names }).filter(([name]) => usedIn(expressionText, name)));
-    const usedValues = Object.fromEntries(Object.entries(values).filter(([name]) => usedIn(expressionText, name)));
+    const used = placeholdersOf(expressionText);
+    const names: Record<string, string> = {};
+    for (const [name, attribute] of Object.entries(guard.names)) if (used.has(name)) names[name] = attribute;
+    for (const [name, attribute] of Object.entries(fenced.names)) if (used.has(name)) names[name] = attribute;
+    const usedValues: Record<string, AttributeValue> = {};
+    for (const [name, value] of Object.entries(values)) if (used.has(name)) usedValues[name] = value;
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -415,7 +419,29 @@ export class DynamoDbLedgerStore implements LedgerStore {
   }
 }
 
-/** Whether a placeholder (`#name`, `:value`) occurs in an expression as a whole word. */
-function usedIn(expression: string, placeholder: string): boolean {
-  return new RegExp(`${placeholder}(?![A-Za-z0-9_])`).test(expression);
+/**
+ * The placeholders (`#name`, `:value`) an expression uses, each as a whole word. Cached: a store
+ * writes a handful of distinct expressions (one per transition and optional part), and this runs on
+ * every write of the hot path (issue 17's profile had a RegExp per placeholder per write).
+ */
+const placeholderCache = new Map<string, ReadonlySet<string>>();
+function placeholdersOf(expression: string): ReadonlySet<string> {
+  let used = placeholderCache.get(expression);
+  if (!used) {
+    used = new Set(expression.match(/[#:][A-Za-z0-9_]+/g) ?? []);
+    // Bounded: expressions are built from a fixed set of parts, but never let a bug grow this without end.
+    if (placeholderCache.size < 256) placeholderCache.set(expression, used);
+  }
+  return used;
+}
+
+/** A transition's condition, built once per transition. */
+const conditionCache = new Map<LedgerTransition, ReturnType<typeof conditionExpression>>();
+function conditionOf(transition: LedgerTransition): ReturnType<typeof conditionExpression> {
+  let condition = conditionCache.get(transition);
+  if (!condition) {
+    condition = conditionExpression(transition);
+    conditionCache.set(transition, condition);
+  }
+  return condition;
 }

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { bulkhead } from 'cockatiel';
-import { METRIC } from '../contract';
+import { METRIC, TIER } from '../contract';
 import { errorClassOf, RejectedInputError } from '../errors/pipeline-errors';
 import type { LedgerStore } from '../ledger/ledger-store';
 import type { ModelProvider } from '../model/model-provider';
@@ -146,13 +146,18 @@ export class BatchProcessor {
     await this.flushGuards(deadline);
 
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    const outcomes: Partial<Record<Outcome, number>> = {};
     results.forEach((settled, index) => {
       const record = event.Records[index] as SQSRecord;
       const result = notDelayed.has(record.receiptHandle) ? { ...settled, visibilitySeconds: undefined } : settled;
       this.report(record, result, started, metrics);
+      outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
       if (result.retry) batchItemFailures.push({ itemIdentifier: record.messageId });
     });
     metrics.publish(this.deps.metrics);
+    // One line per invocation, whatever its records: how many ended how (the per-record lines of
+    // plain successes are DEBUG, see `report`).
+    this.deps.logger.info('batch', { records: event.Records.length, ...outcomes, durationMs: this.now() - started });
     return { batchItemFailures };
   }
 
@@ -192,7 +197,13 @@ export class BatchProcessor {
     }
   }
 
-  /** One metric set and one log line per record: nothing is silent. */
+  /**
+   * One metric set per record, and one log line with the fields the runbook's queries read. A plain
+   * success (the primary model's answer with nothing to note, or a duplicate skipped) logs at DEBUG,
+   * which a stage samples per invocation (`processor.recordLogSampleRate`): it is most of the
+   * traffic, no runbook query looks for it, and the ledger item holds the same facts. Every other
+   * record (a fallback tier, a note, an error, a retry, a rejection, a review) logs at INFO or WARN.
+   */
   private report(record: SQSRecord, result: RecordResult, started: number, metrics: BatchMetrics): void {
     const { logger, config } = this.deps;
     const task = result.task ?? UNKNOWN_TASK_DIMENSION;
@@ -225,6 +236,13 @@ export class BatchProcessor {
       ...(config.logRawInput ? { body: record.body.slice(0, 2000) } : {}),
     };
     if (result.outcome === OUTCOME.FAILED || result.outcome === OUTCOME.REJECTED) logger.warn('record', fields);
+    else if (isPlainSuccess(result)) logger.debug('record', fields);
     else logger.info('record', fields);
   }
+}
+
+/** A record the runbook never needs a line for: the primary model's answer with nothing to note, or a duplicate skipped. */
+export function isPlainSuccess(result: RecordResult): boolean {
+  if (result.error || result.retry || (result.notes && result.notes.length > 0)) return false;
+  return result.outcome === OUTCOME.DUPLICATE || (result.outcome === OUTCOME.COMPLETED && result.tier === TIER.PRIMARY);
 }

@@ -20,7 +20,7 @@ import { SqsQueueGateway } from './queue-gateway';
 import { ShadowRun } from './shadow-run';
 import { createProvider } from './provider-factory';
 import { breakerSettingsOf, readRuntimeConfig } from './runtime-config';
-import { withRequestTimeouts } from './sdk-client-options';
+import { withoutSdkRequestLogging, withRequestTimeouts } from './sdk-client-options';
 
 // Cold start: everything below is built once per execution environment and reused by every
 // invocation. Endpoints come from the standard SDK variables (AWS_ENDPOINT_URL_SQS,
@@ -30,7 +30,7 @@ const config = readRuntimeConfig();
 const serviceName = process.env[ENV.POWERTOOLS_SERVICE_NAME] || METRIC_SERVICE.PROCESSOR;
 const logger = new Logger({ serviceName, persistentKeys: { stage: config.stage } });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions: { stage: config.stage } });
-const dynamodb = new DynamoDBClient(withRequestTimeouts({}));
+const dynamodb = withoutSdkRequestLogging(new DynamoDBClient(withRequestTimeouts({})));
 
 // Runtime switches are read at most once per this interval per environment; a quiet breaker too.
 // The interval is not part of the stage config: 15 s is what the switches' 30 s promise needs.
@@ -81,7 +81,7 @@ const processor = new BatchProcessor({
     // The client's endpoint (the region's, or AWS_ENDPOINT_URL_SQS) is used for every queue, not
     // the host in the queue URL: on AWS they are the same; against an emulator whose queue URLs
     // name a host that does not resolve (sqs.<region>.localhost), only the endpoint works.
-    client: new SQSClient(withRequestTimeouts({ useQueueUrlAsEndpoint: false })),
+    client: withoutSdkRequestLogging(new SQSClient(withRequestTimeouts({ useQueueUrlAsEndpoint: false }))),
     inputQueueUrl: config.inputQueueUrl,
     deadLetterQueueUrl: config.inputDlqUrl,
     reviewQueueUrl: config.reviewQueueUrl,
@@ -108,6 +108,8 @@ const processor = new BatchProcessor({
 
 /** The SQS event source's entry point: a partial batch response, never a thrown batch. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  // A fresh debug-sampling decision per invocation (recordLogSampleRate): the plain successes' lines.
+  logger.refreshSampleRateCalculation();
   await switches.refresh();
   return processor.process(event, context);
 };

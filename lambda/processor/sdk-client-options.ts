@@ -18,3 +18,15 @@ export const SDK_HTTP_TIMEOUTS = {
 export function withRequestTimeouts<T extends object>(options: T): T & { requestHandler: typeof SDK_HTTP_TIMEOUTS } {
   return { ...options, requestHandler: SDK_HTTP_TIMEOUTS };
 }
+
+/**
+ * Takes the SDK's logger middleware off a client. That middleware copies every request's input and
+ * response through the model's sensitive-data filter before it hands them to `logger.info`, even
+ * when the logger is the SDK's default no-op one; nothing of ours logs through the SDK, so it was
+ * CPU spent on every DynamoDB and SQS request for nothing (issue 17's profile: `schemaLogFilter`).
+ * Errors still reach the caller unchanged: the middleware only logs them.
+ */
+export function withoutSdkRequestLogging<T extends { middlewareStack: { remove(name: string): boolean } }>(client: T): T {
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+}

@@ -149,6 +149,8 @@ export const StageConfigSchema = z
         claimedElsewhereVisibilitySeconds: seconds(0, SQS_MAX_VISIBILITY_SECONDS).default(10),
         logRetentionDays: z.literal(LOG_RETENTION_DAYS).default(30),
         logLevel: z.enum(LOG_LEVELS).default('INFO'),
+        recordLogSampleRate: z.number().min(0).max(1).default(0.01),
+        sourceMapStackTraces: z.boolean().default(false),
       })
       .prefault({}),
     inputQueue: queueSchema({ retentionDays: 4, maxReceiveCount: 5 }),

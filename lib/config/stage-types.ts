@@ -60,6 +60,22 @@ export interface ProcessorConfig {
   readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   /** @default 'INFO' */
   readonly logLevel: LogLevelName;
+  /**
+   * Share of invocations that log DEBUG, which is where a plain success's per-record line goes (a
+   * record the primary model completed with nothing to note, or a duplicate skipped). Every other
+   * record is logged at INFO or WARN in every invocation; every invocation logs one `batch` line.
+   * Powertools' debug sampling (POWERTOOLS_LOGGER_SAMPLE_RATE), decided per invocation.
+   * @default 0.01
+   */
+  readonly recordLogSampleRate: number;
+  /**
+   * Run the processor with `--enable-source-maps`, so a stack trace names the TypeScript source.
+   * Off by default: Node reads and indexes the bundle's source map at every cold start, about 40 ms
+   * of a 200 ms init here (issue 17, docs/performance.md). The map ships in the asset either way.
+   * The scheduled monitors and the rollback action, which are not on the hot path, always have it.
+   * @default false
+   */
+  readonly sourceMapStackTraces: boolean;
 }
 
 /** A work queue and its dead-letter queue. */

@@ -122,8 +122,9 @@ export class Processor extends Construct {
         [ENV.POWERTOOLS_SERVICE_NAME]: config.serviceName,
         [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
         [ENV.POWERTOOLS_LOG_LEVEL]: processor.logLevel,
-        // The bundle ships a source map; Node uses it for stack traces only when asked to.
-        NODE_OPTIONS: '--enable-source-maps',
+        [ENV.POWERTOOLS_LOGGER_SAMPLE_RATE]: String(processor.recordLogSampleRate),
+        // The bundle ships a source map; Node reads it at cold start only when asked to (stage setting).
+        ...(processor.sourceMapStackTraces ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
     });
 

@@ -69,7 +69,9 @@ export async function chaos(
 ): Promise<ChaosRun> {
   const logFile = join(scratch, `${name}.log`);
   const bodies = buildBodies({ messages: options.messages ?? 100, duplicates: options.duplicates, seed: 11 });
-  const pipeline = await startLocalPipeline({ stack, faults, logFile, environment: options.environment, timeScale: options.timeScale ?? TIME_SCALE });
+  // DEBUG: every record's line, plain successes too (they are sampled otherwise), for the checks below.
+  const environment = { [ENV.POWERTOOLS_LOG_LEVEL]: 'DEBUG', ...options.environment };
+  const pipeline = await startLocalPipeline({ stack, faults, logFile, environment, timeScale: options.timeScale ?? TIME_SCALE });
   try {
     pipeline.emulators.counter.reset();
     const started = Date.now();

@@ -137,7 +137,7 @@ describe.each(['dev', 'prod'])('Processor (%s)', (stage) => {
       [ENV.POWERTOOLS_SERVICE_NAME]: config.serviceName,
       [ENV.POWERTOOLS_METRICS_NAMESPACE]: METRICS_NAMESPACE,
       [ENV.POWERTOOLS_LOG_LEVEL]: config.processor.logLevel,
-      NODE_OPTIONS: '--enable-source-maps',
+      [ENV.POWERTOOLS_LOGGER_SAMPLE_RATE]: String(config.processor.recordLogSampleRate),
     });
     // Every name the contract declares is set: a new ENV entry without a value fails here. The
     // OpenAI-compatible endpoint's two are set only with that provider (see below); the runtime

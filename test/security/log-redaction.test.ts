@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPipeline, type LocalPipeline } from '../../local/local-pipeline';
 import { sendBodies, waitForDrain } from '../../local/run-local';
 import { synthesizeLocalStack } from '../../local/stack-model';
+import { ENV } from '../../lambda/contract';
 
 const EMAIL = 'jane.doe.private@example.org';
 const PHONE = '+1 415-555-0172';
@@ -34,7 +35,13 @@ describe('log redaction', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'log-redaction-'));
-    pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), logFile: join(dir, 'processor.log'), monitors: false });
+    // DEBUG, the most the processor ever logs: plain successes' record lines too (sampled otherwise).
+    pipeline = await startLocalPipeline({
+      stack: synthesizeLocalStack(),
+      logFile: join(dir, 'processor.log'),
+      monitors: false,
+      environment: { [ENV.POWERTOOLS_LOG_LEVEL]: 'DEBUG' },
+    });
     await sendBodies(pipeline.sqs, pipeline.resources.inputQueueUrl, Object.values(BODIES));
     expect(await waitForDrain(pipeline, 60_000)).toBe(true);
     await pipeline.stop();
