@@ -118,7 +118,7 @@ export function logSourceOf(alarm: AlarmDefinition | CompositeAlarmDefinition): 
   return 'processor';
 }
 
-/** The fields of the processor's one log line per record (batch-processor.ts). */
+/** The fields of the processor's per-record log line (batch-processor.ts): every record but a plain success, which is DEBUG and sampled. */
 const RECORD_FIELDS = 'fields @timestamp, level, message, task, outcome, tier, modelId, attempts, receiveCount, errorClass, error, inputHash';
 
 /**

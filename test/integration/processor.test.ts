@@ -39,7 +39,8 @@ describe('the bundled processor on emulated SQS and DynamoDB', () => {
   let pipeline: LocalPipeline;
   let harness: PipelineHarness;
   beforeAll(async () => {
-    pipeline = await startLocalPipeline({ stack, autoStart: false, timeScale: HAND_DRIVEN_TIME_SCALE });
+    // No drift reference run (a pipeline of its own, ~10 s of CPU on a cold cache): nothing here reads drift.
+    pipeline = await startLocalPipeline({ stack, autoStart: false, timeScale: HAND_DRIVEN_TIME_SCALE, monitors: { driftReference: false } });
     harness = new PipelineHarness(pipeline);
   });
   afterAll(async () => pipeline?.stop());
@@ -133,7 +134,14 @@ describe('a crash between claim and complete', () => {
     // A slow model keeps the first invocation between its claim and its completion long enough to
     // see the claim and kill it: 3 s, well under the call timeout (5 s at this scale), wide enough
     // for a loaded machine's reads of the ledger to find it in progress.
-    pipeline = await startLocalPipeline({ stack, autoStart: false, timeScale: CRASH_TIME_SCALE, environment: { SIMULATOR_LATENCY_MS: '3000' } });
+    pipeline = await startLocalPipeline({
+      stack,
+      autoStart: false,
+      timeScale: CRASH_TIME_SCALE,
+      environment: { SIMULATOR_LATENCY_MS: '3000' },
+      // No drift reference run: with this environment of its own it would cost a pipeline (~10 s of CPU) on a cold cache.
+      monitors: { driftReference: false },
+    });
     harness = new PipelineHarness(pipeline);
   });
   afterAll(async () => pipeline?.stop());

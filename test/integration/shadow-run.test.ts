@@ -60,7 +60,9 @@ async function invokeFreshBatch(pipeline: LocalPipeline, run: string): Promise<R
 
 describe('shadow run', () => {
   it('with no shadow configured, the happy path makes only its own requests: a claim and a completion per record, at most one budget write', async () => {
-    const pipeline = await startLocalPipeline({ stack, autoStart: false, timeScale: HAND_DRIVEN_TIME_SCALE });
+    // No drift reference run, here and below: it costs a pipeline (~10 s of CPU on a cold cache, one per
+    // environment), and these cases are about the requests of the shadow.
+    const pipeline = await startLocalPipeline({ stack, autoStart: false, timeScale: HAND_DRIVEN_TIME_SCALE, monitors: { driftReference: false } });
     pipelines.push(pipeline);
 
     const none = await invokeFreshBatch(pipeline, 'no-shadow');
@@ -82,6 +84,7 @@ describe('shadow run', () => {
       stack,
       autoStart: false,
       timeScale: HAND_DRIVEN_TIME_SCALE,
+      monitors: { driftReference: false },
       faults: 'degrade=sim-candidate:0.5',
       environment: { SHADOW_MODEL_ID: 'sim-candidate', SHADOW_PERCENT: '100' },
     });
@@ -113,6 +116,7 @@ describe('shadow run', () => {
       stack,
       autoStart: false,
       timeScale: HAND_DRIVEN_TIME_SCALE,
+      monitors: { driftReference: false },
       faults: 'degrade=ticket-triage@2:0.5',
       environment: { SHADOW_TASK_VERSION: 'ticket-triage@2', SHADOW_PERCENT: '100' },
     });

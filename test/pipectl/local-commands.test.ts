@@ -52,6 +52,9 @@ beforeAll(async () => {
     logFile: join(scratch, 'processor.log'),
     timeScale: 0.25,
     environment: { SWITCH_REFRESH_MS: String(REFRESH_MS) },
+    // No drift reference run: with this environment of its own it would cost a pipeline (~10 s of
+    // CPU) on a cold cache, and no command tested here reads drift.
+    monitors: { driftReference: false },
   });
   controlApi = await startPipelineControlApi(pipeline);
   const { emulators } = pipeline;
