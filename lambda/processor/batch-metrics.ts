@@ -73,24 +73,28 @@ export class BatchMetrics {
   }
 
   private group(dimensions: MetricDimensions): Group {
-    const clean: Record<string, string> = {};
-    // A fixed order, so the same dimensions always land in the same group.
-    for (const name of [
-      METRIC_DIMENSION.TASK,
-      METRIC_DIMENSION.MODEL,
-      METRIC_DIMENSION.TIER,
-      METRIC_DIMENSION.ERROR_CLASS,
-      METRIC_DIMENSION.VARIANT,
-    ] as const) {
-      const value = dimensions[name];
-      if (value) clean[name] = value;
-    }
-    const key = JSON.stringify(clean);
+    // A fixed order, so the same dimensions always land in the same group. The key is built without
+    // an object or JSON per observation: this runs several times per record (issue 17's profile).
+    let key = '';
+    for (const name of GROUP_DIMENSIONS) key += `${dimensions[name] ?? ''}\u0000`;
     let group = this.groups.get(key);
     if (!group) {
+      const clean: Record<string, string> = {};
+      for (const name of GROUP_DIMENSIONS) {
+        const value = dimensions[name];
+        if (value) clean[name] = value;
+      }
       group = { dimensions: clean, sums: new Map(), samples: new Map() };
       this.groups.set(key, group);
     }
     return group;
   }
 }
+
+const GROUP_DIMENSIONS = [
+  METRIC_DIMENSION.TASK,
+  METRIC_DIMENSION.MODEL,
+  METRIC_DIMENSION.TIER,
+  METRIC_DIMENSION.ERROR_CLASS,
+  METRIC_DIMENSION.VARIANT,
+] as const;

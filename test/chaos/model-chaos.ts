@@ -71,7 +71,16 @@ export async function chaos(
   const bodies = buildBodies({ messages: options.messages ?? 100, duplicates: options.duplicates, seed: 11 });
   // DEBUG: every record's line, plain successes too (they are sampled otherwise), for the checks below.
   const environment = { [ENV.POWERTOOLS_LOG_LEVEL]: 'DEBUG', ...options.environment };
-  const pipeline = await startLocalPipeline({ stack, faults, logFile, environment, timeScale: options.timeScale ?? TIME_SCALE });
+  const pipeline = await startLocalPipeline({
+    stack,
+    faults,
+    logFile,
+    environment,
+    timeScale: options.timeScale ?? TIME_SCALE,
+    // No drift reference run, as in infra-chaos.ts: these runs are about the ledger, and the reference
+    // costs a pipeline of its own (300 messages, ~10 s of CPU) per environment on a cold cache.
+    monitors: { driftReference: false },
+  });
   try {
     pipeline.emulators.counter.reset();
     const started = Date.now();
