@@ -10,7 +10,7 @@
  * Bounded: every run sends a fixed number of messages to loopback and waits at most 10 minutes
  * for its queue to drain.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -25,7 +25,7 @@ import { drainQueue, sendBodies } from '../local/run-local';
 import { synthesizeLocalStack, type LocalStackModel } from '../local/stack-model';
 import { startBaselinePipeline } from './baseline-pipeline';
 import type { BenchTarget } from './bench-target';
-import { bundleBaseline, bundleFigures, coldInitMs } from './bundles';
+import { bundleBaseline, bundleFigures, coldInitMs, median } from './bundles';
 import { measureStartup, startupTable } from './cli-startup';
 import { topFrames } from './cpu-profile';
 import { buildCli } from '../scripts/build-cli';
@@ -87,6 +87,8 @@ interface ScenarioResult {
   readonly maxInFlightModelCalls: number;
   readonly inFlightBound: number | null;
   readonly logBytesPerMessage: number;
+  /** The part of those bytes that is EMF metric documents (what the alarms read), not log lines. */
+  readonly emfBytesPerMessage: number;
   readonly outcome: string;
 }
 
@@ -204,7 +206,7 @@ async function scenario(
       outcome = await baseline.outcome(fresh.length);
     };
   }
-  let measured: Omit<ScenarioResult, 'logBytesPerMessage'>;
+  let measured: Omit<ScenarioResult, 'logBytesPerMessage' | 'emfBytesPerMessage'>;
   try {
     const first = await phase(target, fresh);
     const second = await phase(target, duplicates);
@@ -238,8 +240,10 @@ async function scenario(
   }
   // After stop: the log file is flushed and closed.
   const logBytes = statSync(logFile).size;
+  let emfBytes = 0;
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) if (line.startsWith('{"_aws"')) emfBytes += Buffer.byteLength(line) + 1;
   rmSync(logDir, { recursive: true, force: true });
-  return { ...measured, logBytesPerMessage: logBytes / messages };
+  return { ...measured, logBytesPerMessage: logBytes / messages, emfBytesPerMessage: emfBytes / messages };
 }
 
 /** Per-message cost in USD at list prices (bench/prices.ts), from one scenario's measured figures. */
@@ -317,30 +321,56 @@ async function main(): Promise<void> {
     AWS_REGION: 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
+  // Alternated sample by sample, so the machine's load falls on both alike.
+  const coldSamples = { pipeline: [] as number[], baseline: [] as number[] };
+  for (let i = 0; i < options.coldSamples; i += 1) {
+    coldSamples.pipeline.push(...coldInitMs(stack.processor.bundlePath, pipelineEnvironment, 1).samplesMs);
+    coldSamples.baseline.push(...coldInitMs(baselineBundle, baselineEnvironment, 1).samplesMs);
+  }
   const bundles = {
-    pipeline: { ...bundleFigures(stack.processor.bundlePath), coldInit: coldInitMs(stack.processor.bundlePath, pipelineEnvironment, options.coldSamples) },
-    baseline: { ...bundleFigures(baselineBundle), coldInit: coldInitMs(baselineBundle, baselineEnvironment, options.coldSamples) },
+    pipeline: { ...bundleFigures(stack.processor.bundlePath), coldInit: { medianMs: median(coldSamples.pipeline), samplesMs: coldSamples.pipeline } },
+    baseline: { ...bundleFigures(baselineBundle), coldInit: { medianMs: median(coldSamples.baseline), samplesMs: coldSamples.baseline } },
   };
 
-  log('CPU profile of the processor (2,000 messages)');
-  const profileDir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
-  {
-    const pipeline = await startLocalPipeline({ stack, isolation: 'process', execArgv: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], monitors: false });
-    const target: BenchTarget = {
-      name: 'pipeline',
-      sqs: pipeline.sqs,
-      inputQueueUrl: pipeline.resources.inputQueueUrl,
-      counter: pipeline.emulators.counter,
-      simulator: pipeline.simulator,
-      poller: pipeline.poller,
-      stop: () => pipeline.stop(),
-    };
-    const { fresh, duplicates } = workload(2000, 3);
-    await phase(target, [...fresh, ...duplicates]);
-    await pipeline.stop();
-  }
-  const profile = topFrames(profileDir, stack.processor.bundlePath);
-  rmSync(profileDir, { recursive: true, force: true });
+  log('CPU profiles of the processor and of the baseline (2,000 messages each, the same workload)');
+  const profileWorkload = workload(2000, 3);
+  const profiled = async (variant: Variant) => {
+    const profileDir = mkdtempSync(join(tmpdir(), `bench-profile-${variant}-`));
+    const execArgv = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+    let target: BenchTarget;
+    if (variant === 'pipeline') {
+      const pipeline = await startLocalPipeline({ stack, timeScale: TIME_SCALE, faults: 'zero-latency', isolation: 'process', execArgv, monitors: false });
+      target = {
+        name: 'pipeline',
+        sqs: pipeline.sqs,
+        inputQueueUrl: pipeline.resources.inputQueueUrl,
+        counter: pipeline.emulators.counter,
+        simulator: pipeline.simulator,
+        poller: pipeline.poller,
+        stop: () => pipeline.stop(),
+      };
+    } else {
+      target = await startBaselinePipeline({
+        stack,
+        bundlePath: baselineBundle,
+        faults: parseFaultSpec('zero-latency'),
+        timeScale: TIME_SCALE,
+        seed: 3,
+        onInvocation: () => {},
+        execArgv,
+      });
+    }
+    try {
+      await phase(target, [...profileWorkload.fresh, ...profileWorkload.duplicates]);
+    } finally {
+      await target.stop();
+    }
+    const summary = topFrames(profileDir, variant === 'pipeline' ? stack.processor.bundlePath : baselineBundle);
+    rmSync(profileDir, { recursive: true, force: true });
+    return summary;
+  };
+  const profile = await profiled('pipeline');
+  const baselineProfile = await profiled('baseline');
 
   log('CLI start-up: npx pipectl --help against npx --no-install tsc --version');
   // The prebuilt CLI bundle, as `npm ci` leaves it: with a source newer than the bundle the launcher
@@ -381,7 +411,7 @@ async function main(): Promise<void> {
       },
     },
     growth,
-    cpuProfile: profile,
+    cpuProfile: { ...profile, baselineByArea: baselineProfile.byArea, baselineTotalMs: baselineProfile.totalMs },
     cliStartup,
     durationSeconds: (Date.now() - started) / 1000,
   };
@@ -398,6 +428,7 @@ async function main(): Promise<void> {
     ['model calls per duplicate', (result) => fixed(result.duplicate.modelCalls / result.duplicate.messages)],
     ['model calls per unique key', (result) => fixed(result.modelCallsPerUniqueKey)],
     ['SQS requests per message (consumer)', (result) => fixed(result.sqsRequestsPerMessage)],
+    ['log bytes per message (of which EMF)', (result) => `${fixed(result.logBytesPerMessage, 0)} (${fixed(result.emfBytesPerMessage, 0)})`],
     ['peak RSS MB (one environment)', (result) => fixed(result.peakRssMb, 0)],
     ['RSS MB first → last quarter', (result) => `${fixed(result.rssFirstQuarterMb, 0)} → ${fixed(result.rssLastQuarterMb, 0)}`],
     ['max in-flight model calls / bound', (result) => `${result.maxInFlightModelCalls} / ${result.inFlightBound}`],
@@ -448,6 +479,12 @@ async function main(): Promise<void> {
         .sort((a, b) => b[1] - a[1])
         .map(([area, ms]) => `${area} ${fixed((ms / profile.totalMs) * 100, 0)}%`)
         .join(', ')}`,
+      `baseline CPU profile, same workload (${fixed(baselineProfile.totalMs, 0)} ms sampled), top frames:`,
+      ...baselineProfile.frames.slice(0, 6).map((frame) => `  ${fixed(frame.share * 100, 1).padStart(5)}%  ${frame.name}  ${frame.source}`),
+      `  by area, ms: ${Object.entries(profile.byArea)
+        .sort((a, b) => b[1] - a[1])
+        .map(([area, ms]) => `${area} ${fixed(ms, 0)} vs ${fixed(baselineProfile.byArea[area] ?? 0, 0)}`)
+        .join(', ')} (processor vs baseline)`,
       '',
       'CLI start-up (target: at most 300 ms over the yardstick):',
       startupTable(cliStartup),

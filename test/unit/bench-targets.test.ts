@@ -2,7 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type BenchResultsFile, formatVerdicts, judgeTargets, type TargetInputs, type TargetScenario, targetInputsOf } from '../../bench/targets';
+import {
+  type BenchResultsFile,
+  formatVerdicts,
+  judgeTargets,
+  profileExcess,
+  type TargetInputs,
+  type TargetScenario,
+  targetInputsOf,
+} from '../../bench/targets';
 
 const scenario = (overrides: Partial<TargetScenario> = {}): TargetScenario => ({
   messagesPerSecond: 100,
@@ -62,6 +70,30 @@ describe('judgeTargets', () => {
     );
     expect(bundle.met).toBe(false);
     expect(verdict(judgeTargets(inputs({}, { cliOverYardstickMs: { a: 301 } })), '`npx pipectl').met).toBe(false);
+  });
+
+  it('with the baseline profiled in the same run, says where the processor spends more, and splits log bytes and cost', () => {
+    const profile = {
+      byArea: { 'AWS SDK': 40, 'Node.js internals': 40, 'pipeline code (lambda/)': 15, zod: 2 },
+      totalMs: 97,
+      baselineByArea: { 'AWS SDK': 35, 'Node.js internals': 42, 'pipeline code (lambda/)': 0, zod: 2, Powertools: 5 },
+      baselineTotalMs: 84,
+    };
+    expect(profileExcess(profile)).toBe(
+      "the processor's profile is +15% over the baseline's on the same 2,000 messages (97 vs 84 ms sampled); the most: pipeline code (lambda/) +15 ms, AWS SDK +5 ms",
+    );
+    expect(profileExcess({ byArea: profile.byArea, totalMs: 97 })).toBeUndefined();
+    const verdicts = judgeTargets(
+      inputs(
+        { cpuMsPerMessage: 6, logBytesPerMessage: 300, emfBytesPerMessage: 250 },
+        { profile, costPerMillion: { pipeline: { total: 1.6, cloudwatch: 0.1, lambda: 0.2 }, baseline: { total: 1.4, cloudwatch: 0.02, lambda: 0.13 } } },
+      ),
+    );
+    expect(verdict(verdicts, 'handler CPU').wouldTake).toContain('pipeline code (lambda/) +15 ms');
+    expect(verdict(verdicts, 'log bytes').wouldTake).toMatch(/^250 of the 300 bytes are EMF metric documents.* 50 are log lines/);
+    expect(verdict(verdicts, 'cost').wouldTake).toBe(
+      'of the $0.20 difference per 1M messages, CloudWatch Logs is $0.08 (the log bytes above) and Lambda duration $0.07 (the duration above)',
+    );
   });
 
   it('fails the brownout bound when calls went over it, or when there was no bound at all', () => {
