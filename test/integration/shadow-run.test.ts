@@ -60,9 +60,10 @@ async function invokeFreshBatch(pipeline: LocalPipeline, run: string): Promise<R
 
 describe('shadow run', () => {
   it('with no shadow configured, the happy path makes only its own requests: a claim and a completion per record, at most one budget write', async () => {
-    // No drift reference run, here and below: it costs a pipeline (~10 s of CPU on a cold cache, one per
-    // environment), and these cases are about the requests of the shadow.
-    const pipeline = await startLocalPipeline({ stack, autoStart: false, timeScale: HAND_DRIVEN_TIME_SCALE, monitors: { driftReference: false } });
+    // No scheduled monitors, here and in the next two cases: these count the requests of one invocation
+    // driven by hand, which a monitor's run on its timer would add to; and with them each environment
+    // would cost a drift reference run on a cold cache (a pipeline of its own, ~10 s of CPU).
+    const pipeline = await startLocalPipeline({ stack, autoStart: false, timeScale: HAND_DRIVEN_TIME_SCALE, monitors: false });
     pipelines.push(pipeline);
 
     const none = await invokeFreshBatch(pipeline, 'no-shadow');
@@ -84,7 +85,7 @@ describe('shadow run', () => {
       stack,
       autoStart: false,
       timeScale: HAND_DRIVEN_TIME_SCALE,
-      monitors: { driftReference: false },
+      monitors: false,
       faults: 'degrade=sim-candidate:0.5',
       environment: { SHADOW_MODEL_ID: 'sim-candidate', SHADOW_PERCENT: '100' },
     });
@@ -116,7 +117,7 @@ describe('shadow run', () => {
       stack,
       autoStart: false,
       timeScale: HAND_DRIVEN_TIME_SCALE,
-      monitors: { driftReference: false },
+      monitors: false,
       faults: 'degrade=ticket-triage@2:0.5',
       environment: { SHADOW_TASK_VERSION: 'ticket-triage@2', SHADOW_PERCENT: '100' },
     });

@@ -23,9 +23,7 @@ export interface ServedPipeline {
 export async function serveLocally(scratch: string): Promise<ServedPipeline> {
   const serveFile = join(scratch, 'serve.json');
   const logFile = join(scratch, 'processor.log');
-  // The scheduled monitors as `pipectl local --serve` has them, without the drift reference run (a
-  // pipeline of its own, ~10 s of CPU on a cold cache): no test served here reads drift.
-  const pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), logFile, timeScale: 0.25, monitors: { driftReference: false } });
+  const pipeline = await startLocalPipeline({ stack: synthesizeLocalStack(), logFile, timeScale: 0.25 });
   const controlApi = await startPipelineControlApi(pipeline);
   writeServeFile(servedEndpoints(pipeline, { lambdaEndpoint: controlApi.endpoint, logFile, pid: process.pid }), serveFile);
   const target = localTarget(serveFile);
