@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BedrockProvider } from '../../lambda/model/bedrock-provider';
 import type { ModelProvider } from '../../lambda/model/model-provider';
 import { OpenAiCompatibleProvider } from '../../lambda/model/openai-compatible-provider';
-import { InvalidModelOutputError, ModelCallError } from '../../lambda/errors/pipeline-errors';
+import { InvalidModelOutputError, MODEL_ERROR_CLASS, ModelCallError } from '../../lambda/errors/pipeline-errors';
 import { parseModelOutput } from '../../lambda/processor/model-output';
 import { RetryPolicy } from '../../lambda/resilience/retry-policy';
 import { ticketTriage, TicketTriage } from '../../lambda/tasks/ticket-triage';
@@ -163,17 +163,24 @@ describe('the retry policy over the real provider', () => {
     const provider = openAi(simulator);
     const policy = new RetryPolicy({ maxAttempts: 8, baseDelayMs: 20, maxDelayMs: 200, callTimeoutMs: 2000 });
     let retries = 0;
+    let timedOut = 0;
     const answers = await Promise.all(
       Array.from({ length: 40 }, (_, n) =>
         policy.execute(({ signal }) => provider.complete({ ...request(200 + n), signal }), {
           deadline: Date.now() + 20_000,
-          onRetry: () => (retries += 1),
+          onRetry: ({ error }) => {
+            retries += 1;
+            if (error instanceof ModelCallError && error.errorClass === MODEL_ERROR_CLASS.TIMEOUT) timedOut += 1;
+          },
         }),
       ),
     );
     expect(answers).toHaveLength(40);
     const stats = simulator.stats();
-    expect(stats.byOutcome.ok).toBe(40);
+    // One answer per call; a call the client gave up on at its 2 s timeout (a starved machine: 42
+    // answers for 40 calls, in a run beside the full suite) may have been answered after all, then retried.
+    expect(stats.byOutcome.ok).toBeGreaterThanOrEqual(40);
+    expect(stats.byOutcome.ok).toBeLessThanOrEqual(40 + timedOut);
     expect(retries).toBe(stats.requests - 40);
     expect(stats.byOutcome.throttled).toBeGreaterThan(0);
     expect(stats.retryAfter.honoured).toBe(stats.byOutcome.throttled);
