@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { InfraFaultKind } from '../../local/aws-boundary/infra-fault-spec';
 import { startLocalPipeline } from '../../local/local-pipeline';
 import { sendBodies, waitForDrain } from '../../local/queue-drain';
@@ -18,8 +18,6 @@ import { synthesizeLocalStack } from '../../local/stack-model';
 import { buildBodies } from '../../local/workload';
 
 const stack = synthesizeLocalStack();
-const scratch = mkdtempSync(join(tmpdir(), 'chaos-infra-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** As model-faults.test.ts: on a busy two-core machine a 3 s invocation has too little headroom. */
 const TIME_SCALE = 0.2;
@@ -38,6 +36,9 @@ export interface InfraChaosRun {
 const BAD_INPUT = ['not json', '{"task":"no-such-task","input":{}}', '{"task":"ticket-triage"}', '[1,2,3]', '{"task":"ticket-triage","input":{"subject":42}}'];
 
 export async function chaos(name: string, faults: string, options: { duplicates?: number; badInput?: boolean } = {}): Promise<InfraChaosRun> {
+  // A directory per run, removed with it: the module may be shared by several files in one worker
+  // (vitest.config.mts), so it registers no hooks of its own.
+  const scratch = mkdtempSync(join(tmpdir(), 'chaos-infra-'));
   const bodies = [...buildBodies({ messages: MESSAGES, duplicates: options.duplicates, seed: 11 }), ...(options.badInput ? BAD_INPUT : [])];
   const pipeline = await startLocalPipeline({
     stack,
@@ -57,6 +58,7 @@ export async function chaos(name: string, faults: string, options: { duplicates?
     return { report, drained };
   } finally {
     await pipeline.stop();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

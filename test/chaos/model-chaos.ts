@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import { CONTROL, ENV, LEDGER_STATUS, METRIC } from '../../lambda/contract';
 import { TicketTriage } from '../../lambda/tasks/ticket-triage';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
@@ -27,8 +27,6 @@ import { synthesizeLocalStack } from '../../local/stack-model';
 import { buildBodies } from '../../local/workload';
 
 export const stack = synthesizeLocalStack();
-const scratch = mkdtempSync(join(tmpdir(), 'chaos-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** The concurrency bound of model calls: event source maxConcurrency × records in flight per invocation. */
 const RECORD_CONCURRENCY = Number(stack.processor.environment[ENV.RECORD_CONCURRENCY]);
@@ -67,6 +65,9 @@ export async function chaos(
     afterSend?: (pipeline: LocalPipeline) => Promise<void>;
   } = {},
 ): Promise<ChaosRun> {
+  // A directory per run, removed with it: the module may be shared by several files in one worker
+  // (vitest.config.mts), so it registers no hooks of its own.
+  const scratch = mkdtempSync(join(tmpdir(), 'chaos-'));
   const logFile = join(scratch, `${name}.log`);
   const bodies = buildBodies({ messages: options.messages ?? 100, duplicates: options.duplicates, seed: 11 });
   // DEBUG: every record's line, plain successes too (they are sampled otherwise), for the checks below.
@@ -102,6 +103,7 @@ export async function chaos(
     return { report, ledger, breakers, logLines, coldStarts };
   } finally {
     await pipeline.stop();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
