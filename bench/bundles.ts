@@ -13,6 +13,8 @@ export const MINIFIED_BUNDLE = {
   format: 'cjs',
   minify: true,
   sourcemap: true,
+  // As lib/constructs/function-bundling.ts: the baseline is built exactly as the processor is.
+  mainFields: ['module', 'main'],
   logLevel: 'error',
 } as const satisfies BuildOptions;
 

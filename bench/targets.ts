@@ -80,7 +80,8 @@ export function profileExcess(profile: TargetInputs['profile'], top = 3): string
     .slice(0, top)
     .map(([area, ms]) => `${area} +${fixed(ms, 0)} ms`);
   const total = profile.totalMs - baselineTotalMs;
-  return `the processor's profile is ${total >= 0 ? '+' : ''}${fixed((total / baselineTotalMs) * 100, 0)}% over the baseline's on the same 2,000 messages (${fixed(profile.totalMs, 0)} vs ${fixed(baselineTotalMs, 0)} ms sampled); the most: ${over.join(', ') || 'none'}`;
+  const relative = `${fixed((Math.abs(total) / baselineTotalMs) * 100, 0)}% ${total >= 0 ? 'more' : 'less'}`;
+  return `the processor's profile sampled ${relative} than the baseline's on the same 2,000 messages (${fixed(profile.totalMs, 0)} vs ${fixed(baselineTotalMs, 0)} ms, whole processes, init and waits for the CPU included); where it spends more: ${over.join(', ') || 'nowhere'}`;
 }
 
 /** The part of bench/results.json the targets read. */

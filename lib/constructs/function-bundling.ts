@@ -21,6 +21,10 @@ export const FUNCTION_BUILD = {
     sourceMap: true,
     target: 'node24',
     format: OutputFormat.CJS,
+    // The ES module builds first: the AWS SDK's and Powertools' `module` entries tree-shake, their
+    // CommonJS `main` entries (esbuild's default order for node) do not. Measured on the dev
+    // processor: 769 KB -> 543 KB minified, cold init about a third less (issue 17, docs/performance.md).
+    mainFields: ['module', 'main'],
     forceDockerBundling: false,
   } satisfies BundlingOptions,
 } as const;

@@ -80,7 +80,7 @@ describe('judgeTargets', () => {
       baselineTotalMs: 84,
     };
     expect(profileExcess(profile)).toBe(
-      "the processor's profile is +15% over the baseline's on the same 2,000 messages (97 vs 84 ms sampled); the most: pipeline code (lambda/) +15 ms, AWS SDK +5 ms",
+      "the processor's profile sampled 15% more than the baseline's on the same 2,000 messages (97 vs 84 ms, whole processes, init and waits for the CPU included); where it spends more: pipeline code (lambda/) +15 ms, AWS SDK +5 ms",
     );
     expect(profileExcess({ byArea: profile.byArea, totalMs: 97 })).toBeUndefined();
     const verdicts = judgeTargets(
