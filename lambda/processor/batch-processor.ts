@@ -199,7 +199,7 @@ export class BatchProcessor {
 
   /**
    * One metric set per record, and one log line with the fields the runbook's queries read. A plain
-   * success (the primary model's answer with nothing to note, or a duplicate skipped) logs at DEBUG,
+   * success (the primary model's answer with nothing to note) logs at DEBUG,
    * which a stage samples per invocation (`processor.recordLogSampleRate`): it is most of the
    * traffic, no runbook query looks for it, and the ledger item holds the same facts. Every other
    * record (a fallback tier, a note, an error, a retry, a rejection, a review) logs at INFO or WARN.
@@ -220,7 +220,8 @@ export class BatchProcessor {
       inputHash: result.key,
       messageId: record.messageId,
       jobId: result.jobId,
-      correlationId: result.correlationId ?? result.key,
+      // Only a message's own correlation id: without one it is the input hash, already on the line.
+      correlationId: result.correlationId === result.key ? undefined : result.correlationId,
       task,
       outcome: result.outcome,
       tier: result.tier,
@@ -241,8 +242,12 @@ export class BatchProcessor {
   }
 }
 
-/** A record the runbook never needs a line for: the primary model's answer with nothing to note, or a duplicate skipped. */
+/**
+ * A record the runbook never needs a line for: the primary model's answer with nothing to note.
+ * Not a duplicate skip: DESIGN.md's "nothing is silent" names every rejection, retry, fallback,
+ * duplicate skip and dead letter as a metric and a log line.
+ */
 export function isPlainSuccess(result: RecordResult): boolean {
   if (result.error || result.retry || (result.notes && result.notes.length > 0)) return false;
-  return result.outcome === OUTCOME.DUPLICATE || (result.outcome === OUTCOME.COMPLETED && result.tier === TIER.PRIMARY);
+  return result.outcome === OUTCOME.COMPLETED && result.tier === TIER.PRIMARY;
 }

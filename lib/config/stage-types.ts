@@ -62,7 +62,7 @@ export interface ProcessorConfig {
   readonly logLevel: LogLevelName;
   /**
    * Share of invocations that log DEBUG, which is where a plain success's per-record line goes (a
-   * record the primary model completed with nothing to note, or a duplicate skipped). Every other
+   * record the primary model completed with nothing to note). Every other
    * record is logged at INFO or WARN in every invocation; every invocation logs one `batch` line.
    * Powertools' debug sampling (POWERTOOLS_LOGGER_SAMPLE_RATE), decided per invocation.
    * @default 0.01

@@ -1,8 +1,8 @@
 /**
  * Which records log a line in every invocation (INFO/WARN) and which only in debug-sampled ones
  * (issue 17: log bytes). A plain success is most of the traffic and no runbook query reads it;
- * everything an on-call person filters for (a fallback tier, a note, an error, a retry, a review,
- * a rejection, a deferral) must never be sampled away.
+ * everything an on-call person filters for (a fallback tier, a note, an error, a retry, a duplicate
+ * skip, a review, a rejection, a deferral) must never be sampled away.
  */
 import { describe, expect, it } from 'vitest';
 import { REUSED_TIER, TIER } from '../../lambda/contract';
@@ -16,7 +16,6 @@ describe('isPlainSuccess', () => {
   it.each<[string, RecordResult]>([
     ['completed by the primary model', completed()],
     ['completed by the primary model, empty notes', completed({ notes: [] })],
-    ['a duplicate skipped', { outcome: OUTCOME.DUPLICATE, retry: false }],
   ])('%s: DEBUG (sampled)', (_name, result) => {
     expect(isPlainSuccess(result)).toBe(true);
   });
@@ -32,6 +31,7 @@ describe('isPlainSuccess', () => {
     ['failed, back to the queue', { outcome: OUTCOME.FAILED, retry: true }],
     ['claimed elsewhere, back to the queue', { outcome: OUTCOME.CLAIMED_ELSEWHERE, retry: true }],
     ['deferred by a stopped task', { outcome: OUTCOME.DEFERRED, retry: false }],
+    ['a duplicate skipped (DESIGN.md: every duplicate skip is a log line)', { outcome: OUTCOME.DUPLICATE, retry: false }],
     ['a duplicate that goes back to the queue', { outcome: OUTCOME.DUPLICATE, retry: true }],
   ])('%s: INFO or WARN, every invocation', (_name, result) => {
     expect(isPlainSuccess(result)).toBe(false);
