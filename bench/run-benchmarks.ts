@@ -90,6 +90,8 @@ interface ScenarioResult {
   /** The part of those bytes that is EMF metric documents (what the alarms read), not log lines. */
   readonly emfBytesPerMessage: number;
   readonly outcome: string;
+  /** A run made of two halves (the zero-latency pair): each half's own figures. */
+  readonly halves?: ReadonlyArray<{ messages: number; seconds: number; cpuMsPerMessage: number; lambdaMsPerMessage: number }>;
 }
 
 /** `unique` distinct tickets, then `duplicates` re-sends of the first ones (half restyled). */
@@ -246,6 +248,52 @@ async function scenario(
   return { ...measured, logBytesPerMessage: logBytes / messages, emfBytesPerMessage: emfBytes / messages };
 }
 
+/** Two runs of one variant as one: counts summed, per-message figures weighted by messages, peaks as maxima. */
+function mergeHalves([a, b]: ScenarioResult[]): ScenarioResult {
+  if (!a || !b) throw new Error('mergeHalves needs two runs');
+  const messages = a.messages + b.messages;
+  const weighted = (
+    key: 'cpuMsPerMessage' | 'lambdaMsPerMessage' | 'invocationsPerMessage' | 'sqsRequestsPerMessage' | 'logBytesPerMessage' | 'emfBytesPerMessage',
+  ) => (a[key] * a.messages + b[key] * b.messages) / messages;
+  const sum = (x: PhaseFigures, y: PhaseFigures): PhaseFigures => ({
+    messages: x.messages + y.messages,
+    dynamodbWrites: x.dynamodbWrites + y.dynamodbWrites,
+    dynamodbReads: x.dynamodbReads + y.dynamodbReads,
+    sqsRequests: x.sqsRequests + y.sqsRequests,
+    modelCalls: x.modelCalls + y.modelCalls,
+  });
+  const seconds = a.seconds + b.seconds;
+  return {
+    variant: a.variant,
+    profile: a.profile,
+    messages,
+    unique: a.unique + b.unique,
+    seconds,
+    messagesPerSecond: messages / seconds,
+    cpuMsPerMessage: weighted('cpuMsPerMessage'),
+    lambdaMsPerMessage: weighted('lambdaMsPerMessage'),
+    invocationsPerMessage: weighted('invocationsPerMessage'),
+    peakRssMb: Math.max(a.peakRssMb, b.peakRssMb),
+    rssFirstQuarterMb: Math.max(a.rssFirstQuarterMb, b.rssFirstQuarterMb),
+    rssLastQuarterMb: Math.max(a.rssLastQuarterMb, b.rssLastQuarterMb),
+    fresh: sum(a.fresh, b.fresh),
+    duplicate: sum(a.duplicate, b.duplicate),
+    sqsRequestsPerMessage: weighted('sqsRequestsPerMessage'),
+    modelCallsPerUniqueKey: (a.modelCallsPerUniqueKey * a.unique + b.modelCallsPerUniqueKey * b.unique) / (a.unique + b.unique),
+    maxInFlightModelCalls: Math.max(a.maxInFlightModelCalls, b.maxInFlightModelCalls),
+    inFlightBound: a.inFlightBound,
+    logBytesPerMessage: weighted('logBytesPerMessage'),
+    emfBytesPerMessage: weighted('emfBytesPerMessage'),
+    outcome: `${a.outcome}; ${b.outcome}`,
+    halves: [a, b].map((run) => ({
+      messages: run.messages,
+      seconds: run.seconds,
+      cpuMsPerMessage: run.cpuMsPerMessage,
+      lambdaMsPerMessage: run.lambdaMsPerMessage,
+    })),
+  };
+}
+
 /** Per-message cost in USD at list prices (bench/prices.ts), from one scenario's measured figures. */
 function costPerMessage(result: ScenarioResult, memoryMb: number) {
   const perMessage = (figures: PhaseFigures, key: keyof PhaseFigures) => figures[key] / figures.messages;
@@ -283,13 +331,28 @@ async function main(): Promise<void> {
   const baselineBundle = bundleBaseline();
 
   const results: ScenarioResult[] = [];
-  for (const profile of ['zero-latency', 'brownout']) {
-    for (const variant of ['pipeline', 'baseline'] as const) {
-      log(`${variant}, ${profile}, ${options.messages} messages`);
-      const result = await scenario(variant, stack, baselineBundle, profile, options.messages, 1);
-      log(`  ${fixed(result.messagesPerSecond, 0)} msg/s, ${fixed(result.cpuMsPerMessage, 3)} CPU ms/msg — ${result.outcome}`);
-      results.push(result);
-    }
+  // The zero-latency pair, which the targets compare, runs in halves in the order pipeline,
+  // baseline, baseline, pipeline: a machine whose load rises or falls during the run (it is shared)
+  // weighs on both variants alike. The brownout pair, whose target is the in-flight bound, runs once each.
+  const halves: Record<Variant, ScenarioResult[]> = { pipeline: [], baseline: [] };
+  const half = Math.round(options.messages / 2);
+  for (const [variant, seed] of [
+    ['pipeline', 1],
+    ['baseline', 1],
+    ['baseline', 2],
+    ['pipeline', 2],
+  ] as const) {
+    log(`${variant}, zero-latency, ${half} messages (half ${seed} of 2)`);
+    const result = await scenario(variant, stack, baselineBundle, 'zero-latency', half, seed);
+    log(`  ${fixed(result.messagesPerSecond, 0)} msg/s, ${fixed(result.cpuMsPerMessage, 3)} CPU ms/msg — ${result.outcome}`);
+    halves[variant].push(result);
+  }
+  results.push(mergeHalves(halves.pipeline), mergeHalves(halves.baseline));
+  for (const variant of ['pipeline', 'baseline'] as const) {
+    log(`${variant}, brownout, ${options.messages} messages`);
+    const result = await scenario(variant, stack, baselineBundle, 'brownout', options.messages, 1);
+    log(`  ${fixed(result.messagesPerSecond, 0)} msg/s, ${fixed(result.cpuMsPerMessage, 3)} CPU ms/msg — ${result.outcome}`);
+    results.push(result);
   }
 
   const scales = options.scales.split(',').map((value) => Number.parseInt(value, 10));
