@@ -36,26 +36,33 @@ const SCENARIOS = [
 const SHARED_MODULES = ['test/unit/**/*.test.ts', 'test/infra/**/*.test.ts'];
 
 /**
- * The longest files of each group, longest first (their wall time in two full runs on two cores
- * shared with another engineer's runs, load 10-25, 2026-12-03): started first, they are not what
- * the run waits for at its end. Without a cache (a clean clone, as in CI) vitest has no durations
- * and would start them in path order.
+ * The longest files, longest first (their wall time in a cold full run, 2026-12-03, load median
+ * 12.7, mostly the suite's own; most of it is waiting on scaled clocks): started
+ * first, they are not what the run waits for at its end. The CPU-bound template files at the end
+ * (cold synths and bundles, cfn-lint) go early too: left in path order they were the run's tail.
+ * Without a cache (a clean clone, as in CI) vitest has no durations and would start them in path
+ * order.
  */
 const LONGEST_FIRST = [
-  'test/chaos/quota-pacing.test.ts', // 84 s
-  'test/chaos/infra-faults-timeout.test.ts', // 84 s
-  'test/chaos/infra-faults-crash.test.ts', // 80-85 s
-  'test/integration/canary-rollback.test.ts', // 88 s
-  'test/integration/shadow-run.test.ts', // 55-89 s
-  'test/chaos/infra-faults.test.ts', // 87-99 s
-  'test/pipectl/local-commands.test.ts', // 87-108 s
-  'test/integration/pipectl-local.test.ts', // 69-73 s: five child pipelines side by side
-  'test/pipectl/incident-timeline.test.ts', // 72-75 s
-  'test/integration/local-run.test.ts', // 68 s
-  'test/integration/processor.test.ts', // 38-91 s (fast group)
-  'test/integration/model-chain.test.ts', // 60-119 s (fast group)
-  'test/infra/observability-local.test.ts', // 70 s
-  'test/chaos/quota-outage.test.ts', // 49 s
+  'test/chaos/quota-outage.test.ts', // 170 s
+  'test/integration/local-run.test.ts', // 159 s: the 2,000-message run
+  'test/infra/observability-local.test.ts', // 148 s
+  'test/chaos/quota-pacing.test.ts', // 94-133 s
+  'test/pipectl/cli.test.ts', // 90 s: a whole game day
+  'test/chaos/infra-faults-crash.test.ts', // 83-110 s
+  'test/chaos/infra-faults-timeout.test.ts', // 76-103 s
+  'test/integration/canary-rollback.test.ts', // 71-100 s
+  'test/chaos/model-faults-breaker.test.ts', // 69 s
+  'test/pipectl/incident-timeline.test.ts', // 65 s
+  'test/chaos/infra-faults.test.ts', // 58 s
+  'test/integration/pipectl-local.test.ts', // 58 s: child pipelines side by side
+  'test/console/local-console.test.ts', // 52 s
+  'test/chaos/model-faults.test.ts', // 49 s
+  'test/pipectl/local-commands.test.ts', // 46 s
+  'test/infra/provider-bundling.test.ts', // 32 s, CPU: four cold synths
+  'test/chaos/model-faults-timing.test.ts', // 35 s
+  'test/infra/cfn-lint.test.ts', // CPU: cfn-lint over every stage
+  'test/infra/cdk-nag.test.ts', // CPU
 ];
 
 /** vitest's order (failed first, then longer first when it has a cache), with LONGEST_FIRST ahead within each group. */
