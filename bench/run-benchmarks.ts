@@ -90,6 +90,8 @@ interface ScenarioResult {
   /** The part of those bytes that is EMF metric documents (what the alarms read), not log lines. */
   readonly emfBytesPerMessage: number;
   readonly outcome: string;
+  /** Log bytes per message by kind: EMF documents, record lines of duplicate skips, other record lines, batch lines, the rest. */
+  readonly logBytesByKind: Readonly<Record<LogKind, number>>;
   /** A run made of two halves (the zero-latency pair): each half's own figures. */
   readonly halves?: ReadonlyArray<{ messages: number; seconds: number; cpuMsPerMessage: number; lambdaMsPerMessage: number }>;
 }
@@ -208,7 +210,7 @@ async function scenario(
       outcome = await baseline.outcome(fresh.length);
     };
   }
-  let measured: Omit<ScenarioResult, 'logBytesPerMessage' | 'emfBytesPerMessage'>;
+  let measured: Omit<ScenarioResult, 'logBytesPerMessage' | 'emfBytesPerMessage' | 'logBytesByKind'>;
   try {
     const first = await phase(target, fresh);
     const second = await phase(target, duplicates);
@@ -242,10 +244,26 @@ async function scenario(
   }
   // After stop: the log file is flushed and closed.
   const logBytes = statSync(logFile).size;
-  let emfBytes = 0;
-  for (const line of readFileSync(logFile, 'utf8').split('\n')) if (line.startsWith('{"_aws"')) emfBytes += Buffer.byteLength(line) + 1;
+  const kinds = logBytesByKind(readFileSync(logFile, 'utf8'));
   rmSync(logDir, { recursive: true, force: true });
-  return { ...measured, logBytesPerMessage: logBytes / messages, emfBytesPerMessage: emfBytes / messages };
+  const perMessage = Object.fromEntries(Object.entries(kinds).map(([kind, bytes]) => [kind, bytes / messages])) as Record<LogKind, number>;
+  return { ...measured, logBytesPerMessage: logBytes / messages, emfBytesPerMessage: perMessage.emf, logBytesByKind: perMessage };
+}
+
+type LogKind = 'emf' | 'duplicateRecords' | 'otherRecords' | 'batch' | 'other';
+
+/** A log file's bytes by kind of line (the processor's `record` lines by outcome). */
+function logBytesByKind(text: string): Record<LogKind, number> {
+  const bytes: Record<LogKind, number> = { emf: 0, duplicateRecords: 0, otherRecords: 0, batch: 0, other: 0 };
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const size = Buffer.byteLength(line) + 1;
+    if (line.startsWith('{"_aws"')) bytes.emf += size;
+    else if (line.includes('"message":"record"')) bytes[line.includes('"outcome":"duplicate"') ? 'duplicateRecords' : 'otherRecords'] += size;
+    else if (line.includes('"message":"batch"')) bytes.batch += size;
+    else bytes.other += size;
+  }
+  return bytes;
 }
 
 /** Two runs of one variant as one: counts summed, per-message figures weighted by messages, peaks as maxima. */
@@ -284,6 +302,12 @@ function mergeHalves([a, b]: ScenarioResult[]): ScenarioResult {
     inFlightBound: a.inFlightBound,
     logBytesPerMessage: weighted('logBytesPerMessage'),
     emfBytesPerMessage: weighted('emfBytesPerMessage'),
+    logBytesByKind: Object.fromEntries(
+      Object.keys(a.logBytesByKind).map((kind) => [
+        kind,
+        (a.logBytesByKind[kind as LogKind] * a.messages + b.logBytesByKind[kind as LogKind] * b.messages) / messages,
+      ]),
+    ) as Record<LogKind, number>,
     outcome: `${a.outcome}; ${b.outcome}`,
     halves: [a, b].map((run) => ({
       messages: run.messages,

@@ -12,6 +12,8 @@ export interface TargetScenario {
   readonly logBytesPerMessage: number;
   /** The EMF metric documents among those bytes (runs before 2026-12-03 did not count them apart). */
   readonly emfBytesPerMessage?: number;
+  /** Log bytes per message by kind of line (runs before 2026-12-03 did not count them apart). */
+  readonly logBytesByKind?: Readonly<Record<string, number>>;
   readonly maxInFlightModelCalls: number;
   /** null: the variant has no bound (the baseline). */
   readonly inFlightBound: number | null;
@@ -183,8 +185,11 @@ export function judgeTargets(inputs: TargetInputs): TargetVerdict[] {
       wouldTake:
         emf === undefined || lines === undefined
           ? 'the per-record line (the fields the runbook queries: input hash, task, outcome, tier, model, attempts, receive count, error class) at a sampled debug level, with the runbook reading those from metrics instead'
-          : `${fixed(emf, 0)} of the ${fixed(ours.logBytesPerMessage, 0)} bytes are EMF metric documents, the metrics the alarms and the dashboard read (the baseline publishes one metric), and ${fixed(lines, 0)} are log lines ` +
-            '(a plain success logs no line; every other record does, and every batch one line). It would take fewer metrics per record, i.e. fewer alarms, or percentiles from fewer samples',
+          : `${fixed(emf, 0)} of the ${fixed(ours.logBytesPerMessage, 0)} bytes are EMF metric documents, the metrics the alarms and the dashboard read (the baseline publishes one metric), and ${fixed(lines, 0)} are log lines` +
+            (ours.logBytesByKind
+              ? ` (duplicate skips' record lines ${fixed(ours.logBytesByKind.duplicateRecords ?? 0, 0)}, other record lines ${fixed(ours.logBytesByKind.otherRecords ?? 0, 0)}, batch lines ${fixed(ours.logBytesByKind.batch ?? 0, 0)}, the rest ${fixed(ours.logBytesByKind.other ?? 0, 0)})`
+              : '') +
+            '. A plain success logs no line (DEBUG, sampled); a duplicate skip must (DESIGN.md: every duplicate skip is a log line), and this workload is 20% duplicates. It would take dropping that line, or fewer metrics per record (fewer alarms), or percentiles from fewer samples',
     },
     {
       target: 'cost per 1M messages ≤ baseline + 5%',

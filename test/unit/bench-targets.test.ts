@@ -85,12 +85,19 @@ describe('judgeTargets', () => {
     expect(profileExcess({ byArea: profile.byArea, totalMs: 97 })).toBeUndefined();
     const verdicts = judgeTargets(
       inputs(
-        { cpuMsPerMessage: 6, logBytesPerMessage: 300, emfBytesPerMessage: 250 },
+        {
+          cpuMsPerMessage: 6,
+          logBytesPerMessage: 300,
+          emfBytesPerMessage: 250,
+          logBytesByKind: { emf: 250, duplicateRecords: 30, otherRecords: 8, batch: 10, other: 2 },
+        },
         { profile, costPerMillion: { pipeline: { total: 1.6, cloudwatch: 0.1, lambda: 0.2 }, baseline: { total: 1.4, cloudwatch: 0.02, lambda: 0.13 } } },
       ),
     );
     expect(verdict(verdicts, 'handler CPU').wouldTake).toContain('pipeline code (lambda/) +15 ms');
-    expect(verdict(verdicts, 'log bytes').wouldTake).toMatch(/^250 of the 300 bytes are EMF metric documents.* 50 are log lines/);
+    expect(verdict(verdicts, 'log bytes').wouldTake).toMatch(
+      /^250 of the 300 bytes are EMF metric documents.* 50 are log lines \(duplicate skips' record lines 30, other record lines 8, batch lines 10, the rest 2\)/,
+    );
     expect(verdict(verdicts, 'cost').wouldTake).toBe(
       'of the $0.20 difference per 1M messages, CloudWatch Logs is $0.08 (the log bytes above) and Lambda duration $0.07 (the duration above)',
     );
