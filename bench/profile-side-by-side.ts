@@ -15,7 +15,7 @@ import { drainQueue, sendBodies } from '../local/run-local';
 import { generateTickets } from '../local/workload-generator/ticket-generator';
 import { synthesizeLocalStack } from '../local/stack-model';
 import { startBaselinePipeline } from './baseline-pipeline';
-import type { BenchTarget } from './bench-target';
+import { type BenchTarget, pipelineTarget } from './bench-target';
 import { bundleBaseline } from './bundles';
 import { type CpuProfileSummary, topFrames } from './cpu-profile';
 
@@ -38,15 +38,7 @@ async function run(
   };
   if (variant === 'pipeline') {
     const pipeline = await startLocalPipeline({ stack, timeScale: TIME_SCALE, isolation: 'process', execArgv, monitors: false, onInvocation });
-    target = {
-      name: variant,
-      sqs: pipeline.sqs,
-      inputQueueUrl: pipeline.resources.inputQueueUrl,
-      counter: pipeline.emulators.counter,
-      simulator: pipeline.simulator,
-      poller: pipeline.poller,
-      stop: () => pipeline.stop(),
-    };
+    target = pipelineTarget(pipeline);
   } else {
     target = await startBaselinePipeline({
       stack,

@@ -24,7 +24,7 @@ import { buildReport } from '../local/report';
 import { drainQueue, sendBodies } from '../local/run-local';
 import { synthesizeLocalStack, type LocalStackModel } from '../local/stack-model';
 import { startBaselinePipeline } from './baseline-pipeline';
-import type { BenchTarget } from './bench-target';
+import { type BenchTarget, pipelineTarget } from './bench-target';
 import { bundleBaseline, bundleFigures, coldInitMs, median } from './bundles';
 import { measureStartup, startupTable } from './cli-startup';
 import { topFrames } from './cpu-profile';
@@ -176,15 +176,7 @@ async function scenario(
       logFile,
       onInvocation: track(usage),
     });
-    target = {
-      name: 'pipeline',
-      sqs: pipeline.sqs,
-      inputQueueUrl: pipeline.resources.inputQueueUrl,
-      counter: pipeline.emulators.counter,
-      simulator: pipeline.simulator,
-      poller: pipeline.poller,
-      stop: () => pipeline.stop(),
-    };
+    target = pipelineTarget(pipeline);
     inFlightBound = Number(pipeline.processorEnvironment[ENV.RECORD_CONCURRENCY]) * stack.eventSource.maxConcurrency;
     finish = async () => {
       await pipeline.poller.stop();
@@ -427,15 +419,7 @@ async function main(): Promise<void> {
     let target: BenchTarget;
     if (variant === 'pipeline') {
       const pipeline = await startLocalPipeline({ stack, timeScale: TIME_SCALE, faults: 'zero-latency', isolation: 'process', execArgv, monitors: false });
-      target = {
-        name: 'pipeline',
-        sqs: pipeline.sqs,
-        inputQueueUrl: pipeline.resources.inputQueueUrl,
-        counter: pipeline.emulators.counter,
-        simulator: pipeline.simulator,
-        poller: pipeline.poller,
-        stop: () => pipeline.stop(),
-      };
+      target = pipelineTarget(pipeline);
     } else {
       target = await startBaselinePipeline({
         stack,
