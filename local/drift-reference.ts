@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { DRIFT_BASELINE_SOURCE } from '../lambda/contract';
+import { DRIFT_BASELINE_SOURCE, ENV } from '../lambda/contract';
 import { buildBaseline, type DriftBaseline, writeBaseline } from '../lambda/monitors/baseline-store';
 import { MonitorInputError } from '../lambda/monitors/errors';
 import { TASK_NAMES } from '../lambda/tasks/registry';
@@ -65,21 +66,11 @@ export async function pinReferenceBaselines(context: DriftReferenceContext, runV
   const hash = createHash('sha256');
   hash.update(runVersion);
   hash.update(readFileSync(context.stack.processor.bundlePath));
-  hash.update(JSON.stringify(context.processorEnvironment ?? {}));
-  hash.update(JSON.stringify(context.stack.processor.environment));
+  hash.update(JSON.stringify(answerSettings(context.processorEnvironment ?? {})));
+  hash.update(JSON.stringify(answerSettings(context.stack.processor.environment)));
   for (const body of bodies) hash.update(`${body}\n`);
   const cacheFile = join(cacheDir, `${hash.digest('hex').slice(0, 32)}.json`);
-
-  let baselines: DriftBaseline[];
-  if (existsSync(cacheFile)) {
-    baselines = JSON.parse(readFileSync(cacheFile, 'utf8')) as DriftBaseline[];
-  } else {
-    baselines = await computeReferenceBaselines(context, referenceFile, bodies);
-    mkdirSync(cacheDir, { recursive: true });
-    const temporary = `${cacheFile}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(baselines));
-    renameSync(temporary, cacheFile);
-  }
+  const baselines = await computedOnce(cacheFile, () => computeReferenceBaselines(context, referenceFile, bodies));
 
   const client = new DynamoDBClient({
     region: context.emulators.region,
@@ -93,6 +84,59 @@ export async function pinReferenceBaselines(context: DriftReferenceContext, runV
     client.destroy();
   }
   return baselines;
+}
+
+/**
+ * Processor settings that change what it logs or how soon it rereads the runtime switches, never
+ * what it answers: left out of the cache key, so a test that only logs more, or polls switches
+ * sooner, reuses the reference another run computed (each reference run is ~10 s of CPU).
+ */
+const NOT_ANSWER_SETTINGS: ReadonlySet<string> = new Set([ENV.POWERTOOLS_LOG_LEVEL, ENV.POWERTOOLS_LOGGER_SAMPLE_RATE, ENV.SWITCH_REFRESH_MS]);
+
+export function answerSettings(environment: Readonly<Record<string, unknown>>): Array<[string, unknown]> {
+  return Object.entries(environment)
+    .filter(([name]) => !NOT_ANSWER_SETTINGS.has(name))
+    .sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** A lock older than this belongs to a process that died computing: taken over. */
+const LOCK_STALE_MS = 5 * 60_000;
+
+/**
+ * The cached baselines, or computed by one process at a time: pipelines started at once with the
+ * same reference (test files in parallel) wait for the first one's file instead of each running
+ * the workload. The lock is a file created exclusively next to the cache file.
+ */
+export async function computedOnce(cacheFile: string, compute: () => Promise<DriftBaseline[]>): Promise<DriftBaseline[]> {
+  const lock = `${cacheFile}.lock`;
+  mkdirSync(dirname(cacheFile), { recursive: true });
+  for (;;) {
+    if (existsSync(cacheFile)) return JSON.parse(readFileSync(cacheFile, 'utf8')) as DriftBaseline[];
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const held = (() => {
+        try {
+          return Date.now() - statSync(lock).mtimeMs;
+        } catch {
+          return 0; // released between the two calls: look again
+        }
+      })();
+      if (held > LOCK_STALE_MS) rmSync(lock, { force: true });
+      else await sleep(250);
+      continue;
+    }
+    try {
+      const baselines = await compute();
+      const temporary = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(temporary, JSON.stringify(baselines));
+      renameSync(temporary, cacheFile);
+      return baselines;
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }
 }
 
 async function computeReferenceBaselines(context: DriftReferenceContext, referenceFile: string, bodies: readonly string[]): Promise<DriftBaseline[]> {

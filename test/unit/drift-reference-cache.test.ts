@@ -1,0 +1,73 @@
+/** Local mode's drift reference cache (local/drift-reference.ts): one computation per key, even when pipelines start at once. */
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ENV } from '../../lambda/contract';
+import type { DriftBaseline } from '../../lambda/monitors/baseline-store';
+import { answerSettings, computedOnce } from '../../local/drift-reference';
+
+const dirs: string[] = [];
+const scratch = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'drift-reference-cache-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const baseline = (task: string) => ({ task }) as unknown as DriftBaseline;
+
+describe('computedOnce', () => {
+  it('computes once when several callers ask at the same time; the others read its file', async () => {
+    const file = join(scratch(), 'nested', 'key.json');
+    let computations = 0;
+    const compute = async () => {
+      computations += 1;
+      await sleep(300);
+      return [baseline('ticket-triage')];
+    };
+    const results = await Promise.all([computedOnce(file, compute), computedOnce(file, compute), computedOnce(file, compute)]);
+    expect(computations).toBe(1);
+    for (const result of results) expect(result).toEqual([baseline('ticket-triage')]);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+    // Cached: no computation at all now.
+    expect(await computedOnce(file, compute)).toEqual([baseline('ticket-triage')]);
+    expect(computations).toBe(1);
+  });
+
+  it('takes over a lock left by a process that died, and releases its own when the computation fails', async () => {
+    const file = join(scratch(), 'key.json');
+    writeFileSync(`${file}.lock`, '999999');
+    const old = new Date(Date.now() - 10 * 60_000);
+    utimesSync(`${file}.lock`, old, old);
+    expect(await computedOnce(file, async () => [baseline('a')])).toEqual([baseline('a')]);
+
+    const other = join(scratch(), 'failing.json');
+    await expect(
+      computedOnce(other, async () => {
+        throw new Error('the reference run did not drain');
+      }),
+    ).rejects.toThrow('did not drain');
+    expect(existsSync(`${other}.lock`)).toBe(false);
+    expect(existsSync(other)).toBe(false);
+  });
+});
+
+describe('answerSettings', () => {
+  it('leaves out what changes logging or switch polling, keeps what changes answers, in a stable order', () => {
+    const settings = answerSettings({
+      [ENV.SWITCH_REFRESH_MS]: '500',
+      [ENV.POWERTOOLS_LOG_LEVEL]: 'DEBUG',
+      [ENV.POWERTOOLS_LOGGER_SAMPLE_RATE]: '1',
+      [ENV.SHADOW_PERCENT]: '100',
+      [ENV.PRIMARY_MODEL_ID]: 'sim-primary',
+    });
+    expect(settings).toEqual([
+      [ENV.PRIMARY_MODEL_ID, 'sim-primary'],
+      [ENV.SHADOW_PERCENT, '100'],
+    ]);
+  });
+});
