@@ -41,15 +41,22 @@ export function bundleFigures(bundlePath: string): BundleFigures {
  * handler's own init code) with the function's environment; the time is measured inside the
  * process around `require`, so Node's own start-up is excluded. Median of `samples`.
  */
+const COLD_INIT_MARK = '@@cold-init-ms ';
+
 export function coldInitMs(bundlePath: string, environment: Readonly<Record<string, string>>, samples = 7): { medianMs: number; samplesMs: number[] } {
+  // The time goes on a marked line of its own: the bundle's init may log to stdout too (a logger
+  // that samples DEBUG says so at init), which once turned a sample into NaN.
   const script =
     "const { performance } = require('node:perf_hooks'); const t = performance.now(); " +
-    `require(${JSON.stringify(bundlePath)}); process.stdout.write(String(performance.now() - t));`;
+    `require(${JSON.stringify(bundlePath)}); process.stdout.write('\\n${COLD_INIT_MARK}' + String(performance.now() - t) + '\\n');`;
   const samplesMs: number[] = [];
   for (let i = 0; i < samples; i += 1) {
     const result = spawnSync(process.execPath, ['-e', script], { env: { ...environment, PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`cold init of ${bundlePath} failed: ${result.stderr}`);
-    samplesMs.push(Number(result.stdout));
+    const line = result.stdout.split('\n').find((text) => text.startsWith(COLD_INIT_MARK));
+    const ms = Number(line?.slice(COLD_INIT_MARK.length));
+    if (!Number.isFinite(ms)) throw new Error(`cold init of ${bundlePath}: no time in its output: ${result.stdout.slice(0, 500)}`);
+    samplesMs.push(ms);
   }
   return { medianMs: median(samplesMs), samplesMs };
 }
