@@ -66,13 +66,21 @@ describe('chaos: the model misbehaves, nothing is lost', { timeout: 150_000 }, (
     const calls = run.report.details.model.requests;
     expect(calls).toBeGreaterThanOrEqual(fresh);
     expect(calls).toBeLessThanOrEqual(claims);
-    if (run.coldStarts === stack.eventSource.maxConcurrency) {
-      // No invocation died: exactly one call per unique input, every re-send skipped. (A key may
-      // still have been claimed twice: a record that found too little time left for a model call
-      // after its claim goes back to the queue without calling.)
+    const { metrics } = run.report.details;
+    const nothingFailed = (metrics[METRIC.MODEL_ERRORS] ?? 0) === 0 && (metrics[METRIC.RECORDS_FAILED] ?? 0) === 0;
+    if (run.coldStarts === stack.eventSource.maxConcurrency && nothingFailed) {
+      // No invocation died, no call failed (on a starved machine a call can outlive its timeout:
+      // its record goes back and is claimed and called again, as designed; the clean-clone CI of
+      // 2026-12-03 saw 85 calls for 81 keys that way), no record went back: exactly one call per
+      // unique input, every re-send skipped.
       expect(calls).toBe(fresh);
       expect(run.report.modelCalls).toBe(fresh);
       expect(run.report.duplicatesSkipped).toBe(run.report.sent - run.report.unique);
+    } else {
+      console.log(
+        `duplicates under load: ${calls} calls for ${fresh} keys, ${run.coldStarts} cold starts, ${metrics[METRIC.MODEL_ERRORS] ?? 0} model errors, ` +
+          `${metrics[METRIC.RECORDS_FAILED] ?? 0} records given back: only the bounds above are asserted, not one call per key`,
+      );
     }
   });
 });
