@@ -4,7 +4,7 @@
  * of emulators, with the same workload and the same model simulator. A benchmark, not a test:
  * nothing here fails on a slow machine; it prints tables and writes bench/results.json.
  *
- *   npm run bench                              # ~10-15 min on 2 cores
+ *   npm run bench                              # ~12 min on 2 cores
  *   npm run bench -- --quick                   # 2,000 messages, scales 1k/2k: a few minutes
  *
  * Bounded: every run sends a fixed number of messages to loopback and waits at most 10 minutes
