@@ -103,6 +103,26 @@ export function answerSettings(environment: Readonly<Record<string, unknown>>): 
 const LOCK_STALE_MS = 5 * 60_000;
 
 /**
+ * Whether a lock is left by a process that no longer runs (killed mid-run: Ctrl-C, a CI timeout),
+ * or is older than LOCK_STALE_MS. A lock released between the calls is not stale: look again.
+ */
+function lockIsStale(lock: string): boolean {
+  try {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0); // signal 0: only asks whether the process exists
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true;
+      }
+    }
+    return Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The cached baselines, or computed by one process at a time: pipelines started at once with the
  * same reference (test files in parallel) wait for the first one's file instead of each running
  * the workload. The lock is a file created exclusively next to the cache file.
@@ -116,14 +136,7 @@ export async function computedOnce(cacheFile: string, compute: () => Promise<Dri
       writeFileSync(lock, String(process.pid), { flag: 'wx' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const held = (() => {
-        try {
-          return Date.now() - statSync(lock).mtimeMs;
-        } catch {
-          return 0; // released between the two calls: look again
-        }
-      })();
-      if (held > LOCK_STALE_MS) rmSync(lock, { force: true });
+      if (lockIsStale(lock)) rmSync(lock, { force: true });
       else await sleep(250);
       continue;
     }

@@ -39,11 +39,31 @@ describe('computedOnce', () => {
   });
 
   it('takes over a lock left by a process that died, and releases its own when the computation fails', async () => {
+    // A lock whose process is gone (a pid no process has: above the kernel's pid_max).
     const file = join(scratch(), 'key.json');
-    writeFileSync(`${file}.lock`, '999999');
-    const old = new Date(Date.now() - 10 * 60_000);
-    utimesSync(`${file}.lock`, old, old);
+    writeFileSync(`${file}.lock`, '99999999');
     expect(await computedOnce(file, async () => [baseline('a')])).toEqual([baseline('a')]);
+
+    // A lock of a live process, but older than five minutes: taken over too.
+    const aged = join(scratch(), 'aged.json');
+    writeFileSync(`${aged}.lock`, String(process.ppid));
+    const old = new Date(Date.now() - 10 * 60_000);
+    utimesSync(`${aged}.lock`, old, old);
+    expect(await computedOnce(aged, async () => [baseline('b')])).toEqual([baseline('b')]);
+
+    // A fresh lock of a live process is waited for: its file appears, nothing is computed here.
+    const waited = join(scratch(), 'waited.json');
+    writeFileSync(`${waited}.lock`, String(process.ppid));
+    let computed = false;
+    const pending = computedOnce(waited, async () => {
+      computed = true;
+      return [];
+    });
+    await sleep(400);
+    writeFileSync(waited, JSON.stringify([baseline('c')]));
+    rmSync(`${waited}.lock`);
+    expect(await pending).toEqual([baseline('c')]);
+    expect(computed).toBe(false);
 
     const other = join(scratch(), 'failing.json');
     await expect(
