@@ -6,73 +6,26 @@
  *
  *   npx tsx bench/profile-side-by-side.ts [messages per run, default 1000] [rounds, default 2]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startLocalPipeline } from '../local/local-pipeline';
-import { parseFaultSpec } from '../local/model-simulator/fault-spec';
-import { drainQueue, sendBodies } from '../local/run-local';
 import { generateTickets } from '../local/workload-generator/ticket-generator';
 import { synthesizeLocalStack } from '../local/stack-model';
-import { startBaselinePipeline } from './baseline-pipeline';
-import { type BenchTarget, pipelineTarget } from './bench-target';
 import { bundleBaseline } from './bundles';
-import { type CpuProfileSummary, topFrames } from './cpu-profile';
+import { type ProfiledRun, profileVariant } from './profile-variant';
 
 const messages = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 2);
-const TIME_SCALE = 0.1;
-
-async function run(
-  variant: 'pipeline' | 'baseline',
-  bodies: readonly string[],
-  bundles: { pipeline: string; baseline: string },
-  stack: ReturnType<typeof synthesizeLocalStack>,
-) {
-  const profileDir = mkdtempSync(join(tmpdir(), `profile-${variant}-`));
-  const execArgv = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  let target: BenchTarget;
-  let cpuMicros = 0;
-  const onInvocation = (report: { usage?: { cpuMicros: number } }) => {
-    cpuMicros += report.usage?.cpuMicros ?? 0;
-  };
-  if (variant === 'pipeline') {
-    const pipeline = await startLocalPipeline({ stack, timeScale: TIME_SCALE, isolation: 'process', execArgv, monitors: false, onInvocation });
-    target = pipelineTarget(pipeline);
-  } else {
-    target = await startBaselinePipeline({
-      stack,
-      bundlePath: bundles.baseline,
-      faults: parseFaultSpec('zero-latency'),
-      timeScale: TIME_SCALE,
-      seed: 1,
-      onInvocation,
-      execArgv,
-    });
-  }
-  try {
-    await sendBodies(target.sqs, target.inputQueueUrl, bodies);
-    if (!(await drainQueue(target.sqs, target.inputQueueUrl, target.poller, 600_000))) throw new Error(`${variant}: the queue did not drain`);
-  } finally {
-    await target.stop();
-  }
-  const summary = topFrames(profileDir, bundles[variant], 400);
-  rmSync(profileDir, { recursive: true, force: true });
-  return { summary, cpuMsPerMessage: cpuMicros / 1000 / bodies.length };
-}
 
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const stack = synthesizeLocalStack();
   const bundles = { pipeline: stack.processor.bundlePath, baseline: bundleBaseline() };
   const byVariant = {
-    pipeline: [] as Array<{ summary: CpuProfileSummary; cpuMsPerMessage: number }>,
-    baseline: [] as Array<{ summary: CpuProfileSummary; cpuMsPerMessage: number }>,
+    pipeline: [] as ProfiledRun[],
+    baseline: [] as ProfiledRun[],
   };
   for (let round = 0; round < rounds; round += 1) {
     const bodies = generateTickets(messages, 100 + round).map((ticket) => JSON.stringify({ task: 'ticket-triage', input: ticket.input }));
     for (const variant of round % 2 === 0 ? (['pipeline', 'baseline'] as const) : (['baseline', 'pipeline'] as const)) {
-      const result = await run(variant, bodies, bundles, stack);
+      const result = await profileVariant(variant, { stack, baselineBundle: bundles.baseline, bodies, seed: 1, topFrames: 400 });
       process.stderr.write(
         `round ${round + 1} ${variant}: ${result.cpuMsPerMessage.toFixed(3)} CPU ms/msg (invocation CPU), ${(result.summary.totalMs / messages).toFixed(3)} ms/msg sampled\n`,
       );

@@ -27,12 +27,12 @@ import { startBaselinePipeline } from './baseline-pipeline';
 import { type BenchTarget, pipelineTarget } from './bench-target';
 import { bundleBaseline, bundleFigures, coldInitMs, median } from './bundles';
 import { measureStartup, startupTable } from './cli-startup';
-import { topFrames } from './cpu-profile';
+import { BENCH_TIME_SCALE, profileVariant } from './profile-variant';
 import { buildCli } from '../scripts/build-cli';
 import { PRICES } from './prices';
 import { formatVerdicts, judgeTargets, targetInputsOf } from './targets';
 
-const TIME_SCALE = 0.1;
+const TIME_SCALE = BENCH_TIME_SCALE;
 const SEED = 42;
 
 const program = new Command()
@@ -414,35 +414,9 @@ async function main(): Promise<void> {
 
   log('CPU profiles of the processor and of the baseline (2,000 messages each, the same workload)');
   const profileWorkload = workload(2000, 3);
-  const profiled = async (variant: Variant) => {
-    const profileDir = mkdtempSync(join(tmpdir(), `bench-profile-${variant}-`));
-    const execArgv = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-    let target: BenchTarget;
-    if (variant === 'pipeline') {
-      const pipeline = await startLocalPipeline({ stack, timeScale: TIME_SCALE, faults: 'zero-latency', isolation: 'process', execArgv, monitors: false });
-      target = pipelineTarget(pipeline);
-    } else {
-      target = await startBaselinePipeline({
-        stack,
-        bundlePath: baselineBundle,
-        faults: parseFaultSpec('zero-latency'),
-        timeScale: TIME_SCALE,
-        seed: 3,
-        onInvocation: () => {},
-        execArgv,
-      });
-    }
-    try {
-      await phase(target, [...profileWorkload.fresh, ...profileWorkload.duplicates]);
-    } finally {
-      await target.stop();
-    }
-    const summary = topFrames(profileDir, variant === 'pipeline' ? stack.processor.bundlePath : baselineBundle);
-    rmSync(profileDir, { recursive: true, force: true });
-    return summary;
-  };
-  const profile = await profiled('pipeline');
-  const baselineProfile = await profiled('baseline');
+  const profileBodies = [...profileWorkload.fresh, ...profileWorkload.duplicates];
+  const profile = (await profileVariant('pipeline', { stack, baselineBundle, bodies: profileBodies, seed: 3 })).summary;
+  const baselineProfile = (await profileVariant('baseline', { stack, baselineBundle, bodies: profileBodies, seed: 3 })).summary;
 
   log('CLI start-up: npx pipectl --help against npx --no-install tsc --version');
   // The prebuilt CLI bundle, as `npm ci` leaves it: with a source newer than the bundle the launcher
