@@ -21,6 +21,8 @@ import type {
   OutOfReceivesRequest,
   RejectionRequest,
   ReviewRequest,
+  UnclaimedCompleteOutcome,
+  UnclaimedCompleteRequest,
   WriteOptions,
 } from './ledger-store';
 import { conditionExpression, FINAL_FOR_PROCESSOR, GUARD_ATTRIBUTE, LEDGER_TRANSITION, type LedgerTransition, type WriteOutcome } from './ledger-transitions';
@@ -73,45 +75,53 @@ export class DynamoDbLedgerStore implements LedgerStore {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    const by = this.claimedBy(request);
+    const outcome = await this.claimWrite(LEDGER_TRANSITION.CLAIM, request, {
+      update: `SET #status = :to, #leaseUntil = :leaseUntil, ${by.update}, #updatedAt = :now, #expiresAt = :expiresAt ADD #claims :one`,
+      names: by.names,
+      values: { ...by.values, ':to': { S: LEDGER_STATUS.IN_PROGRESS }, ':leaseUntil': { N: String(request.leaseUntil) } },
+    });
+    return outcome.kind === 'written' ? { kind: 'claimed', takenOver: outcome.takenOver, previousStatus: outcome.previousStatus } : outcome;
+  }
+
+  async completeUnclaimed(request: UnclaimedCompleteRequest): Promise<UnclaimedCompleteOutcome> {
+    const by = this.claimedBy(request);
+    const done = this.completion(request);
+    const outcome = await this.claimWrite(LEDGER_TRANSITION.COMPLETE_UNCLAIMED, request, {
+      update:
+        `SET #status = :to, ${by.update}, ${done.update}, #updatedAt = :now, #expiresAt = :expiresAt ` +
+        'REMOVE #leaseUntil, #lastError, #lastErrorClass ADD #claims :one',
+      names: { ...by.names, ...done.names, '#lastError': 'lastError', '#lastErrorClass': 'lastErrorClass' },
+      values: { ...by.values, ...done.values, ':to': { S: LEDGER_STATUS.COMPLETED } },
+    });
+    return outcome.kind === 'written' ? { kind: 'completed', takenOver: outcome.takenOver, previousStatus: outcome.previousStatus } : outcome;
+  }
+
+  /**
+   * A write that starts a claim (the claim, or claim and complete at once): guarded as a claim, the
+   * previous item returned with it, a refusal explained as a claim's (duplicate, claimed elsewhere).
+   */
+  private async claimWrite(
+    transition: LedgerTransition,
+    request: Omit<ClaimRequest, 'leaseUntil'>,
+    write: FencedUpdate,
+  ): Promise<{ readonly kind: 'written'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus } | Exclude<ClaimOutcome, { kind: 'claimed' }>> {
     const { key, now } = request;
-    const guard = this.guard(LEDGER_TRANSITION.CLAIM, { now });
+    const guard = this.guard(transition, { now });
     try {
       const response = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { [LEDGER.PARTITION_KEY]: { S: key } },
           ConditionExpression: guard.expression,
-          UpdateExpression:
-            'SET #status = :inProgress, #leaseUntil = :leaseUntil, #claimToken = :claimToken, #task = :task, ' +
-            '#taskVersion = :taskVersion, #messageId = :messageId, #receiveCount = :receiveCount, #updatedAt = :now, #expiresAt = :expiresAt, ' +
-            '#firstSeenAt = if_not_exists(#firstSeenAt, :now)' +
-            // The job's index key rides on the claim: no extra write (see ledger-index.ts). The first
-            // claimer's job wins: a re-send under another job id never moves the input to that job.
-            (request.jobId ? ', #jobId = if_not_exists(#jobId, :jobId), #jobShard = if_not_exists(#jobShard, :jobShard)' : '') +
-            ' ADD #claims :one',
-          ExpressionAttributeNames: {
-            ...guard.names,
-            '#task': 'task',
-            '#taskVersion': 'taskVersion',
-            '#updatedAt': 'updatedAt',
-            '#expiresAt': LEDGER.TTL,
-            '#firstSeenAt': 'firstSeenAt',
-            '#claims': 'claims',
-            ...(request.jobId ? { '#jobId': LEDGER.JOB_ID, '#jobShard': LEDGER.JOB_SHARD } : {}),
-          },
+          UpdateExpression: write.update,
+          ExpressionAttributeNames: { ...guard.names, ...write.names, '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL, '#claims': 'claims' },
           ExpressionAttributeValues: {
             ...guard.values,
-            ':inProgress': { S: LEDGER_STATUS.IN_PROGRESS },
-            ':leaseUntil': { N: String(request.leaseUntil) },
-            ':claimToken': { S: request.claimToken },
-            ':task': { S: request.task },
-            ':taskVersion': { S: request.taskVersion },
-            ':messageId': { S: request.messageId },
-            ':receiveCount': { N: String(request.receiveCount ?? 1) },
+            ...write.values,
             ':now': { N: String(now) },
             ':expiresAt': { N: String(this.expiresAt(now)) },
             ':one': { N: '1' },
-            ...(request.jobId ? { ':jobId': { S: request.jobId }, ':jobShard': { S: jobShardKey(request.jobId, key) } } : {}),
           },
           ReturnValues: 'ALL_OLD',
           // DynamoDB returns the blocking item with the failure, saving a read. The local emulator
@@ -121,11 +131,38 @@ export class DynamoDbLedgerStore implements LedgerStore {
         { abortSignal: request.signal },
       );
       const previous = response.Attributes?.[LEDGER.STATUS]?.S as LedgerStatus | undefined;
-      return { kind: 'claimed', takenOver: previous === LEDGER_STATUS.IN_PROGRESS, previousStatus: previous };
+      return { kind: 'written', takenOver: previous === LEDGER_STATUS.IN_PROGRESS, previousStatus: previous };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return this.conflict(key, error.Item, now, request);
-      throw new DependencyError('dynamodb', `claim failed: ${(error as Error).message}`, { cause: error });
+      throw new DependencyError('dynamodb', `${transition} failed: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  /** What a claim stores besides its status and lease: the attempt, its task, and the job of the first claimer. */
+  private claimedBy(request: Omit<ClaimRequest, 'leaseUntil'>): FencedUpdate {
+    const { key, jobId } = request;
+    return {
+      update:
+        '#claimToken = :claimToken, #task = :task, #taskVersion = :taskVersion, #messageId = :messageId, #receiveCount = :receiveCount, ' +
+        '#firstSeenAt = if_not_exists(#firstSeenAt, :now)' +
+        // The job's index key rides on the claim: no extra write (see ledger-index.ts). The first
+        // claimer's job wins: a re-send under another job id never moves the input to that job.
+        (jobId ? ', #jobId = if_not_exists(#jobId, :jobId), #jobShard = if_not_exists(#jobShard, :jobShard)' : ''),
+      names: {
+        '#task': 'task',
+        '#taskVersion': 'taskVersion',
+        '#firstSeenAt': 'firstSeenAt',
+        ...(jobId ? { '#jobId': LEDGER.JOB_ID, '#jobShard': LEDGER.JOB_SHARD } : {}),
+      },
+      values: {
+        ':claimToken': { S: request.claimToken },
+        ':task': { S: request.task },
+        ':taskVersion': { S: request.taskVersion },
+        ':messageId': { S: request.messageId },
+        ':receiveCount': { N: String(request.receiveCount ?? 1) },
+        ...(jobId ? { ':jobId': { S: jobId }, ':jobShard': { S: jobShardKey(jobId, key) } } : {}),
+      },
+    };
   }
 
   observeReceive(request: ObserveReceiveRequest): Promise<WriteOutcome> {
@@ -137,17 +174,24 @@ export class DynamoDbLedgerStore implements LedgerStore {
   }
 
   complete(request: CompleteRequest): Promise<WriteOutcome> {
-    const features = request.features && Object.keys(request.features).length > 0 ? request.features : undefined;
+    const done = this.completion(request);
     return this.write(LEDGER_TRANSITION.COMPLETE, request.key, request, request, {
+      update: `SET #status = :to, ${done.update}, #updatedAt = :now, #expiresAt = :expiresAt REMOVE #leaseUntil, #lastError, #lastErrorClass`,
+      names: { ...done.names, '#updatedAt': 'updatedAt', '#expiresAt': LEDGER.TTL, '#lastError': 'lastError', '#lastErrorClass': 'lastErrorClass' },
+      values: { ...done.values, ':to': { S: LEDGER_STATUS.COMPLETED }, ':expiresAt': { N: String(this.expiresAt(request.now)) } },
+    });
+  }
+
+  /** What a completion stores besides its status: the result, who served it, and (no extra write) its hour index key and drift features. */
+  private completion(request: CompleteRequest): FencedUpdate {
+    const features = request.features && Object.keys(request.features).length > 0 ? request.features : undefined;
+    return {
       update:
-        'SET #status = :to, #result = :result, #tier = :tier, #modelId = :modelId, #tokensIn = :tokensIn, ' +
-        '#tokensOut = :tokensOut, #modelLatencyMs = :modelLatencyMs, #modelCalls = :modelCalls, ' +
-        // The hour index key and the drift features ride on the completion: no extra write.
-        '#completedAt = :now, #hourShard = :hourShard, #updatedAt = :now, #expiresAt = :expiresAt' +
+        '#result = :result, #tier = :tier, #modelId = :modelId, #tokensIn = :tokensIn, #tokensOut = :tokensOut, ' +
+        '#modelLatencyMs = :modelLatencyMs, #modelCalls = :modelCalls, #completedAt = :now, #hourShard = :hourShard' +
         (features ? ', #features = :features' : '') +
         (request.variant ? ', #variant = :variant' : '') +
-        (request.promptVersion ? ', #promptVersion = :promptVersion' : '') +
-        ' REMOVE #leaseUntil, #lastError, #lastErrorClass',
+        (request.promptVersion ? ', #promptVersion = :promptVersion' : ''),
       names: {
         '#result': 'result',
         '#tier': 'tier',
@@ -161,13 +205,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
         ...(features ? { '#features': LEDGER.FEATURES } : {}),
         ...(request.variant ? { '#variant': LEDGER.VARIANT } : {}),
         ...(request.promptVersion ? { '#promptVersion': LEDGER.PROMPT_VERSION } : {}),
-        '#updatedAt': 'updatedAt',
-        '#expiresAt': LEDGER.TTL,
-        '#lastError': 'lastError',
-        '#lastErrorClass': 'lastErrorClass',
       },
       values: {
-        ':to': { S: LEDGER_STATUS.COMPLETED },
         ':result': { M: marshall(request.result as Record<string, unknown>, { removeUndefinedValues: true }) },
         ':tier': { S: request.tier },
         ':modelId': { S: request.modelId },
@@ -179,9 +218,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
         ...(features ? { ':features': { M: marshall(features) } } : {}),
         ...(request.variant ? { ':variant': { S: request.variant } } : {}),
         ...(request.promptVersion ? { ':promptVersion': { S: request.promptVersion } } : {}),
-        ':expiresAt': { N: String(this.expiresAt(request.now)) },
       },
-    });
+    };
   }
 
   recordFailure(request: FailureRequest): Promise<WriteOutcome> {
@@ -382,7 +420,12 @@ export class DynamoDbLedgerStore implements LedgerStore {
   }
 
   /** Why a claim was refused: from the item DynamoDB returned, or (emulator) one consistent read. */
-  private async conflict(key: string, returned: Record<string, AttributeValue> | undefined, now: number, options: WriteOptions): Promise<ClaimOutcome> {
+  private async conflict(
+    key: string,
+    returned: Record<string, AttributeValue> | undefined,
+    now: number,
+    options: WriteOptions,
+  ): Promise<Exclude<ClaimOutcome, { kind: 'claimed' }>> {
     const current = await this.current(key, returned, options);
     const status = current[LEDGER.STATUS] as LedgerStatus | undefined;
     if (status && FINAL_FOR_PROCESSOR.has(status)) return { kind: 'duplicate', status };

@@ -36,6 +36,13 @@ export interface LedgerStore {
   observeReceive(request: ObserveReceiveRequest): Promise<WriteOutcome>;
   /** IN_PROGRESS → COMPLETED by the claim's owner. */
   complete(request: CompleteRequest): Promise<WriteOutcome>;
+  /**
+   * Claim and complete in one write (from wherever a claim may start → COMPLETED): a record the
+   * processor served with no model call — the rules on its last receive, with every model refused
+   * by its breaker or no time left for one. During an outage that is most records, and claim +
+   * complete was two writes for one decision. Refused as a claim is refused.
+   */
+  completeUnclaimed(request: UnclaimedCompleteRequest): Promise<UnclaimedCompleteOutcome>;
   /** IN_PROGRESS → FAILED by the claim's owner: a retryable failure, the message goes back to the queue. */
   recordFailure(request: FailureRequest): Promise<WriteOutcome>;
   /** IN_PROGRESS → DEAD_LETTERED by the claim's owner: a failure on the message's last receive. */
@@ -126,6 +133,13 @@ export interface CompleteRequest extends WriteOptions {
   readonly promptVersion?: string;
   readonly now: number;
 }
+
+/** A completion with the claim it stands for (no lease: nothing runs between the two). */
+export type UnclaimedCompleteRequest = Omit<ClaimRequest, 'leaseUntil'> & CompleteRequest;
+
+export type UnclaimedCompleteOutcome =
+  | { readonly kind: 'completed'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus }
+  | Exclude<ClaimOutcome, { readonly kind: 'claimed' }>;
 
 export interface FailureRequest extends WriteOptions {
   readonly key: string;

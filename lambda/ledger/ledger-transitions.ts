@@ -10,6 +10,7 @@ import { LEDGER_STATUS, type LedgerStatus } from '../contract';
  *  ───────────────  ─────────────────────────────────────  ─────────────────────────────────────  ─────────────
  *  claim            (no item) | FAILED | DEAD_LETTERED     —                                      IN_PROGRESS
  *  claim (takeover) IN_PROGRESS                            lease ended (leaseUntil < now)         IN_PROGRESS
+ *  completeUnclaimed as claim (takeover included)          — (one write, no model call)           COMPLETED
  *  observeReceive   IN_PROGRESS                            same message, higher receive count     IN_PROGRESS
  *  complete         IN_PROGRESS | COMPLETED*               claim token is the writer's            COMPLETED
  *  review           IN_PROGRESS | IN_REVIEW*               claim token is the writer's            IN_REVIEW
@@ -29,6 +30,12 @@ import { LEDGER_STATUS, type LedgerStatus } from '../contract';
  */
 export const LEDGER_TRANSITION = {
   CLAIM: 'claim',
+  /**
+   * Claim and complete in one write, for a record served with no model call (the rules on its last
+   * receive, every model refused by its breaker or no time left for one): nothing happens between
+   * the two that a lease would protect, so the second write bought nothing.
+   */
+  COMPLETE_UNCLAIMED: 'completeUnclaimed',
   OBSERVE_RECEIVE: 'observeReceive',
   COMPLETE: 'complete',
   REVIEW: 'review',
@@ -61,9 +68,13 @@ export interface TransitionRule {
 
 const { IN_PROGRESS, COMPLETED, IN_REVIEW, FAILED, DEAD_LETTERED, REJECTED } = LEDGER_STATUS;
 
+/** Where a claim may start: no item, a failure, a dead letter (a redrive), or an ended lease (a takeover). */
+const CLAIMABLE: readonly FromRule[] = [{ status: ABSENT }, { status: FAILED }, { status: DEAD_LETTERED }, { status: IN_PROGRESS, leaseEnded: true }];
+
 /** The table itself (see the diagram above). */
 export const TRANSITIONS: Readonly<Record<LedgerTransition, TransitionRule>> = {
-  claim: { from: [{ status: ABSENT }, { status: FAILED }, { status: DEAD_LETTERED }, { status: IN_PROGRESS, leaseEnded: true }], to: IN_PROGRESS },
+  claim: { from: CLAIMABLE, to: IN_PROGRESS },
+  completeUnclaimed: { from: CLAIMABLE, to: COMPLETED },
   observeReceive: { from: [{ status: IN_PROGRESS, sameMessageLaterReceive: true }], to: IN_PROGRESS },
   complete: {
     from: [

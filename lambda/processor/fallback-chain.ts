@@ -68,6 +68,11 @@ export interface RecordWork {
   readonly notes: TierNote[];
   /** This receive has too little time left for any model call (the last receive settles without one). */
   readonly noModelTime?: boolean;
+  /**
+   * Every model this record would try is refused by its breaker, as read before the claim
+   * (`breakerDeferral`): on the last receive the chain goes to the rules or review without asking.
+   */
+  readonly modelsRefused?: BreakerOpenError;
   /** A reason to try again later (transient model trouble) rather than settle for rules or review. */
   deferral?: PipelineError;
   /** The variant that serves the record (set by the chain from the canary split). */
@@ -138,6 +143,10 @@ export class FallbackChain {
         if (work.noModelTime) {
           // Not the loop guard: this receive has no time for a model, the rules may still serve.
           work.notes.push({ tier, modelId, reason: 'too little time left for a model call' });
+          continue;
+        }
+        if (work.modelsRefused) {
+          work.notes.push({ tier, modelId, reason: 'the breaker is open', errorClass: 'BreakerOpen' });
           continue;
         }
         if (capReached || work.calls >= work.callCap) {

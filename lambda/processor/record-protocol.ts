@@ -13,7 +13,7 @@ import {
   type RejectedInputError,
   TimeBudgetExhaustedError,
 } from '../errors/pipeline-errors';
-import type { ClaimOutcome, CompleteRequest, LedgerStore } from '../ledger/ledger-store';
+import type { ClaimOutcome, ClaimRequest, CompleteRequest, LedgerStore, UnclaimedCompleteOutcome } from '../ledger/ledger-store';
 import { FINAL_FOR_PROCESSOR, type WriteOutcome } from '../ledger/ledger-transitions';
 import type { KeyCallCounter } from '../resilience/key-call-counter';
 import { MAX_VISIBILITY_SECONDS, queueBackoffSeconds } from '../resilience/queue-backoff';
@@ -274,14 +274,13 @@ export class RecordProtocol {
 
     // Every model this record would try is refused by its open breaker (and the stage defers):
     // back to the queue unclaimed, hidden until a probe may go through. No ledger write, as when
-    // no model time is left. Not on the last receive, which settles the key (rules, review), nor
-    // for an entity's record, which the entity guard may serve without a model.
-    if (!finalReceive && !(this.deps.entityGuard && message.entityId !== undefined)) {
-      const refused = await this.deps.chain.breakerDeferral(message, refreshed, metrics);
-      if (refused) {
-        const notes = [{ tier: 'none', reason: `every model is refused by its breaker (${refused.modelIds.join(', ')}): not claimed, back to the queue` }];
-        return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error: refused, notes, retry: true });
-      }
+    // no model time is left. Not for an entity's record, which the entity guard may serve without
+    // a model; and not on the last receive, which settles the key (below).
+    const entityRecord = this.deps.entityGuard !== undefined && message.entityId !== undefined;
+    const refused = entityRecord ? undefined : await this.deps.chain.breakerDeferral(message, refreshed, metrics);
+    if (refused && !finalReceive) {
+      const notes = [{ tier: 'none', reason: `every model is refused by its breaker (${refused.modelIds.join(', ')}): not claimed, back to the queue` }];
+      return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error: refused, notes, retry: true });
     }
 
     const claimToken = randomUUID();
@@ -299,6 +298,18 @@ export class RecordProtocol {
       tokensOut: 0,
       notes: [],
     };
+    // The last receive, with no model to ask (each refused by its breaker, or no time for a call):
+    // the chain comes to the rules or review without a call, so it is served before any write, and
+    // a rules answer is stored by one write that claims and completes at once (issue 17's outage
+    // cost: claim + complete were two writes for one decision). Review still claims first, then
+    // escalates. Should serving throw (a task's rules), the usual path below claims, serves again
+    // and records the failure.
+    if (finalReceive && !entityRecord && (refused || !modelTime)) {
+      const early: RecordWork = { ...work, notes: [], modelsRefused: refused };
+      const served = await this.deps.chain.serve(early).catch(() => undefined);
+      if (served && served.tier !== TIER.HUMAN) return this.completeUnclaimed(record, early, served, claimToken, batch, base);
+    }
+
     let claim: ClaimOutcome;
     try {
       claim = await this.claim(record, message, claimToken, batch, finalReceive);
@@ -377,26 +388,79 @@ export class RecordProtocol {
   }
 
   /** The claim; on the last receive one more try, since a claim that fails now leaves no ledger item behind. */
-  private async claim(record: SQSRecord, message: ParsedMessage, claimToken: string, batch: BatchContext, finalReceive: boolean): Promise<ClaimOutcome> {
-    const attempt = () =>
-      this.deps.ledger.claim({
-        key: message.key,
-        task: message.task.name,
-        taskVersion: message.task.version,
-        messageId: record.messageId,
-        receiveCount: receiveCountOf(record),
-        jobId: message.jobId,
-        claimToken,
-        leaseUntil: batch.leaseUntil,
-        now: this.now(),
-        signal: this.signalUntil(batch.leaseUntil),
-      });
+  private claim(record: SQSRecord, message: ParsedMessage, claimToken: string, batch: BatchContext, finalReceive: boolean): Promise<ClaimOutcome> {
+    return this.lastReceiveRetry(finalReceive, batch, () =>
+      this.deps.ledger.claim({ ...this.claimOf(record, message, claimToken), leaseUntil: batch.leaseUntil, signal: this.signalUntil(batch.leaseUntil) }),
+    );
+  }
+
+  /** What a claim of this record names: the key, its task and job, the message and this attempt's token. */
+  private claimOf(record: SQSRecord, message: ParsedMessage, claimToken: string): Omit<ClaimRequest, 'leaseUntil'> {
+    return {
+      key: message.key,
+      task: message.task.name,
+      taskVersion: message.task.version,
+      messageId: record.messageId,
+      receiveCount: receiveCountOf(record),
+      jobId: message.jobId,
+      claimToken,
+      now: this.now(),
+    };
+  }
+
+  /** A write on the last receive gets one more try while there is work time: one that fails leaves no ledger item behind. */
+  private async lastReceiveRetry<T>(finalReceive: boolean, batch: BatchContext, attempt: () => Promise<T>): Promise<T> {
     try {
       return await attempt();
     } catch (error) {
       if (!finalReceive || this.now() >= batch.workUntil) throw error;
       return attempt();
     }
+  }
+
+  /**
+   * A record served with no model call on its last receive: one write claims the key and stores
+   * the answer (ledger-transitions.ts `completeUnclaimed`). Nothing runs between the claim and the
+   * completion, so no lease is needed to protect it; a crash before the write is a crash before a
+   * claim, one after it a crash after a completion. Refused as a claim is refused: the key is
+   * settled (a duplicate) or a live lease holds it.
+   */
+  private async completeUnclaimed(
+    record: SQSRecord,
+    work: RecordWork,
+    served: Served,
+    claimToken: string,
+    batch: BatchContext,
+    base: RecordBase,
+  ): Promise<RecordResult> {
+    const { message, metrics } = work;
+    const task = message.task.name;
+    let written: UnclaimedCompleteOutcome;
+    try {
+      written = await this.lastReceiveRetry(true, batch, () =>
+        this.deps.ledger.completeUnclaimed({
+          ...this.claimOf(record, message, claimToken),
+          ...completionOf(message, served, claimToken, this.now()),
+          variant: work.variant,
+          signal: this.signalUntil(batch.leaseUntil),
+        }),
+      );
+    } catch (thrown) {
+      // Nothing was written: as a claim that failed twice on the last receive.
+      return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error: asPipelineError(thrown), retry: true });
+    }
+    if (written.kind === 'duplicate') {
+      this.deps.recentKeys.add(message.key);
+      return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
+    }
+    if (written.kind === 'claimed-elsewhere') return this.heldElsewhere(record, batch, base, written.messageId, written.leaseUntil);
+    if (written.takenOver) metrics.count(METRIC.LEASES_TAKEN_OVER, 1, { task });
+    metrics.count(METRIC.FALLBACKS, 1, { task, tier: served.tier });
+    if (work.variant)
+      recordVariantMetrics(metrics, this.deps.switches, { variant: work.variant, tier: served.tier, latencyMs: served.latencyMs, notes: served.notes });
+    this.deps.recentKeys.add(message.key);
+    await this.deps.shadow?.run(message, served, metrics, work.modelUntil);
+    return { ...base, outcome: OUTCOME.COMPLETED, tier: served.tier, modelId: served.modelId, modelCalls: 0, notes: served.notes, retry: false };
   }
 
   /**

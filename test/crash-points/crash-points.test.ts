@@ -31,6 +31,8 @@ interface Path {
   readonly natural: string;
   /** Receive 1 dies right after its claim, so the receive under test takes an ended lease over. */
   readonly takeover?: boolean;
+  /** Nothing settles the key before its last receive (with no crash, the run starts at that receive). */
+  readonly lastReceiveSettles?: boolean;
 }
 
 const PATHS: readonly Path[] = [
@@ -63,6 +65,7 @@ const PATHS: readonly Path[] = [
     bodies: [BODY],
     options: { model: (request) => answer(request, VALID_ANSWER), completeFails: true },
     natural: LEDGER_STATUS.DEAD_LETTERED,
+    lastReceiveSettles: true,
   },
   // Every invocation starts with too little time for a model call (a brownout's late batches):
   // given back until the last receive, which settles by the rules (they need no model time).
@@ -71,6 +74,28 @@ const PATHS: readonly Path[] = [
     bodies: [BODY],
     options: { model: (request) => answer(request, VALID_ANSWER), remainingMs: 3_000 + 1_000 + 100 },
     natural: LEDGER_STATUS.COMPLETED,
+    lastReceiveSettles: true,
+  },
+  // An outage: every breaker open. Given back unclaimed (no ledger write) until the last receive,
+  // which stores the rules' answer with one write that claims and completes at once.
+  {
+    name: 'breaker open',
+    bodies: [BODY],
+    options: { model: (request) => answer(request, VALID_ANSWER), breakersOpen: true },
+    natural: LEDGER_STATUS.COMPLETED,
+    lastReceiveSettles: true,
+  },
+  // The same outage for a task with no rules tier: the last receive claims, then escalates.
+  {
+    name: 'escalated, breaker open',
+    bodies: [BODY],
+    options: {
+      model: (request) => answer(request, VALID_ANSWER),
+      breakersOpen: true,
+      environment: { TASK_POLICIES: JSON.stringify({ 'ticket-triage': { tiers: ['primary', 'secondary', 'human'] } }) },
+    },
+    natural: LEDGER_STATUS.IN_REVIEW,
+    lastReceiveSettles: true,
   },
 ];
 
@@ -200,7 +225,7 @@ async function explore(path: Path, receive: number, doubleDelivery: DoubleDelive
 
 describe('crash-point exploration: the invariant holds at every crash point', () => {
   it.each(PATHS.map((path) => [path.name, path] as const))('%s: without a crash, ends where the path leads', async (_name, path) => {
-    const result = await run(path, path.takeover ? 2 : path.options.remainingMs || path.options.completeFails ? MAX_RECEIVE_COUNT : 1, undefined);
+    const result = await run(path, path.takeover ? 2 : path.lastReceiveSettles ? MAX_RECEIVE_COUNT : 1, undefined);
     assertInvariant(result, path);
     expect(result.sim.ledger.items.get(result.sim.trackedKey)?.status).toBe(path.natural);
     // The side effects the exploration enumerates: at least a ledger write and the batch response.
@@ -239,7 +264,9 @@ describe('crash-point exploration: the invariant holds at every crash point', ()
       fallback: common,
       takeover: common,
       'out of receives': [...common, 'ledger.recordDeadLetter', 'ledger.recordFailure'],
-      'no model time': common,
+      'no model time': ['batch-response', 'ledger.completeUnclaimed', 'sqs.changeVisibility'],
+      'breaker open': ['batch-response', 'ledger.completeUnclaimed', 'sqs.changeVisibility'],
+      'escalated, breaker open': ['batch-response', 'ledger.claim', 'ledger.markInReview', 'ledger.observeReceive', 'sqs.changeVisibility', 'sqs.escalate'],
     };
     for (const path of PATHS) {
       expect([...(SEEN.get(path.name) ?? [])].sort(), path.name).toEqual([...(expected[path.name] ?? [])].sort());

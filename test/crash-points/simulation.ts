@@ -9,7 +9,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../../lambda/contract';
+import { BREAKER_STATE, LEDGER_STATUS, MESSAGE_ATTRIBUTE } from '../../lambda/contract';
 import { DependencyError, ModelCallError } from '../../lambda/errors/pipeline-errors';
 import type { LedgerStore } from '../../lambda/ledger/ledger-store';
 import type { ModelProvider, ModelRequest, ModelResponse } from '../../lambda/model/model-provider';
@@ -214,6 +214,11 @@ function crashingLedger(ledger: LedgerStore, injector: () => CrashInjector, comp
           throw new DependencyError('dynamodb', 'complete failed: InternalServerError');
         })
       : wrap('complete', ledger.complete),
+    completeUnclaimed: completeFails
+      ? wrap('completeUnclaimed', async () => {
+          throw new DependencyError('dynamodb', 'completeUnclaimed failed: InternalServerError');
+        })
+      : wrap('completeUnclaimed', ledger.completeUnclaimed),
     recordFailure: wrap('recordFailure', ledger.recordFailure),
     recordDeadLetter: wrap('recordDeadLetter', ledger.recordDeadLetter),
     recordRejection: wrap('recordRejection', ledger.recordRejection),
@@ -268,6 +273,8 @@ export interface SimulationOptions {
   readonly completeFails?: boolean;
   /** The breakers' shared state. @default a store that keeps every breaker closed */
   readonly breakerStore?: DynamoDbBreakerStore;
+  /** An outage: every model's breaker is open for the whole run (each read finds a cooldown that ends a minute later). */
+  readonly breakersOpen?: boolean;
 }
 
 const NO_LOG = {
@@ -322,7 +329,7 @@ export class Simulation {
   constructor(options: SimulationOptions) {
     this.functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
     this.remainingMs = options.remainingMs ?? this.functionTimeoutMs;
-    this.breakerStore = options.breakerStore ?? CLOSED_BREAKER_STORE;
+    this.breakerStore = options.breakersOpen ? this.openBreakerStore() : (options.breakerStore ?? CLOSED_BREAKER_STORE);
     this.completeFails = options.completeFails ?? false;
     this.config = readRuntimeConfig({
       PIPELINE_STAGE: 'sim',
@@ -345,6 +352,12 @@ export class Simulation {
       if (status && status !== LEDGER_STATUS.DEAD_LETTERED) this.callsAfterFinal += 1;
       return options.model(request);
     });
+  }
+
+  /** A breaker store whose every read finds the breaker open, its cooldown ending a minute after the read (no probe is ever due). */
+  private openBreakerStore(): DynamoDbBreakerStore {
+    const open = async () => ({ ...CLOSED_SNAPSHOT, state: BREAKER_STATE.OPEN, openUntil: this.clock.now + 60_000, openCount: 1 });
+    return { ...CLOSED_BREAKER_STORE, read: open, record: open } as unknown as DynamoDbBreakerStore;
   }
 
   /** The key's final status in the ledger, if it has one (COMPLETED, IN_REVIEW, REJECTED, DEAD_LETTERED). */

@@ -4,6 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER, LEDGER_STATUS } from '../../lambda/contract';
 import { DynamoDbLedgerStore } from '../../lambda/ledger/dynamodb-ledger-store';
+import { jobShardKey } from '../../lambda/ledger/ledger-index';
 import type { ClaimRequest, CompleteRequest, LedgerStore } from '../../lambda/ledger/ledger-store';
 import { InMemoryLedgerStore } from '../support/in-memory-ledger';
 import { DependencyError } from '../../lambda/errors/pipeline-errors';
@@ -239,6 +240,76 @@ describe('complete', () => {
     await store.complete(completeRequest(key, 'A'));
 
     expect(await store.complete(completeRequest(key, 'A', NOW + 1))).toEqual({ kind: 'applied' });
+  });
+});
+
+describe('completeUnclaimed (claim and complete in one write)', () => {
+  const unclaimed = (key: string, token: string, now: number, overrides: Partial<ClaimRequest> = {}) => {
+    const { leaseUntil: _lease, ...claim } = claimRequest(key, token, now, overrides);
+    return { ...claim, ...completeRequest(key, token, now, { tier: 'rules', modelId: 'rules', tokensIn: 0, tokensOut: 0, modelLatencyMs: 0, modelCalls: 0 }) };
+  };
+
+  it('stores what a claim and a completion would: the attempt, the job index, the result, the hour index; no lease', async () => {
+    const key = newKey();
+    const outcome = await store.completeUnclaimed({ ...unclaimed(key, 'A', NOW, { jobId: 'job-1', receiveCount: 5 }), features: { category: 'billing' } });
+
+    expect(outcome).toEqual({ kind: 'completed', takenOver: false });
+    const item = await readItem(key);
+    expect(item).toMatchObject({
+      [LEDGER.STATUS]: LEDGER_STATUS.COMPLETED,
+      claimToken: 'A',
+      task: 'ticket-triage',
+      taskVersion: '1',
+      messageId: 'message-A',
+      receiveCount: 5,
+      [LEDGER.JOB_ID]: 'job-1',
+      [LEDGER.JOB_SHARD]: jobShardKey('job-1', key),
+      claims: 1,
+      result: { category: 'billing', priority: 'high', confidence: 0.9, summary: 'answer of A' },
+      tier: 'rules',
+      modelId: 'rules',
+      modelCalls: 0,
+      completedAt: NOW,
+      firstSeenAt: NOW,
+      updatedAt: NOW,
+      [LEDGER.HOUR_SHARD]: `2026-11-23T12#${key[0]}`,
+      [LEDGER.FEATURES]: { category: 'billing' },
+      [LEDGER.TTL]: expiresAt(NOW),
+    });
+    expect(item).not.toHaveProperty('leaseUntil');
+  });
+
+  it('after a failure: keeps firstSeenAt and the first job, counts the claim, clears the failure context', async () => {
+    const key = newKey();
+    await store.claim(claimRequest(key, 'A', NOW, { jobId: 'job-1' }));
+    await store.recordFailure({ key, claimToken: 'A', errorClass: 'BreakerOpen', message: 'open', receiveCount: 1, now: NOW + 1 });
+
+    const outcome = await store.completeUnclaimed(unclaimed(key, 'B', NOW + 5_000, { jobId: 'job-2' }));
+
+    expect(outcome).toEqual({ kind: 'completed', takenOver: false, previousStatus: LEDGER_STATUS.FAILED });
+    const item = await readItem(key);
+    expect(item).toMatchObject({ [LEDGER.STATUS]: LEDGER_STATUS.COMPLETED, claimToken: 'B', claims: 2, firstSeenAt: NOW, [LEDGER.JOB_ID]: 'job-1' });
+    expect(item).not.toHaveProperty('lastError');
+    expect(item).not.toHaveProperty('lastErrorClass');
+  });
+
+  it('takes an ended lease over, and a stale owner’s late complete then changes nothing', async () => {
+    const key = newKey();
+    await store.claim(claimRequest(key, 'A'));
+    expect(await store.completeUnclaimed(unclaimed(key, 'B', NOW + LEASE_MS + 1))).toEqual({
+      kind: 'completed',
+      takenOver: true,
+      previousStatus: LEDGER_STATUS.IN_PROGRESS,
+    });
+    expect(await store.complete(completeRequest(key, 'A', NOW + LEASE_MS + 2))).toMatchObject({ kind: 'stale', status: LEDGER_STATUS.COMPLETED });
+    expect(await readItem(key)).toMatchObject({ claimToken: 'B', tier: 'rules' });
+  });
+
+  it('costs one write and no read', async () => {
+    const key = newKey();
+    emulators.counter.reset();
+    await store.completeUnclaimed(unclaimed(key, 'A', NOW));
+    expect(emulators.counter.snapshot()).toEqual({ 'dynamodb.UpdateItem': 1 });
   });
 });
 
@@ -505,6 +576,10 @@ describe('the ledger state machine: every edge, on dynalite and in memory', () =
   type Write = (ledger: LedgerStore, key: string, now: number) => Promise<unknown>;
   const WRITES: Readonly<Record<string, Write>> = {
     'claim by B': (ledger, key, now) => ledger.claim(claimRequest(key, 'B', now)),
+    'completeUnclaimed by B': (ledger, key, now) => {
+      const { leaseUntil: _lease, ...claim } = claimRequest(key, 'B', now);
+      return ledger.completeUnclaimed({ ...claim, ...completeRequest(key, 'B', now, { tier: 'rules' }) });
+    },
     'complete by A': (ledger, key, now) => ledger.complete(completeRequest(key, 'A', now)),
     'complete by B': (ledger, key, now) => ledger.complete(completeRequest(key, 'B', now)),
     'review by A': (ledger, key, now) => ledger.markInReview({ key, claimToken: 'A', reasons: ['r'], now }),
@@ -530,6 +605,14 @@ describe('the ledger state machine: every edge, on dynalite and in memory', () =
     ['COMPLETED', 'claim by B', 'duplicate', COMPLETED],
     ['IN_REVIEW', 'claim by B', 'duplicate', IN_REVIEW],
     ['REJECTED', 'claim by B', 'duplicate', REJECTED],
+    ['absent', 'completeUnclaimed by B', 'completed', COMPLETED],
+    ['leased', 'completeUnclaimed by B', 'claimed-elsewhere', IN_PROGRESS],
+    ['lease-ended', 'completeUnclaimed by B', 'completed', COMPLETED],
+    ['FAILED', 'completeUnclaimed by B', 'completed', COMPLETED],
+    ['DEAD_LETTERED', 'completeUnclaimed by B', 'completed', COMPLETED],
+    ['COMPLETED', 'completeUnclaimed by B', 'duplicate', COMPLETED],
+    ['IN_REVIEW', 'completeUnclaimed by B', 'duplicate', IN_REVIEW],
+    ['REJECTED', 'completeUnclaimed by B', 'duplicate', REJECTED],
     ['leased', 'complete by A', 'applied', COMPLETED],
     // The fence is the token: an ended lease nobody took over still belongs to A.
     ['lease-ended', 'complete by A', 'applied', COMPLETED],

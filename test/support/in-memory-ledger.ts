@@ -9,6 +9,8 @@ import type {
   OutOfReceivesRequest,
   RejectionRequest,
   ReviewRequest,
+  UnclaimedCompleteOutcome,
+  UnclaimedCompleteRequest,
 } from '../../lambda/ledger/ledger-store';
 import {
   allows,
@@ -49,26 +51,52 @@ export class InMemoryLedgerStore implements LedgerStore {
   readonly history = new Map<string, LedgerStatus[]>();
 
   async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    const outcome = this.claimWrite(LEDGER_TRANSITION.CLAIM, request, (item) => ({
+      ...item,
+      status: LEDGER_STATUS.IN_PROGRESS,
+      leaseUntil: request.leaseUntil,
+    }));
+    return outcome.kind === 'written' ? { kind: 'claimed', takenOver: outcome.takenOver, previousStatus: outcome.previousStatus } : outcome;
+  }
+
+  async completeUnclaimed(request: UnclaimedCompleteRequest): Promise<UnclaimedCompleteOutcome> {
+    const outcome = this.claimWrite(LEDGER_TRANSITION.COMPLETE_UNCLAIMED, request, (item) => ({
+      ...item,
+      status: LEDGER_STATUS.COMPLETED,
+      result: request.result,
+      tier: request.tier,
+      leaseUntil: undefined,
+    }));
+    return outcome.kind === 'written' ? { kind: 'completed', takenOver: outcome.takenOver, previousStatus: outcome.previousStatus } : outcome;
+  }
+
+  /** A write that starts a claim: guarded as a claim, refused as a claim is (duplicate, claimed elsewhere). */
+  private claimWrite(
+    transition: LedgerTransition,
+    request: Omit<ClaimRequest, 'leaseUntil'>,
+    next: (item: MemoryLedgerItem) => MemoryLedgerItem,
+  ): { readonly kind: 'written'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus } | Exclude<ClaimOutcome, { kind: 'claimed' }> {
     const item = this.items.get(request.key);
-    if (!allows(LEDGER_TRANSITION.CLAIM, item, { now: request.now })) {
+    if (!allows(transition, item, { now: request.now })) {
       const current = item as MemoryLedgerItem;
       if (FINAL_FOR_PROCESSOR.has(current.status)) return { kind: 'duplicate', status: current.status };
       return { kind: 'claimed-elsewhere', leaseUntil: current.leaseUntil ?? request.now, messageId: current.messageId, receiveCount: current.receiveCount };
     }
     const previousStatus = item?.status;
-    this.set(request.key, {
-      ...(item ?? { key: request.key, claims: 0 }),
-      status: LEDGER_STATUS.IN_PROGRESS,
-      claimToken: request.claimToken,
-      leaseUntil: request.leaseUntil,
-      messageId: request.messageId,
-      receiveCount: request.receiveCount ?? 1,
-      // The first claimer's job wins (if_not_exists in the DynamoDB store).
-      jobId: item?.jobId ?? request.jobId,
-      claims: (item?.claims ?? 0) + 1,
-      updatedAt: request.now,
-    });
-    return { kind: 'claimed', takenOver: previousStatus === LEDGER_STATUS.IN_PROGRESS, previousStatus };
+    this.set(
+      request.key,
+      next({
+        ...(item ?? { key: request.key, status: LEDGER_STATUS.IN_PROGRESS, claims: 0 }),
+        claimToken: request.claimToken,
+        messageId: request.messageId,
+        receiveCount: request.receiveCount ?? 1,
+        // The first claimer's job wins (if_not_exists in the DynamoDB store).
+        jobId: item?.jobId ?? request.jobId,
+        claims: (item?.claims ?? 0) + 1,
+        updatedAt: request.now,
+      }),
+    );
+    return { kind: 'written', takenOver: previousStatus === LEDGER_STATUS.IN_PROGRESS, previousStatus };
   }
 
   async observeReceive(request: ObserveReceiveRequest): Promise<WriteOutcome> {

@@ -154,3 +154,82 @@ describe('bad input (issue 12, defect 7)', () => {
     expect(sim.queue.messages.size).toBe(0);
   });
 });
+
+describe('an outage: every breaker open (issue 17, outage cost)', () => {
+  /** The ledger writes of one invocation, by name, from the in-memory ledger's history and item. */
+  async function receiveOnce(sim: Simulation) {
+    sim.clock.now = Math.max(sim.clock.now, sim.queue.nextVisibleAt() ?? sim.clock.now);
+    const records = sim.queue.receive(10);
+    expect(records).toHaveLength(1);
+    await sim.invoke(records);
+    return records[0]?.attributes.ApproximateReceiveCount;
+  }
+
+  it('before the last receive a record goes back unclaimed; the last receive stores the rules’ answer with one write and no model call', async () => {
+    const sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER), breakersOpen: true });
+    sim.queue.send(BODY);
+    const key = keyOfMessageBody(BODY);
+    for (let receive = 1; receive < sim.config.maxReceiveCount; receive += 1) {
+      expect(await receiveOnce(sim)).toBe(String(receive));
+      expect(sim.ledger.items.get(key), `receive ${receive}`).toBeUndefined();
+      expect(sim.queue.messages.size).toBe(1);
+    }
+
+    await receiveOnce(sim);
+
+    expect(sim.ledger.items.get(key)).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'rules', claims: 1, receiveCount: sim.config.maxReceiveCount });
+    // One write: the key went straight to COMPLETED (a claim would have passed through IN_PROGRESS).
+    expect(sim.ledger.history.get(key)).toEqual([LEDGER_STATUS.COMPLETED]);
+    expect(sim.queue.messages.size).toBe(0);
+    expect(sim.modelCalls).toBe(0);
+  });
+
+  it('with no rules tier, the last receive claims and escalates: one review notice', async () => {
+    const sim = new Simulation({
+      model: (request) => answer(request, VALID_ANSWER),
+      breakersOpen: true,
+      environment: { TASK_POLICIES: JSON.stringify({ 'ticket-triage': { tiers: ['primary', 'secondary', 'human'] } }) },
+    });
+    sim.queue.send(BODY);
+    for (let receive = 1; receive <= sim.config.maxReceiveCount; receive += 1) await receiveOnce(sim);
+
+    const key = keyOfMessageBody(BODY);
+    expect(sim.ledger.history.get(key)).toEqual([LEDGER_STATUS.IN_PROGRESS, LEDGER_STATUS.IN_REVIEW]);
+    expect(sim.queue.review.map((copy) => copy.key)).toEqual([key]);
+    expect(sim.modelCalls).toBe(0);
+  });
+
+  it('a key another message completed meanwhile is a duplicate of the one write: nothing changes', async () => {
+    const sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER), breakersOpen: true });
+    sim.queue.send(BODY);
+    const key = keyOfMessageBody(BODY);
+    for (let receive = 1; receive < sim.config.maxReceiveCount; receive += 1) await receiveOnce(sim);
+    await sim.ledger.claim({
+      key,
+      task: 'ticket-triage',
+      taskVersion: '1',
+      messageId: 'other',
+      claimToken: 'T',
+      leaseUntil: sim.clock.now + 1,
+      now: sim.clock.now,
+    });
+    await sim.ledger.complete({
+      key,
+      claimToken: 'T',
+      result: { by: 'other' },
+      tier: 'primary',
+      modelId: 'm',
+      tokensIn: 0,
+      tokensOut: 0,
+      modelLatencyMs: 0,
+      modelCalls: 1,
+      now: sim.clock.now,
+    });
+
+    await receiveOnce(sim);
+
+    expect(sim.ledger.items.get(key)).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'primary', claims: 1 });
+    expect(sim.queue.messages.size).toBe(0);
+    expect(sim.queue.dlq).toEqual([]);
+  });
+});
