@@ -69,8 +69,10 @@ export interface RecordWork {
   /** This receive has too little time left for any model call (the last receive settles without one). */
   readonly noModelTime?: boolean;
   /**
-   * Every model this record would try is refused by its breaker, as read before the claim
-   * (`breakerDeferral`): on the last receive the chain goes to the rules or review without asking.
+   * Every model this record would try before its first non-model tier is refused by its breaker, as
+   * read before the claim (`breakerDeferral`): on the last receive the chain goes to the rules or
+   * review without asking. A model tier after the rules that is not among them throws
+   * {@link ModelTierUnclaimed}: the record is claimed before any call.
    */
   readonly modelsRefused?: BreakerOpenError;
   /** A reason to try again later (transient model trouble) rather than settle for rules or review. */
@@ -98,6 +100,14 @@ export interface Served {
   readonly latencyMs: number;
   readonly modelCalls: number;
   readonly notes: readonly TierNote[];
+}
+
+/** Serving before the claim reached a model tier that may be called: only a claimed record calls a model. */
+export class ModelTierUnclaimed extends Error {
+  override readonly name = 'ModelTierUnclaimed';
+  constructor(readonly modelId: string) {
+    super(`${modelId} may be called: claim first`);
+  }
 }
 
 /** The longest model answer quoted back to the model in a repair attempt. */
@@ -146,6 +156,9 @@ export class FallbackChain {
           continue;
         }
         if (work.modelsRefused) {
+          // Served before the claim: a model the pre-claim check did not find refused (one after the
+          // rules in a task's order) must not be called unclaimed; the caller claims and serves again.
+          if (!work.modelsRefused.modelIds.includes(modelId)) throw new ModelTierUnclaimed(modelId);
           work.notes.push({ tier, modelId, reason: 'the breaker is open', errorClass: 'BreakerOpen' });
           continue;
         }

@@ -302,8 +302,8 @@ export class RecordProtocol {
     // the chain comes to the rules or review without a call, so it is served before any write, and
     // a rules answer is stored by one write that claims and completes at once (issue 17's outage
     // cost: claim + complete were two writes for one decision). Review still claims first, then
-    // escalates. Should serving throw (a task's rules), the usual path below claims, serves again
-    // and records the failure.
+    // escalates. Should serving throw (a task's rules; a model after the rules that its breaker
+    // lets through: ModelTierUnclaimed), the usual path below claims and serves again.
     if (finalReceive && !entityRecord && (refused || !modelTime)) {
       const early: RecordWork = { ...work, notes: [], modelsRefused: refused };
       const served = await this.deps.chain.serve(early).catch(() => undefined);

@@ -273,8 +273,8 @@ export interface SimulationOptions {
   readonly completeFails?: boolean;
   /** The breakers' shared state. @default a store that keeps every breaker closed */
   readonly breakerStore?: DynamoDbBreakerStore;
-  /** An outage: every model's breaker is open for the whole run (each read finds a cooldown that ends a minute later). */
-  readonly breakersOpen?: boolean;
+  /** An outage: every model's breaker (or those named) is open for the whole run (each read finds a cooldown that ends a minute later). */
+  readonly breakersOpen?: boolean | readonly string[];
 }
 
 const NO_LOG = {
@@ -329,7 +329,7 @@ export class Simulation {
   constructor(options: SimulationOptions) {
     this.functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
     this.remainingMs = options.remainingMs ?? this.functionTimeoutMs;
-    this.breakerStore = options.breakersOpen ? this.openBreakerStore() : (options.breakerStore ?? CLOSED_BREAKER_STORE);
+    this.breakerStore = options.breakersOpen ? this.openBreakerStore(options.breakersOpen) : (options.breakerStore ?? CLOSED_BREAKER_STORE);
     this.completeFails = options.completeFails ?? false;
     this.config = readRuntimeConfig({
       PIPELINE_STAGE: 'sim',
@@ -355,8 +355,11 @@ export class Simulation {
   }
 
   /** A breaker store whose every read finds the breaker open, its cooldown ending a minute after the read (no probe is ever due). */
-  private openBreakerStore(): DynamoDbBreakerStore {
-    const open = async () => ({ ...CLOSED_SNAPSHOT, state: BREAKER_STATE.OPEN, openUntil: this.clock.now + 60_000, openCount: 1 });
+  private openBreakerStore(which: true | readonly string[]): DynamoDbBreakerStore {
+    const open = async (modelId: string) =>
+      which === true || which.includes(modelId)
+        ? { ...CLOSED_SNAPSHOT, state: BREAKER_STATE.OPEN, openUntil: this.clock.now + 60_000, openCount: 1 }
+        : CLOSED_SNAPSHOT;
     return { ...CLOSED_BREAKER_STORE, read: open, record: open } as unknown as DynamoDbBreakerStore;
   }
 

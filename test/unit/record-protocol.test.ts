@@ -199,6 +199,25 @@ describe('an outage: every breaker open (issue 17, outage cost)', () => {
     expect(sim.modelCalls).toBe(0);
   });
 
+  it('a model after the rules whose breaker is closed is called only after a claim: the last receive claims, then serves', async () => {
+    const sim = new Simulation({
+      // The rules' answer (confidence at most 0.95) is below the task's bar, so the chain goes on to the secondary.
+      model: (request) => answer(request, JSON.stringify({ ...JSON.parse(VALID_ANSWER), confidence: 1 })),
+      breakersOpen: ['sim-primary'],
+      environment: { TASK_POLICIES: JSON.stringify({ 'ticket-triage': { tiers: ['primary', 'rules', 'secondary', 'human'], minConfidence: 0.99 } }) },
+    });
+    sim.queue.send(BODY);
+    const key = keyOfMessageBody(BODY);
+    for (let receive = 1; receive < sim.config.maxReceiveCount; receive += 1) await receiveOnce(sim);
+    expect(sim.ledger.items.get(key)).toBeUndefined();
+
+    await receiveOnce(sim);
+
+    expect(sim.ledger.items.get(key)).toMatchObject({ status: LEDGER_STATUS.COMPLETED, tier: 'secondary' });
+    expect(sim.ledger.history.get(key)).toEqual([LEDGER_STATUS.IN_PROGRESS, LEDGER_STATUS.COMPLETED]);
+    expect(sim.modelCalls).toBe(1);
+  });
+
   it('a key another message completed meanwhile is a duplicate of the one write: nothing changes', async () => {
     const sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER), breakersOpen: true });
     sim.queue.send(BODY);
