@@ -78,6 +78,12 @@ export interface GameDayOptions {
   readonly timeoutSeconds: number;
   readonly logFile?: string;
   readonly seed?: number;
+  /**
+   * Messages per second of pipeline time the producers send, instead of the scenario's
+   * `ratePerSecond` (`pipectl gameday --rate`): fewer messages, the same checks, as long as the
+   * rate alarms still see their minimum samples. @default the scenario's
+   */
+  readonly ratePerSecond?: number;
   readonly onEvent?: (event: GameDayEvent) => void;
   /** Where to keep the alarm transitions and recovery attempts for `pipectl incident timeline --gameday`. @default not kept */
   readonly incidentFile?: string;
@@ -92,6 +98,7 @@ export interface GameDayOptions {
  */
 export async function runGameDay(scenario: GameDayScenario, options: GameDayOptions): Promise<GameDayResult> {
   const { timeScale } = options;
+  const ratePerSecond = options.ratePerSecond ?? scenario.ratePerSecond;
   const faultSpec = pipelineFaultSpec(scenario);
   const clocks = scenario.faults.map(faultClock);
   const pipeline = await startLocalPipeline({
@@ -112,7 +119,7 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
     options.onEvent?.(entry);
   };
   const bodies: string[] = [];
-  const maxMessages = Math.ceil(options.timeoutSeconds * scenario.ratePerSecond) + 10;
+  const maxMessages = Math.ceil(options.timeoutSeconds * ratePerSecond) + 10;
   const seed = options.seed ?? 7;
   const workload = buildWorkload({ count: maxMessages, seed, duplicateRate: 0, badLines: false }).map((line) => line.text);
   // What the producers send while an input-shift fault lasts: the same generator, one category over-represented.
@@ -144,7 +151,7 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
   const states = new Map<string, LocalAlarmState['state']>();
   const deadline = started + options.timeoutSeconds * 1000 * timeScale;
   // Messages per wall-clock second: the scenario's rate in pipeline time.
-  const sendEveryMs = (10_000 * timeScale) / scenario.ratePerSecond;
+  const sendEveryMs = (10_000 * timeScale) / ratePerSecond;
   const ms = (seconds: number) => seconds * 1000 * timeScale;
   /** When a fault's window starts and ends (epoch ms), once its clock's origin is known. */
   const windowOf = (clock: FaultClock): { startAt: number; endAt: number } | undefined => {
@@ -166,7 +173,7 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
   };
 
   try {
-    note(`sending ${scenario.ratePerSecond} message(s) per second (pipeline time); fault: ${describeFault(scenario)}`);
+    note(`sending ${ratePerSecond} message(s) per second (pipeline time); fault: ${describeFault(scenario)}`);
     let nextSend = Date.now();
     let noticedStart: number | undefined;
     let noticedEnd: number | undefined;

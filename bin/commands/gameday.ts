@@ -25,6 +25,7 @@ interface GameDayFlags {
   readonly template: string;
   readonly timeScale?: number;
   readonly timeout?: string;
+  readonly rate?: number;
   readonly log: string;
   readonly json?: boolean;
   readonly incidentFile: string;
@@ -40,6 +41,12 @@ const drillConcurrency = (value: string) => {
 const timeScale = (value: string) => {
   const parsed = Number(value);
   if (!(parsed >= 0.02 && parsed <= 1)) throw new InvalidArgumentError('a number in [0.02, 1] is expected');
+  return parsed;
+};
+
+const rate = (value: string) => {
+  const parsed = Number(value);
+  if (!(parsed >= 0.1 && parsed <= 20)) throw new InvalidArgumentError('a number of messages per second in [0.1, 20] is expected');
   return parsed;
 };
 
@@ -70,6 +77,13 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
       ).argParser(timeScale),
     )
     .option('--timeout <duration>', "give up after this much pipeline time (default: the scenario's, 15m unless its windows are long)")
+    .addOption(
+      new Option(
+        '--rate <per-second>',
+        "messages the producers send per second of pipeline time (default: the scenario's, 0.2 to 2); fewer is a cheaper drill, " +
+          "as long as the rate alarms still see their minimum samples per minute (the stage's alarms.rateMinimumSamples, 10 on dev)",
+      ).argParser(rate),
+    )
     .addOption(new Option('--log <file>', "where the game day's processor log (and alarm states) go").default(join('.local', 'gameday', 'processor.log')))
     .addOption(
       new Option('--incident-file <file>', 'where the alarm transitions and recovery attempts are kept for `pipectl incident timeline --gameday`').default(
@@ -83,6 +97,7 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
     'pipectl gameday --scenario model-outage',
     'pipectl gameday --all --time-scale 0.05',
     'pipectl gameday model-blip --json',
+    'pipectl gameday model-outage --rate 0.5 --time-scale 0.2',
   );
   command.action(async (name: string | undefined, flags: GameDayFlags) => {
     if (flags.stage !== undefined) {
@@ -154,6 +169,7 @@ export function registerGameDayCommand(program: Command, io: CliIo): void {
       stage: flags.template,
       timeScale: scale,
       timeoutSeconds,
+      ...(flags.rate !== undefined ? { ratePerSecond: flags.rate } : {}),
       // Several drills: one log and one incident file each, beside the ones named.
       logFile: several ? siblingFile(flags.log, scenario.name) : flags.log,
       incidentFile: several ? siblingFile(flags.incidentFile, scenario.name) : flags.incidentFile,

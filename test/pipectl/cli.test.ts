@@ -83,6 +83,9 @@ describe('exit codes', () => {
     const duration = await pipectl(['triage', '--since', 'yesterday', '--local', join(scratch, 'none.json')]);
     expect(duration.code).toBe(2);
     expect(duration.stderr).toMatch(/--since "yesterday" is not a duration: use e\.g\. 90s, 15m, 3h or 2d/);
+    const rate = await pipectl(['gameday', 'model-outage', '--rate', '0']);
+    expect(rate.code).toBe(2);
+    expect(rate.stderr).toMatch(/a number of messages per second in \[0\.1, 20\] is expected/);
   });
 
   it('2 for a file that is not there', async () => {
@@ -148,7 +151,9 @@ describe('gameday', () => {
     // ×0.2, not the scenario's ×0.1: inside the full suite (five workers on two cores) an invocation
     // at ×0.1 (6 s) timed out and paged processor-errors, which the drill rightly fails as a cause
     // not injected; that would be a test of the machine, not of the drill.
-    const run = await pipectl(['gameday', 'model-outage', '--log', log, '--timeout', '20m', '--time-scale', '0.2', '--json']);
+    // --rate 0.5, not the scenario's 2 messages per second: a quarter of the messages (~200, not
+    // ~800) for the same drill, still 30 a minute, three times the rate alarms' minimum samples.
+    const run = await pipectl(['gameday', 'model-outage', '--log', log, '--timeout', '20m', '--time-scale', '0.2', '--rate', '0.5', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ scenario: 'model-outage', passed: true, firedBeforeFault: [] });
@@ -162,6 +167,7 @@ describe('gameday', () => {
     expect(result.report.invariantHolds).toBe(true);
     expect(result.report.completed + result.report.deadLettered + result.report.inReview).toBe(result.report.unique);
     expect(result.report.unique).toBe(result.sent);
+    expect(result.events[0].event).toMatch(/^sending 0\.5 message\(s\) per second \(pipeline time\)/);
     expect(result.events.map((event: { event: string }) => event.event)).toEqual(
       expect.arrayContaining(['fault starts', 'fault ends', 'every alarm that fired is OK again']),
     );
