@@ -16,6 +16,8 @@ export interface LocalOptions {
   readonly json?: boolean;
   readonly pacing: PacingOption;
   readonly chart?: string;
+  /** `--drift-reference`: the reference workload's file, or false for none. @default the scheduled monitors' (examples/tickets.jsonl) */
+  readonly driftReference?: string | false;
   /** A shadow candidate: a model id, or a task version `<task>@<version>` (asked of the primary model). */
   readonly shadow?: { readonly candidate: string; readonly percent: number };
 }

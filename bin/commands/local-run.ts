@@ -56,6 +56,15 @@ function processorOverrides(options: LocalOptions): Record<string, string> {
   };
 }
 
+/** The scheduled monitors' options `--drift-reference` sets (none given: local mode's defaults). */
+function monitorOptions(options: LocalOptions): { monitors?: { driftReference: string | false } } {
+  if (options.driftReference === undefined) return {};
+  if (options.driftReference === false) {
+    process.stderr.write('pipectl local: no drift reference (--drift-reference none): the drift monitor waits for a first full day of data\n');
+  }
+  return { monitors: { driftReference: options.driftReference } };
+}
+
 export async function run(options: LocalOptions, io: CliIo): Promise<number> {
   const bodies = buildBodies(options);
   const logFile = defaultLogFile();
@@ -74,6 +83,7 @@ export async function run(options: LocalOptions, io: CliIo): Promise<number> {
       logFile,
       environment,
       faults: options.faults,
+      ...monitorOptions(options),
       onProgress: ({ phase, done }) => bar?.update(done, { phase: phase === 'sending' ? 'sending   ' : 'processing' }),
     });
   } finally {
@@ -99,6 +109,7 @@ export async function serve(options: LocalOptions): Promise<number> {
     logFile: defaultLogFile(),
     environment: processorOverrides(options),
     faults: options.faults,
+    ...monitorOptions(options),
   });
   const { resources } = pipeline;
   // pipectl pause/resume/status reach the event source mapping through this Lambda API endpoint.

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIo } from '../../pipectl/cli-io';
 import { type LocalOptions, PACING_OPTIONS } from './local-options';
@@ -29,6 +30,13 @@ const positive = (value: string) => {
   const parsed = Number(value);
   if (!(parsed > 0 && parsed <= 1)) throw new InvalidArgumentError('a number in (0, 1] is expected');
   return parsed;
+};
+
+/** `none`, or a JSONL file that exists (checked when the flag is read, so a typo fails before anything starts). */
+const driftReference = (value: string): string | false => {
+  if (value === 'none') return false;
+  if (!existsSync(value)) throw new InvalidArgumentError(`${value}: no such file (give a JSONL file of message bodies, or none)`);
+  return value;
 };
 
 export function registerLocalCommand(program: Command, io: CliIo): void {
@@ -63,6 +71,13 @@ export function registerLocalCommand(program: Command, io: CliIo): void {
       )
         .choices(PACING_OPTIONS)
         .default('quota'),
+    )
+    .addOption(
+      new Option(
+        '--drift-reference <file|none>',
+        `the workload (JSONL) whose run through a pipeline of its own pins the drift monitor's baseline (default: ${relativeToCwd(DEFAULT_INPUT)}, ` +
+          'cached in .local/drift-reference); none: pin none and skip that run, the drift monitor then waits for a first full day of data, as on AWS',
+      ).argParser(driftReference),
     )
     .option('--chart <file.svg>', 'with --faults rpm=N: write the calls per minute against the quota as an SVG chart')
     .option(

@@ -57,6 +57,10 @@ describe('pipectl local --console', () => {
         '3',
         '--time-scale',
         '0.5',
+        // No drift reference run (a pipeline of its own, ~10 s of CPU, in this fresh directory's
+        // ./.local): nothing here reads drift.
+        '--drift-reference',
+        'none',
       ],
       { cwd, env: { ...process.env, CI: 'true' } },
     );
