@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   DRIFT_BASELINE_SOURCE,
   DRIFT_MAX_FEATURE,
@@ -37,8 +37,11 @@ beforeAll(() => {
   stack = synthesizeLocalStack();
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all(pipelines.map((pipeline) => pipeline.stop()));
+// Each case's pipeline is stopped when the case ends, not when the file does: an idle pipeline
+// still ticks (poller, alarm evaluator, emulators), and the first three would otherwise idle
+// through the two 300-message runs at real time.
+afterEach(async () => {
+  await Promise.all(pipelines.splice(0).map((pipeline) => pipeline.stop()));
 });
 
 async function start(options: Parameters<typeof startLocalPipeline>[0] = {}): Promise<LocalPipeline> {
