@@ -30,8 +30,19 @@ const shortPause: GameDayScenario = {
 describe('pipectl incident timeline --gameday', () => {
   it('prints the three durations of the last game day and writes them into the post-mortem', async () => {
     const incidentFile = join(scratch, 'incident.json');
-    const result = await runGameDay(shortPause, { stage: 'dev', timeScale: 0.1, timeoutSeconds: 1_500, logFile: join(scratch, 'processor.log'), incidentFile });
+    // 0.2 messages per second (pipeline time), not the scenario's 0.5: the alarms of a pause
+    // (messages waiting, none finishing) need waiting messages, not many, and a smaller backlog at
+    // the resume (~85 messages, not ~210) drains, and lets the alarms recover, sooner.
+    const result = await runGameDay(shortPause, {
+      stage: 'dev',
+      timeScale: 0.1,
+      timeoutSeconds: 1_500,
+      ratePerSecond: 0.2,
+      logFile: join(scratch, 'processor.log'),
+      incidentFile,
+    });
     const diagnosis = JSON.stringify(result.events.map((event) => `${event.virtualSeconds} ${event.event}`));
+    expect(result.events[0]?.event).toMatch(/^sending 0\.2 message\(s\) per second/);
     expect(existsSync(incidentFile), diagnosis).toBe(true);
     // The drill's pause and resume are on the recovery clock, as pipectl pause/resume record them.
     expect(readGameDayIncident(incidentFile).attempts.map((attempt) => attempt.action)).toEqual(['pause', 'resume']);
