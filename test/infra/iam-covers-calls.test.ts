@@ -116,7 +116,9 @@ beforeAll(async () => {
   const sentAt = Date.now();
   await registerJob(observer, controlTableName, { jobId, expected: bodies.length, sentAt, deadline: sentAt + 1, source: 'iam-covers-calls' });
   await sendBodies(pipeline.sqs, inputQueueUrl, bodies);
-  expect(await waitForDrain(pipeline, defaultDrainTimeoutMs(pipeline, bodies.length))).toBe(true);
+  // A bound, not an expectation: the whole file takes 25-35 s alone (docs/testing.md),
+  // but beside the full suite (load 10-20 on two cores) it twice outlasted the default 60 s.
+  expect(await waitForDrain(pipeline, Math.max(150_000, defaultDrainTimeoutMs(pipeline, bodies.length)))).toBe(true);
   await pipeline.poller.stop();
   report = await buildReport(pipeline, bodies, Date.now() - sentAt, 0);
 
@@ -142,7 +144,7 @@ beforeAll(async () => {
   monitorRuns = [...(await pipeline.monitors!.runOnce(MONITOR_NAMES.RECONCILER)), ...(await pipeline.monitors!.runOnce(MONITOR_NAMES.DRIFT_MONITOR))];
   calls = pipeline.emulators.attribution!.list();
   resolver = new LocalResolver(stack.template, pipeline.physicalIds, pipeline.emulators.region);
-}, 180_000);
+}, 240_000);
 
 afterAll(async () => {
   await pipeline?.stop();
