@@ -82,6 +82,9 @@ const common = {
   // Integration tests synthesize the stack (bundling the processor) and run it on emulators.
   testTimeout: 60_000,
   hookTimeout: 60_000,
+  // `VITEST_CPU_PER_FILE=/tmp/cpu.jsonl npx vitest run`: each file's CPU seconds, its worker's and its
+  // child processes' (test/support/cpu-per-file.ts); vitest itself reports only wall time.
+  ...(process.env.VITEST_CPU_PER_FILE ? { setupFiles: ['test/support/cpu-per-file.ts'] } : {}),
 };
 
 export default defineConfig({
