@@ -21,6 +21,7 @@ export default defineConfig({
       'test/unit/errors.test.ts',
       'test/unit/input-key.test.ts',
       'test/unit/ledger-convergence.test.ts',
+      'test/unit/ledger-transitions.test.ts',
       'test/unit/message-parser.test.ts',
       'test/unit/model-errors.test.ts',
       'test/unit/retry-policy.test.ts',

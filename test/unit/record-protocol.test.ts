@@ -252,3 +252,85 @@ describe('an outage: every breaker open (issue 17, outage cost)', () => {
     expect(sim.queue.dlq).toEqual([]);
   });
 });
+
+/**
+ * Found by `npm run mutation:protocol` (2026-12-03): branches whose removal the crash-point
+ * exploration did not notice, because the invariant still held at the end of the run.
+ */
+describe('leases held by someone else (mutation survivors)', () => {
+  /** Receives of the message that die before any side effect, so the next receive has count `count + 1`. */
+  async function burnReceives(sim: Simulation, count: number): Promise<void> {
+    for (let receive = 1; receive <= count; receive += 1) {
+      sim.clock.now = Math.max(sim.clock.now, sim.queue.nextVisibleAt() ?? sim.clock.now);
+      await sim.invoke(sim.queue.receive(10), { index: 0, when: 'before' });
+    }
+    sim.clock.now = Math.max(sim.clock.now, sim.queue.nextVisibleAt() ?? sim.clock.now);
+  }
+
+  it('a key leased by another message is not served: no model call, the copy goes back, the lease stays', async () => {
+    const sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER) });
+    sim.queue.send(BODY);
+    const key = keyOfMessageBody(BODY);
+    await sim.ledger.claim({
+      key,
+      task: 'ticket-triage',
+      taskVersion: '1',
+      messageId: 'other',
+      claimToken: 'T',
+      leaseUntil: sim.clock.now + 600_000,
+      now: sim.clock.now,
+    });
+
+    await sim.invoke(sim.queue.receive(10));
+
+    expect(sim.modelCalls).toBe(0);
+    expect(sim.queue.messages.size).toBe(1);
+    expect(sim.ledger.items.get(key)).toMatchObject({ status: LEDGER_STATUS.IN_PROGRESS, claimToken: 'T', messageId: 'other' });
+  });
+
+  it('on the last receive, a lease held by this same message (an earlier receive’s) keeps the message: its receive count is recorded, not deleted as a duplicate', async () => {
+    const sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER) });
+    const messageId = sim.queue.send(BODY);
+    const key = keyOfMessageBody(BODY);
+    await burnReceives(sim, sim.config.maxReceiveCount - 1);
+    await sim.ledger.claim({
+      key,
+      task: 'ticket-triage',
+      taskVersion: '1',
+      messageId,
+      receiveCount: sim.config.maxReceiveCount - 1,
+      claimToken: 'T',
+      leaseUntil: sim.clock.now + 600_000,
+      now: sim.clock.now,
+    });
+
+    const records = sim.queue.receive(10);
+    expect(records[0]?.attributes.ApproximateReceiveCount).toBe(String(sim.config.maxReceiveCount));
+    await sim.invoke(records);
+
+    expect(sim.queue.messages.size).toBe(1);
+    expect(sim.ledger.items.get(key)).toMatchObject({ status: LEDGER_STATUS.IN_PROGRESS, claimToken: 'T', receiveCount: sim.config.maxReceiveCount });
+    // Hidden until the holder's lease has ended, so the next receive (a redrive) happens after it.
+    expect(sim.queue.nextVisibleAt()).toBeGreaterThan(sim.ledger.items.get(key)?.leaseUntil as number);
+  });
+
+  it('an escalation whose lease was taken over during the model call sends no review notice', async () => {
+    let sim: Simulation | undefined;
+    const key = keyOfMessageBody(BODY);
+    sim = new Simulation({
+      model: (request) => {
+        // Another attempt takes the key over while this one waits for the model.
+        const item = (sim as Simulation).ledger.items.get(key);
+        if (item) item.claimToken = 'someone-else';
+        return answer(request, 'not json');
+      },
+      environment: { TASK_POLICIES: JSON.stringify({ 'ticket-triage': { tiers: ['primary', 'human'] } }) },
+    });
+    sim.queue.send(BODY);
+
+    await sim.invoke(sim.queue.receive(10));
+
+    expect(sim.queue.review).toEqual([]);
+    expect(sim.ledger.items.get(key)).toMatchObject({ status: LEDGER_STATUS.IN_PROGRESS, claimToken: 'someone-else' });
+  });
+});
