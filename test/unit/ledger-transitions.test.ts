@@ -84,35 +84,28 @@ describe('allows: where each write may start', () => {
 });
 
 describe('conditionExpression: what the DynamoDB store sends, per transition', () => {
-  const EXPECTED: Readonly<Record<LedgerTransition, readonly [string, readonly string[]]>> = {
-    claim: [
-      'attribute_not_exists(#pk) OR #status = :st_FAILED OR #status = :st_DEAD_LETTERED OR (#status = :st_IN_PROGRESS AND #leaseUntil < :now)',
-      [':st_FAILED', ':st_DEAD_LETTERED', ':st_IN_PROGRESS', ':now'],
-    ],
-    completeUnclaimed: [
-      'attribute_not_exists(#pk) OR #status = :st_FAILED OR #status = :st_DEAD_LETTERED OR (#status = :st_IN_PROGRESS AND #leaseUntil < :now)',
-      [':st_FAILED', ':st_DEAD_LETTERED', ':st_IN_PROGRESS', ':now'],
-    ],
+  type Expected = readonly [string, readonly string[]];
+  /** A claim's condition: no item, a failure, a dead letter, or an ended lease. */
+  const CLAIMABLE: Expected = [
+    'attribute_not_exists(#pk) OR #status = :st_FAILED OR #status = :st_DEAD_LETTERED OR (#status = :st_IN_PROGRESS AND #leaseUntil < :now)',
+    [':st_FAILED', ':st_DEAD_LETTERED', ':st_IN_PROGRESS', ':now'],
+  ];
+  /** The owner's write: from IN_PROGRESS, or a repeat of its own write to `status`, with its token. */
+  const owners = (status: string): Expected => [
+    `(#status = :st_IN_PROGRESS AND #claimToken = :claimToken) OR (#status = :st_${status} AND #claimToken = :claimToken)`,
+    [':st_IN_PROGRESS', ':claimToken', `:st_${status}`],
+  ];
+  const EXPECTED: Readonly<Record<LedgerTransition, Expected>> = {
+    claim: CLAIMABLE,
+    completeUnclaimed: CLAIMABLE,
     observeReceive: [
       '(#status = :st_IN_PROGRESS AND #messageId = :messageId AND (attribute_not_exists(#receiveCount) OR #receiveCount < :receiveCount))',
       [':st_IN_PROGRESS', ':messageId', ':receiveCount'],
     ],
-    complete: [
-      '(#status = :st_IN_PROGRESS AND #claimToken = :claimToken) OR (#status = :st_COMPLETED AND #claimToken = :claimToken)',
-      [':st_IN_PROGRESS', ':claimToken', ':st_COMPLETED'],
-    ],
-    review: [
-      '(#status = :st_IN_PROGRESS AND #claimToken = :claimToken) OR (#status = :st_IN_REVIEW AND #claimToken = :claimToken)',
-      [':st_IN_PROGRESS', ':claimToken', ':st_IN_REVIEW'],
-    ],
-    fail: [
-      '(#status = :st_IN_PROGRESS AND #claimToken = :claimToken) OR (#status = :st_FAILED AND #claimToken = :claimToken)',
-      [':st_IN_PROGRESS', ':claimToken', ':st_FAILED'],
-    ],
-    deadLetter: [
-      '(#status = :st_IN_PROGRESS AND #claimToken = :claimToken) OR (#status = :st_DEAD_LETTERED AND #claimToken = :claimToken)',
-      [':st_IN_PROGRESS', ':claimToken', ':st_DEAD_LETTERED'],
-    ],
+    complete: owners('COMPLETED'),
+    review: owners('IN_REVIEW'),
+    fail: owners('FAILED'),
+    deadLetter: owners('DEAD_LETTERED'),
     outOfReceives: [
       '(#status = :st_IN_PROGRESS AND #leaseUntil < :now AND #claimToken = :claimToken) OR (#status = :st_FAILED AND #claimToken = :claimToken)',
       [':st_IN_PROGRESS', ':now', ':claimToken', ':st_FAILED'],

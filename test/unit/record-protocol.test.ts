@@ -16,6 +16,20 @@ const INPUT = { subject: 'Charged twice', body: 'I was charged twice for order 1
 const BODY = JSON.stringify({ task: 'ticket-triage', input: INPUT });
 const answer = (request: ModelRequest, text: string) => ({ text, modelId: request.modelId, tokensIn: 5, tokensOut: 5, finishReason: 'stop' as const });
 
+/** Another attempt's claim of `key` (message `messageId`), its lease ending `leaseMs` from now. */
+function claimBy(sim: Simulation, key: string, messageId: string, leaseMs: number, receiveCount?: number) {
+  return sim.ledger.claim({
+    key,
+    task: 'ticket-triage',
+    taskVersion: '1',
+    messageId,
+    receiveCount,
+    claimToken: 'T',
+    leaseUntil: sim.clock.now + leaseMs,
+    now: sim.clock.now,
+  });
+}
+
 describe('an in-batch follower of an escalated record', () => {
   it('takes the leader’s review as a duplicate: one review notice, no model call of its own, both messages deleted', async () => {
     const sim = new Simulation({
@@ -223,15 +237,7 @@ describe('an outage: every breaker open (issue 17, outage cost)', () => {
     sim.queue.send(BODY);
     const key = keyOfMessageBody(BODY);
     for (let receive = 1; receive < sim.config.maxReceiveCount; receive += 1) await receiveOnce(sim);
-    await sim.ledger.claim({
-      key,
-      task: 'ticket-triage',
-      taskVersion: '1',
-      messageId: 'other',
-      claimToken: 'T',
-      leaseUntil: sim.clock.now + 1,
-      now: sim.clock.now,
-    });
+    await claimBy(sim, key, 'other', 1);
     await sim.ledger.complete({
       key,
       claimToken: 'T',
@@ -271,15 +277,7 @@ describe('leases held by someone else (mutation survivors)', () => {
     const sim = new Simulation({ model: (request) => answer(request, VALID_ANSWER) });
     sim.queue.send(BODY);
     const key = keyOfMessageBody(BODY);
-    await sim.ledger.claim({
-      key,
-      task: 'ticket-triage',
-      taskVersion: '1',
-      messageId: 'other',
-      claimToken: 'T',
-      leaseUntil: sim.clock.now + 600_000,
-      now: sim.clock.now,
-    });
+    await claimBy(sim, key, 'other', 600_000);
 
     await sim.invoke(sim.queue.receive(10));
 
@@ -293,16 +291,7 @@ describe('leases held by someone else (mutation survivors)', () => {
     const messageId = sim.queue.send(BODY);
     const key = keyOfMessageBody(BODY);
     await burnReceives(sim, sim.config.maxReceiveCount - 1);
-    await sim.ledger.claim({
-      key,
-      task: 'ticket-triage',
-      taskVersion: '1',
-      messageId,
-      receiveCount: sim.config.maxReceiveCount - 1,
-      claimToken: 'T',
-      leaseUntil: sim.clock.now + 600_000,
-      now: sim.clock.now,
-    });
+    await claimBy(sim, key, messageId, 600_000, sim.config.maxReceiveCount - 1);
 
     const records = sim.queue.receive(10);
     expect(records[0]?.attributes.ApproximateReceiveCount).toBe(String(sim.config.maxReceiveCount));
