@@ -13,7 +13,9 @@ import { hourShardKey, jobShardKey } from './ledger-index';
 import type {
   ShadowRequest,
   ClaimOutcome,
+  ClaimRefusal,
   ClaimRequest,
+  ClaimWriteOutcome,
   CompleteRequest,
   FailureRequest,
   LedgerStore,
@@ -101,11 +103,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
    * A write that starts a claim (the claim, or claim and complete at once): guarded as a claim, the
    * previous item returned with it, a refusal explained as a claim's (duplicate, claimed elsewhere).
    */
-  private async claimWrite(
-    transition: LedgerTransition,
-    request: Omit<ClaimRequest, 'leaseUntil'>,
-    write: FencedUpdate,
-  ): Promise<{ readonly kind: 'written'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus } | Exclude<ClaimOutcome, { kind: 'claimed' }>> {
+  private async claimWrite(transition: LedgerTransition, request: Omit<ClaimRequest, 'leaseUntil'>, write: FencedUpdate): Promise<ClaimWriteOutcome> {
     const { key, now } = request;
     const guard = this.guard(transition, { now });
     try {
@@ -420,12 +418,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
   }
 
   /** Why a claim was refused: from the item DynamoDB returned, or (emulator) one consistent read. */
-  private async conflict(
-    key: string,
-    returned: Record<string, AttributeValue> | undefined,
-    now: number,
-    options: WriteOptions,
-  ): Promise<Exclude<ClaimOutcome, { kind: 'claimed' }>> {
+  private async conflict(key: string, returned: Record<string, AttributeValue> | undefined, now: number, options: WriteOptions): Promise<ClaimRefusal> {
     const current = await this.current(key, returned, options);
     const status = current[LEDGER.STATUS] as LedgerStatus | undefined;
     if (status && FINAL_FOR_PROCESSOR.has(status)) return { kind: 'duplicate', status };

@@ -137,9 +137,13 @@ export interface CompleteRequest extends WriteOptions {
 /** A completion with the claim it stands for (no lease: nothing runs between the two). */
 export type UnclaimedCompleteRequest = Omit<ClaimRequest, 'leaseUntil'> & CompleteRequest;
 
-export type UnclaimedCompleteOutcome =
-  | { readonly kind: 'completed'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus }
-  | Exclude<ClaimOutcome, { readonly kind: 'claimed' }>;
+/** Why a write that starts a claim was refused: the key is settled, or a live lease holds it. */
+export type ClaimRefusal = Exclude<ClaimOutcome, { readonly kind: 'claimed' }>;
+
+/** What a write that starts a claim did to the item (a store's own step; the interface names it per write). */
+export type ClaimWriteOutcome = { readonly kind: 'written'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus } | ClaimRefusal;
+
+export type UnclaimedCompleteOutcome = { readonly kind: 'completed'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus } | ClaimRefusal;
 
 export interface FailureRequest extends WriteOptions {
   readonly key: string;

@@ -13,7 +13,7 @@ import {
   type RejectedInputError,
   TimeBudgetExhaustedError,
 } from '../errors/pipeline-errors';
-import type { ClaimOutcome, ClaimRequest, CompleteRequest, LedgerStore, UnclaimedCompleteOutcome } from '../ledger/ledger-store';
+import type { ClaimOutcome, ClaimRefusal, ClaimRequest, CompleteRequest, LedgerStore, UnclaimedCompleteOutcome } from '../ledger/ledger-store';
 import { FINAL_FOR_PROCESSOR, type WriteOutcome } from '../ledger/ledger-transitions';
 import type { KeyCallCounter } from '../resilience/key-call-counter';
 import { MAX_VISIBILITY_SECONDS, queueBackoffSeconds } from '../resilience/queue-backoff';
@@ -318,11 +318,7 @@ export class RecordProtocol {
       // ledger item: the reconciler counts it as not in the ledger (the table was unwritable twice).
       return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error: asPipelineError(thrown), retry: true });
     }
-    if (claim.kind === 'duplicate') {
-      this.deps.recentKeys.add(key);
-      return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
-    }
-    if (claim.kind === 'claimed-elsewhere') return this.heldElsewhere(record, batch, base, claim.messageId, claim.leaseUntil);
+    if (claim.kind !== 'claimed') return this.refusedClaim(record, batch, base, claim);
 
     try {
       if (claim.takenOver) metrics.count(METRIC.LEASES_TAKEN_OVER, 1, { task: task.name });
@@ -333,9 +329,7 @@ export class RecordProtocol {
 
       // Entity loops (issue 16): a held or looping entity goes to review, a small edit reuses the last decision.
       const served = (await this.deps.entityGuard?.serve(work, batch.leaseUntil)) ?? (await this.deps.chain.serve(work));
-      if (served.tier !== TIER.PRIMARY && served.tier !== REUSED_TIER) metrics.count(METRIC.FALLBACKS, 1, { task: task.name, tier: served.tier });
-      if (work.variant)
-        recordVariantMetrics(metrics, this.deps.switches, { variant: work.variant, tier: served.tier, latencyMs: served.latencyMs, notes: served.notes });
+      this.countServed(work, served);
       const settled =
         served.tier === TIER.HUMAN
           ? await this.escalate(record, message, claimToken, served.notes, work.calls, batch)
@@ -347,20 +341,7 @@ export class RecordProtocol {
             });
       if (work.calls > 0 && settled.kind === 'stale') await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);
       if (settled.kind === 'stale') return this.lostLease(record, batch, base, settled, work);
-      await this.deps.entityGuard?.settled(work, served, batch.leaseUntil);
-      this.deps.recentKeys.add(key);
-      // After the result is stored, never before: the shadow delays the record by its call at most, and never fails it.
-      if (served.tier !== TIER.HUMAN) await this.deps.shadow?.run(message, served, metrics, modelUntil);
-      const outcome = served.tier === TIER.HUMAN ? OUTCOME.IN_REVIEW : OUTCOME.COMPLETED;
-      return {
-        ...base,
-        outcome,
-        tier: served.tier,
-        modelId: served.tier === TIER.HUMAN ? undefined : served.modelId,
-        modelCalls: work.calls,
-        notes: served.notes,
-        retry: false,
-      };
+      return await this.settledResult(work, served, batch, base);
     } catch (thrown) {
       const error = asPipelineError(thrown);
       if (work.calls > 0) await this.deps.keyCalls.add(key, work.calls, this.now()).catch(() => undefined);
@@ -433,8 +414,7 @@ export class RecordProtocol {
     batch: BatchContext,
     base: RecordBase,
   ): Promise<RecordResult> {
-    const { message, metrics } = work;
-    const task = message.task.name;
+    const { message } = work;
     let written: UnclaimedCompleteOutcome;
     try {
       written = await this.lastReceiveRetry(true, batch, () =>
@@ -449,18 +429,44 @@ export class RecordProtocol {
       // Nothing was written: as a claim that failed twice on the last receive.
       return this.giveBack(record, batch, { ...base, outcome: OUTCOME.FAILED, error: asPipelineError(thrown), retry: true });
     }
-    if (written.kind === 'duplicate') {
-      this.deps.recentKeys.add(message.key);
-      return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
-    }
-    if (written.kind === 'claimed-elsewhere') return this.heldElsewhere(record, batch, base, written.messageId, written.leaseUntil);
-    if (written.takenOver) metrics.count(METRIC.LEASES_TAKEN_OVER, 1, { task });
-    metrics.count(METRIC.FALLBACKS, 1, { task, tier: served.tier });
+    if (written.kind !== 'completed') return this.refusedClaim(record, batch, base, written);
+    if (written.takenOver) work.metrics.count(METRIC.LEASES_TAKEN_OVER, 1, { task: message.task.name });
+    this.countServed(work, served);
+    return this.settledResult(work, served, batch, base);
+  }
+
+  /** A claim (or a one-write completion) refused: the key is settled, a duplicate, or a live lease holds it. */
+  private refusedClaim(record: SQSRecord, batch: BatchContext, base: RecordBase, refused: ClaimRefusal): Promise<RecordResult> | RecordResult {
+    if (refused.kind === 'claimed-elsewhere') return this.heldElsewhere(record, batch, base, refused.messageId, refused.leaseUntil);
+    this.deps.recentKeys.add(base.key);
+    return { ...base, outcome: OUTCOME.DUPLICATE, retry: false };
+  }
+
+  /** What a served record counts: a tier other than the primary (a fallback), and its variant's figures. */
+  private countServed(work: RecordWork, served: Served): void {
+    const { metrics } = work;
+    if (served.tier !== TIER.PRIMARY && served.tier !== REUSED_TIER) metrics.count(METRIC.FALLBACKS, 1, { task: work.message.task.name, tier: served.tier });
     if (work.variant)
       recordVariantMetrics(metrics, this.deps.switches, { variant: work.variant, tier: served.tier, latencyMs: served.latencyMs, notes: served.notes });
+  }
+
+  /** The key is settled (completed, or in review): the entity's decision kept, the key remembered, the shadow asked; the record's result. */
+  private async settledResult(work: RecordWork, served: Served, batch: BatchContext, base: RecordBase): Promise<RecordResult> {
+    const { message } = work;
+    await this.deps.entityGuard?.settled(work, served, batch.leaseUntil);
     this.deps.recentKeys.add(message.key);
-    await this.deps.shadow?.run(message, served, metrics, work.modelUntil);
-    return { ...base, outcome: OUTCOME.COMPLETED, tier: served.tier, modelId: served.modelId, modelCalls: 0, notes: served.notes, retry: false };
+    // After the result is stored, never before: the shadow delays the record by its call at most, and never fails it.
+    const review = served.tier === TIER.HUMAN;
+    if (!review) await this.deps.shadow?.run(message, served, work.metrics, work.modelUntil);
+    return {
+      ...base,
+      outcome: review ? OUTCOME.IN_REVIEW : OUTCOME.COMPLETED,
+      tier: served.tier,
+      modelId: review ? undefined : served.modelId,
+      modelCalls: work.calls,
+      notes: served.notes,
+      retry: false,
+    };
   }
 
   /**

@@ -2,6 +2,7 @@ import { LEDGER_STATUS, type LedgerStatus } from '../../lambda/contract';
 import type {
   ClaimOutcome,
   ClaimRequest,
+  ClaimWriteOutcome,
   CompleteRequest,
   FailureRequest,
   LedgerStore,
@@ -75,7 +76,7 @@ export class InMemoryLedgerStore implements LedgerStore {
     transition: LedgerTransition,
     request: Omit<ClaimRequest, 'leaseUntil'>,
     next: (item: MemoryLedgerItem) => MemoryLedgerItem,
-  ): { readonly kind: 'written'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus } | Exclude<ClaimOutcome, { kind: 'claimed' }> {
+  ): ClaimWriteOutcome {
     const item = this.items.get(request.key);
     if (!allows(transition, item, { now: request.now })) {
       const current = item as MemoryLedgerItem;
