@@ -5,8 +5,8 @@
  * (`RATE_PACING=off`), the same run draws many more 429s. Every run asserts the invariant. An
  * outage inside a quota run is in quota-outage.test.ts; what both share, in quota-run.ts.
  *
- * Bounded: 150 and 400 messages, loopback only, each run ends when the input queue has drained
- * (or after its drain timeout). The unpaced run is the long one: its 400 calls wait on the quota.
+ * Bounded: 150 and 200 messages, loopback only, each run ends when the input queue has drained
+ * (or after its drain timeout). The unpaced run is the long one: its 200 calls wait on the quota.
  */
 import { describe, expect, it } from 'vitest';
 import { QUOTA_ENV } from '../../lambda/contract';
@@ -27,9 +27,9 @@ describe('pacing to a provider quota', () => {
     expect(paced.processor.environment[QUOTA_ENV.MODEL_QUOTAS]).toContain(`"rpm":${RPM}`);
     // The two runs are independent (a pipeline and a simulator each) and mostly wait on the quota's
     // clock: side by side. The unpaced run has more messages than the provider's full bucket (one
-    // minute's worth) plus what it refills while they run: with 150 the bucket alone can absorb a
-    // slow machine's unpaced run.
-    const [pacedRun, unpacedRun] = await Promise.all([drainedRun(`rpm=${RPM}`, paced), drainedRun(`rpm=${RPM}`, unpaced, 400)]);
+    // minute's worth, 60) plus what it refills while they run (2 a second at half speed): unless it
+    // takes 70 s to make its first 200 calls (under 3 messages a second), some are refused.
+    const [pacedRun, unpacedRun] = await Promise.all([drainedRun(`rpm=${RPM}`, paced), drainedRun(`rpm=${RPM}`, unpaced, 200)]);
     expect(pacedRun.invariantHolds, pacedRun.invariantViolations.join('; ')).toBe(true);
     expect(pacedRun.byTier.rules).toBe(0);
     expect(pacedRun.deadLettered).toBe(pacedRun.rejected);

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
 import { synthesizeLocalStack } from '../../local/stack-model';
+import { pacedStack } from '../chaos/quota-run';
 
 let pipeline: LocalPipeline | undefined;
 afterEach(async () => {
@@ -16,8 +17,8 @@ const alarmIds = (running: LocalPipeline) => running.alarms.states().map((alarm)
 
 describe('the alarm catalog local mode evaluates', () => {
   it("is built from the stack's overrides: a quota in the overrides brings the quota alarms the deployed stack would have", async () => {
-    // The same overrides as the quota chaos runs (test/chaos/quota-run.ts), so the synth cache is shared.
-    const stack = synthesizeLocalStack({ overrides: { quotas: { models: { 'sim-primary': { rpm: 120 }, 'sim-secondary': { rpm: 120 } } } } });
+    // The quota chaos runs' stack (test/chaos/quota-run.ts), so the synth cache is shared.
+    const stack = pacedStack();
     expect(stack.overrides).toBeDefined();
     pipeline = await startLocalPipeline({ stack, monitors: false, autoStart: false });
     // Found by the drift-monitor-stopped game day: local mode built the catalog from the plain
