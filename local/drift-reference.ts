@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -9,6 +8,7 @@ import { buildBaseline, type DriftBaseline, writeBaseline } from '../lambda/moni
 import { MonitorInputError } from '../lambda/monitors/errors';
 import { TASK_NAMES } from '../lambda/tasks/registry';
 import { type Emulators, LOCAL_CREDENTIALS, OBSERVER_USER_AGENT } from './emulators';
+import { onceAcrossProcesses } from './file-lock';
 import { sendBodies, waitForDrain } from './queue-drain';
 import type { LocalStackModel } from './stack-model';
 
@@ -99,57 +99,24 @@ export function answerSettings(environment: Readonly<Record<string, unknown>>): 
     .sort(([a], [b]) => a.localeCompare(b));
 }
 
-/** A lock older than this belongs to a process that died computing: taken over. */
-const LOCK_STALE_MS = 5 * 60_000;
-
-/**
- * Whether a lock is left by a process that no longer runs (killed mid-run: Ctrl-C, a CI timeout),
- * or is older than LOCK_STALE_MS. A lock released between the calls is not stale: look again.
- */
-function lockIsStale(lock: string): boolean {
-  try {
-    const pid = Number(readFileSync(lock, 'utf8'));
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-      try {
-        process.kill(pid, 0); // signal 0: only asks whether the process exists
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true;
-      }
-    }
-    return Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The cached baselines, or computed by one process at a time: pipelines started at once with the
  * same reference (test files in parallel) wait for the first one's file instead of each running
  * the workload. The lock is a file created exclusively next to the cache file.
  */
 export async function computedOnce(cacheFile: string, compute: () => Promise<DriftBaseline[]>): Promise<DriftBaseline[]> {
-  const lock = `${cacheFile}.lock`;
   mkdirSync(dirname(cacheFile), { recursive: true });
-  for (;;) {
-    if (existsSync(cacheFile)) return JSON.parse(readFileSync(cacheFile, 'utf8')) as DriftBaseline[];
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (lockIsStale(lock)) rmSync(lock, { force: true });
-      else await sleep(250);
-      continue;
-    }
-    try {
+  return onceAcrossProcesses(
+    `${cacheFile}.lock`,
+    () => (existsSync(cacheFile) ? (JSON.parse(readFileSync(cacheFile, 'utf8')) as DriftBaseline[]) : undefined),
+    async () => {
       const baselines = await compute();
       const temporary = `${cacheFile}.${process.pid}.tmp`;
       writeFileSync(temporary, JSON.stringify(baselines));
       renameSync(temporary, cacheFile);
       return baselines;
-    } finally {
-      rmSync(lock, { force: true });
-    }
-  }
+    },
+  );
 }
 
 async function computeReferenceBaselines(context: DriftReferenceContext, referenceFile: string, bodies: readonly string[]): Promise<DriftBaseline[]> {

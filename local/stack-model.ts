@@ -6,6 +6,7 @@ import { STACK_OUTPUT } from '../lambda/contract';
 import { createPipelineApp } from '../lib/pipeline-app';
 import { PROJECT_ROOT } from '../lib/project-root';
 import type { StageConfigOverrides } from '../lib/config/stage-schema';
+import { onceAcrossProcessesSync } from './file-lock';
 
 /**
  * What local mode needs from the synthesized template, read from the template itself (never from
@@ -125,27 +126,35 @@ export function synthesizeLocalStack(options: SynthesizeOptions = {}): LocalStac
   if (options.outdir || process.env.PIPELINE_SYNTH_CACHE === 'off')
     return synthesizeInto(options.outdir ?? mkdtempSync(join(tmpdir(), 'pipeline-local-')), options);
   const cached = join(SYNTH_CACHE_DIR, synthKey(stage, options.overrides));
-  const hit = readCached(cached, options.overrides);
-  if (hit) return hit;
-  // Synthesize beside it, then move it in whole: a concurrent run (another test file) either
-  // finds the finished directory or makes its own; the first to rename wins, the other's is removed.
   mkdirSync(SYNTH_CACHE_DIR, { recursive: true });
-  const partial = mkdtempSync(`${cached}.partial-`);
-  const model = synthesizeInto(partial, options);
-  writeFileSync(join(partial, CACHE_MARKER), JSON.stringify({ stackName: model.stackName }));
-  try {
-    renameSync(partial, cached);
-  } catch {
-    rmSync(partial, { recursive: true, force: true });
-  }
-  pruneSynthCache();
-  return readCached(cached, options.overrides) ?? model;
+  // One synth per key at a time: test files that start at once with a cold cache (a clean clone)
+  // wait for the first one's assembly rather than each synthesizing it (three of the suite's nine
+  // cold synths were such repeats, ~6 s of CPU each). Synthesized beside the cache entry, then
+  // moved in whole, so a reader never sees half an assembly.
+  return onceAcrossProcessesSync(
+    `${cached}${LOCK_SUFFIX}`,
+    () => readCached(cached, options.overrides),
+    () => {
+      const partial = mkdtempSync(`${cached}.partial-`);
+      const model = synthesizeInto(partial, options);
+      writeFileSync(join(partial, CACHE_MARKER), JSON.stringify({ stackName: model.stackName }));
+      try {
+        renameSync(partial, cached);
+      } catch {
+        rmSync(partial, { recursive: true, force: true });
+      }
+      pruneSynthCache();
+      return readCached(cached, options.overrides) ?? model;
+    },
+  );
 }
 
 /** Where synthesized stacks are kept (see synthesizeLocalStack). */
 export const SYNTH_CACHE_DIR = join(PROJECT_ROOT, 'node_modules', '.cache', 'pipeline-synth');
 /** Written last into a cached assembly: its stack name, and the proof the synth finished. */
 const CACHE_MARKER = 'local-stack.json';
+/** Beside a cache entry while one process synthesizes it (local/file-lock.ts). */
+const LOCK_SUFFIX = '.lock';
 /** Cached assemblies kept (each ~25 MB: four bundles and their source maps); the oldest go first. */
 const CACHE_ENTRIES_KEPT = 12;
 /**
@@ -235,11 +244,13 @@ function synthKey(stage: string, overrides: StageConfigOverrides | undefined): s
 /** Keeps the most recently used cached assemblies; removes the rest and abandoned partial ones older than an hour. */
 function pruneSynthCache(): void {
   try {
-    const entries = readdirSync(SYNTH_CACHE_DIR).map((name) => {
-      const path = join(SYNTH_CACHE_DIR, name);
-      const marker = join(path, CACHE_MARKER);
-      return { path, partial: name.includes('.partial-'), usedAt: statSync(existsSync(marker) ? marker : path).mtimeMs };
-    });
+    const entries = readdirSync(SYNTH_CACHE_DIR)
+      .filter((name) => !name.endsWith(LOCK_SUFFIX))
+      .map((name) => {
+        const path = join(SYNTH_CACHE_DIR, name);
+        const marker = join(path, CACHE_MARKER);
+        return { path, partial: name.includes('.partial-'), usedAt: statSync(existsSync(marker) ? marker : path).mtimeMs };
+      });
     for (const path of cacheEntriesToPrune(entries, Date.now())) rmSync(path, { recursive: true, force: true });
   } catch {
     // Pruning is housekeeping: a concurrent prune or a vanished entry is not this synth's failure.
