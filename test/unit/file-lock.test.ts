@@ -57,12 +57,24 @@ describe('onceAcrossProcessesSync', () => {
     const dir = scratch();
     const cachedOnly = join(dir, 'cached');
     writeFileSync(`${cachedOnly}.lock`, String(process.ppid)); // held by a live process, but the result is there
-    expect(onceAcrossProcessesSync(`${cachedOnly}.lock`, () => 'there', () => 'produced')).toBe('there');
+    expect(
+      onceAcrossProcessesSync(
+        `${cachedOnly}.lock`,
+        () => 'there',
+        () => 'produced',
+      ),
+    ).toBe('there');
 
     // A lock whose process is gone (a pid above the kernel's pid_max).
     const dead = join(dir, 'dead');
     writeFileSync(`${dead}.lock`, '99999999');
-    expect(onceAcrossProcessesSync(`${dead}.lock`, () => undefined, () => 'produced')).toBe('produced');
+    expect(
+      onceAcrossProcessesSync(
+        `${dead}.lock`,
+        () => undefined,
+        () => 'produced',
+      ),
+    ).toBe('produced');
     expect(existsSync(`${dead}.lock`)).toBe(false);
 
     // A live process's lock older than five minutes.
@@ -70,7 +82,13 @@ describe('onceAcrossProcessesSync', () => {
     writeFileSync(`${aged}.lock`, String(process.ppid));
     const old = new Date(Date.now() - 10 * 60_000);
     utimesSync(`${aged}.lock`, old, old);
-    expect(onceAcrossProcessesSync(`${aged}.lock`, () => undefined, () => 'produced')).toBe('produced');
+    expect(
+      onceAcrossProcessesSync(
+        `${aged}.lock`,
+        () => undefined,
+        () => 'produced',
+      ),
+    ).toBe('produced');
 
     const failing = join(dir, 'failing');
     expect(() =>
