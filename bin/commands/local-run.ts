@@ -212,9 +212,17 @@ function modelDetail(report: LocalRunReport): string {
   return parts.length === 0 ? '' : `  (${parts.join('; ')})`;
 }
 
-function formatReasons(byReason: Readonly<Record<string, number>>): string {
+/**
+ * The DLQ's messages by reason. Messages, not keys: a key whose re-sends (or SQS's redeliveries)
+ * were each redriven has several, so under faults this total can be above the keys dead-lettered
+ * (one run at load 20: 4 keys, 16 messages), which is what `pipectl dlq` then lists.
+ */
+export function formatReasons(byReason: Readonly<Record<string, number>>): string {
   const entries = Object.entries(byReason);
-  return entries.length === 0 ? '' : `: ${entries.map(([reason, count]) => `${reason} ${count}`).join(', ')}`;
+  const messages = entries.reduce((total, [, count]) => total + count, 0);
+  return entries.length === 0
+    ? ''
+    : `; ${messages} DLQ message${messages === 1 ? '' : 's'}: ${entries.map(([reason, count]) => `${reason} ${count}`).join(', ')}`;
 }
 
 /** Under `--faults rpm=N`: calls per minute against the quota over the busy period, and the 429 share. */
