@@ -39,7 +39,7 @@ const SHARED_MODULES = ['test/unit/**/*.test.ts', 'test/infra/**/*.test.ts'];
  * The longest files, longest first (their wall time in a cold full run, 2026-12-03, load median
  * 12.7, mostly the suite's own; most of it is waiting on scaled clocks): started
  * first, they are not what the run waits for at its end. The CPU-bound template files at the end
- * (cold synths and bundles, cfn-lint) go early too: left in path order they were the run's tail.
+ * (cold synths and bundles, cfn-lint) go first in their project: left in path order they were the run's tail.
  * Without a cache (a clean clone, as in CI) vitest has no durations and would start them in path
  * order.
  */
@@ -65,7 +65,20 @@ const LONGEST_FIRST = [
   'test/infra/cdk-nag.test.ts', // CPU
 ];
 
-/** vitest's order (failed first, then longer first when it has a cache), with LONGEST_FIRST ahead within each group. */
+/**
+ * The projects in the order their files are handed out: the scenarios first (they wait on their
+ * clocks), the short unit files last (they fill the gaps at the end).
+ */
+const PROJECT_ORDER = ['scenarios', 'fast', 'shared-modules'];
+
+/**
+ * vitest's order (failed first, then longer first when it has a cache), one project after another
+ * (PROJECT_ORDER), with LONGEST_FIRST ahead within each. One project at a time because vitest
+ * keeps a finished worker for the next file only when that file, the head of the queue, is of the
+ * same project (it cannot share a module graph between projects); otherwise it ends the worker and
+ * starts a new one, which imports everything again. With the projects interleaved (LONGEST_FIRST
+ * mixed scenario and template files) a full run started 23 workers for 127 files.
+ */
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
@@ -73,8 +86,11 @@ class LongestFirst extends BaseSequencer {
       const index = LONGEST_FIRST.findIndex((path) => spec.moduleId.endsWith(path));
       return index === -1 ? LONGEST_FIRST.length : index;
     };
+    const project = (spec: TestSpecification) => PROJECT_ORDER.indexOf(spec.project.name);
     // Array.prototype.sort is stable: files outside the list keep vitest's order.
-    return [...sorted].sort((a, b) => a.project.config.sequence.groupOrder - b.project.config.sequence.groupOrder || rank(a) - rank(b));
+    return [...sorted].sort(
+      (a, b) => a.project.config.sequence.groupOrder - b.project.config.sequence.groupOrder || project(a) - project(b) || rank(a) - rank(b),
+    );
   }
 }
 
