@@ -15,9 +15,10 @@ import { DEFAULT_INPUT } from './workload';
  * processor's, where the local alarm evaluator reads them.
  *
  * The clock: a rule's rate runs at the time scale like every other duration (15 min × 0.1 = 90 s),
- * but a local run lasts seconds, so no run waits longer than `maxIntervalMs` (2 s) for the next
- * one; `runOnce()` runs them now (a test, or the end of a run). The drift window, also a duration,
- * is scaled: 1 h × 0.1 = 6 min covers a whole local run.
+ * but a local run lasts seconds, so the reconciler never waits longer than 2 s for its next run and
+ * the drift monitor never longer than 10 s (`maxIntervalMs` sets one bound for both); `runOnce()`
+ * runs them now (a test, or the end of a run). The drift window, also a duration, is scaled:
+ * 1 h × 0.1 = 6 min covers a whole local run.
  *
  * The baseline: on AWS the drift monitor pins the first full day of data, which a local run never
  * has. Local mode pins each task's baseline from a reference workload instead (by default
@@ -33,8 +34,16 @@ import { DEFAULT_INPUT } from './workload';
 /** The default reference workload: the same tickets `npm start` sends. */
 export const DEFAULT_DRIFT_REFERENCE = DEFAULT_INPUT;
 
-/** A local run lasts seconds: no monitor waits longer than this for its next run. */
+/** A local run lasts seconds: the reconciler waits no longer than this for its next run (what settles keys). */
 export const DEFAULT_MAX_INTERVAL_MS = 2_000;
+
+/**
+ * The drift monitor's bound. Longer than the reconciler's: a drift run queries every shard of the
+ * window even when the ledger is empty (an idle pipeline's drift runs every 2 s cost 0.067 s of
+ * CPU a second, 2026-12-03, half of all its idle cost), and drift is judged over the scaled
+ * window and alarm periods (6 min at 0.1), which a run every 10 s still samples many times over.
+ */
+export const DEFAULT_DRIFT_MAX_INTERVAL_MS = 10_000;
 
 /**
  * The drift monitor's item bound in local mode. dynalite runs in this process, so a run that read
@@ -51,7 +60,7 @@ const SCALED_SECONDS = [MONITOR_ENV.DRIFT_WINDOW_SECONDS] as const;
 
 /** Options of local mode's scheduled monitors (`LocalPipelineOptions.monitors`). */
 export interface ScheduledMonitorsOptions {
-  /** @default DEFAULT_MAX_INTERVAL_MS */
+  /** One bound for both monitors. @default DEFAULT_MAX_INTERVAL_MS for the reconciler, DEFAULT_DRIFT_MAX_INTERVAL_MS for the drift monitor */
   readonly maxIntervalMs?: number;
   /**
    * Message bodies (JSONL) whose processing pins each task's drift baseline; `false`: pin none (the
@@ -117,10 +126,10 @@ export class ScheduledMonitors {
 
   /** Creates the monitors' execution environments, pins reference baselines, starts the timers. */
   static async start(context: ScheduledMonitorsContext, options: ScheduledMonitorsOptions = {}): Promise<ScheduledMonitors> {
-    const maxIntervalMs = options.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS;
     const scheduled = context.stack.scheduledFunctions.map((model) => {
       const environment = functionEnvironment(model, context, options.driftMaxItems ?? DEFAULT_LOCAL_DRIFT_MAX_ITEMS);
       const name = environment[ENV.POWERTOOLS_SERVICE_NAME] ?? model.logicalId;
+      const maxIntervalMs = options.maxIntervalMs ?? (name === METRIC_SERVICE.DRIFT_MONITOR ? DEFAULT_DRIFT_MAX_INTERVAL_MS : DEFAULT_MAX_INTERVAL_MS);
       return {
         name,
         model,
@@ -162,6 +171,11 @@ export class ScheduledMonitors {
   /** The monitors' names (their service names). */
   get names(): string[] {
     return this.scheduled.map((entry) => entry.name);
+  }
+
+  /** How often each monitor's timer runs it (ms), by name. */
+  get intervals(): Record<string, number> {
+    return Object.fromEntries(this.scheduled.map((entry) => [entry.name, entry.intervalMs]));
   }
 
   /**
