@@ -10,6 +10,7 @@
  *
  *   rm -f /tmp/cpu.jsonl; VITEST_CPU_PER_FILE=/tmp/cpu.jsonl npx vitest run
  *   jq -s -r 'sort_by(-(.cpuSeconds + .childrenSeconds))[] | "\(.cpuSeconds)\t\(.childrenSeconds)\t\(.wallSeconds)\t\(.file)"' /tmp/cpu.jsonl
+ *   jq -s 'map(.pid) | unique | length' /tmp/cpu.jsonl      # worker processes vitest started
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { afterAll, expect } from 'vitest';
@@ -37,6 +38,9 @@ if (output) {
       cpuSeconds: Math.round((used.user + used.system) / 10_000) / 100,
       childrenSeconds: Math.round((childrenSeconds() - children) * 100) / 100,
       wallSeconds: Math.round((Date.now() - started) / 10) / 100,
+      // The worker process and when the file started (epoch ms): how many workers vitest started, and the run's timeline.
+      pid: process.pid,
+      startedAt: started,
     };
     appendFileSync(output, `${JSON.stringify(line)}\n`);
   });
