@@ -1,22 +1,14 @@
 /** Local mode's drift reference cache (local/drift-reference.ts): one computation per key, even when pipelines start at once. */
-import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENV } from '../../lambda/contract';
 import type { DriftBaseline } from '../../lambda/monitors/baseline-store';
 import { answerSettings, computedOnce } from '../../local/drift-reference';
+import { scratchDirs } from '../support/scratch-dirs';
 
-const dirs: string[] = [];
-const scratch = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'drift-reference-cache-'));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchDirs('drift-reference-cache-');
 
 const baseline = (task: string) => ({ task }) as unknown as DriftBaseline;
 

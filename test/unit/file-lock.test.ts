@@ -5,25 +5,17 @@
  * in parallel drive it.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { onceAcrossProcessesSync } from '../../local/file-lock';
 import { PROJECT_ROOT } from '../../lib/project-root';
+import { scratchDirs } from '../support/scratch-dirs';
 
 const run = promisify(execFile);
 
-const dirs: string[] = [];
-const scratch = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'file-lock-'));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchDirs('file-lock-');
 
 /**
  * A process that asks for `result` through the lock: producing it appends a line to `log`, takes
