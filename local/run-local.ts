@@ -43,12 +43,15 @@ export async function runLocal(bodies: readonly string[], options: RunOptions = 
 }
 
 /**
- * How long a run waits for the queue to drain: 50 ms a message (at least a minute), plus, when
+ * How long a run waits for the queue to drain: 100 ms a message (at least two minutes), plus, when
  * infrastructure faults can fail whole invocations, every receive a message may need: each failed
  * one costs a visibility timeout before SQS hands the message out again.
  */
 export function defaultDrainTimeoutMs(pipeline: LocalPipeline, messages: number): number {
-  const base = Math.max(60_000, messages * 50);
+  // A bound, not an expectation: the wait ends when the queue is empty. At 50 ms a message the
+  // 2,000-message test run reached it on a contended machine with 401 messages still queued
+  // (2026-12-03), and the report, rightly, called that run's invariant broken.
+  const base = Math.max(120_000, messages * 100);
   if (!pipeline.boundary) return base;
   const queue = pipeline.stack.queues.find((candidate) => candidate.logicalId === pipeline.stack.eventSource.queueLogicalId);
   const visibilityMs = (queue?.visibilityTimeoutSeconds ?? 0) * 1000 * pipeline.timeScale;
