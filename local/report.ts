@@ -53,6 +53,11 @@ export interface LocalRunReport {
     readonly ledgerByStatus: Readonly<Record<string, number>>;
     /** The keys behind the invariant violations (at most MAX_LISTED_KEYS per problem), with where each ended. */
     readonly violatingKeys: readonly ViolatingKey[];
+    /**
+     * Messages still on the input queue when the state was read: a run that stopped waiting at its
+     * drain bound before the queue emptied (its keys then have no outcome yet). 0 for a finished run.
+     */
+    readonly inputQueueDepth: number;
     /** The reconciler's run just before the state was read: its outcome, or `none` without monitors. */
     readonly finalReconcilerRun: 'ok' | 'error' | 'timeout' | 'none';
     /** Claims of all ledger items together: every model call follows a claim, so calls per claim bound them. */
@@ -271,6 +276,7 @@ export async function buildReport(pipeline: LocalPipeline, sentBodies: readonly 
       settledCopiesInDlq,
       ledgerByStatus,
       violatingKeys: Object.keys(describe).flatMap((problem) => offenders.filter((offender) => offender.problem === problem).slice(0, MAX_LISTED_KEYS)),
+      inputQueueDepth: state.inputQueueDepth,
       finalReconcilerRun,
       claims,
       apiCallsByOperation: emulators.counter.snapshot(),

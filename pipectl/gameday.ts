@@ -54,7 +54,10 @@ export interface GameDayResult {
   readonly firedBeforeFault: readonly string[];
   readonly events: readonly GameDayEvent[];
   readonly sent: number;
-  readonly report: Pick<LocalRunReport, 'unique' | 'completed' | 'deadLettered' | 'inReview' | 'invariantHolds' | 'invariantViolations' | 'byTier'>;
+  readonly report: Pick<LocalRunReport, 'unique' | 'completed' | 'deadLettered' | 'inReview' | 'invariantHolds' | 'invariantViolations' | 'byTier'> & {
+    /** Messages still on the input queue when the report was read: the run stopped before it finished. */
+    readonly inputQueueDepth: number;
+  };
   readonly wallSeconds: number;
   /**
    * The recovery clock's three figures (pipectl/incident-timeline.ts), in pipeline seconds from the
@@ -311,6 +314,7 @@ export async function runGameDay(scenario: GameDayScenario, options: GameDayOpti
         invariantHolds: report.invariantHolds,
         invariantViolations: report.invariantViolations,
         byTier: report.byTier,
+        inputQueueDepth: report.details.inputQueueDepth,
       },
       wallSeconds: Math.round((Date.now() - started) / 100) / 10,
       recoveryClock: {

@@ -14,6 +14,7 @@ import {
   type GameDayScenario,
 } from '../../pipectl/gameday-scenarios';
 import { addExamples } from './target-options';
+import { verdict } from './local-run';
 
 interface GameDayFlags {
   readonly list?: boolean;
@@ -211,9 +212,7 @@ function describe(result: GameDayResult): string {
     `  (pipeline time; the run took ${result.wallSeconds} s of yours at ×${result.timeScale})`,
     `  messages         ${result.sent} sent: ${result.report.completed} completed (primary ${result.report.byTier.primary}, secondary ${result.report.byTier.secondary}, ` +
       `rules ${result.report.byTier.rules}), ${result.report.deadLettered} dead-lettered, ${result.report.inReview} in review`,
-    result.report.invariantHolds
-      ? `  ✔ invariant holds: ${result.report.unique} unique = ${result.report.completed} completed + ${result.report.deadLettered} dead-lettered + ${result.report.inReview} in review`
-      : `  ✘ INVARIANT BROKEN: ${result.report.invariantViolations.join('; ')}`,
+    verdict(result.report),
   ];
   lines.splice(
     1,

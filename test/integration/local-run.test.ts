@@ -81,6 +81,7 @@ describe('a local run', () => {
         ]),
       );
       expect(report.details.violatingKeys.filter((entry) => entry.problem === 'lost')).toHaveLength(report.unique);
+      expect(report.details.inputQueueDepth).toBe(bodies.length);
     } finally {
       await pipeline.stop();
     }
