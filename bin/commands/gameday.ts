@@ -14,7 +14,7 @@ import {
   type GameDayScenario,
 } from '../../pipectl/gameday-scenarios';
 import { addExamples } from './target-options';
-import { verdict } from './local-run';
+import { verdict } from '../../pipectl/run-verdict';
 
 interface GameDayFlags {
   readonly list?: boolean;

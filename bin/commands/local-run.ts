@@ -24,6 +24,7 @@ import { localTarget } from '../../pipectl/target';
 import { SERVE_FILE, servedEndpoints } from '../../pipectl/local-endpoints';
 import { relativeToCwd } from '../../pipectl/format';
 import type { LocalOptions, PacingOption } from './local-options';
+import { verdict } from '../../pipectl/run-verdict';
 
 /** The processor environment a pacing option sets (after the template's; see LocalPipelineOptions.environment). */
 function pacingEnvironment(pacing: PacingOption, faults: string | undefined): Record<string, string> {
@@ -208,26 +209,6 @@ function modelDetail(report: LocalRunReport): string {
     .map(([outcome, count]) => `${outcome} ${count}`);
   if (injected.length > 0) parts.push(`faults injected: ${injected.join(', ')}`);
   return parts.length === 0 ? '' : `  (${parts.join('; ')})`;
-}
-
-/**
- * The summary's last word. A run that stopped waiting before its queue emptied (its drain bound, on
- * a slow machine) is not finished: its violations are the keys not processed yet, so it says that
- * first rather than calling the invariant broken (it cannot hold until they are processed).
- */
-export function verdict(
-  report: Pick<LocalRunReport, 'invariantHolds' | 'invariantViolations' | 'unique' | 'completed' | 'deadLettered' | 'inReview'> & {
-    /** Messages still on the input queue when the report was read (`details.inputQueueDepth`). */
-    readonly inputQueueDepth: number;
-  },
-): string {
-  if (report.invariantHolds)
-    return `  ✔ invariant holds: ${report.unique} unique = ${report.completed} completed + ${report.deadLettered} dead-lettered + ${report.inReview} in review`;
-  const violations = report.invariantViolations.map((violation) => `      - ${violation}`).join('\n');
-  const queued = report.inputQueueDepth;
-  return queued > 0
-    ? `  ✘ NOT FINISHED: ${queued} message(s) still on the input queue when the run stopped waiting for it to drain; the invariant cannot hold until they are processed:\n${violations}`
-    : `  ✘ INVARIANT BROKEN:\n${violations}`;
 }
 
 /**

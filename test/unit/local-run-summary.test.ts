@@ -1,6 +1,7 @@
 /** `pipectl local`'s summary (bin/commands/local-run.ts): what its dead-lettered line counts, and its last word. */
 import { describe, expect, it } from 'vitest';
-import { formatReasons, verdict } from '../../bin/commands/local-run';
+import { formatReasons } from '../../bin/commands/local-run';
+import { verdict } from '../../pipectl/run-verdict';
 
 describe("the summary's DLQ reasons", () => {
   it('counts DLQ messages, not keys, and says so: under faults a dead-lettered key can have several', () => {
