@@ -69,7 +69,8 @@ const LONGEST_FIRST = [
  * The projects in the order their files are handed out: the scenarios first (they wait on their
  * clocks), the short unit files last (they fill the gaps at the end).
  */
-const PROJECT_ORDER = ['scenarios', 'fast', 'shared-modules'];
+const PROJECT_ORDER = ['scenarios', 'fast', 'shared-modules'] as const;
+const [SCENARIOS_PROJECT, FAST_PROJECT, SHARED_MODULES_PROJECT] = PROJECT_ORDER;
 
 /**
  * vitest's order (failed first, then longer first when it has a cache), one project after another
@@ -86,7 +87,7 @@ class LongestFirst extends BaseSequencer {
       const index = LONGEST_FIRST.findIndex((path) => spec.moduleId.endsWith(path));
       return index === -1 ? LONGEST_FIRST.length : index;
     };
-    const project = (spec: TestSpecification) => PROJECT_ORDER.indexOf(spec.project.name);
+    const project = (spec: TestSpecification) => (PROJECT_ORDER as readonly string[]).indexOf(spec.project.name);
     // Array.prototype.sort is stable: files outside the list keep vitest's order.
     return [...sorted].sort(
       (a, b) => a.project.config.sequence.groupOrder - b.project.config.sequence.groupOrder || project(a) - project(b) || rank(a) - rank(b),
@@ -110,7 +111,7 @@ export default defineConfig({
       {
         test: {
           ...common,
-          name: 'shared-modules',
+          name: SHARED_MODULES_PROJECT,
           include: SHARED_MODULES,
           exclude: SCENARIOS,
           // One module graph per worker rather than per file: these files start nothing and restore
@@ -125,7 +126,7 @@ export default defineConfig({
       {
         test: {
           ...common,
-          name: 'fast',
+          name: FAST_PROJECT,
           include: ['test/**/*.test.ts'],
           exclude: [...SCENARIOS, ...SHARED_MODULES],
           // Without isolation too: re-importing the modules (the AWS SDK, local mode, the emulators)
@@ -142,7 +143,7 @@ export default defineConfig({
       {
         test: {
           ...common,
-          name: 'scenarios',
+          name: SCENARIOS_PROJECT,
           include: SCENARIOS,
           // Without isolation, as 'fast': each file stops the pipelines, servers and child processes it
           // starts in its own hooks; the shared chaos helpers (model-chaos, infra-chaos, quota-run)

@@ -51,17 +51,28 @@ function tryLock(lock: string): 'taken' | 'held' | 'stale' {
   }
 }
 
+/** One look: the result if it is there, else the lock taken (produce now) or held by another (wait). */
+function lookOrLock<T>(lock: string, cached: () => T | undefined): { readonly hit: T } | 'taken' | 'held' {
+  for (;;) {
+    const hit = cached();
+    if (hit !== undefined) return { hit };
+    const attempt = tryLock(lock);
+    if (attempt !== 'stale') return attempt;
+  }
+}
+
 /**
  * `cached()` when it has the result; otherwise `produce()`, by one caller at a time: the others
  * wait until `cached()` has it. `produce` must leave its result where `cached` finds it.
  */
 export async function onceAcrossProcesses<T>(lock: string, cached: () => T | undefined, produce: () => Promise<T>): Promise<T> {
   for (;;) {
-    const hit = cached();
-    if (hit !== undefined) return hit;
-    const attempt = tryLock(lock);
-    if (attempt === 'held') await sleep(POLL_MS);
-    if (attempt !== 'taken') continue;
+    const look = lookOrLock(lock, cached);
+    if (look === 'held') {
+      await sleep(POLL_MS);
+      continue;
+    }
+    if (look !== 'taken') return look.hit;
     try {
       // The owner before us may have finished between our look and our lock.
       return cached() ?? (await produce());
@@ -74,11 +85,12 @@ export async function onceAcrossProcesses<T>(lock: string, cached: () => T | und
 /** {@link onceAcrossProcesses} for synchronous work: the waiter's thread sleeps between looks. */
 export function onceAcrossProcessesSync<T>(lock: string, cached: () => T | undefined, produce: () => T): T {
   for (;;) {
-    const hit = cached();
-    if (hit !== undefined) return hit;
-    const attempt = tryLock(lock);
-    if (attempt === 'held') sleepSync(POLL_MS);
-    if (attempt !== 'taken') continue;
+    const look = lookOrLock(lock, cached);
+    if (look === 'held') {
+      sleepSync(POLL_MS);
+      continue;
+    }
+    if (look !== 'taken') return look.hit;
     try {
       return cached() ?? produce();
     } finally {

@@ -104,7 +104,7 @@ export interface ClaimRequest extends WriteOptions {
 }
 
 export type ClaimOutcome =
-  | { readonly kind: 'claimed'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus }
+  | ClaimWritten<'claimed'>
   /** The key reached a final state before (COMPLETED, IN_REVIEW or REJECTED): skip, no model call. */
   | { readonly kind: 'duplicate'; readonly status: LedgerStatus }
   /** A live lease is held by `messageId` (this same message when SQS delivered it twice, or an earlier receive). */
@@ -140,10 +140,17 @@ export type UnclaimedCompleteRequest = Omit<ClaimRequest, 'leaseUntil'> & Comple
 /** Why a write that starts a claim was refused: the key is settled, or a live lease holds it. */
 export type ClaimRefusal = Exclude<ClaimOutcome, { readonly kind: 'claimed' }>;
 
-/** What a write that starts a claim did to the item (a store's own step; the interface names it per write). */
-export type ClaimWriteOutcome = { readonly kind: 'written'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus } | ClaimRefusal;
+/** A write that starts a claim went through: `kind` names the write, the rest is the item it replaced. */
+interface ClaimWritten<Kind extends string> {
+  readonly kind: Kind;
+  readonly takenOver: boolean;
+  readonly previousStatus?: LedgerStatus;
+}
 
-export type UnclaimedCompleteOutcome = { readonly kind: 'completed'; readonly takenOver: boolean; readonly previousStatus?: LedgerStatus } | ClaimRefusal;
+/** What a write that starts a claim did to the item (a store's own step; the interface names it per write). */
+export type ClaimWriteOutcome = ClaimWritten<'written'> | ClaimRefusal;
+
+export type UnclaimedCompleteOutcome = ClaimWritten<'completed'> | ClaimRefusal;
 
 export interface FailureRequest extends WriteOptions {
   readonly key: string;
