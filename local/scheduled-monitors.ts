@@ -16,7 +16,7 @@ import { DEFAULT_INPUT } from './workload';
  *
  * The clock: a rule's rate runs at the time scale like every other duration (15 min × 0.1 = 90 s),
  * but a local run lasts seconds, so the reconciler never waits longer than 2 s for its next run and
- * the drift monitor never longer than 10 s (`maxIntervalMs` sets one bound for both); `runOnce()`
+ * the drift monitor never longer than 30 s (`maxIntervalMs` sets one bound for both); `runOnce()`
  * runs them now (a test, or the end of a run). The drift window, also a duration, is scaled:
  * 1 h × 0.1 = 6 min covers a whole local run.
  *
@@ -39,11 +39,12 @@ export const DEFAULT_MAX_INTERVAL_MS = 2_000;
 
 /**
  * The drift monitor's bound. Longer than the reconciler's: a drift run queries every shard of the
- * window even when the ledger is empty (an idle pipeline's drift runs every 2 s cost 0.067 s of
- * CPU a second, 2026-12-03, half of all its idle cost), and drift is judged over the scaled
- * window and alarm periods (6 min at 0.1), which a run every 10 s still samples many times over.
+ * window even when the ledger is empty, about 0.2 s of CPU a run (an idle pipeline's drift runs
+ * cost 0.067 s of CPU a second every 2 s, and 0.018-0.025 every 10 s, 2026-12-03), and drift is
+ * judged over the scaled window and alarm periods (6 min at 0.1), which a run every 30 s still
+ * samples many times over. Tests and `pipectl local`'s last step call `runOnce()`.
  */
-export const DEFAULT_DRIFT_MAX_INTERVAL_MS = 10_000;
+export const DEFAULT_DRIFT_MAX_INTERVAL_MS = 30_000;
 
 /**
  * The drift monitor's item bound in local mode. dynalite runs in this process, so a run that read

@@ -294,7 +294,7 @@ describe('the reconciler in local mode', () => {
   it('runs on its timer at least every 2 s, the drift monitor at least every 10 s (their scaled rates are longer)', () => {
     // A local run lasts seconds; an idle drift run still queries every shard of its window, so it
     // runs less often than the reconciler, whose runs are what settle keys.
-    expect(pipeline.monitors!.intervals).toEqual({ [MONITOR_NAMES.RECONCILER]: 2_000, [MONITOR_NAMES.DRIFT_MONITOR]: 10_000 });
+    expect(pipeline.monitors!.intervals).toEqual({ [MONITOR_NAMES.RECONCILER]: 2_000, [MONITOR_NAMES.DRIFT_MONITOR]: 30_000 });
   });
 
   it('pages through incomplete-job when the event source drops messages of a registered job', async () => {
