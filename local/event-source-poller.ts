@@ -76,11 +76,11 @@ export class EventSourcePoller {
    * passes). Five loops each long-polling an empty queue were most of an idle pipeline's CPU
    * (2026-12-03, side by side: 0.028-0.046 s of CPU per second with five, 0.019-0.030 with one
    * watcher, 0.005 with the poller stopped), and the suite keeps pipelines idle for minutes on
-   * scaled clocks. Nothing waits longer for a message: a
-   * long poll returns as soon as one is visible, and the loops it wakes receive the rest.
+   * scaled clocks. Nothing waits longer for a message: a long poll returns as soon as one is
+   * visible, and the loops it wakes receive the rest. Set by an empty receive, cleared by any
+   * receive that got messages (the queue is no longer known to be empty).
    */
   private watcher?: ExecutionEnvironment;
-  private queueEmpty = false;
   /** The wake-ups of the loops waiting for the watcher. */
   private readonly waiting = new Set<() => void>();
 
@@ -132,7 +132,7 @@ export class EventSourcePoller {
       }
       let messages: Message[];
       const copies = this.takeRedeliveries(environment);
-      if (copies.length === 0 && this.queueEmpty && this.watcher !== undefined && this.watcher !== environment) {
+      if (copies.length === 0 && this.watcher !== undefined && this.watcher !== environment) {
         await sleep(this.settings.watcherFallbackMs ?? DEFAULT_WATCHER_FALLBACK_MS, signal, this.waiting);
         continue;
       }
@@ -212,15 +212,13 @@ export class EventSourcePoller {
     });
   }
 
-  /** An empty receive makes its loop the watcher, if there is none; a full one wakes the waiting loops. */
+  /** An empty receive makes its loop the watcher, if there is none; a full one ends the watch and wakes the waiting loops. */
   private noteReceived(environment: ExecutionEnvironment, received: number): void {
     if (received === 0) {
-      this.queueEmpty = true;
       this.watcher ??= environment;
       return;
     }
-    this.queueEmpty = false;
-    if (this.watcher === environment) this.watcher = undefined;
+    this.watcher = undefined;
     this.wakeWaiting();
   }
 

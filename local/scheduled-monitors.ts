@@ -42,7 +42,7 @@ export const DEFAULT_MAX_INTERVAL_MS = 2_000;
  * window even when the ledger is empty, about 0.2 s of CPU a run (an idle pipeline's drift runs
  * cost 0.067 s of CPU a second every 2 s, and 0.018-0.025 every 10 s, 2026-12-03), and drift is
  * judged over the scaled window and alarm periods (6 min at 0.1), which a run every 30 s still
- * samples many times over. Tests and `pipectl local`'s last step call `runOnce()`.
+ * samples many times over. Every pipeline runs it once at start, and tests that need a run call `runOnce()`.
  */
 export const DEFAULT_DRIFT_MAX_INTERVAL_MS = 30_000;
 

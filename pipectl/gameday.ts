@@ -14,6 +14,7 @@ import type { LocalPipeline } from '../local/local-pipeline';
 import type { TicketCategory } from '../local/workload-generator/ticket-generator';
 import { describeFault, describeOneFault, type GameDayFault, type GameDayScenario, pipelineFaultSpec } from './gameday-scenarios';
 import { writeGameDayIncident } from './incident-report';
+import type { VerdictFacts } from './run-verdict';
 import { incidentTimeline } from './incident-timeline';
 import { registerJob } from './job-registry';
 import { listRecoveryAttempts, RECOVERY_ACTION, recordRecoveryAttempt } from './recovery-clock';
@@ -54,10 +55,7 @@ export interface GameDayResult {
   readonly firedBeforeFault: readonly string[];
   readonly events: readonly GameDayEvent[];
   readonly sent: number;
-  readonly report: Pick<LocalRunReport, 'unique' | 'completed' | 'deadLettered' | 'inReview' | 'invariantHolds' | 'invariantViolations' | 'byTier'> & {
-    /** Messages still on the input queue when the report was read: the run stopped before it finished. */
-    readonly inputQueueDepth: number;
-  };
+  readonly report: VerdictFacts & Pick<LocalRunReport, 'byTier'>;
   readonly wallSeconds: number;
   /**
    * The recovery clock's three figures (pipectl/incident-timeline.ts), in pipeline seconds from the

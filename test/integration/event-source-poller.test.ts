@@ -6,12 +6,13 @@
  * beyond the test, so only a wake-up can bring them in; the bounds are one-sided, so a slow
  * machine (fewer receives, longer batches) cannot fail them.
  */
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulators, LOCAL_CREDENTIALS, startEmulators } from '../../local/emulators';
 import { EventSourcePoller } from '../../local/event-source-poller';
 import type { ExecutionEnvironment, InvokeResult } from '../../local/lambda-runtime';
+import { drainQueue, sendBodies } from '../../local/queue-drain';
 
 const CONCURRENCY = 5;
 
@@ -72,26 +73,16 @@ describe('the local event source on an empty queue', () => {
 
   it('wakes the other loops when the watcher receives: a burst is spread over several environments', async () => {
     // Act: 50 messages, five batches of ten
-    for (let start = 0; start < 50; start += 10) {
-      await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: Array.from({ length: 10 }, (_, index) => ({ Id: String(index), MessageBody: `message ${start + index}` })),
-        }),
-      );
-    }
-    const empty = async () => {
-      const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-      );
-      return Attributes?.ApproximateNumberOfMessages === '0' && Attributes?.ApproximateNumberOfMessagesNotVisible === '0';
-    };
-    const deadline = Date.now() + 60_000;
-    while (!(await empty()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await sendBodies(
+      sqs,
+      queueUrl,
+      Array.from({ length: 50 }, (_, index) => `message ${index}`),
+    );
+    const drained = await drainQueue(sqs, queueUrl, poller, 60_000);
 
     // Assess: every message was taken and deleted, and more than the watcher ran a batch (only a
     // wake-up brings the others in: their fallback is ten minutes away)
-    expect(await empty()).toBe(true);
+    expect(drained).toBe(true);
     expect(batchesBy.size).toBeGreaterThanOrEqual(2);
   }, 90_000);
 });
